@@ -1,0 +1,69 @@
+"""Command-line interface: ``saxs-mc <subcommand> ...``.
+
+A thin layer: parse arguments, load configuration, call the library.  Each
+subcommand lives with its subpackage in a ``cli`` module exposing
+``register(subparsers)``; the parser it adds sets ``func(args) -> int``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import logging
+import sys
+
+from saxs_mc import __version__
+
+#: subcommand modules, in the order shown by ``saxs-mc --help``
+SUBCOMMAND_MODULES = (
+    "saxs_mc.pipeline.cli",   # run
+    "saxs_mc.simulate.cli",   # simulate
+    "saxs_mc.reduce.cli",     # reduce
+    "saxs_mc.fit.cli",        # fit
+    "saxs_mc.peaks.cli",      # peaks
+)
+
+log = logging.getLogger("saxs_mc")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="saxs-mc",
+        description="In situ SAXS: pyFAI reduction, Monte Carlo sphere size distributions, Bragg peaks, batch reports.",
+    )
+    parser.add_argument("--version", action="version", version=f"saxs_mc {__version__}")
+    parser.add_argument("-v", "--verbose", action="count", default=0, help="more logging (-vv for debug)")
+    parser.add_argument("-q", "--quiet", action="store_true", help="only warnings and errors")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    sub.required = True
+    for modname in SUBCOMMAND_MODULES:
+        importlib.import_module(modname).register(sub)
+    return parser
+
+
+def setup_logging(verbose: int = 0, quiet: bool = False) -> None:
+    level = logging.WARNING if quiet else (logging.DEBUG if verbose >= 2 else logging.INFO)
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)-7s %(name)s: %(message)s", "%H:%M:%S"))
+    root = logging.getLogger("saxs_mc")
+    root.handlers[:] = [handler]
+    root.setLevel(level)
+    root.propagate = False
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    setup_logging(args.verbose, args.quiet)
+    try:
+        return int(args.func(args) or 0)
+    except (ValueError, TypeError, FileNotFoundError) as exc:
+        log.error("%s", exc)
+        return 2
+    except KeyboardInterrupt:
+        log.error("interrupted")
+        return 130
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

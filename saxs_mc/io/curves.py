@@ -1,0 +1,193 @@
+"""The 1D curve type shared by reduction, fitting, peaks and the pipeline.
+
+A :class:`Curve` holds q in 1/nm, an intensity (1/cm when absolutely
+calibrated, otherwise ``"arbitrary"``) and its one-sigma uncertainty.
+Readers: NXcanSAS HDF5 (``.h5``, ``.hdf5``, ``.nxs``, ``.nx``) and
+3-column ASCII with the q unit in its header.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from saxs_mc.io.atomic import atomic_path, jsonable
+
+#: intensity units understood by saxs_mc
+INTENSITY_UNITS = ("1/cm", "arbitrary")
+_Q_FACTORS_TO_NM = {"1/nm": 1.0, "nm^-1": 1.0, "1/a": 10.0, "a^-1": 10.0, "1/angstrom": 10.0, "1/å": 10.0, "å^-1": 10.0}
+HDF5_SUFFIXES = (".h5", ".hdf5", ".nxs", ".nx", ".hdf")
+
+
+def q_factor_to_nm(unit: str, *, source: str = "q unit") -> float:
+    """Multiplier that converts q given in ``unit`` to 1/nm."""
+    key = unit.strip().lower().replace(" ", "")
+    if key not in _Q_FACTORS_TO_NM:
+        raise ValueError(f"{source}: q unit {unit!r} is not understood; use '1/nm' or '1/A'")
+    return _Q_FACTORS_TO_NM[key]
+
+
+@dataclasses.dataclass(frozen=True)
+class Curve:
+    """A reduced 1D SAXS curve.
+
+    Attributes
+    ----------
+    q : ndarray of shape (n_q,)
+        Scattering vector in 1/nm, strictly increasing.
+    intensity : ndarray of shape (n_q,)
+        Intensity (1/cm if ``intensity_unit == "1/cm"``).
+    sigma : ndarray of shape (n_q,)
+        One-standard-deviation uncertainty of ``intensity``.
+    intensity_unit : str
+        ``"1/cm"`` (absolute) or ``"arbitrary"``.
+    title : str
+        Sample name.
+    metadata : dict
+        JSON-safe metadata and provenance.
+    """
+
+    q: np.ndarray
+    intensity: np.ndarray
+    sigma: np.ndarray
+    intensity_unit: str = "arbitrary"
+    title: str = ""
+    metadata: dict[str, Any] = dataclasses.field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        q = np.array(self.q, dtype=float)
+        i = np.array(self.intensity, dtype=float)
+        s = np.array(self.sigma, dtype=float)
+        if q.ndim != 1 or i.shape != q.shape or s.shape != q.shape:
+            raise ValueError(
+                f"curve {self.title!r}: q, intensity and sigma must be 1D of equal length, "
+                f"got shapes {q.shape}, {i.shape}, {s.shape}"
+            )
+        if self.intensity_unit not in INTENSITY_UNITS:
+            raise ValueError(f"curve {self.title!r}: intensity_unit={self.intensity_unit!r}; use one of {INTENSITY_UNITS}")
+        for arr in (q, i, s):
+            arr.flags.writeable = False
+        object.__setattr__(self, "q", q)
+        object.__setattr__(self, "intensity", i)
+        object.__setattr__(self, "sigma", s)
+
+    @property
+    def n_q(self) -> int:
+        return int(self.q.size)
+
+    def select(self, mask: np.ndarray) -> Curve:
+        """A new curve with only the points where ``mask`` is True."""
+        return dataclasses.replace(self, q=self.q[mask], intensity=self.intensity[mask], sigma=self.sigma[mask])
+
+    def q_range(self, q_min: float | None = None, q_max: float | None = None) -> Curve:
+        """A new curve restricted to q_min <= q <= q_max (1/nm); errors if nothing is left."""
+        lo = -np.inf if q_min is None else q_min
+        hi = np.inf if q_max is None else q_max
+        if lo >= hi:
+            raise ValueError(f"q range [{q_min}, {q_max}] 1/nm is empty: q_min must be < q_max")
+        m = (self.q >= lo) & (self.q <= hi)
+        if not m.any():
+            raise ValueError(
+                f"curve {self.title!r}: no point in q range [{q_min}, {q_max}] 1/nm; "
+                f"the data cover {self.q.min():.4g} - {self.q.max():.4g} 1/nm"
+            )
+        return self.select(m)
+
+    def finite(self) -> Curve:
+        """A new curve without points whose q, intensity or sigma is NaN/inf."""
+        return self.select(np.isfinite(self.q) & np.isfinite(self.intensity) & np.isfinite(self.sigma))
+
+
+# ----------------------------------------------------------------------
+# ASCII
+def write_curve_ascii(path: str | Path, curve: Curve) -> Path:
+    """Write a 3-column ASCII file (q, I, Idev) with units in a commented header, atomically."""
+    path = Path(path)
+    header = [
+        f"saxs_mc reduced curve: {curve.title}",
+        "q_unit = 1/nm",
+        f"intensity_unit = {curve.intensity_unit}",
+        "metadata = " + json.dumps(jsonable(curve.metadata), allow_nan=False, separators=(",", ":")),
+        "columns: Q (1/nm)  I (" + curve.intensity_unit + ")  Idev (" + curve.intensity_unit + ")",
+    ]
+    with atomic_path(path) as tmp:
+        np.savetxt(tmp, np.column_stack([curve.q, curve.intensity, curve.sigma]), header="\n".join(header), fmt="%.10e")
+    return path
+
+
+def read_curve_ascii(path: str | Path, *, q_unit: str | None = None) -> Curve:
+    """Read a 2- or 3-column ASCII curve.
+
+    The q unit comes from a ``q_unit = ...`` header line or a column label
+    such as ``Q (1/A)``; ``q_unit`` overrides it.  Without either, 1/nm is
+    assumed.  A 2-column file gets sigma = NaN (fitting will then refuse it).
+    """
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8", errors="replace")
+    except OSError as exc:
+        raise ValueError(f"{path}: cannot read curve file ({exc})") from exc
+    header_unit = None
+    i_unit = "arbitrary"
+    title = path.stem
+    meta: dict[str, Any] = {}
+    rows = []
+    for line in text.splitlines():
+        s = line.strip()
+        if not s:
+            continue
+        if s[0] in "#%;":
+            body = s.lstrip("#%; ")
+            if m := re.match(r"q_unit\s*=\s*(\S+)", body):
+                header_unit = m.group(1)
+            elif m := re.match(r"intensity_unit\s*=\s*(\S+)", body):
+                i_unit = m.group(1) if m.group(1) in INTENSITY_UNITS else "arbitrary"
+            elif m := re.match(r"metadata\s*=\s*(\{.*\})\s*$", body):
+                try:
+                    meta = json.loads(m.group(1))
+                except json.JSONDecodeError:
+                    meta = {}
+            elif body.startswith("saxs_mc reduced curve:"):
+                title = body.split(":", 1)[1].strip() or title
+            elif header_unit is None and (m := re.search(r"q\s*[\(\[]\s*(1/a|1/nm|a\^-1|nm\^-1|1/å|å\^-1)\s*[\)\]]", body, re.I)):
+                header_unit = m.group(1)
+            continue
+        parts = re.split(r"[\s,;]+", s)
+        try:
+            vals = [float(x) for x in parts if x]
+        except ValueError:
+            if not rows:  # a text column header line
+                if m := re.search(r"q\s*[\(\[]\s*(1/a|1/nm|a\^-1|nm\^-1)\s*[\)\]]", s, re.I):
+                    header_unit = m.group(1)
+                continue
+            raise ValueError(f"{path}: line {line!r} is not numeric; fix or comment it with '#'") from None
+        rows.append(vals)
+    if not rows:
+        raise ValueError(f"{path}: no numeric data found; expected columns q, I, Idev")
+    ncol = min(len(r) for r in rows)
+    if ncol < 2:
+        raise ValueError(f"{path}: needs at least 2 columns (q, I), found {ncol}")
+    data = np.array([r[:3] if ncol >= 3 else r[:2] for r in rows], dtype=float)
+    unit = q_unit or header_unit or "1/nm"
+    q = data[:, 0] * q_factor_to_nm(unit, source=str(path))
+    sigma = data[:, 2] if data.shape[1] >= 3 else np.full(len(q), np.nan)
+    order = np.argsort(q, kind="stable")
+    return Curve(q=q[order], intensity=data[order, 1], sigma=sigma[order], intensity_unit=i_unit, title=title,
+                 metadata={**meta, "source_file": str(path)})
+
+
+def read_curve(path: str | Path, *, entry: str | None = None) -> Curve:
+    """Read a curve from NXcanSAS HDF5 or ASCII, chosen by file suffix."""
+    path = Path(path)
+    if not path.exists():
+        raise ValueError(f"{path}: file does not exist; check the path")
+    if path.suffix.lower() in HDF5_SUFFIXES:
+        from saxs_mc.io.nxcansas import read_nxcansas
+
+        return read_nxcansas(path, entry=entry)
+    return read_curve_ascii(path)

@@ -1,0 +1,162 @@
+"""NXcanSAS HDF5 writer and reader (readable by SasView's ``sasdata`` and McSAS3).
+
+Layout written::
+
+    /sasentry01            NXentry   @canSAS_class=SASentry @version=1.0 @default=sasdata01
+        definition = "NXcanSAS", title, run
+        sasdata01          NXdata    @canSAS_class=SASdata @signal=I @I_axes=Q @Q_indices=0
+            Q  (1/nm)  I (1/cm or arbitrary) @uncertainties=Idev   Idev
+        sasprocess01       NXprocess @canSAS_class=SASprocess
+            name, date, description, version
+            provenance (JSON string)  + note (NXnote group with the same JSON)
+        <extra analysis groups added by saxs_mc.fit / saxs_mc.peaks>
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import h5py
+import numpy as np
+
+from saxs_mc.io.atomic import atomic_path, jsonable
+from saxs_mc.io.curves import Curve, q_factor_to_nm
+
+_STR = h5py.string_dtype("utf-8")
+
+
+def _set_str(group: h5py.Group, name: str, value: str) -> None:
+    group.create_dataset(name, data=value, dtype=_STR)
+
+
+def write_nxcansas(
+    path: str | Path,
+    curve: Curve,
+    *,
+    provenance: dict[str, Any] | None = None,
+    run: str = "1",
+    process_name: str = "saxs_mc reduction",
+) -> Path:
+    """Write ``curve`` as an NXcanSAS file at ``path``, atomically.
+
+    Parameters
+    ----------
+    path : str or Path
+        Target file (``.h5``).
+    curve : Curve
+        q in 1/nm; intensity unit ``1/cm`` or ``arbitrary`` (written as ``arbitrary``,
+        which NXcanSAS allows for uncalibrated data).
+    provenance : dict, optional
+        JSON-safe provenance (inputs, geometry, settings, versions, rejected
+        frames, ...).  Stored as JSON in the SASprocess group.
+    """
+    from saxs_mc import __version__
+    from saxs_mc.provenance import utc_now
+
+    path = Path(path)
+    prov = jsonable(provenance or {})
+    with atomic_path(path) as tmp:
+        with h5py.File(tmp, "w") as fh:
+            fh.attrs["default"] = "sasentry01"
+            fh.attrs["creator"] = f"saxs_mc {__version__}"
+            fh.attrs["file_name"] = path.name
+            fh.attrs["file_time"] = utc_now()
+            fh.attrs["NX_class"] = "NXroot"
+            entry = fh.create_group("sasentry01")
+            entry.attrs.update({"NX_class": "NXentry", "canSAS_class": "SASentry", "version": "1.0", "default": "sasdata01"})
+            _set_str(entry, "definition", "NXcanSAS")
+            _set_str(entry, "title", curve.title or path.stem)
+            _set_str(entry, "run", str(run))
+            data = entry.create_group("sasdata01")
+            data.attrs.update({"NX_class": "NXdata", "canSAS_class": "SASdata", "signal": "I", "I_axes": "Q", "Q_indices": np.int32(0)})
+            dq = data.create_dataset("Q", data=curve.q)
+            dq.attrs["units"] = "1/nm"
+            di = data.create_dataset("I", data=curve.intensity)
+            di.attrs["units"] = curve.intensity_unit
+            di.attrs["uncertainties"] = "Idev"
+            ds = data.create_dataset("Idev", data=curve.sigma)
+            ds.attrs["units"] = curve.intensity_unit
+            proc = entry.create_group("sasprocess01")
+            proc.attrs.update({"NX_class": "NXprocess", "canSAS_class": "SASprocess"})
+            _set_str(proc, "name", process_name)
+            _set_str(proc, "date", utc_now())
+            _set_str(proc, "version", __version__)
+            _set_str(proc, "description", "saxs_mc provenance (JSON) for this curve")
+            prov_json = json.dumps(prov, allow_nan=False)
+            _set_str(proc, "provenance", prov_json)
+            note = proc.create_group("note")
+            note.attrs.update({"NX_class": "NXnote", "canSAS_class": "SASnote"})
+            _set_str(note, "type", "application/json")
+            _set_str(note, "data", prov_json)
+            meta_json = json.dumps(jsonable(curve.metadata), allow_nan=False)
+            _set_str(proc, "curve_metadata", meta_json)
+    return path
+
+
+def _decode(value: Any) -> str:
+    if isinstance(value, bytes):
+        return value.decode("utf-8", "replace")
+    if isinstance(value, np.ndarray):
+        return _decode(value.reshape(-1)[0]) if value.size else ""
+    return str(value)
+
+
+def _find_class(group: h5py.Group, cls: str) -> list[str]:
+    return [k for k, v in group.items() if isinstance(v, h5py.Group) and _decode(v.attrs.get("canSAS_class", v.attrs.get("NX_class", ""))) in (cls, "NX" + cls[3:].lower() if cls.startswith("SAS") else cls)]
+
+
+def read_nxcansas(path: str | Path, *, entry: str | None = None) -> Curve:
+    """Read the first (or the named) SASentry/SASdata of an NXcanSAS file into a :class:`Curve`.
+
+    Works for files written by saxs_mc and by third parties (SasView, McSAS3,
+    DAWN, pyFAI); q is converted to 1/nm from its ``units`` attribute.
+    """
+    path = Path(path)
+    try:
+        fh = h5py.File(path, "r")
+    except OSError as exc:
+        raise ValueError(f"{path}: not a readable HDF5 file ({exc}); is it truncated?") from exc
+    with fh:
+        entries = [entry] if entry else ([_decode(fh.attrs["default"])] if "default" in fh.attrs and _decode(fh.attrs["default"]) in fh else [])
+        entries += [k for k in _find_class(fh, "SASentry") if k not in entries]
+        if not entries:
+            raise ValueError(f"{path}: no SASentry group (canSAS_class='SASentry') found; is this an NXcanSAS file?")
+        ent = fh[entries[0]]
+        if "default" in ent.attrs and _decode(ent.attrs["default"]) in ent:
+            dname = _decode(ent.attrs["default"])
+        else:
+            found = _find_class(ent, "SASdata")
+            if not found:
+                raise ValueError(f"{path}:{ent.name}: no SASdata group found")
+            dname = found[0]
+        grp = ent[dname]
+        signal = _decode(grp.attrs.get("signal", "I"))
+        axes = _decode(grp.attrs.get("I_axes", "Q")).split(",")[-1].strip()
+        if signal not in grp or axes not in grp:
+            raise ValueError(f"{path}:{grp.name}: datasets {signal!r}/{axes!r} named by @signal/@I_axes are missing")
+        q = np.asarray(grp[axes][()], dtype=float).reshape(-1)
+        i = np.asarray(grp[signal][()], dtype=float).reshape(-1)
+        unc_name = _decode(grp[signal].attrs.get("uncertainties", "Idev"))
+        sigma = np.asarray(grp[unc_name][()], dtype=float).reshape(-1) if unc_name in grp else np.full(q.shape, np.nan)
+        q_unit = _decode(grp[axes].attrs.get("units", "1/nm"))
+        i_unit_raw = _decode(grp[signal].attrs.get("units", "arbitrary")).strip().lower()
+        i_unit = "1/cm" if i_unit_raw in ("1/cm", "cm^-1", "cm-1") else "arbitrary"
+        title = _decode(ent["title"][()]) if "title" in ent else path.stem
+        meta: dict[str, Any] = {"source_file": str(path), "entry": ent.name}
+        for pname in _find_class(ent, "SASprocess"):
+            proc = ent[pname]
+            if "provenance" in proc:
+                try:
+                    meta["provenance"] = json.loads(_decode(proc["provenance"][()]))
+                except json.JSONDecodeError:
+                    pass
+            if "curve_metadata" in proc:
+                try:
+                    meta.update(json.loads(_decode(proc["curve_metadata"][()])))
+                except json.JSONDecodeError:
+                    pass
+    q = q * q_factor_to_nm(q_unit, source=f"{path}:{grp.name}/{axes}")
+    order = np.argsort(q, kind="stable")
+    return Curve(q=q[order], intensity=i[order], sigma=sigma[order], intensity_unit=i_unit, title=title, metadata=meta)

@@ -1,0 +1,1 @@
+"""saxs_mc.simulate"""

@@ -1,0 +1,60 @@
+"""Curve I/O: ASCII and NXcanSAS round trips, atomic writes."""
+
+import numpy as np
+import pytest
+
+from saxs_mc.io.atomic import atomic_path
+from saxs_mc.io.curves import Curve, read_curve, write_curve_ascii
+from saxs_mc.io.nxcansas import write_nxcansas
+
+
+def _curve():
+    q = np.linspace(0.1, 5, 40)
+    return Curve(q=q, intensity=np.exp(-q), sigma=0.01 + 0 * q, intensity_unit="1/cm", title="s1", metadata={"T_C": 25.0})
+
+
+def test_ascii_round_trip(tmp_path):
+    c = _curve()
+    p = write_curve_ascii(tmp_path / "c.dat", c)
+    back = read_curve(p)
+    np.testing.assert_allclose(back.q, c.q, rtol=1e-9)
+    np.testing.assert_allclose(back.intensity, c.intensity, rtol=1e-9)
+    assert back.intensity_unit == "1/cm"
+    assert back.metadata["T_C"] == 25.0
+
+
+def test_ascii_in_inverse_angstrom_is_converted(tmp_path):
+    p = tmp_path / "a.txt"
+    p.write_text("# Q (1/A) I Idev\n0.01 1 0.1\n0.02 2 0.1\n")
+    c = read_curve(p)
+    np.testing.assert_allclose(c.q, [0.1, 0.2])
+
+
+def test_nxcansas_round_trip(tmp_path):
+    c = _curve()
+    p = write_nxcansas(tmp_path / "c.h5", c, provenance={"seed": 3, "value": float("nan")})
+    back = read_curve(p)
+    np.testing.assert_allclose(back.q, c.q)
+    np.testing.assert_allclose(back.sigma, c.sigma)
+    assert back.title == "s1"
+    assert back.metadata["provenance"] == {"seed": 3, "value": None}
+
+
+def test_atomic_path_leaves_nothing_on_error(tmp_path):
+    target = tmp_path / "x.txt"
+    with pytest.raises(RuntimeError):
+        with atomic_path(target) as tmp:
+            tmp.write_text("half")
+            raise RuntimeError("killed")
+    assert not target.exists()
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_curve_rejects_shape_mismatch():
+    with pytest.raises(ValueError, match="equal length"):
+        Curve(q=np.ones(3), intensity=np.ones(2), sigma=np.ones(3))
+
+
+def test_q_range_empty_overlap_is_an_error():
+    with pytest.raises(ValueError, match="no point in q range"):
+        _curve().q_range(10.0, 20.0)
