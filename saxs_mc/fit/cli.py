@@ -1,18 +1,89 @@
-"""CLI for `saxs-mc fit` (placeholder until the capability lands)."""
+"""CLI: ``saxs-mc fit DATA -o OUTDIR`` -- Monte Carlo sphere size distribution of one curve.
+
+DATA is an NXcanSAS file (saxs_mc's or a third party's) or 3-column ASCII
+(q, I, Idev; q unit from the header, default 1/nm).  Writes
+``<stem>_distribution.csv``, ``<stem>_fitcurve.csv``, ``<stem>_fit.json`` and, for
+NXcanSAS input, ``<stem>_fit.h5`` (a copy of the input with the analysis
+groups; the input itself is never modified) -- see :mod:`saxs_mc.fit.outputs`.
+Prints the JSON path on stdout; the text report goes to the log.  Exit code 0
+also when some repetitions did not converge (they are flagged in the report and
+JSON); use ``--strict`` to get exit code 3 then.
+"""
 
 from __future__ import annotations
 
 import argparse
 import logging
+from pathlib import Path
 
 log = logging.getLogger(__name__)
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    p = subparsers.add_parser("fit", help="(not available yet)")
+    p = subparsers.add_parser(
+        "fit",
+        help="Monte Carlo (McSAS) sphere size distribution of a reduced curve",
+        description="McSAS-style Monte Carlo fit of a volume-weighted sphere size distribution "
+                    "(numba; repetitions in parallel).",
+    )
+    p.add_argument("data", metavar="DATA", help="NXcanSAS (.h5/.nxs) or 3-column ASCII curve (q, I, Idev)")
+    p.add_argument("-o", "--outdir", required=True, help="output directory")
+    p.add_argument("--stem", default=None, help="output file-name stem (default: DATA's stem)")
+    p.add_argument("--entry", default=None, help="NXcanSAS entry to read (default: the file's default)")
+    p.add_argument("--q-range", nargs=2, type=float, metavar=("QMIN", "QMAX"), help="fit range in 1/nm")
+    p.add_argument("--r-range", nargs=2, type=float, metavar=("RMIN", "RMAX"),
+                   help="radius range in nm (default pi/q_max .. pi/q_min)")
+    p.add_argument("--contributions", type=int, default=300, help="contributions per repetition (default 300)")
+    p.add_argument("--repetitions", type=int, default=10, help="independent repetitions (default 10)")
+    p.add_argument("--seed", type=int, default=None, help="random seed (default: OS entropy, recorded in the JSON)")
+    p.add_argument("--contrast", type=float, default=None,
+                   help="SLD difference in 1e-6 A^-2 (e.g. 34.65 for CdSe/octadecene); with I in 1/cm gives absolute volume fractions")
+    p.add_argument("--bins", type=int, default=40, help="histogram bins (default 40)")
+    p.add_argument("--bin-scale", choices=("log", "linear"), default="log", help="histogram bin spacing (default log)")
+    p.add_argument("--sampling", choices=("log", "linear"), default="log", help="radius sampling (default log-uniform)")
+    p.add_argument("--range", dest="ranges", nargs=2, type=float, action="append", metavar=("RLO", "RHI"),
+                   help="radius range (nm) for population statistics; repeatable")
+    p.add_argument("--no-background", action="store_true", help="do not fit a flat background")
+    p.add_argument("--max-iterations", type=int, default=200_000, help="iteration cap per repetition (default 200000)")
+    p.add_argument("--chi2-k", type=float, default=1.0,
+                   help="converged when chi2_r <= 1 + K sqrt(2/dof) (default 1)")
+    p.add_argument("--strict", action="store_true", help="exit code 3 if any repetition did not converge")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.set_defaults(func=_run)
 
 
 def _run(args: argparse.Namespace) -> int:
-    log.error("'saxs-mc fit' is not implemented yet in this build")
-    return 2
+    from saxs_mc.fit.mc import fit_curve
+    from saxs_mc.fit.outputs import write_fit_outputs
+    from saxs_mc.io.curves import read_curve
+
+    path = Path(args.data)
+    if not path.exists():
+        raise FileNotFoundError(f"DATA={path}: file does not exist")
+    curve = read_curve(path, entry=args.entry) if args.entry else read_curve(path)
+    res = fit_curve(
+        curve,
+        q_range_nm=tuple(args.q_range) if args.q_range else None,
+        r_range_nm=tuple(args.r_range) if args.r_range else None,
+        contributions=args.contributions,
+        repetitions=args.repetitions,
+        seed=args.seed,
+        contrast=args.contrast,
+        n_bins=args.bins,
+        bin_scale=args.bin_scale,
+        radius_sampling=args.sampling,
+        ranges_nm=[tuple(r) for r in args.ranges] if args.ranges else None,
+        background=not args.no_background,
+        max_iterations=args.max_iterations,
+        chi2_k=args.chi2_k,
+        progress=not args.no_progress,
+    )
+    log.info("\n%s", res.report())
+    paths = write_fit_outputs(args.outdir, args.stem or path.stem, res, source=path)
+    for key, p in paths.items():
+        log.info("wrote %s: %s", key, p)
+    print(paths["json"])
+    if args.strict and not res.all_converged:
+        log.error("%d/%d repetitions did not converge (--strict)", int((~res.converged).sum()), res.n_repetitions)
+        return 3
+    return 0

@@ -1,0 +1,248 @@
+"""Numba kernels of the Monte Carlo (McSAS) sphere fit.  Private: no validation here.
+
+Everything takes contiguous arrays, scalars and explicit integer seeds only.
+
+Model of one repetition (all arrays float64)::
+
+    F(q)     = sum_k T[j_k, q]           running sum over the n contributions
+    I_mod(q) = s * F(q) + b              s >= 0, b free (or b = 0 without background)
+
+``T[j, q] = V(r_j) P(q, r_j)`` is a table of per-contribution intensities on a fine
+radius grid ``r_j`` (log- or linearly spaced), so a radius drawn as a uniform grid
+index is a log-uniform (or uniform) radius, and one Monte Carlo step costs O(n_q):
+the candidate sum ``F - T[old] + T[new]`` is formed on the fly together with the
+weighted sums that enter the 2x2 normal equations of (s, b); chi2 follows in
+closed form from those sums.
+
+Random numbers come from a splitmix64 generator whose 64-bit state is private to
+each repetition (seeded from ``saxs_mc._rng.spawn_seeds``), so the result of a
+repetition depends on its seed only, never on the thread that runs it.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import prange
+
+from saxs_mc._numba import njit
+
+#: stop-reason codes written to ``info[:, INFO_REASON]``
+STOP_CHI2 = 0          # chi2 reached the statistical target: converged
+STOP_STAGNATION = 1    # no significant chi2 improvement over a window of attempts
+STOP_CAP = 2           # iteration cap reached (not converged)
+
+#: columns of the per-repetition ``info`` array
+INFO_SCALE, INFO_BACKGROUND, INFO_CHI2, INFO_ITERATIONS, INFO_ACCEPTED, INFO_REASON = range(6)
+N_INFO = 6
+
+_GOLDEN = np.uint64(0x9E3779B97F4A7C15)
+_MIX1 = np.uint64(0xBF58476D1CE4E5B9)
+_MIX2 = np.uint64(0x94D049BB133111EB)
+_S30 = np.uint64(30)
+_S27 = np.uint64(27)
+_S31 = np.uint64(31)
+_S11 = np.uint64(11)
+_INV53 = 1.0 / 9007199254740992.0  # 2**-53
+
+
+@njit
+def splitmix64(state):
+    """Advance a splitmix64 state; return ``(new_state, 64-bit output)`` (both uint64)."""
+    state = state + _GOLDEN
+    z = state
+    z = (z ^ (z >> _S30)) * _MIX1
+    z = (z ^ (z >> _S27)) * _MIX2
+    z = z ^ (z >> _S31)
+    return state, z
+
+
+@njit
+def draw_index(state, n):
+    """Uniform integer in [0, n) from the top 53 bits of one splitmix64 output."""
+    state, z = splitmix64(state)
+    u = np.float64(z >> _S11) * _INV53
+    j = np.int64(u * n)
+    if j >= n:
+        j = n - 1
+    return state, j
+
+
+@njit
+def solve_scale_background(sw, swi, swii, sf, sff, sfi, fit_background):
+    """Weighted least squares of I ~ s F + b with s >= 0, from the weighted sums.
+
+    Sums: sw = sum w, swi = sum w I, swii = sum w I^2, sf = sum w F,
+    sff = sum w F^2, sfi = sum w F I.  Returns ``(s, b, chi2)``.
+    If the unconstrained optimum has s < 0 the constrained optimum lies on
+    s = 0 (a convex problem with one active bound), where b = swi / sw.
+    """
+    s = -1.0
+    b = 0.0
+    if fit_background:
+        det = sw * sff - sf * sf
+        if det > 0.0:
+            s = (sw * sfi - sf * swi) / det
+            b = (sff * swi - sf * sfi) / det
+        if s > 0.0:
+            chi2 = swii - 2.0 * s * sfi - 2.0 * b * swi + s * s * sff + 2.0 * s * b * sf + b * b * sw
+        else:
+            s = 0.0
+            b = swi / sw
+            chi2 = swii - 2.0 * b * swi + b * b * sw
+    else:
+        if sff > 0.0:
+            s = sfi / sff
+        if s > 0.0:
+            chi2 = swii - 2.0 * s * sfi + s * s * sff
+        else:
+            s = 0.0
+            chi2 = swii
+    if chi2 < 0.0:  # rounding in the closed form; chi2 is a sum of squares
+        chi2 = 0.0
+    return s, b, chi2
+
+
+@njit
+def _sums(f, w, wi):
+    sf = 0.0
+    sff = 0.0
+    sfi = 0.0
+    for iq in range(f.shape[0]):
+        wf = w[iq] * f[iq]
+        sf += wf
+        sff += wf * f[iq]
+        sfi += wi[iq] * f[iq]
+    return sf, sff, sfi
+
+
+@njit
+def _rebuild(table, idx, f):
+    f[:] = 0.0
+    for k in range(idx.shape[0]):
+        row = table[idx[k]]
+        for iq in range(f.shape[0]):
+            f[iq] += row[iq]
+
+
+@njit
+def mc_single(table, w, wi, swii, n_contrib, seed, max_iter, chi2_target, stag_window, stag_delta,
+              fit_background, rebuild_every, idx, f, info, trace):
+    """One Monte Carlo repetition (serial).
+
+    Parameters
+    ----------
+    table : (n_grid, n_q) float64
+        Per-contribution intensities V(r_j) P(q, r_j).
+    w, wi : (n_q,) float64
+        Weights 1/sigma^2 and w * I.
+    swii : float
+        sum w I^2.
+    n_contrib : int
+        Number of contributions.
+    seed : uint64
+        Seed of this repetition's splitmix64 stream.
+    max_iter : int
+        Iteration cap (attempted moves).
+    chi2_target : float
+        Stop as converged once chi2 <= chi2_target (absolute chi2, not reduced).
+    stag_window, stag_delta : int, float
+        Stop as stagnated when chi2 fell by less than ``stag_delta`` over the
+        last ``stag_window`` attempts.
+    fit_background : bool
+        Fit the flat background b (else b = 0).
+    rebuild_every : int
+        Recompute F from scratch after this many accepted moves (bounds rounding drift).
+    idx : (n_contrib,) int64, output
+        Final grid index of each contribution's radius.
+    f : (n_q,) float64, output
+        Final F(q) (model = s F + b).
+    info : (N_INFO,) float64, output
+        scale, background, chi2, iterations, accepted moves, stop-reason code.
+    trace : (n_trace,) float64, output
+        chi2 after each attempt i (i < n_trace); pass a length-0 array to skip.
+    """
+    n_grid = table.shape[0]
+    n_q = table.shape[1]
+    sw = 0.0
+    swi = 0.0
+    for iq in range(n_q):
+        sw += w[iq]
+        swi += wi[iq]
+    state = np.uint64(seed)
+    for k in range(n_contrib):
+        state, j = draw_index(state, n_grid)
+        idx[k] = j
+    _rebuild(table, idx, f)
+    sf, sff, sfi = _sums(f, w, wi)
+    s, b, chi2 = solve_scale_background(sw, swi, swii, sf, sff, sfi, fit_background)
+    n_trace = trace.shape[0]
+    it = 0
+    accepted = 0
+    reason = STOP_CAP
+    win_chi2 = chi2
+    win_start = 0
+    while True:
+        if chi2 <= chi2_target:
+            reason = STOP_CHI2
+            break
+        if it >= max_iter:
+            reason = STOP_CAP
+            break
+        state, k = draw_index(state, n_contrib)
+        state, jn = draw_index(state, n_grid)
+        jo = idx[k]
+        old = table[jo]
+        new = table[jn]
+        a = 0.0
+        c = 0.0
+        d = 0.0
+        for iq in range(n_q):
+            fn = f[iq] - old[iq] + new[iq]
+            wf = w[iq] * fn
+            a += wf
+            c += wf * fn
+            d += wi[iq] * fn
+        s2, b2, chi2n = solve_scale_background(sw, swi, swii, a, c, d, fit_background)
+        it += 1
+        if chi2n < chi2:
+            idx[k] = jn
+            accepted += 1
+            if accepted % rebuild_every == 0:
+                _rebuild(table, idx, f)
+                sf, sff, sfi = _sums(f, w, wi)
+                s2, b2, chi2n = solve_scale_background(sw, swi, swii, sf, sff, sfi, fit_background)
+            else:
+                for iq in range(n_q):
+                    f[iq] = f[iq] - old[iq] + new[iq]
+            s = s2
+            b = b2
+            chi2 = chi2n
+        if it <= n_trace:
+            trace[it - 1] = chi2
+        if it - win_start >= stag_window:
+            if win_chi2 - chi2 < stag_delta:
+                reason = STOP_STAGNATION
+                break
+            win_chi2 = chi2
+            win_start = it
+    info[INFO_SCALE] = s
+    info[INFO_BACKGROUND] = b
+    info[INFO_CHI2] = chi2
+    info[INFO_ITERATIONS] = it
+    info[INFO_ACCEPTED] = accepted
+    info[INFO_REASON] = reason
+
+
+@njit(parallel=True)
+def mc_repetitions(table, w, wi, swii, n_contrib, seeds, max_iter, chi2_target, stag_window, stag_delta,
+                   fit_background, rebuild_every, idx_out, f_out, info_out):
+    """Run ``seeds.shape[0]`` independent repetitions in parallel (``prange``).
+
+    Repetition ``i`` uses ``seeds[i]`` and writes only row ``i`` of
+    ``idx_out`` (n_rep, n_contrib), ``f_out`` (n_rep, n_q) and ``info_out``
+    (n_rep, N_INFO), so results do not depend on the number of threads.
+    """
+    no_trace = np.empty(0, dtype=np.float64)
+    for i in prange(seeds.shape[0]):
+        mc_single(table, w, wi, swii, n_contrib, seeds[i], max_iter, chi2_target, stag_window, stag_delta,
+                  fit_background, rebuild_every, idx_out[i], f_out[i], info_out[i], no_trace)

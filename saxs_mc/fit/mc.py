@@ -1,0 +1,352 @@
+"""McSAS-style Monte Carlo fit of volume-weighted sphere size distributions.
+
+Method (Pauw et al., J. Appl. Cryst. 2013, 46, 365; Bressler et al., J. Appl.
+Cryst. 2015, 48, 962): ``n`` contributions, each carrying an equal share of the
+scattering volume, with radii drawn uniformly or log-uniformly in the radius
+range; model ``I(q) = s * sum_k V_k P(q, r_k) + b`` with ``s >= 0`` and the flat
+background ``b`` solved by weighted linear least squares in closed form at every
+step; one contribution at a time gets a new random radius and the move is kept
+only if chi2 decreases.  Repetitions use independent seeded random streams.
+
+Convergence is statistical: for ``dof = n_q - n_params`` degrees of freedom the
+reduced chi-square of a correct model scatters as ``1 +- sqrt(2 / dof)``, so a
+repetition stops as *converged* once ``chi2_r <= 1 + k sqrt(2 / dof)``
+(``chi2_k = k``, default 1).  It stops as *stagnated* (flagged, not converged)
+when chi2 improved by less than ``stagnation_tol * sqrt(2 dof)`` (i.e. a
+fraction of chi2's own statistical spread) over the last ``stagnation_window``
+attempted moves, and as *cap* (flagged, not converged) at ``max_iterations``.
+
+Radii are drawn on a fine grid (``radius_grid`` points, log- or linearly spaced
+like the sampling): the per-contribution intensities ``V(r) P(q, r)`` are
+tabulated once so each move costs O(n_q).  With 2048 log-spaced points over a
+radius ratio of 100 the grid step is 0.22 % in radius.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+import warnings
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from saxs_mc._rng import SeedLike, spawn_seeds
+from saxs_mc.fit import _kernels as K
+from saxs_mc.fit.result import FitResult
+from saxs_mc.fit.statistics import (
+    bin_centers,
+    bin_edges,
+    min_visibility,
+    number_histogram,
+    range_stats,
+    volume_histogram,
+)
+from saxs_mc.io.curves import Curve
+from saxs_mc.models.sphere import contrast_to_cm2, sphere_form_factor
+
+log = logging.getLogger(__name__)
+
+#: fewest q points accepted for a fit
+MIN_Q_POINTS = 10
+_REASONS = {K.STOP_CHI2: "converged", K.STOP_STAGNATION: "stagnated", K.STOP_CAP: "cap"}
+
+
+class FitWarning(UserWarning):
+    """Warnings about inputs or results of the Monte Carlo fit."""
+
+
+def _pair(value: Any, name: str, unit: str) -> tuple[float, float] | None:
+    if value is None:
+        return None
+    try:
+        lo, hi = (float(v) for v in value)
+    except (TypeError, ValueError):
+        raise TypeError(f"{name}={value!r}: give two numbers (min, max) in {unit}") from None
+    if not (math.isfinite(lo) and math.isfinite(hi)) or lo <= 0 or lo >= hi:
+        raise ValueError(f"{name}=({lo}, {hi}): need 0 < min < max in {unit}; swap or fix the values")
+    return lo, hi
+
+
+def _positive_int(value: Any, name: str, minimum: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+        raise TypeError(f"{name}={value!r}: expected an integer >= {minimum}")
+    if value < minimum:
+        raise ValueError(f"{name}={value}: must be >= {minimum}")
+    return int(value)
+
+
+def radius_grid(r_min_nm: float, r_max_nm: float, n: int, sampling: str) -> np.ndarray:
+    """The radius grid (nm) the contributions are drawn from, shape (n,)."""
+    return np.geomspace(r_min_nm, r_max_nm, n) if sampling == "log" else np.linspace(r_min_nm, r_max_nm, n)
+
+
+def intensity_table(q_nm: np.ndarray, radii_nm: np.ndarray) -> np.ndarray:
+    """Per-contribution intensities V(r) P(q, r) with V in nm^3, C-contiguous (n_r, n_q)."""
+    v = 4.0 / 3.0 * np.pi * radii_nm**3
+    return np.ascontiguousarray(v[:, None] * sphere_form_factor(q_nm, radii_nm), dtype=np.float64)
+
+
+def fit(
+    q: np.ndarray,
+    intensity: np.ndarray,
+    sigma: np.ndarray,
+    *,
+    q_range_nm: tuple[float, float] | None = None,
+    r_range_nm: tuple[float, float] | None = None,
+    contributions: int = 300,
+    repetitions: int = 10,
+    seed: SeedLike = None,
+    contrast: float | None = None,
+    intensity_unit: str = "arbitrary",
+    n_bins: int = 40,
+    bin_scale: str = "log",
+    ranges_nm: Sequence[tuple[float, float]] | None = None,
+    radius_sampling: str = "log",
+    background: bool = True,
+    chi2_k: float = 1.0,
+    max_iterations: int = 200_000,
+    stagnation_window: int | None = None,
+    stagnation_tol: float = 0.01,
+    radius_grid_points: int = 2048,
+    progress: bool = False,
+    title: str = "",
+) -> FitResult:
+    """Monte Carlo (McSAS) fit of a volume-weighted sphere size distribution.
+
+    Parameters
+    ----------
+    q : ndarray (n_q,)
+        Scattering vector in 1/nm (> 0).
+    intensity, sigma : ndarray (n_q,)
+        Intensity and its one-sigma uncertainty (> 0, finite).
+    q_range_nm : (float, float), optional
+        Fit only q_min <= q <= q_max (1/nm).
+    r_range_nm : (float, float), optional
+        Radius range in nm; default pi/q_max .. pi/q_min of the fitted data.
+    contributions : int
+        Number of contributions per repetition (default 300).
+    repetitions : int
+        Independent repetitions (default 10, at least 2 for standard deviations).
+    seed : int, numpy.random.Generator or None
+        Seed; each repetition gets its own stream from :func:`saxs_mc._rng.spawn_seeds`.
+    contrast : float, optional
+        SLD difference in 1e-6 A^-2.  With ``intensity_unit == "1/cm"`` volume
+        fractions are absolute; with arbitrary units it is ignored with a
+        :class:`FitWarning` (volume fractions are then relative).
+    intensity_unit : {"arbitrary", "1/cm"}
+    n_bins : int
+        Histogram bins over the radius range.
+    bin_scale : {"log", "linear"}
+    ranges_nm : sequence of (float, float), optional
+        Radius ranges (nm) for population statistics; the whole range is always first.
+    radius_sampling : {"log", "linear"}
+        Radii drawn log-uniformly or uniformly.
+    background : bool
+        Fit a flat background (default True).
+    chi2_k : float
+        Convergence target chi2_r <= 1 + chi2_k sqrt(2 / dof).
+    max_iterations : int
+        Iteration cap per repetition (reaching it is reported as not converged).
+    stagnation_window : int, optional
+        Attempts without significant improvement before stopping as stagnated
+        (default 20 * contributions).
+    stagnation_tol : float
+        Significant improvement = stagnation_tol * sqrt(2 dof) in chi2.
+    radius_grid_points : int
+        Size of the tabulated radius grid.
+    progress : bool
+        Show a tqdm progress bar over repetitions.
+    title : str
+        Sample name for reports.
+
+    Returns
+    -------
+    FitResult
+    """
+    q = np.asarray(q, dtype=float)
+    i_obs = np.asarray(intensity, dtype=float)
+    sig = np.asarray(sigma, dtype=float)
+    if q.ndim != 1 or i_obs.shape != q.shape or sig.shape != q.shape:
+        raise ValueError(f"q, intensity and sigma must be 1D arrays of equal length; got shapes {q.shape}, {i_obs.shape}, {sig.shape}")
+    if intensity_unit not in ("arbitrary", "1/cm"):
+        raise ValueError(f"intensity_unit={intensity_unit!r}: use '1/cm' (absolute) or 'arbitrary'")
+    for name, val, allowed in (("bin_scale", bin_scale, ("log", "linear")), ("radius_sampling", radius_sampling, ("log", "linear"))):
+        if val not in allowed:
+            raise ValueError(f"{name}={val!r}: use one of {allowed}")
+    contributions = _positive_int(contributions, "contributions", 2)
+    repetitions = _positive_int(repetitions, "repetitions", 1)
+    n_bins = _positive_int(n_bins, "n_bins", 1)
+    max_iterations = _positive_int(max_iterations, "max_iterations", 1)
+    radius_grid_points = _positive_int(radius_grid_points, "radius_grid_points", 16)
+    stagnation_window = _positive_int(stagnation_window if stagnation_window is not None else 20 * contributions,
+                                      "stagnation_window", 1)
+    if not (isinstance(chi2_k, (int, float)) and math.isfinite(chi2_k) and chi2_k >= 0):
+        raise ValueError(f"chi2_k={chi2_k!r}: must be a finite number >= 0 (1 = one standard deviation of chi2_r)")
+    if not (isinstance(stagnation_tol, (int, float)) and math.isfinite(stagnation_tol) and stagnation_tol >= 0):
+        raise ValueError(f"stagnation_tol={stagnation_tol!r}: must be a finite number >= 0")
+    warn_list: list[str] = []
+
+    def _warn(msg: str) -> None:
+        warn_list.append(msg)
+        log.warning("%s", msg)
+        warnings.warn(msg, FitWarning, stacklevel=3)
+
+    # --- q selection and data checks
+    if not np.all(np.isfinite(q)):
+        bad = np.flatnonzero(~np.isfinite(q))
+        raise ValueError(f"q has {bad.size} non-finite value(s) (first at index {bad[0]}); remove those points")
+    qr = _pair(q_range_nm, "q_range_nm", "1/nm")
+    sel = np.ones(q.shape, bool) if qr is None else (q >= qr[0]) & (q <= qr[1])
+    q, i_obs, sig = q[sel], i_obs[sel], sig[sel]
+    if q.size < MIN_Q_POINTS:
+        raise ValueError(
+            f"only {q.size} q point(s) to fit{'' if qr is None else f' in q_range_nm={qr}'}; need at least "
+            f"{MIN_Q_POINTS}: widen the q range or use finer binning"
+        )
+    if np.any(q <= 0):
+        raise ValueError(f"q contains {int(np.sum(q <= 0))} value(s) <= 0 (min {q.min():.4g} 1/nm); set q_range_nm to exclude them")
+    order = np.argsort(q, kind="stable")
+    q, i_obs, sig = q[order], i_obs[order], sig[order]
+    for name, arr in (("intensity", i_obs), ("sigma", sig)):
+        bad = np.flatnonzero(~np.isfinite(arr))
+        if bad.size:
+            raise ValueError(
+                f"{name} has {bad.size} NaN/inf value(s) in the fitted q range (first at q = {q[bad[0]]:.5g} 1/nm); "
+                "drop them (Curve.finite()) or exclude them with q_range_nm"
+            )
+    bad = np.flatnonzero(sig <= 0)
+    if bad.size:
+        raise ValueError(
+            f"sigma has {bad.size} value(s) <= 0 (first: sigma = {sig[bad[0]]:.4g} at q = {q[bad[0]]:.5g} 1/nm); "
+            "the fit weights by 1/sigma^2: supply positive uncertainties (e.g. Poisson errors from reduction) or "
+            "exclude those points with q_range_nm"
+        )
+    q_min, q_max = float(q[0]), float(q[-1])
+    r_obs = (math.pi / q_max, math.pi / q_min)
+    rr = _pair(r_range_nm, "r_range_nm", "nm") or r_obs
+    if rr[1] <= r_obs[0] or rr[0] >= r_obs[1]:
+        raise ValueError(
+            f"r_range_nm=({rr[0]:.4g}, {rr[1]:.4g}) lies outside the radii observable with q = {q_min:.4g}-{q_max:.4g} 1/nm "
+            f"(about pi/q_max - pi/q_min = {r_obs[0]:.4g}-{r_obs[1]:.4g} nm); choose radii inside it or measure another q range"
+        )
+    if rr[0] < 0.5 * r_obs[0] or rr[1] > 2.0 * r_obs[1]:
+        _warn(
+            f"r_range_nm=({rr[0]:.4g}, {rr[1]:.4g}) extends well beyond the observable {r_obs[0]:.4g}-{r_obs[1]:.4g} nm "
+            "(pi/q_max - pi/q_min): contributions there are poorly constrained by the data"
+        )
+    # --- scale
+    absolute = False
+    if contrast is not None:
+        if isinstance(contrast, bool) or not isinstance(contrast, (int, float, np.floating, np.integer)) or not math.isfinite(contrast) or contrast == 0:
+            raise ValueError(f"contrast={contrast!r}: give the SLD difference in 1e-6 A^-2 as a finite non-zero number (e.g. 34.65 for CdSe in octadecene)")
+        if intensity_unit != "1/cm":
+            _warn(
+                f"contrast={contrast} given but the intensity is on an arbitrary scale (intensity_unit={intensity_unit!r}): "
+                "volume fractions are reported relative (sum 1); calibrate to 1/cm to get absolute volume fractions"
+            )
+        else:
+            absolute = True
+    ranges = [rr] + [_pair(r, "ranges_nm item", "nm") for r in (ranges_nm or [])]
+
+    # --- kernels
+    seeds = spawn_seeds(seed, repetitions).astype(np.uint64)
+    grid = radius_grid(rr[0], rr[1], radius_grid_points, radius_sampling)
+    table = intensity_table(q, grid)
+    w = 1.0 / sig**2
+    wi = w * i_obs
+    swii = float(np.sum(wi * i_obs))
+    n_par = 2 if background else 1
+    dof = q.size - n_par
+    chi2_r_target = 1.0 + chi2_k * math.sqrt(2.0 / dof)
+    stag_delta = stagnation_tol * math.sqrt(2.0 * dof)
+    idx = np.zeros((repetitions, contributions), dtype=np.int64)
+    fsum = np.zeros((repetitions, q.size))
+    info = np.zeros((repetitions, K.N_INFO))
+    kargs = (table, w, wi, swii, contributions)
+    kopts = (max_iterations, chi2_r_target * dof, stagnation_window, stag_delta, bool(background), 10_000)
+    t0 = time.perf_counter()
+    if progress:
+        from tqdm.auto import tqdm
+
+        import numba
+
+        chunk = max(1, numba.get_num_threads())
+        with tqdm(total=repetitions, desc="MC repetitions", unit="rep") as bar:
+            for a in range(0, repetitions, chunk):
+                b = min(a + chunk, repetitions)
+                K.mc_repetitions(*kargs, seeds[a:b], *kopts, idx[a:b], fsum[a:b], info[a:b])
+                bar.update(b - a)
+    else:
+        K.mc_repetitions(*kargs, seeds, *kopts, idx, fsum, info)
+    elapsed = time.perf_counter() - t0
+
+    # --- results
+    scale = info[:, K.INFO_SCALE].copy()
+    bg = info[:, K.INFO_BACKGROUND].copy()
+    chi2_r = info[:, K.INFO_CHI2] / dof
+    reasons = tuple(_REASONS[int(c)] for c in info[:, K.INFO_REASON])
+    radii = grid[idx]
+    model = scale[:, None] * fsum + bg[:, None]
+    if absolute:
+        g = contrast_to_cm2(float(contrast)) ** 2 * 1e-21  # intensity per (volume fraction * nm^3)
+        phi_k = scale / g
+        g_rep = np.full(repetitions, g)
+    else:
+        phi_k = np.full(repetitions, 1.0 / contributions)
+        g_rep = scale * contributions
+    edges = bin_edges(rr[0], rr[1], n_bins, bin_scale)
+    vh = volume_histogram(radii, phi_k, edges)
+    nh = number_histogram(radii, edges)
+    minvis = min_visibility(q, sig, bin_centers(edges, bin_scale), g_rep)
+    stats = tuple(range_stats(radii, phi_k, lo, hi) for lo, hi in ranges)
+    ddof = 1 if repetitions > 1 else 0
+    n_bad = sum(r != "converged" for r in reasons)
+    if n_bad:
+        worst = ", ".join(f"#{i}: {r} (chi2_r {chi2_r[i]:.3f})" for i, r in enumerate(reasons) if r != "converged")
+        _warn(
+            f"{n_bad}/{repetitions} repetition(s) did not reach chi2_r <= {chi2_r_target:.4f}: {worst}. "
+            "Check the uncertainties, the q/r ranges and whether spheres + flat background describe the data; "
+            "raise max_iterations if the cap was reached"
+        )
+    if np.any(scale <= 0):
+        _warn("the fitted scale s is 0 in some repetitions: the data show no size-dependent scattering in this range")
+    from saxs_mc.provenance import package_versions
+
+    settings = {
+        "q_range_nm": list(qr) if qr else None, "q_fitted_nm": [q_min, q_max], "n_q": int(q.size),
+        "r_range_nm": list(rr), "contributions": contributions, "repetitions": repetitions,
+        "radius_sampling": radius_sampling, "radius_grid_points": radius_grid_points,
+        "n_bins": n_bins, "bin_scale": bin_scale, "ranges_nm": [list(r) for r in ranges],
+        "background": "flat" if background else "none", "contrast_1e6_A2": contrast, "intensity_unit": intensity_unit,
+        "chi2_k": chi2_k, "chi2_r_target": chi2_r_target, "dof": dof, "max_iterations": max_iterations,
+        "stagnation_window": stagnation_window, "stagnation_tol": stagnation_tol,
+        "stagnation_delta_chi2": stag_delta,
+        "seed": seed if isinstance(seed, (int, np.integer)) else None,
+    }
+    return FitResult(
+        q_nm=q, intensity=i_obs, sigma=sig, intensity_unit=intensity_unit, absolute=absolute,
+        contrast_1e6_A2=float(contrast) if contrast is not None else None,
+        bin_edges_nm=edges, bin_scale=bin_scale,
+        volume_fraction=vh.mean(axis=0), volume_fraction_std=vh.std(axis=0, ddof=ddof),
+        number_fraction=nh.mean(axis=0), number_fraction_std=nh.std(axis=0, ddof=ddof),
+        min_visibility=minvis, ranges=stats,
+        model_mean=model.mean(axis=0), model_std=model.std(axis=0, ddof=ddof),
+        radii_nm=radii, phi_per_contribution=phi_k, scale=scale, background=bg,
+        chi2_r=chi2_r, chi2_r_target=chi2_r_target,
+        iterations=info[:, K.INFO_ITERATIONS].astype(np.int64), accepted=info[:, K.INFO_ACCEPTED].astype(np.int64),
+        stop_reason=reasons, seed=int(seed) if isinstance(seed, (int, np.integer)) else None,
+        repetition_seeds=seeds, settings=settings, warnings=tuple(warn_list), versions=package_versions(),
+        elapsed_s=elapsed, title=title,
+    )
+
+
+def fit_curve(curve: Curve, **kwargs: Any) -> FitResult:
+    """:func:`fit` applied to a :class:`~saxs_mc.io.curves.Curve` (its unit and title are used)."""
+    if not isinstance(curve, Curve):
+        raise TypeError(f"curve must be a saxs_mc.io.curves.Curve, got {type(curve).__name__}; use fit(q, I, sigma) for arrays")
+    kwargs.setdefault("intensity_unit", curve.intensity_unit)
+    kwargs.setdefault("title", curve.title)
+    return fit(curve.q, curve.intensity, curve.sigma, **kwargs)

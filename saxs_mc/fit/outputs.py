@@ -1,0 +1,231 @@
+"""Files written for a Monte Carlo fit (all atomic).
+
+``write_fit_outputs(outdir, stem, result, source=None)`` writes into ``outdir``:
+
+``<stem>_distribution.csv``
+    One row per histogram bin, columns exactly
+    ``r_lo_nm,r_hi_nm,volume_fraction,volume_fraction_std,min_visibility``.
+    Volume fractions are absolute when the fit was absolute (I in 1/cm and a
+    contrast given), otherwise relative (their means sum to 1).  A ``#``
+    comment header states which.
+
+``<stem>_fitcurve.csv``
+    Columns ``q_nm,intensity,sigma,model_mean,model_std`` (the data fitted
+    and the fitted curve, mean and std over repetitions); ``#`` header with the unit.
+
+``<stem>_fit.json``
+    Schema (``schema = "saxs_mc.fit/1"``)::
+
+        {
+          "schema": "saxs_mc.fit/1",
+          "created": ISO-8601 UTC time,
+          "source": {"path": str, "sha256": str} or null,
+          "outputs": {"distribution": file name, "fitcurve": file name, "nxcansas": file name or null},
+          ... FitResult.summary():
+          "title", "settings" {q/r ranges, contributions, repetitions, sampling, bins,
+                               background, contrast, chi2 target, caps, stagnation},
+          "seed", "repetition_seeds" [int],
+          "data" {n_q, q_min_nm, q_max_nm, intensity_unit},
+          "volume_fraction_kind" ("absolute" | "relative"), "contrast_1e6_A2",
+          "convergence" {all_converged, chi2_r_target, chi2_r_mean, chi2_r_std,
+                         iterations_mean, acceptance_rate_mean, elapsed_s,
+                         time_per_iteration_s,
+                         repetitions: [{repetition, converged, reason ("converged" |
+                                        "stagnated" | "cap"), iterations, accepted,
+                                        acceptance_rate, chi2_r, seed}]},
+          "total_volume_fraction", "total_volume_fraction_std",
+          "scale_mean", "background_mean", "background_std",
+          "histogram" {bin_scale, r_lo_nm[], r_hi_nm[], volume_fraction[],
+                       volume_fraction_std[], number_fraction[], number_fraction_std[],
+                       min_visibility[]},
+          "ranges": [{r_lo_nm, r_hi_nm, volume_fraction(_std), mean_nm(_std),
+                      variance_nm2(_std), skew(_std), excess_kurtosis(_std),
+                      number_mean_nm(_std)}],
+          "warnings": [str], "versions": {package: version}
+        }
+
+    Non-finite numbers are written as ``null``.
+
+``<stem>_fit.h5`` (only when ``source`` is an NXcanSAS file)
+    The user's input file is never modified: it is copied to OUTDIR and the
+    copy (written to a temporary name, then renamed atomically) gets, inside
+    the SASentry that holds the fitted data:
+
+    - ``sasprocess_mcfit`` (NXprocess, canSAS_class SASprocess): name, date,
+      version, description and a ``note`` (NXnote) with the JSON above;
+    - ``mcfit`` (NXcollection, saxs_mc analysis):
+      ``distribution`` (NXdata: signal ``volume_fraction`` with
+      ``volume_fraction_errors``, axis ``r_nm`` (bin centres), ``r_lo_nm``,
+      ``r_hi_nm``, ``min_visibility``, ``number_fraction``) and ``fit_curve``
+      (NXdata: signal ``I_model`` with ``I_model_errors``, axis ``Q`` in 1/nm).
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from saxs_mc.fit.result import FitResult
+from saxs_mc.io.atomic import atomic_path, jsonable, write_json_atomic
+from saxs_mc.io.curves import HDF5_SUFFIXES
+
+SCHEMA = "saxs_mc.fit/1"
+DISTRIBUTION_COLUMNS = ("r_lo_nm", "r_hi_nm", "volume_fraction", "volume_fraction_std", "min_visibility")
+
+
+
+def write_distribution_csv(path: str | Path, res: FitResult) -> Path:
+    """``<stem>_distribution.csv`` (see module docstring)."""
+    path = Path(path)
+    kind = "absolute" if res.absolute else "relative (sum 1)"
+    header = [f"saxs_mc Monte Carlo fit: {res.title}", f"volume_fraction: {kind}",
+              "min_visibility: volume fraction one contribution needs to reach the data uncertainty"]
+    data = np.column_stack([res.bin_edges_nm[:-1], res.bin_edges_nm[1:], res.volume_fraction,
+                            res.volume_fraction_std, res.min_visibility])
+    # the column line must be exactly the names: write it as the last comment-free line
+    with atomic_path(path) as tmp:
+        with open(tmp, "w", encoding="utf-8") as fh:
+            for h in header:
+                fh.write(f"# {h}\n")
+            fh.write(",".join(DISTRIBUTION_COLUMNS) + "\n")
+            np.savetxt(fh, data, delimiter=",", fmt="%.10g")
+    return path
+
+
+def write_fitcurve_csv(path: str | Path, res: FitResult) -> Path:
+    """``<stem>_fitcurve.csv`` (see module docstring)."""
+    path = Path(path)
+    data = np.column_stack([res.q_nm, res.intensity, res.sigma, res.model_mean, res.model_std])
+    with atomic_path(path) as tmp:
+        with open(tmp, "w", encoding="utf-8") as fh:
+            fh.write(f"# saxs_mc Monte Carlo fit curve: {res.title}\n# q in 1/nm, intensities in {res.intensity_unit}\n")
+            fh.write("q_nm,intensity,sigma,model_mean,model_std\n")
+            np.savetxt(fh, data, delimiter=",", fmt="%.10g")
+    return path
+
+
+def _is_nxcansas(path: Path) -> bool:
+    if path.suffix.lower() not in HDF5_SUFFIXES:
+        return False
+    import h5py
+
+    try:
+        with h5py.File(path, "r") as fh:
+            return any(_cls(g) == "SASentry" for g in fh.values() if isinstance(g, h5py.Group))
+    except OSError:
+        return False
+
+
+def _cls(group: Any) -> str:
+    v = group.attrs.get("canSAS_class", "")
+    return v.decode() if isinstance(v, bytes) else str(v)
+
+
+def write_nxcansas_analysis(source: str | Path, target: str | Path, res: FitResult, summary: dict[str, Any]) -> Path:
+    """Copy the NXcanSAS ``source`` to ``target`` and add the fit groups (see module docstring)."""
+    import h5py
+
+    from saxs_mc import __version__
+    from saxs_mc.provenance import utc_now
+
+    source, target = Path(source), Path(target)
+    if source.resolve() == target.resolve():
+        raise ValueError(f"{target}: refusing to overwrite the input file; choose another output directory")
+    text = h5py.string_dtype("utf-8")
+    with atomic_path(target) as tmp:
+        shutil.copyfile(source, tmp)
+        with h5py.File(tmp, "r+") as fh:
+            default = fh.attrs.get("default")
+            default = default.decode() if isinstance(default, bytes) else default
+            if default in fh and _cls(fh[default]) == "SASentry":
+                entry = fh[default]
+            else:
+                entry = next(g for g in fh.values() if isinstance(g, h5py.Group) and _cls(g) == "SASentry")
+            for name in ("sasprocess_mcfit", "mcfit"):
+                if name in entry:
+                    del entry[name]
+            proc = entry.create_group("sasprocess_mcfit")
+            proc.attrs.update({"NX_class": "NXprocess", "canSAS_class": "SASprocess"})
+            proc.create_dataset("name", data="saxs_mc Monte Carlo sphere fit (McSAS method)", dtype=text)
+            proc.create_dataset("date", data=utc_now(), dtype=text)
+            proc.create_dataset("version", data=__version__, dtype=text)
+            proc.create_dataset("description", data="volume-weighted sphere size distribution; results in ../mcfit", dtype=text)
+            note = proc.create_group("note")
+            note.attrs.update({"NX_class": "NXnote", "canSAS_class": "SASnote"})
+            note.create_dataset("type", data="application/json", dtype=text)
+            note.create_dataset("data", data=json.dumps(summary, allow_nan=False), dtype=text)
+            coll = entry.create_group("mcfit")
+            coll.attrs["NX_class"] = "NXcollection"
+            vf_unit = "" if res.absolute else "relative"
+            dist = coll.create_group("distribution")
+            dist.attrs.update({"NX_class": "NXdata", "signal": "volume_fraction", "axes": "r_nm"})
+            for name, arr, unit in (("r_nm", res.bin_centers_nm, "nm"), ("r_lo_nm", res.bin_edges_nm[:-1], "nm"),
+                                    ("r_hi_nm", res.bin_edges_nm[1:], "nm"),
+                                    ("volume_fraction", res.volume_fraction, vf_unit),
+                                    ("volume_fraction_errors", res.volume_fraction_std, vf_unit),
+                                    ("min_visibility", res.min_visibility, vf_unit),
+                                    ("number_fraction", res.number_fraction, ""),
+                                    ("number_fraction_errors", res.number_fraction_std, "")):
+                ds = dist.create_dataset(name, data=np.asarray(arr, dtype=float))
+                ds.attrs["units"] = unit
+            curve = coll.create_group("fit_curve")
+            curve.attrs.update({"NX_class": "NXdata", "signal": "I_model", "axes": "Q"})
+            for name, arr, unit in (("Q", res.q_nm, "1/nm"), ("I_model", res.model_mean, res.intensity_unit),
+                                    ("I_model_errors", res.model_std, res.intensity_unit)):
+                ds = curve.create_dataset(name, data=np.asarray(arr, dtype=float))
+                ds.attrs["units"] = unit
+            coll.create_dataset("summary_json", data=json.dumps(summary, allow_nan=False), dtype=text)
+    return target
+
+
+def write_fit_outputs(outdir: str | Path, stem: str, res: FitResult, *, source: str | Path | None = None) -> dict[str, Path]:
+    """Write the distribution CSV, fit-curve CSV, JSON summary and (for NXcanSAS input) an HDF5 copy.
+
+    Parameters
+    ----------
+    outdir : str or Path
+        Output directory (created if missing).
+    stem : str
+        File-name stem, e.g. the sample name.
+    res : FitResult
+    source : str or Path, optional
+        The input file; recorded with its SHA-256, and when it is NXcanSAS a copy
+        with the analysis groups is written as ``<stem>_fit.h5``.
+
+    Returns
+    -------
+    dict with keys ``distribution``, ``fitcurve``, ``json`` and possibly ``nxcansas``.
+    """
+    from saxs_mc.provenance import file_sha256, utc_now
+
+    if not isinstance(res, FitResult):
+        raise TypeError(f"res must be a FitResult, got {type(res).__name__}")
+    if not stem or "/" in stem or "\\" in stem:
+        raise ValueError(f"stem={stem!r}: give a plain file-name stem without directory separators")
+    outdir = Path(outdir)
+    outdir.mkdir(parents=True, exist_ok=True)
+    paths: dict[str, Path] = {
+        "distribution": write_distribution_csv(outdir / f"{stem}_distribution.csv", res),
+        "fitcurve": write_fitcurve_csv(outdir / f"{stem}_fitcurve.csv", res),
+    }
+    src = Path(source) if source is not None else None
+    if src is not None and not src.exists():
+        raise FileNotFoundError(f"source={src}: file does not exist")
+    nx = src is not None and _is_nxcansas(src)
+    doc = {
+        "schema": SCHEMA,
+        "created": utc_now(),
+        "source": {"path": str(src), "sha256": file_sha256(src)} if src is not None else None,
+        "outputs": {"distribution": paths["distribution"].name, "fitcurve": paths["fitcurve"].name,
+                    "nxcansas": f"{stem}_fit.h5" if nx else None},
+        **res.summary(),
+    }
+    doc = jsonable(doc)
+    if nx:
+        paths["nxcansas"] = write_nxcansas_analysis(src, outdir / f"{stem}_fit.h5", res, doc)
+    paths["json"] = write_json_atomic(outdir / f"{stem}_fit.json", doc)
+    return paths

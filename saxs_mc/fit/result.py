@@ -1,0 +1,240 @@
+"""The fixed-schema result of a Monte Carlo size-distribution fit."""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+import numpy as np
+
+from saxs_mc.fit.statistics import RangeStats
+from saxs_mc.io.atomic import jsonable
+
+
+@dataclasses.dataclass(frozen=True)
+class FitResult:
+    """Result of :func:`saxs_mc.fit.fit` (all arrays read-only).
+
+    Attributes
+    ----------
+    q_nm, intensity, sigma : ndarray (n_q,)
+        The data actually fitted (after the q-range selection).
+    intensity_unit : str
+        ``"1/cm"`` or ``"arbitrary"``.
+    absolute : bool
+        True when volume fractions are absolute (I in 1/cm and a contrast given);
+        otherwise volume fractions are relative and sum to 1.
+    contrast_1e6_A2 : float or None
+        SLD difference used for absolute volume fractions.
+    bin_edges_nm : ndarray (n_bins + 1,)
+    bin_scale : str
+        ``"log"`` or ``"linear"``.
+    volume_fraction, volume_fraction_std : ndarray (n_bins,)
+        Volume fraction per bin, mean and standard deviation over repetitions.
+    number_fraction, number_fraction_std : ndarray (n_bins,)
+        Number fraction per bin (sums to 1), mean and std over repetitions.
+    min_visibility : ndarray (n_bins,)
+        Minimum visible volume fraction per bin (same units as ``volume_fraction``;
+        formula in :mod:`saxs_mc.fit.statistics`).
+    ranges : tuple of RangeStats
+        Statistics per requested radius range (the first is the whole fit range).
+    model_mean, model_std : ndarray (n_q,)
+        Fitted curve s F + b, mean and std over repetitions.
+    radii_nm : ndarray (n_rep, n_contrib)
+        Final contribution radii of each repetition.
+    phi_per_contribution : ndarray (n_rep,)
+        Volume fraction carried by each contribution (absolute or relative).
+    scale, background : ndarray (n_rep,)
+        Fitted s (intensity per nm^3 of summed V P) and flat background b.
+    chi2_r : ndarray (n_rep,)
+        Final reduced chi-square, chi2 / (n_q - 2) (or n_q - 1 without background).
+    chi2_r_target : float
+        The convergence target 1 + k sqrt(2 / dof).
+    iterations, accepted : ndarray (n_rep,) int
+        Attempted and accepted moves.
+    stop_reason : tuple of str
+        Per repetition: ``"converged"`` (chi2_r <= target), ``"stagnated"`` (no
+        significant improvement in the stagnation window: not converged) or
+        ``"cap"`` (not converged: iteration cap reached).
+    seed : int or None
+        The seed given by the user (None: OS entropy, see ``repetition_seeds``).
+    repetition_seeds : ndarray (n_rep,) uint64
+        The seed of each repetition's stream (re-run a repetition exactly with it).
+    settings : dict
+        All settings of the fit (JSON-safe).
+    warnings : tuple of str
+        Warnings raised during the fit (also emitted with :mod:`warnings`).
+    versions : dict
+        Package versions.
+    elapsed_s : float
+        Wall-clock time of the Monte Carlo kernels.
+    title : str
+    """
+
+    q_nm: np.ndarray
+    intensity: np.ndarray
+    sigma: np.ndarray
+    intensity_unit: str
+    absolute: bool
+    contrast_1e6_A2: float | None
+    bin_edges_nm: np.ndarray
+    bin_scale: str
+    volume_fraction: np.ndarray
+    volume_fraction_std: np.ndarray
+    number_fraction: np.ndarray
+    number_fraction_std: np.ndarray
+    min_visibility: np.ndarray
+    ranges: tuple[RangeStats, ...]
+    model_mean: np.ndarray
+    model_std: np.ndarray
+    radii_nm: np.ndarray
+    phi_per_contribution: np.ndarray
+    scale: np.ndarray
+    background: np.ndarray
+    chi2_r: np.ndarray
+    chi2_r_target: float
+    iterations: np.ndarray
+    accepted: np.ndarray
+    stop_reason: tuple[str, ...]
+    seed: int | None
+    repetition_seeds: np.ndarray
+    settings: dict[str, Any]
+    warnings: tuple[str, ...]
+    versions: dict[str, str]
+    elapsed_s: float
+    title: str = ""
+
+    def __post_init__(self) -> None:
+        for f in dataclasses.fields(self):
+            v = getattr(self, f.name)
+            if isinstance(v, np.ndarray):
+                v = v.copy()
+                v.flags.writeable = False
+                object.__setattr__(self, f.name, v)
+
+    # ------------------------------------------------------------------
+    @property
+    def n_repetitions(self) -> int:
+        return int(self.chi2_r.size)
+
+    @property
+    def n_contributions(self) -> int:
+        return int(self.radii_nm.shape[1])
+
+    @property
+    def converged(self) -> np.ndarray:
+        """(n_rep,) bool: repetition reached the statistical chi2 target."""
+        return np.array([r == "converged" for r in self.stop_reason])
+
+    @property
+    def all_converged(self) -> bool:
+        return bool(self.converged.all())
+
+    @property
+    def acceptance_rate(self) -> np.ndarray:
+        """(n_rep,) accepted / attempted moves."""
+        it = np.maximum(self.iterations, 1)
+        return self.accepted / it
+
+    @property
+    def total_volume_fraction(self) -> tuple[float, float]:
+        """Total volume fraction (mean, std over repetitions); 1 for relative fits."""
+        tot = self.phi_per_contribution * self.n_contributions
+        return float(tot.mean()), float(tot.std(ddof=1)) if tot.size > 1 else 0.0
+
+    @property
+    def bin_centers_nm(self) -> np.ndarray:
+        e = self.bin_edges_nm
+        return np.sqrt(e[1:] * e[:-1]) if self.bin_scale == "log" else 0.5 * (e[1:] + e[:-1])
+
+    @property
+    def time_per_iteration_s(self) -> float:
+        """Wall time per attempted move (all threads together)."""
+        return self.elapsed_s / max(int(self.iterations.sum()), 1)
+
+    # ------------------------------------------------------------------
+    def convergence(self) -> list[dict[str, Any]]:
+        """Per repetition: converged flag, reason, iterations, acceptance rate, chi2_r, seed."""
+        return [
+            {"repetition": i, "converged": self.stop_reason[i] == "converged", "reason": self.stop_reason[i],
+             "iterations": int(self.iterations[i]), "accepted": int(self.accepted[i]),
+             "acceptance_rate": float(self.acceptance_rate[i]), "chi2_r": float(self.chi2_r[i]),
+             "seed": int(self.repetition_seeds[i])}
+            for i in range(self.n_repetitions)
+        ]
+
+    def summary(self) -> dict[str, Any]:
+        """JSON-safe summary: settings, convergence, histogram, statistics per range, seed, versions."""
+        tot, tot_sd = self.total_volume_fraction
+        return jsonable({
+            "title": self.title,
+            "settings": self.settings,
+            "seed": self.seed,
+            "repetition_seeds": [int(s) for s in self.repetition_seeds],
+            "data": {"n_q": int(self.q_nm.size), "q_min_nm": float(self.q_nm.min()), "q_max_nm": float(self.q_nm.max()),
+                     "intensity_unit": self.intensity_unit},
+            "volume_fraction_kind": "absolute" if self.absolute else "relative",
+            "contrast_1e6_A2": self.contrast_1e6_A2,
+            "convergence": {
+                "all_converged": self.all_converged,
+                "chi2_r_target": self.chi2_r_target,
+                "chi2_r_mean": float(self.chi2_r.mean()), "chi2_r_std": float(self.chi2_r.std()),
+                "iterations_mean": float(self.iterations.mean()),
+                "acceptance_rate_mean": float(self.acceptance_rate.mean()),
+                "elapsed_s": self.elapsed_s, "time_per_iteration_s": self.time_per_iteration_s,
+                "repetitions": self.convergence(),
+            },
+            "total_volume_fraction": tot, "total_volume_fraction_std": tot_sd,
+            "scale_mean": float(self.scale.mean()), "background_mean": float(self.background.mean()),
+            "background_std": float(self.background.std()),
+            "histogram": {
+                "bin_scale": self.bin_scale,
+                "r_lo_nm": self.bin_edges_nm[:-1], "r_hi_nm": self.bin_edges_nm[1:],
+                "volume_fraction": self.volume_fraction, "volume_fraction_std": self.volume_fraction_std,
+                "number_fraction": self.number_fraction, "number_fraction_std": self.number_fraction_std,
+                "min_visibility": self.min_visibility,
+            },
+            "ranges": [r.summary() for r in self.ranges],
+            "warnings": list(self.warnings),
+            "versions": self.versions,
+        })
+
+    def report(self) -> str:
+        """A readable multi-line text report."""
+        kind = "absolute" if self.absolute else "relative (sum 1)"
+        tot, tot_sd = self.total_volume_fraction
+        n_conv = int(self.converged.sum())
+        lines = [
+            f"Monte Carlo sphere fit: {self.title or '(untitled)'}",
+            f"  data: {self.q_nm.size} q points, {self.q_nm.min():.4g}-{self.q_nm.max():.4g} 1/nm, I in {self.intensity_unit}",
+            f"  {self.n_contributions} contributions x {self.n_repetitions} repetitions, radius "
+            f"{self.bin_edges_nm[0]:.4g}-{self.bin_edges_nm[-1]:.4g} nm, seed {self.seed}",
+            f"  chi2_r = {self.chi2_r.mean():.4f} +- {self.chi2_r.std():.4f} (target <= {self.chi2_r_target:.4f}); "
+            f"converged {n_conv}/{self.n_repetitions}",
+            f"  iterations {self.iterations.mean():.0f} (mean), acceptance {self.acceptance_rate.mean():.3f}, "
+            f"{self.time_per_iteration_s * 1e6:.3f} us/iteration, {self.elapsed_s:.3f} s",
+            f"  volume fractions: {kind}; total {tot:.5g} +- {tot_sd:.2g}; background {self.background.mean():.5g}",
+        ]
+        bad = [c for c in self.convergence() if not c["converged"]]
+        for c in bad:
+            what = "not converged: cap reached" if c["reason"] == "cap" else "not converged: stagnated above target"
+            lines.append(f"  ! repetition {c['repetition']}: {what} (chi2_r {c['chi2_r']:.4f}, {c['iterations']} iterations)")
+        lines.append("")
+        lines.append(f"  {'range (nm)':>17} {'vol.frac':>11} {'+-':>9} {'mean nm':>8} {'+-':>7} {'sd nm':>7} "
+                     f"{'skew':>6} {'ex.kurt':>7} {'<r>_N nm':>8}")
+        for r in self.ranges:
+            lines.append(
+                f"  {r.r_lo_nm:8.4g}-{r.r_hi_nm:<8.4g} {r.volume_fraction:11.5g} {r.volume_fraction_std:9.2g} "
+                f"{r.mean_nm:8.4f} {r.mean_nm_std:7.4f} {r.sd_nm:7.4f} {r.skew:6.2f} {r.excess_kurtosis:7.2f} "
+                f"{r.number_mean_nm:8.4f}"
+            )
+        lines.append("")
+        lines.append(f"  {'r_lo nm':>8} {'r_hi nm':>8} {'vol.frac':>11} {'std':>10} {'min.vis':>10}")
+        for lo, hi, v, s, m in zip(self.bin_edges_nm[:-1], self.bin_edges_nm[1:], self.volume_fraction,
+                                   self.volume_fraction_std, self.min_visibility):
+            flag = "" if v >= m else "  (below visibility)"
+            if v > 0 or s > 0:
+                lines.append(f"  {lo:8.4f} {hi:8.4f} {v:11.4g} {s:10.3g} {m:10.3g}{flag}")
+        for w in self.warnings:
+            lines.append(f"  warning: {w}")
+        return "\n".join(lines)
