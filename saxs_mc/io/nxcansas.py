@@ -38,6 +38,9 @@ def write_nxcansas(
     provenance: dict[str, Any] | None = None,
     run: str = "1",
     process_name: str = "saxs_mc reduction",
+    q_unit: str = "1/nm",
+    sample: dict[str, Any] | None = None,
+    instrument: dict[str, Any] | None = None,
 ) -> Path:
     """Write ``curve`` as an NXcanSAS file at ``path``, atomically.
 
@@ -51,12 +54,21 @@ def write_nxcansas(
     provenance : dict, optional
         JSON-safe provenance (inputs, geometry, settings, versions, rejected
         frames, ...).  Stored as JSON in the SASprocess group.
+    q_unit : {"1/nm", "1/A"}
+        Unit of the written Q dataset (the curve is always in 1/nm).
+    sample : dict, optional
+        ``name``, ``thickness_cm``, ``transmission``, ``temperature_C`` -> a SASsample group.
+    instrument : dict, optional
+        ``wavelength_m``, ``sdd_m``, ``pixel_size_m`` (x, y), ``beam_center_px`` (x, y),
+        ``detector`` -> SASinstrument with SASsource and SASdetector groups.
     """
     from saxs_mc import __version__
     from saxs_mc.provenance import utc_now
 
     path = Path(path)
     prov = jsonable(provenance or {})
+    q_to_unit = 1.0 / q_factor_to_nm(q_unit, source="write_nxcansas q_unit")
+    q_unit_out = "1/A" if q_to_unit != 1.0 else "1/nm"
     with atomic_path(path) as tmp:
         with h5py.File(tmp, "w") as fh:
             fh.attrs["default"] = "sasentry01"
@@ -71,13 +83,17 @@ def write_nxcansas(
             _set_str(entry, "run", str(run))
             data = entry.create_group("sasdata01")
             data.attrs.update({"NX_class": "NXdata", "canSAS_class": "SASdata", "signal": "I", "I_axes": "Q", "Q_indices": np.int32(0)})
-            dq = data.create_dataset("Q", data=curve.q)
-            dq.attrs["units"] = "1/nm"
+            dq = data.create_dataset("Q", data=curve.q * q_to_unit)
+            dq.attrs["units"] = q_unit_out
             di = data.create_dataset("I", data=curve.intensity)
             di.attrs["units"] = curve.intensity_unit
             di.attrs["uncertainties"] = "Idev"
             ds = data.create_dataset("Idev", data=curve.sigma)
             ds.attrs["units"] = curve.intensity_unit
+            if sample:
+                _write_sample(entry, sample)
+            if instrument:
+                _write_instrument(entry, instrument)
             proc = entry.create_group("sasprocess01")
             proc.attrs.update({"NX_class": "NXprocess", "canSAS_class": "SASprocess"})
             _set_str(proc, "name", process_name)
@@ -93,6 +109,53 @@ def write_nxcansas(
             meta_json = json.dumps(jsonable(curve.metadata), allow_nan=False)
             _set_str(proc, "curve_metadata", meta_json)
     return path
+
+
+def _num(group: h5py.Group, name: str, value: Any, units: str | None) -> None:
+    if value is None:
+        return
+    try:
+        v = float(value)
+    except (TypeError, ValueError):
+        return
+    if not np.isfinite(v):
+        return
+    ds = group.create_dataset(name, data=v)
+    if units:
+        ds.attrs["units"] = units
+
+
+def _write_sample(entry: h5py.Group, sample: dict[str, Any]) -> None:
+    grp = entry.create_group("sassample")
+    grp.attrs.update({"NX_class": "NXsample", "canSAS_class": "SASsample"})
+    if sample.get("name"):
+        _set_str(grp, "name", str(sample["name"]))
+    tcm = sample.get("thickness_cm")
+    _num(grp, "thickness", None if tcm is None else float(tcm) * 10.0, "mm")
+    _num(grp, "transmission", sample.get("transmission"), None)
+    _num(grp, "temperature", sample.get("temperature_C"), "C")
+
+
+def _write_instrument(entry: h5py.Group, inst: dict[str, Any]) -> None:
+    grp = entry.create_group("sasinstrument")
+    grp.attrs.update({"NX_class": "NXinstrument", "canSAS_class": "SASinstrument"})
+    _set_str(grp, "name", str(inst.get("name", "SAXS")))
+    src = grp.create_group("sassource")
+    src.attrs.update({"NX_class": "NXsource", "canSAS_class": "SASsource"})
+    _set_str(src, "radiation", "x-ray")
+    wl = inst.get("wavelength_m")
+    _num(src, "incident_wavelength", None if wl is None else float(wl) * 1e10, "A")
+    det = grp.create_group("sasdetector")
+    det.attrs.update({"NX_class": "NXdetector", "canSAS_class": "SASdetector"})
+    _set_str(det, "name", str(inst.get("detector", "detector")))
+    sdd = inst.get("sdd_m")
+    _num(det, "SDD", None if sdd is None else float(sdd) * 1000.0, "mm")
+    px = inst.get("pixel_size_m") or (None, None)
+    _num(det, "x_pixel_size", None if px[0] is None else float(px[0]) * 1000.0, "mm")
+    _num(det, "y_pixel_size", None if px[1] is None else float(px[1]) * 1000.0, "mm")
+    bc = inst.get("beam_center_px") or (None, None)
+    _num(det, "beam_center_x", bc[0], "pixels")
+    _num(det, "beam_center_y", bc[1], "pixels")
 
 
 def _decode(value: Any) -> str:

@@ -1,18 +1,100 @@
-"""CLI for `saxs-mc reduce` (placeholder until the capability lands)."""
+"""CLI: ``saxs-mc reduce FRAMES... --poni P [--mask M] [--blank BLANK_FRAMES...] -o OUT.h5``."""
 
 from __future__ import annotations
 
 import argparse
 import logging
+import sys
+from pathlib import Path
 
 log = logging.getLogger(__name__)
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    p = subparsers.add_parser("reduce", help="(not available yet)")
+    p = subparsers.add_parser(
+        "reduce",
+        help="raw frames -> averaged, normalized (1/cm), blank-subtracted I(q) as NXcanSAS + ASCII",
+        description="Azimuthally integrate frames with pyFAI, normalize them to absolute scale (transmitted monitor, "
+                    "thickness, solid angle, calibration factor), reject faulty frames (median/MAD of transmission and "
+                    "integrated intensity), average, optionally subtract a blank, and write NXcanSAS + 3-column ASCII. "
+                    "FRAMES are files (any fabio format), globs, or 'file.h5::/path/to/dataset[3:7]'.",
+    )
+    p.add_argument("frames", nargs="+", metavar="FRAMES", help="sample frames (files, globs, file.h5::/dataset[idx])")
+    p.add_argument("--poni", help="pyFAI PONI file (default: geometry from the ID02 header keys)")
+    p.add_argument("--mask", help="mask file (EDF/TIFF/NPY/Fit2D .msk; non-zero = masked)")
+    p.add_argument("--blank", nargs="+", metavar="BLANK_FRAMES", help="blank frames to reduce and subtract")
+    p.add_argument("--blank-scale", type=float, default=1.0, help="scale factor applied to the blank (default 1)")
+    p.add_argument("-o", "--output", required=True, help="output NXcanSAS file (.h5); ASCII goes next to it (.dat)")
+    p.add_argument("--no-ascii", action="store_true", help="do not write the 3-column ASCII file")
+    p.add_argument("--title", help="sample title (default: output file stem)")
+    p.add_argument("--npt", type=int, default=500, help="number of q bins (default 500)")
+    p.add_argument("--q-unit", choices=("1/nm", "1/A"), default="1/nm", help="q unit of the grid and files")
+    p.add_argument("--error-model", choices=("poisson", "azimuthal"), default="poisson")
+    p.add_argument("--polarization-factor", type=float, default=0.99, help="pyFAI polarization factor (default 0.99)")
+    p.add_argument("--no-polarization", action="store_true", help="no polarization correction")
+    p.add_argument("--thickness-cm", type=float, help="sample thickness (default: header key SampleThickness_cm)")
+    p.add_argument("--calibration-factor", type=float, default=1.0,
+                   help="absolute calibration factor (default 1: simulated data / already calibrated monitors)")
+    p.add_argument("--arbitrary-units", action="store_true", help="no absolute calibration (intensity 'arbitrary')")
+    p.add_argument("--empty-cell-transmission", type=float, help="I1/I0 of the empty cell (transmissions relative to it)")
+    p.add_argument("--reject-threshold", type=float, default=5.0, help="robust sigma threshold for frame rejection")
+    p.add_argument("--no-reject", action="store_true", help="average all frames (no fault rejection)")
+    p.add_argument("--skip-bad-frames", action="store_true", help="reject corrupt/invalid frames instead of failing")
+    p.add_argument("--nan-mask", action="store_true", help="ignore NaN/inf pixels instead of failing")
+    p.add_argument("--header-key", action="append", default=[], metavar="FIELD=KEY",
+                   help="map a header field to this beamline's key, e.g. transmitted_monitor=mon2 (repeatable)")
+    p.add_argument("--workers", type=int, default=1, help="processes for integration (default 1)")
     p.set_defaults(func=_run)
 
 
+def _settings(args: argparse.Namespace):
+    from saxs_mc.reduce.settings import HeaderMap, ReductionSettings
+
+    pairs = {}
+    for item in args.header_key:
+        if "=" not in item:
+            raise ValueError(f"--header-key {item!r}: use FIELD=KEY, e.g. transmitted_monitor=Intensity1ShutCor")
+        k, v = item.split("=", 1)
+        pairs[k.strip()] = v.strip()
+    return ReductionSettings(
+        npt=args.npt, q_unit=args.q_unit, error_model=args.error_model,
+        polarization_factor=None if args.no_polarization else args.polarization_factor,
+        thickness_cm=args.thickness_cm,
+        calibration_factor=None if args.arbitrary_units else args.calibration_factor,
+        empty_cell_transmission=args.empty_cell_transmission,
+        reject_outliers=not args.no_reject, reject_mad_threshold=args.reject_threshold,
+        nan_policy="mask" if args.nan_mask else "error", bad_frames="reject" if args.skip_bad_frames else "error",
+        header=HeaderMap.from_pairs(pairs),
+    )
+
+
 def _run(args: argparse.Namespace) -> int:
-    log.error("'saxs-mc reduce' is not implemented yet in this build")
-    return 2
+    from saxs_mc.reduce.output import write_reduced
+    from saxs_mc.reduce.reducer import Reducer
+
+    settings = _settings(args)
+    out = Path(args.output)
+    title = args.title or out.stem
+    progress = not (getattr(args, "quiet", False)) and sys.stderr.isatty()
+    reducer = Reducer(poni=args.poni, mask=args.mask, settings=settings)
+    failures: list[str] = []
+    try:
+        res = reducer.reduce(args.frames, title=title, progress=progress, workers=args.workers)
+    except ValueError as exc:
+        failures.append(f"sample {title!r}: {exc}")
+        res = None
+    blank = None
+    if args.blank:
+        try:
+            blank = reducer.reduce(args.blank, title=f"{title} blank", progress=progress, workers=args.workers)
+        except ValueError as exc:
+            failures.append(f"blank of {title!r}: {exc}")
+    if failures or res is None:
+        log.error("reduce failed (%d problem(s)); nothing written to %s:\n  %s", len(failures), out, "\n  ".join(failures))
+        return 2
+    if blank is not None:
+        res = res.subtract(blank, scale=args.blank_scale)
+    path = write_reduced(out, res, ascii=not args.no_ascii)
+    log.info("%s", res.report())
+    print(path)
+    return 0

@@ -1,0 +1,27 @@
+"""Process-pool worker for :meth:`saxs_mc.reduce.Reducer.reduce` with ``workers > 1``.
+
+Lives in an importable module so that only (poni, mask, settings) and frame
+references are pickled; each worker builds its integrator once.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+_REDUCER = None
+
+
+def init(poni: str | None, mask: str | None, settings: Any) -> None:
+    """Pool initializer: build this process's Reducer (and its integrator) once."""
+    global _REDUCER
+    from saxs_mc.reduce.reducer import Reducer
+
+    _REDUCER = Reducer(poni=poni, mask=mask, settings=settings)
+
+
+def integrate(refs: list) -> tuple[list, dict]:
+    """Integrate a chunk of frame references; returns the (record, partial) items and the geometry used."""
+    if _REDUCER is None:  # pragma: no cover - init always runs first
+        raise RuntimeError("worker not initialized")
+    items = _REDUCER._integrate_refs(refs)
+    return items, _REDUCER.geometry

@@ -1,0 +1,576 @@
+"""Frames -> normalized, averaged 1D curve (pyFAI integrate1d, absolute scale, fault rejection).
+
+Absolute scale (see the project contract): expected counts in pixel p are
+``I1 * thickness_cm * dSigma/dOmega(q_p) * dOmega_p * pol_p`` with ``I1`` the
+transmitted monitor and ``dOmega_p`` the *absolute* pixel solid angle.  pyFAI's
+``correctSolidAngle`` divides by the solid angle relative to
+``pixel1 * pixel2 / dist**2`` (it is 1 at the PONI), so each frame is integrated
+with ``normalization_factor = I1 * thickness_cm * pixel1 * pixel2 / dist**2``
+and the result is multiplied by the calibration factor.
+
+Averaging: for Poisson data the statistically right combination is to *sum*
+counts and normalizations over the accepted frames,
+``I(q) = sum_f S_f(q) / sum_f N_f(q)`` with ``sigma = sqrt(sum_f V_f(q)) / sum_f N_f(q)``
+(S, N, V: pyFAI's per-bin ``sum_signal``, ``sum_normalization``, ``sum_variance``).
+This is the maximum-likelihood estimate when monitors differ between frames
+(frames weigh by their exposure) and never averages ratios of small counts.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import dataclasses
+import logging
+import math
+import multiprocessing
+import sys
+from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from saxs_mc.io.curves import Curve
+from saxs_mc.io.frames import Frame, FrameError, FrameRef, expand_sources, iter_frames
+from saxs_mc.reduce.geometry import (
+    absolute_solid_angle_factor,
+    combined_mask,
+    geometry_dict,
+    geometry_differences,
+    integrator_from_header,
+    load_poni,
+)
+from saxs_mc.reduce.rejection import robust_outliers
+from saxs_mc.reduce.settings import HeaderMap, ReductionSettings
+
+log = logging.getLogger(__name__)
+
+
+@dataclasses.dataclass(frozen=True)
+class FrameRecord:
+    """What the reduction measured and decided for one frame.
+
+    ``transmission`` is I1/I0 (divided by the empty-cell transmission when given);
+    ``integrated_intensity`` is the normalized intensity averaged over all q bins
+    (same unit as the curve), with its statistical ``integrated_sigma``.
+    """
+
+    name: str
+    file: str
+    index: int | None
+    monitor: float | None
+    incident: float | None
+    transmission: float | None
+    exposure_s: float | None
+    thickness_cm: float | None
+    temperature_C: float | None
+    integrated_intensity: float | None
+    integrated_sigma: float | None
+    rejected: bool = False
+    reason: str = ""
+    z_transmission: float | None = None
+    z_intensity: float | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+
+@dataclasses.dataclass(frozen=True)
+class _Partial:
+    """Per-frame pyFAI sums (kept instead of the frame itself)."""
+
+    radial: np.ndarray
+    signal: np.ndarray
+    norm: np.ndarray
+    variance: np.ndarray
+    header: dict[str, Any]
+
+
+@dataclasses.dataclass(frozen=True)
+class ReductionResult:
+    """Averaged curve of one sample plus the per-frame record.
+
+    Attributes
+    ----------
+    curve : Curve
+        q in 1/nm, intensity in 1/cm (calibrated) or arbitrary; blank-subtracted if ``blank`` is set.
+    frames : tuple of FrameRecord
+    rejected : tuple of str
+        Names of the frames excluded from the average.
+    geometry : dict
+        Integrator geometry (see :func:`saxs_mc.reduce.geometry.geometry_dict`).
+    settings : ReductionSettings
+    inputs : tuple of str
+        Input files (unique, in order).
+    poni, mask : str or None
+        Calibration files used.
+    blank : ReductionResult or None
+        The blank subtracted from ``curve`` (see :meth:`subtract`).
+    blank_scale : float
+    """
+
+    curve: Curve
+    frames: tuple[FrameRecord, ...]
+    rejected: tuple[str, ...]
+    geometry: dict[str, Any]
+    settings: ReductionSettings
+    inputs: tuple[str, ...]
+    poni: str | None = None
+    mask: str | None = None
+    blank: ReductionResult | None = None
+    blank_scale: float = 1.0
+
+    @property
+    def n_accepted(self) -> int:
+        return sum(not f.rejected for f in self.frames)
+
+    def subtract(self, blank: ReductionResult, *, scale: float = 1.0) -> ReductionResult:
+        """This sample minus ``blank`` (see :func:`saxs_mc.reduce.subtract_blank`), keeping both records."""
+        from saxs_mc.reduce.blank import subtract_blank
+
+        if self.blank is not None:
+            raise ValueError(f"{self.curve.title!r} is already blank-subtracted (blank {self.blank.curve.title!r}); subtract once")
+        curve = subtract_blank(self.curve, blank.curve, scale=scale)
+        return dataclasses.replace(self, curve=curve, blank=blank, blank_scale=float(scale))
+
+    def summary(self) -> dict[str, Any]:
+        """JSON-safe summary (no per-pixel data)."""
+        from saxs_mc.io.atomic import jsonable
+
+        tr = [f.transmission for f in self.frames if not f.rejected and f.transmission is not None]
+        out = {
+            "title": self.curve.title,
+            "intensity_unit": self.curve.intensity_unit,
+            "n_q": self.curve.n_q,
+            "q_range_nm": [float(self.curve.q.min()), float(self.curve.q.max())] if self.curve.n_q else None,
+            "n_frames": len(self.frames),
+            "n_accepted": self.n_accepted,
+            "rejected": list(self.rejected),
+            "rejection_reasons": {f.name: f.reason for f in self.frames if f.rejected},
+            "transmission_median": float(np.median(tr)) if tr else None,
+            "geometry": self.geometry,
+            "blank": None if self.blank is None else self.blank.curve.title,
+            "blank_scale": self.blank_scale,
+            "negative_points": self.curve.metadata.get("negative_points"),
+        }
+        return jsonable(out)
+
+    def report(self) -> str:
+        """Human-readable text report."""
+        s = self.summary()
+        lines = [
+            f"Reduction of {s['title']!r}: {s['n_accepted']}/{s['n_frames']} frames averaged, "
+            f"{s['n_q']} q points, I in {s['intensity_unit']}",
+        ]
+        if s["q_range_nm"]:
+            lines.append(f"  q range {s['q_range_nm'][0]:.4g} - {s['q_range_nm'][1]:.4g} 1/nm")
+        if s["transmission_median"] is not None:
+            lines.append(f"  median transmission {s['transmission_median']:.4f}")
+        for name, why in s["rejection_reasons"].items():
+            lines.append(f"  rejected {name}: {why}")
+        if self.blank is not None:
+            lines.append(f"  blank subtracted: {self.blank.curve.title!r} x {self.blank_scale:g} "
+                         f"({self.blank.n_accepted}/{len(self.blank.frames)} blank frames)")
+            if s["negative_points"]:
+                lines.append(f"  {s['negative_points']} point(s) negative after subtraction (kept, flagged)")
+        return "\n".join(lines)
+
+    def provenance(self, *, hash_inputs: bool = True) -> dict[str, Any]:
+        """Provenance for output files: inputs (sha256), frames, rejected frames, geometry, settings, versions."""
+        from saxs_mc.io.atomic import jsonable
+        from saxs_mc.provenance import file_sha256, package_versions, utc_now
+
+        def _h(p: str | None) -> str | None:
+            return file_sha256(p) if (p and hash_inputs and Path(p).is_file()) else None
+
+        prov: dict[str, Any] = {
+            "software": "saxs_mc.reduce",
+            "created": utc_now(),
+            "title": self.curve.title,
+            "inputs": [{"file": f, "sha256": _h(f)} for f in self.inputs],
+            "poni": {"file": self.poni, "sha256": _h(self.poni)} if self.poni else None,
+            "mask": {"file": self.mask, "sha256": _h(self.mask)} if self.mask else None,
+            "geometry": self.geometry,
+            "settings": self.settings.to_dict(),
+            "frames": [f.to_dict() for f in self.frames],
+            "rejected_frames": list(self.rejected),
+            "averaging": "sum of counts and normalizations over accepted frames (Poisson ML)",
+            "versions": package_versions(),
+        }
+        if self.blank is not None:
+            prov["blank"] = self.blank.provenance(hash_inputs=hash_inputs)
+            prov["blank_scale"] = self.blank_scale
+        return jsonable(prov)
+
+
+# ----------------------------------------------------------------------
+def _get_float(header: Mapping[str, Any], key: str | None, name: str, what: str, *, required: bool,
+               setting: str) -> float | None:
+    if key is None:
+        if required:
+            raise ValueError(f"{name}: no header key is configured for the {what}; set HeaderMap.{setting}")
+        return None
+    if key not in header:
+        if required:
+            raise ValueError(f"{name}: header key {key!r} ({what}) is missing; map this beamline's key with "
+                             f"HeaderMap({setting}='<key>') (CLI: --header-key {setting}=<key>)")
+        return None
+    raw = header[key]
+    try:
+        val = float(raw)
+    except (TypeError, ValueError):
+        raise ValueError(f"{name}: header key {key!r} ({what}) = {raw!r} is not a number; fix the header or "
+                         f"HeaderMap.{setting}") from None
+    if not math.isfinite(val):
+        raise ValueError(f"{name}: header key {key!r} ({what}) = {raw!r} is not finite; fix the header")
+    return val
+
+
+class Reducer:
+    """Reduce series of frames with one geometry, mask and settings.
+
+    The pyFAI integrator is set up once (from the PONI, or from the first frame's
+    ID02 header geometry when ``poni`` is None) and reused for every frame.
+
+    Parameters
+    ----------
+    poni : str or Path, optional
+        pyFAI PONI file.  None: geometry from each frame's header (must not change).
+    mask : str or Path, optional
+        Mask file (non-zero = masked); combined with the detector's gaps and dummy pixels.
+    settings : ReductionSettings, optional
+    """
+
+    def __init__(self, poni: str | Path | None = None, mask: str | Path | None = None,
+                 settings: ReductionSettings | None = None) -> None:
+        if settings is None:
+            settings = ReductionSettings()
+        if not isinstance(settings, ReductionSettings):
+            raise TypeError(f"settings must be a ReductionSettings, got {type(settings).__name__}")
+        self.settings = settings
+        self.poni = None if poni is None else str(poni)
+        self.mask_file = None if mask is None else str(mask)
+        self._ai = None
+        self._mask: np.ndarray | None = None
+        self._omega_abs = float("nan")
+        self._header_geom: tuple[float, ...] | None = None
+        self._geometry_source = ""
+        if poni is not None:
+            self._setup(load_poni(poni), f"PONI file {poni}")
+
+    # -- set-up ---------------------------------------------------------
+    def _setup(self, ai, source: str) -> None:
+        self._ai = ai
+        self._mask = combined_mask(ai, self.mask_file)
+        self._omega_abs = absolute_solid_angle_factor(ai)
+        self._geometry_source = source
+        self._shape = tuple(int(s) for s in ai.detector.max_shape)
+
+    @property
+    def integrator(self):
+        """The pyFAI AzimuthalIntegrator (None until the first frame when geometry comes from headers)."""
+        return self._ai
+
+    @property
+    def geometry(self) -> dict[str, Any]:
+        if self._ai is None:
+            return {}
+        return {**geometry_dict(self._ai), "source": self._geometry_source}
+
+    def _header_geometry(self, frame: Frame) -> tuple[float, ...]:
+        h = self.settings.header
+        keys = (h.center_1, h.center_2, h.psize_1, h.psize_2, h.sample_distance, h.wavelength)
+        return tuple(_get_float(frame.header, k, frame.name, "geometry", required=True, setting="center_1") for k in keys)  # type: ignore[misc]
+
+    def _ensure_integrator(self, frame: Frame) -> None:
+        if self.poni is not None:
+            return
+        geom = self._header_geometry(frame)
+        if self._ai is None:
+            ai = integrator_from_header(frame.header, frame.data.shape, self.settings.header, frame.name)
+            self._setup(ai, f"header of {frame.name}")
+            self._header_geom = geom
+        elif not np.allclose(geom, self._header_geom, rtol=1e-9, atol=0):
+            raise ValueError(f"{frame.name}: header geometry {geom} differs from the first frame's {self._header_geom}; "
+                             "reduce frames with different geometry separately, or give a PONI file")
+
+    # -- one frame ------------------------------------------------------
+    def _frame_values(self, frame: Frame) -> dict[str, Any]:
+        s, h, name = self.settings, self.settings.header, frame.name
+        monitor = _get_float(frame.header, h.transmitted_monitor, name, "transmitted monitor", required=True,
+                             setting="transmitted_monitor")
+        incident = _get_float(frame.header, h.incident_monitor, name, "incident monitor", required=False,
+                              setting="incident_monitor")
+        exposure = _get_float(frame.header, h.exposure_time, name, "exposure time", required=h.monitor_is_rate,
+                              setting="exposure_time")
+        if s.thickness_cm is not None:
+            thickness = float(s.thickness_cm)
+        else:
+            if h.thickness_cm is None or h.thickness_cm not in frame.header:
+                raise ValueError(f"{name}: sample thickness unknown: header key {h.thickness_cm!r} is missing and "
+                                 "ReductionSettings.thickness_cm is None; give the thickness (CLI: --thickness-cm)")
+            thickness = _get_float(frame.header, h.thickness_cm, name, "thickness", required=True, setting="thickness_cm")
+            if not thickness > 0:  # type: ignore[operator]
+                raise ValueError(f"{name}: header key {h.thickness_cm!r} = {thickness} must be > 0 cm")
+        temperature = _get_float(frame.header, h.temperature_C, name, "temperature", required=False, setting="temperature_C")
+        dummy = _get_float(frame.header, h.dummy, name, "dummy value", required=False, setting="dummy")
+        ddummy = _get_float(frame.header, h.delta_dummy, name, "delta dummy", required=False, setting="delta_dummy")
+        if dummy == 0.0:  # ID02: Dummy = 0 means "no dummy"
+            dummy = None
+        if h.monitor_is_rate:
+            monitor = monitor * exposure  # type: ignore[operator]
+            incident = None if incident is None else incident * exposure  # type: ignore[operator]
+        transmission = None
+        if incident is not None and incident > 0:
+            transmission = monitor / incident
+            if s.empty_cell_transmission is not None:
+                transmission /= s.empty_cell_transmission
+        return dict(monitor=monitor, incident=incident, exposure=exposure, thickness=thickness,
+                    temperature=temperature, dummy=dummy, ddummy=(0.0 if dummy is not None and ddummy is None else ddummy),
+                    transmission=transmission)
+
+    def integrate_frame(self, frame: Frame) -> tuple[FrameRecord, _Partial | None]:
+        """Integrate and normalize one frame; returns its record and pyFAI sums (None if the frame is unusable)."""
+        s, name = self.settings, frame.name
+        self._ensure_integrator(frame)
+        if frame.data.shape != self._shape:
+            raise ValueError(f"{name}: frame shape {frame.data.shape} does not match the detector shape {self._shape} of the "
+                             f"{self._geometry_source}; use the PONI/mask made for this detector (and binning)")
+        v = self._frame_values(frame)
+        rec = dict(name=name, file=str(frame.ref.path), index=frame.ref.index, monitor=v["monitor"], incident=v["incident"],
+                   transmission=v["transmission"], exposure_s=v["exposure"], thickness_cm=v["thickness"],
+                   temperature_C=v["temperature"])
+        if not v["monitor"] > 0:
+            return FrameRecord(**rec, integrated_intensity=None, integrated_sigma=None, rejected=True,
+                               reason=f"transmitted monitor {v['monitor']:g} <= 0 (shutter fault / beam lost?)"), None
+        data = frame.data
+        if data.dtype.kind == "f" and s.nan_policy == "error":
+            bad = ~np.isfinite(data)
+            if bad.any():
+                if self._mask is not None:
+                    bad &= self._mask == 0
+                n_bad = int(np.count_nonzero(bad))
+                if n_bad:
+                    idx = tuple(int(i) for i in np.argwhere(bad)[0])
+                    raise ValueError(f"{name}: {n_bad} unmasked pixel(s) are NaN/inf (first at row, col {idx}); mask them "
+                                     "(--mask) or set ReductionSettings(nan_policy='mask') to ignore them")
+        norm = v["monitor"] * v["thickness"] * self._omega_abs
+        res = self._ai.integrate1d(
+            data, s.npt, unit=s.pyfai_unit, error_model=s.error_model, method=s.method, mask=self._mask,
+            dummy=v["dummy"], delta_dummy=v["ddummy"], polarization_factor=s.polarization_factor,
+            correctSolidAngle=s.correct_solid_angle, normalization_factor=norm)
+        count = np.asarray(res.count)
+        if not np.any(count > 0):
+            raise ValueError(f"{name}: every pixel is masked (mask {self.mask_file}, Dummy={v['dummy']}, DDummy={v['ddummy']}); "
+                             "check the mask convention (non-zero = masked) and the frame's Dummy value")
+        signal = np.asarray(res.sum_signal, dtype=float).reshape(-1)
+        normsum = np.asarray(res.sum_normalization, dtype=float).reshape(-1)
+        variance = np.asarray(res.sum_variance, dtype=float).reshape(-1)
+        good = normsum > 0
+        tot_n = float(normsum[good].sum())
+        ii = float(signal[good].sum()) / tot_n
+        isig = math.sqrt(float(variance[good].sum())) / tot_n
+        header = {k: val for k, val in frame.header.items() if isinstance(val, (str, int, float)) and k not in _HEADER_SKIP}
+        part = _Partial(radial=np.asarray(res.radial, dtype=float), signal=signal, norm=normsum, variance=variance,
+                        header=header)
+        return FrameRecord(**rec, integrated_intensity=ii, integrated_sigma=isig), part
+
+    def _integrate_refs(self, refs: Sequence[FrameRef], progress: bool = False,
+                        desc: str = "") -> list[tuple[FrameRecord, _Partial | None]]:
+        out: list[tuple[FrameRecord, _Partial | None]] = []
+        bar = None
+        if progress and sys.stderr.isatty() and len(refs) > 1:
+            from tqdm import tqdm
+
+            bar = tqdm(total=len(refs), desc=desc or "reduce", unit="frame", leave=False)
+        try:
+            frames = iter_frames(refs)
+            for ref in refs:
+                try:
+                    frame = next(frames)
+                    out.append(self.integrate_frame(frame))
+                except (FrameError, ValueError) as exc:
+                    if self.settings.bad_frames != "reject":
+                        raise
+                    log.warning("frame %s rejected: %s", ref.name, exc)
+                    out.append((FrameRecord(name=ref.name, file=str(ref.path), index=ref.index, monitor=None,
+                                            incident=None, transmission=None, exposure_s=None, thickness_cm=None,
+                                            temperature_C=None, integrated_intensity=None, integrated_sigma=None,
+                                            rejected=True, reason=f"unreadable/invalid: {exc}"), None))
+                    frames.close()
+                    if len(out) < len(refs):
+                        frames = iter_frames(refs[len(out):])
+                if bar is not None:
+                    bar.update(1)
+            frames.close()
+        finally:
+            if bar is not None:
+                bar.close()
+        return out
+
+    # -- a series -------------------------------------------------------
+    def reduce(self, sources: str | Path | Iterable[str | Path] | Sequence[FrameRef], *, title: str,
+               metadata: Mapping[str, Any] | None = None, progress: bool = False, workers: int = 1) -> ReductionResult:
+        """Reduce a series of frames of one sample to one averaged, normalized curve.
+
+        Parameters
+        ----------
+        sources : paths, globs, ``file.h5::/dataset[idx]`` specs (see :mod:`saxs_mc.io.frames`)
+        title : str
+            Sample name.
+        metadata : dict, optional
+            Extra JSON-safe metadata merged into ``curve.metadata``.
+        progress : bool
+            Show a tqdm progress bar (only when stderr is a terminal).
+        workers : int
+            Number of processes (each builds its own integrator once).
+
+        Returns
+        -------
+        ReductionResult
+
+        Raises
+        ------
+        ValueError
+            A bad frame (unless ``settings.bad_frames == "reject"``), or no usable frame left.
+        """
+        if not isinstance(title, str):
+            raise TypeError(f"title must be a str, got {type(title).__name__}")
+        if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
+            raise ValueError(f"workers={workers!r}; give an integer >= 1")
+        if isinstance(sources, (list, tuple)) and sources and all(isinstance(r, FrameRef) for r in sources):
+            refs = list(sources)
+        else:
+            refs = expand_sources(sources)  # type: ignore[arg-type]
+        log.info("reducing %r: %d frame(s)", title, len(refs))
+        if workers > 1 and len(refs) >= 2 * workers:
+            items = self._integrate_parallel(refs, workers, progress, title)
+        else:
+            items = self._integrate_refs(refs, progress, title)
+        return self._combine(items, refs, title, metadata)
+
+    def _integrate_parallel(self, refs: list[FrameRef], workers: int, progress: bool,
+                            title: str) -> list[tuple[FrameRecord, _Partial | None]]:
+        from saxs_mc.reduce import _worker
+
+        chunks = [c for c in np.array_split(np.arange(len(refs)), workers) if c.size]
+        ctx = multiprocessing.get_context("spawn")
+        results: list[Any] = [None] * len(chunks)
+        with concurrent.futures.ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_worker.init,
+                                                    initargs=(self.poni, self.mask_file, self.settings)) as pool:
+            futs = {pool.submit(_worker.integrate, [refs[i] for i in c]): k for k, c in enumerate(chunks)}
+            for fut in concurrent.futures.as_completed(futs):
+                results[futs[fut]] = fut.result()
+        items: list[tuple[FrameRecord, _Partial | None]] = []
+        geoms = []
+        for res_items, geom in results:
+            items.extend(res_items)
+            geoms.append(geom)
+        if self._ai is None:  # header geometry: adopt the first worker's, check the others
+            first = next(iter(refs))
+            self._ensure_integrator(next(iter_frames([first])))
+        for g in geoms:
+            diff = geometry_differences(self.geometry, g)
+            if g and diff:
+                raise ValueError(f"{title}: frames in different worker chunks have different header geometry ({diff}); "
+                                 "reduce them separately")
+        return items
+
+    def _combine(self, items: list[tuple[FrameRecord, _Partial | None]], refs: Sequence[FrameRef], title: str,
+                 metadata: Mapping[str, Any] | None) -> ReductionResult:
+        s = self.settings
+        records = [r for r, _ in items]
+        parts = [p for _, p in items]
+        usable = [i for i, p in enumerate(parts) if p is not None]
+        if not usable:
+            reasons = "; ".join(f"{r.name}: {r.reason}" for r in records[:5])
+            raise ValueError(f"{title}: no usable frame among {len(records)} ({reasons})")
+        radial0 = parts[usable[0]].radial  # type: ignore[union-attr]
+        for i in usable[1:]:
+            if parts[i].radial.shape != radial0.shape or not np.allclose(parts[i].radial, radial0, rtol=1e-9, atol=0):  # type: ignore[union-attr]
+                raise ValueError(f"{records[i].name}: its q grid differs from {records[usable[0]].name}'s; "
+                                 "all frames of a sample must share geometry and mask")
+        # --- robust fault rejection (transmission and integrated intensity)
+        z_t = [None] * len(records)
+        z_i = [None] * len(records)
+        if s.reject_outliers and len(usable) >= 3:
+            tr = np.array([records[i].transmission if records[i].transmission is not None else np.nan for i in usable])
+            ii = np.array([records[i].integrated_intensity for i in usable], dtype=float)
+            isig = np.array([records[i].integrated_sigma for i in usable], dtype=float)
+            ft = robust_outliers(tr, s.reject_mad_threshold, min_rel_dev=s.reject_min_rel_dev)
+            fi = robust_outliers(ii, s.reject_mad_threshold, min_rel_dev=s.reject_min_rel_dev,
+                                 abs_floor=float(np.median(isig)))
+            for k, i in enumerate(usable):
+                zt = None if not np.isfinite(ft.z[k]) else float(ft.z[k])
+                zi = None if not np.isfinite(fi.z[k]) else float(fi.z[k])
+                z_t[i], z_i[i] = zt, zi
+                why = []
+                if ft.flags[k]:
+                    why.append(f"transmission {tr[k]:.4g} vs median {ft.center:.4g} ({ft.z[k]:+.1f} robust sigma)")
+                if fi.flags[k]:
+                    why.append(f"integrated intensity {ii[k]:.4g} vs median {fi.center:.4g} ({fi.z[k]:+.1f} robust sigma)")
+                if why:
+                    hint = "gas bubble?" if (ft.flags[k] and ft.z[k] > 0) or (fi.flags[k] and fi.z[k] < 0) else "spike / shutter fault?"
+                    records[i] = dataclasses.replace(records[i], rejected=True, reason="; ".join(why) + f" ({hint})")
+        elif s.reject_outliers:
+            log.info("%s: only %d usable frame(s); no outlier rejection possible (need >= 3)", title, len(usable))
+        records = [dataclasses.replace(r, z_transmission=z_t[i], z_intensity=z_i[i]) for i, r in enumerate(records)]
+        accepted = [i for i in usable if not records[i].rejected]
+        rejected = tuple(r.name for r in records if r.rejected)
+        for r in records:
+            if r.rejected:
+                log.warning("%s: frame %s rejected: %s", title, r.name, r.reason)
+        if not accepted:
+            raise ValueError(f"{title}: all {len(records)} frames were rejected; see the reasons in the log, or relax "
+                             "ReductionSettings.reject_mad_threshold / set reject_outliers=False")
+        # --- sum counts and normalizations (Poisson ML average)
+        sig = np.sum([parts[i].signal for i in accepted], axis=0)  # type: ignore[union-attr]
+        nrm = np.sum([parts[i].norm for i in accepted], axis=0)  # type: ignore[union-attr]
+        var = np.sum([parts[i].variance for i in accepted], axis=0)  # type: ignore[union-attr]
+        good = nrm > 0
+        cal = 1.0 if s.calibration_factor is None else float(s.calibration_factor)
+        q = radial0[good] * (10.0 if s.q_unit == "1/A" else 1.0)
+        intensity = sig[good] / nrm[good] * cal
+        sigma = np.sqrt(var[good]) / nrm[good] * cal
+        acc = [records[i] for i in accepted]
+
+        def _med(vals: list[float | None]) -> float | None:
+            vv = [x for x in vals if x is not None]
+            return float(np.median(vv)) if vv else None
+
+        meta: dict[str, Any] = {
+            "kind": "reduced",
+            "n_frames": len(records),
+            "n_accepted": len(accepted),
+            "rejected_frames": list(rejected),
+            "transmission": _med([r.transmission for r in acc]),
+            "temperature_C": _med([r.temperature_C for r in acc]),
+            "thickness_cm": _med([r.thickness_cm for r in acc]),
+            "monitor_total": float(sum(r.monitor for r in acc)),  # type: ignore[misc]
+            "calibration_factor": s.calibration_factor,
+            "n_empty_bins_dropped": int((~good).sum()),
+            "geometry": self.geometry,
+            "header": _common_header([parts[i].header for i in accepted]),  # type: ignore[union-attr]
+        }
+        if metadata:
+            meta.update(dict(metadata))
+        curve = Curve(q=q, intensity=intensity, sigma=sigma, intensity_unit="arbitrary" if s.calibration_factor is None else "1/cm",
+                      title=title, metadata=meta)
+        inputs = tuple(dict.fromkeys(str(r.path) for r in refs))
+        res = ReductionResult(curve=curve, frames=tuple(records), rejected=rejected, geometry=self.geometry, settings=s,
+                              inputs=inputs, poni=self.poni, mask=self.mask_file)
+        log.info("%s: averaged %d/%d frames%s", title, len(accepted), len(records),
+                 f", rejected {', '.join(rejected)}" if rejected else "")
+        return res
+
+
+_HEADER_SKIP = frozenset({"EDF_DataBlockID", "EDF_BinarySize", "EDF_HeaderSize", "Image", "HeaderID", "Size", "ByteOrder",
+                          "DataType", "Dim_1", "Dim_2"})
+
+
+def _common_header(headers: list[dict[str, Any]]) -> dict[str, Any]:
+    """Header keys whose values are identical in every accepted frame."""
+    if not headers:
+        return {}
+    first = headers[0]
+    return {k: v for k, v in first.items() if all(h.get(k) == v for h in headers[1:])}
