@@ -27,11 +27,11 @@
           "seed", "repetition_seeds" [int],
           "data" {n_q, q_min_nm, q_max_nm, intensity_unit},
           "volume_fraction_kind" ("absolute" | "relative"), "contrast_1e6_A2",
-          "convergence" {all_converged, chi2_r_target, chi2_r_mean, chi2_r_std,
+          "convergence" {all_converged, chi2_r_target, chi2_r_accept, chi2_r_mean, chi2_r_std,
                          iterations_mean, acceptance_rate_mean, elapsed_s,
                          time_per_iteration_s,
-                         repetitions: [{repetition, converged, reason ("converged" |
-                                        "stagnated" | "cap"), iterations, accepted,
+                         repetitions: [{repetition, converged, reason ("target" |
+                                        "plateau" | "stagnated" | "cap"), iterations, accepted,
                                         acceptance_rate, chi2_r, seed}]},
           "total_volume_fraction", "total_volume_fraction_std",
           "scale_mean", "background_mean", "background_std",

@@ -50,12 +50,15 @@ class FitResult:
         Final reduced chi-square, chi2 / (n_q - 2) (or n_q - 1 without background).
     chi2_r_target : float
         The convergence target 1 + k sqrt(2 / dof).
+    chi2_r_accept : float
+        Largest chi2_r at which a stagnated repetition still counts as converged.
     iterations, accepted : ndarray (n_rep,) int
         Attempted and accepted moves.
     stop_reason : tuple of str
-        Per repetition: ``"converged"`` (chi2_r <= target), ``"stagnated"`` (no
-        significant improvement in the stagnation window: not converged) or
-        ``"cap"`` (not converged: iteration cap reached).
+        Per repetition: ``"target"`` (chi2_r <= target: converged), ``"plateau"``
+        (no significant improvement over the stagnation window, chi2_r <=
+        chi2_r_accept: converged), ``"stagnated"`` (plateau above chi2_r_accept:
+        NOT converged) or ``"cap"`` (NOT converged: iteration cap reached).
     seed : int or None
         The seed given by the user (None: OS entropy, see ``repetition_seeds``).
     repetition_seeds : ndarray (n_rep,) uint64
@@ -93,6 +96,7 @@ class FitResult:
     background: np.ndarray
     chi2_r: np.ndarray
     chi2_r_target: float
+    chi2_r_accept: float
     iterations: np.ndarray
     accepted: np.ndarray
     stop_reason: tuple[str, ...]
@@ -123,8 +127,8 @@ class FitResult:
 
     @property
     def converged(self) -> np.ndarray:
-        """(n_rep,) bool: repetition reached the statistical chi2 target."""
-        return np.array([r == "converged" for r in self.stop_reason])
+        """(n_rep,) bool: stop reason "target" or "plateau" (see ``stop_reason``)."""
+        return np.array([r in ("target", "plateau") for r in self.stop_reason])
 
     @property
     def all_converged(self) -> bool:
@@ -156,7 +160,7 @@ class FitResult:
     def convergence(self) -> list[dict[str, Any]]:
         """Per repetition: converged flag, reason, iterations, acceptance rate, chi2_r, seed."""
         return [
-            {"repetition": i, "converged": self.stop_reason[i] == "converged", "reason": self.stop_reason[i],
+            {"repetition": i, "converged": bool(self.converged[i]), "reason": self.stop_reason[i],
              "iterations": int(self.iterations[i]), "accepted": int(self.accepted[i]),
              "acceptance_rate": float(self.acceptance_rate[i]), "chi2_r": float(self.chi2_r[i]),
              "seed": int(self.repetition_seeds[i])}
@@ -177,7 +181,7 @@ class FitResult:
             "contrast_1e6_A2": self.contrast_1e6_A2,
             "convergence": {
                 "all_converged": self.all_converged,
-                "chi2_r_target": self.chi2_r_target,
+                "chi2_r_target": self.chi2_r_target, "chi2_r_accept": self.chi2_r_accept,
                 "chi2_r_mean": float(self.chi2_r.mean()), "chi2_r_std": float(self.chi2_r.std()),
                 "iterations_mean": float(self.iterations.mean()),
                 "acceptance_rate_mean": float(self.acceptance_rate.mean()),
@@ -217,7 +221,8 @@ class FitResult:
         ]
         bad = [c for c in self.convergence() if not c["converged"]]
         for c in bad:
-            what = "not converged: cap reached" if c["reason"] == "cap" else "not converged: stagnated above target"
+            what = ("not converged: cap reached" if c["reason"] == "cap"
+                    else f"not converged: stagnated above chi2_r {self.chi2_r_accept:.4f}")
             lines.append(f"  ! repetition {c['repetition']}: {what} (chi2_r {c['chi2_r']:.4f}, {c['iterations']} iterations)")
         lines.append("")
         lines.append(f"  {'range (nm)':>17} {'vol.frac':>11} {'+-':>9} {'mean nm':>8} {'+-':>7} {'sd nm':>7} "

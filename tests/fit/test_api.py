@@ -1,0 +1,195 @@
+"""Public API: input validation, convergence flags, statistics, result object."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import scipy.stats
+
+from saxs_mc.fit import FitResult, FitWarning, fit, fit_curve
+from saxs_mc.fit.statistics import min_visibility, range_stats, volume_histogram
+from saxs_mc.io.curves import Curve
+from saxs_mc.models.distributions import make_distribution
+from saxs_mc.models.sphere import CONTRAST_CDSE_ODE, sphere_form_factor
+
+Q = np.geomspace(0.15, 6.0, 120)
+SPEC = {"kind": "lognormal", "median_nm": 1.5, "sigma": 0.15, "volume_fraction": 1e-3}
+
+
+def _data(seed=0, rel=0.01):
+    i_true = make_distribution(SPEC).dsigma(Q, CONTRAST_CDSE_ODE) + 0.01
+    sigma = rel * i_true
+    return i_true + np.random.default_rng(seed).normal(0, sigma), sigma
+
+
+FAST = dict(contributions=100, repetitions=4, seed=1)
+
+
+def test_result_is_frozen_readonly_and_json_safe():
+    i_obs, sigma = _data()
+    res = fit(Q, i_obs, sigma, **FAST)
+    assert isinstance(res, FitResult)
+    with pytest.raises(Exception):
+        res.chi2_r = None  # frozen
+    with pytest.raises(ValueError):
+        res.volume_fraction[0] = 1.0  # read-only arrays
+    s = res.summary()
+    text = json.dumps(s, allow_nan=False)
+    assert json.loads(text)["convergence"]["repetitions"][0]["reason"] in ("target", "plateau", "stagnated", "cap")
+    assert len(s["repetition_seeds"]) == 4 and s["seed"] == 1
+    rep = res.report()
+    assert "chi2_r" in rep and "converged" in rep
+    # the inputs are not mutated
+    i_copy = i_obs.copy()
+    fit(Q, i_obs, sigma, **FAST)
+    np.testing.assert_array_equal(i_obs, i_copy)
+
+
+def test_same_seed_same_result_different_seed_different():
+    i_obs, sigma = _data()
+    a = fit(Q, i_obs, sigma, **FAST)
+    b = fit(Q, i_obs, sigma, **FAST)
+    c = fit(Q, i_obs, sigma, **{**FAST, "seed": 2})
+    np.testing.assert_array_equal(a.radii_nm, b.radii_nm)
+    np.testing.assert_array_equal(a.chi2_r, b.chi2_r)
+    assert not np.array_equal(a.radii_nm, c.radii_nm)
+    gen = fit(Q, i_obs, sigma, contributions=100, repetitions=4, seed=np.random.default_rng(5))
+    assert gen.seed is None and gen.repetition_seeds.size == 4
+
+
+def test_convergence_reported_per_repetition():
+    i_obs, sigma = _data()
+    res = fit(Q, i_obs, sigma, **FAST)
+    assert res.all_converged
+    assert np.all(res.chi2_r <= res.chi2_r_accept)
+    assert res.chi2_r_target == pytest.approx(1 + np.sqrt(2 / (Q.size - 2)))
+    assert np.all((res.acceptance_rate > 0) & (res.acceptance_rate < 1))
+    conv = res.convergence()
+    assert [c["converged"] for c in conv] == [True] * 4
+
+
+def test_iteration_cap_is_flagged_never_silent():
+    i_obs, sigma = _data()
+    with pytest.warns(FitWarning, match="did not converge"):
+        res = fit(Q, i_obs, sigma, max_iterations=50, **FAST)
+    assert res.stop_reason == ("cap",) * 4
+    assert not res.all_converged
+    assert np.all(res.iterations == 50)
+    assert "not converged: cap reached" in res.report()
+    assert res.summary()["convergence"]["all_converged"] is False
+
+
+def test_inadequate_model_stops_as_stagnated_and_is_flagged():
+    # a strong q^-4 (Porod) term the sphere + flat background model cannot describe
+    i_obs, sigma = _data()
+    i_bad = i_obs + 0.5 * Q**-4
+    sig_bad = np.sqrt(sigma**2 + (0.01 * 0.5 * Q**-4) ** 2)
+    with pytest.warns(FitWarning, match="did not converge"):
+        res = fit(Q, i_bad, sig_bad, r_range_nm=(0.5, 20.0), **FAST)
+    assert "stagnated" in res.stop_reason or "cap" in res.stop_reason
+    assert np.all(res.chi2_r[~res.converged] > res.chi2_r_target)
+
+
+@pytest.mark.parametrize(
+    "mutate, match",
+    [
+        (lambda i, s: (np.where(np.arange(i.size) == 7, np.nan, i), s), "intensity has 1 NaN"),
+        (lambda i, s: (i, np.where(np.arange(i.size) == 3, 0.0, s)), r"sigma has 1 value\(s\) <= 0"),
+        (lambda i, s: (i, -s), "sigma has 120 value"),
+        (lambda i, s: (i, np.where(np.arange(i.size) == 9, np.inf, s)), "sigma has 1 NaN/inf"),
+    ],
+)
+def test_bad_data_raise_clear_errors(mutate, match):
+    i_obs, sigma = _data()
+    i2, s2 = mutate(i_obs, sigma)
+    with pytest.raises(ValueError, match=match):
+        fit(Q, i2, s2, **FAST)
+
+
+def test_bad_ranges_and_sizes():
+    i_obs, sigma = _data()
+    with pytest.raises(ValueError, match="only 1 q point"):
+        fit(Q, i_obs, sigma, q_range_nm=(1.0, 1.05), **FAST)
+    with pytest.raises(ValueError, match="observable"):
+        fit(Q, i_obs, sigma, r_range_nm=(50.0, 100.0), **FAST)  # pi/q_min = 21 nm
+    with pytest.raises(ValueError, match="observable"):
+        fit(Q, i_obs, sigma, r_range_nm=(0.05, 0.3), **FAST)  # pi/q_max = 0.52 nm
+    with pytest.raises(ValueError, match="0 < min < max"):
+        fit(Q, i_obs, sigma, r_range_nm=(3.0, 1.0), **FAST)
+    with pytest.raises(ValueError, match="shapes"):
+        fit(Q, i_obs[:-1], sigma, **FAST)
+    with pytest.raises(TypeError, match="contributions"):
+        fit(Q, i_obs, sigma, contributions=1.5, repetitions=2)
+    with pytest.raises(ValueError, match="bin_scale"):
+        fit(Q, i_obs, sigma, bin_scale="ln", **FAST)
+    with pytest.warns(FitWarning, match="poorly constrained"):
+        fit(Q, i_obs, sigma, r_range_nm=(0.1, 5.0), **FAST)
+
+
+def test_contrast_with_arbitrary_units_warns_and_stays_relative():
+    i_obs, sigma = _data()
+    with pytest.warns(FitWarning, match="arbitrary scale"):
+        res = fit(Q, i_obs, sigma, contrast=CONTRAST_CDSE_ODE, intensity_unit="arbitrary", **FAST)
+    assert not res.absolute
+    assert res.volume_fraction.sum() == pytest.approx(1.0)
+    assert any("arbitrary scale" in w for w in res.warnings)
+    with pytest.raises(ValueError, match="contrast"):
+        fit(Q, i_obs, sigma, contrast=float("nan"), intensity_unit="1/cm", **FAST)
+
+
+def test_fit_curve_uses_curve_unit_and_title():
+    i_obs, sigma = _data()
+    curve = Curve(Q, i_obs, sigma, "1/cm", "s1")
+    res = fit_curve(curve, contrast=CONTRAST_CDSE_ODE, **FAST)
+    assert res.absolute and res.title == "s1"
+    assert res.total_volume_fraction[0] == pytest.approx(1e-3, rel=0.1)
+    with pytest.raises(TypeError, match="Curve"):
+        fit_curve((Q, i_obs, sigma))
+
+
+def test_fitted_curve_matches_data_within_noise():
+    i_obs, sigma = _data()
+    res = fit(Q, i_obs, sigma, **FAST)
+    resid = (res.intensity - res.model_mean) / res.sigma
+    assert np.mean(resid**2) < res.chi2_r_target * 1.05
+    assert np.all(res.model_std >= 0) and np.any(res.model_std > 0)
+
+
+# ---------------------------------------------------------------- statistics
+def test_range_stats_match_scipy_moments():
+    rng = np.random.default_rng(2)
+    radii = rng.lognormal(np.log(2.0), 0.3, size=(3, 500))
+    phi = np.array([1e-3, 2e-3, 3e-3]) / 500
+    st = range_stats(radii, phi, 1.0, 4.0)
+    per = []
+    for i in range(3):
+        r = radii[i][(radii[i] >= 1.0) & (radii[i] <= 4.0)]
+        per.append([r.size * phi[i], r.mean(), r.var(), scipy.stats.skew(r), scipy.stats.kurtosis(r),
+                    np.sum(r**-2) / np.sum(r**-3)])
+    per = np.array(per)
+    np.testing.assert_allclose(
+        [st.volume_fraction, st.mean_nm, st.variance_nm2, st.skew, st.excess_kurtosis, st.number_mean_nm],
+        per.mean(axis=0), rtol=1e-10)
+    np.testing.assert_allclose([st.volume_fraction_std, st.mean_nm_std, st.excess_kurtosis_std],
+                               per[:, [0, 1, 4]].std(axis=0, ddof=1), rtol=1e-10)
+
+
+def test_volume_histogram_counts_every_contribution_once():
+    radii = np.array([[1.0, 1.5, 2.0, 4.0], [1.2, 1.2, 3.9, 4.0]])
+    edges = np.array([1.0, 2.0, 3.0, 4.0])
+    h = volume_histogram(radii, np.array([0.25, 0.5]), edges)
+    np.testing.assert_allclose(h, [[0.5, 0.25, 0.25], [1.0, 0.0, 1.0]])
+
+
+def test_min_visibility_is_where_one_contribution_reaches_sigma():
+    sigma = 0.01 + 0.001 * Q
+    centers = np.array([0.8, 1.5, 3.0])
+    g = np.array([2.0, 4.0])
+    mv = min_visibility(Q, sigma, centers, g)
+    for c, m in zip(centers, mv):
+        vp = 4 / 3 * np.pi * c**3 * sphere_form_factor(Q, c)
+        # each repetition's limit: max_q g V P phi / sigma == 1
+        per_rep = [1.0 / np.max(gi * vp / sigma) for gi in g]
+        assert m == pytest.approx(np.mean(per_rep), rel=1e-12)

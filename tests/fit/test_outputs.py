@@ -1,0 +1,116 @@
+"""Output files and the ``saxs-mc fit`` CLI."""
+
+from __future__ import annotations
+
+import csv
+import json
+
+import h5py
+import numpy as np
+import pytest
+
+from saxs_mc.cli import main
+from saxs_mc.fit import fit, fit_curve, write_fit_outputs
+from saxs_mc.io.curves import Curve, read_curve, write_curve_ascii
+from saxs_mc.io.nxcansas import write_nxcansas
+from saxs_mc.models.distributions import make_distribution
+from saxs_mc.models.sphere import CONTRAST_CDSE_ODE
+from saxs_mc.provenance import file_sha256
+
+Q = np.geomspace(0.15, 6.0, 150)
+SPEC = {"kind": "gaussian", "mean_nm": 1.2, "sd_nm": 0.08, "volume_fraction": 1e-3}
+
+
+@pytest.fixture
+def curve():
+    i_true = make_distribution(SPEC).dsigma(Q, CONTRAST_CDSE_ODE) + 0.02
+    sigma = 0.01 * i_true
+    return Curve(Q, i_true + np.random.default_rng(0).normal(0, sigma), sigma, "1/cm", "cdse")
+
+
+def _read_csv(path):
+    rows = [r for r in csv.reader(line for line in path.read_text().splitlines() if not line.startswith("#"))]
+    return rows[0], np.array(rows[1:], dtype=float)
+
+
+def test_csv_and_json_outputs(tmp_path, curve):
+    res = fit_curve(curve, contrast=CONTRAST_CDSE_ODE, contributions=150, repetitions=4, seed=3, ranges_nm=[(0.8, 2.0)])
+    paths = write_fit_outputs(tmp_path, "s1", res)
+    assert set(paths) == {"distribution", "fitcurve", "json"}
+    cols, data = _read_csv(tmp_path / "s1_distribution.csv")
+    assert cols == ["r_lo_nm", "r_hi_nm", "volume_fraction", "volume_fraction_std", "min_visibility"]
+    np.testing.assert_allclose(data[:, 2], res.volume_fraction, rtol=1e-9)
+    np.testing.assert_allclose(data[:, 0], res.bin_edges_nm[:-1], rtol=1e-9)
+    assert data[:, 2].sum() == pytest.approx(1e-3, rel=0.1)  # absolute volume fraction of the truth
+    cols, fc = _read_csv(tmp_path / "s1_fitcurve.csv")
+    assert cols == ["q_nm", "intensity", "sigma", "model_mean", "model_std"]
+    assert np.mean(((fc[:, 1] - fc[:, 3]) / fc[:, 2]) ** 2) < 1.5  # the curve fits the data
+    doc = json.loads((tmp_path / "s1_fit.json").read_text())
+    assert doc["schema"] == "saxs_mc.fit/1"
+    assert doc["seed"] == 3 and len(doc["repetition_seeds"]) == 4
+    assert doc["volume_fraction_kind"] == "absolute"
+    assert doc["settings"]["contributions"] == 150
+    assert doc["ranges"][1]["mean_nm"] == pytest.approx(1.2, rel=0.02)  # volume-weighted truth
+    assert "numba" in doc["versions"]
+    assert len(doc["convergence"]["repetitions"]) == 4
+    assert doc["source"] is None
+
+
+def test_relative_distribution_sums_to_one(tmp_path, curve):
+    res = fit(curve.q, curve.intensity, curve.sigma, contributions=100, repetitions=3, seed=1)
+    write_fit_outputs(tmp_path, "rel", res)
+    _, data = _read_csv(tmp_path / "rel_distribution.csv")
+    assert data[:, 2].sum() == pytest.approx(1.0, rel=1e-9)
+    with pytest.raises(ValueError, match="stem"):
+        write_fit_outputs(tmp_path, "a/b", res)
+
+
+def test_nxcansas_copy_gets_analysis_group_and_input_is_untouched(tmp_path, curve):
+    src = write_nxcansas(tmp_path / "in.h5", curve)
+    sha = file_sha256(src)
+    res = fit_curve(read_curve(src), contrast=CONTRAST_CDSE_ODE, contributions=100, repetitions=3, seed=2)
+    paths = write_fit_outputs(tmp_path / "out", "in", res, source=src)
+    assert file_sha256(src) == sha
+    out = paths["nxcansas"]
+    assert out.name == "in_fit.h5"
+    with h5py.File(out, "r") as fh:
+        dist = fh["sasentry01/mcfit/distribution"]
+        np.testing.assert_allclose(dist["volume_fraction"][()], res.volume_fraction)
+        assert fh["sasentry01/sasprocess_mcfit"].attrs["canSAS_class"] == "SASprocess"
+        summary = json.loads(fh["sasentry01/mcfit/summary_json"][()])
+        assert summary["source"]["sha256"] == sha
+        np.testing.assert_allclose(fh["sasentry01/mcfit/fit_curve/I_model"][()], res.model_mean)
+    back = read_curve(out)  # still a valid NXcanSAS file with the same data
+    np.testing.assert_allclose(back.intensity, curve.intensity)
+    pytest.importorskip("sasdata")
+    from sasdata.dataloader.loader import Loader
+
+    data = Loader().load(str(out))
+    np.testing.assert_allclose(np.asarray(data[0].y), curve.intensity, rtol=1e-12)
+
+
+def test_cli_fit_on_nxcansas_and_ascii(tmp_path, curve, capsys):
+    src = write_nxcansas(tmp_path / "c.h5", curve)
+    rc = main(["fit", str(src), "-o", str(tmp_path / "o1"), "--seed", "4", "--contrast", str(CONTRAST_CDSE_ODE),
+               "--repetitions", "3", "--contributions", "120", "--range", "0.8", "2.0", "--bins", "25",
+               "--no-progress"])
+    assert rc == 0
+    printed = capsys.readouterr().out.strip()
+    assert printed.endswith("c_fit.json")
+    doc = json.loads((tmp_path / "o1" / "c_fit.json").read_text())
+    assert doc["settings"]["n_bins"] == 25 and doc["ranges"][1]["r_lo_nm"] == 0.8
+    assert (tmp_path / "o1" / "c_fit.h5").exists()
+    asc = write_curve_ascii(tmp_path / "c.dat", curve)
+    rc = main(["fit", str(asc), "-o", str(tmp_path / "o2"), "--seed", "4", "--repetitions", "2",
+               "--q-range", "0.2", "5.0", "--r-range", "0.6", "10", "--no-progress"])
+    assert rc == 0
+    doc = json.loads((tmp_path / "o2" / "c_fit.json").read_text())
+    assert doc["settings"]["q_fitted_nm"][0] >= 0.2 and doc["settings"]["r_range_nm"] == [0.6, 10.0]
+    assert not (tmp_path / "o2" / "c_fit.h5").exists()
+
+
+def test_cli_bad_input_exit_code(tmp_path, curve):
+    bad = Curve(curve.q, curve.intensity, np.where(np.arange(curve.q.size) == 5, 0.0, curve.sigma), "1/cm", "bad")
+    src = write_curve_ascii(tmp_path / "bad.dat", bad)
+    assert main(["fit", str(src), "-o", str(tmp_path / "o"), "--no-progress"]) == 2
+    assert main(["fit", str(tmp_path / "missing.h5"), "-o", str(tmp_path / "o"), "--no-progress"]) == 2
