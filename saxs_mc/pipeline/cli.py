@@ -1,18 +1,61 @@
-"""CLI for `saxs-mc run` (placeholder until the capability lands)."""
+"""CLI for ``saxs-mc run CONFIG.toml``: the batch pipeline.
+
+The last line of standard output is the path of the HTML report (or, with
+``--dry-run``, the listing of the steps with their cache status).  Exit
+code 0 when everything succeeded, 1 when a step failed (the other samples
+still finish), 2 for a bad configuration (nothing was run).
+"""
 
 from __future__ import annotations
 
 import argparse
 import logging
+import sys
 
-log = logging.getLogger(__name__)
+log = logging.getLogger("saxs_mc.pipeline")
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    p = subparsers.add_parser("run", help="(not available yet)")
+    p = subparsers.add_parser(
+        "run", help="run a batch pipeline (reduce -> subtract blank -> MC fit -> Bragg peaks -> report)",
+        description="Run the batch pipeline described by a TOML config (see pipelines/template.toml). "
+                    "Steps whose inputs and settings are unchanged are skipped (content hash); "
+                    "prints the path of the HTML report.")
+    p.add_argument("config", help="pipeline configuration, e.g. pipelines/cdse_nucleation_series.toml")
+    p.add_argument("--dry-run", action="store_true", help="list the steps and whether they would run or are cached")
+    p.add_argument("--scheduler", metavar="ADDRESS", default=None,
+                   help="dask.distributed scheduler address (e.g. tcp://host:8786); default: local processes")
+    p.add_argument("--workers", type=int, default=None, metavar="N",
+                   help="local worker processes (1 = serial in-process, 0 = all cores; default from config)")
+    p.add_argument("--force", action="store_true", help="ignore the cache and redo every step")
+    p.add_argument("--no-progress", action="store_true", help="no progress bars")
     p.set_defaults(func=_run)
 
 
 def _run(args: argparse.Namespace) -> int:
-    log.error("'saxs-mc run' is not implemented yet in this build")
-    return 2
+    from .config import load_config
+    from .report import format_summary_table
+    from .run import run_pipeline
+
+    cfg = load_config(args.config)
+    if args.workers is not None and args.workers < 0:
+        raise ValueError(f"--workers={args.workers}: use 1 for serial, N > 1 for N processes, 0 for all cores")
+    progress = not args.no_progress and sys.stderr.isatty()
+    res = run_pipeline(cfg, scheduler=args.scheduler, n_workers=args.workers, dry_run=args.dry_run,
+                       progress=progress, force=args.force)
+    if args.dry_run:
+        lines = [f"# {cfg.name}: output {res.root}"]
+        width = max(len(o.id) for o in res.outcomes.values())
+        for o in res.outcomes.values():
+            lines.append(f"{o.id:<{width}}  {o.status}")
+        c = res.counts()
+        lines.append(f"# {c.get('would run', 0)} would run, {c.get('cached', 0)} cached")
+        sys.stdout.write("\n".join(lines) + "\n")
+        return 0
+    table = format_summary_table(res)
+    for line in table.splitlines():
+        log.info("%s", line)
+    log.info("%s", res.report())
+    if res.report_path is not None:
+        sys.stdout.write(f"{res.report_path}\n")
+    return 0 if res.ok else 1

@@ -1,0 +1,657 @@
+"""Typed, versioned pipeline configuration (TOML, ``schema_version = 1``).
+
+A pipeline configuration names the geometry (PONI, mask), the header
+mapping, the normalization, the samples and blanks (frame globs with their
+temperatures), how blanks are matched to samples, the reduction, fit and
+peak settings, the population windows of the report, the output folder and
+the execution engine.  See ``pipelines/template.toml`` for every key with
+its meaning.
+
+Rules
+-----
+- Unknown keys are errors at every level; the message gives the key path
+  (``fit.contributons``), a "did you mean" suggestion and the valid keys.
+- Units are part of key names (``radius_nm``, ``q_range_nm``,
+  ``thickness_cm``, ``temperature_C``).
+- Relative paths are relative to the configuration file.
+- Everything is validated by :func:`load_config` before any work starts:
+  globs that match nothing, missing PONI/mask files, a blank missing for a
+  growth temperature, out-of-range values.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import glob
+import math
+import tomllib
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+SCHEMA_VERSION = 1
+
+_REQUIRED = object()
+
+
+class ConfigError(ValueError):
+    """A configuration problem, with the file, the key path and the fix."""
+
+
+# ----------------------------------------------------------------------
+# typed sections
+@dataclasses.dataclass(frozen=True)
+class GeometryConfig:
+    """Detector geometry: a pyFAI PONI file and an optional mask (1 = masked)."""
+
+    poni: Path
+    mask: Path | None
+
+
+def _header_defaults() -> dict[str, Any]:
+    """Header key map defaults (ESRF ID02) = the fields of :class:`saxs_mc.reduce.HeaderMap`."""
+    try:
+        from saxs_mc.reduce.settings import HeaderMap
+    except ImportError:  # pragma: no cover - reduction not installed
+        return {"transmitted_monitor": "Intensity1ShutCor", "incident_monitor": "Intensity0ShutCor",
+                "exposure_time": "ExposureTime", "monitor_is_rate": False, "dummy": "Dummy",
+                "delta_dummy": "DDummy", "thickness_cm": "SampleThickness_cm",
+                "temperature_C": "SampleTemperature_C", "title": "Title"}
+    return HeaderMap().to_dict()
+
+
+@dataclasses.dataclass(frozen=True)
+class HeaderConfig:
+    """Header key mapping (field of HeaderMap -> header key or None), ID02 defaults."""
+
+    mapping: tuple[tuple[str, Any], ...]
+
+    def as_dict(self) -> dict[str, Any]:
+        return dict(self.mapping)
+
+
+@dataclasses.dataclass(frozen=True)
+class WaterReferenceConfig:
+    """Absolute calibration against water: factor = dsigma_1_cm / <I_water - I_empty>."""
+
+    frames: tuple[str, ...]
+    files: tuple[Path, ...]
+    sources: tuple[str, ...]
+    empty_cell_frames: tuple[str, ...]
+    empty_cell_files: tuple[Path, ...]
+    empty_cell_sources: tuple[str, ...]
+    dsigma_1_cm: float
+    q_range_nm: tuple[float, float]
+
+
+@dataclasses.dataclass(frozen=True)
+class NormalizationConfig:
+    """Thickness (None: from each frame's header) and absolute scale."""
+
+    thickness_cm: float | None
+    calibration_factor: float | None  # None: arbitrary units
+    empty_cell_transmission: float | None
+    water: WaterReferenceConfig | None
+
+
+@dataclasses.dataclass(frozen=True)
+class ReductionConfig:
+    """Azimuthal integration and frame rejection settings."""
+
+    npt: int
+    q_unit: str
+    error_model: str
+    method: tuple[str, str, str]
+    polarization_factor: float | None
+    reject_outliers: bool
+    reject_mad_threshold: float
+    reject_min_rel_dev: float
+    nan_policy: str
+    bad_frames: str
+
+
+@dataclasses.dataclass(frozen=True)
+class SampleConfig:
+    """One sample (a reaction condition): frames and its temperatures."""
+
+    name: str
+    frames: tuple[str, ...]
+    files: tuple[Path, ...]
+    sources: tuple[str, ...]
+    nucleation_temperature_C: float
+    growth_temperature_C: float
+    reaction_time_s: float | None
+    blank: str | None
+    thickness_cm: float | None
+
+    @property
+    def n_frames(self) -> int:
+        return len(self.files)
+
+
+@dataclasses.dataclass(frozen=True)
+class BlankConfig:
+    """A precursor blank at one temperature."""
+
+    name: str
+    frames: tuple[str, ...]
+    files: tuple[Path, ...]
+    sources: tuple[str, ...]
+    temperature_C: float
+    thickness_cm: float | None
+
+    @property
+    def n_frames(self) -> int:
+        return len(self.files)
+
+
+@dataclasses.dataclass(frozen=True)
+class BlankMatchingConfig:
+    """How blanks are matched to samples: by growth temperature, or explicit only."""
+
+    by: str
+    tolerance_C: float
+    scale: float
+
+
+@dataclasses.dataclass(frozen=True)
+class PopulationWindow:
+    """A radius window of the report; ``family_radius_nm`` marks a magic-size family."""
+
+    name: str
+    r_min_nm: float
+    r_max_nm: float
+    family_radius_nm: float | None
+
+
+DEFAULT_POPULATIONS: tuple[PopulationWindow, ...] = (
+    PopulationWindow("MSC r=0.87 nm", 0.83, 0.905, 0.87),
+    PopulationWindow("MSC r=0.94 nm", 0.905, 0.98, 0.94),
+    PopulationWindow("MSC r=1.02 nm", 0.98, 1.06, 1.02),
+    PopulationWindow("regular NCs (r>1.06 nm)", 1.06, math.inf, None),
+)
+
+
+@dataclasses.dataclass(frozen=True)
+class FitConfig:
+    """Monte Carlo sphere fit settings (passed to :func:`saxs_mc.fit.fit_curve`)."""
+
+    contributions: int
+    repetitions: int
+    seed: int
+    q_range_nm: tuple[float, float] | None
+    r_range_nm: tuple[float, float] | None
+    contrast: float
+    bins: int
+    bin_scale: str
+    populations: tuple[PopulationWindow, ...]
+
+
+@dataclasses.dataclass(frozen=True)
+class ReadoutConfig:
+    """Rule parameters of the quantized/continuous growth read-out (see report module)."""
+
+    mode_tolerance_nm: float
+    min_family_fraction: float
+    min_mode_height: float
+
+
+@dataclasses.dataclass(frozen=True)
+class PeaksConfig:
+    """Bragg-peak search settings (passed to :func:`saxs_mc.peaks.find_peaks`)."""
+
+    q_range_nm: tuple[float, float] | None
+    profile: str
+    min_significance: float | None
+    samples: bool
+
+
+@dataclasses.dataclass(frozen=True)
+class OutputConfig:
+    """Output folder (relative paths are relative to the config file)."""
+
+    dir: Path
+
+
+@dataclasses.dataclass(frozen=True)
+class ExecutionConfig:
+    """Where the work runs: a dask scheduler address, or local processes."""
+
+    scheduler: str | None
+    n_workers: int  # 0: all local cores; 1: serial in-process
+
+
+@dataclasses.dataclass(frozen=True)
+class PipelineConfig:
+    """A validated pipeline configuration (see :func:`load_config`)."""
+
+    source: Path
+    schema_version: int
+    name: str
+    description: str
+    geometry: GeometryConfig
+    header: HeaderConfig
+    normalization: NormalizationConfig
+    reduction: ReductionConfig
+    samples: tuple[SampleConfig, ...]
+    blanks: tuple[BlankConfig, ...]
+    blank_matching: BlankMatchingConfig
+    fit: FitConfig
+    readout: ReadoutConfig
+    peaks: PeaksConfig
+    output: OutputConfig
+    execution: ExecutionConfig
+
+    def blank_for(self, sample: SampleConfig) -> BlankConfig:
+        """The blank subtracted from ``sample`` (validated at load time)."""
+        return _match_blank(self, sample)
+
+    def blank_by_name(self, name: str) -> BlankConfig:
+        for b in self.blanks:
+            if b.name == name:
+                return b
+        raise KeyError(name)
+
+
+# ----------------------------------------------------------------------
+# strict table reader
+class _Table:
+    """Reads keys of one TOML table, remembering every valid key."""
+
+    def __init__(self, table: Any, path: str, source: Path):
+        self.source = source
+        self.path = path
+        if not isinstance(table, dict):
+            raise self.error(f"must be a table, got {type(table).__name__} {table!r}")
+        self.table = table
+        self.known: list[str] = []
+
+    def key(self, k: str) -> str:
+        return f"{self.path}.{k}" if self.path else k
+
+    def error(self, msg: str, key: str | None = None) -> ConfigError:
+        where = self.key(key) if key is not None else (self.path or "<top level>")
+        return ConfigError(f"{self.source}: {where}: {msg}")
+
+    def get(self, k: str, kind: type | tuple[type, ...], default: Any = _REQUIRED,
+            check: Callable[[Any], str | None] | None = None, hint: str = "") -> Any:
+        self.known.append(k)
+        if k not in self.table:
+            if default is _REQUIRED:
+                typo = difflib.get_close_matches(k, [str(x) for x in self.table], n=1, cutoff=0.6)
+                found = f" (found '{typo[0]}': a typo?)" if typo else ""
+                raise self.error(f"required key is missing{found}{'; ' + hint if hint else ''}", k)
+            return default
+        v = self.table[k]
+        kinds = kind if isinstance(kind, tuple) else (kind,)
+        if float in kinds and isinstance(v, int) and not isinstance(v, bool):
+            v = float(v)
+        if isinstance(v, bool) and bool not in kinds or not isinstance(v, kinds):
+            names = " or ".join(t.__name__ for t in kinds)
+            raise self.error(f"expected {names}, got {type(v).__name__} {v!r}{'; ' + hint if hint else ''}", k)
+        if isinstance(v, float) and not math.isfinite(v):
+            raise self.error(f"value {v!r} is not finite", k)
+        if check is not None:
+            msg = check(v)
+            if msg:
+                raise self.error(f"{v!r}: {msg}", k)
+        return v
+
+    def sub(self, k: str, default_empty: bool = True) -> _Table:
+        self.known.append(k)
+        if k not in self.table:
+            if default_empty:
+                return _Table({}, self.key(k), self.source)
+            raise self.error("required table is missing", k)
+        return _Table(self.table[k], self.key(k), self.source)
+
+    def array_of_tables(self, k: str, required: bool = True, hint: str = "") -> list[_Table]:
+        self.known.append(k)
+        if k not in self.table:
+            if required:
+                raise self.error(f"required array of tables [[{self.key(k)}]] is missing{'; ' + hint if hint else ''}", k)
+            return []
+        v = self.table[k]
+        if not isinstance(v, list) or not all(isinstance(t, dict) for t in v):
+            raise self.error(f"must be an array of tables ([[{self.key(k)}]] sections)", k)
+        return [_Table(t, f"{self.key(k)}[{i}]", self.source) for i, t in enumerate(v)]
+
+    def finish(self) -> None:
+        unknown = [k for k in self.table if k not in self.known]
+        if unknown:
+            k = unknown[0]
+            close = difflib.get_close_matches(k, self.known, n=1, cutoff=0.6)
+            sugg = f" (did you mean '{close[0]}'?)" if close else ""
+            raise self.error(
+                f"unknown key{sugg}; valid keys here: {', '.join(sorted(set(self.known)))}", k
+            )
+
+
+def _positive(v: float) -> str | None:
+    return None if v > 0 else "must be > 0"
+
+
+def _non_negative(v: float) -> str | None:
+    return None if v >= 0 else "must be >= 0"
+
+
+def _range_check(v: Any) -> str | None:
+    if len(v) != 2 or not all(isinstance(x, (int, float)) and not isinstance(x, bool) for x in v):
+        return "must be a pair of numbers [min, max]"
+    lo, hi = float(v[0]), float(v[1])
+    if not (math.isfinite(lo) and math.isfinite(hi)) or lo < 0 or lo >= hi:
+        return "must satisfy 0 <= min < max (finite)"
+    return None
+
+
+def _pair(v: list | None) -> tuple[float, float] | None:
+    return None if v is None else (float(v[0]), float(v[1]))
+
+
+def _name_check(v: str) -> str | None:
+    if not v or v.strip() != v or any(c in v for c in "/\\:*?\"<>|") or v.startswith("."):
+        return "must be a non-empty name without path separators, wildcards or leading dot (used as a folder name)"
+    return None
+
+
+def _resolve(base: Path, p: str) -> Path:
+    path = Path(p).expanduser()
+    return path if path.is_absolute() else (base / path)
+
+
+def _expand_frames(t: _Table, key: str, base: Path) -> tuple[tuple[str, ...], tuple[Path, ...], tuple[str, ...]]:
+    """Frame patterns (str or list of str) -> (patterns, sorted unique files, reducer sources).
+
+    A pattern may be a glob or ``file.h5::/dataset[...]`` (an HDF5 stack); for
+    the latter the file part is globbed and the dataset selection is kept in
+    the source handed to the reducer.
+    """
+    raw = t.get(key, (str, list), hint="give a glob such as 'data/nuc190C/*.edf' or a list of globs")
+    patterns = [raw] if isinstance(raw, str) else raw
+    if not patterns or not all(isinstance(p, str) and p for p in patterns):
+        raise t.error("must be a non-empty glob string or a list of non-empty glob strings", key)
+    files: list[Path] = []
+    sources: list[str] = []
+    for pat in patterns:
+        file_part, sep, dset = pat.partition("::")
+        full = _resolve(base, file_part)
+        matches = sorted(Path(m).resolve() for m in glob.glob(str(full), recursive=True))
+        matches = [m for m in matches if m.is_file()]
+        if not matches:
+            raise t.error(
+                f"pattern {pat!r} (resolved to {full}) matches no file; paths are relative to the "
+                f"config file's folder {base}; fix the pattern or the data location", key)
+        files.extend(matches)
+        sources.extend(f"{m}::{dset}" if sep else str(m) for m in matches)
+    return tuple(patterns), tuple(dict.fromkeys(files)), tuple(dict.fromkeys(sources))
+
+
+# ----------------------------------------------------------------------
+def _parse_populations(tables: list[_Table]) -> tuple[PopulationWindow, ...]:
+    out = []
+    for t in tables:
+        name = t.get("name", str)
+        lo = t.get("r_min_nm", float, check=_non_negative)
+        hi = t.get("r_max_nm", float, default=math.inf)
+        fam = t.get("family_radius_nm", float, default=None, check=_positive)
+        t.finish()
+        if not lo < hi:
+            raise t.error(f"r_min_nm={lo} must be < r_max_nm={hi}", "r_max_nm")
+        if fam is not None and not lo <= fam < hi:
+            raise t.error(f"family_radius_nm={fam} must lie inside [r_min_nm, r_max_nm) = [{lo}, {hi})",
+                          "family_radius_nm")
+        out.append(PopulationWindow(name, lo, hi, fam))
+    names = [p.name for p in out]
+    if len(set(names)) != len(names):
+        raise ConfigError(f"{tables[0].source}: fit.populations: names must be unique, got {names}")
+    return tuple(out)
+
+
+def _match_blank(cfg: PipelineConfig, sample: SampleConfig) -> BlankConfig:
+    if sample.blank is not None:
+        try:
+            return cfg.blank_by_name(sample.blank)
+        except KeyError:
+            raise ConfigError(
+                f"{cfg.source}: samples '{sample.name}'.blank = {sample.blank!r} names no [[blanks]] entry; "
+                f"known blanks: {[b.name for b in cfg.blanks]}") from None
+    if cfg.blank_matching.by == "explicit":
+        raise ConfigError(
+            f"{cfg.source}: samples '{sample.name}' has no 'blank' key but blank_matching.by = 'explicit'; "
+            f"add blank = \"<name of a [[blanks]] entry>\" to the sample")
+    tol = cfg.blank_matching.tolerance_C
+    cands = [b for b in cfg.blanks if abs(b.temperature_C - sample.growth_temperature_C) <= tol]
+    if not cands:
+        temps = sorted({b.temperature_C for b in cfg.blanks})
+        raise ConfigError(
+            f"{cfg.source}: samples '{sample.name}': no blank for growth_temperature_C = "
+            f"{sample.growth_temperature_C:g} (within blank_matching.tolerance_C = {tol:g}); blanks exist at "
+            f"{temps} C. Add a [[blanks]] entry with temperature_C = {sample.growth_temperature_C:g}, or set "
+            f"blank = \"<name>\" on the sample")
+    if len(cands) > 1:
+        raise ConfigError(
+            f"{cfg.source}: samples '{sample.name}': several blanks match growth_temperature_C = "
+            f"{sample.growth_temperature_C:g}: {[b.name for b in cands]}; set blank = \"<name>\" on the sample")
+    return cands[0]
+
+
+def load_config(path: str | Path) -> PipelineConfig:
+    """Read and fully validate a pipeline configuration.
+
+    Parameters
+    ----------
+    path : str or Path
+        The TOML file.
+
+    Returns
+    -------
+    PipelineConfig
+
+    Raises
+    ------
+    ConfigError (a ValueError)
+        On any problem, naming the file, the key path and the fix.
+    FileNotFoundError
+        If ``path`` itself does not exist.
+    """
+    src = Path(path).expanduser().resolve()
+    if not src.is_file():
+        raise FileNotFoundError(f"pipeline config {path} does not exist; pass the path of a .toml file "
+                                f"such as pipelines/cdse_nucleation_series.toml")
+    try:
+        with open(src, "rb") as fh:
+            data = tomllib.load(fh)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{src}: not valid TOML: {exc}") from None
+    base = src.parent
+    top = _Table(data, "", src)
+
+    version = top.get("schema_version", int, hint=f"add schema_version = {SCHEMA_VERSION} at the top")
+    if version != SCHEMA_VERSION:
+        raise top.error(f"schema_version = {version} is not supported by this saxs_mc; "
+                        f"use {SCHEMA_VERSION} (see pipelines/template.toml)", "schema_version")
+    name = top.get("name", str, default=src.stem, check=_name_check)
+    description = top.get("description", str, default="")
+
+    # geometry
+    g = top.sub("geometry", default_empty=False)
+    poni_s = g.get("poni", str, hint="path of the pyFAI .poni file")
+    mask_s = g.get("mask", str, default=None)
+    g.finish()
+    poni = _resolve(base, poni_s).resolve()
+    if not poni.is_file():
+        raise g.error(f"PONI file {poni_s!r} (resolved to {poni}) does not exist; paths are relative to "
+                      f"{base}; calibrate with pyFAI-calib2 or fix the path", "poni")
+    mask = None
+    if mask_s is not None:
+        mask = _resolve(base, mask_s).resolve()
+        if not mask.is_file():
+            raise g.error(f"mask file {mask_s!r} (resolved to {mask}) does not exist; fix the path or "
+                          f"remove the key to use no mask", "mask")
+
+    # header
+    h = top.sub("header")
+    mapping = {}
+    for k, v in _header_defaults().items():
+        if isinstance(v, bool):
+            mapping[k] = h.get(k, bool, default=v)
+        else:
+            val = h.get(k, (str, bool), default=v if v is not None else False,
+                        hint="give the header key name, or false if the beamline does not record it")
+            if val is True:
+                raise h.error("true is not a header key; give the key name or false", k)
+            mapping[k] = val or None
+    h.finish()
+    header = HeaderConfig(tuple(mapping.items()))
+
+    # normalization
+    n = top.sub("normalization")
+    thickness = n.get("thickness_cm", float, default=None, check=_positive)
+    factor = n.get("calibration_factor", (float, bool), default=1.0,
+                   check=lambda v: None if v is False or (not isinstance(v, bool) and v > 0)
+                   else "must be > 0, or false for arbitrary units")
+    factor = None if factor is False else factor
+    ect = n.get("empty_cell_transmission", float, default=None,
+                check=lambda v: None if 0 < v <= 1 else "must be in (0, 1]")
+    n.known.append("water")
+    water = None
+    if "water" in n.table:
+        wt = _Table(n.table["water"], n.key("water"), src)
+        wp, wf, ws = _expand_frames(wt, "frames", base)
+        ep, ef, es = _expand_frames(wt, "empty_cell_frames", base)
+        water = WaterReferenceConfig(
+            frames=wp, files=wf, sources=ws, empty_cell_frames=ep, empty_cell_files=ef, empty_cell_sources=es,
+            dsigma_1_cm=wt.get("dsigma_1_cm", float, default=0.0163, check=_positive),
+            q_range_nm=_pair(wt.get("q_range_nm", list, default=[0.5, 3.0], check=_range_check)),
+        )
+        wt.finish()
+        if "calibration_factor" in n.table:
+            raise n.error("give either calibration_factor or a [normalization.water] reference, not both",
+                          "calibration_factor")
+    n.finish()
+    normalization = NormalizationConfig(thickness, factor, ect, water)
+
+    # reduction
+    r = top.sub("reduction")
+
+    def _choice(*allowed: str) -> Callable[[Any], str | None]:
+        return lambda v: None if v in allowed else f"use one of {list(allowed)}"
+
+    def _method(v: list) -> str | None:
+        ok = len(v) == 3 and all(isinstance(x, str) for x in v)
+        return None if ok else 'must be 3 strings (split, algorithm, implementation), e.g. ["full", "csr", "cython"]'
+
+    pol = r.get("polarization_factor", (float, bool), default=0.99,
+                check=lambda v: None if v is False or (not isinstance(v, bool) and -1 <= v <= 1)
+                else "must be in [-1, 1], or false for no polarization correction")
+    reduction = ReductionConfig(
+        npt=r.get("npt", int, default=500, check=lambda v: None if 10 <= v <= 100000 else "must be in 10..100000"),
+        q_unit=r.get("q_unit", str, default="1/nm", check=_choice("1/nm", "1/A")),
+        error_model=r.get("error_model", str, default="poisson", check=_choice("poisson", "azimuthal")),
+        method=tuple(r.get("method", list, default=["full", "csr", "cython"], check=_method)),
+        polarization_factor=None if pol is False else pol,
+        reject_outliers=r.get("reject_outliers", bool, default=True),
+        reject_mad_threshold=r.get("reject_mad_threshold", float, default=5.0, check=_positive),
+        reject_min_rel_dev=r.get("reject_min_rel_dev", float, default=0.01, check=_non_negative),
+        nan_policy=r.get("nan_policy", str, default="error", check=_choice("error", "mask")),
+        bad_frames=r.get("bad_frames", str, default="reject", check=_choice("error", "reject")),
+    )
+    r.finish()
+
+    # samples and blanks
+    samples = []
+    for t in top.array_of_tables("samples", hint="add at least one [[samples]] section"):
+        sname = t.get("name", str, check=_name_check)
+        pats, files, srcs = _expand_frames(t, "frames", base)
+        samples.append(SampleConfig(
+            name=sname, frames=pats, files=files, sources=srcs,
+            nucleation_temperature_C=t.get("nucleation_temperature_C", float),
+            growth_temperature_C=t.get("growth_temperature_C", float),
+            reaction_time_s=t.get("reaction_time_s", float, default=None, check=_positive),
+            blank=t.get("blank", str, default=None),
+            thickness_cm=t.get("thickness_cm", float, default=None, check=_positive),
+        ))
+        t.finish()
+    blanks = []
+    for t in top.array_of_tables("blanks", required=False):
+        bname = t.get("name", str, check=_name_check)
+        pats, files, srcs = _expand_frames(t, "frames", base)
+        blanks.append(BlankConfig(
+            name=bname, frames=pats, files=files, sources=srcs,
+            temperature_C=t.get("temperature_C", float),
+            thickness_cm=t.get("thickness_cm", float, default=None, check=_positive),
+        ))
+        t.finish()
+    names = [s.name for s in samples] + [b.name for b in blanks]
+    dup = sorted({x for x in names if names.count(x) > 1})
+    if dup:
+        raise ConfigError(f"{src}: samples/blanks: names must be unique (they name output folders); "
+                          f"duplicated: {dup}")
+
+    bm = top.sub("blank_matching")
+    blank_matching = BlankMatchingConfig(
+        by=bm.get("by", str, default="temperature",
+                  check=lambda v: None if v in ("temperature", "explicit") else "use 'temperature' or 'explicit'"),
+        tolerance_C=bm.get("tolerance_C", float, default=0.5, check=_non_negative),
+        scale=bm.get("scale", float, default=1.0, check=_positive),
+    )
+    bm.finish()
+
+    # fit
+    f = top.sub("fit")
+    pops_tables = f.array_of_tables("populations", required=False)
+    fit = FitConfig(
+        contributions=f.get("contributions", int, default=300, check=lambda v: None if v >= 1 else "must be >= 1"),
+        repetitions=f.get("repetitions", int, default=10, check=lambda v: None if v >= 1 else "must be >= 1"),
+        seed=f.get("seed", int, default=20201122, check=_non_negative),
+        q_range_nm=_pair(f.get("q_range_nm", list, default=None, check=_range_check)),
+        r_range_nm=_pair(f.get("r_range_nm", list, default=None, check=_range_check)),
+        contrast=f.get("contrast", float, default=34.65, check=_positive),
+        bins=f.get("bins", int, default=60, check=lambda v: None if v >= 2 else "must be >= 2"),
+        bin_scale=f.get("bin_scale", str, default="log",
+                        check=lambda v: None if v in ("log", "linear") else "use 'log' or 'linear'"),
+        populations=_parse_populations(pops_tables) if pops_tables else DEFAULT_POPULATIONS,
+    )
+    f.finish()
+
+    ro = top.sub("readout")
+    readout = ReadoutConfig(
+        mode_tolerance_nm=ro.get("mode_tolerance_nm", float, default=0.035, check=_positive),
+        min_family_fraction=ro.get("min_family_fraction", float, default=0.5,
+                                   check=lambda v: None if 0 < v <= 1 else "must be in (0, 1]"),
+        min_mode_height=ro.get("min_mode_height", float, default=0.25,
+                               check=lambda v: None if 0 < v <= 1 else "must be in (0, 1]"),
+    )
+    ro.finish()
+
+    p = top.sub("peaks")
+    peaks = PeaksConfig(
+        q_range_nm=_pair(p.get("q_range_nm", list, default=None, check=_range_check)),
+        profile=p.get("profile", str, default="pseudo_voigt"),
+        min_significance=p.get("min_significance", float, default=None, check=_positive),
+        samples=p.get("samples", bool, default=True),
+    )
+    p.finish()
+
+    o = top.sub("output")
+    out_dir = _resolve(base, o.get("dir", str, default=f"../results/{name}")).resolve()
+    o.finish()
+
+    e = top.sub("execution")
+    sched = e.get("scheduler", str, default="") or None
+    n_workers = e.get("n_workers", int, default=0, check=lambda v: None if v >= 0 else "must be >= 0 (0: all cores)")
+    e.finish()
+
+    top.finish()
+
+    cfg = PipelineConfig(
+        source=src, schema_version=version, name=name, description=description,
+        geometry=GeometryConfig(poni, mask), header=header, normalization=normalization,
+        reduction=reduction, samples=tuple(samples), blanks=tuple(blanks), blank_matching=blank_matching,
+        fit=fit, readout=readout, peaks=peaks, output=OutputConfig(out_dir),
+        execution=ExecutionConfig(sched, n_workers),
+    )
+    for s in cfg.samples:  # every sample must have exactly one blank
+        _match_blank(cfg, s)
+    return cfg

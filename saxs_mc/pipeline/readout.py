@@ -1,0 +1,251 @@
+"""Series read-out: where is growth quantized, where is it continuous?
+
+Inputs are the volume-weighted radius histograms of the Monte Carlo fits
+(one per sample, ordered by nucleation temperature).
+
+Rule (explicit, applied per sample)
+-----------------------------------
+1. *Modes*: local maxima of the volume-fraction histogram whose height is at
+   least ``min_mode_height`` x the highest bin; each position is refined by a
+   parabola through the maximum and its two neighbours (in log r for log
+   bins).  The *dominant radius* is the highest mode.
+2. *Window fractions*: the share of the total volume in each population
+   window (a bin belongs to the window containing its centre).
+3. The sample is **quantized on family F** when
+   (a) its dominant radius is within ``mode_tolerance_nm`` of F's
+   ``family_radius_nm`` and
+   (b) the family windows together hold at least ``min_family_fraction`` of
+   the volume (the distribution is narrow, concentrated on discrete sizes).
+   Any other mode within tolerance of another family is a *shoulder*.
+   Otherwise the sample is **continuous** (dominant radius off the families or
+   volume spread outside them).  A sample without a fit is ``undetermined``.
+
+Series
+------
+Samples sorted by nucleation temperature; consecutive quantized samples on
+the same family form a *plateau*; a change of family between neighbours is a
+*jump* (reported between the two temperatures); the *transition to
+continuous growth* is the lowest temperature from which every sample is
+continuous, with the last quantized temperature below it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from .config import PopulationWindow, ReadoutConfig
+
+
+@dataclasses.dataclass(frozen=True)
+class Mode:
+    radius_nm: float
+    height: float  # relative to the highest bin (0..1]
+
+
+def find_modes(centers_nm: np.ndarray, volume_fraction: np.ndarray, *, min_height: float = 0.25,
+               log_bins: bool = True) -> list[Mode]:
+    """Modes of a volume-weighted radius histogram, highest first.
+
+    Parameters
+    ----------
+    centers_nm : ndarray of shape (n_bins,)
+        Bin centres (increasing).
+    volume_fraction : ndarray of shape (n_bins,)
+        Volume fraction per bin (>= 0; NaN treated as 0).
+    min_height : float
+        Keep maxima at least this fraction of the highest bin.
+    log_bins : bool
+        Refine positions in log r (log-spaced bins) or in r.
+    """
+    c = np.asarray(centers_nm, dtype=float)
+    v = np.nan_to_num(np.asarray(volume_fraction, dtype=float), nan=0.0)
+    if c.ndim != 1 or c.shape != v.shape or c.size == 0:
+        raise ValueError(f"centers_nm and volume_fraction must be 1D of equal non-zero length, got {c.shape}, {v.shape}")
+    vmax = float(v.max())
+    if not vmax > 0:
+        return []
+    x = np.log(c) if log_bins else c
+    padded = np.concatenate([[-np.inf], v, [-np.inf]])
+    modes = []
+    i = 0
+    n = v.size
+    while i < n:
+        j = i
+        while j + 1 < n and v[j + 1] == v[i]:  # plateau of equal values
+            j += 1
+        left, right = padded[i], padded[j + 2]
+        if v[i] > left and v[i] > right and v[i] >= min_height * vmax:
+            k = (i + j) // 2
+            pos = x[k]
+            if i == j and 0 < k < n - 1:
+                y0, y1, y2 = v[k - 1], v[k], v[k + 1]
+                den = y0 - 2 * y1 + y2
+                if den < 0:
+                    # vertex of the parabola through the 3 points (uneven spacing allowed)
+                    x0, x1, x2 = x[k - 1], x[k], x[k + 1]
+                    num = (x1 - x0) ** 2 * (y1 - y2) - (x1 - x2) ** 2 * (y1 - y0)
+                    d = (x1 - x0) * (y1 - y2) - (x1 - x2) * (y1 - y0)
+                    if d != 0:
+                        cand = x1 - 0.5 * num / d
+                        if x0 <= cand <= x2:
+                            pos = cand
+            r = float(np.exp(pos)) if log_bins else float(pos)
+            modes.append(Mode(r, float(v[i] / vmax)))
+        i = j + 1
+    modes.sort(key=lambda m: -m.height)
+    return modes
+
+
+def window_fractions(centers_nm: np.ndarray, volume_fraction: np.ndarray,
+                     windows: Sequence[PopulationWindow]) -> dict[str, float]:
+    """Share of the total volume in each window (by bin centre); NaN if the total is 0."""
+    c = np.asarray(centers_nm, dtype=float)
+    v = np.nan_to_num(np.asarray(volume_fraction, dtype=float), nan=0.0)
+    tot = float(v.sum())
+    out = {}
+    for w in windows:
+        m = (c >= w.r_min_nm) & (c < w.r_max_nm)
+        out[w.name] = float(v[m].sum() / tot) if tot > 0 else math.nan
+    return out
+
+
+@dataclasses.dataclass(frozen=True)
+class SampleState:
+    """Read-out of one sample."""
+
+    name: str
+    nucleation_temperature_C: float
+    state: str  # "quantized" | "continuous" | "undetermined"
+    family: str | None
+    family_radius_nm: float | None
+    dominant_radius_nm: float | None
+    modes_nm: tuple[float, ...]
+    shoulders: tuple[str, ...]
+    family_fraction: float | None
+    reason: str
+
+    def summary(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+
+def classify_sample(name: str, temperature_C: float, centers_nm: np.ndarray | None,
+                    volume_fraction: np.ndarray | None, windows: Sequence[PopulationWindow],
+                    rule: ReadoutConfig, *, log_bins: bool = True) -> SampleState:
+    """Apply the rule of the module docstring to one sample."""
+    if centers_nm is None or volume_fraction is None:
+        return SampleState(name, temperature_C, "undetermined", None, None, None, (), (), None, "no fit result")
+    modes = find_modes(centers_nm, volume_fraction, min_height=rule.min_mode_height, log_bins=log_bins)
+    if not modes:
+        return SampleState(name, temperature_C, "undetermined", None, None, None, (), (), None,
+                           "empty size distribution")
+    fams = [w for w in windows if w.family_radius_nm is not None]
+    fr = window_fractions(centers_nm, volume_fraction, fams)
+    fam_frac = float(sum(v for v in fr.values() if math.isfinite(v)))
+    dom = modes[0].radius_nm
+
+    def nearest(r: float) -> PopulationWindow | None:
+        best = min(fams, key=lambda w: abs(w.family_radius_nm - r), default=None)
+        if best is not None and abs(best.family_radius_nm - r) <= rule.mode_tolerance_nm:
+            return best
+        return None
+
+    fam = nearest(dom)
+    shoulders = []
+    for m in modes[1:]:
+        f2 = nearest(m.radius_nm)
+        if f2 is not None and (fam is None or f2.name != fam.name) and f2.name not in shoulders:
+            shoulders.append(f2.name)
+    modes_nm = tuple(m.radius_nm for m in modes)
+    if fam is not None and fam_frac >= rule.min_family_fraction:
+        reason = (f"dominant radius {dom:.3f} nm within {rule.mode_tolerance_nm} nm of {fam.family_radius_nm} nm "
+                  f"and {fam_frac:.0%} of the volume in the family windows")
+        return SampleState(name, temperature_C, "quantized", fam.name, fam.family_radius_nm, dom, modes_nm,
+                           tuple(shoulders), fam_frac, reason)
+    if fam is None:
+        reason = f"dominant radius {dom:.3f} nm is not within {rule.mode_tolerance_nm} nm of a family radius"
+    else:
+        reason = (f"only {fam_frac:.0%} of the volume in the family windows "
+                  f"(< {rule.min_family_fraction:.0%}): broad distribution")
+    return SampleState(name, temperature_C, "continuous", None, None, dom, modes_nm, tuple(shoulders), fam_frac, reason)
+
+
+@dataclasses.dataclass(frozen=True)
+class SeriesReadout:
+    """Read-out of a series (see module docstring)."""
+
+    samples: tuple[SampleState, ...]
+    plateaus: tuple[dict[str, Any], ...]
+    jumps: tuple[dict[str, Any], ...]
+    continuous_from_C: float | None
+    last_quantized_C: float | None
+    text: tuple[str, ...]
+
+    def summary(self) -> dict[str, Any]:
+        return {
+            "samples": [s.summary() for s in self.samples],
+            "plateaus": list(self.plateaus), "jumps": list(self.jumps),
+            "continuous_from_C": self.continuous_from_C, "last_quantized_C": self.last_quantized_C,
+            "text": list(self.text),
+        }
+
+
+def series_readout(states: Sequence[SampleState]) -> SeriesReadout:
+    """Plateaus, jumps and the quantized -> continuous transition of a series."""
+    ss = sorted(states, key=lambda s: s.nucleation_temperature_C)
+    det = [s for s in ss if s.state != "undetermined"]
+    plateaus: list[dict[str, Any]] = []
+    for s in det:
+        if s.state != "quantized":
+            continue
+        if plateaus and plateaus[-1]["family"] == s.family and plateaus[-1]["_last"] is det[det.index(s) - 1]:
+            plateaus[-1]["T_to_C"] = s.nucleation_temperature_C
+            plateaus[-1]["samples"].append(s.name)
+            plateaus[-1]["_last"] = s
+        else:
+            plateaus.append({"family": s.family, "radius_nm": s.family_radius_nm,
+                             "T_from_C": s.nucleation_temperature_C, "T_to_C": s.nucleation_temperature_C,
+                             "samples": [s.name], "_last": s})
+    for p in plateaus:
+        p.pop("_last")
+    jumps = []
+    for a, b in zip(det, det[1:]):
+        if a.state == b.state == "quantized" and a.family != b.family:
+            jumps.append({"from_family": a.family, "from_radius_nm": a.family_radius_nm,
+                          "to_family": b.family, "to_radius_nm": b.family_radius_nm,
+                          "T_below_C": a.nucleation_temperature_C, "T_above_C": b.nucleation_temperature_C})
+    cont_from = None
+    last_q = None
+    for i in range(len(det)):
+        if all(s.state == "continuous" for s in det[i:]):
+            cont_from = det[i].nucleation_temperature_C
+            last_q = next((s.nucleation_temperature_C for s in reversed(det[:i]) if s.state == "quantized"), None)
+            break
+    text = []
+    for p in plateaus:
+        rng = (f"{p['T_from_C']:g} C" if p["T_from_C"] == p["T_to_C"] else f"{p['T_from_C']:g}-{p['T_to_C']:g} C")
+        text.append(f"quantized growth on the r = {p['radius_nm']:g} nm family ({p['family']}) at {rng}")
+    for j in jumps:
+        text.append(f"discrete jump {j['from_radius_nm']:g} -> {j['to_radius_nm']:g} nm between "
+                    f"{j['T_below_C']:g} and {j['T_above_C']:g} C")
+    for s in ss:
+        if s.state == "quantized" and s.shoulders:
+            text.append(f"{s.nucleation_temperature_C:g} C: shoulder at {', '.join(s.shoulders)}")
+    if cont_from is not None:
+        cont = [s for s in det if s.nucleation_temperature_C >= cont_from]
+        radii = [s.dominant_radius_nm for s in cont]
+        trend = ""
+        if len(radii) >= 2:
+            trend = f" (dominant radius {radii[0]:.2f} -> {radii[-1]:.2f} nm)"
+        where = f", transition between {last_q:g} and {cont_from:g} C" if last_q is not None else ""
+        text.append(f"continuous growth from {cont_from:g} C{where}{trend}")
+    odd = [s for s in det if s.state == "continuous" and (cont_from is None or s.nucleation_temperature_C < cont_from)]
+    for s in odd:
+        text.append(f"{s.nucleation_temperature_C:g} C: off-family/broad distribution inside the quantized regime ({s.reason})")
+    if not det:
+        text.append("no fitted sample: no read-out")
+    return SeriesReadout(tuple(ss), tuple(plateaus), tuple(jumps), cont_from, last_q, tuple(text))

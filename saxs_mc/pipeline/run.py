@@ -1,0 +1,459 @@
+"""Driver of the batch pipeline: plan the steps, skip cached ones, run the rest.
+
+Steps (see :mod:`saxs_mc.pipeline.steps` for what each one does)::
+
+    per sample:  reduce/<s> -> subtract/<s> (with reduce/<blank>) -> fit/<s>
+                                             \\-> peaks/<s>
+    per blank:   reduce/<b> -> peaks/<b>
+    series:      mesophase/series (all blank peaks)
+    optional:    calibrate/water -> every reduce step (absolute scale from water)
+
+Each step's cache key chains its input file contents, its settings and its
+upstream keys (:mod:`saxs_mc.pipeline.cache`), so keys are known before
+anything runs: ``--dry-run`` lists what would run and what is cached.  Steps
+run on one of three executors, with identical results:
+
+- ``serial``: in this process, in topological order (``n_workers=1``);
+- ``processes``: a local :class:`concurrent.futures.ProcessPoolExecutor`
+  (spawned workers; the default, one worker per core);
+- ``dask``: an existing ``dask.distributed`` scheduler (``scheduler=ADDRESS``
+  or a ``distributed.Client``); outputs go to the shared output folder.
+
+Seeds are derived from the config seed and the sample name
+(:func:`saxs_mc.pipeline.tasks.derive_seed`), never from execution order.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures as cf
+import contextlib
+import dataclasses
+import logging
+import multiprocessing
+import os
+import time
+import traceback
+from collections.abc import Callable, Iterator, Mapping
+from pathlib import Path
+from typing import Any
+
+from saxs_mc import __version__
+
+from . import cache
+from .config import PipelineConfig
+from .tasks import Step, derive_seed, run_step
+
+log = logging.getLogger("saxs_mc.pipeline")
+
+DEFAULT_FUNCS: dict[str, str] = {
+    "calibrate": "saxs_mc.pipeline.steps:calibrate_step",
+    "reduce": "saxs_mc.pipeline.steps:reduce_step",
+    "subtract": "saxs_mc.pipeline.steps:subtract_step",
+    "fit": "saxs_mc.pipeline.steps:fit_step",
+    "peaks": "saxs_mc.pipeline.steps:peaks_step",
+    "mesophase": "saxs_mc.pipeline.steps:mesophase_step",
+}
+
+
+# ----------------------------------------------------------------------
+# planning
+def plan_steps(cfg: PipelineConfig, funcs: Mapping[str, str] | None = None) -> list[Step]:
+    """All steps of a pipeline, in a topological order.
+
+    Parameters
+    ----------
+    cfg : PipelineConfig
+    funcs : mapping kind -> "module:function", optional
+        Overrides of :data:`DEFAULT_FUNCS` (tests inject fake step functions).
+    """
+    f = dict(DEFAULT_FUNCS)
+    if funcs:
+        unknown = set(funcs) - set(DEFAULT_FUNCS)
+        if unknown:
+            raise ValueError(f"step functions for unknown kinds {sorted(unknown)}; kinds: {sorted(DEFAULT_FUNCS)}")
+        f.update(funcs)
+    geom_inputs = [str(cfg.geometry.poni)] + ([str(cfg.geometry.mask)] if cfg.geometry.mask else [])
+    red = dataclasses.asdict(cfg.reduction)
+    base_reduce = {
+        "poni": str(cfg.geometry.poni),
+        "mask": str(cfg.geometry.mask) if cfg.geometry.mask else None,
+        "reduction": red,
+        "header": cfg.header.as_dict(),
+        "calibration_factor": cfg.normalization.calibration_factor,
+        "empty_cell_transmission": cfg.normalization.empty_cell_transmission,
+    }
+    steps: list[Step] = []
+    cal_deps: tuple[str, ...] = ()
+    water = cfg.normalization.water
+    if water is not None:
+        steps.append(Step(
+            id="calibrate/water", kind="calibrate", target="water", func=f["calibrate"],
+            settings={**base_reduce, "thickness_cm": cfg.normalization.thickness_cm,
+                      "water_sources": list(water.sources), "empty_cell_sources": list(water.empty_cell_sources),
+                      "dsigma_1_cm": water.dsigma_1_cm, "q_range_nm": list(water.q_range_nm)},
+            inputs=tuple(geom_inputs + [str(p) for p in water.files + water.empty_cell_files]),
+            n_frames=len(water.files) + len(water.empty_cell_files),
+        ))
+        cal_deps = ("calibrate/water",)
+
+    def reduce_step(name: str, item: Any, metadata: dict[str, Any]) -> Step:
+        thickness = item.thickness_cm if item.thickness_cm is not None else cfg.normalization.thickness_cm
+        return Step(
+            id=f"reduce/{name}", kind="reduce", target=name, func=f["reduce"],
+            settings={**base_reduce, "thickness_cm": thickness, "title": name, "sources": list(item.sources),
+                      "metadata": metadata},
+            inputs=tuple(geom_inputs + [str(p) for p in item.files]),
+            deps=cal_deps, n_frames=len(item.files),
+        )
+
+    peaks_settings = dataclasses.asdict(cfg.peaks)
+    peaks_settings.pop("samples")
+    for b in cfg.blanks:
+        steps.append(reduce_step(b.name, b, {"kind": "blank", "temperature_C": b.temperature_C}))
+    for s in cfg.samples:
+        steps.append(reduce_step(s.name, s, {
+            "kind": "sample", "nucleation_temperature_C": s.nucleation_temperature_C,
+            "growth_temperature_C": s.growth_temperature_C, "reaction_time_s": s.reaction_time_s}))
+        blank = cfg.blank_for(s)
+        steps.append(Step(
+            id=f"subtract/{s.name}", kind="subtract", target=s.name, func=f["subtract"],
+            settings={"sample": s.name, "blank": blank.name, "scale": cfg.blank_matching.scale},
+            deps=(f"reduce/{s.name}", f"reduce/{blank.name}"),
+        ))
+        fit_settings = dataclasses.asdict(cfg.fit)
+        fit_settings.pop("populations")
+        base_seed = fit_settings.pop("seed")
+        fit_settings["seed"] = derive_seed(base_seed, s.name)
+        steps.append(Step(
+            id=f"fit/{s.name}", kind="fit", target=s.name, func=f["fit"],
+            settings={"sample": s.name, **fit_settings}, deps=(f"subtract/{s.name}",),
+        ))
+        if cfg.peaks.samples:
+            steps.append(Step(
+                id=f"peaks/{s.name}", kind="peaks", target=s.name, func=f["peaks"],
+                settings={"name": s.name, "role": "sample", **peaks_settings}, deps=(f"subtract/{s.name}",),
+            ))
+    for b in cfg.blanks:
+        steps.append(Step(
+            id=f"peaks/{b.name}", kind="peaks", target=b.name, func=f["peaks"],
+            settings={"name": b.name, "role": "blank", "temperature_C": b.temperature_C, **peaks_settings},
+            deps=(f"reduce/{b.name}",),
+        ))
+    if len(cfg.blanks) >= 2:
+        ordered = sorted(cfg.blanks, key=lambda b: b.temperature_C)
+        steps.append(Step(
+            id="mesophase/series", kind="mesophase", target="series", func=f["mesophase"],
+            settings={"blanks": [b.name for b in ordered], "temperatures_C": [b.temperature_C for b in ordered]},
+            deps=tuple(f"peaks/{b.name}" for b in ordered),
+        ))
+    return steps
+
+
+def compute_keys(steps: list[Step], hashes: cache.FileHashCache) -> dict[str, str]:
+    """Cache key of every step (steps must be in topological order)."""
+    keys: dict[str, str] = {}
+    for s in steps:
+        missing = [d for d in s.deps if d not in keys]
+        if missing:
+            raise ValueError(f"step {s.id}: upstream {missing} not planned before it")
+        keys[s.id] = cache.step_key(
+            func=s.func, settings=s.settings,
+            input_digests={p: hashes.sha256(p) for p in s.inputs},
+            upstream_keys={d: keys[d] for d in s.deps}, version=__version__)
+    return keys
+
+
+# ----------------------------------------------------------------------
+# executors
+class _SerialExecutor:
+    name = "serial"
+
+    def submit(self, step: Step, key: str, root: str, upstream: dict) -> cf.Future:
+        fut: cf.Future = cf.Future()
+        try:
+            fut.set_result(run_step(step, key, root, upstream))
+        except Exception as exc:  # reported by the driver
+            fut.set_exception(exc)
+        return fut
+
+    def wait(self, futs: list) -> tuple[set, set]:
+        return cf.wait(futs, return_when=cf.FIRST_COMPLETED)
+
+    def close(self) -> None:
+        pass
+
+
+def _worker_init(threads: int) -> None:
+    # before numba/BLAS are imported in the worker: no oversubscription
+    for var in ("NUMBA_NUM_THREADS", "OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ[var] = str(threads)
+
+
+class _ProcessExecutor:
+    name = "processes"
+
+    def __init__(self, n_workers: int):
+        threads = max(1, (os.cpu_count() or 1) // n_workers)
+        self.pool = cf.ProcessPoolExecutor(max_workers=n_workers, mp_context=multiprocessing.get_context("spawn"),
+                                           initializer=_worker_init, initargs=(threads,))
+
+    def submit(self, step: Step, key: str, root: str, upstream: dict) -> cf.Future:
+        return self.pool.submit(run_step, step, key, root, upstream)
+
+    def wait(self, futs: list) -> tuple[set, set]:
+        return cf.wait(futs, return_when=cf.FIRST_COMPLETED)
+
+    def close(self) -> None:
+        self.pool.shutdown(wait=True, cancel_futures=True)
+
+
+class _DaskExecutor:
+    name = "dask"
+
+    def __init__(self, scheduler: Any):
+        import distributed
+
+        self._distributed = distributed
+        if isinstance(scheduler, distributed.Client):
+            self.client, self._own = scheduler, False
+        else:
+            self.client, self._own = distributed.Client(scheduler, set_as_default=False), True
+        log.info("dask scheduler %s (%d workers)", self.client.scheduler.address,
+                 len(self.client.scheduler_info().get("workers", {})))
+
+    def submit(self, step: Step, key: str, root: str, upstream: dict) -> Any:
+        return self.client.submit(run_step, step, key, root, upstream, pure=False,
+                                  key=f"saxs_mc-{step.kind}-{step.target}-{os.urandom(4).hex()}")
+
+    def wait(self, futs: list) -> tuple[set, set]:
+        done, not_done = self._distributed.wait(futs, return_when="FIRST_COMPLETED")
+        return set(done), set(not_done)
+
+    def close(self) -> None:
+        if self._own:
+            self.client.close()
+
+
+# ----------------------------------------------------------------------
+@dataclasses.dataclass(frozen=True)
+class StepOutcome:
+    """What happened to one step: ``cached``, ``done``, ``failed`` or ``skipped``."""
+
+    id: str
+    kind: str
+    target: str
+    status: str
+    result: dict[str, Any] | None
+    error: str | None = None
+    elapsed_s: float = 0.0
+
+
+@dataclasses.dataclass(frozen=True)
+class RunResult:
+    """Outcome of :func:`run_pipeline`."""
+
+    root: Path
+    executor: str
+    outcomes: dict[str, StepOutcome]
+    report_path: Path | None
+    elapsed_s: float
+    dry_run: bool = False
+
+    @property
+    def failed(self) -> tuple[StepOutcome, ...]:
+        return tuple(o for o in self.outcomes.values() if o.status in ("failed", "skipped"))
+
+    @property
+    def ok(self) -> bool:
+        return not self.failed
+
+    def counts(self) -> dict[str, int]:
+        out: dict[str, int] = {}
+        for o in self.outcomes.values():
+            out[o.status] = out.get(o.status, 0) + 1
+        return out
+
+    def summary(self) -> dict[str, Any]:
+        return {
+            "root": str(self.root), "executor": self.executor, "elapsed_s": self.elapsed_s,
+            "counts": self.counts(), "report": str(self.report_path) if self.report_path else None,
+            "failed": [{"step": o.id, "status": o.status, "error": o.error} for o in self.failed],
+        }
+
+    def report(self) -> str:
+        c = self.counts()
+        lines = [f"pipeline output {self.root} ({self.executor}, {self.elapsed_s:.1f} s): "
+                 + ", ".join(f"{v} {k}" for k, v in sorted(c.items()))]
+        for o in self.failed:
+            lines.append(f"  {o.status.upper()} {o.id}: {o.error}")
+        return "\n".join(lines)
+
+
+@contextlib.contextmanager
+def _progress_bars(steps: list[Step], enabled: bool) -> Iterator[Callable[[Step], None]]:
+    if not enabled:
+        yield lambda step: None
+        return
+    from tqdm.auto import tqdm
+    from tqdm.contrib.logging import logging_redirect_tqdm
+
+    n_frames = sum(s.n_frames for s in steps if s.kind in ("reduce", "calibrate"))
+    n_fits = sum(1 for s in steps if s.kind == "fit")
+    bars = {}
+    with logging_redirect_tqdm(loggers=[logging.getLogger("saxs_mc")]):
+        if n_frames:
+            bars["frames"] = tqdm(total=n_frames, desc="frames", unit="frame", leave=True)
+        if n_fits:
+            bars["fits"] = tqdm(total=n_fits, desc="fits  ", unit="fit", leave=True)
+        bars["steps"] = tqdm(total=len(steps), desc="steps ", unit="step", leave=True)
+
+        def update(step: Step) -> None:
+            if step.kind in ("reduce", "calibrate") and "frames" in bars:
+                bars["frames"].update(step.n_frames)
+            if step.kind == "fit" and "fits" in bars:
+                bars["fits"].update(1)
+            bars["steps"].update(1)
+
+        try:
+            yield update
+        finally:
+            for b in bars.values():
+                b.close()
+
+
+def _make_executor(scheduler: Any, n_workers: int, n_tasks: int) -> Any:
+    if scheduler is not None:
+        return _DaskExecutor(scheduler)
+    if n_workers == 1 or n_tasks <= 1:
+        return _SerialExecutor()
+    return _ProcessExecutor(min(n_workers, n_tasks))
+
+
+def run_pipeline(
+    cfg: PipelineConfig,
+    *,
+    scheduler: Any = None,
+    n_workers: int | None = None,
+    dry_run: bool = False,
+    step_funcs: Mapping[str, str] | None = None,
+    progress: bool = False,
+    make_report: bool = True,
+    force: bool = False,
+) -> RunResult:
+    """Run (or list, with ``dry_run``) the pipeline of ``cfg``.
+
+    Parameters
+    ----------
+    cfg : PipelineConfig
+        A validated configuration (:func:`saxs_mc.pipeline.config.load_config`).
+    scheduler : str or distributed.Client, optional
+        Dask scheduler address or client; default ``cfg.execution.scheduler``.
+        Without one, steps run in local processes.
+    n_workers : int, optional
+        Local worker processes (1: serial in this process; 0: all cores);
+        default ``cfg.execution.n_workers``.
+    dry_run : bool
+        Only compute the keys and report which steps would run.
+    step_funcs : mapping, optional
+        Step implementations by kind (``"module:function"``), for tests.
+    progress : bool
+        Show tqdm progress bars (frames, fits, steps).
+    make_report : bool
+        Write the HTML report and summary tables after the steps.
+    force : bool
+        Ignore the cache and redo every step.
+
+    Returns
+    -------
+    RunResult
+    """
+    t0 = time.perf_counter()
+    root = cfg.output.dir
+    steps = plan_steps(cfg, step_funcs)
+    hashes = cache.FileHashCache(root / ".saxs_mc" / "file_hashes.json" if not dry_run else None)
+    if dry_run and (root / ".saxs_mc" / "file_hashes.json").is_file():
+        hashes = cache.FileHashCache(root / ".saxs_mc" / "file_hashes.json")
+        hashes.path = None  # read the memo, never write in a dry run
+    keys = compute_keys(steps, hashes)
+    outcomes: dict[str, StepOutcome] = {}
+    results: dict[str, dict[str, Any]] = {}
+    todo: list[Step] = []
+    for s in steps:
+        m = None if force else cache.manifest_is_current(s.folder(root), keys[s.id], root)
+        if m is not None:
+            results[s.id] = m["result"]
+            outcomes[s.id] = StepOutcome(s.id, s.kind, s.target, "cached", m["result"], None,
+                                         float(m.get("elapsed_s", 0.0)))
+        else:
+            todo.append(s)
+    if dry_run:
+        for s in todo:
+            outcomes[s.id] = StepOutcome(s.id, s.kind, s.target, "would run", None)
+        ordered = {s.id: outcomes[s.id] for s in steps}
+        return RunResult(root, "dry-run", ordered, None, time.perf_counter() - t0, dry_run=True)
+
+    root.mkdir(parents=True, exist_ok=True)
+    hashes.save()
+    n_workers = cfg.execution.n_workers if n_workers is None else n_workers
+    n_workers = n_workers or (os.cpu_count() or 1)
+    scheduler = scheduler if scheduler is not None else cfg.execution.scheduler
+    log.info("%s: %d steps, %d cached, %d to run", cfg.name, len(steps), len(steps) - len(todo), len(todo))
+    executor = _make_executor(scheduler, n_workers, len(todo)) if todo else _SerialExecutor()
+    failed: dict[str, str] = {}
+    try:
+        with _progress_bars(todo, progress) as update:
+            waiting = {s.id: s for s in todo}
+            running: dict[Any, tuple[Step, float]] = {}
+            while waiting or running:
+                changed = True
+                while changed:  # submit ready steps; skip those below a failure
+                    changed = False
+                    for sid, s in list(waiting.items()):
+                        bad = [d for d in s.deps if d in failed or (d in outcomes and outcomes[d].status == "skipped")]
+                        if bad:
+                            outcomes[sid] = StepOutcome(sid, s.kind, s.target, "skipped", None,
+                                                        f"upstream step {bad[0]} failed")
+                            del waiting[sid]
+                            update(s)
+                            changed = True
+                        elif all(d in results for d in s.deps):
+                            fut = executor.submit(s, keys[sid], str(root), {d: results[d] for d in s.deps})
+                            running[fut] = (s, time.perf_counter())
+                            del waiting[sid]
+                            changed = True
+                if not running:
+                    if waiting:  # pragma: no cover - plan_steps guarantees a DAG
+                        raise RuntimeError(f"steps {sorted(waiting)} can never run (dependency cycle)")
+                    break
+                done, _ = executor.wait(list(running))
+                for fut in done:
+                    s, t_sub = running.pop(fut)
+                    try:
+                        res = fut.result()
+                    except Exception as exc:
+                        msg = f"{type(exc).__name__}: {exc}"
+                        failed[s.id] = msg
+                        outcomes[s.id] = StepOutcome(s.id, s.kind, s.target, "failed", None, msg)
+                        log.error("%s failed: %s", s.id, msg)
+                        log.debug("%s", "".join(traceback.format_exception(exc)))
+                    else:
+                        results[s.id] = res
+                        outcomes[s.id] = StepOutcome(s.id, s.kind, s.target, "done", res, None,
+                                                     time.perf_counter() - t_sub)
+                        log.debug("%s done", s.id)
+                    update(s)
+    finally:
+        executor.close()
+    ordered = {s.id: outcomes[s.id] for s in steps}
+    report_path = None
+    if make_report:
+        from .report import write_report
+
+        try:
+            report_path = write_report(cfg, ordered, root)
+        except Exception as exc:
+            log.error("report failed: %s: %s", type(exc).__name__, exc)
+            log.debug("%s", "".join(traceback.format_exception(exc)))
+            ordered["report"] = StepOutcome("report", "report", "series", "failed", None,
+                                            f"{type(exc).__name__}: {exc}")
+    return RunResult(root, executor.name, ordered, report_path, time.perf_counter() - t0)

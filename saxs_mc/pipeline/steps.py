@@ -1,0 +1,213 @@
+"""The physics steps of the pipeline (run in worker processes).
+
+Each function takes a :class:`~saxs_mc.pipeline.tasks.StepContext`, writes
+its outputs atomically into ``ctx.outdir`` and returns a JSON-safe result
+(schemas in :mod:`saxs_mc.pipeline.report`).  Rich objects needed
+downstream (reduction results, peak results) are pickled next to the
+outputs; their validity is guaranteed by the cache key, which includes the
+saxs_mc version.
+
+The pyFAI integrator is built once per worker process and per geometry /
+settings (:func:`get_reducer`), and all frames of a sample are reduced in
+one task.
+"""
+
+from __future__ import annotations
+
+import pickle
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from saxs_mc.io.atomic import atomic_path, jsonable, write_json_atomic
+
+from .cache import canonical_json
+from .tasks import StepContext
+
+_REDUCERS: dict[str, Any] = {}
+
+
+def _dump(obj: Any, path: Path) -> Path:
+    with atomic_path(path) as tmp:
+        with open(tmp, "wb") as fh:
+            pickle.dump(obj, fh, protocol=pickle.HIGHEST_PROTOCOL)
+    return path
+
+
+def _load(path: Path) -> Any:
+    with open(path, "rb") as fh:
+        return pickle.load(fh)
+
+
+def reduction_settings(s: dict[str, Any], calibration_factor: float | None) -> Any:
+    """:class:`saxs_mc.reduce.ReductionSettings` from a step's settings."""
+    from saxs_mc.reduce import HeaderMap, ReductionSettings
+
+    r = s["reduction"]
+    return ReductionSettings(
+        npt=r["npt"], q_unit=r["q_unit"], error_model=r["error_model"], method=tuple(r["method"]),
+        polarization_factor=r["polarization_factor"], thickness_cm=s.get("thickness_cm"),
+        calibration_factor=calibration_factor, empty_cell_transmission=s.get("empty_cell_transmission"),
+        reject_outliers=r["reject_outliers"], reject_mad_threshold=r["reject_mad_threshold"],
+        reject_min_rel_dev=r["reject_min_rel_dev"], nan_policy=r["nan_policy"], bad_frames=r["bad_frames"],
+        header=HeaderMap.from_pairs(s["header"]),
+    )
+
+
+def get_reducer(poni: str, mask: str | None, settings: Any) -> Any:
+    """A :class:`saxs_mc.reduce.Reducer`, cached per process (integrator built once)."""
+    from saxs_mc.reduce import Reducer
+
+    key = canonical_json({"poni": poni, "mask": mask, "settings": settings.to_dict()})
+    red = _REDUCERS.get(key)
+    if red is None:
+        red = Reducer(poni=poni, mask=mask, settings=settings)
+        _REDUCERS[key] = red
+    return red
+
+
+def _calibration_factor(ctx: StepContext) -> float | None:
+    up = ctx.upstream.get("calibrate/water")
+    if up is not None:
+        return float(up["factor"])
+    return ctx.settings["calibration_factor"]
+
+
+def _frames_table(res: Any) -> list[dict[str, Any]]:
+    return [{"file": f.name, "rejected": bool(f.rejected), "reason": f.reason or None,
+             "transmission": f.transmission} for f in res.frames]
+
+
+def reduce_step(ctx: StepContext) -> dict[str, Any]:
+    """Reduce all frames of one sample/blank: average, normalize, reject faulty frames."""
+    from saxs_mc.reduce import write_reduced
+
+    s = ctx.settings
+    settings = reduction_settings(s, _calibration_factor(ctx))
+    reducer = get_reducer(s["poni"], s["mask"], settings)
+    res = reducer.reduce(s["sources"], title=s["title"], metadata=s.get("metadata") or {})
+    name = s["title"]
+    h5 = write_reduced(ctx.outdir / f"{name}.h5", res)
+    dat = h5.with_suffix(".dat")
+    summ = write_json_atomic(ctx.outdir / f"{name}_reduction.json", res.summary())
+    pkl = _dump(res, ctx.outdir / f"{name}_reduction.pkl")
+    return {
+        "outputs": {"nxcansas": h5, "curve": dat, "summary": summ, "pickle": pkl},
+        "n_frames": len(res.frames), "n_rejected": len(res.rejected), "rejected": list(res.rejected),
+        "frames": _frames_table(res), "intensity_unit": res.curve.intensity_unit,
+    }
+
+
+def calibrate_step(ctx: StepContext) -> dict[str, Any]:
+    """Absolute scale from water minus empty cell (both reduced with calibration_factor = 1)."""
+    from saxs_mc.reduce import water_calibration
+
+    s = ctx.settings
+    settings = reduction_settings(s, 1.0)
+    reducer = get_reducer(s["poni"], s["mask"], settings)
+    water = reducer.reduce(s["water_sources"], title="water")
+    empty = reducer.reduce(s["empty_cell_sources"], title="empty_cell")
+    cal = water_calibration(water.curve, empty.curve, q_range_nm=tuple(s["q_range_nm"]),
+                            reference_1_cm=s["dsigma_1_cm"])
+    out = write_json_atomic(ctx.outdir / "water_calibration.json", jsonable(cal.summary()))
+    return {"outputs": {"json": out}, "factor": cal.factor, "factor_sigma": cal.factor_sigma,
+            "n_frames": len(water.frames) + len(empty.frames),
+            "rejected": list(water.rejected) + list(empty.rejected)}
+
+
+def subtract_step(ctx: StepContext) -> dict[str, Any]:
+    """Sample minus its blank (uncertainties propagated, negatives kept and flagged)."""
+    from saxs_mc.reduce import write_reduced
+
+    s = ctx.settings
+    sample = _load(ctx.upstream_output(f"reduce/{s['sample']}", "pickle"))
+    blank = _load(ctx.upstream_output(f"reduce/{s['blank']}", "pickle"))
+    sub = sample.subtract(blank, scale=s["scale"])
+    name = f"{s['sample']}_sub"
+    h5 = write_reduced(ctx.outdir / f"{name}.h5", sub)
+    pkl = _dump(sub.curve, ctx.outdir / f"{name}.pkl")
+    return {"outputs": {"nxcansas": h5, "curve": h5.with_suffix(".dat"), "pickle": pkl},
+            "blank": s["blank"], "negative_points": sub.curve.metadata.get("negative_points"),
+            "intensity_unit": sub.curve.intensity_unit}
+
+
+def _usable(curve: Any) -> Any:
+    ok = np.isfinite(curve.q) & np.isfinite(curve.intensity) & np.isfinite(curve.sigma) & (curve.sigma > 0) & (curve.q > 0)
+    return curve.select(ok)
+
+
+def fit_step(ctx: StepContext) -> dict[str, Any]:
+    """McSAS Monte Carlo sphere fit of the blank-subtracted curve (seed from config seed + sample name)."""
+    from saxs_mc.fit import fit_curve, write_fit_outputs
+
+    s = ctx.settings
+    sub_id = f"subtract/{s['sample']}"
+    curve = _usable(_load(ctx.upstream_output(sub_id, "pickle")))
+    res = fit_curve(
+        curve, q_range_nm=s["q_range_nm"], r_range_nm=s["r_range_nm"], contributions=s["contributions"],
+        repetitions=s["repetitions"], seed=s["seed"],
+        contrast=s["contrast"] if curve.intensity_unit == "1/cm" else None,
+        n_bins=s["bins"], bin_scale=s["bin_scale"], title=s["sample"],
+    )
+    paths = write_fit_outputs(ctx.outdir, s["sample"], res, source=ctx.upstream_output(sub_id, "nxcansas"))
+    chi2 = float(np.mean(res.chi2_r))
+    digest = {
+        "sample": s["sample"], "seed": s["seed"], "bin_scale": res.bin_scale,
+        "radius_edges_nm": res.bin_edges_nm, "radius_centers_nm": res.bin_centers_nm,
+        "volume_fraction": res.volume_fraction, "volume_fraction_std": res.volume_fraction_std,
+        "absolute": res.absolute, "q_nm": res.q_nm, "intensity": res.intensity, "sigma": res.sigma,
+        "model": res.model_mean, "chi2_r": chi2, "chi2_r_per_repetition": res.chi2_r,
+        "all_converged": res.all_converged, "intensity_unit": res.intensity_unit,
+        "total_volume_fraction": res.total_volume_fraction[0],
+    }
+    dpath = write_json_atomic(ctx.outdir / f"{s['sample']}_digest.json", jsonable(digest))
+    return {"outputs": {**{k: v for k, v in paths.items()}, "digest": dpath}, "chi2_r": chi2,
+            "all_converged": res.all_converged, "warnings": list(res.warnings)}
+
+
+def _peak_digest(pk: Any) -> dict[str, Any]:
+    return {
+        "peaks": [{"q_nm": p.q_nm, "q_err": p.q_err, "d_nm": p.d_nm, "fwhm": p.fwhm, "area": p.area,
+                   "area_err": p.area_err, "height": p.height, "significance": p.significance, "order": p.order}
+                  for p in pk.peaks],
+        "broad_features": [{"q_nm": p.q_nm, "fwhm": p.fwhm} for p in pk.broad_features],
+        "phase": {"name": pk.phase.phase, "lattice_nm": pk.phase.lattice_nm, "score": pk.phase.score},
+    }
+
+
+def peaks_step(ctx: StepContext) -> dict[str, Any]:
+    """Bragg peaks (mesophase) of a blank, or of a blank-subtracted sample."""
+    from saxs_mc.peaks import find_peaks_curve, write_peak_outputs
+
+    s = ctx.settings
+    if s["role"] == "blank":
+        dep = f"reduce/{s['name']}"
+        red = _load(ctx.upstream_output(dep, "pickle"))
+        curve = red.curve
+    else:
+        dep = f"subtract/{s['name']}"
+        curve = _load(ctx.upstream_output(dep, "pickle"))
+    kw: dict[str, Any] = {"profile": s["profile"], "q_range_nm": s["q_range_nm"]}
+    if s.get("min_significance") is not None:
+        kw["min_significance"] = s["min_significance"]
+    pk = find_peaks_curve(_usable(curve), **kw)
+    paths = write_peak_outputs(ctx.outdir, s["name"], pk, source=ctx.upstream_output(dep, "nxcansas"))
+    pkl = _dump(pk, ctx.outdir / f"{s['name']}_peaks.pkl")
+    return {"outputs": {**paths, "pickle": pkl}, **jsonable(_peak_digest(pk))}
+
+
+def mesophase_step(ctx: StepContext) -> dict[str, Any]:
+    """Bragg peaks of the precursor blanks against temperature; melting estimate."""
+    from saxs_mc.peaks import mesophase_series
+
+    s = ctx.settings
+    pks = [_load(ctx.upstream_output(f"peaks/{b}", "pickle")) for b in s["blanks"]]
+    ms = mesophase_series(s["temperatures_C"], pks)
+    summ = ms.summary()
+    out = write_json_atomic(ctx.outdir / "mesophase.json", summ)
+    return {"outputs": {"json": out}, "temperatures_C": summ["temperatures_C"],
+            "intensity": summ["total_area"], "position_nm": summ["first_peak_q_nm"],
+            "phases": summ["phases"], "lattice_nm": summ["lattice_nm"],
+            "melting_temperature_C": summ["melting_temperature_C"],
+            "melting_bracket_C": summ["melting_bracket_C"], "melting_method": summ["melting_method"]}
