@@ -1,18 +1,53 @@
-"""CLI for `saxs-mc peaks` (placeholder until the capability lands)."""
+"""CLI: ``saxs-mc peaks DATA -o OUTDIR`` -- detect, fit and index Bragg peaks."""
 
 from __future__ import annotations
 
 import argparse
 import logging
+from pathlib import Path
 
 log = logging.getLogger(__name__)
 
 
+def _qrange(text: str) -> tuple[float | None, float | None]:
+    parts = text.replace(",", ":").split(":")
+    if len(parts) != 2:
+        raise argparse.ArgumentTypeError(f"--q-range {text!r}: use QMIN:QMAX in 1/nm (either may be empty)")
+    try:
+        return tuple(float(p) if p.strip() else None for p in parts)  # type: ignore[return-value]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"--q-range {text!r}: QMIN and QMAX must be numbers (1/nm)") from None
+
+
 def register(subparsers: argparse._SubParsersAction) -> None:
-    p = subparsers.add_parser("peaks", help="(not available yet)")
+    p = subparsers.add_parser(
+        "peaks",
+        help="detect, fit and index Bragg peaks in a 1D curve",
+        description="Detect Bragg peaks by significance over a robust background, fit them jointly with lmfit, "
+        "index them (lamellar/hexagonal/cubic) and write <stem>_peaks.json and <stem>_peaks.png.",
+    )
+    p.add_argument("data", type=Path, help="reduced curve: NXcanSAS (.h5/.nxs) or ASCII (q, I, Idev)")
+    p.add_argument("-o", "--outdir", type=Path, required=True, help="output directory")
+    p.add_argument("--stem", default=None, help="output file stem (default: input file stem)")
+    p.add_argument("--q-range", type=_qrange, default=None, metavar="QMIN:QMAX", help="q range in 1/nm")
+    p.add_argument("--profile", choices=("pseudo_voigt", "gaussian", "lorentzian"), default="pseudo_voigt")
+    p.add_argument("--min-significance", type=float, default=5.0, help="minimum area/sd(area) (default 5)")
+    p.add_argument("--drop-nonfinite", action="store_true", help="ignore NaN/inf points instead of failing")
+    p.add_argument("--no-plot", action="store_true", help="skip the PNG plot")
     p.set_defaults(func=_run)
 
 
 def _run(args: argparse.Namespace) -> int:
-    log.error("'saxs-mc peaks' is not implemented yet in this build")
-    return 2
+    from saxs_mc.io.curves import read_curve
+    from saxs_mc.peaks.detect import find_peaks_curve
+    from saxs_mc.peaks.output import write_peak_outputs
+
+    curve = read_curve(args.data)
+    pk = find_peaks_curve(curve, q_range_nm=args.q_range, profile=args.profile,
+                          min_significance=args.min_significance, drop_nonfinite=args.drop_nonfinite)
+    for line in pk.report().splitlines():
+        log.info("%s", line)
+    stem = args.stem or args.data.stem
+    out = write_peak_outputs(args.outdir, stem, pk, source=args.data, plot=not args.no_plot)
+    print(out["json"])
+    return 0 if pk.converged else 1
