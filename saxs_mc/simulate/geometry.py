@@ -213,7 +213,7 @@ def load_geometry(poni: str | Path | AzimuthalIntegrator, mask: str | Path | np.
     if mask is None:
         m = np.zeros(det_shape, dtype=bool)
     elif isinstance(mask, np.ndarray):
-        m = mask != 0
+        m = np.array(mask) != 0
     else:
         m = read_mask(mask)
     if m.shape != det_shape:
@@ -224,10 +224,11 @@ def load_geometry(poni: str | Path | AzimuthalIntegrator, mask: str | Path | np.
     pf = float(polarization_factor)
     if not (-1.0 <= pf <= 1.0):
         raise ValueError(f"polarization_factor={polarization_factor} must be in [-1, 1] (pyFAI convention; 0.99 at a synchrotron)")
-    q = np.asarray(ai.qArray(det_shape), dtype=float)
-    corners = np.asarray(ai.corner_array(det_shape, unit="q_nm^-1"), dtype=float)[..., 0]
-    sa = np.asarray(ai.solidAngleArray(det_shape, absolute=True), dtype=float)
-    pol = np.asarray(ai.polarization(det_shape, factor=pf), dtype=float)
+    # copies: pyFAI caches these arrays and must be able to keep using them
+    q = np.array(ai.qArray(det_shape), dtype=float)
+    corners = np.array(np.asarray(ai.corner_array(det_shape, unit="q_nm^-1"))[..., 0], dtype=float)
+    sa = np.array(ai.solidAngleArray(det_shape, absolute=True), dtype=float)
+    pol = np.array(ai.polarization(det_shape, factor=pf), dtype=float)
     gaps = module_gap_mask(det_shape) & m
     for arr in (q, corners, sa, pol, m, gaps):
         arr.flags.writeable = False
