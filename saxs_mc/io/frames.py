@@ -15,7 +15,8 @@ Frames are read one at a time (:func:`iter_frames`); only the current frame is
 held in memory.  Header (metadata) values of an HDF5 stack come from, in order
 of precedence: datasets next to the frame dataset or in a ``header`` group next
 to it (scalars, or 1D arrays with one value per frame), then the attributes of
-the frame dataset and of its parent group.
+the frame dataset and of its parent group; datasets in groups named ``*header*``
+directly under the entry (e.g. ``/entry/id02_headers/<Key>``) take precedence.
 
 Errors are :class:`FrameError` (a ``ValueError``) naming the file and the fix.
 """
@@ -164,8 +165,9 @@ def _h5_refs(path: Path, dataset: str | None, index_text: str | None, source: st
         else:
             raise FrameError(source, f"dataset {dataset!r} has shape {ds.shape}; need a 2D frame or a 3D stack (n_frames, n_slow, n_fast)")
         dataset = ds.name
+        ndim = ds.ndim
     idx = _parse_indices(index_text, n, source) if index_text else list(range(n))
-    return [FrameRef(path=path, dataset=dataset, index=(i if ds.ndim == 3 else None), n_in_file=n) for i in idx]
+    return [FrameRef(path=path, dataset=dataset, index=(i if ndim == 3 else None), n_in_file=n) for i in idx]
 
 
 def _fabio_refs(path: Path, index_text: str | None, source: str) -> list[FrameRef]:
@@ -177,7 +179,10 @@ def _fabio_refs(path: Path, index_text: str | None, source: str) -> list[FrameRe
             with fabio.open(str(path)) as img:
                 n = int(img.nframes)
         except Exception as exc:  # fabio raises many types
-            raise FrameError(str(path), f"fabio cannot read this file ({type(exc).__name__}: {exc}); is it truncated or corrupt?") from exc
+            if index_text is not None:
+                raise FrameError(str(path), f"fabio cannot read this file ({type(exc).__name__}: {exc}); is it truncated "
+                                            "or corrupt?") from exc
+            n = 1  # unreadable: reported (or rejected) frame by frame when read
     idx = _parse_indices(index_text, n, source) if index_text else list(range(n))
     return [FrameRef(path=path, dataset=None, index=i, n_in_file=n) for i in idx]
 
@@ -278,7 +283,6 @@ def _read_fabio(ref: FrameRef) -> Frame:
         raise FrameError(name, f"fabio reports a damaged frame ({bad[0]}); re-copy or exclude the frame")
     if data is None or data.ndim != 2:
         raise FrameError(name, f"frame data has shape {None if data is None else data.shape}; need a 2D image")
-    data.flags.writeable = False
     return Frame(data=data, header=header, ref=ref)
 
 
@@ -300,6 +304,10 @@ class _H5Stack:
             for k, v in attrs.items():
                 header[k] = _scalar(v)
         groups = [parent] + [parent[g] for g in _HEADER_GROUPS if g in parent and isinstance(parent[g], h5py.Group)]
+        # groups whose name contains "header" directly under the NXentry (e.g. /entry/id02_headers), highest precedence
+        top = self.fh[ds.name.split("/")[1]] if ds.name.count("/") > 1 else None
+        if top is not None:
+            groups += [g for k, g in top.items() if isinstance(g, h5py.Group) and "header" in k.lower() and g not in groups]
         for grp in groups:
             for k, obj in grp.items():
                 if not isinstance(obj, h5py.Dataset) or obj.name == ds.name:
@@ -322,7 +330,6 @@ class _H5Stack:
             for k, arr in self.per_frame.items():
                 header[k] = _scalar(arr[ref.index])
         data = np.asarray(data)
-        data.flags.writeable = False
         return Frame(data=data, header=header, ref=ref)
 
     def close(self) -> None:

@@ -279,8 +279,15 @@ class Reducer:
 
     def _header_geometry(self, frame: Frame) -> tuple[float, ...]:
         h = self.settings.header
-        keys = (h.center_1, h.center_2, h.psize_1, h.psize_2, h.sample_distance, h.wavelength)
-        return tuple(_get_float(frame.header, k, frame.name, "geometry", required=True, setting="center_1") for k in keys)  # type: ignore[misc]
+        fields = ("center_1", "center_2", "psize_1", "psize_2", "sample_distance", "wavelength")
+        out = []
+        for f in fields:
+            key = getattr(h, f)
+            if key not in frame.header:
+                raise ValueError(f"{frame.name}: header key {key!r} (geometry, {f}) is missing; give a PONI file (--poni) "
+                                 f"or map this beamline's key with HeaderMap({f}='<key>') (CLI: --header-key {f}=<key>)")
+            out.append(_get_float(frame.header, key, frame.name, f"geometry {f}", required=True, setting=f))
+        return tuple(out)  # type: ignore[arg-type]
 
     def _ensure_integrator(self, frame: Frame) -> None:
         if self.poni is not None:
