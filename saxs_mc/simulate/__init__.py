@@ -8,7 +8,7 @@ solvent, capillary and Cd-precursor (mesophase) scattering.
 from saxs_mc.simulate.condition import GasBubble, MeasurementCondition
 from saxs_mc.simulate.geometry import PixelGeometry, load_geometry, make_geometry, write_calibration
 from saxs_mc.simulate.model import dsigma_components, dsigma_model
-from saxs_mc.simulate.render import expected_counts, pixel_dsigma, render_frame
+from saxs_mc.simulate.render import expected_counts, pixel_dsigma, render_frame, render_frame_truth
 from saxs_mc.simulate.series import (
     SeriesResult,
     cdse_nucleation_conditions,
@@ -19,7 +19,7 @@ from saxs_mc.simulate.writers import NEXUS_DATA_PATH, read_nexus_stack, write_ed
 
 __all__ = [
     "GasBubble", "MeasurementCondition", "PixelGeometry", "load_geometry", "make_geometry", "write_calibration",
-    "dsigma_components", "dsigma_model", "expected_counts", "pixel_dsigma", "render_frame", "SeriesResult",
+    "dsigma_components", "dsigma_model", "expected_counts", "pixel_dsigma", "render_frame", "render_frame_truth", "SeriesResult",
     "cdse_nucleation_conditions", "make_cdse_series", "simulate_series", "NEXUS_DATA_PATH", "read_nexus_stack",
     "write_edf", "write_nexus_stack",
 ]

@@ -150,10 +150,10 @@ def id02_header(condition: MeasurementCondition, geom: PixelGeometry, mon: Frame
     return h
 
 
-def render_frame(condition: MeasurementCondition, geom: PixelGeometry, frame: int = 0, seed: SeedLike = None, *,
+def render_frame_truth(condition: MeasurementCondition, geom: PixelGeometry, frame: int = 0, seed: SeedLike = None, *,
                  dsigma: dict[str, np.ndarray] | None = None,
                  header_extra: dict[str, Any] | None = None) -> tuple[np.ndarray, dict[str, str], FrameTruth]:
-    """Render one frame of ``condition`` with Poisson counting noise.
+    """Render one frame of ``condition`` with Poisson counting noise, and its truth.
 
     Parameters
     ----------
@@ -192,3 +192,11 @@ def render_frame(condition: MeasurementCondition, geom: PixelGeometry, frame: in
     seed_val = seed if isinstance(seed, (int, np.integer)) and not isinstance(seed, bool) else None
     header = id02_header(condition, geom, mon, seed=seed_val, extra=header_extra)
     return data, header, mon
+
+
+def render_frame(condition: MeasurementCondition, geom: PixelGeometry, frame: int = 0, seed: SeedLike = None, *,
+                 dsigma: dict[str, np.ndarray] | None = None,
+                 header_extra: dict[str, Any] | None = None) -> tuple[np.ndarray, dict[str, str]]:
+    """Render one frame: ``(data, header)``; see :func:`render_frame_truth` for the parameters."""
+    data, header, _ = render_frame_truth(condition, geom, frame, seed, dsigma=dsigma, header_extra=header_extra)
+    return data, header

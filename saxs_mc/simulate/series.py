@@ -24,7 +24,7 @@ from saxs_mc.simulate import components as C
 from saxs_mc.simulate.condition import GasBubble, MeasurementCondition
 from saxs_mc.simulate.geometry import PixelGeometry, load_geometry, write_calibration
 from saxs_mc.simulate.model import dsigma_components
-from saxs_mc.simulate.render import N_Q_GRID, pixel_dsigma, render_frame
+from saxs_mc.simulate.render import N_Q_GRID, pixel_dsigma, render_frame_truth
 from saxs_mc.simulate.writers import NEXUS_DATA_PATH, NEXUS_HEADERS_PATH, write_edf, write_nexus_stack
 
 log = logging.getLogger(__name__)
@@ -183,7 +183,7 @@ def simulate_series(conditions: Sequence[MeasurementCondition], outdir: str | Pa
         rng = np.random.default_rng(seeds[cond.name])
         frames, headers, frame_info = [], [], []
         for i, fname in enumerate(cond.frame_names()):
-            data, header, mon = render_frame(cond, geom, i, rng, dsigma=dsig,
+            data, header, mon = render_frame_truth(cond, geom, i, rng, dsigma=dsig,
                                              header_extra={"SimulationSeed": seeds[cond.name],
                                                            "MaskFileName": Path(mask).name if mask else ""})
             write_edf(cdir / fname, data, header)

@@ -7,7 +7,7 @@ import pytest
 from pyFAI.detectors import Detector
 from pyFAI.integrator.azimuthal import AzimuthalIntegrator
 
-from saxs_mc.simulate import GasBubble, MeasurementCondition, dsigma_model, load_geometry, render_frame
+from saxs_mc.simulate import GasBubble, MeasurementCondition, dsigma_model, load_geometry, render_frame_truth
 from saxs_mc.simulate.condition import conditions_from_dicts
 from saxs_mc.simulate.geometry import write_poni
 
@@ -72,9 +72,9 @@ def test_poni_shape_mismatch(tmp_path, setup):
 def test_render_rejects_bad_frame_and_overflow(geom):
     c = MeasurementCondition(name="x", n_frames=2)
     with pytest.raises(ValueError, match=r"frame=2 must be an int in \[0, 2\)"):
-        render_frame(c, geom, 2, 0)
+        render_frame_truth(c, geom, 2, 0)
     huge = MeasurementCondition(name="x", flux_ph_s=1e18, exposure_s=10.0)
     with pytest.raises(ValueError, match="overflow int32; lower flux_ph_s"):
-        render_frame(huge, geom, 0, 0)
+        render_frame_truth(huge, geom, 0, 0)
     with pytest.raises(ValueError, match="seed=-1"):
-        render_frame(c, geom, 0, -1)
+        render_frame_truth(c, geom, 0, -1)

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from scipy.optimize import curve_fit
 
-from saxs_mc.simulate import GasBubble, MeasurementCondition, dsigma_model, expected_counts, render_frame
+from saxs_mc.simulate import GasBubble, MeasurementCondition, dsigma_model, expected_counts, render_frame, render_frame_truth
 from saxs_mc.simulate.components import WATER_DSIGMA_CM
 from saxs_mc.simulate.condition import CELL_TRANSMISSION
 from tests.simulate.conftest import integrate
@@ -32,7 +32,7 @@ def _binned_model(ai, mask, condition, npt, gas_fraction=0.0):
 
 def _chi2(setup, geom, cond, seed, *, frame=0, npt=300, q_min=0.3):
     ai, mask, _ = setup
-    data, header, mon = render_frame(cond, geom, frame, seed)
+    data, header, mon = render_frame_truth(cond, geom, frame, seed)
     q, i, s = integrate(ai, mask, data, float(header["Intensity1ShutCor"]), float(header["SampleThickness_cm"]), npt=npt)
     ref = _binned_model(ai, mask, cond, npt, gas_fraction=mon.gas_fraction)
     sel = (q >= q_min) & (s > 0)
@@ -63,7 +63,7 @@ def test_integration_of_water_gives_its_absolute_value(setup, geom):
 def test_wrong_normalization_is_detected(setup, geom, sample_condition):
     """The chi2 test has teeth: 2 % off in the monitor is many sigma."""
     ai, mask, _ = setup
-    data, header, _ = render_frame(sample_condition, geom, 0, 11)
+    data, header, _ = render_frame_truth(sample_condition, geom, 0, 11)
     q, i, s = integrate(ai, mask, data, 1.02 * float(header["Intensity1ShutCor"]), 0.15)
     ref = _binned_model(ai, mask, sample_condition, 300)
     sel = (q >= 0.3) & (s > 0)
@@ -72,8 +72,8 @@ def test_wrong_normalization_is_detected(setup, geom, sample_condition):
 
 def test_double_monitor_doubles_counts(geom, sample_condition):
     c2 = dataclasses.replace(sample_condition, flux_ph_s=2 * sample_condition.flux_ph_s)
-    d1, h1, m1 = render_frame(sample_condition, geom, 0, 5)
-    d2, h2, m2 = render_frame(c2, geom, 0, 5)
+    d1, h1, m1 = render_frame_truth(sample_condition, geom, 0, 5)
+    d2, h2, m2 = render_frame_truth(c2, geom, 0, 5)
     # same jitter draw: the monitors scale exactly
     assert float(h2["Intensity1ShutCor"]) / float(h1["Intensity1ShutCor"]) == pytest.approx(2.0, rel=1e-9)
     assert float(h2["Intensity0ShutCor"]) / float(h1["Intensity0ShutCor"]) == pytest.approx(2.0, rel=1e-9)
@@ -90,8 +90,8 @@ def test_double_monitor_doubles_counts(geom, sample_condition):
 def test_transmission_scales_monitor_and_counts(geom, sample_condition):
     a = dataclasses.replace(sample_condition, transmission=0.6, flux_jitter=0.0)
     b = dataclasses.replace(sample_condition, transmission=0.3, flux_jitter=0.0)
-    da, ha, _ = render_frame(a, geom, 0, 8)
-    db, hb, _ = render_frame(b, geom, 0, 9)
+    da, ha, _ = render_frame_truth(a, geom, 0, 8)
+    db, hb, _ = render_frame_truth(b, geom, 0, 9)
     ta = float(ha["Intensity1ShutCor"]) / float(ha["Intensity0ShutCor"])
     tb = float(hb["Intensity1ShutCor"]) / float(hb["Intensity0ShutCor"])
     assert ta == pytest.approx(0.6, rel=1e-9) and tb == pytest.approx(0.3, rel=1e-9)
@@ -103,8 +103,8 @@ def test_transmission_scales_monitor_and_counts(geom, sample_condition):
 def test_gas_bubble_raises_transmission_and_lowers_scattering(setup, geom, sample_condition):
     ai, mask, _ = setup
     cond = dataclasses.replace(sample_condition, gas_bubbles=(GasBubble(1, 0.5),))
-    good, hg, mg = render_frame(cond, geom, 0, 21)
-    bad, hb, mb = render_frame(cond, geom, 1, 22)
+    good, hg, mg = render_frame_truth(cond, geom, 0, 21)
+    bad, hb, mb = render_frame_truth(cond, geom, 1, 22)
     assert not mg.faulty and mb.faulty
     t_good = float(hg["Intensity1ShutCor"]) / float(hg["Intensity0ShutCor"])
     t_bad = float(hb["Intensity1ShutCor"]) / float(hb["Intensity0ShutCor"])
@@ -138,7 +138,7 @@ def _peak(q, i, s, center):
 def test_bragg_peaks_at_stated_q_at_25C(setup, geom, center):
     ai, mask, _ = setup
     blank = MeasurementCondition(name="b25", kind="blank", temperature_C=25.0, n_frames=1)
-    data, h, _ = render_frame(blank, geom, 0, 4)
+    data, h, _ = render_frame_truth(blank, geom, 0, 4)
     q, i, s = integrate(ai, mask, data, float(h["Intensity1ShutCor"]), 0.15, npt=600,
                         method=("full", "csr", "cython"))
     p, err = _peak(q, i, s, center)
@@ -153,7 +153,7 @@ def test_mesophase_weaker_at_50C_and_gone_at_100C(setup, geom):
     heights = {}
     for t in (25.0, 50.0, 100.0):
         blank = MeasurementCondition(name=f"b{t:g}", kind="blank", temperature_C=t, n_frames=1)
-        data, h, _ = render_frame(blank, geom, 0, 7)
+        data, h, _ = render_frame_truth(blank, geom, 0, 7)
         q, i, s = integrate(ai, mask, data, float(h["Intensity1ShutCor"]), 0.15, npt=600)
         on = (np.abs(q - 1.84) < 0.03)
         off = (np.abs(q - 1.84) > 0.4) & (np.abs(q - 1.84) < 0.6)
@@ -169,8 +169,8 @@ def test_broad_maximum_near_025_at_room_temperature(setup, geom):
     ai, mask, _ = setup
     blank = MeasurementCondition(name="b25", kind="blank", temperature_C=25.0, n_frames=1)
     cell = MeasurementCondition(name="ec", kind="empty_cell", temperature_C=25.0, n_frames=1)
-    d, h, _ = render_frame(blank, geom, 0, 1)
-    e, he, _ = render_frame(cell, geom, 0, 2)
+    d, h, _ = render_frame_truth(blank, geom, 0, 1)
+    e, he, _ = render_frame_truth(cell, geom, 0, 2)
     q, i, s = integrate(ai, mask, d, float(h["Intensity1ShutCor"]), 0.15, npt=300)
     _, ie, se = integrate(ai, mask, e, float(he["Intensity1ShutCor"]), 0.15, npt=300)
     net = i - ie
@@ -180,20 +180,20 @@ def test_broad_maximum_near_025_at_room_temperature(setup, geom):
 
 
 def test_same_seed_same_frame_different_seed_different(geom, sample_condition):
-    a, ha, _ = render_frame(sample_condition, geom, 0, 123)
-    b, hb, _ = render_frame(sample_condition, geom, 0, 123)
-    c, hc, _ = render_frame(sample_condition, geom, 0, 124)
+    a, ha = render_frame(sample_condition, geom, 0, 123)
+    b, hb = render_frame(sample_condition, geom, 0, 123)
+    c, hc = render_frame(sample_condition, geom, 0, 124)
     np.testing.assert_array_equal(a, b)
     assert ha == hb
     assert np.count_nonzero(a != c) > 0.5 * a.size
     g = np.random.default_rng(5)
-    d1, _, _ = render_frame(sample_condition, geom, 0, g)
-    d2, _, _ = render_frame(sample_condition, geom, 0, g)  # the generator advanced
+    d1, _ = render_frame(sample_condition, geom, 0, g)
+    d2, _ = render_frame(sample_condition, geom, 0, g)  # the generator advanced
     assert not np.array_equal(d1, d2)
 
 
 def test_gaps_are_dummy_and_masked_pixels_empty(geom, sample_condition):
-    data, h, _ = render_frame(sample_condition, geom, 0, 1)
+    data, h, _ = render_frame_truth(sample_condition, geom, 0, 1)
     assert data.dtype == np.int32 and data.shape == geom.shape
     assert np.all(data[geom.gaps] == int(h["Dummy"]))
     stop = geom.mask & ~geom.gaps

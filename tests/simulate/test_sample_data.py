@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from saxs_mc.provenance import file_sha256
-from saxs_mc.simulate import load_geometry, render_frame
+from saxs_mc.simulate import load_geometry, render_frame_truth
 from saxs_mc.simulate.series import cdse_nucleation_conditions
 from tests.simulate.conftest import integrate
 
@@ -122,7 +122,7 @@ def test_shipped_frames_regenerate_bit_for_bit(truth, shipped_geom):
     seed = int(fabio.open(str(SERIES / name / f"{name}_00000.edf")).header["SimulationSeed"])
     rng = np.random.default_rng(seed)
     for k in range(cond.n_frames):
-        data, _, _ = render_frame(cond, shipped_geom, k, rng)
+        data, _, _ = render_frame_truth(cond, shipped_geom, k, rng)
         np.testing.assert_array_equal(data, fabio.open(str(SERIES / name / f"{name}_{k:05d}.edf")).data)
 
 

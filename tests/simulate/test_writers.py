@@ -8,7 +8,7 @@ import hdf5plugin  # noqa: F401  (registers the bitshuffle filter for h5py)
 import numpy as np
 import pytest
 
-from saxs_mc.simulate import NEXUS_DATA_PATH, read_nexus_stack, render_frame, write_edf, write_nexus_stack
+from saxs_mc.simulate import NEXUS_DATA_PATH, read_nexus_stack, render_frame_truth, write_edf, write_nexus_stack
 from saxs_mc.simulate.geometry import read_mask, write_calibration, load_geometry
 
 ID02_KEYS = ("Dummy", "DDummy", "Center_1", "Center_2", "PSize_1", "PSize_2", "SampleDistance", "WaveLength",
@@ -19,7 +19,7 @@ ID02_KEYS = ("Dummy", "DDummy", "Center_1", "Center_2", "PSize_1", "PSize_2", "S
 
 @pytest.fixture(scope="module")
 def frames(geom, sample_condition):
-    return [render_frame(sample_condition, geom, i, 100 + i) for i in range(3)]
+    return [render_frame_truth(sample_condition, geom, i, 100 + i) for i in range(3)]
 
 
 def test_edf_roundtrip_with_id02_header(tmp_path, geom, frames):
