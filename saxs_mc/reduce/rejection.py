@@ -61,6 +61,6 @@ def robust_outliers(values: np.ndarray, threshold: float, *, min_rel_dev: float 
     if scale > 0:
         z[finite] = dev / scale
     else:
-        z[finite] = np.where(dev == 0, 0.0, np.sign(dev) * np.inf)
+        z[finite] = np.where(dev == 0, 0.0, np.copysign(np.inf, dev))
     flags[finite] = np.abs(z[finite]) > threshold
     return RobustFlags(flags, z, center, scale)

@@ -1,0 +1,144 @@
+"""Frame sources: fabio formats, globs, HDF5 stacks (bitshuffle-LZ4) with indices, masks, errors."""
+
+from __future__ import annotations
+
+import h5py
+import hdf5plugin
+import numpy as np
+import pytest
+from fabio.edfimage import EdfImage
+
+from saxs_mc.io.frames import FrameError, expand_sources, iter_frames, read_frame, read_mask
+
+SHAPE = (40, 50)
+
+
+def _frames(n=5, seed=0):
+    rng = np.random.default_rng(seed)
+    return [rng.poisson(100 + 10 * k, SHAPE).astype(np.int32) for k in range(n)]
+
+
+@pytest.fixture()
+def edf_folder(tmp_path):
+    for k, img in enumerate(_frames()):
+        EdfImage(data=img, header={"Intensity1ShutCor": str(1e9 + k), "Title": f"f{k}"}).write(str(tmp_path / f"s_{k:05d}.edf"))
+    return tmp_path
+
+
+@pytest.fixture()
+def stack(tmp_path):
+    p = tmp_path / "stack.h5"
+    imgs = np.stack(_frames())
+    with h5py.File(p, "w") as fh:
+        det = fh.create_group("entry/instrument/detector")
+        det.create_dataset("data", data=imgs, chunks=(1, *SHAPE), **hdf5plugin.Bitshuffle(cname="lz4"))
+        det.create_dataset("distance", data=0.55)  # sibling scalar
+        det["data"].attrs["units"] = "counts"
+        hdr = fh.create_group("entry/id02_headers")
+        hdr.create_dataset("Intensity1ShutCor", data=1e9 + np.arange(5))
+        hdr.create_dataset("Title", data=np.array([f"f{k}".encode() for k in range(5)]))
+        fh["entry"].create_group("data")
+        fh["entry/data/data"] = h5py.SoftLink("/entry/instrument/detector/data")
+    return p
+
+
+def test_glob_expands_sorted_and_streams(edf_folder):
+    refs = expand_sources([str(edf_folder / "s_*.edf")])
+    assert [r.path.name for r in refs] == [f"s_{k:05d}.edf" for k in range(5)]
+    frames = iter_frames(refs)
+    first = next(frames)
+    np.testing.assert_array_equal(first.data, _frames()[0])
+    assert float(first.header["Intensity1ShutCor"]) == 1e9
+    assert [f.header["Title"] for f in frames] == ["f1", "f2", "f3", "f4"]
+
+
+def test_bitshuffle_stack_with_indices_equals_edf(edf_folder, stack):
+    ref = _frames()
+    spec = f"{stack}::/entry/instrument/detector/data"
+    got = list(iter_frames([spec]))
+    assert len(got) == 5
+    for k, f in enumerate(got):
+        np.testing.assert_array_equal(f.data, ref[k])
+        np.testing.assert_array_equal(f.data, read_frame(edf_folder / f"s_{k:05d}.edf").data)
+        assert f.header["Intensity1ShutCor"] == 1e9 + k and f.header["Title"] == f"f{k}"
+        assert f.header["distance"] == 0.55 and f.header["units"] == "counts"
+    assert got[2].name == f"{spec}[2]"
+    assert [f.ref.index for f in iter_frames([spec + "[1:4]"])] == [1, 2, 3]
+    assert [f.ref.index for f in iter_frames([spec + "[::2]"])] == [0, 2, 4]
+    assert [f.ref.index for f in iter_frames([spec + "[4,0]"])] == [4, 0]
+    assert [f.ref.index for f in iter_frames([spec + "[-1]"])] == [4]
+    # a bare file finds the NeXus default / /entry/data/data
+    assert len(expand_sources([stack])) == 5
+
+
+def test_stack_errors(stack):
+    with pytest.raises(FrameError, match="dataset '/entry/nothing' not found"):
+        expand_sources([f"{stack}::/entry/nothing"])
+    with pytest.raises(FrameError, match="out of range for 5 frame"):
+        expand_sources([f"{stack}::/entry/instrument/detector/data[7]"])
+    with pytest.raises(FrameError, match="not understood"):
+        expand_sources([f"{stack}::/entry/instrument/detector/data[a:b]"])
+    with pytest.raises(FrameError, match="need a 2D frame or a 3D stack"):
+        expand_sources([f"{stack}::/entry/instrument/detector/distance"])
+    bad = stack.with_name("trunc.h5")
+    bad.write_bytes(stack.read_bytes()[:2000])
+    with pytest.raises(FrameError, match="not a readable HDF5 file"):
+        expand_sources([bad])
+
+
+def test_multiframe_edf(tmp_path):
+    imgs = _frames(3)
+    e = EdfImage(data=imgs[0], header={"k": "0"})
+    for k in (1, 2):
+        e.append_frame(data=imgs[k], header={"k": str(k)})
+    p = tmp_path / "multi.edf"
+    e.write(str(p))
+    got = list(iter_frames([p]))
+    assert len(got) == 3
+    for k in range(3):
+        np.testing.assert_array_equal(got[k].data, imgs[k])
+        assert got[k].header["k"] == str(k)
+    assert [f.ref.index for f in iter_frames([f"{p}::[1:]"])] == [1, 2]
+
+
+def test_other_fabio_formats(tmp_path):
+    from fabio.tifimage import TifImage
+
+    img = _frames(1)[0]
+    TifImage(data=img).write(str(tmp_path / "f.tif"))
+    np.testing.assert_array_equal(read_frame(tmp_path / "f.tif").data, img)
+
+
+def test_masks(tmp_path):
+    m = np.zeros(SHAPE, np.uint8)
+    m[3:5, 7] = 1
+    np.save(tmp_path / "m.npy", m)
+    EdfImage(data=m).write(str(tmp_path / "m.edf"))
+    from fabio.tifimage import TifImage
+
+    TifImage(data=m).write(str(tmp_path / "m.tif"))
+    for name in ("m.npy", "m.edf", "m.tif"):
+        got = read_mask(tmp_path / name, shape=SHAPE)
+        assert got.dtype == bool and got.sum() == 2 and got[3, 7]
+    with pytest.raises(FrameError, match=r"mask shape \(40, 50\) differs from the detector shape \(10, 10\)"):
+        read_mask(tmp_path / "m.edf", shape=(10, 10))
+    with pytest.raises(FrameError, match="does not exist"):
+        read_mask(tmp_path / "nope.npy")
+
+
+def test_bad_sources(tmp_path):
+    with pytest.raises(FrameError, match="does not exist"):
+        expand_sources([tmp_path / "x.edf"])
+    with pytest.raises(FrameError, match="matches no file"):
+        expand_sources([str(tmp_path / "*.edf")])
+    with pytest.raises(TypeError, match="frame source 3"):
+        expand_sources([3])  # type: ignore[list-item]
+    p = tmp_path / "a.edf"
+    EdfImage(data=_frames(1)[0]).write(str(p))
+    with pytest.raises(FrameError, match="needs an HDF5 file"):
+        expand_sources([f"{p}::/entry/data"])
+    raw = p.read_bytes()
+    t = tmp_path / "t.edf"
+    t.write_bytes(raw[: len(raw) - 100])
+    with pytest.raises(FrameError, match="truncated"):
+        read_frame(t)

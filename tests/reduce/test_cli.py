@@ -1,0 +1,72 @@
+"""`saxs-mc reduce` end to end."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from saxs_mc.cli import main
+from saxs_mc.io.curves import read_curve
+from tests.reduce import conftest as C
+from tests.reduce.helpers import binned_truth, chi2_r
+
+
+@pytest.fixture(autouse=True)
+def _restore_logging():
+    """cli.main configures the 'saxs_mc' logger (own handler, no propagation); undo it for other tests."""
+    import logging
+
+    lg = logging.getLogger("saxs_mc")
+    saved = (lg.handlers[:], lg.propagate, lg.level)
+    yield
+    lg.handlers[:], lg.propagate, lg.level = saved[0], saved[1], saved[2]
+
+
+@pytest.fixture(scope="module")
+def frames(sim):
+    particles = lambda q: C.sphere_truth(q) - C.BACKGROUND_1_CM  # noqa: E731
+    solvent = C.flat_truth(0.06)
+    s = sim.write_series("cli_sample", lambda q: particles(q) + solvent(q), n=4, seed=61, bubble=2)
+    b = sim.write_series("cli_blank", solvent, n=3, seed=62)
+    return s, b, particles
+
+
+def test_reduce_with_blank(sim, frames, tmp_path, capsys):
+    s, b, particles = frames
+    out = tmp_path / "res" / "nuc.h5"
+    rc = main(["reduce", str(sim.root / "cli_sample" / "*.edf"), "--poni", str(sim.poni), "--mask", str(sim.mask),
+               "--blank", *map(str, b), "-o", str(out), "--npt", "90", "--title", "nuc240C"])
+    assert rc == 0
+    cap = capsys.readouterr()
+    assert cap.out.strip() == str(out)
+    c = read_curve(out)
+    assert c.title == "nuc240C" and c.intensity_unit == "1/cm"
+    truth = binned_truth(sim, particles, c, npt=90)
+    assert 0.5 < chi2_r(c.intensity, truth, c.sigma) < 1.6
+    assert (tmp_path / "res" / "nuc.dat").is_file()
+    assert str(s[2]) in cap.err and "rejected" in cap.err
+    assert c.metadata["provenance"]["rejected_frames"] == [str(s[2])]
+
+
+def test_failure_gives_nonzero_exit_and_summary(sim, frames, tmp_path, capsys):
+    s, b, _ = frames
+    bad = tmp_path / "broken.edf"
+    bad.write_bytes(s[0].read_bytes()[:5000])
+    out = tmp_path / "x.h5"
+    rc = main(["reduce", str(s[0]), "--poni", str(sim.poni), "--blank", str(bad), "-o", str(out), "--npt", "50"])
+    assert rc == 2
+    err = capsys.readouterr().err
+    assert "blank of 'x'" in err and "broken.edf" in err and "nothing written" in err
+    assert not out.exists()
+
+
+def test_cli_options(sim, frames, tmp_path):
+    s, _, _ = frames
+    out = tmp_path / "a.h5"
+    rc = main(["-q", "reduce", *map(str, s), "--poni", str(sim.poni), "-o", str(out), "--npt", "50", "--q-unit", "1/A",
+               "--no-reject", "--thickness-cm", "0.2", "--no-ascii", "--header-key", "incident_monitor=None"])
+    assert rc == 0 and not (tmp_path / "a.dat").exists()
+    c = read_curve(out)
+    assert c.metadata["provenance"]["settings"]["q_unit"] == "1/A"
+    assert c.metadata["n_accepted"] == 4 and c.metadata["transmission"] is None
+    assert main(["reduce", str(s[0]), "-o", str(out), "--header-key", "nonsense"]) == 2
