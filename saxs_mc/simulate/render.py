@@ -43,7 +43,17 @@ class FrameTruth:
 
     @property
     def faulty(self) -> bool:
+        """True for a frame with a gas bubble in the beam."""
         return self.gas_fraction > 0
+
+    def summary(self) -> dict[str, Any]:
+        """JSON-safe record."""
+        return {**dataclasses.asdict(self), "faulty": self.faulty}
+
+    def report(self) -> str:
+        """One line of text."""
+        flag = f", FAULTY (gas bubble {self.gas_fraction:.0%})" if self.faulty else ""
+        return f"frame {self.frame}: I0={self.i0:.6g}, I1={self.i1:.6g}, T={self.transmission:.4f}{flag}"
 
 
 def _q_grid(geom: PixelGeometry) -> np.ndarray:

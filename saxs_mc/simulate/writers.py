@@ -20,6 +20,7 @@ NeXus stack layout (``write_nexus_stack``)::
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -29,6 +30,7 @@ import hdf5plugin
 import numpy as np
 
 from saxs_mc.io.atomic import atomic_path
+from saxs_mc.provenance import package_versions, utc_now
 
 #: dataset path of the frame stack inside the NeXus file
 NEXUS_DATA_PATH = "/entry/instrument/detector/data"
@@ -53,7 +55,7 @@ def _header_value(values: list[str]) -> np.ndarray:
 
 def write_nexus_stack(path: str | Path, frames: Sequence[np.ndarray], headers: Sequence[dict[str, str]], *,
                       mask: np.ndarray | None = None, gaps: np.ndarray | None = None,
-                      poni_text: str = "", sample_name: str = "") -> Path:
+                      poni_text: str = "", sample_name: str = "", stamp_time: bool = False) -> Path:
     """Write frames + monitors + geometry as an Eiger-like NeXus/HDF5 file (bitshuffle-LZ4).
 
     Parameters
@@ -68,6 +70,8 @@ def write_nexus_stack(path: str | Path, frames: Sequence[np.ndarray], headers: S
     poni_text : str
         The PONI file content, stored for provenance.
     sample_name : str
+    stamp_time : bool
+        Write the creation time into the file (off by default: byte-identical regeneration).
     """
     if len(frames) == 0 or len(frames) != len(headers):
         raise ValueError(f"frames ({len(frames)}) and headers ({len(headers)}) must be non-empty and of equal length")
@@ -82,6 +86,9 @@ def write_nexus_stack(path: str | Path, frames: Sequence[np.ndarray], headers: S
     with atomic_path(path) as tmp, h5py.File(tmp, "w") as f:
         f.attrs["default"] = "entry"
         f.attrs["creator"] = "saxs_mc.simulate"
+        if stamp_time:
+            f.attrs["file_time"] = utc_now()
+        f.attrs["versions"] = json.dumps({k: v for k, v in package_versions().items() if k != "platform"})
         entry = f.create_group("entry")
         entry.attrs["NX_class"] = "NXentry"
         entry.attrs["default"] = "data"
