@@ -5,7 +5,8 @@ Everything takes contiguous arrays, scalars and explicit integer seeds only.
 Model of one repetition (all arrays float64)::
 
     F(q)     = sum_k T[j_k, q]           running sum over the n contributions
-    I_mod(q) = s * F(q) + b              s >= 0, b free (or b = 0 without background)
+    I_mod(q) = s * F(q) + b + c * p(q)   s >= 0, b free (or b = 0 without background),
+                                         c >= 0 for an optional power-law basis p(q) (else c = 0)
 
 ``T[j, q] = V(r_j) P(q, r_j)`` is a table of per-contribution intensities on a fine
 radius grid ``r_j`` (log- or linearly spaced), so a radius drawn as a uniform grid
@@ -32,8 +33,8 @@ STOP_STAGNATION = 1    # no significant chi2 improvement over a window of attemp
 STOP_CAP = 2           # iteration cap reached (not converged)
 
 #: columns of the per-repetition ``info`` array
-INFO_SCALE, INFO_BACKGROUND, INFO_CHI2, INFO_ITERATIONS, INFO_ACCEPTED, INFO_REASON = range(6)
-N_INFO = 6
+INFO_SCALE, INFO_BACKGROUND, INFO_CHI2, INFO_ITERATIONS, INFO_ACCEPTED, INFO_REASON, INFO_POWERLAW = range(7)
+N_INFO = 7
 
 _GOLDEN = np.uint64(0x9E3779B97F4A7C15)
 _MIX1 = np.uint64(0xBF58476D1CE4E5B9)
@@ -103,6 +104,60 @@ def solve_scale_background(sw, swi, swii, sf, sff, sfi, fit_background):
 
 
 @njit
+def solve_bounded3(sff, sf, sfp, sw, sp, spp, sfi, swi, spi, swii, use_b, use_c):
+    """Weighted least squares of I ~ s F + b + c p with s >= 0, c >= 0, b free.
+
+    Normal matrix ``[[sff, sf, sfp], [sf, sw, sp], [sfp, sp, spp]]`` and
+    right-hand side ``[sfi, swi, spi]`` (weighted sums as in
+    :func:`solve_scale_background`, p the power-law basis).  ``use_b``/``use_c``
+    switch b and c on.  The bound-constrained optimum of this convex problem is
+    the best feasible one among the optima of the parameter subsets (active
+    sets) with b always free; each subset is solved by Cramer's rule with the
+    inactive parameters' rows/columns replaced by the identity.
+    Returns ``(s, b, c, chi2)``.
+    """
+    best = np.inf
+    bs = 0.0
+    bb = 0.0
+    bc = 0.0
+    for mask in range(8):
+        hs = (mask & 1) != 0
+        hb = (mask & 2) != 0
+        hc = (mask & 4) != 0
+        if hb != use_b or (hc and not use_c):
+            continue
+        a00 = sff if hs else 1.0
+        a11 = sw if hb else 1.0
+        a22 = spp if hc else 1.0
+        a01 = sf if (hs and hb) else 0.0
+        a02 = sfp if (hs and hc) else 0.0
+        a12 = sp if (hb and hc) else 0.0
+        r0 = sfi if hs else 0.0
+        r1 = swi if hb else 0.0
+        r2 = spi if hc else 0.0
+        c00 = a11 * a22 - a12 * a12
+        c01 = a01 * a22 - a12 * a02
+        c02 = a01 * a12 - a11 * a02
+        det = a00 * c00 - a01 * c01 + a02 * c02
+        if not det > 0.0:
+            continue
+        x0 = (r0 * c00 - a01 * (r1 * a22 - a12 * r2) + a02 * (r1 * a12 - a11 * r2)) / det
+        x1 = (a00 * (r1 * a22 - a12 * r2) - r0 * c01 + a02 * (a01 * r2 - r1 * a02)) / det
+        x2 = (a00 * (a11 * r2 - r1 * a12) - a01 * (a01 * r2 - r1 * a02) + r0 * c02) / det
+        if x0 < 0.0 or x2 < 0.0:
+            continue
+        chi2 = swii - (x0 * r0 + x1 * r1 + x2 * r2)
+        if chi2 < best:
+            best = chi2
+            bs = x0
+            bb = x1
+            bc = x2
+    if best < 0.0:
+        best = 0.0
+    return bs, bb, bc, best
+
+
+@njit
 def _sums(f, w, wi):
     sf = 0.0
     sff = 0.0
@@ -116,6 +171,14 @@ def _sums(f, w, wi):
 
 
 @njit
+def _sum_fp(f, wp):
+    out = 0.0
+    for iq in range(f.shape[0]):
+        out += wp[iq] * f[iq]
+    return out
+
+
+@njit
 def _rebuild(table, idx, f):
     f[:] = 0.0
     for k in range(idx.shape[0]):
@@ -126,7 +189,7 @@ def _rebuild(table, idx, f):
 
 @njit
 def mc_single(table, w, wi, swii, n_contrib, seed, max_iter, chi2_target, stag_window, stag_delta,
-              fit_background, rebuild_every, idx, f, info, trace):
+              fit_background, rebuild_every, idx, f, info, trace, p, fit_powerlaw):
     """One Monte Carlo repetition (serial).
 
     Parameters
@@ -157,24 +220,41 @@ def mc_single(table, w, wi, swii, n_contrib, seed, max_iter, chi2_target, stag_w
     f : (n_q,) float64, output
         Final F(q) (model = s F + b).
     info : (N_INFO,) float64, output
-        scale, background, chi2, iterations, accepted moves, stop-reason code.
+        scale, background, chi2, iterations, accepted moves, stop-reason code, power-law coefficient.
     trace : (n_trace,) float64, output
         chi2 after each attempt i (i < n_trace); pass a length-0 array to skip.
+    p : (n_q,) float64
+        Power-law basis (used only if ``fit_powerlaw``).
+    fit_powerlaw : bool
+        Fit c >= 0 times ``p`` in addition.
     """
     n_grid = table.shape[0]
     n_q = table.shape[1]
     sw = 0.0
     swi = 0.0
+    sp = 0.0
+    spp = 0.0
+    spi = 0.0
+    wp = np.zeros(n_q)
     for iq in range(n_q):
         sw += w[iq]
         swi += wi[iq]
+        if fit_powerlaw:
+            wp[iq] = w[iq] * p[iq]
+            sp += wp[iq]
+            spp += wp[iq] * p[iq]
+            spi += wi[iq] * p[iq]
     state = np.uint64(seed)
     for k in range(n_contrib):
         state, j = draw_index(state, n_grid)
         idx[k] = j
     _rebuild(table, idx, f)
     sf, sff, sfi = _sums(f, w, wi)
-    s, b, chi2 = solve_scale_background(sw, swi, swii, sf, sff, sfi, fit_background)
+    cp = 0.0
+    if fit_powerlaw:
+        s, b, cp, chi2 = solve_bounded3(sff, sf, _sum_fp(f, wp), sw, sp, spp, sfi, swi, spi, swii, fit_background, True)
+    else:
+        s, b, chi2 = solve_scale_background(sw, swi, swii, sf, sff, sfi, fit_background)
     n_trace = trace.shape[0]
     it = 0
     accepted = 0
@@ -196,13 +276,25 @@ def mc_single(table, w, wi, swii, n_contrib, seed, max_iter, chi2_target, stag_w
         a = 0.0
         c = 0.0
         d = 0.0
-        for iq in range(n_q):
-            fn = f[iq] - old[iq] + new[iq]
-            wf = w[iq] * fn
-            a += wf
-            c += wf * fn
-            d += wi[iq] * fn
-        s2, b2, chi2n = solve_scale_background(sw, swi, swii, a, c, d, fit_background)
+        cp2 = 0.0
+        if fit_powerlaw:
+            e = 0.0
+            for iq in range(n_q):
+                fn = f[iq] - old[iq] + new[iq]
+                wf = w[iq] * fn
+                a += wf
+                c += wf * fn
+                d += wi[iq] * fn
+                e += wp[iq] * fn
+            s2, b2, cp2, chi2n = solve_bounded3(c, a, e, sw, sp, spp, d, swi, spi, swii, fit_background, True)
+        else:
+            for iq in range(n_q):
+                fn = f[iq] - old[iq] + new[iq]
+                wf = w[iq] * fn
+                a += wf
+                c += wf * fn
+                d += wi[iq] * fn
+            s2, b2, chi2n = solve_scale_background(sw, swi, swii, a, c, d, fit_background)
         it += 1
         if chi2n < chi2:
             idx[k] = jn
@@ -210,12 +302,17 @@ def mc_single(table, w, wi, swii, n_contrib, seed, max_iter, chi2_target, stag_w
             if accepted % rebuild_every == 0:
                 _rebuild(table, idx, f)
                 sf, sff, sfi = _sums(f, w, wi)
-                s2, b2, chi2n = solve_scale_background(sw, swi, swii, sf, sff, sfi, fit_background)
+                if fit_powerlaw:
+                    s2, b2, cp2, chi2n = solve_bounded3(sff, sf, _sum_fp(f, wp), sw, sp, spp, sfi, swi, spi, swii,
+                                                        fit_background, True)
+                else:
+                    s2, b2, chi2n = solve_scale_background(sw, swi, swii, sf, sff, sfi, fit_background)
             else:
                 for iq in range(n_q):
                     f[iq] = f[iq] - old[iq] + new[iq]
             s = s2
             b = b2
+            cp = cp2
             chi2 = chi2n
         if it <= n_trace:
             trace[it - 1] = chi2
@@ -231,11 +328,12 @@ def mc_single(table, w, wi, swii, n_contrib, seed, max_iter, chi2_target, stag_w
     info[INFO_ITERATIONS] = it
     info[INFO_ACCEPTED] = accepted
     info[INFO_REASON] = reason
+    info[INFO_POWERLAW] = cp
 
 
 @njit(parallel=True)
 def mc_repetitions(table, w, wi, swii, n_contrib, seeds, max_iter, chi2_target, stag_window, stag_delta,
-                   fit_background, rebuild_every, idx_out, f_out, info_out):
+                   fit_background, rebuild_every, idx_out, f_out, info_out, p, fit_powerlaw):
     """Run ``seeds.shape[0]`` independent repetitions in parallel (``prange``).
 
     Repetition ``i`` uses ``seeds[i]`` and writes only row ``i`` of
@@ -245,4 +343,4 @@ def mc_repetitions(table, w, wi, swii, n_contrib, seeds, max_iter, chi2_target, 
     no_trace = np.empty(0, dtype=np.float64)
     for i in prange(seeds.shape[0]):
         mc_single(table, w, wi, swii, n_contrib, seeds[i], max_iter, chi2_target, stag_window, stag_delta,
-                  fit_background, rebuild_every, idx_out[i], f_out[i], info_out[i], no_trace)
+                  fit_background, rebuild_every, idx_out[i], f_out[i], info_out[i], no_trace, p, fit_powerlaw)

@@ -44,6 +44,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--range", dest="ranges", nargs=2, type=float, action="append", metavar=("RLO", "RHI"),
                    help="radius range (nm) for population statistics; repeatable")
     p.add_argument("--no-background", action="store_true", help="do not fit a flat background")
+    p.add_argument("--power-law", type=float, default=None, metavar="N",
+                   help="also fit a power-law term c q^-N (c >= 0), e.g. 4 for Porod scattering of aggregates")
     p.add_argument("--max-iterations", type=int, default=200_000, help="iteration cap per repetition (default 200000)")
     p.add_argument("--chi2-k", type=float, default=1.0,
                    help="converged when chi2_r <= 1 + K sqrt(2/dof) (default 1)")
@@ -74,6 +76,7 @@ def _run(args: argparse.Namespace) -> int:
         radius_sampling=args.sampling,
         ranges_nm=[tuple(r) for r in args.ranges] if args.ranges else None,
         background=not args.no_background,
+        power_law_exponent=args.power_law,
         max_iterations=args.max_iterations,
         chi2_k=args.chi2_k,
         progress=not args.no_progress,

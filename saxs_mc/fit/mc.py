@@ -115,6 +115,7 @@ def fit(
     ranges_nm: Sequence[tuple[float, float]] | None = None,
     radius_sampling: str = "log",
     background: bool = True,
+    power_law_exponent: float | None = None,
     chi2_k: float = 1.0,
     chi2_k_accept: float = 3.0,
     max_iterations: int = 200_000,
@@ -156,6 +157,9 @@ def fit(
         Radii drawn log-uniformly or uniformly.
     background : bool
         Fit a flat background (default True).
+    power_law_exponent : float, optional
+        Also fit a power-law term c (q / q_min)^-n with c >= 0 and this exponent n
+        (e.g. 4 for Porod scattering of large aggregates); default: none.
     chi2_k : float
         Convergence target chi2_r <= 1 + chi2_k sqrt(2 / dof).
     chi2_k_accept : float
@@ -202,6 +206,9 @@ def fit(
         raise ValueError(f"chi2_k_accept={chi2_k_accept!r}: must be a finite number >= chi2_k={chi2_k}")
     if not (isinstance(stagnation_tol, (int, float)) and math.isfinite(stagnation_tol) and stagnation_tol >= 0):
         raise ValueError(f"stagnation_tol={stagnation_tol!r}: must be a finite number >= 0")
+    if power_law_exponent is not None and (isinstance(power_law_exponent, bool) or not isinstance(power_law_exponent, (int, float))
+                                           or not math.isfinite(power_law_exponent) or power_law_exponent <= 0):
+        raise ValueError(f"power_law_exponent={power_law_exponent!r}: give a finite exponent > 0 (e.g. 4 for Porod) or None")
     warn_list: list[str] = []
 
     def _warn(msg: str) -> None:
@@ -273,7 +280,9 @@ def fit(
     w = 1.0 / sig**2
     wi = w * i_obs
     swii = float(np.sum(wi * i_obs))
-    n_par = 2 if background else 1
+    n_par = 1 + int(bool(background)) + int(power_law_exponent is not None)
+    fit_pl = power_law_exponent is not None
+    p_basis = (q / q_min) ** (-float(power_law_exponent)) if fit_pl else np.zeros_like(q)
     dof = q.size - n_par
     chi2_r_target = 1.0 + chi2_k * math.sqrt(2.0 / dof)
     chi2_r_accept = 1.0 + chi2_k_accept * math.sqrt(2.0 / dof)
@@ -293,10 +302,10 @@ def fit(
         with tqdm(total=repetitions, desc="MC repetitions", unit="rep") as bar:
             for a in range(0, repetitions, chunk):
                 b = min(a + chunk, repetitions)
-                K.mc_repetitions(*kargs, seeds[a:b], *kopts, idx[a:b], fsum[a:b], info[a:b])
+                K.mc_repetitions(*kargs, seeds[a:b], *kopts, idx[a:b], fsum[a:b], info[a:b], p_basis, fit_pl)
                 bar.update(b - a)
     else:
-        K.mc_repetitions(*kargs, seeds, *kopts, idx, fsum, info)
+        K.mc_repetitions(*kargs, seeds, *kopts, idx, fsum, info, p_basis, fit_pl)
     elapsed = time.perf_counter() - t0
 
     # --- results
@@ -309,7 +318,8 @@ def fit(
         for c, x2 in zip(codes, chi2_r)
     )
     radii = grid[idx]
-    model = scale[:, None] * fsum + bg[:, None]
+    plc = info[:, K.INFO_POWERLAW].copy()
+    model = scale[:, None] * fsum + bg[:, None] + plc[:, None] * p_basis[None, :]
     if absolute:
         g = contrast_to_cm2(float(contrast)) ** 2 * 1e-21  # intensity per (volume fraction * nm^3)
         phi_k = scale / g
@@ -341,7 +351,7 @@ def fit(
         "r_range_nm": list(rr), "contributions": contributions, "repetitions": repetitions,
         "radius_sampling": radius_sampling, "radius_grid_points": radius_grid_points,
         "n_bins": n_bins, "bin_scale": bin_scale, "ranges_nm": [list(r) for r in ranges],
-        "background": "flat" if background else "none", "contrast_1e6_A2": contrast, "intensity_unit": intensity_unit,
+        "background": "flat" if background else "none", "power_law_exponent": power_law_exponent, "contrast_1e6_A2": contrast, "intensity_unit": intensity_unit,
         "chi2_k": chi2_k, "chi2_r_target": chi2_r_target, "chi2_k_accept": chi2_k_accept,
         "chi2_r_accept": chi2_r_accept, "dof": dof, "max_iterations": max_iterations,
         "stagnation_window": stagnation_window, "stagnation_tol": stagnation_tol,
@@ -356,7 +366,7 @@ def fit(
         number_fraction=nh.mean(axis=0), number_fraction_std=nh.std(axis=0, ddof=ddof),
         min_visibility=minvis, ranges=stats,
         model_mean=model.mean(axis=0), model_std=model.std(axis=0, ddof=ddof),
-        radii_nm=radii, phi_per_contribution=phi_k, scale=scale, background=bg,
+        radii_nm=radii, phi_per_contribution=phi_k, scale=scale, background=bg, power_law_coefficient=plc,
         chi2_r=chi2_r, chi2_r_target=chi2_r_target, chi2_r_accept=chi2_r_accept,
         iterations=info[:, K.INFO_ITERATIONS].astype(np.int64), accepted=info[:, K.INFO_ACCEPTED].astype(np.int64),
         stop_reason=reasons, seed=int(seed) if isinstance(seed, (int, np.integer)) else None,

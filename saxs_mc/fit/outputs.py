@@ -34,7 +34,7 @@
                                         "plateau" | "stagnated" | "cap"), iterations, accepted,
                                         acceptance_rate, chi2_r, seed}]},
           "total_volume_fraction", "total_volume_fraction_std",
-          "scale_mean", "background_mean", "background_std",
+          "scale_mean", "background_mean", "background_std", "power_law_coefficient_mean",
           "histogram" {bin_scale, r_lo_nm[], r_hi_nm[], volume_fraction[],
                        volume_fraction_std[], number_fraction[], number_fraction_std[],
                        min_visibility[]},

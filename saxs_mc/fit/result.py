@@ -46,6 +46,8 @@ class FitResult:
         Volume fraction carried by each contribution (absolute or relative).
     scale, background : ndarray (n_rep,)
         Fitted s (intensity per nm^3 of summed V P) and flat background b.
+    power_law_coefficient : ndarray (n_rep,)
+        Fitted c of the optional power-law term c (q / q_min)^-n (0 when not fitted).
     chi2_r : ndarray (n_rep,)
         Final reduced chi-square, chi2 / (n_q - 2) (or n_q - 1 without background).
     chi2_r_target : float
@@ -94,6 +96,7 @@ class FitResult:
     phi_per_contribution: np.ndarray
     scale: np.ndarray
     background: np.ndarray
+    power_law_coefficient: np.ndarray
     chi2_r: np.ndarray
     chi2_r_target: float
     chi2_r_accept: float
@@ -191,6 +194,7 @@ class FitResult:
             "total_volume_fraction": tot, "total_volume_fraction_std": tot_sd,
             "scale_mean": float(self.scale.mean()), "background_mean": float(self.background.mean()),
             "background_std": float(self.background.std()),
+            "power_law_coefficient_mean": float(self.power_law_coefficient.mean()),
             "histogram": {
                 "bin_scale": self.bin_scale,
                 "r_lo_nm": self.bin_edges_nm[:-1], "r_hi_nm": self.bin_edges_nm[1:],

@@ -49,18 +49,49 @@ def solve_scale_background(f: np.ndarray, intensity: np.ndarray, sigma: np.ndarr
     return s, b, chi2
 
 
+def solve_bounded(f, intensity, sigma, p=None, fit_background=True):
+    """argmin over s >= 0, b free, c >= 0 of sum ((I - s f - b - c p) / sigma)^2 with scipy's lsq_linear.
+
+    Returns (s, b, c, chi2).  Without ``p`` the c term is absent.
+    """
+    from scipy.optimize import lsq_linear
+
+    cols, lo = [f], [0.0]
+    if fit_background:
+        cols.append(np.ones_like(f))
+        lo.append(-np.inf)
+    if p is not None:
+        cols.append(p)
+        lo.append(0.0)
+    a = np.column_stack(cols) / sigma[:, None]
+    res = lsq_linear(a, intensity / sigma, bounds=(lo, np.full(len(lo), np.inf)), tol=1e-14, method="bvls")
+    x = list(res.x)
+    s = x.pop(0)
+    b = x.pop(0) if fit_background else 0.0
+    c = x.pop(0) if p is not None else 0.0
+    chi2 = float(np.sum(((intensity - s * f - b - c * (p if p is not None else 0.0)) / sigma) ** 2))
+    return s, b, c, chi2
+
+
 def mc_single(table, intensity, sigma, n_contrib, seed, max_iter, chi2_target, stag_window, stag_delta,
-              fit_background=True):
+              fit_background=True, p=None):
     """Reference McSAS repetition.  Returns (idx, s, b, chi2, iterations, accepted, reason, trace).
 
     Same random-number consumption as the kernel: n_contrib grid indices for the
     initial radii, then per attempt one contribution index and one grid index.
-    reason: 0 converged (chi2 <= target), 1 stagnated, 2 cap.
+    reason: 0 converged (chi2 <= target), 1 stagnated, 2 cap.  With a power-law
+    basis ``p`` the (s, b, c) solve uses scipy's bounded least squares.
     """
+    def solve(f):
+        if p is None:
+            return solve_scale_background(f, intensity, sigma, fit_background)
+        s_, b_, _, x2 = solve_bounded(f, intensity, sigma, p, fit_background)
+        return s_, b_, x2
+
     rng = SplitMix64(seed)
     n_grid = table.shape[0]
     idx = np.array([rng.index(n_grid) for _ in range(n_contrib)], dtype=np.int64)
-    s, b, chi2 = solve_scale_background(table[idx].sum(axis=0), intensity, sigma, fit_background)
+    s, b, chi2 = solve(table[idx].sum(axis=0))
     trace = []
     it = accepted = 0
     win_chi2, win_start = chi2, 0
@@ -75,7 +106,7 @@ def mc_single(table, intensity, sigma, n_contrib, seed, max_iter, chi2_target, s
         jn = rng.index(n_grid)
         cand = idx.copy()
         cand[k] = jn
-        s2, b2, chi2n = solve_scale_background(table[cand].sum(axis=0), intensity, sigma, fit_background)
+        s2, b2, chi2n = solve(table[cand].sum(axis=0))
         it += 1
         if chi2n < chi2:
             idx, s, b, chi2 = cand, s2, b2, chi2n

@@ -193,3 +193,20 @@ def test_min_visibility_is_where_one_contribution_reaches_sigma():
         # each repetition's limit: max_q g V P phi / sigma == 1
         per_rep = [1.0 / np.max(gi * vp / sigma) for gi in g]
         assert m == pytest.approx(np.mean(per_rep), rel=1e-12)
+
+
+def test_power_law_term_absorbs_porod_scattering():
+    i_obs, sigma = _data()
+    porod = 0.5 * Q**-4
+    i_bad = i_obs + porod
+    sig_bad = np.sqrt(sigma**2 + (0.01 * porod) ** 2)
+    # radii up to 5 nm: larger spheres would scatter like q^-4 in this q range and share the Porod term
+    res = fit(Q, i_bad, sig_bad, r_range_nm=(0.5, 5.0), power_law_exponent=4.0, ranges_nm=[(0.8, 3.0)], **FAST)
+    assert res.all_converged
+    # c (q/q_min)^-4 with c = 0.5 q_min^-4
+    assert res.power_law_coefficient.mean() == pytest.approx(0.5 * Q[0] ** -4, rel=0.1)
+    truth = make_distribution(SPEC).moments()["mean_nm"]
+    assert res.ranges[1].mean_nm == pytest.approx(truth, rel=0.02)
+    assert res.summary()["settings"]["power_law_exponent"] == 4.0
+    with pytest.raises(ValueError, match="power_law_exponent"):
+        fit(Q, i_obs, sigma, power_law_exponent=-1.0, **FAST)

@@ -111,7 +111,7 @@ def test_mc_single_follows_reference_trajectory(fit_background):
     info = np.zeros(K.N_INFO)
     trace = np.zeros(max_iter)
     K.mc_single(table, w, w * i_obs, float(np.sum(w * i_obs**2)), n_contrib, seed, max_iter, target, window,
-                delta, fit_background, 50, idx, f, info, trace)
+                delta, fit_background, 50, idx, f, info, trace, np.zeros(q.size), False)
     r_idx, r_s, r_b, r_chi2, r_it, r_acc, r_reason, r_trace = ref.mc_single(
         table, i_obs, sigma, n_contrib, int(seed), max_iter, target, window, delta, fit_background)
     assert r_acc > 50  # the run moved, and the periodic rebuild (every 50 accepted) was exercised
@@ -133,7 +133,7 @@ def test_mc_single_stops_converged_and_stagnated_like_reference():
         idx = np.zeros(30, np.int64)
         info = np.zeros(K.N_INFO)
         K.mc_single(table, w, w * i_obs, float(np.sum(w * i_obs**2)), 30, np.uint64(11), 5000, target, window, delta,
-                    True, 10_000, idx, np.zeros(q.size), info, np.zeros(0))
+                    True, 10_000, idx, np.zeros(q.size), info, np.zeros(0), np.zeros(q.size), False)
         r = ref.mc_single(table, i_obs, sigma, 30, 11, 5000, target, window, delta)
         assert int(info[K.INFO_REASON]) == r[6] == code
         assert int(info[K.INFO_ITERATIONS]) == r[4] < 5000
@@ -146,7 +146,8 @@ def _run_reps(table, w, wi, swii, seeds, n_contrib=40, max_iter=3000):
     idx = np.zeros((seeds.size, n_contrib), np.int64)
     f = np.zeros((seeds.size, table.shape[1]))
     info = np.zeros((seeds.size, K.N_INFO))
-    K.mc_repetitions(table, w, wi, swii, n_contrib, seeds, max_iter, 0.0, 1000, 0.01, True, 10_000, idx, f, info)
+    K.mc_repetitions(table, w, wi, swii, n_contrib, seeds, max_iter, 0.0, 1000, 0.01, True, 10_000, idx, f, info,
+                     np.zeros(table.shape[1]), False)
     return idx, f, info
 
 
@@ -171,8 +172,50 @@ def test_repetitions_equal_single_runs_and_independent_of_thread_count():
         idx = np.zeros(40, np.int64)
         info = np.zeros(K.N_INFO)
         K.mc_single(table, w, wi, swii, 40, sd, 3000, 0.0, 1000, 0.01, True, 10_000, idx, np.zeros(q.size), info,
-                    np.zeros(0))
+                    np.zeros(0), np.zeros(q.size), False)
         np.testing.assert_array_equal(one[0][i], idx)
         np.testing.assert_array_equal(one[2][i], info)
     # different seeds give different runs
     assert not np.array_equal(one[0][0], one[0][2])
+
+
+@pytest.mark.parametrize("fit_background", [True, False])
+def test_solve_bounded3_matches_scipy_bvls(fit_background):
+    rng = np.random.default_rng(8)
+    hits = set()
+    for trial in range(300):
+        n = 50
+        q = np.geomspace(0.2, 4, n)
+        f = rng.uniform(0.5, 2, n) * q**-1.0
+        p = (q / q[0]) ** -4.0
+        sigma = rng.uniform(0.02, 0.2, n)
+        s_true, c_true = rng.normal(1.0, 1.5), rng.normal(0.5, 1.0)  # either may be negative: bounds active
+        i_obs = s_true * f + c_true * p + 0.3 + rng.normal(0, sigma)
+        w = 1 / sigma**2
+        s, b, c, chi2 = K.solve_bounded3(np.sum(w * f * f), np.sum(w * f), np.sum(w * f * p), np.sum(w),
+                                         np.sum(w * p), np.sum(w * p * p), np.sum(w * f * i_obs), np.sum(w * i_obs),
+                                         np.sum(w * p * i_obs), np.sum(w * i_obs**2), fit_background, True)
+        rs, rb, rc, rchi2 = ref.solve_bounded(f, i_obs, sigma, p, fit_background)
+        assert s >= 0 and c >= 0
+        np.testing.assert_allclose(chi2, rchi2, rtol=1e-7, atol=1e-7)
+        np.testing.assert_allclose([s, b, c], [rs, rb, rc], rtol=1e-5, atol=1e-6)
+        hits.add((s == 0, c == 0))
+    assert len(hits) >= 3  # interior and bound-active cases were exercised
+
+
+def test_mc_single_with_power_law_follows_reference():
+    q, i_obs, sigma, table = _problem(seed=6)
+    p = (q / q[0]) ** -4.0
+    i_obs = i_obs + 0.3 * p
+    sigma = np.sqrt(sigma**2 + (0.01 * 0.3 * p) ** 2)
+    w = 1 / sigma**2
+    idx = np.zeros(20, np.int64)
+    info = np.zeros(K.N_INFO)
+    trace = np.zeros(300)
+    K.mc_single(table, w, w * i_obs, float(np.sum(w * i_obs**2)), 20, np.uint64(5), 300, 0.0, 10_000, 0.0, True, 10_000,
+                idx, np.zeros(q.size), info, trace, p, True)
+    r = ref.mc_single(table, i_obs, sigma, 20, 5, 300, 0.0, 10_000, 0.0, True, p=p)
+    assert r[5] > 20
+    np.testing.assert_array_equal(idx, r[0])
+    np.testing.assert_allclose(trace, r[7], rtol=1e-7)
+    assert info[K.INFO_POWERLAW] == pytest.approx(0.3, rel=0.2)  # the Porod term is recovered
