@@ -16,7 +16,6 @@ from typing import Any
 
 import numpy as np
 
-from saxs_mc._rng import SeedLike
 from saxs_mc.io.atomic import atomic_path, jsonable, write_json_atomic
 from saxs_mc.models.distributions import SizeDistribution
 from saxs_mc.provenance import file_sha256, package_versions, utc_now
@@ -166,6 +165,10 @@ def simulate_series(conditions: Sequence[MeasurementCondition], outdir: str | Pa
         raise ValueError(f"condition names must be unique, got {names}")
     if nexus_condition is not None and nexus_condition not in names:
         raise ValueError(f"nexus_condition={nexus_condition!r} is not one of the conditions {names}")
+    if not isinstance(poni, (str, Path)):
+        raise TypeError(f"poni={poni!r}: simulate_series needs the PONI file path (it is hashed into truth.json)")
+    if mask is not None and not isinstance(mask, (str, Path)):
+        raise TypeError(f"mask={type(mask).__name__}: simulate_series needs the mask file path or None")
     outdir = Path(outdir)
     geom: PixelGeometry = load_geometry(poni, mask)
     seeds = _condition_seeds(int(seed), names)
@@ -217,7 +220,7 @@ def simulate_series(conditions: Sequence[MeasurementCondition], outdir: str | Pa
         truth_conditions[cond.name] = entry
         if cond.name == nexus_condition:
             nexus_path = outdir / "eiger" / f"{cond.name}.h5"
-            poni_text = Path(poni).read_text() if not hasattr(poni, "detector") else ""
+            poni_text = Path(poni).read_text()
             write_nexus_stack(nexus_path, frames, headers, mask=geom.mask, gaps=geom.gaps,
                               poni_text=poni_text, sample_name=cond.name)
     g = geom.header_geometry()
