@@ -155,9 +155,9 @@ def collect(cfg: PipelineConfig, outcomes: Mapping[str, Any], root: Path) -> dic
 
 # ----------------------------------------------------------------------
 # figures
-def _png(fig: Any) -> str:
+def _png(fig: Any, tight: bool = True) -> str:
     buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=100, bbox_inches="tight", metadata={"Software": None})
+    fig.savefig(buf, format="png", dpi=90, metadata={"Software": None}, bbox_inches="tight" if tight else None)
     import matplotlib.pyplot as plt
 
     plt.close(fig)
@@ -171,6 +171,38 @@ def _plt() -> Any:
     import matplotlib.pyplot as plt
 
     return plt
+
+
+def _log_x(ax: Any, ticks: tuple[float, ...] | None = None) -> None:
+    """Log x axis with plain-number tick labels."""
+    from matplotlib.ticker import NullFormatter, ScalarFormatter
+
+    ax.set_xscale("log")
+    if ticks:
+        ax.set_xticks(list(ticks))
+    ax.xaxis.set_major_formatter(ScalarFormatter())
+    ax.xaxis.set_minor_formatter(NullFormatter())
+
+
+class _FigureCache:
+    """PNG figures memoized by the content they show (re-runs skip matplotlib)."""
+
+    def __init__(self, folder: Path):
+        self.folder = folder
+
+    def get(self, kind: str, content: Any, make: Any) -> str | None:
+        from .cache import digest
+
+        key = digest({"kind": kind, "content": content, "v": 1})
+        p = self.folder / f"{kind}_{key[:24]}.b64"
+        try:
+            return p.read_text(encoding="ascii")
+        except OSError:
+            pass
+        b64 = make()
+        if b64 is not None:
+            write_text_atomic(p, b64)
+        return b64
 
 
 def fig_distributions(cfg: PipelineConfig, samples: list[dict[str, Any]]) -> str | None:
@@ -196,7 +228,7 @@ def fig_distributions(cfg: PipelineConfig, samples: list[dict[str, Any]]) -> str
     for w in cfg.fit.populations:
         if w.family_radius_nm is not None:
             ax.axvline(w.family_radius_nm, color="0.5", ls="--", lw=0.7)
-    ax.set_xscale("log")
+    _log_x(ax, (0.5, 0.7, 1, 1.5, 2, 3, 4))
     ax.set_xlabel("radius r (nm)")
     ax.set_ylabel("volume-weighted distribution (normalized, offset)")
     ax.set_yticks([])
@@ -229,7 +261,7 @@ def fig_curves(samples: list[dict[str, Any]]) -> str | None:
             k = np.flatnonzero(ok)[min(3, ok.sum() - 1)]
             ax.annotate(f"{s['config'].nucleation_temperature_C:g} °C", (qq[k], yy[k]), fontsize=7,
                         xytext=(-30, 0), textcoords="offset points", va="center")
-    ax.set_xscale("log")
+    _log_x(ax)
     ax.set_yscale("log")
     ax.set_xlabel("q (1/nm)")
     unit = (have[0]["digest"] or {}).get("intensity_unit") or "arb."
@@ -259,7 +291,7 @@ def fig_blanks(blanks: list[dict[str, Any]], meso: dict[str, Any] | None) -> str
             ax.plot([q], [c["intensity"][j] * f * 1.3], "v", color=f"C{i % 10}", ms=5)
             if d is not None:
                 ax.annotate(f"d={d:.2f} nm", (q, c["intensity"][j] * f * 1.6), fontsize=7, ha="center")
-    ax.set_xscale("log")
+    _log_x(ax)
     ax.set_yscale("log")
     ax.set_xlabel("q (1/nm)")
     ax.set_ylabel("I(q) (offset)")
@@ -287,6 +319,7 @@ def fig_sample(s: dict[str, Any], cfg: PipelineConfig) -> str | None:
         return None
     plt = _plt()
     fig, (a1, a2) = plt.subplots(1, 2, figsize=(10, 3.8))
+    fig.subplots_adjust(left=0.07, right=0.98, bottom=0.13, top=0.95, wspace=0.25)
     if s["raw_curve"] is not None:
         c = s["raw_curve"]
         a1.plot(c["q_nm"], c["intensity"], "-", lw=0.8, color="0.6", label="sample (before blank subtraction)")
@@ -304,17 +337,17 @@ def fig_sample(s: dict[str, Any], cfg: PipelineConfig) -> str | None:
         for w in cfg.fit.populations:
             if w.family_radius_nm is not None:
                 a2.axvline(w.family_radius_nm, color="0.5", ls="--", lw=0.7)
-        a2.set_xscale("log")
+        _log_x(a2, (0.5, 1, 2, 4))
         a2.set_xlabel("radius r (nm)")
         a2.set_ylabel("volume fraction per bin")
     elif s["curve"] is not None:
         c = s["curve"]
         a1.plot(c["q_nm"], c["intensity"], ".", ms=2, label="blank-subtracted")
-    a1.set_xscale("log")
+    _log_x(a1)
     a1.set_yscale("log")
     a1.set_xlabel("q (1/nm)")
     a1.legend(fontsize=7)
-    return _png(fig)
+    return _png(fig, tight=False)
 
 
 # ----------------------------------------------------------------------
@@ -403,6 +436,11 @@ def write_report(cfg: PipelineConfig, outcomes: Mapping[str, Any], root: str | P
     write_summary_tables(root, data, cfg)
     windows = [w.name for w in cfg.fit.populations]
     ro = data["readout"]
+    fc = _FigureCache(root / ".saxs_mc" / "figures")
+    pops = [[w.name, w.r_min_nm, w.r_max_nm if math.isfinite(w.r_max_nm) else None, w.family_radius_nm]
+            for w in cfg.fit.populations]
+    sample_content = jsonable([[s["config"].nucleation_temperature_C, s["digest"], s["curve"], s["state"].dominant_radius_nm]
+                               for s in data["samples"]])
     parts = [f"<h1>{html.escape(cfg.name)}</h1>"]
     if cfg.description:
         parts.append(f"<p>{html.escape(cfg.description)}</p>")
@@ -421,9 +459,11 @@ def write_report(cfg: PipelineConfig, outcomes: Mapping[str, Any], root: str | P
         f"<i>continuous</i>. Modes: local maxima ≥ {cfg.readout.min_mode_height:.0%} of the highest bin.</small></p>")
     parts.append("<h2>Summary per sample</h2>" + _sample_table(data["rows"], windows))
     parts.append("<h2>Size distributions and fits</h2><div style='display:flex;flex-wrap:wrap;gap:1em'>"
-                 f"<div>{_img(fig_distributions(cfg, data['samples']), 'size distributions')}</div>"
-                 f"<div>{_img(fig_curves(data['samples']), 'SAXS curves with MC fits')}</div></div>")
-    parts.append("<h2>Precursor blanks and mesophase</h2>" + _img(fig_blanks(data["blanks"], data["mesophase"]), "blanks"))
+                 f"<div>{_img(fc.get('distributions', [pops, sample_content], lambda: fig_distributions(cfg, data['samples'])), 'size distributions')}</div>"
+                 f"<div>{_img(fc.get('curves', sample_content, lambda: fig_curves(data['samples'])), 'SAXS curves with MC fits')}</div></div>")
+    blank_content = jsonable([[b["row"], b["curve"]] for b in data["blanks"]] + [data["mesophase"]])
+    parts.append("<h2>Precursor blanks and mesophase</h2>"
+                 + _img(fc.get("blanks", blank_content, lambda: fig_blanks(data["blanks"], data["mesophase"])), "blanks"))
     brow = ["<table><tr><th>blank</th><th>T (°C)</th><th>status</th><th>peaks q (1/nm)</th><th>d (nm)</th>"
             "<th>phase</th><th>lattice (nm)</th><th>rejected</th></tr>"]
     for b in data["blanks"]:
@@ -452,7 +492,8 @@ def write_report(cfg: PipelineConfig, outcomes: Mapping[str, Any], root: str | P
                 _sample_table([r], windows, link=False),
                 f"<p>read-out: <b>{st.state}</b>{' on ' + html.escape(st.family) if st.family else ''} — "
                 f"{html.escape(st.reason)}</p>",
-                _img(fig_sample(s, cfg), "curve and size distribution")]
+                _img(fc.get("sample", [pops, jsonable([s["digest"], s["raw_curve"], s["curve"]])],
+                            lambda s=s: fig_sample(s, cfg)), "curve and size distribution")]
         if r["error"]:
             body.append(f"<p class='failed'>{html.escape(r['error'])}</p>")
         pk = s["peaks"] or {}

@@ -1,0 +1,106 @@
+"""Config validation: every problem is reported before any work, naming the key/file and the fix."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from saxs_mc.cli import main
+from saxs_mc.pipeline.config import ConfigError, load_config
+
+from .fakes import make_experiment
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def edit(cfg: Path, old: str, new: str) -> Path:
+    text = cfg.read_text()
+    assert old in text
+    cfg.write_text(text.replace(old, new, 1))
+    return cfg
+
+
+def test_valid_fake_config(tmp_path):
+    cfg = load_config(make_experiment(tmp_path))
+    assert [s.name for s in cfg.samples][:2] == ["nuc190C", "nuc200C"]
+    assert all(cfg.blank_for(s).name == "blank_230C" for s in cfg.samples)
+    assert cfg.output.dir == (tmp_path / "out").resolve()          # relative to the config file
+    assert cfg.samples[0].files[0].parent == (tmp_path / "data" / "nuc190C").resolve()
+    assert cfg.fit.contributions == 10 and cfg.fit.populations[1].family_radius_nm == 0.94
+
+
+def test_shipped_configs_are_valid():
+    cfg = load_config(REPO / "pipelines" / "cdse_nucleation_series.toml")
+    assert [s.nucleation_temperature_C for s in cfg.samples] == list(range(190, 290, 10))
+    assert {cfg.blank_for(s).name for s in cfg.samples} == {"blank_230C"}
+    assert load_config(REPO / "pipelines" / "template.toml").name == "template"
+
+
+def test_typo_key_names_path_suggestion_and_valid_keys(tmp_path):
+    cfg = edit(make_experiment(tmp_path), "contributions = 10", "contributons = 10")
+    with pytest.raises(ConfigError) as e:
+        load_config(cfg)
+    msg = str(e.value)
+    assert "fit.contributons" in msg and "did you mean 'contributions'" in msg and "repetitions" in msg
+
+
+def test_typo_in_array_of_tables_and_top_level(tmp_path):
+    cfg = edit(make_experiment(tmp_path), "nucleation_temperature_C = 200", "nucleation_temperatur_C = 200")
+    with pytest.raises(ConfigError, match=r"samples\[1\]\.nucleation_temperature_C: required key is missing "
+                                          r"\(found 'nucleation_temperatur_C'"):
+        load_config(cfg)
+    cfg = edit(make_experiment(tmp_path / "b"), "[output]", "[outptu]")
+    with pytest.raises(ConfigError, match=r"outptu: unknown key \(did you mean 'output'\?\)"):
+        load_config(cfg)
+
+
+def test_glob_matching_nothing(tmp_path):
+    cfg = edit(make_experiment(tmp_path), 'frames = "data/nuc200C/*.edf"', 'frames = "data/nuc200C/*.cbf"')
+    with pytest.raises(ConfigError, match=r"samples\[1\]\.frames: pattern 'data/nuc200C/\*\.cbf' .* matches no file"):
+        load_config(cfg)
+
+
+def test_missing_blank_for_growth_temperature(tmp_path):
+    cfg = make_experiment(tmp_path, blanks=(25, 100))
+    with pytest.raises(ConfigError, match=r"no blank for growth_temperature_C = 230 .* blanks exist at \[25\.0, 100\.0\].*"
+                                          r"Add a \[\[blanks\]\] entry with temperature_C = 230"):
+        load_config(cfg)
+
+
+def test_missing_poni_and_mask(tmp_path):
+    cfg = make_experiment(tmp_path)
+    (tmp_path / "cal" / "geom.poni").unlink()
+    with pytest.raises(ConfigError, match=r"geometry\.poni: PONI file 'cal/geom.poni' .* does not exist"):
+        load_config(cfg)
+    cfg = make_experiment(tmp_path / "m")
+    (tmp_path / "m" / "cal" / "mask.edf").unlink()
+    with pytest.raises(ConfigError, match=r"geometry\.mask: mask file"):
+        load_config(cfg)
+
+
+@pytest.mark.parametrize("old,new,match", [
+    ("contributions = 10", "contributions = 0", r"fit\.contributions: 0: must be >= 1"),
+    ("contributions = 10", 'contributions = "many"', r"fit\.contributions: expected int, got str"),
+    ("seed = 7", "seed = 7\nq_range_nm = [2.0, 1.0]", r"fit\.q_range_nm: .*0 <= min < max"),
+    ("schema_version = 1", "schema_version = 2", r"schema_version = 2 is not supported"),
+    ('name = "fake_series"', 'name = "a/b"', r"name: 'a/b': must be a non-empty name"),
+    ("[execution]", '[blank_matching]\nby = "nearest"\n[execution]', r"blank_matching\.by: 'nearest': use 'temperature' or 'explicit'"),
+])
+def test_bad_values(tmp_path, old, new, match):
+    with pytest.raises(ConfigError, match=match):
+        load_config(edit(make_experiment(tmp_path), old, new))
+
+
+def test_explicit_blank_must_exist(tmp_path):
+    cfg = edit(make_experiment(tmp_path), 'name = "nuc190C"', 'name = "nuc190C"\nblank = "blank_999C"')
+    with pytest.raises(ConfigError, match=r"'nuc190C'\.blank = 'blank_999C' names no \[\[blanks\]\] entry"):
+        load_config(cfg)
+
+
+def test_cli_reports_config_error_before_any_work(tmp_path, capsys):
+    cfg = edit(make_experiment(tmp_path), "contributions = 10", "contributons = 10")
+    assert main(["run", str(cfg)]) == 2
+    assert not (tmp_path / "out").exists()
+    assert capsys.readouterr().out == ""
+    assert main(["run", str(tmp_path / "nope.toml")]) == 2
