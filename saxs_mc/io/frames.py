@@ -47,6 +47,10 @@ class FrameError(ValueError):
     def __init__(self, source: str, message: str) -> None:
         super().__init__(f"{source}: {message}")
         self.source = source
+        self.message = message
+
+    def __reduce__(self):  # picklable across process pools
+        return (type(self), (self.source, self.message))
 
 
 @dataclasses.dataclass(frozen=True)

@@ -17,6 +17,14 @@ def init(poni: str | None, mask: str | None, settings: Any) -> None:
     from saxs_mc.reduce.reducer import Reducer
 
     _REDUCER = Reducer(poni=poni, mask=mask, settings=settings)
+    ai = _REDUCER.integrator
+    if ai is not None:  # build the integration engine now, in parallel with the other workers
+        import numpy as np
+
+        s = _REDUCER.settings
+        ai.integrate1d(np.zeros(ai.detector.max_shape, dtype=np.float32), s.npt, unit=s.pyfai_unit, method=s.method,
+                       error_model=s.error_model, mask=_REDUCER._mask, polarization_factor=s.polarization_factor,
+                       correctSolidAngle=s.correct_solid_angle)
 
 
 def integrate(refs: list) -> tuple[list, dict]:

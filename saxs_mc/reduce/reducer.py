@@ -255,6 +255,8 @@ class Reducer:
         self._omega_abs = float("nan")
         self._header_geom: tuple[float, ...] | None = None
         self._geometry_source = ""
+        self._pool: concurrent.futures.ProcessPoolExecutor | None = None
+        self._pool_workers = 0
         if poni is not None:
             self._setup(load_poni(poni), f"PONI file {poni}")
 
@@ -415,6 +417,33 @@ class Reducer:
                 bar.close()
         return out
 
+    # -- process pool (kept between reduce() calls; close() or use as a context manager) --
+    def _get_pool(self, workers: int) -> concurrent.futures.ProcessPoolExecutor:
+        from saxs_mc.reduce import _worker
+
+        if self._pool is not None and self._pool_workers != workers:
+            self.close()
+        if self._pool is None:
+            ctx = multiprocessing.get_context("spawn")
+            self._pool = concurrent.futures.ProcessPoolExecutor(
+                max_workers=workers, mp_context=ctx, initializer=_worker.init,
+                initargs=(self.poni, self.mask_file, self.settings))
+            self._pool_workers = workers
+        return self._pool
+
+    def close(self) -> None:
+        """Shut down the worker processes (if ``reduce(..., workers>1)`` started any)."""
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+            self._pool = None
+            self._pool_workers = 0
+
+    def __enter__(self) -> Reducer:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
     # -- a series -------------------------------------------------------
     def reduce(self, sources: str | Path | Iterable[str | Path] | Sequence[FrameRef], *, title: str,
                metadata: Mapping[str, Any] | None = None, progress: bool = False, workers: int = 1) -> ReductionResult:
@@ -430,7 +459,8 @@ class Reducer:
         progress : bool
             Show a tqdm progress bar (only when stderr is a terminal).
         workers : int
-            Number of processes (each builds its own integrator once).
+            Number of processes (spawned once and kept for later calls; each builds its own
+            integrator once).  Call :meth:`close` (or use the Reducer as a context manager) to end them.
 
         Returns
         -------
@@ -460,14 +490,18 @@ class Reducer:
                             title: str) -> list[tuple[FrameRecord, _Partial | None]]:
         from saxs_mc.reduce import _worker
 
-        chunks = [c for c in np.array_split(np.arange(len(refs)), workers) if c.size]
-        ctx = multiprocessing.get_context("spawn")
+        # contiguous chunks, a few per worker (load balance; frames stay in order)
+        chunks = [c for c in np.array_split(np.arange(len(refs)), min(len(refs), 2 * workers)) if c.size]
+        pool = self._get_pool(workers)
         results: list[Any] = [None] * len(chunks)
-        with concurrent.futures.ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_worker.init,
-                                                    initargs=(self.poni, self.mask_file, self.settings)) as pool:
-            futs = {pool.submit(_worker.integrate, [refs[i] for i in c]): k for k, c in enumerate(chunks)}
+        futs = {pool.submit(_worker.integrate, [refs[i] for i in c]): k for k, c in enumerate(chunks)}
+        try:
             for fut in concurrent.futures.as_completed(futs):
                 results[futs[fut]] = fut.result()
+        except BaseException:
+            for f in futs:
+                f.cancel()
+            raise
         items: list[tuple[FrameRecord, _Partial | None]] = []
         geoms = []
         for res_items, geom in results:

@@ -142,3 +142,10 @@ def test_bad_sources(tmp_path):
     t.write_bytes(raw[: len(raw) - 100])
     with pytest.raises(FrameError, match="truncated"):
         read_frame(t)
+
+
+def test_frame_error_pickles():
+    import pickle
+
+    e = pickle.loads(pickle.dumps(FrameError("a.edf", "truncated")))
+    assert isinstance(e, FrameError) and str(e) == "a.edf: truncated" and e.source == "a.edf"

@@ -120,11 +120,20 @@ def test_empty_cell_transmission_makes_transmission_relative(sim, series):
     assert res.frames[0].transmission == pytest.approx(np.exp(-C.MU_T) / 0.92, rel=1e-9)
 
 
-def test_two_workers_give_the_same_result(sim, series, result):
-    r = Reducer(poni=sim.poni, mask=sim.mask, settings=ReductionSettings(npt=NPT, polarization_factor=C.POL))
-    res = r.reduce(series, title="spheres", workers=2)
-    np.testing.assert_allclose(res.curve.intensity, result.curve.intensity, rtol=1e-12)
-    assert res.rejected == result.rejected
+def test_two_workers_give_the_same_result(sim, series, result, tmp_path):
+    with Reducer(poni=sim.poni, mask=sim.mask, settings=ReductionSettings(npt=NPT, polarization_factor=C.POL)) as r:
+        res = r.reduce(series, title="spheres", workers=2)
+        np.testing.assert_allclose(res.curve.intensity, result.curve.intensity, rtol=1e-12)
+        assert res.rejected == result.rejected
+        assert [f.name for f in res.frames] == [str(p) for p in series]  # order kept
+        pool = r._pool
+        again = r.reduce(series[:4], title="again", workers=2)  # the pool is reused
+        assert r._pool is pool and again.rejected == (str(series[3]),) and again.n_accepted == 3
+        bad = tmp_path / "broken.edf"
+        bad.write_bytes(b"junk" * 100)
+        with pytest.raises(ValueError, match=r"broken\.edf: fabio cannot read"):
+            r.reduce([*series[:3], bad], title="bad", workers=2)
+    assert r._pool is None
 
 
 def test_report_and_summary(result):
