@@ -3,9 +3,26 @@
 Public API::
 
     from saxs_mc.fit import fit, fit_curve, FitResult, write_fit_outputs
-    res = fit(q_nm, intensity, sigma, contributions=300, repetitions=10, seed=1)
+    res = fit(q_nm, intensity, sigma, contributions=300, repetitions=10, seed=1,
+              contrast=34.65, intensity_unit="1/cm", ranges_nm=[(0.5, 1.5)])
     print(res.report())
     write_fit_outputs("out", "sample", res, source="sample.h5")
+
+CLI: ``saxs-mc fit DATA -o OUTDIR [--q-range QMIN QMAX] [--r-range RMIN RMAX]
+[--contributions N] [--repetitions N] [--seed S] [--contrast DRHO] [--bins N]
+[--bin-scale log|linear] [--range RLO RHI ...] [--power-law N]``.
+
+Modules: :mod:`~saxs_mc.fit.mc` (method, convergence, validation),
+:mod:`~saxs_mc.fit._kernels` (numba), :mod:`~saxs_mc.fit.statistics` (histograms,
+per-range moments, minimum visibility), :mod:`~saxs_mc.fit.result`
+(:class:`FitResult`), :mod:`~saxs_mc.fit.outputs` (files and the JSON schema).
+
+Units: q in 1/nm, radii in nm, contrast in 1e-6 A^-2, absolute intensities in
+1/cm.  Each contribution k carries the same volume fraction phi_k; the model is
+``s * sum_k V_k[nm^3] P(q, r_k) + b``, so for I in 1/cm and a contrast drho
+(1e-6 A^-2 = 1e10 cm^-2) ``phi_k = s / (drho[cm^-2]^2 * 1e-21)`` (1 nm^3 =
+1e-21 cm^3), consistent with :func:`saxs_mc.models.sphere.sphere_dsigma`;
+otherwise volume fractions are relative (phi_k = 1 / n, sum 1).
 """
 
 from saxs_mc.fit.mc import FitWarning, fit, fit_curve
