@@ -17,7 +17,7 @@ Fd3m        sqrt3 : sqrt8 : sqrt11 : sqrt12 : sqrt16 ...
 
 Cubic reflections are generated from the space-group reflection conditions,
 not typed in.  For every phase and every choice of which of the first four
-reflections the lowest observed peak is, the lattice is refined by weighted
+reflections an observed peak is, the lattice is refined by weighted
 least squares on the matched peaks (iterated assignment), and scored:
 
     score = chi2 / max(n_matched - 1, 1) + 5 n_unexplained + 2 n_missing
@@ -224,9 +224,9 @@ def _none(n: int) -> IndexResult:
     return IndexResult("none", float("nan"), float("nan"), "", (None,) * n, float("nan"), float("nan"), 0, n, 0)
 
 
-def _try(q, e, refl, anchor, q_lo, tol_sigma):
+def _try(q, e, refl, anchor, q_lo, tol_sigma, ipk=0):
     r = np.array([x[0] for x in refl])
-    base = q[0] / r[anchor]
+    base = q[ipk] / r[anchor]
     assign = np.full(q.size, -1)
     for _ in range(4):
         pred_idx = np.argmin(np.abs(q[:, None] - base * r[None, :]), axis=1)
@@ -328,8 +328,8 @@ def index_peaks(
     trials = []
     for name in names:
         ph = PHASES[name]
-        for anchor in range(min(4, len(ph["refl"]))):
-            t = _try(qs, es, ph["refl"], anchor, q_lo, tol_sigma)
+        for ipk, anchor in itertools.product(range(qs.size), range(min(4, len(ph["refl"])))):
+            t = _try(qs, es, ph["refl"], anchor, q_lo, tol_sigma, ipk)
             if t is None:
                 continue
             t["score"] = (

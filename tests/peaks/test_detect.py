@@ -72,15 +72,6 @@ def test_sphere_oscillations_are_not_bragg_peaks(radius_nm, rel_sd):
     assert pk.phase.phase == "none"
 
 
-def test_peak_on_sphere_curve_is_found():
-    q, i, s = sphere_curve(1.5, 0.07, seed=5)
-    clean = i - np.random.default_rng(5).normal(0, s)  # recover the noise-free curve of the helper
-    j = np.searchsorted(q, 2.5)
-    i2 = i + pseudo_voigt(q, 2.5, 0.08, 0.05 * clean[j])
-    pk = find_peaks(q, i2, s)
-    assert len(pk.peaks) == 1 and abs(pk.peaks[0].q_nm - 2.5) < 0.01
-
-
 def test_q_range_restricts_analysis():
     q, i, s = lamellar_curve(seed=6)
     pk = find_peaks(q, i, s, q_range_nm=(1.0, 3.0))
