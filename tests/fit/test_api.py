@@ -210,3 +210,20 @@ def test_power_law_term_absorbs_porod_scattering():
     assert res.summary()["settings"]["power_law_exponent"] == 4.0
     with pytest.raises(ValueError, match="power_law_exponent"):
         fit(Q, i_obs, sigma, power_law_exponent=-1.0, **FAST)
+
+
+def test_fit_result_identical_for_any_thread_count():
+    import numba
+
+    i_obs, sigma = _data()
+    before = numba.get_num_threads()
+    try:
+        numba.set_num_threads(1)
+        one = fit(Q, i_obs, sigma, contributions=100, repetitions=5, seed=9)
+        numba.set_num_threads(min(2, numba.config.NUMBA_NUM_THREADS))
+        two = fit(Q, i_obs, sigma, contributions=100, repetitions=5, seed=9, progress=False)
+    finally:
+        numba.set_num_threads(before)
+    np.testing.assert_array_equal(one.radii_nm, two.radii_nm)
+    np.testing.assert_array_equal(one.volume_fraction, two.volume_fraction)
+    np.testing.assert_array_equal(one.chi2_r, two.chi2_r)

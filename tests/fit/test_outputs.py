@@ -114,3 +114,14 @@ def test_cli_bad_input_exit_code(tmp_path, curve):
     src = write_curve_ascii(tmp_path / "bad.dat", bad)
     assert main(["fit", str(src), "-o", str(tmp_path / "o"), "--no-progress"]) == 2
     assert main(["fit", str(tmp_path / "missing.h5"), "-o", str(tmp_path / "o"), "--no-progress"]) == 2
+
+
+def test_cli_strict_flags_non_convergence(tmp_path, curve):
+    src = write_curve_ascii(tmp_path / "c.dat", curve)
+    with pytest.warns(Warning, match="did not converge"):
+        rc = main(["fit", str(src), "-o", str(tmp_path / "o"), "--repetitions", "2", "--max-iterations", "20",
+                   "--strict", "--no-progress"])
+    assert rc == 3
+    doc = json.loads((tmp_path / "o" / "c_fit.json").read_text())
+    assert doc["convergence"]["all_converged"] is False
+    assert {r["reason"] for r in doc["convergence"]["repetitions"]} == {"cap"}
