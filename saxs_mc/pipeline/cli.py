@@ -38,6 +38,10 @@ def _run(args: argparse.Namespace) -> int:
     from .run import run_pipeline
 
     cfg = load_config(args.config)
+    if not getattr(args, "verbose", 0):  # concise: the library steps only report warnings
+        for name in ("saxs_mc.reduce", "saxs_mc.fit", "saxs_mc.peaks", "saxs_mc.io"):
+            if logging.getLogger(name).level == logging.NOTSET:
+                logging.getLogger(name).setLevel(logging.WARNING)
     if args.workers is not None and args.workers < 0:
         raise ValueError(f"--workers={args.workers}: use 1 for serial, N > 1 for N processes, 0 for all cores")
     progress = not args.no_progress and sys.stderr.isatty()

@@ -183,10 +183,28 @@ class _SerialExecutor:
         pass
 
 
-def _worker_init(threads: int) -> None:
+_LOGGERS = ("saxs_mc", "saxs_mc.reduce", "saxs_mc.fit", "saxs_mc.peaks", "saxs_mc.io", "saxs_mc.pipeline")
+
+
+def _log_levels() -> dict[str, int]:
+    out = {name: logging.getLogger(name).level for name in _LOGGERS}
+    out["saxs_mc"] = logging.getLogger("saxs_mc").getEffectiveLevel()
+    return out
+
+
+def _worker_init(threads: int, log_levels: dict[str, int]) -> None:
     # before numba/BLAS are imported in the worker: no oversubscription
     for var in ("NUMBA_NUM_THREADS", "OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
         os.environ[var] = str(threads)
+    import sys
+
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)-7s %(name)s: %(message)s", "%H:%M:%S"))
+    root = logging.getLogger("saxs_mc")
+    root.handlers[:] = [handler]
+    root.propagate = False
+    for name, level in log_levels.items():
+        logging.getLogger(name).setLevel(level)
 
 
 class _ProcessExecutor:
@@ -195,7 +213,8 @@ class _ProcessExecutor:
     def __init__(self, n_workers: int):
         threads = max(1, (os.cpu_count() or 1) // n_workers)
         self.pool = cf.ProcessPoolExecutor(max_workers=n_workers, mp_context=multiprocessing.get_context("spawn"),
-                                           initializer=_worker_init, initargs=(threads,))
+                                           initializer=_worker_init,
+                                           initargs=(threads, _log_levels()))
 
     def submit(self, step: Step, key: str, root: str, upstream: dict) -> cf.Future:
         return self.pool.submit(run_step, step, key, root, upstream)

@@ -1,0 +1,117 @@
+"""The real pipeline (pyFAI reduction, MC fits, peaks) on part of the shipped sample series.
+
+Checks against the simulation truth (sample_data/cdse_series/README.md): magic-size families at
+190 C (r = 0.87 nm), 200 C (0.94 nm) and 240 C (1.02 nm), continuous growth from 250 C, the gas-bubble
+frame of nuc260C rejected; serial and dask (LocalCluster, 2 worker processes) give identical tables.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+from saxs_mc.cli import main
+from saxs_mc.pipeline.config import load_config
+from saxs_mc.pipeline.run import run_pipeline
+
+REPO = Path(__file__).resolve().parents[2]
+DATA = REPO / "sample_data" / "cdse_series"
+CAL = REPO / "calibration"
+
+pytestmark = pytest.mark.skipif(not (DATA / "nuc190C").is_dir() or not (CAL / "id02_sim.poni").is_file(),
+                                reason="shipped sample series not present")
+
+TEMPS = (190, 200, 240, 250, 260)
+
+
+def write_config(folder: Path, temps=TEMPS) -> Path:
+    lines = [
+        "schema_version = 1", 'name = "cdse_subset"',
+        "[geometry]", f'poni = "{CAL / "id02_sim.poni"}"', f'mask = "{CAL / "id02_sim_mask.edf"}"',
+        "[reduction]", "npt = 300",
+        "[fit]", "contributions = 200", "repetitions = 4", "seed = 20201122",
+        "q_range_nm = [0.3, 7.0]", "r_range_nm = [0.4, 4.0]", "bins = 60",
+        "[peaks]", "q_range_nm = [1.0, 5.0]", "samples = false",
+        "[output]", 'dir = "out"',
+        "[execution]", "n_workers = 1",
+    ]
+    for t in temps:
+        lines += ["[[samples]]", f'name = "nuc{t}C"', f'frames = "{DATA}/nuc{t}C/*.edf"',
+                  f"nucleation_temperature_C = {t}", "growth_temperature_C = 230", "reaction_time_s = 1.5"]
+    lines += ["[[blanks]]", 'name = "blank_230C"', f'frames = "{DATA}/blank_230C/*.edf"', "temperature_C = 230"]
+    folder.mkdir(parents=True, exist_ok=True)
+    p = folder / "subset.toml"
+    p.write_text("\n".join(lines) + "\n")
+    return p
+
+
+def table(root: Path) -> dict:
+    d = json.loads((root / "summary.json").read_text())
+    return {k: d[k] for k in ("samples", "blanks", "readout", "failures")}
+
+
+@pytest.fixture(scope="module")
+def serial_run(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("serial")
+    cfg = write_config(folder)
+    res = run_pipeline(load_config(cfg), n_workers=1)
+    return cfg, res
+
+
+def test_series_readout_matches_truth(serial_run):
+    cfg, res = serial_run
+    assert res.ok, res.report()
+    t = table(res.root)
+    rows = {r["sample"]: r for r in t["samples"]}
+    truth_mode = {"nuc190C": 0.87, "nuc200C": 0.94}
+    for name, r0 in truth_mode.items():
+        assert abs(rows[name]["dominant_radius_nm"] - r0) < 0.02, rows[name]
+        assert rows[name]["growth"] == "quantized"
+    assert rows["nuc240C"]["family"] == "MSC r=1.02 nm"  # 75 % of the volume at 1.02 nm
+    # lognormal (median 1.15 nm, sigma 0.12): volume-weighted mode 1.15 exp(-0.12^2) = 1.134 nm
+    assert abs(rows["nuc250C"]["dominant_radius_nm"] - 1.134) < 0.05
+    assert rows["nuc250C"]["growth"] == rows["nuc260C"]["growth"] == "continuous"
+    assert t["readout"]["continuous_from_C"] == 250 and t["readout"]["last_quantized_C"] == 240
+    assert [(j["from_radius_nm"], j["to_radius_nm"]) for j in t["readout"]["jumps"]] == [(0.87, 0.94), (0.94, 1.02)]
+    # the gas-bubble frame (and only it) is rejected
+    assert rows["nuc260C"]["rejected_frames"] == ["nuc260C_00002.edf"] or \
+        [Path(x).name for x in rows["nuc260C"]["rejected_frames"]] == ["nuc260C_00002.edf"]
+    assert all(rows[n]["n_rejected"] == 0 for n in rows if n != "nuc260C")
+    for r in rows.values():
+        assert 0.7 < r["chi2_r"] < 1.5
+    html = res.report_path.read_text()
+    assert "continuous growth from 250 C" in html and "samples/nuc190C.html" in html
+    assert (res.root / "samples" / "nuc260C.html").is_file()
+    csv_lines = (res.root / "summary.csv").read_text().splitlines()
+    assert len(csv_lines) == 1 + len(TEMPS) and csv_lines[0].startswith("sample,nucleation_temperature_C")
+
+
+def test_dask_cluster_gives_identical_results(serial_run, tmp_path):
+    distributed = pytest.importorskip("distributed")
+    _, ref = serial_run
+    cfg = write_config(tmp_path)
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cl, \
+            distributed.Client(cl) as client:
+        res = run_pipeline(load_config(cfg), scheduler=client)
+    assert res.ok and res.executor == "dask"
+    assert table(res.root) == table(ref.root)
+
+
+def test_cli_prints_report_path_and_reuses_cache(serial_run, tmp_path, capsys):
+    cfg = write_config(tmp_path)
+    out = tmp_path / "out"
+    # seed the cache with the serial run's steps: a re-run computes nothing and prints the report path
+    import shutil
+
+    _, ref = serial_run
+    shutil.copytree(ref.root / "steps", out / "steps")
+    assert main(["run", str(cfg), "--dry-run"]) == 0
+    listing = capsys.readouterr().out
+    assert "would run" not in listing.split("#")[1] and listing.count("cached") >= 11
+    assert main(["run", str(cfg), "--no-progress"]) == 0
+    stdout = capsys.readouterr().out.strip().splitlines()
+    assert stdout[-1] == str(out / "report.html") and os.path.isfile(stdout[-1])
+    assert table(out) == table(ref.root)
