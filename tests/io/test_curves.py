@@ -58,3 +58,20 @@ def test_curve_rejects_shape_mismatch():
 def test_q_range_empty_overlap_is_an_error():
     with pytest.raises(ValueError, match="no point in q range"):
         _curve().q_range(10.0, 20.0)
+
+
+def test_atomic_files_get_umask_permissions_not_0600(tmp_path):
+    import os
+
+    old = os.umask(0o022)
+    try:
+        import importlib
+
+        import saxs_mc.io.atomic as atomic
+
+        importlib.reload(atomic)
+        target = tmp_path / "perm.txt"
+        atomic.write_text_atomic(target, "x")
+        assert (target.stat().st_mode & 0o777) == 0o644
+    finally:
+        os.umask(old)
