@@ -41,7 +41,7 @@ from saxs_mc.reduce.geometry import (
     load_poni,
 )
 from saxs_mc.reduce.rejection import robust_outliers
-from saxs_mc.reduce.settings import HeaderMap, ReductionSettings
+from saxs_mc.reduce.settings import ReductionSettings
 
 log = logging.getLogger(__name__)
 

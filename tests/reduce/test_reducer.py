@@ -143,3 +143,11 @@ def test_report_and_summary(result):
     import json
 
     json.dumps(s, allow_nan=False)
+
+
+def test_azimuthal_error_model_agrees_with_poisson_on_isotropic_data(sim, series, result):
+    r = Reducer(poni=sim.poni, mask=sim.mask, settings=ReductionSettings(npt=NPT, error_model="azimuthal"))
+    c = r.reduce(series, title="az").curve
+    np.testing.assert_allclose(c.intensity, result.curve.intensity, rtol=1e-9)
+    # the azimuthal scatter of isotropic Poisson data estimates the Poisson sigma (median ratio ~ 1)
+    assert 0.8 < np.median(c.sigma / result.curve.sigma) < 1.25
