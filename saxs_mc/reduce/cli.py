@@ -36,6 +36,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--calibration-factor", type=float, default=1.0,
                    help="absolute calibration factor (default 1: simulated data / already calibrated monitors)")
     p.add_argument("--arbitrary-units", action="store_true", help="no absolute calibration (intensity 'arbitrary')")
+    p.add_argument("--water", nargs="+", metavar="WATER_FRAMES",
+                   help="water reference frames: derive the calibration factor (0.0163 1/cm at 20 C) from them")
+    p.add_argument("--water-empty", nargs="+", metavar="EMPTY_FRAMES", help="empty-cell frames subtracted from the water")
     p.add_argument("--empty-cell-transmission", type=float, help="I1/I0 of the empty cell (transmissions relative to it)")
     p.add_argument("--reject-threshold", type=float, default=5.0, help="robust sigma threshold for frame rejection")
     p.add_argument("--no-reject", action="store_true", help="average all frames (no fault rejection)")
@@ -76,6 +79,12 @@ def _run(args: argparse.Namespace) -> int:
     out = Path(args.output)
     title = args.title or out.stem
     progress = not (getattr(args, "quiet", False)) and sys.stderr.isatty()
+    if args.water_empty and not args.water:
+        raise ValueError("--water-empty needs --water (the water reference frames)")
+    if args.water:
+        if args.arbitrary_units:
+            raise ValueError("--water and --arbitrary-units contradict each other; drop one")
+        settings = _water_calibrated(args, settings, progress)
     reducer = Reducer(poni=args.poni, mask=args.mask, settings=settings)
     failures: list[str] = []
     try:
@@ -98,3 +107,20 @@ def _run(args: argparse.Namespace) -> int:
     log.info("%s", res.report())
     print(path)
     return 0
+
+
+def _water_calibrated(args: argparse.Namespace, settings, progress: bool):
+    """Reduce water (and empty cell) with factor 1 and return settings with the derived calibration factor."""
+    import dataclasses
+
+    from saxs_mc.reduce.calibration import water_calibration
+    from saxs_mc.reduce.reducer import Reducer
+
+    raw = dataclasses.replace(settings, calibration_factor=1.0)
+    with Reducer(poni=args.poni, mask=args.mask, settings=raw) as r:
+        water = r.reduce(args.water, title="water", progress=progress, workers=args.workers).curve
+        empty = r.reduce(args.water_empty, title="water empty cell", progress=progress,
+                         workers=args.workers).curve if args.water_empty else None
+    cal = water_calibration(water, empty)
+    log.info("%s", cal.report())
+    return dataclasses.replace(settings, calibration_factor=cal.factor)

@@ -70,3 +70,14 @@ def test_cli_options(sim, frames, tmp_path):
     assert c.metadata["provenance"]["settings"]["q_unit"] == "1/A"
     assert c.metadata["n_accepted"] == 4 and c.metadata["transmission"] is None
     assert main(["reduce", str(s[0]), "-o", str(out), "--header-key", "nonsense"]) == 2
+
+
+def test_water_option_calibrates(sim, frames, tmp_path):
+    s, _, _ = frames
+    w = sim.write_series("cli_water", C.flat_truth(0.5 * 0.0163), n=2, seed=63, i0=2e11)  # detector counts half
+    out = tmp_path / "w.h5"
+    assert main(["reduce", *map(str, s[:2]), "--poni", str(sim.poni), "--mask", str(sim.mask), "--water", *map(str, w),
+                 "-o", str(out), "--npt", "50"]) == 0
+    factor = read_curve(out).metadata["provenance"]["settings"]["calibration_factor"]
+    assert factor == pytest.approx(2.0, rel=0.03)
+    assert main(["reduce", str(s[0]), "--water-empty", str(w[0]), "-o", str(out)]) == 2

@@ -61,3 +61,14 @@ def test_eiger_hdf5_stack_equals_the_edf_frames(truth, reducer):
     assert [f.monitor for f in h5.frames] == [f.monitor for f in edf.frames]
     sub = reducer.reduce([f"{DATA / nx['file']}::{nx['data_path']}[1:]"], title="h5")
     assert [f.index for f in sub.frames] == [1, 2][: len(sub.frames)]
+
+
+def test_water_calibration_of_the_shipped_series_is_unity(reducer):
+    """The simulator renders on absolute scale (calibration factor 1): water must say so."""
+    from saxs_mc.reduce import water_calibration
+
+    w = reducer.reduce([str(DATA / "water" / "*.edf")], title="water").curve
+    e = reducer.reduce([str(DATA / "empty_cell" / "*.edf")], title="empty_cell").curve
+    cal = water_calibration(w, e)
+    assert abs(cal.factor - 1.0) < 3 * cal.factor_sigma + 1e-3
+    assert 0.5 < cal.chi2_r_flat < 1.6
