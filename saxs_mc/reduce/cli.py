@@ -85,19 +85,18 @@ def _run(args: argparse.Namespace) -> int:
         if args.arbitrary_units:
             raise ValueError("--water and --arbitrary-units contradict each other; drop one")
         settings = _water_calibrated(args, settings, progress)
-    reducer = Reducer(poni=args.poni, mask=args.mask, settings=settings)
     failures: list[str] = []
-    try:
-        res = reducer.reduce(args.frames, title=title, progress=progress, workers=args.workers)
-    except ValueError as exc:
-        failures.append(f"sample {title!r}: {exc}")
-        res = None
-    blank = None
-    if args.blank:
+    res = blank = None
+    with Reducer(poni=args.poni, mask=args.mask, settings=settings) as reducer:
         try:
-            blank = reducer.reduce(args.blank, title=f"{title} blank", progress=progress, workers=args.workers)
+            res = reducer.reduce(args.frames, title=title, progress=progress, workers=args.workers)
         except ValueError as exc:
-            failures.append(f"blank of {title!r}: {exc}")
+            failures.append(f"sample {title!r}: {exc}")
+        if args.blank:
+            try:
+                blank = reducer.reduce(args.blank, title=f"{title} blank", progress=progress, workers=args.workers)
+            except ValueError as exc:
+                failures.append(f"blank of {title!r}: {exc}")
     if failures or res is None:
         log.error("reduce failed (%d problem(s)); nothing written to %s:\n  %s", len(failures), out, "\n  ".join(failures))
         return 2
