@@ -184,6 +184,15 @@ def _log_x(ax: Any, ticks: tuple[float, ...] | None = None) -> None:
     ax.xaxis.set_minor_formatter(NullFormatter())
 
 
+def _code_digest() -> str:
+    import hashlib
+
+    return hashlib.sha256(Path(__file__).read_bytes()).hexdigest()
+
+
+_CODE_DIGEST = _code_digest()
+
+
 class _FigureCache:
     """PNG figures memoized by the content they show (re-runs skip matplotlib)."""
 
@@ -193,7 +202,7 @@ class _FigureCache:
     def get(self, kind: str, content: Any, make: Any) -> str | None:
         from .cache import digest
 
-        key = digest({"kind": kind, "content": content, "v": 1})
+        key = digest({"kind": kind, "content": content, "code": _CODE_DIGEST})
         p = self.folder / f"{kind}_{key[:24]}.b64"
         try:
             return p.read_text(encoding="ascii")
@@ -446,6 +455,12 @@ def write_report(cfg: PipelineConfig, outcomes: Mapping[str, Any], root: str | P
         parts.append(f"<p>{html.escape(cfg.description)}</p>")
     parts.append(f"<p>config <code>{html.escape(str(cfg.source))}</code>; tables: "
                  f"<a href='summary.csv'>summary.csv</a>, <a href='summary.json'>summary.json</a></p>")
+    cal = _result(outcomes, "calibrate/water")
+    if cal:
+        parts.append(f"<p>absolute scale from water: calibration factor {cal['factor']:.5g} ± "
+                     f"{cal['factor_sigma']:.2g}</p>")
+    elif cfg.normalization.calibration_factor is not None:
+        parts.append(f"<p>calibration factor {cfg.normalization.calibration_factor:g} (intensities in 1/cm)</p>")
     if data["failures"]:
         parts.append("<h2 class='failed'>Failures</h2><ul>" + "".join(
             f"<li><b>{html.escape(f['step'])}</b> ({f['status']}): {html.escape(str(f['error']))}</li>"

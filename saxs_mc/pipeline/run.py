@@ -179,7 +179,7 @@ class _SerialExecutor:
     def wait(self, futs: list) -> tuple[set, set]:
         return cf.wait(futs, return_when=cf.FIRST_COMPLETED)
 
-    def close(self) -> None:
+    def close(self, wait: bool = True) -> None:
         pass
 
 
@@ -222,8 +222,8 @@ class _ProcessExecutor:
     def wait(self, futs: list) -> tuple[set, set]:
         return cf.wait(futs, return_when=cf.FIRST_COMPLETED)
 
-    def close(self) -> None:
-        self.pool.shutdown(wait=True, cancel_futures=True)
+    def close(self, wait: bool = True) -> None:
+        self.pool.shutdown(wait=wait, cancel_futures=True)
 
 
 class _DaskExecutor:
@@ -248,7 +248,7 @@ class _DaskExecutor:
         done, not_done = self._distributed.wait(futs, return_when="FIRST_COMPLETED")
         return set(done), set(not_done)
 
-    def close(self) -> None:
+    def close(self, wait: bool = True) -> None:
         if self._own:
             self.client.close()
 
@@ -419,6 +419,7 @@ def run_pipeline(
     log.info("%s: %d steps, %d cached, %d to run", cfg.name, len(steps), len(steps) - len(todo), len(todo))
     executor = _make_executor(scheduler, n_workers, len(todo)) if todo else _SerialExecutor()
     failed: dict[str, str] = {}
+    clean = False
     try:
         with _progress_bars(todo, progress) as update:
             waiting = {s.id: s for s in todo}
@@ -461,8 +462,9 @@ def run_pipeline(
                                                      time.perf_counter() - t_sub)
                         log.debug("%s done", s.id)
                     update(s)
+        clean = True
     finally:
-        executor.close()
+        executor.close(wait=clean)  # on Ctrl-C do not wait for running steps
     ordered = {s.id: outcomes[s.id] for s in steps}
     report_path = None
     if make_report:

@@ -115,3 +115,20 @@ def test_cli_prints_report_path_and_reuses_cache(serial_run, tmp_path, capsys):
     stdout = capsys.readouterr().out.strip().splitlines()
     assert stdout[-1] == str(out / "report.html") and os.path.isfile(stdout[-1])
     assert table(out) == table(ref.root)
+
+
+def test_water_calibration_step_recovers_absolute_scale(tmp_path):
+    """Simulated data are in 1/cm already: water (0.0163 1/cm) minus empty cell must give a factor of 1."""
+    cfg = write_config(tmp_path, temps=(190,))
+    text = cfg.read_text().replace("[reduction]", "[normalization.water]\n"
+                                   f'frames = "{DATA}/water/*.edf"\n'
+                                   f'empty_cell_frames = "{DATA}/empty_cell/*.edf"\n[reduction]')
+    cfg.write_text(text)
+    res = run_pipeline(load_config(cfg), n_workers=1)
+    assert res.ok
+    cal = res.outcomes["calibrate/water"].result
+    assert abs(cal["factor"] - 1.0) < max(4 * cal["factor_sigma"], 0.005)
+    assert "absolute scale from water" in res.report_path.read_text()
+    # the calibration is upstream of every reduction: a changed water frame redoes them
+    st = run_pipeline(load_config(cfg), dry_run=True).outcomes
+    assert {o.status for o in st.values()} == {"cached"}

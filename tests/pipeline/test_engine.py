@@ -155,6 +155,9 @@ def test_dask_local_cluster_matches_serial(tmp_path):
             distributed.Client(cl) as client:
         res = run(make_experiment(tmp_path / "d"), scheduler=client)
         assert res.executor == "dask" and res.ok
+        # the same through the scheduler address (what --scheduler / [execution] scheduler give)
+        by_address = run(make_experiment(tmp_path / "a"), scheduler=cl.scheduler_address)
+        assert by_address.executor == "dask" and comparable(by_address.root) == comparable(serial.root)
         worker_pids = set(client.run(os.getpid).values())
     pids = {o.result.get("pid") for o in res.outcomes.values() if o.kind in ("fit", "reduce")}
     assert pids <= worker_pids and len(pids) >= 1

@@ -38,10 +38,15 @@ def manifests(root: Path) -> int:
     return len(list((root / "steps").glob("*/*/manifest.json"))) if (root / "steps").exists() else 0
 
 
+@pytest.fixture(scope="module")
+def ref(tmp_path_factory):
+    res = run_pipeline(load_config(make_experiment(tmp_path_factory.mktemp("ref"))), step_funcs=FAKE_FUNCS, n_workers=1)
+    assert res.ok
+    return res
+
+
 @pytest.mark.parametrize("workers,kill_after", [(1, 5), (1, 17), (2, 9)])
-def test_sigkill_then_rerun_gives_identical_results(tmp_path, workers, kill_after):
-    ref = run_pipeline(load_config(make_experiment(tmp_path / "ref")), step_funcs=FAKE_FUNCS, n_workers=1)
-    assert ref.ok
+def test_sigkill_then_rerun_gives_identical_results(tmp_path, ref, workers, kill_after):
     cfg = make_experiment(tmp_path / "killed")
     out = tmp_path / "killed" / "out"
     env = {**os.environ, "SAXS_MC_FAKE_DELAY": "0.15", "PYTHONPATH": str(REPO)}

@@ -1,0 +1,101 @@
+"""Benchmark: end-to-end ``saxs-mc run`` on the shipped sample series, serial vs parallel.
+
+For each mode the whole pipeline runs from scratch into a temporary output folder (no cache):
+reduce (pyFAI) -> subtract blank -> MC fit -> Bragg peaks -> mesophase -> report.
+
+Reported per mode: wall time, frames/s and fits/s end to end (all frames or fits divided by the wall
+time) and inside their steps (frames / summed reduce-step time, fits / summed fit-step time, i.e.
+per-worker throughput), and the time per step kind (summed over samples).
+
+Usage::
+
+    python benchmarks/pipeline.py                      # serial, 2 processes, dask LocalCluster(2)
+    python benchmarks/pipeline.py --modes serial processes
+    python benchmarks/pipeline.py --config pipelines/cdse_nucleation_series.toml --no-sample-peaks
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def run_mode(cfg, mode: str, workers: int) -> dict:
+    from saxs_mc.pipeline.config import OutputConfig
+    from saxs_mc.pipeline.run import run_pipeline
+
+    with tempfile.TemporaryDirectory(prefix=f"saxs_mc_bench_{mode}_") as tmp:
+        c = dataclasses.replace(cfg, output=OutputConfig(Path(tmp)))
+        cluster = client = None
+        if mode == "dask":
+            import distributed
+
+            cluster = distributed.LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
+                                               dashboard_address=None)
+            client = distributed.Client(cluster)
+        t0 = time.perf_counter()
+        try:
+            res = run_pipeline(c, n_workers=1 if mode == "serial" else workers, scheduler=client, force=True)
+        finally:
+            wall = time.perf_counter() - t0
+            if client is not None:
+                client.close()
+                cluster.close()
+        per_kind: dict[str, float] = {}
+        for o in res.outcomes.values():
+            m = Path(tmp) / "steps" / o.id / "manifest.json"
+            if m.is_file():
+                per_kind[o.kind] = per_kind.get(o.kind, 0.0) + json.loads(m.read_text())["elapsed_s"]
+        n_frames = sum(len(s.files) for s in cfg.samples) + sum(len(b.files) for b in cfg.blanks)
+        n_fits = len(cfg.samples)
+        return {
+            "mode": mode, "workers": 1 if mode == "serial" else workers, "ok": res.ok, "wall_s": wall,
+            "frames": n_frames, "fits": n_fits,
+            "frames_per_s_end_to_end": n_frames / wall, "fits_per_s_end_to_end": n_fits / wall,
+            "frames_per_s_in_reduce": n_frames / per_kind.get("reduce", float("nan")),
+            "fits_per_s_in_fit": n_fits / per_kind.get("fit", float("nan")),
+            "step_time_s": per_kind,
+        }
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--config", default=str(REPO / "pipelines" / "cdse_nucleation_series.toml"))
+    ap.add_argument("--modes", nargs="+", default=["serial", "processes", "dask"], choices=["serial", "processes", "dask"])
+    ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--no-sample-peaks", action="store_true", help="skip Bragg-peak search on samples")
+    ap.add_argument("--json", help="also write the results here")
+    args = ap.parse_args(argv)
+
+    from saxs_mc.pipeline.config import load_config
+
+    cfg = load_config(args.config)
+    if args.no_sample_peaks:
+        cfg = dataclasses.replace(cfg, peaks=dataclasses.replace(cfg.peaks, samples=False))
+    import os
+
+    print(f"# {cfg.name}: {len(cfg.samples)} samples, {len(cfg.blanks)} blanks, "
+          f"fit {cfg.fit.contributions} x {cfg.fit.repetitions}; {os.cpu_count()} cores; "
+          f"sample peaks {'on' if cfg.peaks.samples else 'off'}")
+    rows = [run_mode(cfg, m, args.workers) for m in args.modes]
+    print(f"{'mode':<10} {'workers':>7} {'wall s':>8} {'frames/s':>9} {'fits/s':>8} {'frames/s*':>10} {'fits/s*':>8}  step time (s)")
+    for r in rows:
+        kinds = ", ".join(f"{k} {v:.1f}" for k, v in sorted(r["step_time_s"].items()))
+        print(f"{r['mode']:<10} {r['workers']:>7} {r['wall_s']:>8.1f} {r['frames_per_s_end_to_end']:>9.2f} "
+              f"{r['fits_per_s_end_to_end']:>8.3f} {r['frames_per_s_in_reduce']:>10.2f} {r['fits_per_s_in_fit']:>8.2f}  {kinds}"
+              + ("" if r["ok"] else "  (FAILURES)"))
+    print("* inside the steps: frames / summed reduce time, fits / summed fit time (per worker)")
+    if args.json:
+        Path(args.json).write_text(json.dumps(rows, indent=2))
+    return 0 if all(r["ok"] for r in rows) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
