@@ -35,7 +35,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def _run(args: argparse.Namespace) -> int:
     from .config import load_config
     from .report import format_summary_table
-    from .run import run_pipeline
+    from .run import OutputLockedError, run_pipeline
 
     cfg = load_config(args.config)
     if not getattr(args, "verbose", 0):  # concise: the library steps only report warnings
@@ -45,8 +45,12 @@ def _run(args: argparse.Namespace) -> int:
     if args.workers is not None and args.workers < 0:
         raise ValueError(f"--workers={args.workers}: use 1 for serial, N > 1 for N processes, 0 for all cores")
     progress = not args.no_progress and sys.stderr.isatty()
-    res = run_pipeline(cfg, scheduler=args.scheduler, n_workers=args.workers, dry_run=args.dry_run,
-                       progress=progress, force=args.force)
+    try:
+        res = run_pipeline(cfg, scheduler=args.scheduler, n_workers=args.workers, dry_run=args.dry_run,
+                           progress=progress, force=args.force)
+    except OutputLockedError as exc:
+        log.error("%s", exc)
+        return 3
     if args.dry_run:
         lines = [f"# {cfg.name}: output {res.root}"]
         width = max(len(o.id) for o in res.outcomes.values())

@@ -407,6 +407,17 @@ def _page(title: str, body: str) -> str:
             f"<style>{_CSS}</style></head><body>\n{body}\n</body></html>\n")
 
 
+def _provenance(cfg: PipelineConfig) -> dict[str, Any]:
+    from saxs_mc.provenance import file_sha256, package_versions, utc_now
+
+    return {"config": str(cfg.source), "config_sha256": file_sha256(cfg.source), "created": utc_now(),
+            "poni": str(cfg.geometry.poni), "poni_sha256": file_sha256(cfg.geometry.poni),
+            "mask": str(cfg.geometry.mask) if cfg.geometry.mask else None,
+            "mask_sha256": file_sha256(cfg.geometry.mask) if cfg.geometry.mask else None,
+            "fit_seed": cfg.fit.seed, "versions": package_versions(),
+            "steps": "per-step settings, inputs, seeds and versions: steps/<kind>/<name>/manifest.json"}
+
+
 def write_summary_tables(root: Path, data: dict[str, Any], cfg: PipelineConfig) -> tuple[Path, Path]:
     """``summary.csv`` (one row per sample) and ``summary.json`` (rows, blanks, read-out)."""
     rows = data["rows"]
@@ -434,6 +445,7 @@ def write_summary_tables(root: Path, data: dict[str, Any], cfg: PipelineConfig) 
         "mesophase": {k: v for k, v in (data["mesophase"] or {}).items() if k != "outputs"} or None,
         "readout": data["readout"].summary(),
         "failures": data["failures"],
+        "provenance": _provenance(cfg),
     }))
     return csv_path, json_path
 

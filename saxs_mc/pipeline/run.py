@@ -308,6 +308,35 @@ class RunResult:
         return "\n".join(lines)
 
 
+class OutputLockedError(RuntimeError):
+    """Another run holds the output folder."""
+
+
+@contextlib.contextmanager
+def output_lock(root: Path) -> Iterator[None]:
+    """Hold an exclusive lock on the output folder (released even if the process is killed)."""
+    import fcntl
+
+    lock = root / ".saxs_mc" / "lock"
+    lock.parent.mkdir(parents=True, exist_ok=True)
+    fh = open(lock, "a+")
+    try:
+        try:
+            fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            fh.seek(0)
+            other = fh.read().strip() or "?"
+            raise OutputLockedError(f"output folder {root} is in use by another saxs-mc run (pid {other}); wait for it "
+                               f"to finish or set a different [output] dir") from None
+        fh.seek(0)
+        fh.truncate()
+        fh.write(str(os.getpid()))
+        fh.flush()
+        yield
+    finally:
+        fh.close()
+
+
 @contextlib.contextmanager
 def _progress_bars(steps: list[Step], enabled: bool) -> Iterator[Callable[[Step], None]]:
     if not enabled:
@@ -389,6 +418,16 @@ def run_pipeline(
     t0 = time.perf_counter()
     root = cfg.output.dir
     steps = plan_steps(cfg, step_funcs)
+    with contextlib.ExitStack() as stack:
+        if not dry_run:
+            root.mkdir(parents=True, exist_ok=True)
+            stack.enter_context(output_lock(root))
+        return _run_under_lock(cfg, steps, root, scheduler=scheduler, n_workers=n_workers, dry_run=dry_run,
+                               progress=progress, make_report=make_report, force=force, t0=t0)
+
+
+def _run_under_lock(cfg: PipelineConfig, steps: list[Step], root: Path, *, scheduler: Any, n_workers: int | None,
+                    dry_run: bool, progress: bool, make_report: bool, force: bool, t0: float) -> RunResult:
     hashes = cache.FileHashCache(root / ".saxs_mc" / "file_hashes.json" if not dry_run else None)
     if dry_run and (root / ".saxs_mc" / "file_hashes.json").is_file():
         hashes = cache.FileHashCache(root / ".saxs_mc" / "file_hashes.json")
@@ -411,7 +450,6 @@ def run_pipeline(
         ordered = {s.id: outcomes[s.id] for s in steps}
         return RunResult(root, "dry-run", ordered, None, time.perf_counter() - t0, dry_run=True)
 
-    root.mkdir(parents=True, exist_ok=True)
     hashes.save()
     n_workers = cfg.execution.n_workers if n_workers is None else n_workers
     n_workers = n_workers or (os.cpu_count() or 1)

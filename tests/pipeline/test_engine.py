@@ -165,3 +165,15 @@ def test_dask_local_cluster_matches_serial(tmp_path):
     # the dask run's manifests are what a serial run expects: nothing left to do
     again = run(make_experiment(tmp_path / "d"), dry_run=True)
     assert set(statuses(again).values()) == {"cached"}
+
+
+def test_second_run_on_same_output_is_refused(tmp_path, capsys):
+    from saxs_mc.pipeline.run import OutputLockedError, output_lock
+
+    cfg_path = make_experiment(tmp_path)
+    out = tmp_path / "out"
+    with output_lock(out):
+        with pytest.raises(OutputLockedError, match="in use by another saxs-mc run"):
+            run(cfg_path)
+        assert run(cfg_path, dry_run=True).dry_run  # listing is allowed meanwhile
+    assert run(cfg_path).ok
