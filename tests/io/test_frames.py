@@ -117,7 +117,10 @@ def test_masks(tmp_path):
     from fabio.tifimage import TifImage
 
     TifImage(data=m).write(str(tmp_path / "m.tif"))
-    for name in ("m.npy", "m.edf", "m.tif"):
+    from fabio.fit2dmaskimage import Fit2dMaskImage
+
+    Fit2dMaskImage(data=m).write(str(tmp_path / "m.msk"))
+    for name in ("m.npy", "m.edf", "m.tif", "m.msk"):
         got = read_mask(tmp_path / name, shape=SHAPE)
         assert got.dtype == bool and got.sum() == 2 and got[3, 7]
     with pytest.raises(FrameError, match=r"mask shape \(40, 50\) differs from the detector shape \(10, 10\)"):
