@@ -151,3 +151,13 @@ def test_azimuthal_error_model_agrees_with_poisson_on_isotropic_data(sim, series
     np.testing.assert_allclose(c.intensity, result.curve.intensity, rtol=1e-9)
     # the azimuthal scatter of isotropic Poisson data estimates the Poisson sigma (median ratio ~ 1)
     assert 0.8 < np.median(c.sigma / result.curve.sigma) < 1.25
+
+
+def test_progress_bar_only_on_a_terminal(sim, series, capsys, monkeypatch):
+    r = Reducer(poni=sim.poni, mask=sim.mask, settings=ReductionSettings(npt=NPT))
+    r.reduce(series[:2], title="quiet", progress=True)  # captured stderr is not a TTY: no bar
+    assert "frame" not in capsys.readouterr().err
+    monkeypatch.setattr("sys.stderr.isatty", lambda: True, raising=False)
+    r.reduce(series[:2], title="bar", progress=True)
+    err = capsys.readouterr().err
+    assert "bar:" in err and "/2 " in err and "frame/s" in err
