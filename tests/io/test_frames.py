@@ -25,13 +25,20 @@ def edf_folder(tmp_path):
     return tmp_path
 
 
-@pytest.fixture()
-def stack(tmp_path):
+_COMPRESSION = {
+    "bitshuffle-lz4": lambda: dict(hdf5plugin.Bitshuffle(cname="lz4")),
+    "lz4": lambda: dict(hdf5plugin.LZ4()),
+    "gzip": lambda: {"compression": "gzip", "compression_opts": 4},
+}
+
+
+@pytest.fixture(params=list(_COMPRESSION))
+def stack(tmp_path, request):
     p = tmp_path / "stack.h5"
     imgs = np.stack(_frames())
     with h5py.File(p, "w") as fh:
         det = fh.create_group("entry/instrument/detector")
-        det.create_dataset("data", data=imgs, chunks=(1, *SHAPE), **hdf5plugin.Bitshuffle(cname="lz4"))
+        det.create_dataset("data", data=imgs, chunks=(1, *SHAPE), **_COMPRESSION[request.param]())
         det.create_dataset("distance", data=0.55)  # sibling scalar
         det["data"].attrs["units"] = "counts"
         hdr = fh.create_group("entry/id02_headers")
@@ -52,7 +59,7 @@ def test_glob_expands_sorted_and_streams(edf_folder):
     assert [f.header["Title"] for f in frames] == ["f1", "f2", "f3", "f4"]
 
 
-def test_bitshuffle_stack_with_indices_equals_edf(edf_folder, stack):
+def test_compressed_stack_with_indices_equals_edf(edf_folder, stack):
     ref = _frames()
     spec = f"{stack}::/entry/instrument/detector/data"
     got = list(iter_frames([spec]))
