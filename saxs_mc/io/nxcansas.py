@@ -5,7 +5,9 @@ Layout written::
     /sasentry01            NXentry   @canSAS_class=SASentry @version=1.0 @default=sasdata01
         definition = "NXcanSAS", title, run
         sasdata01          NXdata    @canSAS_class=SASdata @signal=I @I_axes=Q @Q_indices=0
-            Q  (1/nm)  I (1/cm or arbitrary) @uncertainties=Idev   Idev
+            Q  (1/nm, or 1/A on request)  I (1/cm or arbitrary) @uncertainties=Idev   Idev
+        sassample          NXsample  @canSAS_class=SASsample (optional: name, thickness mm, transmission, temperature C)
+        sasinstrument      NXinstrument (optional): sassource (incident_wavelength A), sasdetector (SDD mm, pixel sizes)
         sasprocess01       NXprocess @canSAS_class=SASprocess
             name, date, description, version
             provenance (JSON string)  + note (NXnote group with the same JSON)
