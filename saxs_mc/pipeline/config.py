@@ -360,6 +360,25 @@ def _resolve(base: Path, p: str) -> Path:
     return path if path.is_absolute() else (base / path)
 
 
+def _check_datasets(t: _Table, key: str, pat: str, files: list[Path], dset: str) -> None:
+    """Every HDF5 file of ``file.h5::/dataset[idx]`` must hold the dataset (checked before any work)."""
+    import h5py
+
+    path = dset.split("[", 1)[0]
+    if not path:
+        raise t.error(f"pattern {pat!r}: give the dataset after '::', e.g. 'stack.h5::/entry/data/data'", key)
+    for f in files:
+        try:
+            with h5py.File(f, "r") as h:
+                obj = h.get(path)
+                ok = isinstance(obj, h5py.Dataset) and obj.ndim >= 2
+        except OSError as exc:
+            raise t.error(f"pattern {pat!r}: {f} is not a readable HDF5 file ({exc})", key) from None
+        if not ok:
+            raise t.error(f"pattern {pat!r}: {f} has no 2D/3D dataset {path!r}; check the dataset path "
+                          f"(h5ls -r {f.name})", key)
+
+
 def _expand_frames(t: _Table, key: str, base: Path) -> tuple[tuple[str, ...], tuple[Path, ...], tuple[str, ...]]:
     """Frame patterns (str or list of str) -> (patterns, sorted unique files, reducer sources).
 
@@ -382,6 +401,8 @@ def _expand_frames(t: _Table, key: str, base: Path) -> tuple[tuple[str, ...], tu
             raise t.error(
                 f"pattern {pat!r} (resolved to {full}) matches no file; paths are relative to the "
                 f"config file's folder {base}; fix the pattern or the data location", key)
+        if sep:
+            _check_datasets(t, key, pat, matches, dset)
         files.extend(matches)
         sources.extend(f"{m}::{dset}" if sep else str(m) for m in matches)
     return tuple(patterns), tuple(dict.fromkeys(files)), tuple(dict.fromkeys(sources))

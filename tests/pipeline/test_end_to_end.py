@@ -132,3 +132,26 @@ def test_water_calibration_step_recovers_absolute_scale(tmp_path):
     # the calibration is upstream of every reduction: a changed water frame redoes them
     st = run_pipeline(load_config(cfg), dry_run=True).outcomes
     assert {o.status for o in st.values()} == {"cached"}
+
+
+def test_hdf5_stack_source_gives_the_same_curve_as_edf_frames(tmp_path):
+    cfg = write_config(tmp_path, temps=(230,))
+    stack = f"{DATA}/eiger/nuc230C.h5::/entry/instrument/detector/data"
+    cfg.write_text(cfg.read_text() + "\n".join([
+        "[[samples]]", 'name = "nuc230C_eiger"', f'frames = "{stack}"',
+        "nucleation_temperature_C = 230.5", "growth_temperature_C = 230"]) + "\n")
+    c = load_config(cfg)
+    assert c.samples[1].sources == (stack,)
+    res = run_pipeline(c, n_workers=1, make_report=False)
+    assert res.ok
+    from saxs_mc.io.curves import read_curve
+
+    a = read_curve(res.root / res.outcomes["subtract/nuc230C"].result["outputs"]["curve"])
+    b = read_curve(res.root / res.outcomes["subtract/nuc230C_eiger"].result["outputs"]["curve"])
+    assert a.n_q == b.n_q and abs(a.intensity - b.intensity).max() <= 1e-9 * abs(a.intensity).max()
+    # a wrong dataset path is a config error, before any work
+    cfg.write_text(cfg.read_text().replace("/entry/instrument/detector/data", "/entry/data/nope"))
+    from saxs_mc.pipeline.config import ConfigError
+
+    with pytest.raises(ConfigError, match=r"samples\[1\]\.frames: .* has no 2D/3D dataset '/entry/data/nope'"):
+        load_config(cfg)
