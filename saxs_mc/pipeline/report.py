@@ -173,13 +173,18 @@ def _plt() -> Any:
     return plt
 
 
-def _log_x(ax: Any, ticks: tuple[float, ...] | None = None) -> None:
+Q_TICKS = (0.1, 0.2, 0.5, 1.0, 2.0, 5.0)
+
+
+def _log_x(ax: Any, ticks: tuple[float, ...] | None = Q_TICKS) -> None:
     """Log x axis with plain-number tick labels."""
     from matplotlib.ticker import NullFormatter, ScalarFormatter
 
     ax.set_xscale("log")
     if ticks:
-        ax.set_xticks(list(ticks))
+        lo, hi = ax.get_xlim()
+        ax.set_xticks([t for t in ticks if lo <= t <= hi] or list(ticks))
+        ax.set_xlim(lo, hi)
     ax.xaxis.set_major_formatter(ScalarFormatter())
     ax.xaxis.set_minor_formatter(NullFormatter())
 
@@ -260,7 +265,7 @@ def fig_curves(samples: list[dict[str, Any]]) -> str | None:
             iq = np.asarray([np.nan if x is None else x for x in d["intensity"]], dtype=float)
             mod = np.asarray([np.nan if x is None else x for x in d["model"]], dtype=float)
             ax.plot(q, iq * f, ".", ms=2, color=f"C{i % 10}")
-            ax.plot(q, mod * f, "-", lw=1, color="k")
+            ax.plot(q, np.where(mod > 0, mod, np.nan) * f, "-", lw=1, color="k")
         else:
             c = s["curve"]
             ax.plot(c["q_nm"], c["intensity"] * f, ".", ms=2, color=f"C{i % 10}")
@@ -269,7 +274,7 @@ def fig_curves(samples: list[dict[str, Any]]) -> str | None:
         if ok.any():
             k = np.flatnonzero(ok)[min(3, ok.sum() - 1)]
             ax.annotate(f"{s['config'].nucleation_temperature_C:g} °C", (qq[k], yy[k]), fontsize=7,
-                        xytext=(-30, 0), textcoords="offset points", va="center")
+                        xytext=(0, 5), textcoords="offset points", va="bottom")
     _log_x(ax)
     ax.set_yscale("log")
     ax.set_xlabel("q (1/nm)")
@@ -338,7 +343,9 @@ def fig_sample(s: dict[str, Any], cfg: PipelineConfig) -> str | None:
         sg = np.asarray([np.nan if x is None else x for x in d["sigma"]], dtype=float)
         mod = np.asarray([np.nan if x is None else x for x in d["model"]], dtype=float)
         a1.errorbar(q, iq, sg, fmt=".", ms=2, lw=0.5, label="blank-subtracted")
-        a1.plot(q, mod, "k-", lw=1, label=f"MC fit, chi2_r = {d.get('chi2_r') or float('nan'):.2f}")
+        a1.plot(q, np.where(mod > 0, mod, np.nan), "k-", lw=1,
+                label=f"MC fit, chi2_r = {d.get('chi2_r') or float('nan'):.2f}")
+        a1.set_ylabel(f"I(q) ({d.get('intensity_unit') or 'arb.'})")
         c = np.asarray(d["radius_centers_nm"], dtype=float)
         v = np.asarray([np.nan if x is None else x for x in d["volume_fraction"]], dtype=float)
         e = np.asarray([np.nan if x is None else x for x in d.get("volume_fraction_std", [None] * len(c))], dtype=float)
