@@ -1,7 +1,7 @@
 """Matched-filter significance scan for candidate peaks (private).
 
 For every point q_j and template width F (FWHM, 1/nm) the residual
-R = I - B (data minus background) inside the window |q - q_j| <= 2 F is
+R = I - B (data minus background) inside the window |q - q_j| <= 4 F is
 fitted by weighted least squares with ``a + b x + c x^2 + A g(q)``,
 x = (q - q_j)/F, g a unit-height Gaussian of FWHM F centred on q_j; the
 local quadratic absorbs background errors and curvature on scales broader
@@ -28,6 +28,8 @@ def scan(
     min_points_per_fwhm: float = 2.5,
     chunk: int = 128,
     weight_mask: np.ndarray | None = None,
+    halfwin: float = 4.0,
+    poly: int = 2,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Significance map over centres and widths.
 
@@ -64,13 +66,13 @@ def scan(
         for start in range(0, n, chunk):
             sl = slice(start, min(n, start + chunk))
             f = fw[k, sl][:, None]
-            c0 = int(np.searchsorted(q, q[sl.start] - 2.0 * fw[k, sl].max(), side="left"))
-            c1 = int(np.searchsorted(q, q[sl.stop - 1] + 2.0 * fw[k, sl].max(), side="right"))
+            c0 = int(np.searchsorted(q, q[sl.start] - halfwin * fw[k, sl].max(), side="left"))
+            c1 = int(np.searchsorted(q, q[sl.stop - 1] + halfwin * fw[k, sl].max(), side="right"))
             cols = slice(c0, c1)
             d = (q[None, cols] - q[sl, None]) / f  # offset in units of the template FWHM
-            inwin = np.abs(d) <= 2.0
+            inwin = np.abs(d) <= halfwin
             g = np.exp(-0.5 * (d * (1.0 / _FWHM_TO_SIGMA)) ** 2)
-            basis = (np.ones_like(d), d, d * d, g)  # local quadratic background + template
+            basis = (np.ones_like(d), d, d * d if poly == 2 else np.zeros_like(d), g)  # local quadratic background + template
             ww = w[None, cols] * inwin
             mat = np.empty((d.shape[0], 4, 4))
             rhs = np.empty((d.shape[0], 4))
@@ -85,6 +87,10 @@ def scan(
             if weight_mask is not None:
                 ok &= weight_mask[sl] > 0
             mat[~ok] = np.eye(4)
+            if poly != 2:
+                mat[:, 2, :] = 0.0
+                mat[:, :, 2] = 0.0
+                mat[:, 2, 2] = 1.0
             rhs[~ok] = 0.0
             try:
                 inv = np.linalg.inv(mat)

@@ -15,9 +15,9 @@ Method (see :func:`find_peaks`):
    Gaussian excess over the baseline is fitted locally and its significance
    A/sd(A) computed from the uncertainties (with a local quadratic
    background in the window).  Local maxima above ``0.8 * min_significance``
-   with template FWHM <= 2 W(q) are peak candidates; significant maxima of the
-   wider templates (up to 6 W(q)) where the smooth background itself has a
-   local maximum are broad features, reported with their matched-filter
+   with template FWHM <= W(q) are peak candidates; significant maxima of the
+   wider templates (up to 6 W(q)) where the smooth background in the Kratky
+   representation I q^2 has a local maximum are broad features, reported with their matched-filter
    position, width and significance.
 3. **Joint fit.**  All candidates are fitted together with lmfit
    (``PseudoVoigtModel`` by default, ``GaussianModel`` / ``LorentzianModel``
@@ -25,6 +25,8 @@ Method (see :func:`find_peaks`):
    is the baseline times a quadratic in ln(q/q_w) (1 + c0 + c1 x + c2 x^2).  Uncertainties come from
    the covariance, inflated by sqrt(chi2_r) when chi2_r > 1.
 4. **Acceptance.**  A component survives if area/sd(area) >= min_significance
+   (judged with the pseudo-Voigt fraction fixed at 0.5; the reported values
+   come from a refit with the fraction free when that fit has uncertainties)
    and its height is at least ``min_height_snr`` times the local sigma;
    otherwise it is removed and the fit repeated.
 5. **Classification by width (the physical criterion).**  A Bragg peak of a
@@ -61,7 +63,7 @@ log = logging.getLogger(__name__)
 PROFILES = ("pseudo_voigt", "gaussian", "lorentzian")
 MIN_POINTS = 20
 _WIDTH_FACTORS = np.geomspace(0.04, 6.0, 16)
-_NARROW_MAX = 2.0  # templates up to 2 W(q) are fitted as peak candidates; broader ones are broad features
+_NARROW_MAX = 1.0  # templates up to W(q) are fitted as peak candidates; broader ones are broad features
 
 
 @dataclasses.dataclass(frozen=True)
@@ -79,7 +81,7 @@ class Peak:
     height : float
         Peak height above background (intensity unit).
     significance : float
-        area / area_err after the joint fit.
+        area / sd(area) of the fit with fixed shape (pseudo-Voigt fraction 0.5).
     height_snr : float
         height / (mean sigma of the data within +-FWHM/2).
     d_nm, d_err : float
@@ -317,7 +319,7 @@ class _Fit:
             self.win_masks.append(m)
             self.in_fit |= m
 
-    def run(self):
+    def run(self, fix_fraction=None):
         q, y, s, base = self.q, self.y, self.s, self.base
         qf = q[self.in_fit]
         params = lmfit.Parameters()
@@ -354,7 +356,10 @@ class _Fit:
             params.add(f"{pre}center", value=q0, min=q0 - f, max=q0 + f)
             params.add(f"{pre}sigma", value=sig, min=sig / 8.0, max=sig * 4.0)
             if self.profile == "pseudo_voigt":
-                params.add(f"{pre}fraction", value=0.5, min=0.0, max=1.0)
+                if fix_fraction is None:
+                    params.add(f"{pre}fraction", value=0.5, min=0.0, max=1.0)
+                else:
+                    params.add(f"{pre}fraction", value=fix_fraction, vary=False)
 
         def residual(p):
             vals = p.valuesdict()
@@ -435,14 +440,22 @@ def _peak_from_params(fit, n, profile, chi_scale, q, s, scherrer_k):
 
 
 def _has_local_max(q, curve, q0, half):
-    """True if the smooth ``curve`` has an interior local maximum within q0 +- half.
+    """True if the smooth ``curve`` has a local maximum within q0 +- half that stands
+    above the curve half a FWHM (= half) away on both sides.
 
-    Broad features are only reported where the intensity itself goes through a
-    maximum (a correlation peak such as the precursor's at 0.2-0.3 1/nm), not
-    for every shoulder of a decaying curve.
+    Called with the Kratky representation I q^2 of the smooth background: broad
+    features are only reported where that goes through a maximum on the
+    feature's own scale (a correlation peak such as the precursor's at 0.2-0.3
+    1/nm on top of a steep capillary power law), not for small wiggles.
     """
     j = np.flatnonzero((curve[1:-1] > curve[:-2]) & (curve[1:-1] >= curve[2:])) + 1
-    return bool(np.any(np.abs(q[j] - q0) <= half))
+    for jj in j[np.abs(q[j] - q0) <= half]:
+        qa, qb = q[jj] - half, q[jj] + half
+        if qa < q[0] or qb > q[-1]:
+            continue
+        if curve[jj] > np.interp(qa, q, curve) and curve[jj] > np.interp(qb, q, curve):
+            return True
+    return False
 
 
 def _clean_scan(q, resid, s, width_limit, rows, threshold, max_candidates):
@@ -588,51 +601,71 @@ def find_peaks(
              d_nm=2 * math.pi / c[0], d_err=float("nan"), coherence_length_nm=2 * math.pi * scherrer_k / c[1],
              fraction=float("nan"), kind="broad")
         for c in _matched.pick_candidates(q, snr, amp, fw, min_significance, max_candidates, rows=broad_rows)
-        if c[2] > 0 and _has_local_max(q, base, c[0], 0.5 * c[1])
+        if c[2] > 0 and _has_local_max(q, base * q**2, c[0], 0.5 * c[1])
     ]
     log.debug("find_peaks: %d candidates %s", len(cands), [(round(c[0], 4), round(c[1], 4), round(c[3], 1)) for c in cands])
 
     converged, message, chi2_r = True, "no candidate above threshold; no fit needed", float("nan")
     background = base.copy()
-    model = base.copy()
+    comps_total = np.zeros(q.size)
     accepted: list[Peak] = []
-    for _round in range(4):
-        if not cands:
-            break
-        windows = _windows(cands, q, wl)
-        fit = _Fit(q, y, s, base, cands, windows, profile)
-        res, message = fit.run()
-        if res is None:
-            converged = False
-            log.warning("find_peaks: %s", message)
-            break
-        chi2_r = float(res.redchi)
-        chi_scale = math.sqrt(max(1.0, chi2_r))
-        converged = bool(res.success and res.errorbars)
-        peaks = [_peak_from_params(fit, n, profile, chi_scale, q, s, scherrer_k) for n in range(len(cands))]
-        keep = [
-            n for n, p in enumerate(peaks)
-            if np.isfinite(p.significance) and p.significance >= min_significance and p.height_snr >= min_height_snr
-            and p.area > 0
-        ]
-        if not converged and res.errorbars is False:
-            # no covariance: we cannot judge significance; drop the weakest candidate and retry
-            keep = list(range(len(cands)))[:-1] if len(cands) > 1 else []
-            message = f"{message}; uncertainties could not be estimated"
-        if len(keep) == len(cands):
-            background = base.copy()
-            vals = {k: v for k, v in res.params.valuesdict().items() if k.startswith("c")}
-            background[fit.in_fit] = fit.bg_func(fit.qf, **vals)
-            comps = fit.components(q)
-            model = background + np.sum(comps, axis=0)
-            accepted = peaks
-            break
-        cands = [cands[n] for n in keep]
-    else:
-        accepted = []
+    messages: list[str] = []
+    chi2s: list[float] = []
+    # peaks whose windows overlap are fitted together; disjoint windows share no parameter
+    for lo, hi in _windows(cands, q, wl):
+        group = [c for c in cands if lo <= c[0] <= hi]
+        for _round in range(len(group) + 1):
+            if not group:
+                break
+            fit = _Fit(q, y, s, base, group, [[lo, hi]], profile)
+            # significance is judged with the shape fixed (pseudo-Voigt fraction 0.5): a free
+            # Lorentzian fraction trades area against poorly constrained tails and inflates sd(area)
+            res, msg = fit.run(fix_fraction=0.5 if profile == "pseudo_voigt" else None)
+            if res is None or not res.errorbars:
+                messages.append(f"window {lo:.3g}-{hi:.3g} 1/nm: {msg}; uncertainties could not be estimated")
+                weakest = min(range(len(group)), key=lambda n: group[n][3])
+                group = [c for n, c in enumerate(group) if n != weakest]
+                if not group:
+                    converged = False
+                continue
+            chi2 = float(res.redchi)
+            chi_scale = math.sqrt(max(1.0, chi2))
+            peaks = [_peak_from_params(fit, n, profile, chi_scale, q, s, scherrer_k) for n in range(len(group))]
+            keep = [
+                n for n, p in enumerate(peaks)
+                if np.isfinite(p.significance) and p.significance >= min_significance
+                and p.height_snr >= min_height_snr and p.area > 0
+            ]
+            if len(keep) == len(group):
+                if profile == "pseudo_voigt":  # report the free-fraction fit when it has uncertainties
+                    fit_free = _Fit(q, y, s, base, group, [[lo, hi]], profile)
+                    res_free, msg_free = fit_free.run()
+                    if res_free is not None and res_free.errorbars and res_free.success:
+                        chi2 = float(res_free.redchi)
+                        cs = math.sqrt(max(1.0, chi2))
+                        free = [_peak_from_params(fit_free, n, profile, cs, q, s, scherrer_k) for n in range(len(group))]
+                        peaks = [dataclasses.replace(f, significance=p.significance) for f, p in zip(free, peaks)]
+                        fit, res, msg = fit_free, res_free, msg_free
+                if not res.success:
+                    converged = False
+                    messages.append(f"window {lo:.3g}-{hi:.3g} 1/nm: {msg}")
+                vals = {k: v for k, v in res.params.valuesdict().items() if k.startswith("c")}
+                background[fit.in_fit] = fit.bg_func(fit.qf, **vals)
+                comps_total += np.sum(fit.components(q), axis=0)
+                accepted.extend(peaks)
+                chi2s.append(chi2)
+                break
+            group = [group[n] for n in keep]
+    model = background + comps_total
+    if chi2s:
+        chi2_r = float(np.mean(chi2s))
+    if messages:
+        message = "; ".join(messages)
+    elif cands:
+        message = "fit succeeded"
 
     if not converged:
-        log.warning("find_peaks: joint peak fit did not converge (%s); peak values are unreliable", message)
+        log.warning("find_peaks: peak fit did not converge (%s); peak values are unreliable", message)
     bragg, broad = [], []
     for p in sorted(accepted, key=lambda p: p.q_nm):
         if p.fwhm <= float(wl(p.q_nm)):
