@@ -155,3 +155,30 @@ def test_hdf5_stack_source_gives_the_same_curve_as_edf_frames(tmp_path):
 
     with pytest.raises(ConfigError, match=r"samples\[1\]\.frames: .* has no 2D/3D dataset '/entry/data/nope'"):
         load_config(cfg)
+
+
+def test_real_pipeline_killed_and_resumed_gives_identical_table(serial_run, tmp_path):
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    _, ref = serial_run
+    cfg = write_config(tmp_path)
+    out = tmp_path / "out"
+    proc = subprocess.Popen([sys.executable, "-m", "saxs_mc.cli", "run", str(cfg), "--workers", "2", "--no-progress"],
+                            cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+                            env={**os.environ, "PYTHONPATH": str(REPO)})
+    try:
+        t0 = time.time()
+        while len(list(out.glob("steps/*/*/manifest.json"))) < 4 and proc.poll() is None and time.time() - t0 < 120:
+            time.sleep(0.01)
+        assert proc.poll() is None, "finished before the kill"
+        os.killpg(proc.pid, signal.SIGKILL)
+    finally:
+        proc.wait(timeout=60)
+    n = len(list(out.glob("steps/*/*/manifest.json")))
+    assert 4 <= n < len(ref.outcomes)  # killed mid-run
+    res = run_pipeline(load_config(cfg), n_workers=1)
+    assert res.ok and sum(o.status == "cached" for o in res.outcomes.values()) >= 4
+    assert table(res.root) == table(ref.root)
