@@ -45,6 +45,9 @@ from .tasks import Step, derive_seed, run_step
 
 log = logging.getLogger("saxs_mc.pipeline")
 
+#: how long to try to reach a dask scheduler given by address
+DASK_CONNECT_TIMEOUT = "15s"
+
 DEFAULT_FUNCS: dict[str, str] = {
     "calibrate": "saxs_mc.pipeline.steps:calibrate_step",
     "reduce": "saxs_mc.pipeline.steps:reduce_step",
@@ -236,7 +239,13 @@ class _DaskExecutor:
         if isinstance(scheduler, distributed.Client):
             self.client, self._own = scheduler, False
         else:
-            self.client, self._own = distributed.Client(scheduler, set_as_default=False), True
+            try:
+                self.client = distributed.Client(scheduler, set_as_default=False, timeout=DASK_CONNECT_TIMEOUT)
+            except (OSError, TimeoutError) as exc:
+                raise ValueError(f"cannot connect to the dask scheduler {scheduler!r} ({type(exc).__name__}: {exc}); "
+                                 "start one (dask scheduler / dask worker) or drop --scheduler and "
+                                 "[execution] scheduler to run on local processes") from None
+            self._own = True
         log.info("dask scheduler %s (%d workers)", self.client.scheduler.address,
                  len(self.client.scheduler_info().get("workers", {})))
 

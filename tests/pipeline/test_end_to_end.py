@@ -27,7 +27,7 @@ pytestmark = pytest.mark.skipif(not (DATA / "nuc190C").is_dir() or not (CAL / "i
 TEMPS = (190, 200, 240, 250, 260)
 
 
-def write_config(folder: Path, temps=TEMPS) -> Path:
+def write_config(folder: Path, temps=TEMPS, blanks=(230, 25, 100)) -> Path:
     lines = [
         "schema_version = 1", 'name = "cdse_subset"',
         "[geometry]", f'poni = "{CAL / "id02_sim.poni"}"', f'mask = "{CAL / "id02_sim_mask.edf"}"',
@@ -41,7 +41,9 @@ def write_config(folder: Path, temps=TEMPS) -> Path:
     for t in temps:
         lines += ["[[samples]]", f'name = "nuc{t}C"', f'frames = "{DATA}/nuc{t}C/*.edf"',
                   f"nucleation_temperature_C = {t}", "growth_temperature_C = 230", "reaction_time_s = 1.5"]
-    lines += ["[[blanks]]", 'name = "blank_230C"', f'frames = "{DATA}/blank_230C/*.edf"', "temperature_C = 230"]
+    for t in blanks:
+        lines += ["[[blanks]]", f'name = "blank_{t:03d}C"', f'frames = "{DATA}/blank_{t:03d}C/*.edf"',
+                  f"temperature_C = {t}"]
     folder.mkdir(parents=True, exist_ok=True)
     p = folder / "subset.toml"
     p.write_text("\n".join(lines) + "\n")
@@ -50,7 +52,7 @@ def write_config(folder: Path, temps=TEMPS) -> Path:
 
 def table(root: Path) -> dict:
     d = json.loads((root / "summary.json").read_text())
-    return {k: d[k] for k in ("samples", "blanks", "readout", "failures")}
+    return {k: d[k] for k in ("samples", "blanks", "readout", "mesophase", "failures")}
 
 
 @pytest.fixture(scope="module")
@@ -82,6 +84,12 @@ def test_series_readout_matches_truth(serial_run):
     assert all(rows[n]["n_rejected"] == 0 for n in rows if n != "nuc260C")
     for r in rows.values():
         assert 0.7 < r["chi2_r"] < 1.5
+    # precursor mesophase (truth: lamellar, peaks 1.84 and 3.69 1/nm, d = 3.41 nm at 25 C; molten at 100 C)
+    blanks = {b["blank"]: b for b in t["blanks"]}
+    assert blanks["blank_025C"]["phase"] == "lamellar" and abs(blanks["blank_025C"]["lattice_nm"] - 3.41) < 0.02
+    assert [round(q, 2) for q in blanks["blank_025C"]["peaks_q_nm"]] == [1.84, 3.69]
+    assert blanks["blank_100C"]["peaks_q_nm"] == [] and blanks["blank_230C"]["peaks_q_nm"] == []
+    assert 25 < t["mesophase"]["melting_temperature_C"] < 100
     html = res.report_path.read_text()
     assert "continuous growth from 250 C" in html and "samples/nuc190C.html" in html
     assert (res.root / "samples" / "nuc260C.html").is_file()
@@ -119,7 +127,7 @@ def test_cli_prints_report_path_and_reuses_cache(serial_run, tmp_path, capsys):
 
 def test_water_calibration_step_recovers_absolute_scale(tmp_path):
     """Simulated data are in 1/cm already: water (0.0163 1/cm) minus empty cell must give a factor of 1."""
-    cfg = write_config(tmp_path, temps=(190,))
+    cfg = write_config(tmp_path, temps=(190,), blanks=(230,))
     text = cfg.read_text().replace("[reduction]", "[normalization.water]\n"
                                    f'frames = "{DATA}/water/*.edf"\n'
                                    f'empty_cell_frames = "{DATA}/empty_cell/*.edf"\n[reduction]')
@@ -135,7 +143,7 @@ def test_water_calibration_step_recovers_absolute_scale(tmp_path):
 
 
 def test_hdf5_stack_source_gives_the_same_curve_as_edf_frames(tmp_path):
-    cfg = write_config(tmp_path, temps=(230,))
+    cfg = write_config(tmp_path, temps=(230,), blanks=(230,))
     stack = f"{DATA}/eiger/nuc230C.h5::/entry/instrument/detector/data"
     cfg.write_text(cfg.read_text() + "\n".join([
         "[[samples]]", 'name = "nuc230C_eiger"', f'frames = "{stack}"',

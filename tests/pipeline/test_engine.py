@@ -177,3 +177,12 @@ def test_second_run_on_same_output_is_refused(tmp_path, capsys):
             run(cfg_path)
         assert run(cfg_path, dry_run=True).dry_run  # listing is allowed meanwhile
     assert run(cfg_path).ok
+
+
+def test_unreachable_scheduler_is_a_clear_error(tmp_path, monkeypatch):
+    pytest.importorskip("distributed")
+    import saxs_mc.pipeline.run as runmod
+
+    monkeypatch.setattr(runmod, "DASK_CONNECT_TIMEOUT", "1s")
+    with pytest.raises(ValueError, match=r"cannot connect to the dask scheduler 'tcp://127.0.0.1:9'"):
+        run(make_experiment(tmp_path), scheduler="tcp://127.0.0.1:9")
