@@ -38,19 +38,23 @@ def _run(args: argparse.Namespace) -> int:
     from .run import OutputLockedError, run_pipeline
 
     cfg = load_config(args.config)
-    if not getattr(args, "verbose", 0):  # concise: the library steps only report warnings
-        for name in ("saxs_mc.reduce", "saxs_mc.fit", "saxs_mc.peaks", "saxs_mc.io"):
-            if logging.getLogger(name).level == logging.NOTSET:
-                logging.getLogger(name).setLevel(logging.WARNING)
     if args.workers is not None and args.workers < 0:
         raise ValueError(f"--workers={args.workers}: use 1 for serial, N > 1 for N processes, 0 for all cores")
     progress = not args.no_progress and sys.stderr.isatty()
+    quiet = [] if getattr(args, "verbose", 0) else [
+        logging.getLogger(n) for n in ("saxs_mc.reduce", "saxs_mc.fit", "saxs_mc.peaks", "saxs_mc.io")
+        if logging.getLogger(n).level == logging.NOTSET]
+    for lg in quiet:  # concise: the library steps only report warnings
+        lg.setLevel(logging.WARNING)
     try:
         res = run_pipeline(cfg, scheduler=args.scheduler, n_workers=args.workers, dry_run=args.dry_run,
                            progress=progress, force=args.force)
     except OutputLockedError as exc:
         log.error("%s", exc)
         return 3
+    finally:
+        for lg in quiet:
+            lg.setLevel(logging.NOTSET)
     if args.dry_run:
         lines = [f"# {cfg.name}: output {res.root}"]
         width = max(len(o.id) for o in res.outcomes.values())

@@ -116,6 +116,8 @@ def collect(cfg: PipelineConfig, outcomes: Mapping[str, Any], root: Path) -> dic
             "dominant_radius_nm": modes[0].radius_nm if modes else None,
             "modes_nm": [m.radius_nm for m in modes],
             **{f"fraction[{k}]": v for k, v in fr.items()},
+            "total_volume_fraction": (digest or {}).get("total_volume_fraction"),
+            "volume_fraction_kind": None if digest is None else ("absolute" if digest.get("absolute") else "relative"),
             "chi2_r": (digest or {}).get("chi2_r", fitr.get("chi2_r")),
             "growth": st.state,
             "family": st.family,
@@ -390,7 +392,7 @@ def _img(b64: str | None, alt: str) -> str:
 
 def _sample_table(rows: list[dict[str, Any]], windows: list[str], link: bool = True) -> str:
     head = ["sample", "T<sub>nuc</sub> (°C)", "status", "growth", "dominant r (nm)", "modes (nm)"] + [
-        html.escape(w) for w in windows] + ["chi2_r", "frames", "rejected"]
+        html.escape(w) + " (share)" for w in windows] + ["total φ", "chi2_r", "frames", "rejected"]
     out = ["<table><tr>" + "".join(f"<th>{h}</th>" for h in head) + "</tr>"]
     for r in rows:
         name = html.escape(r["sample"])
@@ -403,7 +405,9 @@ def _sample_table(rows: list[dict[str, Any]], windows: list[str], link: bool = T
                  f'<td class="l">{_fmt(r["growth"])}{" (" + html.escape(r["family"]) + ")" if r["family"] else ""}</td>',
                  f"<td>{_fmt(r['dominant_radius_nm'])}</td>", f"<td>{_fmt(r['modes_nm'])}</td>"]
         cells += [f"<td>{_fmt(r[f'fraction[{w}]'], 2)}</td>" for w in windows]
-        cells += [f"<td>{_fmt(r['chi2_r'], 2)}</td>", f"<td>{_fmt(r['n_frames'])}</td>", f'<td class="l">{rej_s}</td>']
+        phi = r["total_volume_fraction"]
+        phi_s = "–" if phi is None else (f"{phi:.3g}" if r["volume_fraction_kind"] == "absolute" else "rel.")
+        cells += [f"<td>{phi_s}</td>", f"<td>{_fmt(r['chi2_r'], 2)}</td>", f"<td>{_fmt(r['n_frames'])}</td>", f'<td class="l">{rej_s}</td>']
         out.append(f'<tr class="{cls}">' + "".join(cells) + "</tr>")
     out.append("</table>")
     return "\n".join(out)

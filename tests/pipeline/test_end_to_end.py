@@ -73,6 +73,11 @@ def test_series_readout_matches_truth(serial_run):
         assert abs(rows[name]["dominant_radius_nm"] - r0) < 0.02, rows[name]
         assert rows[name]["growth"] == "quantized"
     assert rows["nuc240C"]["family"] == "MSC r=1.02 nm"  # 75 % of the volume at 1.02 nm
+    # absolute total volume fractions (1/cm data, contrast 34.65e-6 A^-2) vs the truth
+    truth_phi = {"nuc190C": 2.0e-4, "nuc200C": 3.0e-4, "nuc240C": 6.0e-4, "nuc250C": 6.0e-4, "nuc260C": 7.0e-4}
+    for name, phi in truth_phi.items():
+        assert rows[name]["volume_fraction_kind"] == "absolute"
+        assert abs(rows[name]["total_volume_fraction"] / phi - 1) < 0.15, (name, rows[name]["total_volume_fraction"])
     # lognormal (median 1.15 nm, sigma 0.12): volume-weighted mode 1.15 exp(-0.12^2) = 1.134 nm
     assert abs(rows["nuc250C"]["dominant_radius_nm"] - 1.134) < 0.05
     assert rows["nuc250C"]["growth"] == rows["nuc260C"]["growth"] == "continuous"
