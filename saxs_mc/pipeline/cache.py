@@ -2,7 +2,8 @@
 
 A step's *key* is the SHA-256 of a canonical JSON document holding the
 step's function, its settings, the SHA-256 of every input file's content,
-the keys of its upstream steps and the saxs_mc version.  A step is done
+the keys of its upstream steps, the saxs_mc version and a digest of the
+source code the step runs.  A step is done
 when its manifest (``<step dir>/manifest.json``, written atomically *after*
 all outputs) holds the same key and every output it lists exists; a re-run
 skips it and redoes everything else.
@@ -22,6 +23,9 @@ from typing import Any
 
 from saxs_mc.io.atomic import jsonable, write_json_atomic
 from saxs_mc.provenance import file_sha256
+
+__all__ = ["FileHashCache", "canonical_json", "digest", "file_sha256", "step_key", "read_manifest",
+           "manifest_is_current", "write_manifest", "remove_manifest", "MANIFEST_NAME"]
 
 MANIFEST_NAME = "manifest.json"
 

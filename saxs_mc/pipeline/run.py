@@ -152,17 +152,55 @@ def plan_steps(cfg: PipelineConfig, funcs: Mapping[str, str] | None = None) -> l
     return steps
 
 
+#: saxs_mc code each step kind runs (besides its step function's module); hashed into the keys
+CODE_DEPENDENCIES: dict[str, tuple[str, ...]] = {
+    "calibrate": ("reduce", "io"),
+    "reduce": ("reduce", "io"),
+    "subtract": ("reduce", "io"),
+    "fit": ("fit", "models", "_rng.py", "_numba.py", "io"),
+    "peaks": ("peaks", "io"),
+    "mesophase": ("peaks",),
+}
+
+
+def code_digest(kind: str, func: str) -> str:
+    """SHA-256 of the source of a step's function module and the saxs_mc code it uses.
+
+    Part of every step key, so that a changed implementation (e.g. an upgraded or
+    edited saxs_mc) redoes the affected steps even without a version bump.
+    """
+    import importlib.util
+
+    import saxs_mc
+
+    pkg = Path(saxs_mc.__file__).parent
+    files: list[Path] = []
+    for dep in CODE_DEPENDENCIES.get(kind, ()):
+        p = pkg / dep
+        files.extend(sorted(p.rglob("*.py")) if p.is_dir() else ([p] if p.is_file() else []))
+    spec = importlib.util.find_spec(func.partition(":")[0])
+    if spec is not None and spec.origin and spec.origin.endswith(".py"):
+        files.append(Path(spec.origin))
+    files.append(Path(__file__).with_name("tasks.py"))
+    return cache.digest({str(f.relative_to(pkg.parent)) if f.is_relative_to(pkg.parent) else f.name:
+                         cache.file_sha256(f) for f in dict.fromkeys(files)})
+
+
 def compute_keys(steps: list[Step], hashes: cache.FileHashCache) -> dict[str, str]:
     """Cache key of every step (steps must be in topological order)."""
     keys: dict[str, str] = {}
+    codes: dict[tuple[str, str], str] = {}
     for s in steps:
         missing = [d for d in s.deps if d not in keys]
         if missing:
             raise ValueError(f"step {s.id}: upstream {missing} not planned before it")
+        code = codes.get((s.kind, s.func))
+        if code is None:
+            code = codes[(s.kind, s.func)] = code_digest(s.kind, s.func)
         keys[s.id] = cache.step_key(
             func=s.func, settings=s.settings,
             input_digests={p: hashes.sha256(p) for p in s.inputs},
-            upstream_keys={d: keys[d] for d in s.deps}, version=__version__)
+            upstream_keys={d: keys[d] for d in s.deps}, version=f"{__version__}+{code}")
     return keys
 
 

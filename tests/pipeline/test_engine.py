@@ -186,3 +186,24 @@ def test_unreachable_scheduler_is_a_clear_error(tmp_path, monkeypatch):
     monkeypatch.setattr(runmod, "DASK_CONNECT_TIMEOUT", "1s")
     with pytest.raises(ValueError, match=r"cannot connect to the dask scheduler 'tcp://127.0.0.1:9'"):
         run(make_experiment(tmp_path), scheduler="tcp://127.0.0.1:9")
+
+
+def test_code_change_redoes_the_steps_that_run_it(tmp_path, monkeypatch):
+    import saxs_mc.pipeline.run as runmod
+
+    # the digest follows the source of the step function's module
+    mod = tmp_path / "mysteps_for_digest.py"
+    mod.write_text("def f(ctx):\n    return {}\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    d1 = runmod.code_digest("fit", "mysteps_for_digest:f")
+    mod.write_text("def f(ctx):\n    return {'x': 1}\n")
+    assert runmod.code_digest("fit", "mysteps_for_digest:f") != d1
+    assert runmod.code_digest("fit", "saxs_mc.pipeline.steps:fit_step") != runmod.code_digest(
+        "peaks", "saxs_mc.pipeline.steps:fit_step")  # fit and peaks depend on different subpackages
+    # a changed fit implementation redoes the fits only
+    cfg_path = make_experiment(tmp_path / "exp")
+    assert run(cfg_path).ok
+    real = runmod.code_digest
+    monkeypatch.setattr(runmod, "code_digest", lambda kind, func: real(kind, func) + ("new" if kind == "fit" else ""))
+    res = run(cfg_path)
+    assert {k for k, v in statuses(res).items() if v == "done"} == {k for k in res.outcomes if k.startswith("fit/")}
