@@ -182,7 +182,7 @@ class FitConfig:
     seed: int
     q_range_nm: tuple[float, float] | None
     r_range_nm: tuple[float, float] | None
-    contrast: float
+    contrast_1e6_A2: float
     bins: int
     bin_scale: str
     populations: tuple[PopulationWindow, ...]
@@ -628,7 +628,7 @@ def load_config(path: str | Path) -> PipelineConfig:
         seed=f.get("seed", int, default=20201122, check=_non_negative),
         q_range_nm=_pair(f.get("q_range_nm", list, default=None, check=_range_check)),
         r_range_nm=_pair(f.get("r_range_nm", list, default=None, check=_range_check)),
-        contrast=f.get("contrast", float, default=34.65, check=_positive),
+        contrast_1e6_A2=f.get("contrast_1e6_A2", float, default=34.65, check=_positive),
         bins=f.get("bins", int, default=60, check=lambda v: None if v >= 2 else "must be >= 2"),
         bin_scale=f.get("bin_scale", str, default="log",
                         check=lambda v: None if v in ("log", "linear") else "use 'log' or 'linear'"),

@@ -147,7 +147,7 @@ def fit_step(ctx: StepContext) -> dict[str, Any]:
     res = fit_curve(
         curve, q_range_nm=s["q_range_nm"], r_range_nm=s["r_range_nm"], contributions=s["contributions"],
         repetitions=s["repetitions"], seed=s["seed"],
-        contrast=s["contrast"] if curve.intensity_unit == "1/cm" else None,
+        contrast=s["contrast_1e6_A2"] if curve.intensity_unit == "1/cm" else None,
         n_bins=s["bins"], bin_scale=s["bin_scale"], title=s["sample"],
     )
     paths = write_fit_outputs(ctx.outdir, s["sample"], res, source=ctx.upstream_output(sub_id, "nxcansas"))
