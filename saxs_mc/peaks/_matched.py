@@ -30,6 +30,7 @@ def scan(
     weight_mask: np.ndarray | None = None,
     halfwin: float = 4.0,
     poly: int = 2,
+    see_through: list[tuple[float, float]] | None = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Significance map over centres and widths.
 
@@ -44,6 +45,11 @@ def scan(
     weight_mask : ndarray of shape (n,), optional
         0 for points to ignore (regions of already accepted candidates); such
         points are neither used in windows nor tested as centres.
+    see_through : list of (q_c, F_c), optional
+        Blanked regions (+-2.5 F_c) of wide candidates that templates narrower
+        than F_c / 3 ignore (they may look for a narrow peak on top of a wide
+        feature; their local quadratic absorbs the wide feature), except
+        within F_c / 2 of its centre.
 
     Returns
     -------
@@ -56,13 +62,25 @@ def scan(
     """
     n = q.size
     w = 1.0 / sigma**2
-    if weight_mask is not None:
+    if weight_mask is not None and not see_through:
         w = w * weight_mask
     dq = np.gradient(q)
     snr = np.zeros((factors.size, n))
     amp = np.zeros((factors.size, n))
     fw = factors[:, None] * width_limit[None, :]
+    w_all = w
     for k in range(factors.size):
+        w = w_all
+        wm_k = weight_mask
+        if see_through:
+            wm_k = np.ones(n) if weight_mask is None else weight_mask.copy()
+            for qc, fc in see_through:
+                j = min(int(np.searchsorted(q, qc)), n - 1)
+                if factors[k] * width_limit[j] * 3.0 < fc:
+                    wm_k[np.abs(q - qc) <= 0.5 * fc] = 0.0
+                else:
+                    wm_k[np.abs(q - qc) <= 2.5 * fc] = 0.0
+            w = w_all * wm_k
         for start in range(0, n, chunk):
             sl = slice(start, min(n, start + chunk))
             f = fw[k, sl][:, None]
@@ -84,8 +102,8 @@ def scan(
             npts = inwin.sum(1)
             npts = (ww > 0).sum(1)
             ok = (fw[k, sl] >= min_points_per_fwhm * dq[sl]) & (npts >= 8)
-            if weight_mask is not None:
-                ok &= weight_mask[sl] > 0
+            if wm_k is not None:
+                ok &= wm_k[sl] > 0
             mat[~ok] = np.eye(4)
             if poly != 2:
                 mat[:, 2, :] = 0.0

@@ -26,7 +26,9 @@ Method (see :func:`find_peaks`):
    the covariance, inflated by sqrt(chi2_r) when chi2_r > 1.
 4. **Acceptance.**  A component survives if area/sd(area) >= min_significance
    (judged with the pseudo-Voigt fraction fixed at 0.5; the reported values
-   come from a refit with the fraction free when that fit has uncertainties)
+   come from a refit with the fraction free when that fit has uncertainties
+   and still shows every peak at >= min_significance, else from the
+   fixed-shape fit)
    and its height is at least ``min_height_snr`` times the local sigma;
    otherwise it is removed and the fit repeated.
 5. **Classification by width (the physical criterion).**  A Bragg peak of a
@@ -81,7 +83,7 @@ class Peak:
     height : float
         Peak height above background (intensity unit).
     significance : float
-        area / sd(area) of the fit with fixed shape (pseudo-Voigt fraction 0.5).
+        area / area_err of the reported fit (see module docstring, step 4).
     height_snr : float
         height / (mean sigma of the data within +-FWHM/2).
     d_nm, d_err : float
@@ -464,10 +466,11 @@ def _clean_scan(q, resid, s, width_limit, rows, threshold, max_candidates):
     threshold.  Blanking keeps the wings of a strong peak from producing spurious
     neighbouring candidates.  Returns the candidates and the first full scan."""
     mask = np.ones(q.size)
+    wide: list[tuple[float, float]] = []
     cands: list = []
     first = None
     for _ in range(max_candidates):
-        maps = _matched.scan(q, resid, s, width_limit, _WIDTH_FACTORS, weight_mask=mask)
+        maps = _matched.scan(q, resid, s, width_limit, _WIDTH_FACTORS, weight_mask=mask, see_through=wide)
         if first is None:
             first = maps
         got = _matched.pick_candidates(q, *maps, threshold, 1, rows=rows)
@@ -475,10 +478,64 @@ def _clean_scan(q, resid, s, width_limit, rows, threshold, max_candidates):
             break
         c = got[0]
         cands.append(c)
-        mask[np.abs(q - c[0]) <= 2.5 * c[1]] = 0.0
+        j = min(int(np.searchsorted(q, c[0])), q.size - 1)
+        if c[1] > 0.5 * width_limit[j]:
+            wide.append((c[0], c[1]))  # form-factor-like width: narrower templates may look inside
+        else:
+            mask[np.abs(q - c[0]) <= 2.5 * c[1]] = 0.0
         if mask.sum() < 10:
             break
     return cands, first
+
+
+def _fit_group(q, y, s, base, group, lo, hi, profile, min_significance, min_height_snr, scherrer_k):
+    """Fit one window's candidates jointly; drop insignificant ones and refit until all pass."""
+    out = {"peaks": [], "messages": [], "converged": True}
+    for _round in range(len(group) + 1):
+        if not group:
+            break
+        fit = _Fit(q, y, s, base, group, [[lo, hi]], profile)
+        # significance is judged with the shape fixed (pseudo-Voigt fraction 0.5): a free
+        # Lorentzian fraction trades area against poorly constrained tails and inflates sd(area)
+        res, msg = fit.run(fix_fraction=0.5 if profile == "pseudo_voigt" else None)
+        if res is None or not res.errorbars:
+            out["messages"].append(f"window {lo:.3g}-{hi:.3g} 1/nm: {msg}; uncertainties could not be estimated")
+            weakest = min(range(len(group)), key=lambda n: group[n][3])
+            group = [c for n, c in enumerate(group) if n != weakest]
+            if not group:
+                out["converged"] = False
+            continue
+        chi2 = float(res.redchi)
+        chi_scale = math.sqrt(max(1.0, chi2))
+        peaks = [_peak_from_params(fit, n, profile, chi_scale, q, s, scherrer_k) for n in range(len(group))]
+        keep = [
+            n for n, p in enumerate(peaks)
+            if np.isfinite(p.significance) and p.significance >= min_significance
+            and p.height_snr >= min_height_snr and p.area > 0
+        ]
+        if len(keep) < len(group):
+            group = [group[n] for n in keep]
+            continue
+        if profile == "pseudo_voigt":  # report the free-fraction fit when it has uncertainties
+            fit_free = _Fit(q, y, s, base, group, [[lo, hi]], profile)
+            res_free, msg_free = fit_free.run()
+            if res_free is not None and res_free.errorbars and res_free.success:
+                chi2 = float(res_free.redchi)
+                cs = math.sqrt(max(1.0, chi2))
+                free = [_peak_from_params(fit_free, n, profile, cs, q, s, scherrer_k) for n in range(len(group))]
+                # keep the free fit only if it still shows every peak significantly (else the
+                # fraction is unconstrained and the fixed-shape values are the better report)
+                if all(f.area > 0 and f.significance >= min_significance for f in free):
+                    peaks = free
+                    fit, res, msg = fit_free, res_free, msg_free
+        if not res.success:
+            out["converged"] = False
+            out["messages"].append(f"window {lo:.3g}-{hi:.3g} 1/nm: {msg}")
+        vals = {k: v for k, v in res.params.valuesdict().items() if k.startswith("c")}
+        out.update(peaks=peaks, chi2=chi2, in_fit=fit.in_fit, background=fit.bg_func(fit.qf, **vals),
+                   components=np.sum(fit.components(q), axis=0))
+        break
+    return out
 
 
 def find_peaks(
@@ -611,51 +668,23 @@ def find_peaks(
     accepted: list[Peak] = []
     messages: list[str] = []
     chi2s: list[float] = []
-    # peaks whose windows overlap are fitted together; disjoint windows share no parameter
-    for lo, hi in _windows(cands, q, wl):
-        group = [c for c in cands if lo <= c[0] <= hi]
-        for _round in range(len(group) + 1):
-            if not group:
-                break
-            fit = _Fit(q, y, s, base, group, [[lo, hi]], profile)
-            # significance is judged with the shape fixed (pseudo-Voigt fraction 0.5): a free
-            # Lorentzian fraction trades area against poorly constrained tails and inflates sd(area)
-            res, msg = fit.run(fix_fraction=0.5 if profile == "pseudo_voigt" else None)
-            if res is None or not res.errorbars:
-                messages.append(f"window {lo:.3g}-{hi:.3g} 1/nm: {msg}; uncertainties could not be estimated")
-                weakest = min(range(len(group)), key=lambda n: group[n][3])
-                group = [c for n, c in enumerate(group) if n != weakest]
-                if not group:
-                    converged = False
-                continue
-            chi2 = float(res.redchi)
-            chi_scale = math.sqrt(max(1.0, chi2))
-            peaks = [_peak_from_params(fit, n, profile, chi_scale, q, s, scherrer_k) for n in range(len(group))]
-            keep = [
-                n for n, p in enumerate(peaks)
-                if np.isfinite(p.significance) and p.significance >= min_significance
-                and p.height_snr >= min_height_snr and p.area > 0
-            ]
-            if len(keep) == len(group):
-                if profile == "pseudo_voigt":  # report the free-fraction fit when it has uncertainties
-                    fit_free = _Fit(q, y, s, base, group, [[lo, hi]], profile)
-                    res_free, msg_free = fit_free.run()
-                    if res_free is not None and res_free.errorbars and res_free.success:
-                        chi2 = float(res_free.redchi)
-                        cs = math.sqrt(max(1.0, chi2))
-                        free = [_peak_from_params(fit_free, n, profile, cs, q, s, scherrer_k) for n in range(len(group))]
-                        peaks = [dataclasses.replace(f, significance=p.significance) for f, p in zip(free, peaks)]
-                        fit, res, msg = fit_free, res_free, msg_free
-                if not res.success:
-                    converged = False
-                    messages.append(f"window {lo:.3g}-{hi:.3g} 1/nm: {msg}")
-                vals = {k: v for k, v in res.params.valuesdict().items() if k.startswith("c")}
-                background[fit.in_fit] = fit.bg_func(fit.qf, **vals)
-                comps_total += np.sum(fit.components(q), axis=0)
-                accepted.extend(peaks)
-                chi2s.append(chi2)
-                break
-            group = [group[n] for n in keep]
+    # Stage 1 fits the peak-like candidates (FWHM <= W/2) in windows of +-3 FWHM, where the
+    # local quadratic background absorbs any wider feature; stage 2 fits the wider
+    # (form-factor-like) candidates on the data minus the stage-1 peaks.
+    is_wide = [c[1] > 0.5 * float(wl(c[0])) for c in cands]
+    for stage in (0, 1):
+        stage_cands = [c for c, w in zip(cands, is_wide) if w == bool(stage)]
+        ydat = y - comps_total
+        for lo, hi in _windows(stage_cands, q, wl):
+            group = [c for c in stage_cands if lo <= c[0] <= hi]
+            out = _fit_group(q, ydat, s, base, group, lo, hi, profile, min_significance, min_height_snr, scherrer_k)
+            messages.extend(out["messages"])
+            converged &= out["converged"]
+            if out["peaks"]:
+                background[out["in_fit"]] = out["background"]
+                comps_total += out["components"]
+                accepted.extend(out["peaks"])
+                chi2s.append(out["chi2"])
     model = background + comps_total
     if chi2s:
         chi2_r = float(np.mean(chi2s))

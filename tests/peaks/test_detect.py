@@ -124,3 +124,14 @@ def test_inputs_not_mutated():
     for a, b in zip((q, i, s), copies):
         np.testing.assert_array_equal(a, b)
 
+
+
+def test_narrow_peak_on_sphere_curve_is_found():
+    """A Bragg peak riding on form-factor oscillations is found; the oscillations are not."""
+    q, i, s = sphere_curve(1.5, 0.07, seed=5)
+    clean = i - np.random.default_rng(5).normal(0, s)  # the helper's noise-free curve (same seeded draw)
+    j = np.searchsorted(q, 2.5)
+    i2 = i + pseudo_voigt(q, 2.5, 0.08, 0.1 * clean[j])
+    pk = find_peaks(q, i2, s)
+    assert len(pk.peaks) == 1 and abs(pk.peaks[0].q_nm - 2.5) < 0.01
+    assert pk.phase.phase == "unindexed single peak"
