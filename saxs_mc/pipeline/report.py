@@ -546,6 +546,15 @@ def write_report(cfg: PipelineConfig, outcomes: Mapping[str, Any], root: str | P
             body.append("<h2>Frames</h2><table><tr><th>file</th><th>rejected</th><th>reason</th></tr>" + "".join(
                 f"<tr><td class='l'>{html.escape(Path(str(f.get('file'))).name)}</td><td>{_fmt(f.get('rejected'))}</td>"
                 f"<td class='l'>{_fmt(f.get('reason'))}</td></tr>" for f in frames) + "</table>")
+        files = []
+        for kind in ("reduce", "subtract", "fit", "peaks"):
+            res_k = _result(outcomes, f"{kind}/{r['sample']}") or {}
+            for label, rel in (res_k.get("outputs") or {}).items():
+                if not str(rel).endswith(".pkl"):
+                    files.append(f"<li>{kind} {html.escape(label)}: <a href='../{html.escape(str(rel))}'>"
+                                 f"{html.escape(Path(str(rel)).name)}</a></li>")
+        if files:
+            body.append("<h2>Files</h2><ul>" + "".join(files) + "</ul>")
         write_text_atomic(root / "samples" / f"{r['sample']}.html", _page(r["sample"], "\n".join(body)))
     return report
 

@@ -416,12 +416,13 @@ def _progress_bars(steps: list[Step], enabled: bool) -> Iterator[Callable[[Step]
                 b.close()
 
 
-def _make_executor(scheduler: Any, n_workers: int, n_tasks: int) -> Any:
+def _make_executor(scheduler: Any, n_workers: int, width: int) -> Any:
+    """Dask when a scheduler is given; else serial for 1 worker, else a process pool of at most ``width``."""
     if scheduler is not None:
         return _DaskExecutor(scheduler)
-    if n_workers == 1 or n_tasks <= 1:
+    if n_workers == 1 or width <= 1:
         return _SerialExecutor()
-    return _ProcessExecutor(min(n_workers, n_tasks))
+    return _ProcessExecutor(min(n_workers, width))
 
 
 def run_pipeline(
@@ -502,7 +503,9 @@ def _run_under_lock(cfg: PipelineConfig, steps: list[Step], root: Path, *, sched
     n_workers = n_workers or (os.cpu_count() or 1)
     scheduler = scheduler if scheduler is not None else cfg.execution.scheduler
     log.info("%s: %d steps, %d cached, %d to run", cfg.name, len(steps), len(steps) - len(todo), len(todo))
-    executor = _make_executor(scheduler, n_workers, len(todo)) if todo else _SerialExecutor()
+    # at most one worker per independent chain (sample/blank): more processes could never be busy
+    width = len({s.target for s in todo})
+    executor = _make_executor(scheduler, n_workers, width) if todo else _SerialExecutor()
     failed: dict[str, str] = {}
     clean = False
     try:
