@@ -109,7 +109,7 @@ def test_dry_run_lists_work_without_writing(tmp_path, capsys):
     cfg_path = make_experiment(tmp_path)
     res = run(cfg_path, dry_run=True)
     assert set(statuses(res).values()) == {"would run"} and not (tmp_path / "out").exists()
-    assert main(["run", str(cfg_path), "--dry-run"]) == 0  # real step functions: same keys? no, listing only
+    assert main(["run", str(cfg_path), "--dry-run"]) == 0  # the CLI listing (default step functions)
     out = capsys.readouterr().out
     assert "reduce/nuc190C" in out and "would run" in out and not (tmp_path / "out").exists()
 
