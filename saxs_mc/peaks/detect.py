@@ -652,14 +652,6 @@ def find_peaks(
             break
         excl = new
         base = baseline(excl)
-    broad_mf = [
-        Peak(q_nm=c[0], q_err=float("nan"), fwhm=c[1], fwhm_err=float("nan"), area=c[2] * c[1] * 1.0645,
-             area_err=c[2] * c[1] * 1.0645 / c[3], height=c[2], significance=c[3], height_snr=float("nan"),
-             d_nm=2 * math.pi / c[0], d_err=float("nan"), coherence_length_nm=2 * math.pi * scherrer_k / c[1],
-             fraction=float("nan"), kind="broad")
-        for c in _matched.pick_candidates(q, snr, amp, fw, min_significance, max_candidates, rows=broad_rows)
-        if c[2] > 0 and _has_local_max(q, base * q**2, c[0], 0.5 * c[1])
-    ]
     log.debug("find_peaks: %d candidates %s", len(cands), [(round(c[0], 4), round(c[1], 4), round(c[3], 1)) for c in cands])
 
     converged, message, chi2_r = True, "no candidate above threshold; no fit needed", float("nan")
@@ -686,6 +678,16 @@ def find_peaks(
                 accepted.extend(out["peaks"])
                 chi2s.append(out["chi2"])
     model = background + comps_total
+    # broad features: wide templates on the data minus the fitted peaks (so peak tails do not count)
+    broad_maps = _matched.scan(q, y - base - comps_total, s, width_limit, _WIDTH_FACTORS[broad_rows])
+    broad_mf = [
+        Peak(q_nm=c[0], q_err=float("nan"), fwhm=c[1], fwhm_err=float("nan"), area=c[2] * c[1] * 1.0645,
+             area_err=c[2] * c[1] * 1.0645 / c[3], height=c[2], significance=c[3], height_snr=float("nan"),
+             d_nm=2 * math.pi / c[0], d_err=float("nan"), coherence_length_nm=2 * math.pi * scherrer_k / c[1],
+             fraction=float("nan"), kind="broad")
+        for c in _matched.pick_candidates(q, *broad_maps, min_significance, max_candidates)
+        if c[2] > 0 and _has_local_max(q, base * q**2, c[0], 0.5 * c[1])
+    ]
     if chi2s:
         chi2_r = float(np.mean(chi2s))
     if messages:
@@ -703,10 +705,16 @@ def find_peaks(
             broad.append(dataclasses.replace(p, kind="broad"))
     for p in broad_mf:  # broad features seen only by the wide matched-filter templates
         if not any(abs(p.q_nm - b.q_nm) < 0.5 * max(p.fwhm, b.fwhm) for b in broad) and not any(
-            abs(p.q_nm - b.q_nm) <= 0.5 * p.fwhm for b in bragg
+            abs(p.q_nm - b.q_nm) <= p.fwhm for b in bragg  # inseparable from the peak tails
         ):
             broad.append(p)
-    broad.sort(key=lambda p: p.q_nm)
+    # report a broad maximum only where the smooth curve (Kratky form I q^2) has a maximum on its
+    # scale and no Bragg peak lies within one FWHM (it would be inseparable from the peak tails)
+    broad = sorted(
+        (p for p in broad if _has_local_max(q, base * q**2, p.q_nm, 0.5 * p.fwhm)
+         and not any(abs(p.q_nm - b.q_nm) <= p.fwhm for b in bragg)),
+        key=lambda p: p.q_nm,
+    )
     if index:
         phase = index_peaks([p.q_nm for p in bragg], [p.q_err for p in bragg], q_range_nm=(float(q[0]), float(q[-1])))
         if phase.orders:
