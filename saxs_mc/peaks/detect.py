@@ -151,9 +151,11 @@ class PeakResult:
     q, intensity, sigma : ndarray of shape (n,)
         The analysed data (after the q range selection).
     background : ndarray of shape (n,)
-        Background (baseline with the fitted local corrections in peak windows).
+        Background: the smooth baseline, with the fitted local corrections inside
+        the fit windows of the reported features.
     model : ndarray of shape (n,)
-        Background plus all fitted components.
+        Background plus the fitted components inside the fit windows of the
+        reported features; NaN elsewhere (no model was fitted there).
     converged : bool
         False when lmfit reported failure or could not estimate uncertainties.
     fit_message : str
@@ -664,6 +666,7 @@ def find_peaks(
     # local quadratic background absorbs any wider feature; stage 2 fits the wider
     # (form-factor-like) candidates on the data minus the stage-1 peaks.
     is_wide = [c[1] > 0.5 * float(wl(c[0])) for c in cands]
+    records: list[dict[str, Any]] = []
     for stage in (0, 1):
         stage_cands = [c for c, w in zip(cands, is_wide) if w == bool(stage)]
         ydat = y - comps_total
@@ -673,10 +676,10 @@ def find_peaks(
             messages.extend(out["messages"])
             converged &= out["converged"]
             if out["peaks"]:
-                background[out["in_fit"]] = out["background"]
                 comps_total += out["components"]
                 accepted.extend(out["peaks"])
                 chi2s.append(out["chi2"])
+                records.append(out)
     model = background + comps_total
     # broad features: wide templates on the data minus the fitted peaks (so peak tails do not count)
     broad_maps = _matched.scan(q, y - base - comps_total, s, width_limit, _WIDTH_FACTORS[broad_rows])
@@ -715,6 +718,17 @@ def find_peaks(
          and not any(abs(p.q_nm - b.q_nm) <= p.fwhm for b in bragg)),
         key=lambda p: p.q_nm,
     )
+    # background and model: only windows whose fitted components are reported
+    reported = {id(p) for p in accepted if any(p.q_nm == r.q_nm and p.fwhm == r.fwhm for r in [*bragg, *broad])}
+    background = base.copy()
+    comps_total = np.zeros(q.size)
+    in_windows = np.zeros(q.size, dtype=bool)
+    for rec in records:
+        if any(id(p) in reported for p in rec["peaks"]):
+            background[rec["in_fit"]] = rec["background"]
+            comps_total += rec["components"]
+            in_windows |= rec["in_fit"]
+    model = np.where(in_windows, background + comps_total, np.nan)
     if index:
         phase = index_peaks([p.q_nm for p in bragg], [p.q_err for p in bragg], q_range_nm=(float(q[0]), float(q[-1])))
         if phase.orders:

@@ -37,10 +37,11 @@ def plot_peaks(path: str | Path, pk: PeakResult) -> Path:
     bpos = pk.background > 0
     ax.plot(q[bpos], pk.background[bpos], "-", color="tab:blue", lw=1.0, label="background", zorder=2)
     if pk.peaks or pk.broad_features:
-        mpos = pk.model > 0
-        ax.plot(q[mpos], pk.model[mpos], "-", color="tab:red", lw=1.0, label="fit", zorder=3)
+        mpos = np.isfinite(pk.model) & (pk.model > 0)
+        mpos = np.where(mpos, True, False)
+        ax.plot(q, np.where(mpos, pk.model, np.nan), "-", color="tab:red", lw=1.0, label="fit (in fit windows)", zorder=3)
     for p in pk.peaks:
-        yi = float(np.interp(p.q_nm, q, pk.model))
+        yi = float(np.interp(p.q_nm, q, np.where(np.isfinite(pk.model), pk.model, pk.intensity)))
         ax.axvline(p.q_nm, color="tab:red", lw=0.6, ls=":", zorder=0)
         ax.annotate(f"{p.order or ''} {p.q_nm:.3f}", (p.q_nm, yi if yi > 0 else np.nan), textcoords="offset points",
                     xytext=(2, 8), fontsize=7, color="tab:red")
