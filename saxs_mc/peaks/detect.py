@@ -11,19 +11,31 @@ Method (see :func:`find_peaks`):
    The baseline may sit below broad features (it is a smooth lower envelope);
    candidate detection and fitting absorb that with local quadratic terms.
 2. **Candidates.**  A matched-filter scan (:mod:`saxs_mc.peaks._matched`):
-   at every q and for template widths from the sampling limit to 4 W(q), the
-   Gaussian excess over the baseline is fitted locally and its significance
-   A/sd(A) computed from the uncertainties (with a local quadratic
-   background in the window).  Local maxima above ``0.8 * min_significance``
-   with template FWHM <= W(q) are peak candidates; significant maxima of the
-   wider templates (up to 6 W(q)) where the smooth background in the Kratky
-   representation I q^2 has a local maximum are broad features, reported with their matched-filter
-   position, width and significance.
-3. **Joint fit.**  All candidates are fitted together with lmfit
-   (``PseudoVoigtModel`` by default, ``GaussianModel`` / ``LorentzianModel``
-   on request) on the union of their windows; in each window the background
-   is the baseline times a quadratic in ln(q/q_w) (1 + c0 + c1 x + c2 x^2).  Uncertainties come from
-   the covariance, inflated by sqrt(chi2_r) when chi2_r > 1.
+   at every q and for template widths from the sampling limit to 6 W(q), the
+   Gaussian excess over the baseline is fitted in a +-4 FWHM window together
+   with a local quadratic background, and its significance A/sd(A) computed
+   from the uncertainties.  Candidates (template FWHM <= W(q), significance
+   >= 0.8 min_significance) are taken one at a time, strongest first, CLEAN
+   style: after each, its +-2.5 FWHM region is blanked (for form-factor-like
+   widths > W/2 only for templates not much narrower than it) and the scan
+   repeated.  Broad features: significant maxima of the wider templates
+   (> W(q)) on the data minus the fitted peaks, where the smooth background
+   in the Kratky representation I q^2 has a local maximum on the feature's
+   scale and no Bragg peak lies within one FWHM; reported with their
+   matched-filter position, width and significance.
+3. **Joint fit.**  Candidates whose windows (+-3 FWHM) overlap are fitted
+   together with lmfit (``PseudoVoigtModel`` by default, ``GaussianModel`` /
+   ``LorentzianModel`` on request); disjoint windows share no parameter and
+   are fitted separately (same result, failures stay local).  In each window
+   the background is the baseline times a quadratic in ln(q/q_w)
+   (1 + c0 + c1 x + c2 x^2).  Peak-like candidates (FWHM <= W/2) are fitted
+   first; wider, form-factor-like candidates are fitted afterwards on the
+   data minus the fitted peaks, so a narrow peak on top of a form-factor
+   maximum is not absorbed by it.  Uncertainties come from the covariance,
+   inflated by sqrt(chi2_r) when chi2_r > 1.  A window whose fit yields no
+   covariance drops its least significant candidate and is refitted; the
+   messages are kept in ``PeakResult.fit_message`` and ``converged`` is False
+   when a fit failed for good.
 4. **Acceptance.**  A component survives if area/sd(area) >= min_significance
    (judged with the pseudo-Voigt fraction fixed at 0.5; the reported values
    come from a refit with the fraction free when that fit has uncertainties
@@ -621,7 +633,7 @@ def find_peaks(
         "max_fwhm_nm": max_fwhm_nm,
         "scherrer_k": scherrer_k,
         "baseline_stiffness": baseline_stiffness,
-        "background": "asymmetrically reweighted penalized smoother of asinh(I/s) in u(q), du/dq = 1/W(q)",
+        "background": "penalized smoother of asinh(I/s) in u(q), du/dq = 1/W(q), candidate windows masked",
         "width_limit": "W(q0) = min(max_rel_fwhm*q0, max_fwhm_nm)",
     }
 
@@ -644,7 +656,7 @@ def find_peaks(
     cands: list = []
     excl = np.zeros(q.size, dtype=bool)
     for _pass in range(3):
-        cands, (snr, amp, fw) = _clean_scan(q, y - base, s, width_limit, narrow_rows, threshold, max_candidates)
+        cands, _maps = _clean_scan(q, y - base, s, width_limit, narrow_rows, threshold, max_candidates)
         if not cands or _pass == 2:
             break
         new = excl.copy()
@@ -680,7 +692,6 @@ def find_peaks(
                 accepted.extend(out["peaks"])
                 chi2s.append(out["chi2"])
                 records.append(out)
-    model = background + comps_total
     # broad features: wide templates on the data minus the fitted peaks (so peak tails do not count)
     broad_maps = _matched.scan(q, y - base - comps_total, s, width_limit, _WIDTH_FACTORS[broad_rows])
     broad_mf = [
