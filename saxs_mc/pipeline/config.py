@@ -195,6 +195,7 @@ class ReadoutConfig:
     mode_tolerance_nm: float
     min_family_fraction: float
     min_mode_height: float
+    shoulder_shift_fraction: float = 0.3
 
 
 @dataclasses.dataclass(frozen=True)
@@ -643,6 +644,8 @@ def load_config(path: str | Path) -> PipelineConfig:
                                    check=lambda v: None if 0 < v <= 1 else "must be in (0, 1]"),
         min_mode_height=ro.get("min_mode_height", float, default=0.25,
                                check=lambda v: None if 0 < v <= 1 else "must be in (0, 1]"),
+        shoulder_shift_fraction=ro.get("shoulder_shift_fraction", float, default=0.3,
+                                       check=lambda v: None if 0 < v <= 1 else "must be in (0, 1]"),
     )
     ro.finish()
 

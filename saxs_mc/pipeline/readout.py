@@ -16,7 +16,11 @@ Rule (explicit, applied per sample)
    ``family_radius_nm`` and
    (b) the family windows together hold at least ``min_family_fraction`` of
    the volume (the distribution is narrow, concentrated on discrete sizes).
-   Any other mode within tolerance of another family is a *shoulder*.
+   Any other mode within tolerance of another family is a *shoulder*; so is
+   the neighbouring family towards which the dominant radius is displaced by
+   at least ``shoulder_shift_fraction`` of the spacing between the two family
+   radii (two adjacent families closer than the fit resolves merge into one
+   mode lying between them).
    Otherwise the sample is **continuous** (dominant radius off the families or
    volume spread outside them).  A sample without a fit is ``undetermined``.
 
@@ -160,6 +164,15 @@ def classify_sample(name: str, temperature_C: float, centers_nm: np.ndarray | No
         f2 = nearest(m.radius_nm)
         if f2 is not None and (fam is None or f2.name != fam.name) and f2.name not in shoulders:
             shoulders.append(f2.name)
+    if fam is not None and dom != fam.family_radius_nm:
+        up = dom > fam.family_radius_nm
+        side = [w for w in fams if (w.family_radius_nm > fam.family_radius_nm if up
+                                    else w.family_radius_nm < fam.family_radius_nm)]
+        if side:
+            nb = min(side, key=lambda w: abs(w.family_radius_nm - fam.family_radius_nm))
+            shift = abs(dom - fam.family_radius_nm) / abs(nb.family_radius_nm - fam.family_radius_nm)
+            if shift >= rule.shoulder_shift_fraction and nb.name not in shoulders:
+                shoulders.append(nb.name)
     modes_nm = tuple(m.radius_nm for m in modes)
     if fam is not None and fam_frac >= rule.min_family_fraction:
         reason = (f"dominant radius {dom:.3f} nm within {rule.mode_tolerance_nm} nm of {fam.family_radius_nm} nm "

@@ -450,7 +450,8 @@ def write_summary_tables(root: Path, data: dict[str, Any], cfg: PipelineConfig) 
                          "family_radius_nm": w.family_radius_nm} for w in cfg.fit.populations],
         "readout_rule": {"mode_tolerance_nm": cfg.readout.mode_tolerance_nm,
                          "min_family_fraction": cfg.readout.min_family_fraction,
-                         "min_mode_height": cfg.readout.min_mode_height},
+                         "min_mode_height": cfg.readout.min_mode_height,
+                         "shoulder_shift_fraction": cfg.readout.shoulder_shift_fraction},
         "samples": rows,
         "blanks": [b["row"] for b in data["blanks"]],
         "mesophase": {k: v for k, v in (data["mesophase"] or {}).items() if k != "outputs"} or None,
@@ -494,7 +495,9 @@ def write_report(cfg: PipelineConfig, outcomes: Mapping[str, Any], root: str | P
         "<p><small>Rule: a sample is <i>quantized</i> on a magic-size family when the dominant mode of its "
         f"volume-weighted distribution lies within {cfg.readout.mode_tolerance_nm} nm of the family radius and "
         f"the family windows hold ≥ {cfg.readout.min_family_fraction:.0%} of the volume; otherwise "
-        f"<i>continuous</i>. Modes: local maxima ≥ {cfg.readout.min_mode_height:.0%} of the highest bin.</small></p>")
+        f"<i>continuous</i>. Modes: local maxima ≥ {cfg.readout.min_mode_height:.0%} of the highest bin. Shoulder: "
+        f"a second mode on another family, or the dominant mode displaced ≥ {cfg.readout.shoulder_shift_fraction:.0%} "
+        "of the way towards the neighbouring family (unresolved mixture).</small></p>")
     parts.append("<h2>Summary per sample</h2>" + _sample_table(data["rows"], windows))
     parts.append("<h2>Size distributions and fits</h2><div style='display:flex;flex-wrap:wrap;gap:1em'>"
                  f"<div>{_img(fc.get('distributions', [pops, sample_content], lambda: fig_distributions(cfg, data['samples'])), 'size distributions')}</div>"

@@ -110,3 +110,21 @@ def test_series_all_continuous_or_empty():
                          for t in (250, 260)])
     assert ro.continuous_from_C == 250 and ro.last_quantized_C is None and not ro.plateaus
     assert series_readout([]).text == ("no fitted sample: no read-out",)
+
+
+def test_unresolved_mixture_of_adjacent_families_is_a_shoulder():
+    # a pure family: the mode sits on the family radius, no shoulder
+    pure = classify_sample("p", 220, CENTERS, gauss(0.94, sd=0.03), DEFAULT_POPULATIONS, RULE)
+    assert pure.state == "quantized" and pure.shoulders == ()
+    # 55 % at 0.94 nm + 45 % at 1.02 nm, too broad to give two modes: one mode displaced towards 1.02 nm
+    mix = gauss(0.94, sd=0.04, phi=0.55) + gauss(1.02, sd=0.04, phi=0.45)
+    assert len(find_modes(CENTERS, mix)) == 1
+    st = classify_sample("m", 230, CENTERS, mix, DEFAULT_POPULATIONS, RULE)
+    shift = (st.dominant_radius_nm - 0.94) / (1.02 - 0.94)
+    assert shift >= RULE.shoulder_shift_fraction
+    assert st.state == "quantized" and st.family == "MSC r=0.94 nm" and st.shoulders == ("MSC r=1.02 nm",)
+    # with a stricter threshold the same sample has no shoulder
+    import dataclasses
+
+    strict = dataclasses.replace(RULE, shoulder_shift_fraction=min(1.0, shift + 0.05))
+    assert classify_sample("m", 230, CENTERS, mix, DEFAULT_POPULATIONS, strict).shoulders == ()
