@@ -56,3 +56,24 @@ def test_write_outputs_and_cli(tmp_path):
     assert doc2["phase"]["name"] == "lamellar" and doc2["settings"]["profile"] == "gaussian"
     assert main(["peaks", str(src), "-o", str(tmp_path / "bad"), "--q-range", "10:20"]) == 2
     assert not (tmp_path / "bad" / "blank_peaks.json").exists()
+
+
+def test_cli_reads_nxcansas_and_series_edge_cases(tmp_path):
+    from saxs_mc.io.nxcansas import write_nxcansas
+
+    q, i, s = _blank(0.4, seed=12)
+    src = tmp_path / "blank_025C.h5"
+    write_nxcansas(src, Curve(q, i, s, "1/cm", "blank_025C"))
+    assert main(["peaks", str(src), "-o", str(tmp_path / "o"), "--min-significance", "6", "--no-plot"]) == 0
+    doc = json.loads((tmp_path / "o" / "blank_025C_peaks.json").read_text())
+    assert doc["title"] == "blank_025C" and doc["settings"]["min_significance"] == 6.0
+    assert not (tmp_path / "o" / "blank_025C_peaks.png").exists()
+
+    on = find_peaks(q, i, s)
+    off = find_peaks(*_blank(0.0, seed=13))
+    persist = mesophase_series([25.0, 50.0], [on, on])
+    assert np.isnan(persist.melting_temperature_C) and "persist" in persist.melting_method
+    never = mesophase_series([25.0, 50.0], [off, off])
+    assert np.isnan(never.melting_temperature_C) and "no significant" in never.melting_method
+    mid = mesophase_series([25.0, 60.0], [on, off])
+    assert mid.melting_bracket_C == (25.0, 60.0) and mid.melting_temperature_C == 42.5
