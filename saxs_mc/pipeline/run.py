@@ -292,7 +292,8 @@ class _DaskExecutor:
                                   key=f"saxs_mc-{step.kind}-{step.target}-{os.urandom(4).hex()}")
 
     def wait(self, futs: list) -> tuple[set, set]:
-        done, not_done = self._distributed.wait(futs, return_when="FIRST_COMPLETED")
+        with self.client.as_current():  # our client need not be the default one
+            done, not_done = self._distributed.wait(futs, return_when="FIRST_COMPLETED")
         return set(done), set(not_done)
 
     def close(self, wait: bool = True) -> None:

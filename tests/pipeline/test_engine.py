@@ -151,14 +151,14 @@ def test_process_pool_matches_serial(tmp_path):
 def test_dask_local_cluster_matches_serial(tmp_path):
     distributed = pytest.importorskip("distributed")
     serial = run(make_experiment(tmp_path / "s"), n_workers=1)
-    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cl, \
-            distributed.Client(cl) as client:
-        res = run(make_experiment(tmp_path / "d"), scheduler=client)
-        assert res.executor == "dask" and res.ok
-        # the same through the scheduler address (what --scheduler / [execution] scheduler give)
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cl:
+        # through the scheduler address (what --scheduler / [execution] scheduler give), no default client
         by_address = run(make_experiment(tmp_path / "a"), scheduler=cl.scheduler_address)
         assert by_address.executor == "dask" and comparable(by_address.root) == comparable(serial.root)
-        worker_pids = set(client.run(os.getpid).values())
+        with distributed.Client(cl) as client:
+            res = run(make_experiment(tmp_path / "d"), scheduler=client)
+            assert res.executor == "dask" and res.ok
+            worker_pids = set(client.run(os.getpid).values())
     pids = {o.result.get("pid") for o in res.outcomes.values() if o.kind in ("fit", "reduce")}
     assert pids <= worker_pids and len(pids) >= 1
     assert comparable(res.root) == comparable(serial.root)
