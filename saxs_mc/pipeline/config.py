@@ -210,9 +210,10 @@ class PeaksConfig:
 
 @dataclasses.dataclass(frozen=True)
 class OutputConfig:
-    """Output folder (relative paths are relative to the config file)."""
+    """Output folder (relative paths are relative to the config file) and whether the report has figures."""
 
     dir: Path
+    figures: bool = True
 
 
 @dataclasses.dataclass(frozen=True)
@@ -660,6 +661,7 @@ def load_config(path: str | Path) -> PipelineConfig:
 
     o = top.sub("output")
     out_dir = _resolve(base, o.get("dir", str, default=f"../results/{name}")).resolve()
+    figures = o.get("figures", bool, default=True)
     o.finish()
 
     e = top.sub("execution")
@@ -673,7 +675,7 @@ def load_config(path: str | Path) -> PipelineConfig:
         source=src, schema_version=version, name=name, description=description,
         geometry=GeometryConfig(poni, mask), header=header, normalization=normalization,
         reduction=reduction, samples=tuple(samples), blanks=tuple(blanks), blank_matching=blank_matching,
-        fit=fit, readout=readout, peaks=peaks, output=OutputConfig(out_dir),
+        fit=fit, readout=readout, peaks=peaks, output=OutputConfig(out_dir, figures),
         execution=ExecutionConfig(sched, n_workers),
     )
     for s in cfg.samples:  # every sample must have exactly one blank

@@ -203,11 +203,14 @@ _CODE_DIGEST = _code_digest()
 class _FigureCache:
     """PNG figures memoized by the content they show (re-runs skip matplotlib)."""
 
-    def __init__(self, folder: Path):
+    def __init__(self, folder: Path | None):
         self.folder = folder
 
     def get(self, kind: str, content: Any, make: Any) -> str | None:
         from .cache import digest
+
+        if self.folder is None:  # figures disabled
+            return None
 
         key = digest({"kind": kind, "content": content, "code": _CODE_DIGEST})
         p = self.folder / f"{kind}_{key[:24]}.b64"
@@ -387,7 +390,9 @@ def _fmt(v: Any, nd: int = 3) -> str:
 
 
 def _img(b64: str | None, alt: str) -> str:
-    return f'<img alt="{html.escape(alt)}" src="data:image/png;base64,{b64}">' if b64 else f"<p><i>{html.escape(alt)}: no data</i></p>"
+    if b64:
+        return f'<img alt="{html.escape(alt)}" src="data:image/png;base64,{b64}">'
+    return f"<p><i>{html.escape(alt)}: no figure (no data, or [output] figures = false)</i></p>"
 
 
 def _sample_table(rows: list[dict[str, Any]], windows: list[str], link: bool = True) -> str:
@@ -469,7 +474,7 @@ def write_report(cfg: PipelineConfig, outcomes: Mapping[str, Any], root: str | P
     write_summary_tables(root, data, cfg)
     windows = [w.name for w in cfg.fit.populations]
     ro = data["readout"]
-    fc = _FigureCache(root / ".saxs_mc" / "figures")
+    fc = _FigureCache(root / ".saxs_mc" / "figures" if cfg.output.figures else None)
     pops = [[w.name, w.r_min_nm, w.r_max_nm if math.isfinite(w.r_max_nm) else None, w.family_radius_nm]
             for w in cfg.fit.populations]
     sample_content = jsonable([[s["config"].nucleation_temperature_C, s["digest"], s["curve"], s["state"].dominant_radius_nm]

@@ -139,7 +139,7 @@ def make_experiment(tmp: Path, *, series=SERIES, n_frames: int = 2, fail: tuple[
         "schema_version = 1", 'name = "fake_series"',
         "[geometry]", 'poni = "cal/geom.poni"', 'mask = "cal/mask.edf"',
         "[fit]", "contributions = 10", "repetitions = 2", "seed = 7",
-        "[output]", 'dir = "out"',
+        "[output]", 'dir = "out"', "figures = false",  # the engine tests do not need matplotlib
         "[execution]", "n_workers = 1",
     ]
     for t, r, w in series:

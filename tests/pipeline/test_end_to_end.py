@@ -27,7 +27,7 @@ pytestmark = pytest.mark.skipif(not (DATA / "nuc190C").is_dir() or not (CAL / "i
 TEMPS = (190, 200, 230, 240, 250, 260)
 
 
-def write_config(folder: Path, temps=TEMPS, blanks=(230, 25, 100)) -> Path:
+def write_config(folder: Path, temps=TEMPS, blanks=(230, 25, 100), figures: bool = True) -> Path:
     lines = [
         "schema_version = 1", 'name = "cdse_subset"',
         "[geometry]", f'poni = "{CAL / "id02_sim.poni"}"', f'mask = "{CAL / "id02_sim_mask.edf"}"',
@@ -35,7 +35,7 @@ def write_config(folder: Path, temps=TEMPS, blanks=(230, 25, 100)) -> Path:
         "[fit]", "contributions = 300", "repetitions = 10", "seed = 20201122",
         "q_range_nm = [0.3, 7.0]", "r_range_nm = [0.4, 4.0]", "bins = 60",
         "[peaks]", "q_range_nm = [1.0, 5.0]", "samples = false",
-        "[output]", 'dir = "out"',
+        "[output]", 'dir = "out"', f"figures = {'true' if figures else 'false'}",
         "[execution]", "n_workers = 1",
     ]
     for t in temps:
@@ -102,6 +102,8 @@ def test_series_readout_matches_truth(serial_run):
     assert 25 < t["mesophase"]["melting_temperature_C"] < 100
     html = res.report_path.read_text()
     assert "continuous growth from 250 C" in html and "samples/nuc190C.html" in html
+    assert html.count("data:image/png;base64,") == 3  # distributions, curves + fits, blanks (self-contained)
+    assert "data:image/png;base64," in (res.root / "samples" / "nuc230C.html").read_text()
     assert (res.root / "samples" / "nuc260C.html").is_file()
     csv_lines = (res.root / "summary.csv").read_text().splitlines()
     assert len(csv_lines) == 1 + len(TEMPS) and csv_lines[0].startswith("sample,nucleation_temperature_C")
@@ -110,7 +112,7 @@ def test_series_readout_matches_truth(serial_run):
 def test_dask_cluster_gives_identical_results(serial_run, tmp_path):
     distributed = pytest.importorskip("distributed")
     _, ref = serial_run
-    cfg = write_config(tmp_path)
+    cfg = write_config(tmp_path, figures=False)
     with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cl, \
             distributed.Client(cl) as client:
         res = run_pipeline(load_config(cfg), scheduler=client)
@@ -180,7 +182,7 @@ def test_real_pipeline_killed_and_resumed_gives_identical_table(serial_run, tmp_
     import time
 
     _, ref = serial_run
-    cfg = write_config(tmp_path)
+    cfg = write_config(tmp_path, figures=False)
     out = tmp_path / "out"
     proc = subprocess.Popen([sys.executable, "-m", "saxs_mc.cli", "run", str(cfg), "--workers", "2", "--no-progress"],
                             cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
