@@ -200,3 +200,19 @@ def test_real_pipeline_killed_and_resumed_gives_identical_table(serial_run, tmp_
     res = run_pipeline(load_config(cfg), n_workers=1)
     assert res.ok and sum(o.status == "cached" for o in res.outcomes.values()) >= 4
     assert table(res.root) == table(ref.root)
+
+
+def test_integrator_built_once_per_process_and_settings():
+    import dataclasses
+
+    from saxs_mc.pipeline import steps
+
+    cfg = load_config(REPO / "pipelines" / "cdse_nucleation_series.toml")
+    base = {"reduction": dataclasses.asdict(cfg.reduction), "header": cfg.header.as_dict(),
+            "thickness_cm": None, "empty_cell_transmission": None}
+    s1 = steps.reduction_settings(base, 1.0)
+    r1 = steps.get_reducer(str(cfg.geometry.poni), str(cfg.geometry.mask), s1)
+    r2 = steps.get_reducer(str(cfg.geometry.poni), str(cfg.geometry.mask), steps.reduction_settings(base, 1.0))
+    assert r1 is r2 and r1.integrator is r2.integrator
+    r3 = steps.get_reducer(str(cfg.geometry.poni), str(cfg.geometry.mask), steps.reduction_settings(base, 2.0))
+    assert r3 is not r1
