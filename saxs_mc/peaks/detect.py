@@ -52,8 +52,8 @@ Method (see :func:`find_peaks`):
    for the n-th maximum, and a correlation (structure/precursor) maximum is
    broader still (FWHM/q ~ 0.5).  Significant features wider than W(q0) are
    therefore reported as *broad features* (``PeakResult.broad_features``),
-   never as Bragg peaks.  Peaks with form-factor-like widths (fitted or
-   template FWHM > W/2) must in addition reach twice
+   never as Bragg peaks.  Peaks with form-factor-like fitted widths
+   (W/2 < FWHM <= W) must in addition reach twice
    ``min_significance`` to count as Bragg peaks: remnants of form-factor
    maxima of r ~ 2 nm spheres (FWHM ~ 0.3 1/nm at q ~ 2.5 1/nm) otherwise
    passed at ~5.5 sigma in 2 of 60 simulated sphere curves.
@@ -693,8 +693,6 @@ def find_peaks(
             converged &= out["converged"]
             if out["peaks"]:
                 comps_total += out["components"]
-                if stage == 1:  # form-factor-like width: tag, see the classification below
-                    out["peaks"] = [dataclasses.replace(p, kind="wide") for p in out["peaks"]]
                 accepted.extend(out["peaks"])
                 chi2s.append(out["chi2"])
                 records.append(out)
@@ -719,10 +717,10 @@ def find_peaks(
         log.warning("find_peaks: peak fit did not converge (%s); peak values are unreliable", message)
     bragg, broad = [], []
     for p in sorted(accepted, key=lambda p: p.q_nm):
-        form_factor_like = p.kind == "wide" or p.fwhm > 0.5 * float(wl(p.q_nm))
+        form_factor_like = p.fwhm > 0.5 * float(wl(p.q_nm))
         strong_enough = not form_factor_like or p.significance >= 2.0 * min_significance
         if p.fwhm <= float(wl(p.q_nm)) and strong_enough:
-            bragg.append(dataclasses.replace(p, kind="bragg") if p.kind == "wide" else p)
+            bragg.append(p)
         else:
             broad.append(dataclasses.replace(p, kind="broad"))
     for p in broad_mf:  # broad features seen only by the wide matched-filter templates
