@@ -5,15 +5,43 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import tempfile
+import secrets
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-_UMASK = os.umask(0)
-os.umask(_UMASK)
-#: permissions for finished files: what open() would give under the process umask
-_FILE_MODE = 0o666 & ~_UMASK
+
+def _create_temp(target: Path, suffix: str) -> Path:
+    """Create an empty, uniquely named file next to ``target``.
+
+    Unlike ``tempfile.mkstemp`` (mode 0600) the file is created with mode
+    0666 filtered by the process umask, like any file ``open()`` creates, so
+    finished outputs get the user's usual permissions.
+    """
+    for _ in range(100):
+        name = f".{target.stem}.{secrets.token_hex(6)}{suffix}.part"
+        path = target.parent / name
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+        except FileExistsError:
+            continue
+        os.close(fd)
+        return path
+    raise FileExistsError(f"could not create a temporary file next to {target}")
+
+
+def _fsync_dir(directory: Path) -> None:
+    """Make a rename durable (best effort; not all file systems allow it)."""
+    try:
+        fd = os.open(directory, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
 
 
 @contextlib.contextmanager
@@ -28,15 +56,13 @@ def atomic_path(target: str | Path, *, suffix: str | None = None) -> Iterator[Pa
     target = Path(target)
     target.parent.mkdir(parents=True, exist_ok=True)
     suffix = target.suffix if suffix is None else suffix
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.stem}.", suffix=f"{suffix}.part", dir=target.parent)
-    os.close(fd)
-    tmp_path = Path(tmp)
+    tmp_path = _create_temp(target, suffix)
     try:
         yield tmp_path
         with open(tmp_path, "rb+") as fh:
             os.fsync(fh.fileno())
-        os.chmod(tmp_path, _FILE_MODE)  # mkstemp makes 0600; give the usual umask-based mode
         os.replace(tmp_path, target)
+        _fsync_dir(target.parent)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
             tmp_path.unlink()

@@ -63,15 +63,12 @@ def test_q_range_empty_overlap_is_an_error():
 def test_atomic_files_get_umask_permissions_not_0600(tmp_path):
     import os
 
-    old = os.umask(0o022)
-    try:
-        import importlib
+    from saxs_mc.io.atomic import write_text_atomic
 
-        import saxs_mc.io.atomic as atomic
-
-        importlib.reload(atomic)
-        target = tmp_path / "perm.txt"
-        atomic.write_text_atomic(target, "x")
-        assert (target.stat().st_mode & 0o777) == 0o644
-    finally:
-        os.umask(old)
+    for umask, mode in ((0o022, 0o644), (0o077, 0o600)):
+        old = os.umask(umask)
+        try:
+            target = write_text_atomic(tmp_path / f"perm{umask:o}.txt", "x")
+        finally:
+            os.umask(old)
+        assert (target.stat().st_mode & 0o777) == mode
