@@ -55,14 +55,14 @@ def cdse_nucleation_conditions(*, n_frames: int = 3, growth_C: float = 230.0, re
     that condition gets one extra frame so it keeps ``n_frames`` good ones.
     """
     msc = {
-        190: [_gauss(0.87, 0.025, 2.0e-4, "MSC r=0.87 nm (CdSe-382)")],
-        200: [_gauss(0.94, 0.025, 3.0e-4, "MSC r=0.94 nm (CdSe-403)")],
-        210: [_gauss(0.94, 0.025, 3.5e-4, "MSC r=0.94 nm (CdSe-403)")],
-        220: [_gauss(0.94, 0.025, 4.0e-4, "MSC r=0.94 nm (CdSe-403)")],
-        230: [_gauss(0.94, 0.025, 3.5e-4, "MSC r=0.94 nm (CdSe-403)"),
-              _gauss(1.02, 0.025, 1.5e-4, "MSC r=1.02 nm (CdSe-437) shoulder")],
-        240: [_gauss(0.94, 0.025, 1.5e-4, "MSC r=0.94 nm (CdSe-403)"),
-              _gauss(1.02, 0.025, 4.5e-4, "MSC r=1.02 nm (CdSe-437)")],
+        190: [_gauss(0.87, 0.025, 2.0e-4, "MSC r=0.87 nm (CdSe-403)")],
+        200: [_gauss(0.94, 0.025, 3.0e-4, "MSC r=0.94 nm (CdSe-437)")],
+        210: [_gauss(0.94, 0.025, 3.5e-4, "MSC r=0.94 nm (CdSe-437)")],
+        220: [_gauss(0.94, 0.025, 4.0e-4, "MSC r=0.94 nm (CdSe-437)")],
+        230: [_gauss(0.94, 0.025, 3.5e-4, "MSC r=0.94 nm (CdSe-437)"),
+              _gauss(1.02, 0.025, 1.5e-4, "MSC r=1.02 nm (CdSe-465) shoulder")],
+        240: [_gauss(0.94, 0.025, 1.5e-4, "MSC r=0.94 nm (CdSe-437)"),
+              _gauss(1.02, 0.025, 4.5e-4, "MSC r=1.02 nm (CdSe-465)")],
         250: [_lognorm(1.15, 0.12, 6.0e-4, "regular NC")],
         260: [_lognorm(1.28, 0.13, 7.0e-4, "regular NC")],
         270: [_lognorm(1.43, 0.14, 8.0e-4, "regular NC")],
