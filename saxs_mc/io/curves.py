@@ -12,6 +12,7 @@ import dataclasses
 import json
 import re
 from pathlib import Path
+from collections.abc import Iterable
 from typing import Any
 
 import numpy as np
@@ -21,6 +22,7 @@ from saxs_mc.io.atomic import atomic_path, jsonable
 #: intensity units understood by saxs_mc
 INTENSITY_UNITS = ("1/cm", "arbitrary")
 _Q_FACTORS_TO_NM = {"1/nm": 1.0, "nm^-1": 1.0, "1/a": 10.0, "a^-1": 10.0, "1/angstrom": 10.0, "1/å": 10.0, "å^-1": 10.0}
+#: file suffixes read as HDF5/NeXus (curves and frame stacks)
 HDF5_SUFFIXES = (".h5", ".hdf5", ".nxs", ".nx", ".hdf")
 
 
@@ -105,18 +107,38 @@ class Curve:
 
 # ----------------------------------------------------------------------
 # ASCII
-def write_curve_ascii(path: str | Path, curve: Curve) -> Path:
-    """Write a 3-column ASCII file (q, I, Idev) with units in a commented header, atomically."""
+def write_curve_ascii(path: str | Path, curve: Curve, *, q_unit: str = "1/nm",
+                      exclude_metadata: Iterable[str] = ()) -> Path:
+    """Write a 3-column ASCII file (Q, I, Idev) with units in a commented header, atomically.
+
+    Parameters
+    ----------
+    path : str or Path
+    curve : Curve
+        q in 1/nm.
+    q_unit : {"1/nm", "1/A"}
+        Unit of the written Q column (named in the header).  SasView's ASCII reader
+        assumes 1/A for headerless files: write ``q_unit="1/A"`` for older SasView versions.
+    exclude_metadata : iterable of str
+        Metadata keys not written into the header line (e.g. bulky frame headers).
+
+    Readable by :func:`read_curve` (which honours the ``q_unit`` header line).
+    """
     path = Path(path)
+    fac = 1.0 / q_factor_to_nm(q_unit, source=f"{path}: write_curve_ascii q_unit")
+    unit = "1/nm" if fac == 1.0 else "1/A"
+    skip = set(exclude_metadata)
+    meta = {k: v for k, v in curve.metadata.items() if k not in skip}
     header = [
         f"saxs_mc reduced curve: {curve.title}",
-        "q_unit = 1/nm",
+        f"q_unit = {unit}",
         f"intensity_unit = {curve.intensity_unit}",
-        "metadata = " + json.dumps(jsonable(curve.metadata), allow_nan=False, separators=(",", ":")),
-        "columns: Q (1/nm)  I (" + curve.intensity_unit + ")  Idev (" + curve.intensity_unit + ")",
+        "metadata = " + json.dumps(jsonable(meta), allow_nan=False, separators=(",", ":")),
+        f"columns: Q ({unit})  I ({curve.intensity_unit})  Idev ({curve.intensity_unit})",
     ]
     with atomic_path(path) as tmp:
-        np.savetxt(tmp, np.column_stack([curve.q, curve.intensity, curve.sigma]), header="\n".join(header), fmt="%.10e")
+        np.savetxt(tmp, np.column_stack([curve.q * fac, curve.intensity, curve.sigma]), header="\n".join(header),
+                   fmt="%.10e")
     return path
 
 
@@ -124,8 +146,16 @@ def read_curve_ascii(path: str | Path, *, q_unit: str | None = None) -> Curve:
     """Read a 2- or 3-column ASCII curve.
 
     The q unit comes from a ``q_unit = ...`` header line or a column label
-    such as ``Q (1/A)``; ``q_unit`` overrides it.  Without either, 1/nm is
-    assumed.  A 2-column file gets sigma = NaN (fitting will then refuse it).
+    such as ``Q (1/A)``; ``q_unit`` overrides it.  Without either a ValueError
+    is raised: a bare 3-column file is ambiguous (SasView assumes 1/A, many
+    beamline tools write 1/nm), and guessing wrong scales every size by 10.
+    A 2-column file gets sigma = NaN (fitting will then refuse it).
+
+    Raises
+    ------
+    ValueError
+        Unreadable or non-numeric file, fewer than 2 columns, no q unit in the
+        file and none given, or an unknown q unit.
     """
     path = Path(path)
     try:
@@ -173,7 +203,12 @@ def read_curve_ascii(path: str | Path, *, q_unit: str | None = None) -> Curve:
     if ncol < 2:
         raise ValueError(f"{path}: needs at least 2 columns (q, I), found {ncol}")
     data = np.array([r[:3] if ncol >= 3 else r[:2] for r in rows], dtype=float)
-    unit = q_unit or header_unit or "1/nm"
+    unit = q_unit or header_unit
+    if unit is None:
+        raise ValueError(
+            f"{path}: the q unit is not stated in the file (SasView would assume 1/A, saxs_mc refuses to guess); "
+            "pass q_unit='1/nm' or '1/A' (CLI: --q-unit), or add a header line '# q_unit = 1/nm' (or 1/A)"
+        )
     q = data[:, 0] * q_factor_to_nm(unit, source=str(path))
     sigma = data[:, 2] if data.shape[1] >= 3 else np.full(len(q), np.nan)
     order = np.argsort(q, kind="stable")
@@ -181,13 +216,23 @@ def read_curve_ascii(path: str | Path, *, q_unit: str | None = None) -> Curve:
                  metadata={**meta, "source_file": str(path)})
 
 
-def read_curve(path: str | Path, *, entry: str | None = None) -> Curve:
-    """Read a curve from NXcanSAS HDF5 or ASCII, chosen by file suffix."""
+def read_curve(path: str | Path, *, entry: str | None = None, q_unit: str | None = None) -> Curve:
+    """Read a curve from NXcanSAS HDF5 or ASCII, chosen by file suffix.
+
+    Parameters
+    ----------
+    path : str or Path
+    entry : str, optional
+        NXcanSAS entry name (default: the file's default / first SASentry).
+    q_unit : {"1/nm", "1/A"}, optional
+        Unit of q in the file, overriding what the file states; needed for ASCII
+        files without a q-unit header and NXcanSAS files whose Q has no ``@units``.
+    """
     path = Path(path)
     if not path.exists():
         raise ValueError(f"{path}: file does not exist; check the path")
     if path.suffix.lower() in HDF5_SUFFIXES:
         from saxs_mc.io.nxcansas import read_nxcansas
 
-        return read_nxcansas(path, entry=entry)
-    return read_curve_ascii(path)
+        return read_nxcansas(path, entry=entry, q_unit=q_unit)
+    return read_curve_ascii(path, q_unit=q_unit)

@@ -34,9 +34,10 @@ from typing import Any
 
 import numpy as np
 
+from saxs_mc.io.curves import HDF5_SUFFIXES  # one definition for curve and frame files
+
 log = logging.getLogger(__name__)
 
-HDF5_SUFFIXES = (".h5", ".hdf5", ".nxs", ".nx", ".hdf")
 _HEADER_GROUPS = ("header", "parameters")
 _INDEX_RE = re.compile(r"^(?P<path>.*?)(?:\[(?P<index>[^\]]*)\])?$")
 
@@ -175,18 +176,23 @@ def _h5_refs(path: Path, dataset: str | None, index_text: str | None, source: st
 
 
 def _fabio_refs(path: Path, index_text: str | None, source: str) -> list[FrameRef]:
-    n = 1
-    if index_text is not None or path.suffix.lower() in (".edf", ".gz", ".bz2"):
-        import fabio
+    """One reference per frame of a fabio-readable file (multi-frame EDF, TIFF, CBF, ... yield every frame).
 
-        try:
-            with fabio.open(str(path)) as img:
-                n = int(img.nframes)
-        except Exception as exc:  # fabio raises many types
-            if index_text is not None:
-                raise FrameError(str(path), f"fabio cannot read this file ({type(exc).__name__}: {exc}); is it truncated "
-                                            "or corrupt?") from exc
-            n = 1  # unreadable: reported (or rejected) frame by frame when read
+    fabio is asked for ``nframes`` for every file (it parses headers / directory
+    entries, not pixel data, for EDF and TIFF).
+    """
+    import fabio
+
+    try:
+        with fabio.open(str(path)) as img:
+            n = int(img.nframes)
+    except Exception as exc:  # fabio raises many types
+        if index_text is not None:
+            raise FrameError(str(path), f"fabio cannot read this file ({type(exc).__name__}: {exc}); is it truncated "
+                                        "or corrupt?") from exc
+        n = 1  # unreadable: reported (or rejected) frame by frame when read
+    if n < 1:
+        n = 1
     idx = _parse_indices(index_text, n, source) if index_text else list(range(n))
     return [FrameRef(path=path, dataset=None, index=i, n_in_file=n) for i in idx]
 

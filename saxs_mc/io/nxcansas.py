@@ -17,6 +17,7 @@ Layout written::
 from __future__ import annotations
 
 import json
+import logging
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +28,12 @@ from saxs_mc.io.atomic import atomic_path, jsonable
 from saxs_mc.io.curves import Curve, q_factor_to_nm
 
 _STR = h5py.string_dtype("utf-8")
+log = logging.getLogger(__name__)
+
+#: intensity units read as absolute: unit -> factor to 1/cm
+_I_FACTORS_TO_CM = {"1/cm": 1.0, "cm^-1": 1.0, "cm-1": 1.0, "1/m": 0.01, "m^-1": 0.01, "m-1": 0.01}
+#: intensity units meaning "not absolutely calibrated" (no warning)
+_I_ARBITRARY = {"", "arbitrary", "a.u.", "au", "arb", "arb.u.", "arbitrary units", "none", "counts"}
 
 
 def _set_str(group: h5py.Group, name: str, value: str) -> None:
@@ -172,11 +179,28 @@ def _find_class(group: h5py.Group, cls: str) -> list[str]:
     return [k for k, v in group.items() if isinstance(v, h5py.Group) and _decode(v.attrs.get("canSAS_class", v.attrs.get("NX_class", ""))) in (cls, "NX" + cls[3:].lower() if cls.startswith("SAS") else cls)]
 
 
-def read_nxcansas(path: str | Path, *, entry: str | None = None) -> Curve:
+def read_nxcansas(path: str | Path, *, entry: str | None = None, q_unit: str | None = None) -> Curve:
     """Read the first (or the named) SASentry/SASdata of an NXcanSAS file into a :class:`Curve`.
 
     Works for files written by saxs_mc and by third parties (SasView, McSAS3,
     DAWN, pyFAI); q is converted to 1/nm from its ``units`` attribute.
+    I (and Idev) in ``1/m`` / ``m^-1`` are converted to 1/cm; I in ``1/cm``
+    stays absolute; any other unit is read as ``"arbitrary"`` (with a logged
+    warning unless it is an arbitrary-unit name such as ``"a.u."``).
+
+    Parameters
+    ----------
+    path : str or Path
+    entry : str, optional
+        Name of the SASentry group (default: the file's default, else the first).
+    q_unit : {"1/nm", "1/A"}, optional
+        Unit of Q in the file, overriding its ``@units`` (required when Q has none).
+
+    Raises
+    ------
+    ValueError
+        Not an HDF5/NXcanSAS file, missing datasets, Q without ``@units`` and no
+        ``q_unit`` given, or an unknown q unit.
     """
     path = Path(path)
     try:
@@ -205,9 +229,23 @@ def read_nxcansas(path: str | Path, *, entry: str | None = None) -> Curve:
         i = np.asarray(grp[signal][()], dtype=float).reshape(-1)
         unc_name = _decode(grp[signal].attrs.get("uncertainties", "Idev"))
         sigma = np.asarray(grp[unc_name][()], dtype=float).reshape(-1) if unc_name in grp else np.full(q.shape, np.nan)
-        q_unit = _decode(grp[axes].attrs.get("units", "1/nm"))
-        i_unit_raw = _decode(grp[signal].attrs.get("units", "arbitrary")).strip().lower()
-        i_unit = "1/cm" if i_unit_raw in ("1/cm", "cm^-1", "cm-1") else "arbitrary"
+        q_where = f"{path}:{grp.name}/{axes}"
+        if q_unit is None:
+            if "units" not in grp[axes].attrs:
+                raise ValueError(f"{q_where}: the Q dataset has no @units attribute, so its unit is unknown; pass "
+                                 "q_unit='1/nm' or '1/A' (CLI: --q-unit) or add the attribute to the file")
+            q_unit = _decode(grp[axes].attrs["units"])
+        i_unit_raw = _decode(grp[signal].attrs.get("units", "")).strip()
+        i_key = i_unit_raw.lower().replace(" ", "")
+        if i_key in _I_FACTORS_TO_CM:
+            i_unit, i_factor = "1/cm", _I_FACTORS_TO_CM[i_key]
+        else:
+            i_unit, i_factor = "arbitrary", 1.0
+            if i_unit_raw.lower() not in _I_ARBITRARY:
+                log.warning("%s:%s/%s: intensity unit %r is not an absolute unit saxs_mc knows (1/cm, 1/m); "
+                            "reading the intensity as 'arbitrary'", path, grp.name, signal, i_unit_raw)
+        i = i * i_factor
+        sigma = sigma * i_factor
         title = _decode(ent["title"][()]) if "title" in ent else path.stem
         meta: dict[str, Any] = {"source_file": str(path), "entry": ent.name}
         for pname in _find_class(ent, "SASprocess"):
@@ -222,6 +260,6 @@ def read_nxcansas(path: str | Path, *, entry: str | None = None) -> Curve:
                     meta.update(json.loads(_decode(proc["curve_metadata"][()])))
                 except json.JSONDecodeError:
                     pass
-    q = q * q_factor_to_nm(q_unit, source=f"{path}:{grp.name}/{axes}")
+    q = q * q_factor_to_nm(q_unit, source=q_where)
     order = np.argsort(q, kind="stable")
     return Curve(q=q[order], intensity=i[order], sigma=sigma[order], intensity_unit=i_unit, title=title, metadata=meta)

@@ -17,6 +17,9 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import numbers
+import types
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
@@ -39,8 +42,10 @@ class SizeDistribution:
     ----------
     kind : str
         One of ``monodisperse``, ``gaussian``, ``lognormal``, ``uniform``.
-    params : dict
-        Parameters of the kind (see module docstring), lengths in nm.
+    params : mapping
+        Parameters of the kind (see module docstring), lengths in nm; real numbers
+        (Python or NumPy).  Stored as a read-only copy (a ``MappingProxyType`` of
+        floats), so changing the caller's dict later cannot bypass validation.
     volume_fraction : float
         Total volume fraction of material in these spheres (>= 0).
     label : str
@@ -48,7 +53,7 @@ class SizeDistribution:
     """
 
     kind: str
-    params: dict[str, float]
+    params: Mapping[str, float]
     volume_fraction: float
     label: str = ""
 
@@ -57,6 +62,9 @@ class SizeDistribution:
             raise ValueError(
                 f"distribution kind={self.kind!r} is unknown; use one of {sorted(_KINDS)}"
             )
+        if not isinstance(self.params, Mapping):
+            raise TypeError(f"{self.kind} distribution: params={self.params!r} must be a mapping such as "
+                            f"{{{', '.join(repr(k) + ': ...' for k in _KINDS[self.kind])}}}")
         need = _KINDS[self.kind]
         got = set(self.params)
         if got != set(need):
@@ -64,9 +72,15 @@ class SizeDistribution:
                 f"distribution kind={self.kind!r} takes parameters {list(need)}, got {sorted(got)}; "
                 f"rename or remove {sorted(got ^ set(need))}"
             )
+        clean: dict[str, float] = {}
         for key, val in self.params.items():
-            if not isinstance(val, (int, float)) or isinstance(val, bool) or not math.isfinite(val):
+            if isinstance(val, (bool, np.bool_)) or not isinstance(val, numbers.Real):
+                raise ValueError(f"{self.kind} parameter {key}={val!r} (type {type(val).__name__}) must be a real number "
+                                 "(int, float or a NumPy number)")
+            if not math.isfinite(float(val)):
                 raise ValueError(f"{self.kind} parameter {key}={val!r} must be a finite number")
+            clean[key] = float(val)
+        object.__setattr__(self, "params", types.MappingProxyType(clean))
         p = self.params
         positive = {"radius_nm", "mean_nm", "median_nm", "sd_nm", "sigma", "max_nm"}
         for key in need:
@@ -77,8 +91,14 @@ class SizeDistribution:
                 f"uniform distribution needs 0 <= min_nm < max_nm, got min_nm={p['min_nm']}, max_nm={p['max_nm']}"
             )
         vf = self.volume_fraction
-        if isinstance(vf, bool) or not isinstance(vf, (int, float)) or not math.isfinite(vf) or vf < 0:
+        if isinstance(vf, (bool, np.bool_)) or not isinstance(vf, numbers.Real) or not math.isfinite(float(vf)) or vf < 0:
             raise ValueError(f"volume_fraction={vf!r} must be a finite number >= 0")
+        object.__setattr__(self, "volume_fraction", float(vf))
+        if not isinstance(self.label, str):
+            raise TypeError(f"label={self.label!r} must be a str")
+
+    def __reduce__(self):  # MappingProxyType cannot be pickled: rebuild through the constructor
+        return (type(self), (self.kind, dict(self.params), self.volume_fraction, self.label))
 
     # ------------------------------------------------------------------
     def support_nm(self) -> tuple[float, float]:
@@ -117,18 +137,29 @@ class SizeDistribution:
     def discretize(self, n: int = 400) -> tuple[np.ndarray, np.ndarray]:
         """Radii and volume fractions of a fine discrete version of the distribution.
 
+        The support is cut into ``n`` bins -- linear bins, except log-spaced bins for
+        ``lognormal`` (whose density is smooth in ln r, so a linear grid under-samples
+        its peak at large sigma) -- and each bin gets ``pdf(r) * dr`` at its centre
+        (geometric centre for log bins), renormalized to ``volume_fraction``.
+
         Returns
         -------
         radius_nm : ndarray of shape (n,)
         volume_fraction : ndarray of shape (n,)
             Sums to ``self.volume_fraction``.
         """
+        if isinstance(n, (bool, np.bool_)) or not isinstance(n, numbers.Integral) or n < 1:
+            raise ValueError(f"n={n!r} must be an integer >= 1 (number of radius bins)")
         if self.kind == "monodisperse":
             return np.array([self.params["radius_nm"]]), np.array([float(self.volume_fraction)])
         lo, hi = self.support_nm()
-        edges = np.linspace(lo, hi, n + 1)
-        r = 0.5 * (edges[1:] + edges[:-1])
-        w = self.pdf(r)
+        if self.kind == "lognormal":
+            edges = np.geomspace(lo, hi, int(n) + 1)
+            r = np.sqrt(edges[1:] * edges[:-1])
+        else:
+            edges = np.linspace(lo, hi, int(n) + 1)
+            r = 0.5 * (edges[1:] + edges[:-1])
+        w = self.pdf(r) * np.diff(edges)
         total = w.sum()
         return r, self.volume_fraction * w / total
 

@@ -82,11 +82,35 @@ def sphere_dsigma(
     -------
     ndarray of shape (n_q,)
         dSigma/dOmega in 1/cm.
+
+    Raises
+    ------
+    ValueError
+        Mismatched shapes; a radius that is not finite and > 0; a volume fraction
+        that is not finite and >= 0; a non-finite contrast or q; q < 0.
     """
     r = np.atleast_1d(np.asarray(radius_nm, dtype=float))
     phi = np.atleast_1d(np.asarray(volume_fraction, dtype=float))
+    q = np.asarray(q_nm, dtype=float)
     if r.shape != phi.shape:
         raise ValueError(f"radius_nm has shape {r.shape} but volume_fraction has {phi.shape}; give one fraction per radius")
-    drho = contrast_to_cm2(contrast_1e6_A2)
+    _check_array("radius_nm", r, lower=0.0, strict=True, fix="give finite radii > 0 nm")
+    _check_array("volume_fraction", phi, lower=0.0, strict=False, fix="give finite volume fractions >= 0")
+    _check_array("q_nm", q, lower=0.0, strict=False, fix="give finite q >= 0 in 1/nm")
+    c = float(contrast_1e6_A2)
+    if not np.isfinite(c):
+        raise ValueError(f"contrast_1e6_A2={contrast_1e6_A2!r} is not finite; give the SLD difference in 1e-6 A^-2 "
+                         f"(CdSe in octadecene: {CONTRAST_CDSE_ODE:.2f})")
+    drho = contrast_to_cm2(c)
     p = sphere_form_factor(q_nm, r)
     return drho**2 * (phi * sphere_volume_cm3(r)) @ p
+
+
+def _check_array(name: str, a: np.ndarray, *, lower: float, strict: bool, fix: str) -> None:
+    """ValueError naming the first bad element of ``a`` (non-finite, or below/at ``lower``)."""
+    bad = ~np.isfinite(a) | ((a <= lower) if strict else (a < lower))
+    if bad.any():
+        k = int(np.flatnonzero(bad.reshape(-1))[0])
+        rel = ">" if strict else ">="
+        raise ValueError(f"{name}[{k}]={float(a.reshape(-1)[k])!r} is invalid ({int(bad.sum())} bad value(s); each must be finite "
+                         f"and {rel} {lower:g}); {fix}")

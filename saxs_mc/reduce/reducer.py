@@ -308,6 +308,14 @@ class Reducer:
         s, h, name = self.settings, self.settings.header, frame.name
         monitor = _get_float(frame.header, h.transmitted_monitor, name, "transmitted monitor", required=True,
                              setting="transmitted_monitor")
+        if h.incident_monitor is not None and h.incident_monitor not in frame.header:
+            # a silent fallback would switch off the transmission and, with it, gas-bubble rejection
+            raise ValueError(
+                f"{name}: header key {h.incident_monitor!r} (incident monitor, needed for the transmission I1/I0 and "
+                f"transmission-based frame rejection) is missing; map this beamline's key with "
+                f"HeaderMap(incident_monitor='<key>') (CLI: --header-key incident_monitor=<key>), or opt out explicitly "
+                f"with HeaderMap(incident_monitor=None) (CLI: --header-key incident_monitor=None; no transmission is "
+                f"then reported or used for rejection)")
         incident = _get_float(frame.header, h.incident_monitor, name, "incident monitor", required=False,
                               setting="incident_monitor")
         exposure = _get_float(frame.header, h.exposure_time, name, "exposure time", required=h.monitor_is_rate,

@@ -15,7 +15,9 @@ class HeaderMap:
     """Names of the frame-header keys the reduction reads.
 
     Defaults follow ESRF ID02 EDF headers.  Set a key to ``None`` to say the
-    beamline does not record it (e.g. ``incident_monitor=None``: no transmission).
+    beamline does not record it (e.g. ``incident_monitor=None``: no transmission,
+    hence no transmission-based frame rejection).  A configured monitor key that
+    is missing from a frame's header is an error, never a silent fallback.
 
     Attributes
     ----------

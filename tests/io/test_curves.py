@@ -72,3 +72,23 @@ def test_atomic_files_get_umask_permissions_not_0600(tmp_path):
         finally:
             os.umask(old)
         assert (target.stat().st_mode & 0o777) == mode
+
+
+def test_headerless_ascii_needs_a_q_unit(tmp_path):
+    p = tmp_path / "bare.dat"
+    p.write_text("0.01 1 0.1\n0.02 2 0.1\n")
+    with pytest.raises(ValueError, match=r"bare\.dat: the q unit is not stated.*q_unit=.*--q-unit.*# q_unit = 1/nm"):
+        read_curve(p)
+    np.testing.assert_allclose(read_curve(p, q_unit="1/A").q, [0.1, 0.2])  # SasView's convention, now explicit
+    np.testing.assert_allclose(read_curve(p, q_unit="1/nm").q, [0.01, 0.02])
+    p.write_text("# q_unit = 1/nm\n0.01 1 0.1\n0.02 2 0.1\n")
+    np.testing.assert_allclose(read_curve(p).q, [0.01, 0.02])
+
+
+def test_ascii_written_in_inverse_angstrom_round_trips(tmp_path):
+    c = _curve()
+    p = write_curve_ascii(tmp_path / "a.dat", c, q_unit="1/A", exclude_metadata=("T_C",))
+    text = p.read_text()
+    assert "# q_unit = 1/A" in text and "T_C" not in text
+    np.testing.assert_allclose(np.loadtxt(p)[:, 0], c.q / 10.0, rtol=1e-9)  # the file holds 1/A
+    np.testing.assert_allclose(read_curve(p).q, c.q, rtol=1e-9)  # read back in 1/nm

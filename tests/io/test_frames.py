@@ -159,3 +159,39 @@ def test_frame_error_pickles():
 
     e = pickle.loads(pickle.dumps(FrameError("a.edf", "truncated")))
     assert isinstance(e, FrameError) and str(e) == "a.edf: truncated" and e.source == "a.edf"
+
+
+def _multipage_tiff(path, images):
+    """A multi-page TIFF written with fabio's TiffIO (first page creates, later pages append)."""
+    from fabio.TiffIO import TiffIO
+
+    for k, img in enumerate(images):
+        t = TiffIO(str(path), mode="wb+" if k == 0 else "rb+")
+        try:
+            t.writeImage(np.ascontiguousarray(img, dtype=np.uint16), info={"Title": f"page{k}"})
+        finally:
+            t.close()
+    return path
+
+
+def test_multipage_tiff_yields_every_frame_in_order(tmp_path):
+    imgs = _frames(3, seed=4)
+    p = _multipage_tiff(tmp_path / "stack.tif", imgs)
+    refs = expand_sources([str(p)])
+    assert [r.index for r in refs] == [0, 1, 2]
+    assert refs[2].name.endswith("stack.tif[2]")
+    got = [f.data for f in iter_frames(refs)]
+    assert len(got) == 3
+    for a, b in zip(got, imgs):
+        np.testing.assert_array_equal(a, b)
+    # one page addressed by index
+    (only,) = expand_sources([f"{p}::[1]"])
+    np.testing.assert_array_equal(read_frame(only).data, imgs[1])
+
+
+def test_single_page_tiff_is_one_frame(tmp_path):
+    (img,) = _frames(1, seed=5)
+    p = _multipage_tiff(tmp_path / "one.tif", [img])
+    refs = expand_sources([str(p)])
+    assert len(refs) == 1 and refs[0].name == str(p)
+    np.testing.assert_array_equal(read_frame(refs[0]).data, img)

@@ -40,3 +40,53 @@ def test_bad_q_unit_is_refused(tmp_path):
     with pytest.raises(ValueError, match="q unit"):
         write_nxcansas(tmp_path / "c.h5", _curve(), q_unit="1/m")
     assert not (tmp_path / "c.h5").exists()
+
+
+def _edit(p, **attrs):
+    import h5py
+
+    with h5py.File(p, "r+") as fh:
+        for dname, value in attrs.items():
+            ds = fh[f"sasentry01/sasdata01/{dname}"]
+            if value is None:
+                del ds.attrs["units"]
+            else:
+                ds.attrs["units"] = value
+
+
+def test_q_without_units_is_an_error_unless_the_unit_is_given(tmp_path):
+    from saxs_mc.io.curves import read_curve
+
+    c = _curve()
+    p = write_nxcansas(tmp_path / "c.h5", c, q_unit="1/A")
+    _edit(p, Q=None)
+    with pytest.raises(ValueError, match=r"c\.h5:/sasentry01/sasdata01/Q: the Q dataset has no @units.*q_unit="):
+        read_nxcansas(p)
+    np.testing.assert_allclose(read_curve(p, q_unit="1/A").q, c.q, rtol=1e-12)
+
+
+@pytest.mark.parametrize("unit", ["1/m", "m^-1"])
+def test_intensity_in_inverse_metre_is_converted_to_inverse_cm(tmp_path, unit):
+    c = _curve()
+    p = write_nxcansas(tmp_path / "c.h5", c)
+    _edit(p, I=unit)
+    back = read_nxcansas(p)
+    assert back.intensity_unit == "1/cm"
+    np.testing.assert_allclose(back.intensity, c.intensity * 0.01, rtol=1e-12)  # 1 m^-1 = 0.01 cm^-1
+    np.testing.assert_allclose(back.sigma, c.sigma * 0.01, rtol=1e-12)
+
+
+def test_unknown_intensity_unit_is_arbitrary_with_a_warning(tmp_path, caplog):
+    c = _curve()
+    p = write_nxcansas(tmp_path / "c.h5", c)
+    _edit(p, I="barn/sr")
+    with caplog.at_level("WARNING", logger="saxs_mc.io.nxcansas"):
+        back = read_nxcansas(p)
+    assert back.intensity_unit == "arbitrary"
+    np.testing.assert_allclose(back.intensity, c.intensity, rtol=1e-12)
+    assert "'barn/sr'" in caplog.text and "arbitrary" in caplog.text
+    caplog.clear()
+    _edit(p, I="a.u.")
+    with caplog.at_level("WARNING", logger="saxs_mc.io.nxcansas"):
+        assert read_nxcansas(p).intensity_unit == "arbitrary"
+    assert caplog.text == ""

@@ -61,3 +61,21 @@ def test_absolute_forward_scattering():
 def test_dsigma_rejects_mismatched_shapes():
     with pytest.raises(ValueError, match="volume_fraction"):
         sphere_dsigma(np.ones(3), np.ones(2), np.ones(3), 1.0)
+
+
+@pytest.mark.parametrize(
+    "radius, phi, q, contrast, match",
+    [
+        ([1.0, -0.5], [1e-3, 1e-3], [0.1, 1.0], 34.65, r"radius_nm\[1\]=-0\.5 is invalid.*> 0"),
+        ([1.0, 0.0], [1e-3, 1e-3], [0.1, 1.0], 34.65, r"radius_nm\[1\]=0\.0"),
+        ([1.0, np.nan], [1e-3, 1e-3], [0.1, 1.0], 34.65, r"radius_nm\[1\]=nan"),
+        ([1.0, 2.0], [1e-3, -1e-3], [0.1, 1.0], 34.65, r"volume_fraction\[1\]=-0\.001 is invalid.*>= 0"),
+        ([1.0, 2.0], [np.inf, 1e-3], [0.1, 1.0], 34.65, r"volume_fraction\[0\]=inf"),
+        ([1.0], [1e-3], [np.nan, 1.0], 34.65, r"q_nm\[0\]=nan"),
+        ([1.0], [1e-3], [-0.1, 1.0], 34.65, r"q_nm\[0\]=-0\.1"),
+        ([1.0], [1e-3], [0.1, 1.0], float("nan"), r"contrast_1e6_A2=nan is not finite"),
+    ],
+)
+def test_sphere_dsigma_rejects_unphysical_input(radius, phi, q, contrast, match):
+    with pytest.raises(ValueError, match=match):
+        sphere_dsigma(np.array(q), np.array(radius), np.array(phi), contrast)

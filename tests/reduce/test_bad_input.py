@@ -61,6 +61,18 @@ def test_missing_monitor_key(tmp_path, reducer):
         reducer.reduce([p], title="m")
 
 
+def test_missing_incident_monitor_is_an_error_not_a_silent_loss_of_transmission(tmp_path, reducer, sim):
+    data = np.random.default_rng(2).poisson(100, C.SHAPE).astype(np.int32)
+    p = _write(tmp_path / "noi0.edf", data, drop=["Intensity0ShutCor"])
+    with pytest.raises(ValueError, match=r"noi0\.edf: header key 'Intensity0ShutCor' \(incident monitor.*is missing; "
+                                         r"map .*incident_monitor=.*opt out explicitly with HeaderMap\(incident_monitor=None\)"):
+        reducer.reduce([p], title="m")
+    # the explicit opt-out still works: no transmission, everything else reduced
+    hm = HeaderMap.from_pairs({"incident_monitor": "None"})
+    res = Reducer(poni=sim.poni, mask=sim.mask, settings=ReductionSettings(npt=60, header=hm)).reduce([p], title="m")
+    assert res.frames[0].transmission is None and res.frames[0].monitor == 1e9
+
+
 def test_monitor_key_can_be_mapped(tmp_path, sim):
     data = np.random.default_rng(1).poisson(100, C.SHAPE).astype(np.int32)
     p = _write(tmp_path / "mon2.edf", data, drop=["Intensity1ShutCor"], extra={"mon2": "1e9"})
