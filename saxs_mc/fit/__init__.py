@@ -12,6 +12,12 @@ CLI: ``saxs-mc fit DATA -o OUTDIR [--q-range QMIN QMAX] [--r-range RMIN RMAX]
 [--contributions N] [--repetitions N] [--seed S] [--contrast DRHO] [--bins N]
 [--bin-scale log|linear] [--range RLO RHI ...] [--power-law N]``.
 
+``saxs_mc.fit`` is both this subpackage and callable: ``saxs_mc.fit(q, I, sigma,
+...)`` is :func:`saxs_mc.fit.mc.fit`.  Python binds the attribute ``saxs_mc.fit``
+to the subpackage as soon as it is imported, so the module's class is set to
+:class:`_CallableModule`, a :class:`types.ModuleType` subclass whose
+``__call__`` delegates to :func:`fit` (``saxs_mc.fit.fit`` works as well).
+
 Modules: :mod:`~saxs_mc.fit.mc` (method, convergence, validation),
 :mod:`~saxs_mc.fit._kernels` (numba), :mod:`~saxs_mc.fit.statistics` (histograms,
 per-range moments, minimum visibility), :mod:`~saxs_mc.fit.result`
@@ -25,9 +31,23 @@ Units: q in 1/nm, radii in nm, contrast in 1e-6 A^-2, absolute intensities in
 otherwise volume fractions are relative (phi_k = 1 / n, sum 1).
 """
 
+import sys
+import types
+from typing import Any
+
 from saxs_mc.fit.mc import FitWarning, fit, fit_curve
 from saxs_mc.fit.outputs import write_fit_outputs
 from saxs_mc.fit.result import FitResult
 from saxs_mc.fit.statistics import RangeStats
 
 __all__ = ["fit", "fit_curve", "FitResult", "RangeStats", "FitWarning", "write_fit_outputs"]
+
+
+class _CallableModule(types.ModuleType):
+    """The class of the ``saxs_mc.fit`` module: calling the module calls :func:`saxs_mc.fit.mc.fit`."""
+
+    def __call__(self, *args: Any, **kwargs: Any) -> FitResult:
+        return fit(*args, **kwargs)
+
+
+sys.modules[__name__].__class__ = _CallableModule

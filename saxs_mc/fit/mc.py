@@ -8,21 +8,45 @@ background ``b`` solved by weighted linear least squares in closed form at every
 step; one contribution at a time gets a new random radius and the move is kept
 only if chi2 decreases.  Repetitions use independent seeded random streams.
 
-Convergence is statistical: for ``dof = n_q - n_params`` degrees of freedom the
-reduced chi-square of a correct model scatters as ``1 +- sqrt(2 / dof)``, so a
-repetition stops as *converged* once ``chi2_r <= 1 + k sqrt(2 / dof)``
-(``chi2_k = k``, default 1): stop reason ``"target"``.  It also stops when chi2
-improved by less than ``stagnation_tol * sqrt(2 dof)`` (a fraction of chi2's own
-statistical spread) over the last ``stagnation_window`` attempted moves (default
-50 x contributions).  Such a plateau counts as converged (reason ``"plateau"``)
-when chi2_r is still statistically acceptable, chi2_r <= 1 + k_accept sqrt(2 / dof)
-(``chi2_k_accept``, default 3: a correct model exceeds it with probability ~0.1 %;
-the noise realisation itself can put the best attainable chi2_r above the stricter
-target, especially with few contributions), and as NOT converged (reason
-``"stagnated"``: spheres + background do not describe the data, or the
-uncertainties are underestimated) otherwise.  Reaching ``max_iterations`` is
-reported as NOT converged (reason ``"cap"``).  Non-converged repetitions raise a
-:class:`FitWarning` and are flagged in the result; they are never silent.
+Convergence is statistical.  For ``dof = n_q - n_params`` degrees of freedom the
+reduced chi-square of a correct model scatters as ``1 +- sqrt(2 / dof)``.  By
+default (``chi2_k=None``) a repetition runs until chi2 *stops improving*: it
+stops when chi2 improved by less than ``stagnation_tol * sqrt(2 dof)`` (a
+fraction of chi2's own statistical spread, i.e. an improvement no test could
+distinguish from noise) over the last ``stagnation_window`` attempted moves
+(default 50 x contributions).  This plateau counts as converged (reason
+``"plateau"``) when chi2_r is statistically acceptable, chi2_r <= 1 + k_accept
+sqrt(2 / dof) (``chi2_k_accept``, default 3: a correct model exceeds it with
+probability ~0.1 %), and as NOT converged (reason ``"stagnated"``: spheres +
+background do not describe the data, or the uncertainties are underestimated)
+otherwise.  Reaching ``max_iterations`` is reported as NOT converged (reason
+``"cap"``).  Non-converged repetitions raise a :class:`FitWarning` and are
+flagged in the result; they are never silent.
+
+Why not stop at a chi2 target (McSAS3 stops at chi2_r <= 1)?  Optionally,
+``chi2_k = k`` stops a repetition as soon as ``chi2_r <= 1 + k sqrt(2 / dof)``
+(reason ``"target"``), the McSAS discrepancy-principle stop.  But the Monte
+Carlo starts from contributions spread at random over the whole radius range,
+and stopping at the first statistically acceptable state leaves every random
+contribution the data do not *force* away where it started.  Small spheres
+(below pi/q of the informative q range) scatter almost flat there and trade off
+against the flat background, so they survive the early stop and bias the
+volume-weighted moments low.  Measured on the shipped ``nuc190C`` curve (true
+r = 0.87 nm, phi = 2.0e-4; reduction sigma slightly conservative, the truth gives
+chi2_r = 0.885): with ``chi2_k=1`` the whole-range mean radius was 0.83-0.84 nm,
+about 30 % of the volume below 0.8 nm and b = -5.3e-4 1/cm; ``chi2_k=0`` still
+gave 0.84-0.85 nm; running to the plateau gives 0.869 nm, phi 2.00e-4, < 1 %
+below 0.8 nm and b ~ 0.  The plateau is cheap (~1e5 moves of ~1 us) and
+averaging repetitions keeps the noise-fitting spikes of a fully converged MC in
+check, as in McSAS.  Whatever the stop, the per-bin minimum visibility and the
+per-range sub-visibility fractions (:mod:`saxs_mc.fit.statistics`) show which
+parts of a distribution the data support.
+
+Background: a free flat background (default) may be negative: after blank
+subtraction a small negative offset is physical (the particles displace solvent,
+transmissions/thicknesses differ slightly), so ``b >= 0`` is not the default;
+``background="nonnegative"`` imposes it (fitted as a bound in the least squares,
+not clamped afterwards), ``background="none"`` fixes b = 0.
 
 Radii are drawn on a fine grid (``radius_grid`` points, log- or linearly spaced
 like the sampling): the per-contribution intensities ``V(r) P(q, r)`` are
@@ -50,6 +74,8 @@ from saxs_mc.fit.statistics import (
     min_visibility,
     number_histogram,
     range_stats,
+    sphere_volume_nm3,
+    visible_bins,
     volume_histogram,
 )
 from saxs_mc.io.curves import Curve
@@ -61,6 +87,42 @@ log = logging.getLogger(__name__)
 MIN_Q_POINTS = 10
 #: stop reasons that count as converged
 CONVERGED_REASONS = ("target", "plateau")
+#: accepted values of ``background`` (True = "flat", False = "none")
+BACKGROUND_MODES = ("flat", "nonnegative", "none")
+#: McSAS recommends at least this many repetitions for meaningful uncertainties
+RECOMMENDED_REPETITIONS = 10
+
+_WARMUP_S: float | None = None
+
+
+def warm_up() -> float:
+    """Compile or load the numba kernels once per process; return the seconds it took (0 if done before).
+
+    :func:`fit` calls it before starting its timer, so ``elapsed_s`` and
+    ``time_per_iteration_s`` measure the Monte Carlo only; the load/compile time
+    of the first call in a process is reported as ``FitResult.warmup_s``.
+    """
+    global _WARMUP_S
+    if _WARMUP_S is not None:
+        return 0.0
+    t0 = time.perf_counter()
+    q = np.linspace(0.5, 2.0, 8)
+    table = intensity_table(q, np.array([1.0, 2.0]))
+    w = np.ones(q.size)
+    idx = np.zeros((1, 2), dtype=np.int64)
+    fsum = np.zeros((1, q.size))
+    info = np.zeros((1, K.N_INFO))
+    K.mc_repetitions(table, w, w * table[0], float(np.sum(table[0] ** 2)), 2, np.array([1], dtype=np.uint64),
+                     10, -1.0, 10, 0.0, True, 10_000, idx, fsum, info, np.zeros(q.size), False)
+    _WARMUP_S = time.perf_counter() - t0
+    return _WARMUP_S
+
+
+def _entropy_seed() -> int:
+    """A 63-bit seed from OS entropy (recorded so the run can be repeated)."""
+    import secrets
+
+    return secrets.randbits(63)
 
 
 class FitWarning(UserWarning):
@@ -94,7 +156,7 @@ def radius_grid(r_min_nm: float, r_max_nm: float, n: int, sampling: str) -> np.n
 
 def intensity_table(q_nm: np.ndarray, radii_nm: np.ndarray) -> np.ndarray:
     """Per-contribution intensities V(r) P(q, r) with V in nm^3, C-contiguous (n_r, n_q)."""
-    v = 4.0 / 3.0 * np.pi * radii_nm**3
+    v = sphere_volume_nm3(radii_nm)
     return np.ascontiguousarray(v[:, None] * sphere_form_factor(q_nm, radii_nm), dtype=np.float64)
 
 
@@ -114,9 +176,9 @@ def fit(
     bin_scale: str = "log",
     ranges_nm: Sequence[tuple[float, float]] | None = None,
     radius_sampling: str = "log",
-    background: bool = True,
+    background: bool | str = True,
     power_law_exponent: float | None = None,
-    chi2_k: float = 1.0,
+    chi2_k: float | None = None,
     chi2_k_accept: float = 3.0,
     max_iterations: int = 200_000,
     stagnation_window: int | None = None,
@@ -140,9 +202,16 @@ def fit(
     contributions : int
         Number of contributions per repetition (default 300).
     repetitions : int
-        Independent repetitions (default 10, at least 2 for standard deviations).
+        Independent repetitions (default 10).  Uncertainties (all ``*_std``) need
+        at least 2; McSAS recommends >= 10.  ``repetitions=1`` gives std = 0 and a
+        :class:`FitWarning`.
     seed : int, numpy.random.Generator or None
         Seed; each repetition gets its own stream from :func:`saxs_mc._rng.spawn_seeds`.
+        None draws a 63-bit integer seed from OS entropy, uses it and records it
+        (``FitResult.seed``, ``settings["seed_source"] = "os_entropy"``), so every
+        run can be repeated from its output.  A Generator is recorded as
+        ``seed=None`` with ``seed_source = "generator"``; ``repetition_seeds``
+        reproduce each repetition in every case.
     contrast : float, optional
         SLD difference in 1e-6 A^-2.  With ``intensity_unit == "1/cm"`` volume
         fractions are absolute; with arbitrary units it is ignored with a
@@ -155,16 +224,22 @@ def fit(
         Radius ranges (nm) for population statistics; the whole range is always first.
     radius_sampling : {"log", "linear"}
         Radii drawn log-uniformly or uniformly.
-    background : bool
-        Fit a flat background (default True).
+    background : bool or {"flat", "nonnegative", "none"}
+        Flat background b: ``True``/``"flat"`` (default) fits a free b (it may
+        be negative, which is physical after blank subtraction); ``"nonnegative"``
+        fits b >= 0 as a bound in the least squares (not a clamp; cannot be
+        combined with ``power_law_exponent``); ``False``/``"none"``: b = 0.
     power_law_exponent : float, optional
         Also fit a power-law term c (q / q_min)^-n with c >= 0 and this exponent n
         (e.g. 4 for Porod scattering of large aggregates); default: none.
-    chi2_k : float
-        Convergence target chi2_r <= 1 + chi2_k sqrt(2 / dof).
+    chi2_k : float or None
+        None (default): no early stop, run each repetition to its chi2 plateau
+        (see the module docstring for why).  A number k >= 0 stops a repetition
+        as converged once chi2_r <= 1 + k sqrt(2 / dof) (McSAS-style; biased
+        towards the random start for weakly constrained radii).
     chi2_k_accept : float
-        A stagnated repetition counts as converged ("plateau") if
-        chi2_r <= 1 + chi2_k_accept sqrt(2 / dof).
+        A plateau counts as converged ("plateau") if
+        chi2_r <= 1 + chi2_k_accept sqrt(2 / dof) (default 3).
     max_iterations : int
         Iteration cap per repetition (reaching it is reported as not converged).
     stagnation_window : int, optional
@@ -175,7 +250,8 @@ def fit(
     radius_grid_points : int
         Size of the tabulated radius grid.
     progress : bool
-        Show a tqdm progress bar over repetitions.
+        Show a tqdm progress bar over repetitions (callers such as the CLI
+        should pass True only when stderr is a terminal).
     title : str
         Sample name for reports.
 
@@ -200,16 +276,35 @@ def fit(
     radius_grid_points = _positive_int(radius_grid_points, "radius_grid_points", 16)
     stagnation_window = _positive_int(stagnation_window if stagnation_window is not None else 50 * contributions,
                                       "stagnation_window", 1)
-    if not (isinstance(chi2_k, (int, float)) and math.isfinite(chi2_k) and chi2_k >= 0):
-        raise ValueError(f"chi2_k={chi2_k!r}: must be a finite number >= 0 (1 = one standard deviation of chi2_r)")
-    if not (isinstance(chi2_k_accept, (int, float)) and math.isfinite(chi2_k_accept) and chi2_k_accept >= chi2_k):
-        raise ValueError(f"chi2_k_accept={chi2_k_accept!r}: must be a finite number >= chi2_k={chi2_k}")
+    if chi2_k is not None and (isinstance(chi2_k, bool) or not isinstance(chi2_k, (int, float))
+                               or not math.isfinite(chi2_k) or chi2_k < 0):
+        raise ValueError(f"chi2_k={chi2_k!r}: give None (run to the chi2 plateau) or a finite number >= 0 "
+                         "(1 = stop at one standard deviation of chi2_r above 1)")
+    if not (isinstance(chi2_k_accept, (int, float)) and math.isfinite(chi2_k_accept)
+            and chi2_k_accept >= (chi2_k or 0.0)):
+        raise ValueError(f"chi2_k_accept={chi2_k_accept!r}: must be a finite number >= chi2_k={chi2_k} (and >= 0)")
+    if background is True or background is False:
+        bg_mode = "flat" if background else "none"
+    elif isinstance(background, str) and background in BACKGROUND_MODES:
+        bg_mode = background
+    else:
+        raise ValueError(f"background={background!r}: use True/'flat' (free b), 'nonnegative' (b >= 0) or False/'none'")
     if not (isinstance(stagnation_tol, (int, float)) and math.isfinite(stagnation_tol) and stagnation_tol >= 0):
         raise ValueError(f"stagnation_tol={stagnation_tol!r}: must be a finite number >= 0")
     if power_law_exponent is not None and (isinstance(power_law_exponent, bool) or not isinstance(power_law_exponent, (int, float))
                                            or not math.isfinite(power_law_exponent) or power_law_exponent <= 0):
         raise ValueError(f"power_law_exponent={power_law_exponent!r}: give a finite exponent > 0 (e.g. 4 for Porod) or None")
+    if bg_mode == "nonnegative" and power_law_exponent is not None:
+        raise ValueError("background='nonnegative' cannot be combined with power_law_exponent: use background='flat' "
+                         "(free b) with the power law, or drop the power law")
     warn_list: list[str] = []
+    if seed is None:
+        seed = _entropy_seed()
+        seed_source = "os_entropy"
+    elif isinstance(seed, (np.random.Generator, np.random.SeedSequence)):
+        seed_source = "generator"
+    else:
+        seed_source = "user"
 
     def _warn(msg: str) -> None:
         warn_list.append(msg)
@@ -272,6 +367,11 @@ def fit(
         else:
             absolute = True
     ranges = [rr] + [_pair(r, "ranges_nm item", "nm") for r in (ranges_nm or [])]
+    if repetitions < 2:
+        _warn(
+            f"repetitions={repetitions}: all uncertainties (*_std) are 0 with one repetition; use >= 2 "
+            f"(McSAS recommends >= {RECOMMENDED_REPETITIONS}) for meaningful standard deviations"
+        )
 
     # --- kernels
     seeds = spawn_seeds(seed, repetitions).astype(np.uint64)
@@ -280,18 +380,26 @@ def fit(
     w = 1.0 / sig**2
     wi = w * i_obs
     swii = float(np.sum(wi * i_obs))
-    n_par = 1 + int(bool(background)) + int(power_law_exponent is not None)
-    fit_pl = power_law_exponent is not None
-    p_basis = (q / q_min) ** (-float(power_law_exponent)) if fit_pl else np.zeros_like(q)
+    n_par = 1 + int(bg_mode != "none") + int(power_law_exponent is not None)
+    # b >= 0 is the bounded extra term c >= 0 of the kernels with a constant basis (free b term off)
+    fit_pl = power_law_exponent is not None or bg_mode == "nonnegative"
+    if power_law_exponent is not None:
+        p_basis = (q / q_min) ** (-float(power_law_exponent))
+    else:
+        p_basis = np.ones_like(q) if bg_mode == "nonnegative" else np.zeros_like(q)
+    free_bg = bg_mode == "flat"
     dof = q.size - n_par
-    chi2_r_target = 1.0 + chi2_k * math.sqrt(2.0 / dof)
+    chi2_r_target = 1.0 + chi2_k * math.sqrt(2.0 / dof) if chi2_k is not None else float("nan")
     chi2_r_accept = 1.0 + chi2_k_accept * math.sqrt(2.0 / dof)
     stag_delta = stagnation_tol * math.sqrt(2.0 * dof)
     idx = np.zeros((repetitions, contributions), dtype=np.int64)
     fsum = np.zeros((repetitions, q.size))
     info = np.zeros((repetitions, K.N_INFO))
     kargs = (table, w, wi, swii, contributions)
-    kopts = (max_iterations, chi2_r_target * dof, stagnation_window, stag_delta, bool(background), 10_000)
+    # without a target, -1 can never be reached (chi2 >= 0): repetitions run to their plateau
+    kopts = (max_iterations, chi2_r_target * dof if chi2_k is not None else -1.0, stagnation_window, stag_delta,
+             free_bg, 10_000)
+    warmup_s = warm_up()
     t0 = time.perf_counter()
     if progress:
         from tqdm.auto import tqdm
@@ -311,6 +419,9 @@ def fit(
     # --- results
     scale = info[:, K.INFO_SCALE].copy()
     bg = info[:, K.INFO_BACKGROUND].copy()
+    plc = info[:, K.INFO_POWERLAW].copy()
+    if bg_mode == "nonnegative":  # the bounded constant term is the background
+        bg, plc = plc, np.zeros_like(plc)
     chi2_r = info[:, K.INFO_CHI2] / dof
     codes = info[:, K.INFO_REASON].astype(int)
     reasons = tuple(
@@ -318,7 +429,6 @@ def fit(
         for c, x2 in zip(codes, chi2_r)
     )
     radii = grid[idx]
-    plc = info[:, K.INFO_POWERLAW].copy()
     model = scale[:, None] * fsum + bg[:, None] + plc[:, None] * p_basis[None, :]
     if absolute:
         g = contrast_to_cm2(float(contrast)) ** 2 * 1e-21  # intensity per (volume fraction * nm^3)
@@ -331,7 +441,10 @@ def fit(
     vh = volume_histogram(radii, phi_k, edges)
     nh = number_histogram(radii, edges)
     minvis = min_visibility(q, sig, bin_centers(edges, bin_scale), g_rep)
-    stats = tuple(range_stats(radii, phi_k, lo, hi) for lo, hi in ranges)
+    visible = visible_bins(vh.mean(axis=0), minvis)
+    stats = tuple(range_stats(radii, phi_k, lo, hi, edges=edges, visible=visible) for lo, hi in ranges)
+    stats_vis = tuple(range_stats(radii, phi_k, lo, hi, edges=edges, visible=visible, visible_only=True)
+                      for lo, hi in ranges)
     ddof = 1 if repetitions > 1 else 0
     n_bad = sum(r not in CONVERGED_REASONS for r in reasons)
     if n_bad:
@@ -351,12 +464,13 @@ def fit(
         "r_range_nm": list(rr), "contributions": contributions, "repetitions": repetitions,
         "radius_sampling": radius_sampling, "radius_grid_points": radius_grid_points,
         "n_bins": n_bins, "bin_scale": bin_scale, "ranges_nm": [list(r) for r in ranges],
-        "background": "flat" if background else "none", "power_law_exponent": power_law_exponent, "contrast_1e6_A2": contrast, "intensity_unit": intensity_unit,
-        "chi2_k": chi2_k, "chi2_r_target": chi2_r_target, "chi2_k_accept": chi2_k_accept,
+        "background": bg_mode, "power_law_exponent": power_law_exponent, "contrast_1e6_A2": contrast, "intensity_unit": intensity_unit,
+        "chi2_k": chi2_k, "chi2_r_target": chi2_r_target if chi2_k is not None else None,
+        "stop_rule": "plateau" if chi2_k is None else "target_or_plateau", "chi2_k_accept": chi2_k_accept,
         "chi2_r_accept": chi2_r_accept, "dof": dof, "max_iterations": max_iterations,
         "stagnation_window": stagnation_window, "stagnation_tol": stagnation_tol,
         "stagnation_delta_chi2": stag_delta,
-        "seed": seed if isinstance(seed, (int, np.integer)) else None,
+        "seed": int(seed) if seed_source != "generator" else None, "seed_source": seed_source,
     }
     return FitResult(
         q_nm=q, intensity=i_obs, sigma=sig, intensity_unit=intensity_unit, absolute=absolute,
@@ -364,14 +478,14 @@ def fit(
         bin_edges_nm=edges, bin_scale=bin_scale,
         volume_fraction=vh.mean(axis=0), volume_fraction_std=vh.std(axis=0, ddof=ddof),
         number_fraction=nh.mean(axis=0), number_fraction_std=nh.std(axis=0, ddof=ddof),
-        min_visibility=minvis, ranges=stats,
+        min_visibility=minvis, ranges=stats, ranges_visible=stats_vis,
         model_mean=model.mean(axis=0), model_std=model.std(axis=0, ddof=ddof),
         radii_nm=radii, phi_per_contribution=phi_k, scale=scale, background=bg, power_law_coefficient=plc,
         chi2_r=chi2_r, chi2_r_target=chi2_r_target, chi2_r_accept=chi2_r_accept,
         iterations=info[:, K.INFO_ITERATIONS].astype(np.int64), accepted=info[:, K.INFO_ACCEPTED].astype(np.int64),
-        stop_reason=reasons, seed=int(seed) if isinstance(seed, (int, np.integer)) else None,
+        stop_reason=reasons, seed=int(seed) if seed_source != "generator" else None,
         repetition_seeds=seeds, settings=settings, warnings=tuple(warn_list), versions=package_versions(),
-        elapsed_s=elapsed, title=title,
+        elapsed_s=elapsed, warmup_s=warmup_s, title=title,
     )
 
 

@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from saxs_mc.fit.statistics import RangeStats
+from saxs_mc.fit.statistics import SUB_VISIBILITY_DOMINATED, RangeStats, bin_centers
 from saxs_mc.io.atomic import jsonable
 
 
@@ -37,7 +37,9 @@ class FitResult:
         Minimum visible volume fraction per bin (same units as ``volume_fraction``;
         formula in :mod:`saxs_mc.fit.statistics`).
     ranges : tuple of RangeStats
-        Statistics per requested radius range (the first is the whole fit range).
+        Statistics per requested radius range (the first is the whole fit range),
+        from all contributions; ``sub_visibility_fraction`` gives the share of each
+        range's volume in bins below the minimum visibility.
     model_mean, model_std : ndarray (n_q,)
         Fitted curve s F + b, mean and std over repetitions.
     radii_nm : ndarray (n_rep, n_contrib)
@@ -51,7 +53,8 @@ class FitResult:
     chi2_r : ndarray (n_rep,)
         Final reduced chi-square, chi2 / (n_q - 2) (or n_q - 1 without background).
     chi2_r_target : float
-        The convergence target 1 + k sqrt(2 / dof).
+        The convergence target 1 + k sqrt(2 / dof); NaN when the fit ran to the
+        chi2 plateau without a target (``chi2_k=None``, the default).
     chi2_r_accept : float
         Largest chi2_r at which a stagnated repetition still counts as converged.
     iterations, accepted : ndarray (n_rep,) int
@@ -62,7 +65,9 @@ class FitResult:
         chi2_r_accept: converged), ``"stagnated"`` (plateau above chi2_r_accept:
         NOT converged) or ``"cap"`` (NOT converged: iteration cap reached).
     seed : int or None
-        The seed given by the user (None: OS entropy, see ``repetition_seeds``).
+        The integer seed used: the user's, or one drawn from OS entropy when
+        ``seed=None`` (``settings["seed_source"]``); None only when a Generator was
+        passed (``repetition_seeds`` reproduce the repetitions then).
     repetition_seeds : ndarray (n_rep,) uint64
         The seed of each repetition's stream (re-run a repetition exactly with it).
     settings : dict
@@ -72,8 +77,15 @@ class FitResult:
     versions : dict
         Package versions.
     elapsed_s : float
-        Wall-clock time of the Monte Carlo kernels.
+        Wall-clock time of the Monte Carlo kernels (after warm-up: no compile or
+        cache-load time).
     title : str
+    ranges_visible : tuple of RangeStats
+        The same ranges from the contributions in visible bins only (bins whose
+        mean volume fraction reaches ``min_visibility``).
+    warmup_s : float
+        Time to compile/load the numba kernels before the timer started (non-zero
+        only for the first fit in a process).
     """
 
     q_nm: np.ndarray
@@ -110,6 +122,8 @@ class FitResult:
     versions: dict[str, str]
     elapsed_s: float
     title: str = ""
+    ranges_visible: tuple[RangeStats, ...] = ()
+    warmup_s: float = 0.0
 
     def __post_init__(self) -> None:
         for f in dataclasses.fields(self):
@@ -151,8 +165,8 @@ class FitResult:
 
     @property
     def bin_centers_nm(self) -> np.ndarray:
-        e = self.bin_edges_nm
-        return np.sqrt(e[1:] * e[:-1]) if self.bin_scale == "log" else 0.5 * (e[1:] + e[:-1])
+        """(n_bins,) bin centres in nm (:func:`saxs_mc.fit.statistics.bin_centers`)."""
+        return bin_centers(self.bin_edges_nm, self.bin_scale)
 
     @property
     def time_per_iteration_s(self) -> float:
@@ -188,7 +202,9 @@ class FitResult:
                 "chi2_r_mean": float(self.chi2_r.mean()), "chi2_r_std": float(self.chi2_r.std()),
                 "iterations_mean": float(self.iterations.mean()),
                 "acceptance_rate_mean": float(self.acceptance_rate.mean()),
+                "stop_rule": self.settings.get("stop_rule"),
                 "elapsed_s": self.elapsed_s, "time_per_iteration_s": self.time_per_iteration_s,
+                "warmup_s": self.warmup_s,
                 "repetitions": self.convergence(),
             },
             "total_volume_fraction": tot, "total_volume_fraction_std": tot_sd,
@@ -203,6 +219,7 @@ class FitResult:
                 "min_visibility": self.min_visibility,
             },
             "ranges": [r.summary() for r in self.ranges],
+            "ranges_visible": [r.summary() for r in self.ranges_visible],
             "warnings": list(self.warnings),
             "versions": self.versions,
         })
@@ -212,12 +229,14 @@ class FitResult:
         kind = "absolute" if self.absolute else "relative (sum 1)"
         tot, tot_sd = self.total_volume_fraction
         n_conv = int(self.converged.sum())
+        target = (f"target <= {self.chi2_r_target:.4f}" if np.isfinite(self.chi2_r_target)
+                  else f"run to plateau, acceptable <= {self.chi2_r_accept:.4f}")
         lines = [
             f"Monte Carlo sphere fit: {self.title or '(untitled)'}",
             f"  data: {self.q_nm.size} q points, {self.q_nm.min():.4g}-{self.q_nm.max():.4g} 1/nm, I in {self.intensity_unit}",
             f"  {self.n_contributions} contributions x {self.n_repetitions} repetitions, radius "
             f"{self.bin_edges_nm[0]:.4g}-{self.bin_edges_nm[-1]:.4g} nm, seed {self.seed}",
-            f"  chi2_r = {self.chi2_r.mean():.4f} +- {self.chi2_r.std():.4f} (target <= {self.chi2_r_target:.4f}); "
+            f"  chi2_r = {self.chi2_r.mean():.4f} +- {self.chi2_r.std():.4f} ({target}); "
             f"converged {n_conv}/{self.n_repetitions}",
             f"  iterations {self.iterations.mean():.0f} (mean), acceptance {self.acceptance_rate.mean():.3f}, "
             f"{self.time_per_iteration_s * 1e6:.3f} us/iteration, {self.elapsed_s:.3f} s",
@@ -229,14 +248,22 @@ class FitResult:
                     else f"not converged: stagnated above chi2_r {self.chi2_r_accept:.4f}")
             lines.append(f"  ! repetition {c['repetition']}: {what} (chi2_r {c['chi2_r']:.4f}, {c['iterations']} iterations)")
         lines.append("")
-        lines.append(f"  {'range (nm)':>17} {'vol.frac':>11} {'+-':>9} {'mean nm':>8} {'+-':>7} {'sd nm':>7} "
-                     f"{'skew':>6} {'ex.kurt':>7} {'<r>_N nm':>8}")
-        for r in self.ranges:
-            lines.append(
-                f"  {r.r_lo_nm:8.4g}-{r.r_hi_nm:<8.4g} {r.volume_fraction:11.5g} {r.volume_fraction_std:9.2g} "
-                f"{r.mean_nm:8.4f} {r.mean_nm_std:7.4f} {r.sd_nm:7.4f} {r.skew:6.2f} {r.excess_kurtosis:7.2f} "
-                f"{r.number_mean_nm:8.4f}"
-            )
+        head = (f"  {'range (nm)':>17} {'vol.frac':>11} {'+-':>9} {'mean nm':>8} {'+-':>7} {'sd nm':>7} "
+                f"{'skew':>6} {'ex.kurt':>7} {'<r>_N nm':>8} {'sub-vis':>7}")
+        for label, stats in (("all contributions", self.ranges), ("visible bins only", self.ranges_visible)):
+            if not stats:
+                continue
+            lines.append(f"  statistics per range, {label}:")
+            lines.append(head)
+            for r in stats:
+                flag = "  ! dominated by sub-visibility volume" if r.dominated_by_sub_visibility and label[0] == "a" else ""
+                lines.append(
+                    f"  {r.r_lo_nm:8.4g}-{r.r_hi_nm:<8.4g} {r.volume_fraction:11.5g} {r.volume_fraction_std:9.2g} "
+                    f"{r.mean_nm:8.4f} {r.mean_nm_std:7.4f} {r.sd_nm:7.4f} {r.skew:6.2f} {r.excess_kurtosis:7.2f} "
+                    f"{r.number_mean_nm:8.4f} {r.sub_visibility_fraction:7.3f}{flag}"
+                )
+        lines.append(f"  (sub-vis: share of the range's volume in bins below the minimum visibility; "
+                     f"flagged above {SUB_VISIBILITY_DOMINATED:g})")
         lines.append("")
         lines.append(f"  {'r_lo nm':>8} {'r_hi nm':>8} {'vol.frac':>11} {'std':>10} {'min.vis':>10}")
         for lo, hi, v, s, m in zip(self.bin_edges_nm[:-1], self.bin_edges_nm[1:], self.volume_fraction,

@@ -18,6 +18,18 @@ volume fraction per nm^3 of particle volume: ``g = drho^2 [cm^-4] * 1e-21`` for
 absolute fits, or ``g = n_contributions * s`` (the repetition's scale factor)
 for relative volume fractions (which sum to 1).  Bins whose mean volume
 fraction lies below ``min_visibility`` are not supported by the data.
+
+Sub-visibility volume
+---------------------
+McSAS practice is to plot the visibility line and let the user judge.  Here
+:func:`range_stats` also reports, per radius range, the fraction of the range's
+volume that sits in bins below the minimum visibility
+(``RangeStats.sub_visibility_fraction``), and :class:`~saxs_mc.fit.result.FitResult`
+carries a second set of range statistics computed from the contributions in
+visible bins only (``ranges_visible``).  A range with more than
+:data:`SUB_VISIBILITY_DOMINATED` of its volume below visibility is flagged as
+dominated by sub-visibility volume: its moments describe contributions the data
+cannot distinguish from noise (or from the background).
 """
 
 from __future__ import annotations
@@ -27,7 +39,15 @@ from typing import Any
 
 import numpy as np
 
-from saxs_mc.models.sphere import sphere_form_factor
+from saxs_mc.models.sphere import sphere_form_factor, sphere_volume_cm3
+
+#: a range whose sub-visibility volume fraction exceeds this is flagged as dominated by it
+SUB_VISIBILITY_DOMINATED = 0.5
+
+
+def sphere_volume_nm3(radius_nm: np.ndarray | float) -> np.ndarray:
+    """Sphere volume in nm^3 (from :func:`saxs_mc.models.sphere.sphere_volume_cm3`; 1 nm^3 = 1e-21 cm^3)."""
+    return sphere_volume_cm3(radius_nm) * 1e21
 
 
 def bin_edges(r_min_nm: float, r_max_nm: float, n_bins: int, scale: str) -> np.ndarray:
@@ -95,7 +115,7 @@ def min_visibility(q_nm: np.ndarray, sigma: np.ndarray, centers_nm: np.ndarray, 
     g_per_rep : (n_rep,)
         Intensity per unit volume fraction per nm^3 of particle volume, per repetition.
     """
-    vp = (4.0 / 3.0 * np.pi * centers_nm**3)[:, None] * sphere_form_factor(q_nm, centers_nm)  # (n_bins, n_q)
+    vp = sphere_volume_nm3(centers_nm)[:, None] * sphere_form_factor(q_nm, centers_nm)  # (n_bins, n_q)
     with np.errstate(divide="ignore"):
         ratio = np.where(vp > 0, sigma[None, :] / vp, np.inf).min(axis=1)  # (n_bins,)
     g = np.asarray(g_per_rep, dtype=float)
@@ -113,6 +133,10 @@ class RangeStats:
     volume-weighted mean radius (nm), variance (nm^2), skewness, excess kurtosis,
     and the number-weighted mean radius (nm).  NaN when a repetition has fewer
     than two contributions in the range (the std/mean then use the others).
+
+    ``sub_visibility_fraction`` (+- std) is the fraction of the range's volume in
+    histogram bins whose mean volume fraction is below the minimum visibility
+    (NaN when not computed or the range is empty); see the module docstring.
     """
 
     r_lo_nm: float
@@ -129,6 +153,13 @@ class RangeStats:
     excess_kurtosis_std: float
     number_mean_nm: float
     number_mean_nm_std: float
+    sub_visibility_fraction: float = float("nan")
+    sub_visibility_fraction_std: float = float("nan")
+
+    @property
+    def dominated_by_sub_visibility(self) -> bool:
+        """True when more than :data:`SUB_VISIBILITY_DOMINATED` of the range's volume is below visibility."""
+        return bool(self.sub_visibility_fraction > SUB_VISIBILITY_DOMINATED)
 
     @property
     def sd_nm(self) -> float:
@@ -136,7 +167,9 @@ class RangeStats:
         return float(np.sqrt(self.variance_nm2))
 
     def summary(self) -> dict[str, Any]:
-        return {k: (None if not np.isfinite(v) else float(v)) for k, v in dataclasses.asdict(self).items()}
+        out: dict[str, Any] = {k: (None if not np.isfinite(v) else float(v)) for k, v in dataclasses.asdict(self).items()}
+        out["dominated_by_sub_visibility"] = self.dominated_by_sub_visibility
+        return out
 
 
 def _mean_std(x: np.ndarray) -> tuple[float, float]:
@@ -147,17 +180,45 @@ def _mean_std(x: np.ndarray) -> tuple[float, float]:
     return float(good.mean()), float(good.std(ddof=1)) if good.size > 1 else 0.0
 
 
-def range_stats(radii_nm: np.ndarray, phi_per_contribution: np.ndarray, r_lo: float, r_hi: float) -> RangeStats:
+def visible_bins(volume_fraction: np.ndarray, min_vis: np.ndarray) -> np.ndarray:
+    """(n_bins,) bool: bins whose mean volume fraction reaches the minimum visibility."""
+    return np.asarray(volume_fraction) >= np.asarray(min_vis)
+
+
+def range_stats(radii_nm: np.ndarray, phi_per_contribution: np.ndarray, r_lo: float, r_hi: float, *,
+                edges: np.ndarray | None = None, visible: np.ndarray | None = None,
+                visible_only: bool = False) -> RangeStats:
     """Statistics of the contributions with r_lo <= r <= r_hi (see :class:`RangeStats`).
 
     All contributions carry equal volume, so volume-weighted moments are plain
     moments of the contribution radii; number weights are proportional to r^-3.
+
+    Parameters
+    ----------
+    radii_nm : (n_rep, n_contrib)
+    phi_per_contribution : (n_rep,)
+    r_lo, r_hi : float
+        Range in nm (inclusive).
+    edges : (n_bins + 1,), optional
+        Histogram edges; with ``visible`` gives ``sub_visibility_fraction``.
+    visible : (n_bins,) bool, optional
+        Bins at or above the minimum visibility (:func:`visible_bins`).
+    visible_only : bool
+        Use only the contributions in visible bins (needs ``edges`` and ``visible``).
     """
+    if visible_only and (edges is None or visible is None):
+        raise ValueError("range_stats(visible_only=True) needs edges and visible")
     n_rep = radii_nm.shape[0]
     vals = np.full((n_rep, 6), np.nan)
+    subvis = np.full(n_rep, np.nan)
     for i in range(n_rep):
         r = radii_nm[i]
         r = r[(r >= r_lo) & (r <= r_hi)]
+        if edges is not None and visible is not None and r.size:
+            vis = np.asarray(visible, bool)[_bin_index(r, edges)]
+            subvis[i] = 1.0 - vis.mean()
+            if visible_only:
+                r = r[vis]
         vals[i, 0] = r.size * phi_per_contribution[i]
         if r.size >= 2:
             m = r.mean()
@@ -173,4 +234,4 @@ def range_stats(radii_nm: np.ndarray, phi_per_contribution: np.ndarray, r_lo: fl
             vals[i, 1] = r[0]
             vals[i, 5] = r[0]
     ms = [_mean_std(vals[:, j]) for j in range(6)]
-    return RangeStats(float(r_lo), float(r_hi), *ms[0], *ms[1], *ms[2], *ms[3], *ms[4], *ms[5])
+    return RangeStats(float(r_lo), float(r_hi), *ms[0], *ms[1], *ms[2], *ms[3], *ms[4], *ms[5], *_mean_std(subvis))
