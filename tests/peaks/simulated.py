@@ -43,5 +43,5 @@ def sphere_curve(radius_nm=1.5, rel_sd=0.07, seed=0, n=600, q_min=0.1, q_max=7.0
     q = np.linspace(q_min, q_max, n)
     dist = make_distribution({"kind": "gaussian", "mean_nm": radius_nm, "sd_nm": rel_sd * radius_nm, "volume_fraction": 1e-3})
     clean = dist.dsigma(q, CONTRAST_CDSE_ODE) + 1e-3
-    i, s = noisy(q, clean, rel=rel, floor=1e-4 * clean.max() * 0 + 2e-4, seed=seed)
+    i, s = noisy(q, clean, rel=rel, floor=2e-4, seed=seed)
     return q, i, s

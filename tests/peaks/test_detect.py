@@ -15,7 +15,6 @@ def test_lamellar_peaks_found_and_indexed():
     q, i, s = lamellar_curve(seed=1)
     pk = find_peaks(q, i, s)
     assert pk.converged
-    assert [round(p.q_nm, 2) for p in pk.peaks] == [1.84, 3.69] or len(pk.peaks) == 2
     assert len(pk.peaks) == 2
     assert abs(pk.peaks[0].q_nm - 1.84) < 0.01
     assert abs(pk.peaks[1].q_nm - 3.69) < 0.01
@@ -53,7 +52,7 @@ def test_weak_peaks_at_higher_temperature_and_absent_when_molten():
 
 
 def test_no_false_peaks_on_featureless_noise():
-    """Featureless curves (power law + broad maximum + constant, 1% + floor noise): count curves with any peak."""
+    """Featureless curves (power law + broad maximum + constant, 1 % + floor noise), 200 seeds."""
     n_seeds, hits = 200, 0
     q = q_grid(300)
     clean = precursor_background(q)
