@@ -12,7 +12,7 @@
 
 from saxs_mc.reduce.blank import pick_blank_by_temperature, subtract_blank
 from saxs_mc.reduce.calibration import WATER_DSIGMA_20C, WaterCalibration, water_calibration
-from saxs_mc.reduce.output import write_ascii, write_reduced
+from saxs_mc.reduce.output import read_reduced, write_reduced
 from saxs_mc.reduce.reducer import FrameRecord, Reducer, ReductionResult
 from saxs_mc.reduce.rejection import RobustFlags, robust_outliers
 from saxs_mc.reduce.settings import HeaderMap, ReductionSettings
@@ -26,7 +26,7 @@ __all__ = [
     "subtract_blank",
     "pick_blank_by_temperature",
     "write_reduced",
-    "write_ascii",
+    "read_reduced",
     "water_calibration",
     "WaterCalibration",
     "WATER_DSIGMA_20C",

@@ -39,6 +39,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--water", nargs="+", metavar="WATER_FRAMES",
                    help="water reference frames: derive the calibration factor (0.0163 1/cm at 20 C) from them")
     p.add_argument("--water-empty", nargs="+", metavar="EMPTY_FRAMES", help="empty-cell frames subtracted from the water")
+    p.add_argument("--water-thickness-cm", type=float,
+                   help="water thickness in cm (default: the water frames' header key SampleThickness_cm); the empty "
+                        "cell is normalized with the same thickness. --thickness-cm applies to the sample only")
     p.add_argument("--empty-cell-transmission", type=float, help="I1/I0 of the empty cell (transmissions relative to it)")
     p.add_argument("--reject-threshold", type=float, default=5.0, help="robust sigma threshold for frame rejection")
     p.add_argument("--no-reject", action="store_true", help="average all frames (no fault rejection)")
@@ -81,10 +84,13 @@ def _run(args: argparse.Namespace) -> int:
     progress = not (getattr(args, "quiet", False)) and sys.stderr.isatty()
     if args.water_empty and not args.water:
         raise ValueError("--water-empty needs --water (the water reference frames)")
+    if args.water_thickness_cm is not None and not args.water:
+        raise ValueError("--water-thickness-cm needs --water (the water reference frames)")
+    calibration = None
     if args.water:
         if args.arbitrary_units:
             raise ValueError("--water and --arbitrary-units contradict each other; drop one")
-        settings = _water_calibrated(args, settings, progress)
+        settings, calibration = _water_calibrated(args, settings, progress)
     failures: list[str] = []
     res = blank = None
     with Reducer(poni=args.poni, mask=args.mask, settings=settings) as reducer:
@@ -102,24 +108,49 @@ def _run(args: argparse.Namespace) -> int:
         return 2
     if blank is not None:
         res = res.subtract(blank, scale=args.blank_scale)
-    path = write_reduced(out, res, ascii=not args.no_ascii)
+    extra = None if calibration is None else {"water_calibration": calibration}
+    path = write_reduced(out, res, ascii=not args.no_ascii, provenance=extra)
     log.info("%s", res.report())
     print(path)
     return 0
 
 
 def _water_calibrated(args: argparse.Namespace, settings, progress: bool):
-    """Reduce water (and empty cell) with factor 1 and return settings with the derived calibration factor."""
+    """Reduce water (and empty cell) with factor 1; return settings with the derived factor and its uncertainty.
+
+    Water and empty cell are normalized with the *water* thickness (``--water-thickness-cm``, else the
+    water frames' header), never with the sample's ``--thickness-cm``.
+
+    Returns
+    -------
+    (ReductionSettings, dict)
+        The settings with ``calibration_factor`` / ``calibration_factor_sigma`` set, and a JSON-safe
+        record of the calibration (for the output's provenance).
+    """
     import dataclasses
 
     from saxs_mc.reduce.calibration import water_calibration
     from saxs_mc.reduce.reducer import Reducer
 
-    raw = dataclasses.replace(settings, calibration_factor=1.0)
+    raw = dataclasses.replace(settings, calibration_factor=1.0, calibration_factor_sigma=None,
+                              thickness_cm=args.water_thickness_cm)
     with Reducer(poni=args.poni, mask=args.mask, settings=raw) as r:
-        water = r.reduce(args.water, title="water", progress=progress, workers=args.workers).curve
-        empty = r.reduce(args.water_empty, title="water empty cell", progress=progress,
-                         workers=args.workers).curve if args.water_empty else None
-    cal = water_calibration(water, empty)
+        try:
+            water = r.reduce(args.water, title="water", progress=progress, workers=args.workers)
+        except ValueError as exc:
+            if "thickness" in str(exc):
+                raise ValueError(f"water reference: {exc} -- for the water frames give --water-thickness-cm") from exc
+            raise
+    empty = None
+    water_thickness = water.curve.metadata.get("thickness_cm")
+    if args.water_empty:
+        empty_settings = dataclasses.replace(raw, thickness_cm=water_thickness)
+        with Reducer(poni=args.poni, mask=args.mask, settings=empty_settings) as r:
+            empty = r.reduce(args.water_empty, title="water empty cell", progress=progress, workers=args.workers)
+    cal = water_calibration(water.curve, None if empty is None else empty.curve)
     log.info("%s", cal.report())
-    return dataclasses.replace(settings, calibration_factor=cal.factor)
+    record = {**cal.summary(), "water_thickness_cm": water_thickness, "water_inputs": list(water.inputs),
+              "empty_cell_inputs": None if empty is None else list(empty.inputs),
+              "water_rejected_frames": list(water.rejected),
+              "empty_cell_rejected_frames": None if empty is None else list(empty.rejected)}
+    return dataclasses.replace(settings, calibration_factor=cal.factor, calibration_factor_sigma=cal.factor_sigma), record

@@ -1,4 +1,4 @@
-"""Writing reduced curves: NXcanSAS HDF5 (with provenance) and 3-column ASCII with units."""
+"""Reduced curves on disk: NXcanSAS HDF5 (with provenance) and 3-column ASCII with units; read back as results."""
 
 from __future__ import annotations
 
@@ -9,33 +9,10 @@ from typing import Any
 
 import numpy as np
 
-from saxs_mc.io.atomic import atomic_path, jsonable
-from saxs_mc.io.curves import Curve, q_factor_to_nm
-from saxs_mc.io.nxcansas import write_nxcansas
+from saxs_mc.io.curves import Curve, write_curve_ascii
+from saxs_mc.io.nxcansas import _decode, write_nxcansas
 
 log = logging.getLogger(__name__)
-
-
-def write_ascii(path: str | Path, curve: Curve, *, q_unit: str = "1/nm") -> Path:
-    """3-column ASCII (Q, I, Idev) with the units in a commented header, atomically.
-
-    Readable by :func:`saxs_mc.io.curves.read_curve` (which honours the ``q_unit`` line)
-    and by SasView's ASCII reader (which assumes Q in 1/A: write ``q_unit="1/A"`` for SasView).
-    """
-    path = Path(path)
-    fac = 1.0 / q_factor_to_nm(q_unit, source="write_ascii q_unit")
-    unit = "1/A" if fac != 1.0 else "1/nm"
-    header = [
-        f"saxs_mc reduced curve: {curve.title}",
-        f"q_unit = {unit}",
-        f"intensity_unit = {curve.intensity_unit}",
-        "metadata = " + json.dumps(jsonable({k: v for k, v in curve.metadata.items() if k not in ("header",)}),
-                                   allow_nan=False, separators=(",", ":")),
-        f"columns: Q ({unit})  I ({curve.intensity_unit})  Idev ({curve.intensity_unit})",
-    ]
-    with atomic_path(path) as tmp:
-        np.savetxt(tmp, np.column_stack([curve.q * fac, curve.intensity, curve.sigma]), header="\n".join(header), fmt="%.10e")
-    return path
 
 
 def _sample_instrument(curve: Curve) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -97,6 +74,96 @@ def write_reduced(path: str | Path, result: Any, *, provenance: dict[str, Any] |
     write_nxcansas(path, curve, provenance=prov, q_unit=q_unit, sample=sample, instrument=inst or None)
     if ascii:
         apath = path.with_suffix(".dat") if ascii is True else Path(ascii)
-        write_ascii(apath, curve, q_unit=q_unit)
+        write_curve_ascii(apath, curve, q_unit=q_unit, exclude_metadata=("header",))
     log.info("wrote %s", path)
     return path
+
+
+def _floats(values: Any, name: str, path: Path) -> np.ndarray:
+    try:
+        return np.array([np.nan if v is None else float(v) for v in values], dtype=float)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"{path}: provenance field {name!r} is not a list of numbers ({exc}); the file is damaged") from exc
+
+
+def _result_from_provenance(prov: dict[str, Any], curve: Curve, path: Path, where: str) -> Any:
+    from saxs_mc.reduce.reducer import FrameRecord, ReductionResult
+    from saxs_mc.reduce.settings import ReductionSettings
+
+    missing = [k for k in ("settings", "frames", "inputs", "geometry") if k not in prov]
+    if missing:
+        raise ValueError(f"{path}: {where} provenance lacks {missing}; this file was not written by write_reduced from a "
+                         "ReductionResult -- read the curve alone with saxs_mc.io.curves.read_curve")
+    try:
+        settings = ReductionSettings.from_dict(prov["settings"])
+        frames = tuple(FrameRecord(**f) for f in prov["frames"])
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"{path}: {where} settings/frames in the provenance cannot be rebuilt ({exc}); the file was "
+                         "written by an incompatible saxs_mc version -- read the curve with read_curve") from exc
+    rejected = tuple(prov.get("rejected_frames") or (f.name for f in frames if f.rejected))
+    return ReductionResult(curve=curve, frames=frames, rejected=rejected, geometry=dict(prov["geometry"] or {}),
+                           settings=settings, inputs=tuple(str(i["file"]) for i in prov["inputs"]),
+                           poni=(prov.get("poni") or {}).get("file"), mask=(prov.get("mask") or {}).get("file"))
+
+
+def read_reduced(path: str | Path) -> Any:
+    """Rebuild the :class:`~saxs_mc.reduce.ReductionResult` stored in an NXcanSAS file by :func:`write_reduced`.
+
+    The curve comes from the SASdata group (q converted to 1/nm); frames, rejected frames,
+    geometry, settings, inputs, PONI and mask from the provenance; for a blank-subtracted
+    result the blank (its curve and record) and the blank scale as well.  Extra provenance
+    merged in by the writer (e.g. a water calibration record) is not part of the result.
+
+    Parameters
+    ----------
+    path : str or Path
+        An ``.h5`` file written by :func:`write_reduced` from a ReductionResult.
+
+    Returns
+    -------
+    ReductionResult
+        Equal in content to the one written (NaN values stored as JSON null come back as NaN
+        in the curves and as None in the frame records).
+
+    Raises
+    ------
+    ValueError
+        Not a readable NXcanSAS file, or one without a saxs_mc reduction provenance.
+    """
+    import dataclasses
+
+    import h5py
+
+    from saxs_mc.io.nxcansas import read_nxcansas
+
+    path = Path(path)
+    if not path.is_file():
+        raise ValueError(f"{path}: file does not exist; give an .h5 file written by write_reduced / saxs-mc reduce")
+    base = read_nxcansas(path)
+    entry = base.metadata.get("entry", "/sasentry01")
+    prov: dict[str, Any] | None = None
+    meta: dict[str, Any] = {}
+    with h5py.File(path, "r") as fh:
+        for grp in fh[entry].values():
+            if isinstance(grp, h5py.Group) and "provenance" in grp and "curve_metadata" in grp:
+                prov = json.loads(_decode(grp["provenance"][()]))
+                meta = json.loads(_decode(grp["curve_metadata"][()]))
+                break
+    if prov is None:
+        raise ValueError(f"{path}: no saxs_mc provenance (SASprocess with 'provenance' and 'curve_metadata') in {entry}; "
+                         "this is not a write_reduced file -- read the curve with saxs_mc.io.curves.read_curve")
+    curve = dataclasses.replace(base, metadata=meta)
+    result = _result_from_provenance(prov, curve, path, "the")
+    bprov = prov.get("blank")
+    if bprov:
+        bc = bprov.get("curve")
+        if not bc:
+            raise ValueError(f"{path}: the blank's curve is not stored in the provenance (file written before saxs_mc "
+                             "stored it); re-run the reduction to rebuild the blank")
+        bcurve = Curve(q=_floats(bc["q_nm"], "blank.curve.q_nm", path),
+                       intensity=_floats(bc["intensity"], "blank.curve.intensity", path),
+                       sigma=_floats(bc["sigma"], "blank.curve.sigma", path), intensity_unit=bc["intensity_unit"],
+                       title=bc.get("title", ""), metadata=bc.get("metadata") or {})
+        blank = _result_from_provenance(bprov, bcurve, path, "the blank's")
+        result = dataclasses.replace(result, blank=blank, blank_scale=float(prov.get("blank_scale", 1.0)))
+    return result

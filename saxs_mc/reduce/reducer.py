@@ -199,6 +199,10 @@ class ReductionResult:
         }
         if self.blank is not None:
             prov["blank"] = self.blank.provenance(hash_inputs=hash_inputs)
+            # the subtracted curve itself, so the result can be rebuilt (read_reduced) and the subtraction redone
+            b = self.blank.curve
+            prov["blank"]["curve"] = {"q_nm": b.q, "intensity": b.intensity, "sigma": b.sigma,
+                                      "intensity_unit": b.intensity_unit, "title": b.title, "metadata": b.metadata}
             prov["blank_scale"] = self.blank_scale
         return jsonable(prov)
 
@@ -597,6 +601,7 @@ class Reducer:
             "thickness_cm": _med([r.thickness_cm for r in acc]),
             "monitor_total": float(sum(r.monitor for r in acc)),  # type: ignore[misc]
             "calibration_factor": s.calibration_factor,
+            "calibration_factor_sigma": s.calibration_factor_sigma,
             "n_empty_bins_dropped": int((~good).sum()),
             "geometry": self.geometry,
             "header": _common_header([parts[i].header for i in accepted]),  # type: ignore[union-attr]

@@ -5,9 +5,7 @@ from __future__ import annotations
 import dataclasses
 
 import numpy as np
-
-#: MAD -> standard deviation for normally distributed values
-MAD_TO_SIGMA = 1.4826
+from scipy.stats import median_abs_deviation
 
 
 @dataclasses.dataclass(frozen=True)
@@ -34,7 +32,8 @@ def robust_outliers(values: np.ndarray, threshold: float, *, min_rel_dev: float 
                     min_count: int = 3) -> RobustFlags:
     """Flag values deviating from the median by more than ``threshold`` robust standard deviations.
 
-    The robust standard deviation is ``max(1.4826 * MAD, min_rel_dev * |median|, abs_floor)``;
+    The robust standard deviation is ``max(1.4826 * MAD, min_rel_dev * |median|, abs_floor)``
+    (``scipy.stats.median_abs_deviation(scale="normal")``);
     the floors keep a perfectly stable series (MAD = 0) from flagging every tiny deviation.
     With fewer than ``min_count`` finite values nothing is flagged (no majority to compare to).
 
@@ -55,8 +54,8 @@ def robust_outliers(values: np.ndarray, threshold: float, *, min_rel_dev: float 
     if finite.sum() < min_count:
         return RobustFlags(flags, z, float(np.median(v[finite])) if finite.any() else float("nan"), float("nan"))
     center = float(np.median(v[finite]))
-    mad = float(np.median(np.abs(v[finite] - center)))
-    scale = max(MAD_TO_SIGMA * mad, min_rel_dev * abs(center), abs_floor)
+    mad_sigma = float(median_abs_deviation(v[finite], scale="normal"))
+    scale = max(mad_sigma, min_rel_dev * abs(center), abs_floor)
     dev = v[finite] - center
     if scale > 0:
         z[finite] = dev / scale

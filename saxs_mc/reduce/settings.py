@@ -77,6 +77,11 @@ class HeaderMap:
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
 
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> HeaderMap:
+        """Inverse of :meth:`to_dict` (unknown fields are an error)."""
+        return cls.from_pairs(dict(d))
+
 
 @dataclasses.dataclass(frozen=True)
 class ReductionSettings:
@@ -102,6 +107,10 @@ class ReductionSettings:
     calibration_factor : float or None
         Absolute-scale factor (1.0 for simulated data, or from :func:`water_calibration`);
         None: intensities are reported in arbitrary units.
+    calibration_factor_sigma : float or None
+        One-sigma uncertainty of ``calibration_factor`` (same unit), recorded in the
+        curve metadata and provenance.  It is a scale (systematic) uncertainty common
+        to all points, so it is *not* folded into the per-point sigma.
     empty_cell_transmission : float or None
         I1/I0 of the empty cell; transmissions are reported relative to it.
     reject_outliers : bool
@@ -128,6 +137,7 @@ class ReductionSettings:
     correct_solid_angle: bool = True
     thickness_cm: float | None = None
     calibration_factor: float | None = 1.0
+    calibration_factor_sigma: float | None = None
     empty_cell_transmission: float | None = None
     reject_outliers: bool = True
     reject_mad_threshold: float = 5.0
@@ -152,6 +162,11 @@ class ReductionSettings:
             v = getattr(self, name)
             if v is not None and not (float(v) > 0 and float(v) < float("inf")):
                 raise bad(name, v, "give a positive finite number or None")
+        cs = self.calibration_factor_sigma
+        if cs is not None and not (0 <= float(cs) < float("inf")):
+            raise bad("calibration_factor_sigma", cs, "give a finite number >= 0 or None")
+        if cs is not None and self.calibration_factor is None:
+            raise bad("calibration_factor_sigma", cs, "an uncertainty needs a calibration_factor; set both or neither")
         if not self.reject_mad_threshold > 0:
             raise bad("reject_mad_threshold", self.reject_mad_threshold, "give a positive number (typ. 4-6)")
         if not self.reject_min_rel_dev >= 0:
@@ -172,3 +187,20 @@ class ReductionSettings:
         d = dataclasses.asdict(self)
         d["method"] = list(self.method)
         return d
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> ReductionSettings:
+        """Inverse of :meth:`to_dict` (e.g. from an output file's provenance).
+
+        Unknown keys are an error; missing keys take their defaults.
+        """
+        names = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(d) - names)
+        if unknown:
+            raise ValueError(f"ReductionSettings: unknown field(s) {unknown}; known fields: {sorted(names)}")
+        kw = dict(d)
+        if "method" in kw:
+            kw["method"] = tuple(kw["method"])
+        if "header" in kw and not isinstance(kw["header"], HeaderMap):
+            kw["header"] = HeaderMap.from_dict(kw["header"] or {})
+        return cls(**kw)

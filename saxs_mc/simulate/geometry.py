@@ -18,6 +18,7 @@ from pyFAI.detectors import Detector
 from pyFAI.integrator.azimuthal import AzimuthalIntegrator
 
 from saxs_mc.io.atomic import atomic_path
+from saxs_mc.io.frames import read_mask  # re-exported: simulate reads masks like the reduction does
 
 #: the default simulated ID02-like setup
 ID02_SIM = {
@@ -115,14 +116,6 @@ def write_calibration(outdir: str | Path, *, stem: str = "id02_sim") -> tuple[Pa
     outdir = Path(outdir)
     ai, mask, _ = make_geometry()
     return write_poni(outdir / f"{stem}.poni", ai), write_mask(outdir / f"{stem}_mask.edf", mask)
-
-
-def read_mask(path: str | Path) -> np.ndarray:
-    """Read a mask image (nonzero = masked) as bool."""
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"mask file {path} does not exist; pass an existing EDF/TIFF mask (1 = masked)")
-    return np.asarray(fabio.open(str(path)).data) != 0
 
 
 @dataclasses.dataclass(frozen=True)

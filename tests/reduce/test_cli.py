@@ -81,3 +81,30 @@ def test_water_option_calibrates(sim, frames, tmp_path):
     factor = read_curve(out).metadata["provenance"]["settings"]["calibration_factor"]
     assert factor == pytest.approx(2.0, rel=0.03)
     assert main(["reduce", str(s[0]), "--water-empty", str(w[0]), "-o", str(out)]) == 2
+
+
+def test_water_and_empty_cell_use_the_water_thickness_not_the_samples(sim, frames, tmp_path):
+    """--thickness-cm is the sample's; water (header 0.1 cm) and its empty cell are normalized with the water's."""
+    s, _, _ = frames
+    cell = 0.1 * 0.0163
+    w = sim.write_series("cli_water_cell", C.flat_truth(0.5 * 0.0163 + cell), n=2, seed=64, i0=2e11)
+    # the empty cell's own header claims 0.5 cm: it must be normalized with the water's 0.1 cm instead
+    e = sim.write_series("cli_empty_cell", C.flat_truth(cell), n=2, seed=65, i0=2e11,
+                         header_extra={"SampleThickness_cm": "0.5"})
+    out = tmp_path / "w.h5"
+    assert main(["reduce", *map(str, s[:2]), "--poni", str(sim.poni), "--mask", str(sim.mask), "--thickness-cm", "0.2",
+                 "--water", *map(str, w), "--water-empty", *map(str, e), "-o", str(out), "--npt", "50"]) == 0
+    prov = read_curve(out).metadata["provenance"]
+    factor, sigma = prov["settings"]["calibration_factor"], prov["settings"]["calibration_factor_sigma"]
+    assert factor == pytest.approx(2.0, rel=0.03)
+    assert 0 < sigma < 0.03 * factor and abs(factor - 2.0) < 5 * sigma + 0.01
+    cal = prov["water_calibration"]
+    assert cal["factor"] == factor and cal["factor_sigma"] == sigma and cal["water_thickness_cm"] == pytest.approx(0.1)
+    assert read_curve(out).metadata["calibration_factor_sigma"] == sigma
+    # an explicit water thickness overrides the header: half the thickness -> twice I/thickness -> half the factor
+    out2 = tmp_path / "w2.h5"
+    assert main(["reduce", *map(str, s[:2]), "--poni", str(sim.poni), "--mask", str(sim.mask), "--water", *map(str, w),
+                 "--water-empty", *map(str, e), "--water-thickness-cm", "0.05", "-o", str(out2), "--npt", "50"]) == 0
+    f2 = read_curve(out2).metadata["provenance"]["settings"]["calibration_factor"]
+    assert f2 == pytest.approx(factor / 2.0, rel=1e-6)
+    assert main(["reduce", str(s[0]), "--water-thickness-cm", "0.1", "-o", str(out2)]) == 2
