@@ -83,6 +83,10 @@ class FitResult:
     ranges_visible : tuple of RangeStats
         The same ranges from the contributions in visible bins only (bins whose
         mean volume fraction reaches ``min_visibility``).
+    background_at_bound : int
+        Repetitions whose background b >= 0 ended at its bound b = 0 (only for
+        ``background="nonnegative"``).  All of them at the bound with a poor fit
+        at high q suggests an over-subtracted blank: refit with ``background="flat"``.
     warmup_s : float
         Time to compile/load the numba kernels before the timer started (non-zero
         only for the first fit in a process).
@@ -124,6 +128,7 @@ class FitResult:
     title: str = ""
     ranges_visible: tuple[RangeStats, ...] = ()
     warmup_s: float = 0.0
+    background_at_bound: int = 0
 
     def __post_init__(self) -> None:
         for f in dataclasses.fields(self):
@@ -210,6 +215,7 @@ class FitResult:
             "total_volume_fraction": tot, "total_volume_fraction_std": tot_sd,
             "scale_mean": float(self.scale.mean()), "background_mean": float(self.background.mean()),
             "background_std": float(self.background.std()),
+            "background_mode": self.settings.get("background"), "background_at_bound": self.background_at_bound,
             "power_law_coefficient_mean": float(self.power_law_coefficient.mean()),
             "histogram": {
                 "bin_scale": self.bin_scale,
@@ -240,7 +246,10 @@ class FitResult:
             f"converged {n_conv}/{self.n_repetitions}",
             f"  iterations {self.iterations.mean():.0f} (mean), acceptance {self.acceptance_rate.mean():.3f}, "
             f"{self.time_per_iteration_s * 1e6:.3f} us/iteration, {self.elapsed_s:.3f} s",
-            f"  volume fractions: {kind}; total {tot:.5g} +- {tot_sd:.2g}; background {self.background.mean():.5g}",
+            f"  volume fractions: {kind}; total {tot:.5g} +- {tot_sd:.2g}; background {self.background.mean():.5g} "
+            f"({self.settings.get('background')}"
+            + (f", at its bound 0 in {self.background_at_bound}/{self.n_repetitions} repetitions)"
+               if self.settings.get("background") == "nonnegative" else ")"),
         ]
         bad = [c for c in self.convergence() if not c["converged"]]
         for c in bad:
