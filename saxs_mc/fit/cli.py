@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import sys
 from pathlib import Path
 
 log = logging.getLogger(__name__)
@@ -43,14 +44,18 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--sampling", choices=("log", "linear"), default="log", help="radius sampling (default log-uniform)")
     p.add_argument("--range", dest="ranges", nargs=2, type=float, action="append", metavar=("RLO", "RHI"),
                    help="radius range (nm) for population statistics; repeatable")
-    p.add_argument("--no-background", action="store_true", help="do not fit a flat background")
+    p.add_argument("--background", choices=("nonnegative", "flat", "none"), default=None,
+                   help="flat background b: nonnegative (b >= 0, default without --power-law), flat (free b, "
+                        "default with --power-law; e.g. for an over-subtracted blank) or none (b = 0)")
+    p.add_argument("--no-background", action="store_true", help="same as --background none")
     p.add_argument("--power-law", type=float, default=None, metavar="N",
                    help="also fit a power-law term c q^-N (c >= 0), e.g. 4 for Porod scattering of aggregates")
     p.add_argument("--max-iterations", type=int, default=200_000, help="iteration cap per repetition (default 200000)")
-    p.add_argument("--chi2-k", type=float, default=1.0,
-                   help="converged when chi2_r <= 1 + K sqrt(2/dof) (default 1)")
+    p.add_argument("--chi2-k", type=float, default=None,
+                   help="stop early once chi2_r <= 1 + K sqrt(2/dof) (McSAS-style); default: run every "
+                        "repetition to its chi2 plateau (see saxs_mc.fit.mc)")
     p.add_argument("--strict", action="store_true", help="exit code 3 if any repetition did not converge")
-    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar (never shown unless stderr is a terminal)")
     p.set_defaults(func=_run)
 
 
@@ -62,6 +67,9 @@ def _run(args: argparse.Namespace) -> int:
     path = Path(args.data)
     if not path.exists():
         raise FileNotFoundError(f"DATA={path}: file does not exist")
+    if args.no_background and args.background not in (None, "none"):
+        raise ValueError(f"--no-background contradicts --background {args.background}: give one of them")
+    background = "none" if args.no_background else args.background
     curve = read_curve(path, entry=args.entry) if args.entry else read_curve(path)
     res = fit_curve(
         curve,
@@ -75,11 +83,11 @@ def _run(args: argparse.Namespace) -> int:
         bin_scale=args.bin_scale,
         radius_sampling=args.sampling,
         ranges_nm=[tuple(r) for r in args.ranges] if args.ranges else None,
-        background=not args.no_background,
+        background=background,
         power_law_exponent=args.power_law,
         max_iterations=args.max_iterations,
         chi2_k=args.chi2_k,
-        progress=not args.no_progress,
+        progress=not args.no_progress and sys.stderr.isatty(),
     )
     log.info("\n%s", res.report())
     paths = write_fit_outputs(args.outdir, args.stem or path.stem, res, source=path)

@@ -58,6 +58,10 @@
       ``volume_fraction_errors``, axis ``r_nm`` (bin centres), ``r_lo_nm``,
       ``r_hi_nm``, ``min_visibility``, ``number_fraction``) and ``fit_curve``
       (NXdata: signal ``I_model`` with ``I_model_errors``, axis ``Q`` in 1/nm).
+      Radii carry ``@units = "nm"``, Q ``"1/nm"``, intensities the data's unit;
+      volume and number fractions are dimensionless and carry no ``@units``
+      (NXcanSAS has no unit string for relative data), only a ``@long_name``
+      saying whether they are absolute or relative.
 """
 
 from __future__ import annotations
@@ -72,6 +76,7 @@ import numpy as np
 from saxs_mc.fit.result import FitResult
 from saxs_mc.io.atomic import atomic_path, jsonable, write_json_atomic
 from saxs_mc.io.curves import HDF5_SUFFIXES
+from saxs_mc.io.nxcansas import _decode, _find_class
 
 SCHEMA = "saxs_mc.fit/1"
 DISTRIBUTION_COLUMNS = ("r_lo_nm", "r_hi_nm", "volume_fraction", "volume_fraction_std", "min_visibility")
@@ -115,14 +120,9 @@ def _is_nxcansas(path: Path) -> bool:
 
     try:
         with h5py.File(path, "r") as fh:
-            return any(_cls(g) == "SASentry" for g in fh.values() if isinstance(g, h5py.Group))
+            return bool(_find_class(fh, "SASentry"))
     except OSError:
         return False
-
-
-def _cls(group: Any) -> str:
-    v = group.attrs.get("canSAS_class", "")
-    return v.decode() if isinstance(v, bytes) else str(v)
 
 
 def write_nxcansas_analysis(source: str | Path, target: str | Path, res: FitResult, summary: dict[str, Any]) -> Path:
@@ -139,12 +139,9 @@ def write_nxcansas_analysis(source: str | Path, target: str | Path, res: FitResu
     with atomic_path(target) as tmp:
         shutil.copyfile(source, tmp)
         with h5py.File(tmp, "r+") as fh:
-            default = fh.attrs.get("default")
-            default = default.decode() if isinstance(default, bytes) else default
-            if default in fh and _cls(fh[default]) == "SASentry":
-                entry = fh[default]
-            else:
-                entry = next(g for g in fh.values() if isinstance(g, h5py.Group) and _cls(g) == "SASentry")
+            entries = _find_class(fh, "SASentry")
+            default = _decode(fh.attrs.get("default", ""))
+            entry = fh[default] if default in entries else fh[entries[0]]
             for name in ("sasprocess_mcfit", "mcfit"):
                 if name in entry:
                     del entry[name]
@@ -160,18 +157,25 @@ def write_nxcansas_analysis(source: str | Path, target: str | Path, res: FitResu
             note.create_dataset("data", data=json.dumps(summary, allow_nan=False), dtype=text)
             coll = entry.create_group("mcfit")
             coll.attrs["NX_class"] = "NXcollection"
-            vf_unit = "" if res.absolute else "relative"
+            # volume and number fractions are dimensionless: no @units (NXcanSAS/NeXus give no unit
+            # string for relative data); @long_name says whether they are absolute or relative
+            vf_name = "volume fraction (absolute)" if res.absolute else "volume fraction (relative, sum 1)"
             dist = coll.create_group("distribution")
             dist.attrs.update({"NX_class": "NXdata", "signal": "volume_fraction", "axes": "r_nm"})
-            for name, arr, unit in (("r_nm", res.bin_centers_nm, "nm"), ("r_lo_nm", res.bin_edges_nm[:-1], "nm"),
-                                    ("r_hi_nm", res.bin_edges_nm[1:], "nm"),
-                                    ("volume_fraction", res.volume_fraction, vf_unit),
-                                    ("volume_fraction_errors", res.volume_fraction_std, vf_unit),
-                                    ("min_visibility", res.min_visibility, vf_unit),
-                                    ("number_fraction", res.number_fraction, ""),
-                                    ("number_fraction_errors", res.number_fraction_std, "")):
+            for name, arr, unit, long_name in (
+                ("r_nm", res.bin_centers_nm, "nm", "bin centre radius"),
+                ("r_lo_nm", res.bin_edges_nm[:-1], "nm", "bin lower edge"),
+                ("r_hi_nm", res.bin_edges_nm[1:], "nm", "bin upper edge"),
+                ("volume_fraction", res.volume_fraction, None, vf_name),
+                ("volume_fraction_errors", res.volume_fraction_std, None, f"{vf_name}, std over repetitions"),
+                ("min_visibility", res.min_visibility, None, f"minimum visible {vf_name}"),
+                ("number_fraction", res.number_fraction, None, "number fraction (relative, sum 1)"),
+                ("number_fraction_errors", res.number_fraction_std, None, "number fraction, std over repetitions"),
+            ):
                 ds = dist.create_dataset(name, data=np.asarray(arr, dtype=float))
-                ds.attrs["units"] = unit
+                if unit is not None:
+                    ds.attrs["units"] = unit
+                ds.attrs["long_name"] = long_name
             curve = coll.create_group("fit_curve")
             curve.attrs.update({"NX_class": "NXdata", "signal": "I_model", "axes": "Q"})
             for name, arr, unit in (("Q", res.q_nm, "1/nm"), ("I_model", res.model_mean, res.intensity_unit),

@@ -239,3 +239,98 @@ def test_fit_result_identical_for_any_thread_count():
     np.testing.assert_array_equal(one.radii_nm, two.radii_nm)
     np.testing.assert_array_equal(one.volume_fraction, two.volume_fraction)
     np.testing.assert_array_equal(one.chi2_r, two.chi2_r)
+
+
+# ---------------------------------------------------------------- API details
+def test_saxs_mc_fit_is_callable_before_and_after_submodule_import():
+    import importlib
+
+    import saxs_mc
+
+    i_obs, sigma = _data()
+    assert isinstance(saxs_mc.fit(Q, i_obs, sigma, **FAST), FitResult)
+    assert isinstance(saxs_mc.fit(Q, i_obs, sigma, **FAST), FitResult)  # second access: the subpackage
+    importlib.import_module("saxs_mc.fit.mc")
+    res = saxs_mc.fit(Q, i_obs, sigma, **FAST)
+    assert isinstance(res, FitResult) and saxs_mc.fit.FitResult is FitResult
+    assert saxs_mc.FitResult is FitResult and saxs_mc.fit.fit(Q, i_obs, sigma, **FAST).seed == res.seed
+
+
+def test_seed_none_draws_and_records_a_reproducible_seed():
+    i_obs, sigma = _data()
+    a = fit(Q, i_obs, sigma, contributions=100, repetitions=3)
+    assert isinstance(a.seed, int) and a.settings["seed_source"] == "os_entropy"
+    assert a.summary()["seed"] == a.seed
+    b = fit(Q, i_obs, sigma, contributions=100, repetitions=3, seed=a.seed)  # re-run from the recorded seed
+    np.testing.assert_array_equal(a.radii_nm, b.radii_nm)
+    np.testing.assert_array_equal(a.repetition_seeds, b.repetition_seeds)
+    assert b.settings["seed_source"] == "user"
+    assert fit(Q, i_obs, sigma, contributions=100, repetitions=3).seed != a.seed  # 63-bit entropy
+
+
+def test_single_repetition_warns_that_uncertainties_are_zero():
+    i_obs, sigma = _data()
+    with pytest.warns(FitWarning, match="repetitions=1"):
+        res = fit(Q, i_obs, sigma, contributions=100, repetitions=1, seed=1)
+    assert np.all(res.volume_fraction_std == 0)
+
+
+def test_timing_excludes_kernel_warm_up():
+    from saxs_mc.fit import mc
+
+    i_obs, sigma = _data()
+    fit(Q, i_obs, sigma, **FAST)
+    assert mc.warm_up() == 0.0  # once per process
+    res = fit(Q, i_obs, sigma, **FAST)
+    assert res.warmup_s == 0.0 and res.summary()["convergence"]["warmup_s"] == 0.0
+    # a warm kernel: well under 20 us per attempted move for 120 q points (measured ~1 us)
+    assert 0 < res.time_per_iteration_s < 2e-5
+
+
+def test_background_modes():
+    i_obs, sigma = _data()  # true flat background +0.01
+    nn = fit(Q, i_obs, sigma, **FAST)
+    free = fit(Q, i_obs, sigma, background="flat", **FAST)
+    assert nn.settings["background"] == "nonnegative" and free.settings["background"] == "flat"
+    assert nn.background_at_bound == 0
+    np.testing.assert_allclose(nn.background, 0.01, rtol=0.1)
+    np.testing.assert_allclose(free.background, 0.01, rtol=0.1)
+    # an offset below zero: the bound is active (b = 0 exactly, counted), the free fit goes negative
+    low = i_obs - 0.05
+    with pytest.warns(FitWarning, match="did not converge"):
+        nn_low = fit(Q, low, sigma, **FAST)  # spheres cannot make the intensity negative
+    assert np.all(nn_low.background == 0.0) and nn_low.background_at_bound == 4
+    assert "at its bound 0 in 4/4" in nn_low.report()
+    free_low = fit(Q, low, sigma, background="flat", **FAST)
+    np.testing.assert_allclose(free_low.background, 0.01 - 0.05, rtol=0.1)
+    none = fit(Q, i_obs - 0.01, sigma, background=False, **FAST)
+    assert np.all(none.background == 0.0) and none.settings["background"] == "none"
+    with pytest.raises(ValueError, match="background"):
+        fit(Q, i_obs, sigma, background="negative", **FAST)
+    with pytest.raises(ValueError, match="nonnegative"):
+        fit(Q, i_obs, sigma, background="nonnegative", power_law_exponent=4.0, **FAST)
+
+
+def test_visible_only_statistics_and_sub_visibility_fraction():
+    from saxs_mc.fit.statistics import visible_bins
+
+    radii = np.array([[1.0, 1.1, 2.5, 2.6], [1.05, 1.15, 2.55, 3.5]])
+    phi = np.array([0.25, 0.25])
+    edges = np.array([1.0, 2.0, 3.0, 4.0])
+    vis = visible_bins(np.array([0.5, 0.5, 0.125]), np.array([0.1, 0.1, 0.2]))
+    assert vis.tolist() == [True, True, False]
+    all_ = range_stats(radii, phi, 1.0, 4.0, edges=edges, visible=vis)
+    only = range_stats(radii, phi, 1.0, 4.0, edges=edges, visible=vis, visible_only=True)
+    assert all_.sub_visibility_fraction == pytest.approx(0.125)  # (0 + 1/4) / 2
+    assert not all_.dominated_by_sub_visibility
+    assert only.volume_fraction == pytest.approx((1.0 + 0.75) / 2)
+    assert only.mean_nm == pytest.approx((np.mean([1.0, 1.1, 2.5, 2.6]) + np.mean([1.05, 1.15, 2.55])) / 2)
+    high = range_stats(radii, phi, 3.0, 4.0, edges=edges, visible=vis)
+    assert high.sub_visibility_fraction == 1.0 and high.dominated_by_sub_visibility
+    assert high.summary()["dominated_by_sub_visibility"] is True
+    with pytest.raises(ValueError, match="visible_only"):
+        range_stats(radii, phi, 1.0, 4.0, visible_only=True)
+    i_obs, sigma = _data()
+    res = fit(Q, i_obs, sigma, ranges_nm=[(1.0, 2.5)], **FAST)
+    assert len(res.ranges_visible) == len(res.ranges) == 2
+    assert "visible bins only" in res.report() and len(res.summary()["ranges_visible"]) == 2

@@ -76,13 +76,17 @@ def test_nxcansas_copy_gets_analysis_group_and_input_is_untouched(tmp_path, curv
     with h5py.File(out, "r") as fh:
         dist = fh["sasentry01/mcfit/distribution"]
         np.testing.assert_allclose(dist["volume_fraction"][()], res.volume_fraction)
+        # dimensionless fractions carry no @units (no valid NXcanSAS unit string), radii do
+        assert "units" not in dist["volume_fraction"].attrs and "units" not in dist["number_fraction"].attrs
+        assert "absolute" in dist["volume_fraction"].attrs["long_name"]
+        assert dist["r_nm"].attrs["units"] == "nm"
+        np.testing.assert_allclose(dist["r_nm"][()], res.bin_centers_nm)
         assert fh["sasentry01/sasprocess_mcfit"].attrs["canSAS_class"] == "SASprocess"
         summary = json.loads(fh["sasentry01/mcfit/summary_json"][()])
         assert summary["source"]["sha256"] == sha
         np.testing.assert_allclose(fh["sasentry01/mcfit/fit_curve/I_model"][()], res.model_mean)
     back = read_curve(out)  # still a valid NXcanSAS file with the same data
     np.testing.assert_allclose(back.intensity, curve.intensity)
-    pytest.importorskip("sasdata")
     from sasdata.dataloader.loader import Loader
 
     data = Loader().load(str(out))
