@@ -10,7 +10,17 @@ Public API::
 
 CLI: ``saxs-mc fit DATA -o OUTDIR [--q-range QMIN QMAX] [--r-range RMIN RMAX]
 [--contributions N] [--repetitions N] [--seed S] [--contrast DRHO] [--bins N]
-[--bin-scale log|linear] [--range RLO RHI ...] [--power-law N]``.
+[--bin-scale log|linear] [--range RLO RHI ...] [--power-law N]
+[--background nonnegative|flat|none] [--chi2-k K]`` (progress bar only when
+stderr is a terminal).
+
+Defaults that matter for honest answers (details in :mod:`saxs_mc.fit.mc`):
+every repetition runs to its chi2 plateau (``chi2_k=None``; a McSAS-style early
+stop at a chi2 target leaves unconstrained small-radius contributions from the
+random start), and the flat background is bounded b >= 0
+(``background="nonnegative"``; a free b trades against small-sphere volume).
+Per-range statistics come both from all contributions (``FitResult.ranges``)
+and from the bins above the minimum visibility (``FitResult.ranges_visible``).
 
 ``saxs_mc.fit`` is both this subpackage and callable: ``saxs_mc.fit(q, I, sigma,
 ...)`` is :func:`saxs_mc.fit.mc.fit`.  Python binds the attribute ``saxs_mc.fit``

@@ -129,3 +129,16 @@ def test_cli_strict_flags_non_convergence(tmp_path, curve):
     doc = json.loads((tmp_path / "o" / "c_fit.json").read_text())
     assert doc["convergence"]["all_converged"] is False
     assert {r["reason"] for r in doc["convergence"]["repetitions"]} == {"cap"}
+
+
+def test_cli_background_option_and_no_progress_bar_without_tty(tmp_path, curve, capsys):
+    src = write_curve_ascii(tmp_path / "c.dat", curve)
+    rc = main(["fit", str(src), "-o", str(tmp_path / "o"), "--seed", "5", "--repetitions", "2",
+               "--contributions", "100", "--background", "flat"])
+    assert rc == 0
+    err = capsys.readouterr().err
+    assert "MC repetitions" not in err and "rep/s" not in err  # stderr is not a terminal under pytest
+    doc = json.loads((tmp_path / "o" / "c_fit.json").read_text())
+    assert doc["settings"]["background"] == "flat" and doc["settings"]["stop_rule"] == "plateau"
+    assert doc["seed"] == 5 and doc["settings"]["seed_source"] == "user"
+    assert main(["fit", str(src), "-o", str(tmp_path / "o2"), "--no-background", "--background", "flat"]) == 2
