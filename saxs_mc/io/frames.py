@@ -175,24 +175,44 @@ def _h5_refs(path: Path, dataset: str | None, index_text: str | None, source: st
     return [FrameRef(path=path, dataset=dataset, index=(i if ndim == 3 else None), n_in_file=n) for i in idx]
 
 
-def _fabio_refs(path: Path, index_text: str | None, source: str) -> list[FrameRef]:
-    """One reference per frame of a fabio-readable file (multi-frame EDF, TIFF, CBF, ... yield every frame).
+#: fabio classes whose ``readheader`` alone gives the right ``nframes``
+_HEADER_NFRAMES = ("EdfImage", "CbfImage")
 
-    fabio is asked for ``nframes`` for every file (it parses headers / directory
-    entries, not pixel data, for EDF and TIFF).
+
+def _fabio_nframes(path: Path) -> int:
+    """Number of frames fabio sees in ``path``, reading headers only where fabio allows it.
+
+    EDF and CBF: ``fabio.openheader``; TIFF: the page count of fabio's TiffIO
+    (directory entries, no pixel data); any other format: ``fabio.open(...).nframes``.
     """
     import fabio
 
+    hdr = fabio.openheader(str(path))
+    kind = type(hdr).__name__
+    if kind in _HEADER_NFRAMES:
+        return int(hdr.nframes)
+    if kind == "TifImage":
+        from fabio.TiffIO import TiffIO
+
+        tif = TiffIO(str(path))
+        try:
+            return int(tif.getNumberOfImages())
+        finally:
+            tif.close()
+    with fabio.open(str(path)) as img:
+        return int(img.nframes)
+
+
+def _fabio_refs(path: Path, index_text: str | None, source: str) -> list[FrameRef]:
+    """One reference per frame of a fabio-readable file (multi-frame EDF, TIFF, ... yield every frame)."""
     try:
-        with fabio.open(str(path)) as img:
-            n = int(img.nframes)
+        n = _fabio_nframes(path)
     except Exception as exc:  # fabio raises many types
         if index_text is not None:
             raise FrameError(str(path), f"fabio cannot read this file ({type(exc).__name__}: {exc}); is it truncated "
                                         "or corrupt?") from exc
         n = 1  # unreadable: reported (or rejected) frame by frame when read
-    if n < 1:
-        n = 1
+    n = max(n, 1)
     idx = _parse_indices(index_text, n, source) if index_text else list(range(n))
     return [FrameRef(path=path, dataset=None, index=i, n_in_file=n) for i in idx]
 
@@ -273,7 +293,7 @@ def _read_fabio(ref: FrameRef) -> Frame:
             else:
                 data, header = img.data, img.header
                 frames = getattr(img, "_frames", None)
-                if frames:  # EDF: the data block must fit inside the file
+                if frames and ref.path.suffix.lower() not in (".gz", ".bz2"):  # EDF: the data block must fit in the file
                     blk = frames[ref.index or 0]
                     start, size = getattr(blk, "start", None), getattr(blk, "blobsize", None)
                     if start is not None and size is not None and start + size > ref.path.stat().st_size:

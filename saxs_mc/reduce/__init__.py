@@ -2,12 +2,13 @@
 
 ::
 
-    from saxs_mc.reduce import ReductionSettings, HeaderMap, Reducer, subtract_blank, write_reduced
+    from saxs_mc.reduce import ReductionSettings, HeaderMap, Reducer, read_reduced, write_reduced
     reducer = Reducer(poni="calibration/id02_sim.poni", mask="calibration/id02_sim_mask.edf",
                       settings=ReductionSettings(npt=400))
     sample = reducer.reduce(["sample_data/cdse_series/nuc240C/*.edf"], title="nuc240C")
     blank = reducer.reduce(["sample_data/cdse_series/blank_230C/*.edf"], title="blank_230C")
     write_reduced("nuc240C.h5", sample.subtract(blank))
+    again = read_reduced("nuc240C.h5")   # the same ReductionResult (curve, frames, rejected, settings, blank)
 """
 
 from saxs_mc.reduce.blank import pick_blank_by_temperature, subtract_blank

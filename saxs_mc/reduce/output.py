@@ -5,12 +5,15 @@ from __future__ import annotations
 import json
 import logging
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from saxs_mc.io.curves import Curve, write_curve_ascii
 from saxs_mc.io.nxcansas import _decode, write_nxcansas
+
+if TYPE_CHECKING:
+    from saxs_mc.reduce.reducer import ReductionResult
 
 log = logging.getLogger(__name__)
 
@@ -86,7 +89,7 @@ def _floats(values: Any, name: str, path: Path) -> np.ndarray:
         raise ValueError(f"{path}: provenance field {name!r} is not a list of numbers ({exc}); the file is damaged") from exc
 
 
-def _result_from_provenance(prov: dict[str, Any], curve: Curve, path: Path, where: str) -> Any:
+def _result_from_provenance(prov: dict[str, Any], curve: Curve, path: Path, where: str) -> ReductionResult:
     from saxs_mc.reduce.reducer import FrameRecord, ReductionResult
     from saxs_mc.reduce.settings import ReductionSettings
 
@@ -106,7 +109,7 @@ def _result_from_provenance(prov: dict[str, Any], curve: Curve, path: Path, wher
                            poni=(prov.get("poni") or {}).get("file"), mask=(prov.get("mask") or {}).get("file"))
 
 
-def read_reduced(path: str | Path) -> Any:
+def read_reduced(path: str | Path) -> ReductionResult:
     """Rebuild the :class:`~saxs_mc.reduce.ReductionResult` stored in an NXcanSAS file by :func:`write_reduced`.
 
     The curve comes from the SASdata group (q converted to 1/nm); frames, rejected frames,

@@ -195,3 +195,21 @@ def test_single_page_tiff_is_one_frame(tmp_path):
     refs = expand_sources([str(p)])
     assert len(refs) == 1 and refs[0].name == str(p)
     np.testing.assert_array_equal(read_frame(refs[0]).data, img)
+
+
+def test_multiframe_edf_plain_and_gzipped(tmp_path):
+    import gzip
+    import shutil
+
+    imgs = _frames(2, seed=6)
+    e = EdfImage(data=imgs[0], header={"Title": "a"})
+    e.append_frame(data=imgs[1], header={"Title": "b"})
+    p = tmp_path / "m.edf"
+    e.write(str(p))
+    with open(p, "rb") as fi, gzip.open(tmp_path / "m.edf.gz", "wb") as fo:
+        shutil.copyfileobj(fi, fo)
+    for src in (p, tmp_path / "m.edf.gz"):
+        frames = list(iter_frames(expand_sources([str(src)])))
+        assert [f.header["Title"] for f in frames] == ["a", "b"]
+        for f, img in zip(frames, imgs):
+            np.testing.assert_array_equal(f.data, img)
