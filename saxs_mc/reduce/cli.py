@@ -48,7 +48,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--skip-bad-frames", action="store_true", help="reject corrupt/invalid frames instead of failing")
     p.add_argument("--nan-mask", action="store_true", help="ignore NaN/inf pixels instead of failing")
     p.add_argument("--header-key", action="append", default=[], metavar="FIELD=KEY",
-                   help="map a header field to this beamline's key, e.g. transmitted_monitor=mon2 (repeatable)")
+                   help="map a header field to this beamline's key, e.g. transmitted_monitor=mon2 (repeatable); "
+                        "FIELD=None says the beamline has no such key (incident_monitor=None: no transmission and no "
+                        "transmission-based rejection). A mapped key missing from a frame is an error")
     p.add_argument("--workers", type=int, default=1, help="processes for integration (default 1)")
     p.set_defaults(func=_run)
 
