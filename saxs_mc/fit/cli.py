@@ -31,6 +31,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("-o", "--outdir", required=True, help="output directory")
     p.add_argument("--stem", default=None, help="output file-name stem (default: DATA's stem)")
     p.add_argument("--entry", default=None, help="NXcanSAS entry to read (default: the file's default)")
+    p.add_argument("--q-unit", default=None, choices=("1/nm", "1/A"),
+                   help="q unit of an ASCII file whose header does not state it")
     p.add_argument("--q-range", nargs=2, type=float, metavar=("QMIN", "QMAX"), help="fit range in 1/nm")
     p.add_argument("--r-range", nargs=2, type=float, metavar=("RMIN", "RMAX"),
                    help="radius range in nm (default pi/q_max .. pi/q_min)")
@@ -70,7 +72,7 @@ def _run(args: argparse.Namespace) -> int:
     if args.no_background and args.background not in (None, "none"):
         raise ValueError(f"--no-background contradicts --background {args.background}: give one of them")
     background = "none" if args.no_background else args.background
-    curve = read_curve(path, entry=args.entry) if args.entry else read_curve(path)
+    curve = read_curve(path, entry=args.entry, q_unit=args.q_unit)
     res = fit_curve(
         curve,
         q_range_nm=tuple(args.q_range) if args.q_range else None,

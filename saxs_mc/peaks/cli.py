@@ -9,16 +9,6 @@ from pathlib import Path
 log = logging.getLogger(__name__)
 
 
-def _qrange(text: str) -> tuple[float | None, float | None]:
-    parts = text.replace(",", ":").split(":")
-    if len(parts) != 2:
-        raise argparse.ArgumentTypeError(f"--q-range {text!r}: use QMIN:QMAX in 1/nm (either may be empty)")
-    try:
-        return tuple(float(p) if p.strip() else None for p in parts)  # type: ignore[return-value]
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"--q-range {text!r}: QMIN and QMAX must be numbers (1/nm)") from None
-
-
 def register(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser(
         "peaks",
@@ -29,7 +19,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("data", type=Path, help="reduced curve: NXcanSAS (.h5/.nxs) or ASCII (q, I, Idev)")
     p.add_argument("-o", "--outdir", type=Path, required=True, help="output directory")
     p.add_argument("--stem", default=None, help="output file stem (default: input file stem)")
-    p.add_argument("--q-range", type=_qrange, default=None, metavar="QMIN:QMAX", help="q range in 1/nm")
+    p.add_argument("--q-range", nargs=2, type=float, default=None, metavar=("QMIN", "QMAX"), help="q range in 1/nm")
+    p.add_argument("--q-unit", default=None, choices=("1/nm", "1/A"),
+                   help="q unit of an ASCII file whose header does not state it")
     p.add_argument("--profile", choices=("pseudo_voigt", "gaussian", "lorentzian"), default="pseudo_voigt")
     p.add_argument("--min-significance", type=float, default=5.0, help="minimum area/sd(area) (default 5)")
     p.add_argument("--drop-nonfinite", action="store_true", help="ignore NaN/inf points instead of failing")
@@ -42,8 +34,8 @@ def _run(args: argparse.Namespace) -> int:
     from saxs_mc.peaks.detect import find_peaks_curve
     from saxs_mc.peaks.output import write_peak_outputs
 
-    curve = read_curve(args.data)
-    pk = find_peaks_curve(curve, q_range_nm=args.q_range, profile=args.profile,
+    curve = read_curve(args.data, q_unit=args.q_unit)
+    pk = find_peaks_curve(curve, q_range_nm=tuple(args.q_range) if args.q_range else None, profile=args.profile,
                           min_significance=args.min_significance, drop_nonfinite=args.drop_nonfinite)
     for line in pk.report().splitlines():
         log.info("%s", line)

@@ -142,3 +142,24 @@ def test_cli_background_option_and_no_progress_bar_without_tty(tmp_path, curve, 
     assert doc["settings"]["background"] == "flat" and doc["settings"]["stop_rule"] == "plateau"
     assert doc["seed"] == 5 and doc["settings"]["seed_source"] == "user"
     assert main(["fit", str(src), "-o", str(tmp_path / "o2"), "--no-background", "--background", "flat"]) == 2
+
+
+def test_cli_headerless_ascii_needs_q_unit(tmp_path):
+    import numpy as np
+
+    from saxs_mc.cli import main
+    from saxs_mc.models import sphere_dsigma
+
+    q_a = np.linspace(0.02, 0.5, 120)  # 1/A
+    i = sphere_dsigma(q_a * 10, np.array([1.5]), np.array([1e-3]), 34.65)
+    src = tmp_path / "plain.dat"
+    np.savetxt(src, np.column_stack([q_a, i, 0.01 * i + 1e-4]))
+    # without a unit the file is refused (SasView would assume 1/A, we do not guess)
+    assert main(["fit", str(src), "-o", str(tmp_path / "no"), "--repetitions", "2", "--no-progress"]) == 2
+    assert main(["fit", str(src), "-o", str(tmp_path / "ok"), "--q-unit", "1/A", "--repetitions", "2",
+                 "--contributions", "50", "--seed", "1", "--no-progress"]) == 0
+    import json
+
+    summary = json.loads(next((tmp_path / "ok").glob("*_fit.json")).read_text())
+    # q converted from 1/A to 1/nm: q_max 5 1/nm
+    assert abs(max(summary["settings"]["q_fitted_nm"]) - 5.0) < 1e-6

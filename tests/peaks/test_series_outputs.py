@@ -51,10 +51,10 @@ def test_write_outputs_and_cli(tmp_path):
     assert "versions" in doc["provenance"]
 
     src = write_curve_ascii(tmp_path / "blank.dat", Curve(q, i, s, "1/cm", "blank"))
-    assert main(["peaks", str(src), "-o", str(tmp_path / "cli"), "--q-range", "1:5", "--profile", "gaussian"]) == 0
+    assert main(["peaks", str(src), "-o", str(tmp_path / "cli"), "--q-range", "1", "5", "--profile", "gaussian"]) == 0
     doc2 = json.loads((tmp_path / "cli" / "blank_peaks.json").read_text())
     assert doc2["phase"]["name"] == "lamellar" and doc2["settings"]["profile"] == "gaussian"
-    assert main(["peaks", str(src), "-o", str(tmp_path / "bad"), "--q-range", "10:20"]) == 2
+    assert main(["peaks", str(src), "-o", str(tmp_path / "bad"), "--q-range", "10", "20"]) == 2
     assert not (tmp_path / "bad" / "blank_peaks.json").exists()
 
 
