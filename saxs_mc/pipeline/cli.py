@@ -26,7 +26,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--scheduler", metavar="ADDRESS", default=None,
                    help="dask.distributed scheduler address (e.g. tcp://host:8786); default: local processes")
     p.add_argument("--workers", type=int, default=None, metavar="N",
-                   help="local worker processes (1 = serial in-process, 0 = all cores; default from config)")
+                   help="local worker processes (1 = serial: one step at a time, 0 = all cores; default from config)")
     p.add_argument("--force", action="store_true", help="ignore the cache and redo every step")
     p.add_argument("--no-progress", action="store_true", help="no progress bars")
     p.set_defaults(func=_run)

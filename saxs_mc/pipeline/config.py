@@ -157,18 +157,33 @@ class BlankMatchingConfig:
 
 @dataclasses.dataclass(frozen=True)
 class PopulationWindow:
-    """A radius window of the report; ``family_radius_nm`` marks a magic-size family."""
+    """A radius window of the report; ``family_radius_nm`` marks a magic-size family.
+
+    ``label`` names the family in the read-out (MSC families are named by their
+    first-exciton absorption peak, e.g. ``"CdSe-437"``); ``absorption_nm`` is
+    that peak, whose optical (Yu et al. 2003) diameter the report shows next to
+    the SAXS diameter ``2 family_radius_nm``.
+    """
 
     name: str
     r_min_nm: float
     r_max_nm: float
     family_radius_nm: float | None
+    label: str | None = None
+    absorption_nm: float | None = None
+
+    @property
+    def display(self) -> str:
+        """The label if given, else the name."""
+        return self.label or self.name
 
 
+#: the reference study's SAXS <-> optical correspondence: r = 0.87 / 0.94 / 1.02 nm (SAXS diameters
+#: 1.74 / 1.88 / 2.04 nm) are the MSC families absorbing at 403 / 437 / 465 nm (Yu diameters 1.58 / 1.85 / 2.06 nm)
 DEFAULT_POPULATIONS: tuple[PopulationWindow, ...] = (
-    PopulationWindow("MSC r=0.87 nm", 0.83, 0.905, 0.87),
-    PopulationWindow("MSC r=0.94 nm", 0.905, 0.98, 0.94),
-    PopulationWindow("MSC r=1.02 nm", 0.98, 1.06, 1.02),
+    PopulationWindow("MSC r=0.87 nm", 0.83, 0.905, 0.87, "CdSe-403", 403.0),
+    PopulationWindow("MSC r=0.94 nm", 0.905, 0.98, 0.94, "CdSe-437", 437.0),
+    PopulationWindow("MSC r=1.02 nm", 0.98, 1.06, 1.02, "CdSe-465", 465.0),
     PopulationWindow("regular NCs (r>1.06 nm)", 1.06, math.inf, None),
 )
 
@@ -196,6 +211,7 @@ class ReadoutConfig:
     min_family_fraction: float
     min_mode_height: float
     shoulder_shift_fraction: float = 0.3
+    shoulder_min_fraction: float = 0.2
 
 
 @dataclasses.dataclass(frozen=True)
@@ -221,7 +237,7 @@ class ExecutionConfig:
     """Where the work runs: a dask scheduler address, or local processes."""
 
     scheduler: str | None
-    n_workers: int  # 0: all local cores; 1: serial in-process
+    n_workers: int  # 0: all local cores; 1: serial (one step at a time)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -411,6 +427,16 @@ def _expand_frames(t: _Table, key: str, base: Path) -> tuple[tuple[str, ...], tu
 
 
 # ----------------------------------------------------------------------
+def _absorption_check(v: float) -> str | None:
+    from saxs_mc.models.optical import YU_ABSORPTION_RANGE_NM
+
+    lo, hi = YU_ABSORPTION_RANGE_NM
+    if not lo <= v <= hi:
+        return (f"must be a first-exciton wavelength inside the Yu et al. (2003) sizing range {lo:g}-{hi:g} nm "
+                "(e.g. 437 for CdSe-437)")
+    return None
+
+
 def _parse_populations(tables: list[_Table]) -> tuple[PopulationWindow, ...]:
     out = []
     for t in tables:
@@ -418,13 +444,19 @@ def _parse_populations(tables: list[_Table]) -> tuple[PopulationWindow, ...]:
         lo = t.get("r_min_nm", float, check=_non_negative)
         hi = t.get("r_max_nm", float, default=math.inf)
         fam = t.get("family_radius_nm", float, default=None, check=_positive)
+        label = t.get("label", str, default=None,
+                      check=lambda v: None if v.strip() else "must not be empty (omit it to use the name)")
+        lam = t.get("absorption_nm", float, default=None, check=_absorption_check)
         t.finish()
+        if lam is not None and fam is None:
+            raise t.error(f"absorption_nm={lam} given for a window without family_radius_nm; set family_radius_nm "
+                          "(the SAXS radius of that family) or drop absorption_nm", "absorption_nm")
         if not lo < hi:
             raise t.error(f"r_min_nm={lo} must be < r_max_nm={hi}", "r_max_nm")
         if fam is not None and not lo <= fam < hi:
             raise t.error(f"family_radius_nm={fam} must lie inside [r_min_nm, r_max_nm) = [{lo}, {hi})",
                           "family_radius_nm")
-        out.append(PopulationWindow(name, lo, hi, fam))
+        out.append(PopulationWindow(name, lo, hi, fam, label, lam))
     names = [p.name for p in out]
     if len(set(names)) != len(names):
         raise ConfigError(f"{tables[0].source}: fit.populations: names must be unique, got {names}")
@@ -647,6 +679,8 @@ def load_config(path: str | Path) -> PipelineConfig:
                                check=lambda v: None if 0 < v <= 1 else "must be in (0, 1]"),
         shoulder_shift_fraction=ro.get("shoulder_shift_fraction", float, default=0.3,
                                        check=lambda v: None if 0 < v <= 1 else "must be in (0, 1]"),
+        shoulder_min_fraction=ro.get("shoulder_min_fraction", float, default=0.2,
+                                     check=lambda v: None if 0 < v <= 1 else "must be in (0, 1]"),
     )
     ro.finish()
 

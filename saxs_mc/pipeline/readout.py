@@ -20,7 +20,9 @@ Rule (explicit, applied per sample)
    the neighbouring family towards which the dominant radius is displaced by
    at least ``shoulder_shift_fraction`` of the spacing between the two family
    radii (two adjacent families closer than the fit resolves merge into one
-   mode lying between them).
+   mode lying between them); so is any other family whose window holds at
+   least ``shoulder_min_fraction`` of the volume (a sharp fit may keep the
+   dominant mode on its family while a neighbouring one fills its own window).
    Otherwise the sample is **continuous** (dominant radius off the families or
    volume spread outside them).  A sample without a fit is ``undetermined``.
 
@@ -132,6 +134,8 @@ class SampleState:
     shoulders: tuple[str, ...]
     family_fraction: float | None
     reason: str
+    family_label: str | None = None  # e.g. "CdSe-437" (the family's display name)
+    shoulder_labels: tuple[str, ...] = ()
 
     def summary(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -173,18 +177,28 @@ def classify_sample(name: str, temperature_C: float, centers_nm: np.ndarray | No
             shift = abs(dom - fam.family_radius_nm) / abs(nb.family_radius_nm - fam.family_radius_nm)
             if shift >= rule.shoulder_shift_fraction and nb.name not in shoulders:
                 shoulders.append(nb.name)
+    if fam is not None:
+        for w in fams:
+            share = fr.get(w.name, math.nan)
+            if w.name != fam.name and share >= rule.shoulder_min_fraction and w.name not in shoulders:
+                shoulders.append(w.name)
+        order = {w.name: i for i, w in enumerate(sorted(fams, key=lambda w: w.family_radius_nm))}
+        shoulders.sort(key=lambda n: order[n])
+    by_name = {w.name: w for w in fams}
+    sh_labels = tuple(by_name[n].display for n in shoulders)
     modes_nm = tuple(m.radius_nm for m in modes)
     if fam is not None and fam_frac >= rule.min_family_fraction:
         reason = (f"dominant radius {dom:.3f} nm within {rule.mode_tolerance_nm} nm of {fam.family_radius_nm} nm "
                   f"and {fam_frac:.0%} of the volume in the family windows")
         return SampleState(name, temperature_C, "quantized", fam.name, fam.family_radius_nm, dom, modes_nm,
-                           tuple(shoulders), fam_frac, reason)
+                           tuple(shoulders), fam_frac, reason, family_label=fam.display, shoulder_labels=sh_labels)
     if fam is None:
         reason = f"dominant radius {dom:.3f} nm is not within {rule.mode_tolerance_nm} nm of a family radius"
     else:
         reason = (f"only {fam_frac:.0%} of the volume in the family windows "
                   f"(< {rule.min_family_fraction:.0%}): broad distribution")
-    return SampleState(name, temperature_C, "continuous", None, None, dom, modes_nm, tuple(shoulders), fam_frac, reason)
+    return SampleState(name, temperature_C, "continuous", None, None, dom, modes_nm, tuple(shoulders), fam_frac, reason,
+                       shoulder_labels=sh_labels)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -220,7 +234,7 @@ def series_readout(states: Sequence[SampleState]) -> SeriesReadout:
             plateaus[-1]["samples"].append(s.name)
             plateaus[-1]["_last"] = s
         else:
-            plateaus.append({"family": s.family, "radius_nm": s.family_radius_nm,
+            plateaus.append({"family": s.family, "label": s.family_label, "radius_nm": s.family_radius_nm,
                              "T_from_C": s.nucleation_temperature_C, "T_to_C": s.nucleation_temperature_C,
                              "samples": [s.name], "_last": s})
     for p in plateaus:
@@ -228,8 +242,8 @@ def series_readout(states: Sequence[SampleState]) -> SeriesReadout:
     jumps = []
     for a, b in zip(det, det[1:]):
         if a.state == b.state == "quantized" and a.family != b.family:
-            jumps.append({"from_family": a.family, "from_radius_nm": a.family_radius_nm,
-                          "to_family": b.family, "to_radius_nm": b.family_radius_nm,
+            jumps.append({"from_family": a.family, "from_label": a.family_label, "from_radius_nm": a.family_radius_nm,
+                          "to_family": b.family, "to_label": b.family_label, "to_radius_nm": b.family_radius_nm,
                           "T_below_C": a.nucleation_temperature_C, "T_above_C": b.nucleation_temperature_C})
     cont_from = None
     last_q = None
@@ -241,13 +255,14 @@ def series_readout(states: Sequence[SampleState]) -> SeriesReadout:
     text = []
     for p in plateaus:
         rng = (f"{p['T_from_C']:g} C" if p["T_from_C"] == p["T_to_C"] else f"{p['T_from_C']:g}-{p['T_to_C']:g} C")
-        text.append(f"quantized growth on the r = {p['radius_nm']:g} nm family ({p['family']}) at {rng}")
+        text.append(f"quantized growth on {p['label'] or p['family']} (r = {p['radius_nm']:g} nm) at {rng}")
     for j in jumps:
-        text.append(f"discrete jump {j['from_radius_nm']:g} -> {j['to_radius_nm']:g} nm between "
+        names = (f" ({j['from_label']} -> {j['to_label']})" if j["from_label"] and j["to_label"] else "")
+        text.append(f"discrete jump {j['from_radius_nm']:g} -> {j['to_radius_nm']:g} nm{names} between "
                     f"{j['T_below_C']:g} and {j['T_above_C']:g} C")
     for s in ss:
         if s.state == "quantized" and s.shoulders:
-            text.append(f"{s.nucleation_temperature_C:g} C: shoulder at {', '.join(s.shoulders)}")
+            text.append(f"{s.nucleation_temperature_C:g} C: shoulder at {', '.join(s.shoulder_labels or s.shoulders)}")
     if cont_from is not None:
         cont = [s for s in det if s.nucleation_temperature_C >= cont_from]
         radii = [s.dominant_radius_nm for s in cont]

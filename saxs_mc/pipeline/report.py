@@ -82,6 +82,32 @@ def _status(outcomes: Mapping[str, Any], ids: list[str]) -> tuple[str, str | Non
     return "ok", None
 
 
+def yu_equivalent_absorption_nm(radius_nm: float | None) -> float | None:
+    """First-exciton wavelength (Yu et al. 2003) of a CdSe sphere of this SAXS radius; None outside the curve's range."""
+    from saxs_mc.models.optical import YU_DIAMETER_RANGE_NM, yu_absorption_nm
+
+    if radius_nm is None or not math.isfinite(radius_nm):
+        return None
+    d = 2.0 * float(radius_nm)
+    lo, hi = YU_DIAMETER_RANGE_NM
+    return float(yu_absorption_nm(d)) if lo <= d <= hi else None
+
+
+def families_table(cfg: PipelineConfig) -> list[dict[str, Any]]:
+    """The configured MSC families: SAXS radius/diameter vs the optical (Yu) diameter of their absorption peak."""
+    from saxs_mc.models.optical import yu_diameter_nm
+
+    out = []
+    for w in cfg.fit.populations:
+        if w.family_radius_nm is None:
+            continue
+        out.append({"name": w.name, "label": w.display, "radius_nm": w.family_radius_nm,
+                    "saxs_diameter_nm": 2.0 * w.family_radius_nm, "absorption_nm": w.absorption_nm,
+                    "optical_diameter_nm": yu_diameter_nm(w.absorption_nm) if w.absorption_nm is not None else None,
+                    "yu_absorption_of_saxs_diameter_nm": yu_equivalent_absorption_nm(w.family_radius_nm)})
+    return out
+
+
 def collect(cfg: PipelineConfig, outcomes: Mapping[str, Any], root: Path) -> dict[str, Any]:
     """Gather per-sample/blank data, the summary rows and the series read-out."""
     rows: list[dict[str, Any]] = []
@@ -114,13 +140,18 @@ def collect(cfg: PipelineConfig, outcomes: Mapping[str, Any], root: Path) -> dic
             "blank": cfg.blank_for(s).name,
             "status": status,
             "dominant_radius_nm": modes[0].radius_nm if modes else None,
+            "dominant_diameter_nm": 2.0 * modes[0].radius_nm if modes else None,
+            "yu_absorption_nm": yu_equivalent_absorption_nm(modes[0].radius_nm) if modes else None,
             "modes_nm": [m.radius_nm for m in modes],
+            "modes_yu_absorption_nm": [yu_equivalent_absorption_nm(m.radius_nm) for m in modes],
             **{f"fraction[{k}]": v for k, v in fr.items()},
             "total_volume_fraction": (digest or {}).get("total_volume_fraction"),
             "volume_fraction_kind": None if digest is None else ("absolute" if digest.get("absolute") else "relative"),
             "chi2_r": (digest or {}).get("chi2_r", fitr.get("chi2_r")),
             "growth": st.state,
             "family": st.family,
+            "family_label": st.family_label,
+            "shoulders": list(st.shoulder_labels),
             "n_frames": red.get("n_frames", s.n_frames),
             "n_rejected": red.get("n_rejected"),
             "rejected_frames": list(red.get("rejected", [])),
@@ -395,8 +426,35 @@ def _img(b64: str | None, alt: str) -> str:
     return f"<p><i>{html.escape(alt)}: no figure (no data, or [output] figures = false)</i></p>"
 
 
+def _family_cell(r: dict[str, Any]) -> str:
+    fam = r.get("family_label") or r.get("family")
+    out = f" ({html.escape(fam)})" if fam else ""
+    if r.get("shoulders"):
+        out += " + shoulder " + html.escape(", ".join(r["shoulders"]))
+    return out
+
+
+def _families_html(fams: list[dict[str, Any]]) -> str:
+    if not fams:
+        return ""
+    rows = "".join(
+        f"<tr><td class='l'>{html.escape(f['label'])}</td><td>{_fmt(f['radius_nm'], 2)}</td>"
+        f"<td>{_fmt(f['saxs_diameter_nm'], 2)}</td><td>{_fmt(f['absorption_nm'], 0)}</td>"
+        f"<td>{_fmt(f['optical_diameter_nm'], 2)}</td><td>{_fmt(f['yu_absorption_of_saxs_diameter_nm'], 0)}</td></tr>"
+        for f in fams)
+    return ("<h2>Magic-size families: SAXS vs optical size</h2><table><tr><th>family</th><th>SAXS r (nm)</th>"
+            "<th>SAXS d = 2r (nm)</th><th>absorption peak (nm)</th><th>optical d, Yu 2003 (nm)</th>"
+            "<th>λ<sub>Yu</sub> of SAXS d (nm)</th></tr>" + rows + "</table>"
+            "<p><small>Families are named by their first-exciton absorption peak. Optical diameters follow Yu et al., "
+            "Chem. Mater. 2003, 15, 2854; SAXS diameters are larger for the smallest clusters (reference study: "
+            "1.74 / 1.88 / 2.04 nm by SAXS vs 1.58 / 1.85 / 2.06 nm optically for CdSe-403 / -437 / -465), so the "
+            "Yu-equivalent wavelength λ<sub>Yu</sub> of a SAXS radius (table below) is only a guide; the family "
+            "assignment uses the SAXS radius.</small></p>")
+
+
 def _sample_table(rows: list[dict[str, Any]], windows: list[str], link: bool = True) -> str:
-    head = ["sample", "T<sub>nuc</sub> (°C)", "status", "growth", "dominant r (nm)", "modes (nm)"] + [
+    head = ["sample", "T<sub>nuc</sub> (°C)", "status", "growth", "dominant r (nm)",
+            "λ<sub>Yu</sub> of 2r (nm)", "modes (nm)"] + [
         html.escape(w) + " (share)" for w in windows] + ["total φ", "chi2_r", "frames", "rejected"]
     out = ["<table><tr>" + "".join(f"<th>{h}</th>" for h in head) + "</tr>"]
     for r in rows:
@@ -407,8 +465,9 @@ def _sample_table(rows: list[dict[str, Any]], windows: list[str], link: bool = T
         rej_s = "–" if rej is None else (f"{rej}: " + html.escape(", ".join(Path(x).name for x in r["rejected_frames"])) if rej else "0")
         cells = [f'<td class="l">{cell}</td>', f"<td>{_fmt(r['nucleation_temperature_C'], 0)}</td>",
                  f'<td class="l">{html.escape(r["status"])}</td>',
-                 f'<td class="l">{_fmt(r["growth"])}{" (" + html.escape(r["family"]) + ")" if r["family"] else ""}</td>',
-                 f"<td>{_fmt(r['dominant_radius_nm'])}</td>", f"<td>{_fmt(r['modes_nm'])}</td>"]
+                 f'<td class="l">{_fmt(r["growth"])}{_family_cell(r)}</td>',
+                 f"<td>{_fmt(r['dominant_radius_nm'])}</td>", f"<td>{_fmt(r.get('yu_absorption_nm'), 0)}</td>",
+                 f"<td>{_fmt(r['modes_nm'])}</td>"]
         cells += [f"<td>{_fmt(r[f'fraction[{w}]'], 2)}</td>" for w in windows]
         phi = r["total_volume_fraction"]
         phi_s = "–" if phi is None else (f"{phi:.3g}" if r["volume_fraction_kind"] == "absolute" else "rel.")
@@ -451,12 +510,16 @@ def write_summary_tables(root: Path, data: dict[str, Any], cfg: PipelineConfig) 
 
     json_path = write_json_atomic(root / "summary.json", jsonable({
         "pipeline": cfg.name, "config": str(cfg.source), "saxs_mc": __version__,
-        "populations": [{"name": w.name, "r_min_nm": w.r_min_nm, "r_max_nm": w.r_max_nm if math.isfinite(w.r_max_nm) else None,
-                         "family_radius_nm": w.family_radius_nm} for w in cfg.fit.populations],
+        "populations": [{"name": w.name, "label": w.label, "r_min_nm": w.r_min_nm,
+                         "r_max_nm": w.r_max_nm if math.isfinite(w.r_max_nm) else None,
+                         "family_radius_nm": w.family_radius_nm, "absorption_nm": w.absorption_nm}
+                        for w in cfg.fit.populations],
+        "families": families_table(cfg),
         "readout_rule": {"mode_tolerance_nm": cfg.readout.mode_tolerance_nm,
                          "min_family_fraction": cfg.readout.min_family_fraction,
                          "min_mode_height": cfg.readout.min_mode_height,
-                         "shoulder_shift_fraction": cfg.readout.shoulder_shift_fraction},
+                         "shoulder_shift_fraction": cfg.readout.shoulder_shift_fraction,
+                         "shoulder_min_fraction": cfg.readout.shoulder_min_fraction},
         "samples": rows,
         "blanks": [b["row"] for b in data["blanks"]],
         "mesophase": {k: v for k, v in (data["mesophase"] or {}).items() if k != "outputs"} or None,
@@ -502,7 +565,9 @@ def write_report(cfg: PipelineConfig, outcomes: Mapping[str, Any], root: str | P
         f"the family windows hold ≥ {cfg.readout.min_family_fraction:.0%} of the volume; otherwise "
         f"<i>continuous</i>. Modes: local maxima ≥ {cfg.readout.min_mode_height:.0%} of the highest bin. Shoulder: "
         f"a second mode on another family, or the dominant mode displaced ≥ {cfg.readout.shoulder_shift_fraction:.0%} "
-        "of the way towards the neighbouring family (unresolved mixture).</small></p>")
+        "of the way towards the neighbouring family (unresolved mixture), or another family window holding "
+        f"≥ {cfg.readout.shoulder_min_fraction:.0%} of the volume.</small></p>")
+    parts.append(_families_html(families_table(cfg)))
     parts.append("<h2>Summary per sample</h2>" + _sample_table(data["rows"], windows))
     parts.append("<h2>Size distributions and fits</h2><div style='display:flex;flex-wrap:wrap;gap:1em'>"
                  f"<div>{_img(fc.get('distributions', [pops, sample_content], lambda: fig_distributions(cfg, data['samples'])), 'size distributions')}</div>"
@@ -536,7 +601,7 @@ def write_report(cfg: PipelineConfig, outcomes: Mapping[str, Any], root: str | P
                 f"<p>nucleation {r['nucleation_temperature_C']:g} °C, growth {r['growth_temperature_C']:g} °C, "
                 f"reaction time {_fmt(r['reaction_time_s'], 2)} s, blank <code>{html.escape(r['blank'])}</code></p>",
                 _sample_table([r], windows, link=False),
-                f"<p>read-out: <b>{st.state}</b>{' on ' + html.escape(st.family) if st.family else ''} — "
+                f"<p>read-out: <b>{st.state}</b>{' on ' + html.escape(st.family_label or st.family) if st.family else ''} — "
                 f"{html.escape(st.reason)}</p>",
                 _img(fc.get("sample", [pops, jsonable([s["digest"], s["raw_curve"], s["curve"]])],
                             lambda s=s: fig_sample(s, cfg)), "curve and size distribution")]
@@ -574,11 +639,12 @@ def format_summary_table(res: Any) -> str:
         data = json.loads(p.read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return "no summary"
-    lines = [f"{'sample':<12} {'T_nuc':>6} {'status':<7} {'growth':<11} {'r_dom/nm':>8} {'chi2_r':>7} {'rejected':>8}"]
+    lines = [f"{'sample':<12} {'T_nuc':>6} {'status':<7} {'growth':<11} {'family':<9} {'r_dom/nm':>8} "
+             f"{'lamYu/nm':>8} {'chi2_r':>7} {'rejected':>8}"]
     for r in data["samples"]:
         lines.append(f"{r['sample']:<12} {_fmt(r['nucleation_temperature_C'], 0):>6} {r['status']:<7} "
-                     f"{(r['growth'] or '-'):<11} {_fmt(r['dominant_radius_nm']):>8} {_fmt(r['chi2_r'], 2):>7} "
-                     f"{_fmt(r['n_rejected']):>8}")
+                     f"{(r['growth'] or '-'):<11} {(r.get('family_label') or '-'):<9} {_fmt(r['dominant_radius_nm']):>8} "
+                     f"{_fmt(r.get('yu_absorption_nm'), 0):>8} {_fmt(r['chi2_r'], 2):>7} {_fmt(r['n_rejected']):>8}")
     for t in data["readout"]["text"]:
         lines.append(f"read-out: {t}")
     for f in data["failures"]:

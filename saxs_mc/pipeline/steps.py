@@ -2,10 +2,12 @@
 
 Each function takes a :class:`~saxs_mc.pipeline.tasks.StepContext`, writes
 its outputs atomically into ``ctx.outdir`` and returns a JSON-safe result
-(schemas in :mod:`saxs_mc.pipeline.report`).  Rich objects needed
-downstream (reduction results, peak results) are pickled next to the
-outputs; their validity is guaranteed by the cache key, which includes the
-saxs_mc version.
+(schemas in :mod:`saxs_mc.pipeline.report`).  Reduced and blank-subtracted
+curves pass between steps as their NXcanSAS files, read back with
+:func:`saxs_mc.reduce.read_reduced` (bit-identical curves, frame records and
+settings); only the peak results handed to the mesophase step are pickled
+(no peaks reader exists), their validity guaranteed by the cache key, which
+includes the saxs_mc version and a digest of the code.
 
 The pyFAI integrator is built once per worker process and per geometry /
 settings (:func:`get_reducer`), and all frames of a sample are reduced in
@@ -38,6 +40,13 @@ def _dump(obj: Any, path: Path) -> Path:
 def _load(path: Path) -> Any:
     with open(path, "rb") as fh:
         return pickle.load(fh)
+
+
+def _read_curve(path: Path) -> Any:
+    """The curve of an upstream reduce/subtract step (its NXcanSAS file)."""
+    from saxs_mc.reduce import read_reduced
+
+    return read_reduced(path).curve
 
 
 def reduction_settings(s: dict[str, Any], calibration_factor: float | None) -> Any:
@@ -91,9 +100,8 @@ def reduce_step(ctx: StepContext) -> dict[str, Any]:
     h5 = write_reduced(ctx.outdir / f"{name}.h5", res)
     dat = h5.with_suffix(".dat")
     summ = write_json_atomic(ctx.outdir / f"{name}_reduction.json", res.summary())
-    pkl = _dump(res, ctx.outdir / f"{name}_reduction.pkl")
     return {
-        "outputs": {"nxcansas": h5, "curve": dat, "summary": summ, "pickle": pkl},
+        "outputs": {"nxcansas": h5, "curve": dat, "summary": summ},
         "n_frames": len(res.frames), "n_rejected": len(res.rejected), "rejected": list(res.rejected),
         "frames": _frames_table(res), "intensity_unit": res.curve.intensity_unit,
     }
@@ -118,18 +126,38 @@ def calibrate_step(ctx: StepContext) -> dict[str, Any]:
 
 def subtract_step(ctx: StepContext) -> dict[str, Any]:
     """Sample minus its blank (uncertainties propagated, negatives kept and flagged)."""
-    from saxs_mc.reduce import write_reduced
+    from saxs_mc.reduce import read_reduced, write_reduced
 
     s = ctx.settings
-    sample = _load(ctx.upstream_output(f"reduce/{s['sample']}", "pickle"))
-    blank = _load(ctx.upstream_output(f"reduce/{s['blank']}", "pickle"))
+    sample = read_reduced(ctx.upstream_output(f"reduce/{s['sample']}", "nxcansas"))
+    blank = read_reduced(ctx.upstream_output(f"reduce/{s['blank']}", "nxcansas"))
     sub = sample.subtract(blank, scale=s["scale"])
     name = f"{s['sample']}_sub"
     h5 = write_reduced(ctx.outdir / f"{name}.h5", sub)
-    pkl = _dump(sub.curve, ctx.outdir / f"{name}.pkl")
-    return {"outputs": {"nxcansas": h5, "curve": h5.with_suffix(".dat"), "pickle": pkl},
+    return {"outputs": {"nxcansas": h5, "curve": h5.with_suffix(".dat")},
             "blank": s["blank"], "negative_points": sub.curve.metadata.get("negative_points"),
             "intensity_unit": sub.curve.intensity_unit}
+
+
+def warm_fit_kernels() -> None:
+    """Run a tiny fit through the public API so that numba compiles (or loads) the fit kernels.
+
+    Called in a separate process by :func:`saxs_mc.pipeline.run.warm_numba_cache`
+    before any fit step runs: it leaves the kernels in numba's on-disk cache,
+    from which every step process then loads the same machine code.
+    """
+    import warnings
+
+    from saxs_mc.fit import fit_curve
+    from saxs_mc.io.curves import Curve
+    from saxs_mc.models.sphere import sphere_form_factor
+
+    q = np.geomspace(0.3, 7.0, 40)
+    i = 1e-3 * np.asarray(sphere_form_factor(q, 1.0), dtype=float).reshape(q.shape) + 1e-4
+    curve = Curve(q=q, intensity=i, sigma=0.02 * i, intensity_unit="arbitrary", title="numba warm-up", metadata={})
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        fit_curve(curve, r_range_nm=(0.5, 3.0), contributions=10, repetitions=2, seed=0, max_iterations=50)
 
 
 def _usable(curve: Any) -> Any:
@@ -143,7 +171,7 @@ def fit_step(ctx: StepContext) -> dict[str, Any]:
 
     s = ctx.settings
     sub_id = f"subtract/{s['sample']}"
-    curve = _usable(_load(ctx.upstream_output(sub_id, "pickle")))
+    curve = _usable(_read_curve(ctx.upstream_output(sub_id, "nxcansas")))
     res = fit_curve(
         curve, q_range_nm=s["q_range_nm"], r_range_nm=s["r_range_nm"], contributions=s["contributions"],
         repetitions=s["repetitions"], seed=s["seed"],
@@ -181,13 +209,8 @@ def peaks_step(ctx: StepContext) -> dict[str, Any]:
     from saxs_mc.peaks import find_peaks_curve, write_peak_outputs
 
     s = ctx.settings
-    if s["role"] == "blank":
-        dep = f"reduce/{s['name']}"
-        red = _load(ctx.upstream_output(dep, "pickle"))
-        curve = red.curve
-    else:
-        dep = f"subtract/{s['name']}"
-        curve = _load(ctx.upstream_output(dep, "pickle"))
+    dep = f"reduce/{s['name']}" if s["role"] == "blank" else f"subtract/{s['name']}"
+    curve = _read_curve(ctx.upstream_output(dep, "nxcansas"))
     kw: dict[str, Any] = {"profile": s["profile"], "q_range_nm": s["q_range_nm"]}
     if s.get("min_significance") is not None:
         kw["min_significance"] = s["min_significance"]

@@ -34,7 +34,32 @@ def test_shipped_configs_are_valid():
     cfg = load_config(REPO / "pipelines" / "cdse_nucleation_series.toml")
     assert [s.nucleation_temperature_C for s in cfg.samples] == list(range(190, 290, 10))
     assert {cfg.blank_for(s).name for s in cfg.samples} == {"blank_230C"}
-    assert load_config(REPO / "pipelines" / "template.toml").name == "template"
+    tpl = load_config(REPO / "pipelines" / "template.toml")
+    assert tpl.name == "template"
+    # MSC families named by their absorption peak (Yu et al. 2003 via the reference study), same as the defaults
+    for c in (cfg, tpl):
+        fams = [(w.family_radius_nm, w.label, w.absorption_nm) for w in c.fit.populations if w.family_radius_nm]
+        assert fams == [(0.87, "CdSe-403", 403.0), (0.94, "CdSe-437", 437.0), (1.02, "CdSe-465", 465.0)]
+
+
+def test_population_labels_and_absorption_are_checked(tmp_path):
+    from saxs_mc.pipeline.config import DEFAULT_POPULATIONS
+
+    pops = ("\n[[fit.populations]]\nname = \"small\"\nlabel = \"CdSe-382\"\nr_min_nm = 0.6\nr_max_nm = 0.8\n"
+            "family_radius_nm = 0.7\nabsorption_nm = 382\n")
+    cfg = make_experiment(tmp_path)
+    cfg.write_text(cfg.read_text().replace("[readout]", pops + "[readout]") if "[readout]" in cfg.read_text()
+                   else cfg.read_text() + pops)
+    c = load_config(cfg)
+    assert [(w.label, w.absorption_nm, w.display) for w in c.fit.populations] == [("CdSe-382", 382.0, "CdSe-382")]
+    assert DEFAULT_POPULATIONS[-1].display == "regular NCs (r>1.06 nm)"
+    edit(cfg, "absorption_nm = 382", "absorption_nm = 720")
+    with pytest.raises(ConfigError, match=r"absorption_nm.*720.*380-660 nm"):
+        load_config(cfg)
+    edit(cfg, "absorption_nm = 720\n", "")
+    edit(cfg, "family_radius_nm = 0.7", "absorption_nm = 400")
+    with pytest.raises(ConfigError, match=r"absorption_nm=400.0 given for a window without family_radius_nm"):
+        load_config(cfg)
 
 
 def test_typo_key_names_path_suggestion_and_valid_keys(tmp_path):

@@ -73,6 +73,15 @@ def test_series_readout_matches_truth(serial_run):
         assert abs(rows[name]["dominant_radius_nm"] - r0) < 0.02, rows[name]
         assert rows[name]["growth"] == "quantized"
     assert rows["nuc240C"]["family"] == "MSC r=1.02 nm"  # 75 % of the volume at 1.02 nm
+    # families named by absorption peak; Yu-equivalent wavelength of the dominant SAXS diameter
+    assert [rows[n]["family_label"] for n in ("nuc190C", "nuc200C", "nuc240C")] == ["CdSe-403", "CdSe-437", "CdSe-465"]
+    from saxs_mc.models.optical import yu_diameter_nm
+
+    for r in rows.values():
+        assert abs(yu_diameter_nm(r["yu_absorption_nm"]) - 2 * r["dominant_radius_nm"]) < 1e-6
+    assert 415 < rows["nuc190C"]["yu_absorption_nm"] < 430  # SAXS d = 1.75 nm; optically CdSe-403 is 1.58 nm
+    fams = {f["label"]: f for f in json.loads((res.root / "summary.json").read_text())["families"]}
+    assert abs(fams["CdSe-437"]["optical_diameter_nm"] - 1.85) < 0.01 and fams["CdSe-437"]["saxs_diameter_nm"] == 1.88
     # absolute total volume fractions (1/cm data, contrast 34.65e-6 A^-2) vs the truth
     truth_phi = {"nuc190C": 2.0e-4, "nuc200C": 3.0e-4, "nuc230C": 5.0e-4, "nuc240C": 6.0e-4, "nuc250C": 6.0e-4,
                  "nuc260C": 7.0e-4}
@@ -102,6 +111,7 @@ def test_series_readout_matches_truth(serial_run):
     assert 25 < t["mesophase"]["melting_temperature_C"] < 100
     html = res.report_path.read_text()
     assert "continuous growth from 250 C" in html and "samples/nuc190C.html" in html
+    assert "quantized growth on CdSe-403 (r = 0.87 nm) at 190 C" in html and "230 C: shoulder at CdSe-465" in html
     assert html.count("data:image/png;base64,") == 3  # distributions, curves + fits, blanks (self-contained)
     assert "data:image/png;base64," in (res.root / "samples" / "nuc230C.html").read_text()
     assert (res.root / "samples" / "nuc260C.html").is_file()
@@ -118,6 +128,47 @@ def test_dask_cluster_gives_identical_results(serial_run, tmp_path):
         res = run_pipeline(load_config(cfg), scheduler=client)
     assert res.ok and res.executor == "dask"
     assert table(res.root) == table(ref.root)
+
+
+DRIVER = """
+import sys
+from saxs_mc.pipeline.config import load_config
+from saxs_mc.pipeline.run import run_pipeline
+from saxs_mc.pipeline.steps import warm_fit_kernels
+from saxs_mc.fit import _kernels
+
+if __name__ == "__main__":
+    warm_fit_kernels()  # the fit kernels are now JIT-compiled in this (driver) process, none came from the cache
+    assert not any(_kernels.mc_repetitions.stats.cache_hits.values())
+    res = run_pipeline(load_config(sys.argv[1]), n_workers=1)
+    sys.exit(0 if res.ok and res.executor == "serial" else 1)
+"""
+
+
+def test_serial_run_does_not_depend_on_kernels_compiled_in_the_driver(serial_run, tmp_path):
+    """Regression (flaky dask-vs-serial CI failure): a fit kernel JIT-compiled in a process rounds differently
+    from the same kernel loaded from numba's on-disk cache (fastmath reassociation; nuc260C's chi2 differed in
+    the 12th digit), so the driver must never run the kernels itself.
+
+    The driver here compiles the kernels itself first (empty numba cache dir), as a pytest worker that ran the
+    fit tests first did; its serial run must still equal the reference run.
+    """
+    import subprocess
+    import sys
+
+    _, ref = serial_run
+    cfg = write_config(tmp_path, figures=False)
+    script = tmp_path / "driver.py"
+    script.write_text(DRIVER)
+    env = {**os.environ, "NUMBA_CACHE_DIR": str(tmp_path / "numba_cache"), "PYTHONPATH": str(REPO)}
+    proc = subprocess.run([sys.executable, str(script), str(cfg)], cwd=tmp_path, env=env, capture_output=True,
+                          text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert list((tmp_path / "numba_cache").rglob("*.nbi"))  # the steps used this (new) cache
+    out = tmp_path / "out"
+    assert table(out) == table(ref.root)
+    pids = {json.loads(p.read_text())["pid"] for p in out.glob("steps/fit/*/manifest.json")}
+    assert len(pids) == 1  # one worker process ran the fits (serial), not the driver
 
 
 def test_cli_prints_report_path_and_reuses_cache(tmp_path, capsys):

@@ -126,5 +126,27 @@ def test_unresolved_mixture_of_adjacent_families_is_a_shoulder():
     # with a stricter threshold the same sample has no shoulder
     import dataclasses
 
-    strict = dataclasses.replace(RULE, shoulder_shift_fraction=min(1.0, shift + 0.05))
+    share = window_fractions(CENTERS, mix, DEFAULT_POPULATIONS)["MSC r=1.02 nm"]
+    strict = dataclasses.replace(RULE, shoulder_shift_fraction=min(1.0, shift + 0.05),
+                                 shoulder_min_fraction=min(1.0, share + 0.05))
     assert classify_sample("m", 230, CENTERS, mix, DEFAULT_POPULATIONS, strict).shoulders == ()
+
+
+def test_neighbour_family_filling_its_window_is_a_shoulder_and_labels_follow_yu():
+    # sharp 0.94 nm family (the mode stays on it) + a weaker, broader 1.02 nm population (no mode of its own)
+    mix = gauss(0.94, sd=0.008, phi=0.7) + gauss(1.02, sd=0.03, phi=0.3)
+    modes = find_modes(CENTERS, mix)
+    assert len(modes) == 1 and abs(modes[0].radius_nm - 0.94) < 0.01
+    share = window_fractions(CENTERS, mix, DEFAULT_POPULATIONS)["MSC r=1.02 nm"]
+    assert 0.2 < share < 0.35
+    st = classify_sample("m", 230, CENTERS, mix, DEFAULT_POPULATIONS, RULE)
+    assert st.family == "MSC r=0.94 nm" and st.shoulders == ("MSC r=1.02 nm",)
+    assert st.family_label == "CdSe-437" and st.shoulder_labels == ("CdSe-465",)
+    import dataclasses
+
+    above = dataclasses.replace(RULE, shoulder_min_fraction=share + 0.01)
+    assert classify_sample("m", 230, CENTERS, mix, DEFAULT_POPULATIONS, above).shoulders == ()
+    ro = series_readout([classify_sample("a", 190, CENTERS, gauss(0.87, sd=0.02), DEFAULT_POPULATIONS, RULE), st])
+    assert "quantized growth on CdSe-403 (r = 0.87 nm) at 190 C" in ro.text
+    assert "discrete jump 0.87 -> 0.94 nm (CdSe-403 -> CdSe-437) between 190 and 230 C" in ro.text
+    assert "230 C: shoulder at CdSe-465" in ro.text
