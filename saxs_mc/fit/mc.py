@@ -465,8 +465,9 @@ def fit(
     if n_bad:
         worst = ", ".join(f"#{i}: {r} (chi2_r {chi2_r[i]:.3f})" for i, r in enumerate(reasons) if r not in CONVERGED_REASONS)
         _warn(
-            f"{n_bad}/{repetitions} repetition(s) did not converge (target chi2_r <= {chi2_r_target:.4f}, "
-            f"acceptable plateau <= {chi2_r_accept:.4f}): {worst}. "
+            f"{n_bad}/{repetitions} repetition(s) did not converge ("
+            + ("stop rule: chi2 plateau" if chi2_k is None else f"target chi2_r <= {chi2_r_target:.4f}")
+            + f", acceptable plateau <= {chi2_r_accept:.4f}): {worst}. "
             "Check the uncertainties, the q/r ranges and whether spheres + flat background describe the data; "
             "raise max_iterations if the cap was reached"
         )
