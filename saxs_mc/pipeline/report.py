@@ -452,10 +452,13 @@ def _families_html(fams: list[dict[str, Any]]) -> str:
             "assignment uses the SAXS radius.</small></p>")
 
 
-def _sample_table(rows: list[dict[str, Any]], windows: list[str], link: bool = True) -> str:
+def _sample_table(rows: list[dict[str, Any]], windows: list[str], link: bool = True,
+                  labels: Mapping[str, str] | None = None) -> str:
+    labels = labels or {}
     head = ["sample", "T<sub>nuc</sub> (°C)", "status", "growth", "dominant r (nm)",
             "λ<sub>Yu</sub> of 2r (nm)", "modes (nm)"] + [
-        html.escape(w) + " (share)" for w in windows] + ["total φ", "chi2_r", "frames", "rejected"]
+        (f"{html.escape(labels[w])}<br><small>{html.escape(w)}</small>" if labels.get(w, w) != w else html.escape(w))
+        + " (share)" for w in windows] + ["total φ", "chi2_r", "frames", "rejected"]
     out = ["<table><tr>" + "".join(f"<th>{h}</th>" for h in head) + "</tr>"]
     for r in rows:
         name = html.escape(r["sample"])
@@ -536,6 +539,7 @@ def write_report(cfg: PipelineConfig, outcomes: Mapping[str, Any], root: str | P
     data = collect(cfg, outcomes, root)
     write_summary_tables(root, data, cfg)
     windows = [w.name for w in cfg.fit.populations]
+    labels = {w.name: w.display for w in cfg.fit.populations}
     ro = data["readout"]
     fc = _FigureCache(root / ".saxs_mc" / "figures" if cfg.output.figures else None)
     pops = [[w.name, w.r_min_nm, w.r_max_nm if math.isfinite(w.r_max_nm) else None, w.family_radius_nm]
@@ -568,7 +572,7 @@ def write_report(cfg: PipelineConfig, outcomes: Mapping[str, Any], root: str | P
         "of the way towards the neighbouring family (unresolved mixture), or another family window holding "
         f"≥ {cfg.readout.shoulder_min_fraction:.0%} of the volume.</small></p>")
     parts.append(_families_html(families_table(cfg)))
-    parts.append("<h2>Summary per sample</h2>" + _sample_table(data["rows"], windows))
+    parts.append("<h2>Summary per sample</h2>" + _sample_table(data["rows"], windows, labels=labels))
     parts.append("<h2>Size distributions and fits</h2><div style='display:flex;flex-wrap:wrap;gap:1em'>"
                  f"<div>{_img(fc.get('distributions', [pops, sample_content], lambda: fig_distributions(cfg, data['samples'])), 'size distributions')}</div>"
                  f"<div>{_img(fc.get('curves', sample_content, lambda: fig_curves(data['samples'])), 'SAXS curves with MC fits')}</div></div>")
@@ -600,7 +604,7 @@ def write_report(cfg: PipelineConfig, outcomes: Mapping[str, Any], root: str | P
         body = [f"<p><a href='../report.html'>← series report</a></p><h1>{html.escape(r['sample'])}</h1>",
                 f"<p>nucleation {r['nucleation_temperature_C']:g} °C, growth {r['growth_temperature_C']:g} °C, "
                 f"reaction time {_fmt(r['reaction_time_s'], 2)} s, blank <code>{html.escape(r['blank'])}</code></p>",
-                _sample_table([r], windows, link=False),
+                _sample_table([r], windows, link=False, labels=labels),
                 f"<p>read-out: <b>{st.state}</b>{' on ' + html.escape(st.family_label or st.family) if st.family else ''} — "
                 f"{html.escape(st.reason)}</p>",
                 _img(fc.get("sample", [pops, jsonable([s["digest"], s["raw_curve"], s["curve"]])],
