@@ -17,7 +17,9 @@ closed form from those sums.
 
 Random numbers come from a splitmix64 generator whose 64-bit state is private to
 each repetition (seeded from ``saxs_mc._rng.spawn_seeds``), so the result of a
-repetition depends on its seed only, never on the thread that runs it.
+repetition depends on its seed only, never on the thread that runs it, nor on
+whether the kernel was compiled in this process or loaded from numba's cache
+(the package's fastmath set excludes ``reassoc``; see ``saxs_mc._numba``).
 """
 
 from __future__ import annotations
@@ -31,6 +33,13 @@ from saxs_mc._numba import njit
 STOP_CHI2 = 0          # chi2 reached the statistical target: converged
 STOP_STAGNATION = 1    # no significant chi2 improvement over a window of attempts
 STOP_CAP = 2           # iteration cap reached (not converged)
+
+#: a move is accepted only if it lowers chi2 by more than ACCEPT_REL * sum(w I^2).
+#: chi2 comes from the closed form sum(w I^2) - 2 s sum(w F I) + ..., whose rounding
+#: error is a few ulps of sum(w I^2); improvements below that (e.g. a contribution
+#: redrawn onto its own radius) are rounding noise, and accepting them would make
+#: the trajectory depend on how the compiler orders the sums.
+ACCEPT_REL = 1e-13
 
 #: columns of the per-repetition ``info`` array
 INFO_SCALE, INFO_BACKGROUND, INFO_CHI2, INFO_ITERATIONS, INFO_ACCEPTED, INFO_REASON, INFO_POWERLAW = range(7)
@@ -256,6 +265,7 @@ def mc_single(table, w, wi, swii, n_contrib, seed, max_iter, chi2_target, stag_w
     else:
         s, b, chi2 = solve_scale_background(sw, swi, swii, sf, sff, sfi, fit_background)
     n_trace = trace.shape[0]
+    accept_tol = ACCEPT_REL * swii
     it = 0
     accepted = 0
     reason = STOP_CAP
@@ -296,7 +306,7 @@ def mc_single(table, w, wi, swii, n_contrib, seed, max_iter, chi2_target, stag_w
                 d += wi[iq] * fn
             s2, b2, chi2n = solve_scale_background(sw, swi, swii, a, c, d, fit_background)
         it += 1
-        if chi2n < chi2:
+        if chi2n < chi2 - accept_tol:
             idx[k] = jn
             accepted += 1
             if accepted % rebuild_every == 0:

@@ -88,6 +88,9 @@ def mc_single(table, intensity, sigma, n_contrib, seed, max_iter, chi2_target, s
         s_, b_, _, x2 = solve_bounded(f, intensity, sigma, p, fit_background)
         return s_, b_, x2
 
+    from saxs_mc.fit._kernels import ACCEPT_REL
+
+    accept_tol = ACCEPT_REL * float(np.sum((intensity / sigma) ** 2))
     rng = SplitMix64(seed)
     n_grid = table.shape[0]
     idx = np.array([rng.index(n_grid) for _ in range(n_contrib)], dtype=np.int64)
@@ -108,7 +111,7 @@ def mc_single(table, intensity, sigma, n_contrib, seed, max_iter, chi2_target, s
         cand[k] = jn
         s2, b2, chi2n = solve(table[cand].sum(axis=0))
         it += 1
-        if chi2n < chi2:
+        if chi2n < chi2 - accept_tol:  # improvements below rounding noise are not accepted
             idx, s, b, chi2 = cand, s2, b2, chi2n
             accepted += 1
         trace.append(chi2)
