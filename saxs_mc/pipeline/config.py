@@ -30,6 +30,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from saxs_mc.models.water import WATER_DSIGMA_20C_1_CM
+
 SCHEMA_VERSION = 1
 
 _REQUIRED = object()
@@ -577,7 +579,7 @@ def load_config(path: str | Path) -> PipelineConfig:
         ep, ef, es = _expand_frames(wt, "empty_cell_frames", base)
         water = WaterReferenceConfig(
             frames=wp, files=wf, sources=ws, empty_cell_frames=ep, empty_cell_files=ef, empty_cell_sources=es,
-            dsigma_1_cm=wt.get("dsigma_1_cm", float, default=0.0163, check=_positive),
+            dsigma_1_cm=wt.get("dsigma_1_cm", float, default=WATER_DSIGMA_20C_1_CM, check=_positive),
             q_range_nm=_pair(wt.get("q_range_nm", list, default=[0.5, 3.0], check=_range_check)),
         )
         wt.finish()

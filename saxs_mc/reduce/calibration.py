@@ -8,9 +8,7 @@ import math
 import numpy as np
 
 from saxs_mc.io.curves import Curve
-
-#: dSigma/dOmega of water at 20 C, 1/cm (isothermal compressibility; Orthaber et al. 2000)
-WATER_DSIGMA_20C = 0.0163
+from saxs_mc.models.water import WATER_DSIGMA_20C_1_CM as WATER_DSIGMA_20C  # public alias
 
 
 @dataclasses.dataclass(frozen=True)

@@ -26,8 +26,10 @@ import math
 
 import numpy as np
 
+from saxs_mc.models.water import WATER_DSIGMA_20C_1_CM
+
 #: water at 20 C, the secondary standard (1/cm)
-WATER_DSIGMA_CM = 0.0163
+WATER_DSIGMA_CM = WATER_DSIGMA_20C_1_CM
 
 #: lamellar mesophase of the Cd precursor: Bragg peaks (q in 1/nm), FWHM (1/nm), height at 25 C (1/cm)
 MESOPHASE_PEAKS = (
