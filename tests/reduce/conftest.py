@@ -129,6 +129,3 @@ def sim(tmp_path_factory) -> SimSetup:
     omega_pol = ai.solidAngleArray(SHAPE, absolute=True) * ai.polarization(SHAPE, factor=POL)
     return SimSetup(root=root, poni=poni, mask=mask_path, ai=ai, q_nm=q_nm, omega_pol=omega_pol, mask_arr=mask.astype(bool))
 
-
-def chi2_r(measured: np.ndarray, truth: np.ndarray, sigma: np.ndarray) -> float:
-    return float(np.mean(((measured - truth) / sigma) ** 2))
