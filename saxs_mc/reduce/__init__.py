@@ -11,26 +11,18 @@
     again = read_reduced("nuc240C.h5")   # the same ReductionResult (curve, frames, rejected, settings, blank)
 """
 
-from saxs_mc.reduce.blank import pick_blank_by_temperature, subtract_blank
-from saxs_mc.reduce.calibration import WATER_DSIGMA_20C, WaterCalibration, water_calibration
-from saxs_mc.reduce.output import read_reduced, write_reduced
-from saxs_mc.reduce.reducer import FrameRecord, Reducer, ReductionResult
-from saxs_mc.reduce.rejection import RobustFlags, robust_outliers
-from saxs_mc.reduce.settings import HeaderMap, ReductionSettings
+import lazy_loader
 
-__all__ = [
-    "HeaderMap",
-    "ReductionSettings",
-    "Reducer",
-    "ReductionResult",
-    "FrameRecord",
-    "subtract_blank",
-    "pick_blank_by_temperature",
-    "write_reduced",
-    "read_reduced",
-    "water_calibration",
-    "WaterCalibration",
-    "WATER_DSIGMA_20C",
-    "robust_outliers",
-    "RobustFlags",
-]
+# Submodules load on first attribute access (scientific-python SPEC 1): the CLI imports
+# ``saxs_mc.reduce.cli`` on every call and must not pay for pyFAI/scipy then.
+__getattr__, __dir__, __all__ = lazy_loader.attach(
+    __name__,
+    submod_attrs={
+        "blank": ["pick_blank_by_temperature", "subtract_blank"],
+        "calibration": ["WATER_DSIGMA_20C", "WaterCalibration", "water_calibration"],
+        "output": ["read_reduced", "write_reduced"],
+        "reducer": ["FrameRecord", "Reducer", "ReductionResult"],
+        "rejection": ["RobustFlags", "robust_outliers"],
+        "settings": ["HeaderMap", "ReductionSettings"],
+    },
+)
