@@ -286,24 +286,19 @@ def mc_single(table, w, wi, swii, n_contrib, seed, max_iter, chi2_target, stag_w
         a = 0.0
         c = 0.0
         d = 0.0
+        e = 0.0
         cp2 = 0.0
-        if fit_powerlaw:
-            e = 0.0
-            for iq in range(n_q):
-                fn = f[iq] - old[iq] + new[iq]
-                wf = w[iq] * fn
-                a += wf
-                c += wf * fn
-                d += wi[iq] * fn
+        for iq in range(n_q):
+            fn = f[iq] - old[iq] + new[iq]
+            wf = w[iq] * fn
+            a += wf
+            c += wf * fn
+            d += wi[iq] * fn
+            if fit_powerlaw:
                 e += wp[iq] * fn
+        if fit_powerlaw:
             s2, b2, cp2, chi2n = solve_bounded3(c, a, e, sw, sp, spp, d, swi, spi, swii, fit_background, True)
         else:
-            for iq in range(n_q):
-                fn = f[iq] - old[iq] + new[iq]
-                wf = w[iq] * fn
-                a += wf
-                c += wf * fn
-                d += wi[iq] * fn
             s2, b2, chi2n = solve_scale_background(sw, swi, swii, a, c, d, fit_background)
         it += 1
         if chi2n < chi2 - accept_tol:

@@ -76,7 +76,7 @@ import numpy as np
 from saxs_mc.fit.result import FitResult
 from saxs_mc.io.atomic import atomic_path, jsonable, write_json_atomic
 from saxs_mc.io.curves import HDF5_SUFFIXES
-from saxs_mc.io.nxcansas import _decode, _find_class
+from saxs_mc.io.nxcansas import _decode, _find_class, _set_str
 
 SCHEMA = "saxs_mc.fit/1"
 DISTRIBUTION_COLUMNS = ("r_lo_nm", "r_hi_nm", "volume_fraction", "volume_fraction_std", "min_visibility")
@@ -135,7 +135,7 @@ def write_nxcansas_analysis(source: str | Path, target: str | Path, res: FitResu
     source, target = Path(source), Path(target)
     if source.resolve() == target.resolve():
         raise ValueError(f"{target}: refusing to overwrite the input file; choose another output directory")
-    text = h5py.string_dtype("utf-8")
+    summary_json = json.dumps(summary, allow_nan=False)
     with atomic_path(target) as tmp:
         shutil.copyfile(source, tmp)
         with h5py.File(tmp, "r+") as fh:
@@ -147,14 +147,14 @@ def write_nxcansas_analysis(source: str | Path, target: str | Path, res: FitResu
                     del entry[name]
             proc = entry.create_group("sasprocess_mcfit")
             proc.attrs.update({"NX_class": "NXprocess", "canSAS_class": "SASprocess"})
-            proc.create_dataset("name", data="saxs_mc Monte Carlo sphere fit (McSAS method)", dtype=text)
-            proc.create_dataset("date", data=utc_now(), dtype=text)
-            proc.create_dataset("version", data=__version__, dtype=text)
-            proc.create_dataset("description", data="volume-weighted sphere size distribution; results in ../mcfit", dtype=text)
+            _set_str(proc, "name", "saxs_mc Monte Carlo sphere fit (McSAS method)")
+            _set_str(proc, "date", utc_now())
+            _set_str(proc, "version", __version__)
+            _set_str(proc, "description", "volume-weighted sphere size distribution; results in ../mcfit")
             note = proc.create_group("note")
             note.attrs.update({"NX_class": "NXnote", "canSAS_class": "SASnote"})
-            note.create_dataset("type", data="application/json", dtype=text)
-            note.create_dataset("data", data=json.dumps(summary, allow_nan=False), dtype=text)
+            _set_str(note, "type", "application/json")
+            _set_str(note, "data", summary_json)
             coll = entry.create_group("mcfit")
             coll.attrs["NX_class"] = "NXcollection"
             # volume and number fractions are dimensionless: no @units (NXcanSAS/NeXus give no unit
@@ -182,7 +182,7 @@ def write_nxcansas_analysis(source: str | Path, target: str | Path, res: FitResu
                                     ("I_model_errors", res.model_std, res.intensity_unit)):
                 ds = curve.create_dataset(name, data=np.asarray(arr, dtype=float))
                 ds.attrs["units"] = unit
-            coll.create_dataset("summary_json", data=json.dumps(summary, allow_nan=False), dtype=text)
+            _set_str(coll, "summary_json", summary_json)
     return target
 
 
