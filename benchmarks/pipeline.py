@@ -93,7 +93,9 @@ def main(argv: list[str] | None = None) -> int:
               + ("" if r["ok"] else "  (FAILURES)"))
     print("* inside the steps: frames / summed reduce time, fits / summed fit time (per worker)")
     if args.json:
-        Path(args.json).write_text(json.dumps(rows, indent=2))
+        from saxs_mc.io.atomic import jsonable, write_json_atomic
+
+        write_json_atomic(args.json, jsonable(rows))
     return 0 if all(r["ok"] for r in rows) else 1
 
 

@@ -304,12 +304,17 @@ def _make_component(profile: str, prefix: str):
     return lmfit.models.LorentzianModel(prefix=prefix)
 
 
+def _component_kwargs(vals: dict[str, float], prefix: str) -> dict[str, float]:
+    """The keyword arguments of one lmfit component (its ``prefix`` stripped) from all parameter values."""
+    return {k[len(prefix):]: v for k, v in vals.items() if k.startswith(prefix)}
+
+
 def _sigma_from_fwhm(profile: str, fwhm: float) -> float:
     return fwhm / (2.0 * math.sqrt(2.0 * math.log(2.0))) if profile == "gaussian" else fwhm / 2.0
 
 
-def _windows(cands, q, width_limit_fn):
-    """Fit windows: +-3 FWHM (Bragg-width candidates) or +-1.5 FWHM (broad), merged when overlapping."""
+def _windows(cands, q):
+    """Fit windows: +-3 FWHM around each candidate, clipped to the data, merged when overlapping."""
     spans = []
     for q0, f, _h, _s in cands:
         half = 3.0 * f
@@ -386,8 +391,7 @@ class _Fit:
             model = bg_func(qf, **{k: v for k, v in vals.items() if k.startswith("c")})
             for n, comp in enumerate(comps):
                 pre = f"p{n}_"
-                kw = {k[len(pre):]: v for k, v in vals.items() if k.startswith(pre)}
-                model = model + comp.func(qf, **kw)
+                model = model + comp.func(qf, **_component_kwargs(vals, pre))
             return (y[self.in_fit] - model) / s[self.in_fit]
 
         nparam = len(params)
@@ -409,8 +413,7 @@ class _Fit:
         vals = self.res.params.valuesdict()
         for n, comp in enumerate(self.comps):
             pre = f"p{n}_"
-            kw = {k[len(pre):]: v for k, v in vals.items() if k.startswith(pre)}
-            out.append(comp.func(q_eval, **kw))
+            out.append(comp.func(q_eval, **_component_kwargs(vals, pre)))
         return out
 
 
@@ -436,8 +439,7 @@ def _peak_from_params(fit, n, profile, chi_scale, q, s, scherrer_k):
     else:
         fwhm, fwhm_e = 2.0 * val("sigma"), 2.0 * sig_e
         frac = val("fraction") if profile == "pseudo_voigt" else 1.0
-    kw = {k[len(pre):]: v for k, v in p.valuesdict().items() if k.startswith(pre)}
-    height = float(fit.comps[n].func(np.array([q0]), **kw)[0])
+    height = float(fit.comps[n].func(np.array([q0]), **_component_kwargs(p.valuesdict(), pre))[0])
     m = np.abs(q - q0) <= max(fwhm / 2.0, 0.0)
     loc_sig = float(np.mean(s[m])) if m.any() else float(s[np.argmin(np.abs(q - q0))])
     signif = area / area_e if area_e > 0 and np.isfinite(area_e) else float("nan")
@@ -482,15 +484,12 @@ def _clean_scan(q, resid, s, width_limit, rows, threshold, max_candidates):
     """Iterative (CLEAN-like) candidate search: take the most significant narrow
     candidate, blank its +-2.5 FWHM region, rescan; stop when nothing exceeds the
     threshold.  Blanking keeps the wings of a strong peak from producing spurious
-    neighbouring candidates.  Returns the candidates and the first full scan."""
+    neighbouring candidates."""
     mask = np.ones(q.size)
     wide: list[tuple[float, float]] = []
     cands: list = []
-    first = None
     for _ in range(max_candidates):
         maps = _matched.scan(q, resid, s, width_limit, _WIDTH_FACTORS, weight_mask=mask, see_through=wide)
-        if first is None:
-            first = maps
         got = _matched.pick_candidates(q, *maps, threshold, 1, rows=rows)
         if not got:
             break
@@ -503,7 +502,7 @@ def _clean_scan(q, resid, s, width_limit, rows, threshold, max_candidates):
             mask[np.abs(q - c[0]) <= 2.5 * c[1]] = 0.0
         if mask.sum() < 10:
             break
-    return cands, first
+    return cands
 
 
 def _fit_group(q, y, s, base, group, lo, hi, profile, min_significance, min_height_snr, scherrer_k):
@@ -660,7 +659,7 @@ def find_peaks(
     cands: list = []
     excl = np.zeros(q.size, dtype=bool)
     for _pass in range(3):
-        cands, _maps = _clean_scan(q, y - base, s, width_limit, narrow_rows, threshold, max_candidates)
+        cands = _clean_scan(q, y - base, s, width_limit, narrow_rows, threshold, max_candidates)
         if not cands or _pass == 2:
             break
         new = excl.copy()
@@ -673,7 +672,6 @@ def find_peaks(
     log.debug("find_peaks: %d candidates %s", len(cands), [(round(c[0], 4), round(c[1], 4), round(c[3], 1)) for c in cands])
 
     converged, message, chi2_r = True, "no candidate above threshold; no fit needed", float("nan")
-    background = base.copy()
     comps_total = np.zeros(q.size)
     accepted: list[Peak] = []
     messages: list[str] = []
@@ -686,7 +684,7 @@ def find_peaks(
     for stage in (0, 1):
         stage_cands = [c for c, w in zip(cands, is_wide) if w == bool(stage)]
         ydat = y - comps_total
-        for lo, hi in _windows(stage_cands, q, wl):
+        for lo, hi in _windows(stage_cands, q):
             group = [c for c in stage_cands if lo <= c[0] <= hi]
             out = _fit_group(q, ydat, s, base, group, lo, hi, profile, min_significance, min_height_snr, scherrer_k)
             messages.extend(out["messages"])
@@ -696,6 +694,7 @@ def find_peaks(
                 accepted.extend(out["peaks"])
                 chi2s.append(out["chi2"])
                 records.append(out)
+    kratky = base * q**2  # smooth background in Kratky form, for _has_local_max
     # broad features: wide templates on the data minus the fitted peaks (so peak tails do not count)
     broad_maps = _matched.scan(q, y - base - comps_total, s, width_limit, _WIDTH_FACTORS[broad_rows])
     broad_mf = [
@@ -704,7 +703,7 @@ def find_peaks(
              d_nm=2 * math.pi / c[0], d_err=float("nan"), coherence_length_nm=2 * math.pi * scherrer_k / c[1],
              fraction=float("nan"), kind="broad")
         for c in _matched.pick_candidates(q, *broad_maps, min_significance, max_candidates)
-        if c[2] > 0 and _has_local_max(q, base * q**2, c[0], 0.5 * c[1])
+        if c[2] > 0 and _has_local_max(q, kratky, c[0], 0.5 * c[1])
     ]
     if chi2s:
         chi2_r = float(np.mean(chi2s))
@@ -731,7 +730,7 @@ def find_peaks(
     # report a broad maximum only where the smooth curve (Kratky form I q^2) has a maximum on its
     # scale and no Bragg peak lies within one FWHM (it would be inseparable from the peak tails)
     broad = sorted(
-        (p for p in broad if _has_local_max(q, base * q**2, p.q_nm, 0.5 * p.fwhm)
+        (p for p in broad if _has_local_max(q, kratky, p.q_nm, 0.5 * p.fwhm)
          and not any(abs(p.q_nm - b.q_nm) <= p.fwhm for b in bragg)),
         key=lambda p: p.q_nm,
     )

@@ -38,7 +38,6 @@ def plot_peaks(path: str | Path, pk: PeakResult) -> Path:
     ax.plot(q[bpos], pk.background[bpos], "-", color="tab:blue", lw=1.0, label="background", zorder=2)
     if pk.peaks or pk.broad_features:
         mpos = np.isfinite(pk.model) & (pk.model > 0)
-        mpos = np.where(mpos, True, False)
         ax.plot(q, np.where(mpos, pk.model, np.nan), "-", color="tab:red", lw=1.0, label="fit (in fit windows)", zorder=3)
     for p in pk.peaks:
         yi = float(np.interp(p.q_nm, q, np.where(np.isfinite(pk.model), pk.model, pk.intensity)))

@@ -38,7 +38,7 @@ import numpy as np
 from saxs_mc.io.atomic import atomic_path, jsonable, write_json_atomic, write_text_atomic
 
 from .config import PipelineConfig
-from .readout import SampleState, classify_sample, find_modes, series_readout, window_fractions
+from .readout import SampleState, classify_sample, series_readout, window_fractions
 
 log = logging.getLogger("saxs_mc.pipeline.report")
 
@@ -67,6 +67,11 @@ def _load_curve(root: Path, rel: str | None) -> dict[str, np.ndarray] | None:
     except Exception as exc:  # a bad file must not kill the report
         log.warning("cannot read curve %s: %s", rel, exc)
         return None
+
+
+def _floats(values: Any) -> np.ndarray:
+    """A float array from a JSON list (None, i.e. a non-finite value, becomes NaN)."""
+    return np.asarray([np.nan if x is None else x for x in values], dtype=float)
 
 
 def _result(outcomes: Mapping[str, Any], sid: str) -> dict[str, Any] | None:
@@ -126,12 +131,12 @@ def collect(cfg: PipelineConfig, outcomes: Mapping[str, Any], root: Path) -> dic
         centers = vf = None
         if digest is not None:
             centers = np.asarray(digest["radius_centers_nm"], dtype=float)
-            vf = np.asarray([np.nan if x is None else x for x in digest["volume_fraction"]], dtype=float)
+            vf = _floats(digest["volume_fraction"])
         log_bins = (digest or {}).get("bin_scale", cfg.fit.bin_scale) == "log"
         st = classify_sample(s.name, s.nucleation_temperature_C, centers, vf, windows, cfg.readout, log_bins=log_bins)
         states.append(st)
         fr = window_fractions(centers, vf, windows) if centers is not None else {w.name: None for w in windows}
-        modes = find_modes(centers, vf, min_height=cfg.readout.min_mode_height, log_bins=log_bins) if centers is not None else []
+        dom = st.dominant_radius_nm  # modes (highest first) as found by classify_sample
         row = {
             "sample": s.name,
             "nucleation_temperature_C": s.nucleation_temperature_C,
@@ -139,11 +144,11 @@ def collect(cfg: PipelineConfig, outcomes: Mapping[str, Any], root: Path) -> dic
             "reaction_time_s": s.reaction_time_s,
             "blank": cfg.blank_for(s).name,
             "status": status,
-            "dominant_radius_nm": modes[0].radius_nm if modes else None,
-            "dominant_diameter_nm": 2.0 * modes[0].radius_nm if modes else None,
-            "yu_absorption_nm": yu_equivalent_absorption_nm(modes[0].radius_nm) if modes else None,
-            "modes_nm": [m.radius_nm for m in modes],
-            "modes_yu_absorption_nm": [yu_equivalent_absorption_nm(m.radius_nm) for m in modes],
+            "dominant_radius_nm": dom,
+            "dominant_diameter_nm": 2.0 * dom if dom is not None else None,
+            "yu_absorption_nm": yu_equivalent_absorption_nm(dom),
+            "modes_nm": list(st.modes_nm),
+            "modes_yu_absorption_nm": [yu_equivalent_absorption_nm(r) for r in st.modes_nm],
             **{f"fraction[{k}]": v for k, v in fr.items()},
             "total_volume_fraction": (digest or {}).get("total_volume_fraction"),
             "volume_fraction_kind": None if digest is None else ("absolute" if digest.get("absolute") else "relative"),
@@ -265,7 +270,7 @@ def fig_distributions(cfg: PipelineConfig, samples: list[dict[str, Any]]) -> str
     for i, s in enumerate(have):
         d = s["digest"]
         c = np.asarray(d["radius_centers_nm"], dtype=float)
-        v = np.asarray([np.nan if x is None else x for x in d["volume_fraction"]], dtype=float)
+        v = _floats(d["volume_fraction"])
         vmax = np.nanmax(v) if np.any(np.isfinite(v)) and np.nanmax(v) > 0 else 1.0
         y = np.nan_to_num(v / vmax) * 0.9 + i
         ax.fill_between(c, i, y, step="mid", alpha=0.35, color=f"C{i % 10}")
@@ -298,8 +303,8 @@ def fig_curves(samples: list[dict[str, Any]]) -> str | None:
         d = s["digest"]
         if d is not None:
             q = np.asarray(d["q_nm"], dtype=float)
-            iq = np.asarray([np.nan if x is None else x for x in d["intensity"]], dtype=float)
-            mod = np.asarray([np.nan if x is None else x for x in d["model"]], dtype=float)
+            iq = _floats(d["intensity"])
+            mod = _floats(d["model"])
             ax.plot(q, iq * f, ".", ms=2, color=f"C{i % 10}")
             ax.plot(q, np.where(mod > 0, mod, np.nan) * f, "-", lw=1, color="k")
         else:
@@ -350,7 +355,7 @@ def fig_blanks(blanks: list[dict[str, Any]], meso: dict[str, Any] | None) -> str
     if ncol == 2:
         ax2 = axes[0, 1]
         t = np.asarray(meso["temperatures_C"], dtype=float)
-        inten = np.asarray([np.nan if x is None else x for x in meso.get("intensity", [])], dtype=float)
+        inten = _floats(meso.get("intensity", []))
         if inten.size == t.size:
             ax2.plot(t, inten, "o-")
         tm = meso.get("melting_temperature_C")
@@ -375,16 +380,16 @@ def fig_sample(s: dict[str, Any], cfg: PipelineConfig) -> str | None:
         a1.plot(c["q_nm"], c["intensity"], "-", lw=0.8, color="0.6", label="sample (before blank subtraction)")
     if d is not None:
         q = np.asarray(d["q_nm"], dtype=float)
-        iq = np.asarray([np.nan if x is None else x for x in d["intensity"]], dtype=float)
-        sg = np.asarray([np.nan if x is None else x for x in d["sigma"]], dtype=float)
-        mod = np.asarray([np.nan if x is None else x for x in d["model"]], dtype=float)
+        iq = _floats(d["intensity"])
+        sg = _floats(d["sigma"])
+        mod = _floats(d["model"])
         a1.errorbar(q, iq, sg, fmt=".", ms=2, lw=0.5, label="blank-subtracted")
         a1.plot(q, np.where(mod > 0, mod, np.nan), "k-", lw=1,
                 label=f"MC fit, chi2_r = {d.get('chi2_r') or float('nan'):.2f}")
         a1.set_ylabel(f"I(q) ({d.get('intensity_unit') or 'arb.'})")
         c = np.asarray(d["radius_centers_nm"], dtype=float)
-        v = np.asarray([np.nan if x is None else x for x in d["volume_fraction"]], dtype=float)
-        e = np.asarray([np.nan if x is None else x for x in d.get("volume_fraction_std", [None] * len(c))], dtype=float)
+        v = _floats(d["volume_fraction"])
+        e = _floats(d.get("volume_fraction_std", [None] * len(c)))
         a2.bar(c, v, width=np.gradient(c) * 0.9, yerr=e, alpha=0.6, ecolor="0.3")
         for w in cfg.fit.populations:
             if w.family_radius_nm is not None:

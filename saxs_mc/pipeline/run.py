@@ -549,9 +549,8 @@ def run_pipeline(
 
 def _run_under_lock(cfg: PipelineConfig, steps: list[Step], root: Path, *, scheduler: Any, n_workers: int | None,
                     dry_run: bool, progress: bool, make_report: bool, force: bool, t0: float) -> RunResult:
-    hashes = cache.FileHashCache(root / ".saxs_mc" / "file_hashes.json" if not dry_run else None)
-    if dry_run and (root / ".saxs_mc" / "file_hashes.json").is_file():
-        hashes = cache.FileHashCache(root / ".saxs_mc" / "file_hashes.json")
+    hashes = cache.FileHashCache(root / ".saxs_mc" / "file_hashes.json")
+    if dry_run:
         hashes.path = None  # read the memo, never write in a dry run
     keys = compute_keys(steps, hashes)
     outcomes: dict[str, StepOutcome] = {}

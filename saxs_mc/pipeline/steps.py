@@ -170,15 +170,15 @@ def fit_step(ctx: StepContext) -> dict[str, Any]:
     from saxs_mc.fit import fit_curve, write_fit_outputs
 
     s = ctx.settings
-    sub_id = f"subtract/{s['sample']}"
-    curve = _usable(_read_curve(ctx.upstream_output(sub_id, "nxcansas")))
+    src = ctx.upstream_output(f"subtract/{s['sample']}", "nxcansas")
+    curve = _usable(_read_curve(src))
     res = fit_curve(
         curve, q_range_nm=s["q_range_nm"], r_range_nm=s["r_range_nm"], contributions=s["contributions"],
         repetitions=s["repetitions"], seed=s["seed"],
         contrast=s["contrast_1e6_A2"] if curve.intensity_unit == "1/cm" else None,
         n_bins=s["bins"], bin_scale=s["bin_scale"], title=s["sample"],
     )
-    paths = write_fit_outputs(ctx.outdir, s["sample"], res, source=ctx.upstream_output(sub_id, "nxcansas"))
+    paths = write_fit_outputs(ctx.outdir, s["sample"], res, source=src)
     chi2 = float(np.mean(res.chi2_r))
     digest = {
         "sample": s["sample"], "seed": s["seed"], "bin_scale": res.bin_scale,
@@ -190,7 +190,7 @@ def fit_step(ctx: StepContext) -> dict[str, Any]:
         "total_volume_fraction": res.total_volume_fraction[0],
     }
     dpath = write_json_atomic(ctx.outdir / f"{s['sample']}_digest.json", jsonable(digest))
-    return {"outputs": {**{k: v for k, v in paths.items()}, "digest": dpath}, "chi2_r": chi2,
+    return {"outputs": {**paths, "digest": dpath}, "chi2_r": chi2,
             "all_converged": res.all_converged, "warnings": list(res.warnings)}
 
 
@@ -210,12 +210,13 @@ def peaks_step(ctx: StepContext) -> dict[str, Any]:
 
     s = ctx.settings
     dep = f"reduce/{s['name']}" if s["role"] == "blank" else f"subtract/{s['name']}"
-    curve = _read_curve(ctx.upstream_output(dep, "nxcansas"))
+    src = ctx.upstream_output(dep, "nxcansas")
+    curve = _read_curve(src)
     kw: dict[str, Any] = {"profile": s["profile"], "q_range_nm": s["q_range_nm"]}
     if s.get("min_significance") is not None:
         kw["min_significance"] = s["min_significance"]
     pk = find_peaks_curve(_usable(curve), **kw)
-    paths = write_peak_outputs(ctx.outdir, s["name"], pk, source=ctx.upstream_output(dep, "nxcansas"))
+    paths = write_peak_outputs(ctx.outdir, s["name"], pk, source=src)
     pkl = _dump(pk, ctx.outdir / f"{s['name']}_peaks.pkl")
     return {"outputs": {**paths, "pickle": pkl}, **jsonable(_peak_digest(pk))}
 
