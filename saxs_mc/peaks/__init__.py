@@ -6,20 +6,16 @@
 - :func:`write_peak_outputs` -- ``<stem>_peaks.json`` and a plot
 """
 
-from saxs_mc.peaks.detect import Peak, PeakResult, find_peaks, find_peaks_curve
-from saxs_mc.peaks.index import PHASES, IndexResult, index_peaks
-from saxs_mc.peaks.output import write_peak_outputs
-from saxs_mc.peaks.series import MesophaseSeries, mesophase_series
+import lazy_loader
 
-__all__ = [
-    "PHASES",
-    "IndexResult",
-    "MesophaseSeries",
-    "Peak",
-    "PeakResult",
-    "find_peaks",
-    "find_peaks_curve",
-    "index_peaks",
-    "mesophase_series",
-    "write_peak_outputs",
-]
+# Submodules load on first attribute access (scientific-python SPEC 1): every ``saxs-mc``
+# call imports ``saxs_mc.peaks.cli`` and must not pay for lmfit then.
+__getattr__, __dir__, __all__ = lazy_loader.attach(
+    __name__,
+    submod_attrs={
+        "detect": ["Peak", "PeakResult", "find_peaks", "find_peaks_curve"],
+        "index": ["PHASES", "IndexResult", "index_peaks"],
+        "output": ["write_peak_outputs"],
+        "series": ["MesophaseSeries", "mesophase_series"],
+    },
+)
