@@ -32,13 +32,24 @@ def build_parser() -> argparse.ArgumentParser:
         description="In situ SAXS: pyFAI reduction, Monte Carlo sphere size distributions, Bragg peaks, batch reports.",
     )
     parser.add_argument("--version", action="version", version=f"saxs_mc {__version__}")
-    parser.add_argument("-v", "--verbose", action="count", default=0, help="more logging (-vv for debug)")
-    parser.add_argument("-q", "--quiet", action="store_true", help="only warnings and errors")
+    _add_logging_options(parser, default_verbose=0, default_quiet=False)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True
     for modname in SUBCOMMAND_MODULES:
         importlib.import_module(modname).register(sub)
+    for subparser in sub.choices.values():
+        # accepted after the subcommand too (``saxs-mc fit -v ...``); SUPPRESS keeps the top-level value
+        _add_logging_options(subparser, default_verbose=argparse.SUPPRESS, default_quiet=argparse.SUPPRESS)
     return parser
+
+
+def _add_logging_options(parser: argparse.ArgumentParser, *, default_verbose: object, default_quiet: object) -> None:
+    """The shared ``-v/--verbose`` and ``-q/--quiet`` options (before or after the subcommand)."""
+    group = parser.add_argument_group("logging")
+    group.add_argument("-v", "--verbose", action="count", default=default_verbose,
+                       help="more logging (-vv for debug)")
+    group.add_argument("-q", "--quiet", action="store_true", default=default_quiet,
+                       help="only warnings and errors")
 
 
 def setup_logging(verbose: int = 0, quiet: bool = False) -> None:
