@@ -137,3 +137,28 @@ def test_bad_settings_are_errors():
         GrowthAcquisition(n_frames=10, time_points=20)
     with pytest.raises(ValueError, match="r_end_nm=-1"):
         GrowthKinetics(r_end_nm=-1)
+
+
+def test_cli_dispatches_growth_stack(tmp_path, monkeypatch, capsys):
+    """`saxs-mc simulate --series growth-stack` calls make_growth_stack with the folder, calibration and seed."""
+    import argparse
+
+    import saxs_mc.simulate.growth as growth
+    from saxs_mc.simulate import cli
+
+    calls = []
+
+    def fake(outdir, calibration_dir, *, seed):
+        calls.append((outdir, calibration_dir, seed))
+        return growth.simulate_growth_stack(outdir, *write_growth_calibration(calibration_dir), seed,
+                                            acquisition=GrowthAcquisition(n_frames=3, n_blank_frames=2, time_points=1))
+
+    monkeypatch.setattr(growth, "make_growth_stack", fake)
+    p = argparse.ArgumentParser()
+    cli.register(p.add_subparsers(dest="command"))
+    args = p.parse_args(["simulate", "--series", "growth-stack", "-o", str(tmp_path / "g"),
+                         "--calibration", str(tmp_path / "cal")])
+    assert args.func(args) == 0
+    assert calls == [(tmp_path / "g", tmp_path / "cal", growth.GROWTH_SEED)]
+    assert capsys.readouterr().out.strip() == str(tmp_path / "g" / "truth.json")
+    assert (tmp_path / "cal" / "eiger_growth.poni").is_file() and (tmp_path / "g" / "growth_230C.h5").is_file()
