@@ -441,7 +441,8 @@ class TimePoint:
 
     def summary(self) -> dict[str, Any]:
         return {"index": self.index, "time_s": self.time_s, "start_s": self.start_s, "end_s": self.end_s,
-                "frames": [self.frames[0], self.frames[-1] + 1] if self._contiguous else list(self.frames),
+                "frame_range": [self.frames[0], self.frames[-1] + 1],  # [first, last + 1)
+                "frames": None if self._contiguous else list(self.frames),  # listed only when not contiguous
                 "n_frames": self.n_frames, "sources": list(self.sources)}
 
     @property
@@ -473,11 +474,11 @@ def _time_windows(t: np.ndarray, g: Grouping) -> tuple[list[list[int]], list[tup
         return [], [], [f"step_s={step:g} > window_s={width:g} would skip frames; use step_s <= window_s"]
     origin = float(t[0]) if g.origin_s is None else float(g.origin_s)
     spacing = float(np.median(np.diff(t))) if t.size > 1 else width
-    t_end = float(t[-1]) + 0.5 * spacing  # the end of the last frame's slot
+    t_end = float(t[-1]) + spacing  # where the next frame would be: a window ending there is complete
     if origin > t[-1]:
         return [], [], [f"origin_s={origin:g} is after the last timestamp {t[-1]:g} s; use an earlier origin"]
     if g.moving:  # only windows inside the run
-        n_win = int(math.floor((t_end - origin - width) / step + 1e-9)) + 1 if t_end - origin >= width - 1e-9 else 0
+        n_win = int(math.floor((t_end - origin - width) / step + 1e-6)) + 1 if t_end - origin >= width - 1e-9 else 0
     else:  # windows tiling [origin, last timestamp]
         n_win = int(math.floor((float(t[-1]) - origin) / step + 1e-9)) + 1
     groups, edges, empty = [], [], []
@@ -494,7 +495,7 @@ def _time_windows(t: np.ndarray, g: Grouping) -> tuple[list[list[int]], list[tup
     if empty:
         problems.append(f"{len(empty)} time window(s) hold no frame: {_list_s(empty)}; the timestamps have gaps "
                         f"(frame spacing {spacing:g} s): widen window_s, or use every=N")
-    if not g.moving and groups and g.drop_partial and edges[-1][1] > t_end + 0.5 * spacing + 1e-9:
+    if not g.moving and groups and g.drop_partial and edges[-1][1] > t_end + 1e-6 * spacing:
         groups.pop()
         edges.pop()
     before = int(np.count_nonzero(t < origin))

@@ -143,7 +143,8 @@ def test_records_are_frozen_and_json_safe(tmp_path):
     with pytest.raises(AttributeError):
         g[0].time_s = 1.0  # type: ignore[misc]
     s = json.loads(json.dumps(g.summary()))
-    assert s["n_time_points"] == 2 and s["time_points"][1]["frames"] == [20, 40]
+    assert s["n_time_points"] == 2 and s["time_points"][1]["frame_range"] == [20, 40]
+    assert s["time_points"][1]["frames"] is None  # contiguous: the range says it all
     assert s["grouping"]["every"] == 20
     assert "2 time points" in g.report() and "TimePoint(0" in repr(g[0])
     ax = g.plot()
@@ -216,3 +217,16 @@ def test_grouping_error_survives_pickling():
     e = GroupingError(["a", "b"], source="x.h5")
     e2 = pickle.loads(pickle.dumps(e))
     assert e2.problems == ("a", "b") and str(e2) == str(e)
+
+
+def test_moving_time_windows_from_the_first_timestamp_reach_the_last_frame(tmp_path):
+    """Windows counted from the first mid-exposure time: the last complete window ends one slot after it."""
+    src = _stack(tmp_path / "run.h5", times=_times())  # 0.125 ... 9.875 s
+    g = group_frames(src, Grouping(window_s=2.0, step_s=0.5))
+    assert g[-1].frames == tuple(range(32, 40)) and all(tp.n_frames == 8 for tp in g)
+    assert len(g) == 17  # starts 0.125, 0.625, ..., 8.125
+    part = group_frames(src, Grouping(window_s=3.0))
+    assert [tp.n_frames for tp in part] == [12, 12, 12, 4]
+    assert [tp.n_frames for tp in group_frames(src, Grouping(window_s=3.0, drop_partial=True))] == [12, 12, 12]
+    full = group_frames(src, Grouping(window_s=2.0, drop_partial=True))  # 2 s tiles: the last one is complete
+    assert [tp.n_frames for tp in full] == [8] * 5
