@@ -12,9 +12,9 @@ Rules (:class:`Grouping`):
   inside the run are kept).
 
 Timestamps (``timestamps=``) come from an HDF5 dataset (``"run.h5::/entry/data/time"``),
-a sidecar CSV column (``"run_frames.csv::time_s"``; default column ``time_s``), an
-array, or (``None``) the NeXus time axis of the stack if it has one
-(``NXdata@axes[0]``).  Times are per frame (e.g. mid-exposure) in seconds.
+a sidecar CSV column (``"run_frames.csv::time_s"``; default column ``time_s``), a per-frame
+header key (``"header:ReactionTime_s"``), an array, or (``None``) the NeXus time axis of the
+stack if it has one (``NXdata@axes[0]``).  Times are per frame (e.g. mid-exposure) in seconds.
 
 Only shapes and timestamps are read: no frame is loaded.  Each :class:`TimePoint`
 carries frame references usable by :mod:`saxs_mc.io.frames` and the reducer
@@ -352,8 +352,10 @@ def read_timestamps(timestamps: Any, stack: FrameStack | None = None) -> np.ndar
     Parameters
     ----------
     timestamps : str, path, array-like or None
-        ``"file.h5::/dataset"``; ``"sidecar.csv"`` or ``"sidecar.csv::column"``; a sequence of
-        numbers; None: the NeXus time axis of ``stack`` (None if it has none).
+        ``"file.h5::/dataset"``; ``"sidecar.csv"`` or ``"sidecar.csv::column"``; ``"header:<Key>"``
+        (a per-frame header value in s: each file's header for a file sequence, or the
+        ``/entry/*header*/<Key>`` dataset of an HDF5 stack); a sequence of numbers; None: the
+        NeXus time axis of ``stack`` (None if it has none).
     stack : FrameStack or None
 
     Returns
@@ -363,6 +365,8 @@ def read_timestamps(timestamps: Any, stack: FrameStack | None = None) -> np.ndar
     src = "" if stack is None else stack.source
     if timestamps is None:
         return _nexus_time_axis(stack) if stack is not None and stack.is_hdf5 else None
+    if isinstance(timestamps, str) and timestamps.startswith("header:"):
+        return _header_times(timestamps[len("header:"):].strip(), stack, src)
     if isinstance(timestamps, (str, os.PathLike)):
         text = os.fspath(timestamps)
         file_part, _, sub = text.partition("::")
@@ -374,6 +378,38 @@ def read_timestamps(timestamps: Any, stack: FrameStack | None = None) -> np.ndar
         return _csv_times(file_part, sub or None, src)
     arr = np.asarray(timestamps, dtype=float).reshape(-1)
     return arr
+
+
+def _header_times(key: str, stack: FrameStack | None, src: str) -> np.ndarray:
+    """Per-frame header values: EDF/TIFF/CBF headers via fabio (headers only), or an HDF5 header dataset."""
+    if stack is None or not key:
+        raise GroupingError([f"timestamps 'header:{key}' need the stack and a header key name"], source=src)
+    if stack.is_hdf5:
+        import h5py
+
+        with _open_h5(stack.path, src) as fh:  # type: ignore[arg-type]
+            entry = fh[stack.dataset.split("/")[1]] if stack.dataset.count("/") > 1 else fh  # type: ignore[union-attr]
+            groups = [g for k, g in entry.items() if isinstance(g, h5py.Group) and "header" in k.lower()]
+            for g in groups + [fh[stack.dataset].parent]:
+                if key in g and isinstance(g[key], h5py.Dataset) and g[key].ndim == 1:
+                    return np.asarray(g[key][()], dtype=float)
+            looked = ", ".join(g.name for g in groups) or "no header group"
+        raise GroupingError([f"no per-frame header dataset {key!r} in {stack.path} (looked in {looked} and next "
+                             "to the frames)"], source=src)
+    import fabio
+
+    vals, bad = [], []
+    for f in stack.files:
+        raw = fabio.openheader(f).header.get(key)
+        try:
+            vals.append(float(str(raw).split()[0]))
+        except (TypeError, ValueError, IndexError):
+            bad.append(f)
+            vals.append(float("nan"))
+    if bad:
+        raise GroupingError([f"header key {key!r} is missing or not a number (s) in {len(bad)} file(s): {_list_s(bad)}"],
+                            source=src)
+    return np.array(vals)
 
 
 def _timestamp_problems(t: np.ndarray | None, n: int, grouping: Grouping, origin: str) -> list[str]:

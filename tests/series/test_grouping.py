@@ -230,3 +230,21 @@ def test_moving_time_windows_from_the_first_timestamp_reach_the_last_frame(tmp_p
     assert [tp.n_frames for tp in group_frames(src, Grouping(window_s=3.0, drop_partial=True))] == [12, 12, 12]
     full = group_frames(src, Grouping(window_s=2.0, drop_partial=True))  # 2 s tiles: the last one is complete
     assert [tp.n_frames for tp in full] == [8] * 5
+
+
+def test_timestamps_from_per_frame_headers(tmp_path):
+    for i in range(6):
+        hdr = {"Time_s": f"{0.5 * i + 0.25:.3f}"} if i != 4 else {}
+        fabio.edfimage.EdfImage(data=np.full(SHAPE, i, dtype=np.int32), header=hdr).write(str(tmp_path / f"s_{i:03d}.edf"))
+    with pytest.raises(GroupingError, match=r"'Time_s' is missing or not a number .*s_004.edf"):
+        group_frames(str(tmp_path / "s_*.edf"), Grouping(window_s=1.0), timestamps="header:Time_s")
+    (tmp_path / "s_004.edf").unlink()
+    g = group_frames(str(tmp_path / "s_*.edf"), Grouping(window_s=1.0), timestamps="header:Time_s")
+    assert [tp.frames for tp in g] == [(0, 1), (2, 3), (4,)]  # times 0.25, 0.75 | 1.25, 1.75 | 2.75
+    # an HDF5 stack: /entry/<...header...>/<Key> as written by saxs_mc.simulate (id02_headers)
+    src = _stack(tmp_path / "run.h5")
+    with h5py.File(tmp_path / "run.h5", "a") as f:
+        f.create_group("/entry/id02_headers")["ReactionTime_s"] = _times()
+    assert len(group_frames(src, Grouping(window_s=5.0), timestamps="header:ReactionTime_s")) == 2
+    with pytest.raises(GroupingError, match="no per-frame header dataset 'Clock'"):
+        group_frames(src, Grouping(window_s=5.0), timestamps="header:Clock")
