@@ -178,7 +178,7 @@ class GrowthAcquisition:
 
 @dataclasses.dataclass(frozen=True)
 class GrowthStackResult:
-    """What :func:`simulate_growth_stack` wrote (paths relative to nothing: as given)."""
+    """What :func:`simulate_growth_stack` wrote (paths as written, under ``outdir``)."""
 
     outdir: Path
     truth_path: Path
