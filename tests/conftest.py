@@ -6,3 +6,22 @@ import os
 
 # Keep numba and BLAS thread pools small and deterministic on the 2-core CI machine.
 os.environ.setdefault("NUMBA_NUM_THREADS", "2")
+
+
+import logging  # noqa: E402
+
+import pytest  # noqa: E402
+
+
+@pytest.fixture(autouse=True)
+def _restore_saxs_mc_logging():
+    """Undo ``saxs_mc.cli.setup_logging`` after each test.
+
+    ``main()`` binds a handler to the sys.stderr of that moment (pytest's capture file); a later test
+    in the same worker that logs would write to the closed file and print '--- Logging error ---' into
+    its own captured stderr (seen in tests/reduce/test_reducer.py::test_progress_bar_only_on_a_terminal).
+    """
+    logger = logging.getLogger("saxs_mc")
+    saved = (logger.handlers[:], logger.level, logger.propagate)
+    yield
+    logger.handlers[:], logger.level, logger.propagate = saved[0], saved[1], saved[2]
