@@ -241,6 +241,12 @@ class SetupError(ValueError):
     """A problem of the whole series (geometry, mask orientation), never a reason to reject one frame."""
 
 
+#: other beamlines' names of a header value, tried when the ID02 default key is absent (Pilatus TIFF, Eiger)
+_KEY_ALIASES = {"exposure_time": ("Exposure_time", "ExposureTime", "Count_time", "count_time", "exposure_time"),
+                "count_cutoff": ("Count_cutoff", "countrate_correction_count_cutoff")}
+_DEFAULT_KEYS = {"exposure_time": "ExposureTime", "count_cutoff": "Count_cutoff"}
+
+
 def _get_float(header: Mapping[str, Any], key: str | None, name: str, what: str, *, required: bool,
                setting: str, table: Mapping[str, float] | None = None) -> float | None:
     if table and setting in table:
@@ -323,12 +329,12 @@ def auto_npt(ai, mask: np.ndarray | None, shape: tuple[int, int], q_range: tuple
     direct-beam position) of the unmasked pixels inside ``q_range``: the bin width then equals
     the radial size of one pixel, the detector's own resolution, so sharp rings stay sharp.
     """
-    tth = ai.twoThetaArray(shape)
+    tth = ai.center_array(shape, unit="2th_rad", scale=False)
     f2d = ai.getFit2D()
     r = f2d["directDist"] * 1e-3 * np.tan(tth) / math.sqrt(ai.detector.pixel1 * ai.detector.pixel2)
     keep = np.ones(shape, dtype=bool) if mask is None else (mask == 0)
     if q_range is not None:
-        q = ai.array_from_unit(shape, "center", unit, scale=True)
+        q = ai.center_array(shape, unit=unit, scale=True)
         keep &= (q >= q_range[0]) & (q <= q_range[1])
     if not keep.any():
         raise SetupError(f"no unmasked pixel lies in the q range {q_range}; widen --q-range")
@@ -442,6 +448,7 @@ class Reducer:
         if self._checked:
             return
         self._checked = True
+        self._adopt_key_aliases(frame)
         s = self.settings
         if self.mask_file is not None:
             user = _flip(read_mask(self.mask_file, shape=self._shape), s.mask_flip)
@@ -451,8 +458,24 @@ class Reducer:
                 raise SetupError(msg)
         if self.poni is not None:
             for w in header_geometry_warnings(self._ai, frame.header, s.header, s.geometry_tolerance, frame.name):
-                log.warning("%s", w)
-                self.warnings.append(w)
+                if w not in self.warnings:
+                    log.warning("%s", w)
+                    self.warnings.append(w)
+
+    def _adopt_key_aliases(self, frame: Frame) -> None:
+        """Where an ID02 default key is absent but another beamline's name is present (Pilatus ``Exposure_time``),
+        use that key for the whole series; the settings (and so the provenance) name it."""
+        h = self.settings.header
+        change = {}
+        for field, aliases in _KEY_ALIASES.items():
+            key = getattr(h, field)
+            if key == _DEFAULT_KEYS[field] and key not in frame.header:
+                alt = next((k for k in aliases if k in frame.header), None)
+                if alt is not None:
+                    change[field] = alt
+        if change:
+            log.info("%s: header keys %s used (the ID02 defaults are absent)", frame.name, change)
+            self.settings = dataclasses.replace(self.settings, header=dataclasses.replace(h, **change))
 
     # -- one frame ------------------------------------------------------
     def _divisor(self, frame: Frame, table: Mapping[str, float]) -> dict[str, Any]:
@@ -675,25 +698,34 @@ class Reducer:
         except ValueError as exc:
             problems.append(f"{who}{exc}")
             table = [{} for _ in refs]
-        picks = sorted({0, len(refs) - 1})
-        for k in picks:
-            try:
-                frame = read_frame(refs[k])
-                data = _flip(frame.data, self.settings.flip)
-                self._ensure_integrator(frame, data)
-                if data.shape != self._shape:
-                    raise ValueError(f"{frame.name}: frame shape {data.shape} does not match the detector shape "
-                                     f"{self._shape} of the {self._geometry_source}; use the PONI/mask made for this "
-                                     "detector (and binning)")
-                self._first_frame_checks(frame, data)
-                v = self._frame_values(frame, table[k])
-                self._clean(data, v, frame.name)
-            except (FrameError, ValueError) as exc:
-                msg = f"{who}{exc}"
-                if msg not in problems:
-                    problems.append(msg)
+        for k in sorted({0, len(refs) - 1}):
+            for msg in self._check_frame(refs[k], table[k]):
+                if f"{who}{msg}" not in problems:
+                    problems.append(f"{who}{msg}")
         self._checked = False  # the reduction checks again (cheap), on the frames it reads
         return problems
+
+    def _check_frame(self, ref: FrameRef, table: Mapping[str, float]) -> list[str]:
+        """Problems of one frame: readable, geometry and shape, mask orientation, header keys, pixel values."""
+        try:
+            frame = read_frame(ref)
+            data = _flip(frame.data, self.settings.flip)
+            self._ensure_integrator(frame, data)
+        except (FrameError, ValueError) as exc:
+            return [str(exc)]
+        if data.shape != self._shape:
+            return [f"{frame.name}: frame shape {data.shape} does not match the detector shape {self._shape} of the "
+                    f"{self._geometry_source}; use the PONI/mask made for this detector (and binning)"]
+        out = []
+        try:
+            self._first_frame_checks(frame, data)
+        except ValueError as exc:
+            out.append(str(exc))
+        try:
+            self._clean(data, self._frame_values(frame, table), frame.name)
+        except ValueError as exc:
+            out.append(str(exc))
+        return out
 
     @staticmethod
     def _refs(sources: Any) -> list[FrameRef]:
