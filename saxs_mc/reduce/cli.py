@@ -189,7 +189,19 @@ def preflight(args: argparse.Namespace) -> tuple[Any, list[str], Any]:
         problems.append("--water-thickness-cm needs --water (the water reference frames)")
     if args.water and args.arbitrary_units:
         problems.append("--water and --arbitrary-units contradict each other; drop one")
-    if settings is None:
+    if settings is None:  # still report the inputs that cannot be found
+        from saxs_mc.io.frames import FrameError, expand_sources
+
+        for what, sources in ((f"sample {Path(args.output).stem!r}", args.frames), ("blank", args.blank),
+                              ("water reference", args.water), ("water empty cell", args.water_empty)):
+            try:
+                if sources:
+                    expand_sources(sources)
+            except (FrameError, ValueError) as exc:
+                problems.append(f"{what}: {exc}")
+        for opt, path in (("--poni", args.poni), ("--mask", args.mask), ("--monitor-table", args.monitor_table)):
+            if path is not None and not Path(path).is_file():
+                problems.append(f"{opt} {path}: file does not exist; check the path")
         return None, problems, None
     first = None
     title = args.title or Path(args.output).stem
