@@ -10,8 +10,9 @@ One reader for the common layouts:
   lines are accepted too: ``#L Epoch I0 I1 Seconds``).
 
 Rows are matched to frames by name when the table has a frame column (the file name with or
-without its extension; for frames of a stack, ``name[index]``, or an integer column holding the
-frame index in its file), else by order: the k-th frame of the reduction gets the k-th row, and
+without its extension; for frames of a stack, ``name[index]``, an integer column holding the
+frame index in its file, or BioCAT's Eiger naming: frame k of ``<prefix>_data_<n>.h5`` is row
+``<prefix>_<(n-1) * frames per file + k + 1, six digits>``), else by order: the k-th frame of the reduction gets the k-th row, and
 the numbers of rows and frames must agree.
 
 Columns are recognised by name (case-insensitive) unless mapped explicitly
@@ -104,9 +105,15 @@ class MonitorTable:
 
 
 def _candidates(ref: FrameRef) -> list[str]:
+    """Names a table row may give this frame (see the module doc)."""
     name, stem = ref.path.name, ref.path.stem
     if ref.index is not None and ref.n_in_file > 1:
-        return [f"{name}[{ref.index}]", f"{stem}[{ref.index}]", str(ref.index)]
+        out = [f"{name}[{ref.index}]", f"{stem}[{ref.index}]", str(ref.index)]
+        m = re.match(r"^(?P<prefix>.*)_data_(?P<n>\d+)$", stem)
+        if m:  # BioCAT Eiger: frame k of <prefix>_data_<n>.h5 is row <prefix>_<(n-1)*frames+k+1, 6 digits>
+            number = (int(m.group("n")) - 1) * ref.n_in_file + ref.index + 1
+            out.append(f"{m.group('prefix')}_{number:06d}")
+        return out
     return [name, stem, str(ref.path)]
 
 

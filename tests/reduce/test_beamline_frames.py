@@ -202,6 +202,11 @@ def test_eiger_stack_with_a_per_frame_csv_equals_header_monitors(sim, eiger):
     table = Reducer(sim.poni, sim.mask, ReductionSettings(**base, monitor_table=str(csv))).reduce(src, title="t")
     np.testing.assert_array_equal(table.curve.intensity, header.curve.intensity)
     np.testing.assert_array_equal(table.curve.sigma, header.curve.sigma)
+    log = csv.with_name("run.log")  # the same monitors as a BioCAT Eiger log (rows run_000001 ...), in another order
+    log.write_text("#Fname: run\n#Filename\tstart_time\texposure_time\tI0\tI1\n" + "".join(
+        f"run_{k + 1:06d}\t0\t0.5\t{float(i0[k])!r}\t{float(i1[k])!r}\n" for k in (2, 0, 3, 1)))
+    biocat = Reducer(sim.poni, sim.mask, ReductionSettings(**base, monitor_table=str(log))).reduce(src, title="l")
+    np.testing.assert_array_equal(biocat.curve.intensity, header.curve.intensity)
     assert [f.monitor for f in table.frames] == pytest.approx(list(i1), rel=1e-15)
     assert [f.transmission for f in table.frames] == pytest.approx([0.5] * N_STACK, rel=1e-12)
     # the dead pixels outside the mask are dummies: same curve as with them masked
@@ -381,3 +386,52 @@ def test_every_input_problem_in_one_message_and_nothing_written(sim, plain, tmp_
     err = capsys.readouterr().err
     assert "3 problem(s)" in err and "nope.edf" in err and "--mask-flip ud" in err and "transmitted monitor" in err
     assert not out.exists() and not list(tmp_path.glob("x*"))
+
+
+# ----------------------------------------------------------------------
+# the same options in the pipeline config
+def test_config_keys_reach_the_reducer(tmp_path):
+    from saxs_mc.pipeline.config import load_config
+    from saxs_mc.pipeline.run import plan_steps
+    from saxs_mc.pipeline.steps import reduction_settings
+
+    root = Path(__file__).resolve().parents[2]
+    (tmp_path / "mon.csv").write_text("frame,I1\nx,1\n")
+    cfg = tmp_path / "c.toml"
+    cfg.write_text(f"""schema_version = 1
+[geometry]
+poni = "{root}/calibration/id02_sim.poni"
+mask = "{root}/calibration/id02_sim_mask.edf"
+flip = "ud"
+mask_flip = "lr"
+[header]
+count_cutoff = "Count_cutoff"
+[normalization]
+mode = "exposure"
+monitor_table = "mon.csv"
+table_columns = {{ transmitted_monitor = "I1" }}
+[reduction]
+q_unit = "1/A"
+q_range_nm = [0.5, 5.0]
+saturation = 1e6
+[[samples]]
+name = "s"
+frames = "{root}/sample_data/cdse_series/nuc190C/*.edf"
+nucleation_temperature_C = 190
+growth_temperature_C = 230
+blank = "b"
+[[blanks]]
+name = "b"
+frames = "{root}/sample_data/cdse_series/blank_230C/*.edf"
+temperature_C = 230
+""")
+    c = load_config(cfg)
+    step = next(s for s in plan_steps(c) if s.id == "reduce/s")
+    rs = reduction_settings(step.settings, step.settings["calibration_factor"])
+    assert (rs.flip, rs.mask_flip, rs.normalization, rs.saturation, rs.npt) == ("ud", "lr", "exposure", 1e6, None)
+    assert rs.q_range == pytest.approx((0.05, 0.5)) and rs.calibration_factor is None  # 1/A grid; arbitrary units
+    assert rs.monitor_table == str(tmp_path / "mon.csv") and dict(rs.table_columns) == {"transmitted_monitor": "I1"}
+    assert rs.header.count_cutoff == "Count_cutoff"
+    cfg.write_text(cfg.read_text().replace('mode = "exposure"', 'mode = "sometimes"'))
+    with pytest.raises(ValueError, match=r"normalization.mode: 'sometimes': use one of \['monitor', 'exposure'"):
+        load_config(cfg)
