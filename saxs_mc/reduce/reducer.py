@@ -321,6 +321,43 @@ def orientation_problem(data: np.ndarray, mask: np.ndarray, *, frame: str, mask_
             f"--mask-flip {best} (flips the mask only); config: [geometry] flip / mask_flip")
 
 
+def _check_finite(data: np.ndarray, unmasked: np.ndarray | None, name: str) -> None:
+    bad = ~np.isfinite(data)
+    if bad.any():
+        bad = bad if unmasked is None else bad & unmasked
+        n_bad = int(np.count_nonzero(bad))
+        if n_bad:
+            idx = tuple(int(i) for i in np.argwhere(bad)[0])
+            raise ValueError(f"{name}: {n_bad} unmasked pixel(s) are NaN/inf (first at row, col {idx}); mask them "
+                             "(--mask) or set ReductionSettings(nan_policy='mask') to ignore them")
+
+
+def _negative_markers(data: np.ndarray, unmasked: np.ndarray | None, dummy: float | None, ddummy: float | None,
+                      name: str) -> np.ndarray | None:
+    """Unmasked pixels at a dead-pixel marker (-1/-2 in integer frames) not covered by the dummy; other negative
+    counts outside the dummy value are an error."""
+    neg = data < 0
+    if unmasked is not None:
+        neg &= unmasked
+    if not neg.any():
+        return None
+    vals = data[neg]
+    is_dummy = np.zeros(vals.shape, bool) if dummy is None else np.abs(vals - dummy) <= ddummy
+    marker = (vals >= -2) & ~is_dummy if data.dtype.kind == "i" else np.zeros(vals.shape, bool)
+    wrong = ~(is_dummy | marker)
+    if wrong.any():
+        where = np.flatnonzero(neg)[np.flatnonzero(wrong)[0]]
+        idx = tuple(int(i) for i in np.unravel_index(where, data.shape))
+        raise ValueError(f"{name}: {int(wrong.sum())} unmasked pixel(s) have negative counts (min "
+                         f"{float(vals[wrong].min()):g}, first at row, col {idx}) that are not the dummy value {dummy}; "
+                         "mask them (--mask), or declare the invalid-pixel value (--header-key dummy=<key>)")
+    if not marker.any():
+        return None
+    out = np.zeros(data.shape, bool)
+    out[neg] = marker
+    return out
+
+
 def auto_npt(ai, mask: np.ndarray | None, shape: tuple[int, int], q_range: tuple[float, float] | None,
              unit: str) -> int:
     """Default number of q bins: one bin per pixel of radial distance from the direct beam.
@@ -370,6 +407,7 @@ class Reducer:
         self._ai = None
         self._pending = None  # a PONI integrator waiting for the frame shape
         self._mask: np.ndarray | None = None
+        self._unmasked: np.ndarray | None = None
         self._omega_abs = float("nan")
         self._npt = settings.npt
         self._header_geom: tuple[float, ...] | None = None
@@ -390,6 +428,7 @@ class Reducer:
         s = self.settings
         self._ai = ai
         self._mask = combined_mask(ai, self.mask_file, flip=s.flip, mask_flip=s.mask_flip)
+        self._unmasked = None if self._mask is None else (self._mask == 0)
         self._omega_abs = absolute_solid_angle_factor(ai)
         self._geometry_source = source
         self._shape = tuple(int(x) for x in ai.detector.max_shape)
@@ -540,45 +579,26 @@ class Reducer:
     def _clean(self, data: np.ndarray, v: dict[str, Any], name: str) -> tuple[np.ndarray, float | None, float | None]:
         """Dead-pixel markers and saturated pixels become dummies; other negative counts and NaN are errors.
 
-        Returns the (possibly copied) data with the dummy and delta-dummy to integrate it with.
+        Only unmasked pixels matter.  Returns the (possibly copied) data with the dummy and
+        delta-dummy to integrate it with (the frame itself when nothing needs changing).
         """
-        s, mask = self.settings, self._mask
         dummy, ddummy, cutoff = v["dummy"], v["ddummy"], v["cutoff"]
-        unmasked = None if mask is None else (mask == 0)
-        if data.dtype.kind == "f" and s.nan_policy == "error":
-            bad = ~np.isfinite(data)
-            if bad.any():
-                bad = bad if unmasked is None else bad & unmasked
-                n_bad = int(np.count_nonzero(bad))
-                if n_bad:
-                    idx = tuple(int(i) for i in np.argwhere(bad)[0])
-                    raise ValueError(f"{name}: {n_bad} unmasked pixel(s) are NaN/inf (first at row, col {idx}); mask them "
-                                     "(--mask) or set ReductionSettings(nan_policy='mask') to ignore them")
+        unmasked = self._unmasked
+        if data.dtype.kind == "f" and self.settings.nan_policy == "error":
+            _check_finite(data, unmasked, name)
         invalid = None
-        if data.dtype.kind == "u":
-            top = np.iinfo(data.dtype).max
-            invalid = data >= top - 1 if top >= 0xFFFF else None  # 0xFFFFFFFF / 0xFFFFFFFE gap and dead markers
-        elif data.dtype.kind in "if" and (data < 0).any():
-            neg = data < 0
-            allowed = (data >= -2) if data.dtype.kind == "i" else np.zeros_like(neg)
-            if dummy is not None:
-                allowed |= np.abs(data - dummy) <= ddummy
-            wrong = neg & ~allowed
-            if unmasked is not None:
-                wrong &= unmasked
-            if wrong.any():
-                idx = tuple(int(i) for i in np.argwhere(wrong)[0])
-                raise ValueError(f"{name}: {int(wrong.sum())} unmasked pixel(s) have negative counts (min "
-                                 f"{float(data[wrong].min()):g}, first at row, col {idx}) that are not the dummy value "
-                                 f"{dummy}; mask them (--mask), or declare the invalid-pixel value (--header-key "
-                                 "dummy=<key>)")
-            invalid = neg & (data >= -2) if data.dtype.kind == "i" else None
+        if data.dtype.kind == "u" and data.dtype.itemsize >= 2:
+            invalid = data >= np.iinfo(data.dtype).max - 1  # 0xFFFFFFFF / 0xFFFFFFFE: gap and dead-pixel markers
+        elif data.dtype.kind in "if":
+            invalid = _negative_markers(data, unmasked, dummy, ddummy, name)
         if cutoff is not None:
             sat = data >= cutoff
             invalid = sat if invalid is None else (invalid | sat)
-        if invalid is None or not invalid.any():
+        if invalid is None:
             return data, dummy, ddummy
-        if unmasked is not None and not (invalid & unmasked).any():
+        if unmasked is not None:
+            invalid &= unmasked
+        if not invalid.any():
             return data, dummy, ddummy
         fill = -1.0 if dummy is None else float(dummy)
         out = data.astype(np.float32 if data.dtype.itemsize <= 4 else np.float64)
