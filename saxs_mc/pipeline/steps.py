@@ -109,6 +109,7 @@ def reduce_step(ctx: StepContext) -> dict[str, Any]:
         "outputs": {"nxcansas": h5, "curve": dat, "summary": summ},
         "n_frames": len(res.frames), "n_rejected": len(res.rejected), "rejected": list(res.rejected),
         "frames": _frames_table(res), "intensity_unit": res.curve.intensity_unit,
+        "normalization": res.curve.metadata.get("normalization"), "warnings": list(res.warnings),
     }
 
 

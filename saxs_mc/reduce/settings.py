@@ -253,6 +253,15 @@ def _problems(s: ReductionSettings) -> list[str]:
     def bad(name: str, fix: str) -> None:
         out.append(f"ReductionSettings.{name}={getattr(s, name)!r} is invalid; {fix}")
 
+    _value_problems(s, bad)
+    _frame_problems(s, bad)
+    if not isinstance(s.header, HeaderMap):
+        out.append(f"ReductionSettings.header must be a HeaderMap, got {type(s.header).__name__}")
+    return out
+
+
+def _value_problems(s: ReductionSettings, bad: Any) -> None:
+    """Integration, scale and rejection settings."""
     if s.npt is not None and (isinstance(s.npt, bool) or not isinstance(s.npt, int) or s.npt < 2):
         bad("npt", "give an integer >= 2 (number of q bins), or None for one bin per pixel of radius")
     if s.q_range is not None:
@@ -285,8 +294,12 @@ def _problems(s: ReductionSettings) -> list[str]:
         bad("nan_policy", "use 'error' or 'mask'")
     if s.bad_frames not in ("error", "reject"):
         bad("bad_frames", "use 'error' or 'reject'")
-    if not isinstance(s.header, HeaderMap):
-        out.append(f"ReductionSettings.header must be a HeaderMap, got {type(s.header).__name__}")
+    if not 0 < s.geometry_tolerance < 1:
+        bad("geometry_tolerance", "give a relative tolerance in (0, 1), e.g. 0.01")
+
+
+def _frame_problems(s: ReductionSettings, bad: Any) -> None:
+    """Normalisation, orientation and monitor-table settings."""
     if s.normalization not in NORMALIZATIONS:
         bad("normalization", f"use one of {list(NORMALIZATIONS)} (monitor: transmitted monitor; exposure: per second; "
                              "constant: normalization_constant; none: raw counts)")
@@ -307,6 +320,3 @@ def _problems(s: ReductionSettings) -> list[str]:
         bad("table_columns", f"unknown field(s) {unknown}; use {list(TABLE_FIELDS)}")
     if cols and s.monitor_table is None:
         bad("table_columns", "column names need a monitor_table (CLI: --monitor-table FILE)")
-    if not 0 < s.geometry_tolerance < 1:
-        bad("geometry_tolerance", "give a relative tolerance in (0, 1), e.g. 0.01")
-    return out

@@ -435,3 +435,13 @@ temperature_C = 230
     cfg.write_text(cfg.read_text().replace('mode = "exposure"', 'mode = "sometimes"'))
     with pytest.raises(ValueError, match=r"normalization.mode: 'sometimes': use one of \['monitor', 'exposure'"):
         load_config(cfg)
+
+
+def test_every_settings_problem_in_one_message():
+    with pytest.raises(ValueError) as exc:
+        ReductionSettings(npt=1, q_range=(3.0, 1.0), flip="up", normalization="constant", saturation=-1,
+                          table_columns=(("monitor", "I1"),))
+    msg = str(exc.value)
+    for field in ("npt=1", "q_range=(3.0, 1.0)", "flip='up'", "normalization='constant'", "saturation=-1",
+                  "table_columns"):
+        assert f"ReductionSettings.{field}" in msg
