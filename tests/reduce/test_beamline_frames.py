@@ -445,3 +445,13 @@ def test_every_settings_problem_in_one_message():
     for field in ("npt=1", "q_range=(3.0, 1.0)", "flip='up'", "normalization='constant'", "saturation=-1",
                   "table_columns"):
         assert f"ReductionSettings.{field}" in msg
+
+
+def test_monitor_table_with_worker_processes_equals_serial(sim, eiger):
+    path, csv, _, _ = eiger
+    s = ReductionSettings(npt=60, thickness_cm=0.1, monitor_table=str(csv), reject_outliers=False)
+    serial = Reducer(sim.poni, sim.mask, s).reduce(f"{path}::/entry/data/data", title="s")
+    with Reducer(sim.poni, sim.mask, s) as r:
+        par = r.reduce(f"{path}::/entry/data/data", title="p", workers=2)
+    np.testing.assert_array_equal(par.curve.intensity, serial.curve.intensity)
+    assert [f.monitor for f in par.frames] == [f.monitor for f in serial.frames]
