@@ -131,7 +131,8 @@ def _result_from_provenance(prov: dict[str, Any], curve: Curve, path: Path, wher
     rejected = tuple(prov.get("rejected_frames") or (f.name for f in frames if f.rejected))
     return ReductionResult(curve=curve, frames=frames, rejected=rejected, geometry=dict(prov["geometry"] or {}),
                            settings=settings, inputs=tuple(str(i["file"]) for i in prov["inputs"]),
-                           poni=(prov.get("poni") or {}).get("file"), mask=(prov.get("mask") or {}).get("file"))
+                           poni=(prov.get("poni") or {}).get("file"), mask=(prov.get("mask") or {}).get("file"),
+                           warnings=tuple(prov.get("warnings") or ()))
 
 
 def read_reduced(path: str | Path) -> ReductionResult:

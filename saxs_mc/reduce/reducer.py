@@ -112,6 +112,8 @@ class ReductionResult:
     blank : ReductionResult or None
         The blank subtracted from ``curve`` (see :meth:`subtract`).
     blank_scale : float
+    warnings : tuple of str
+        Warnings of the reduction (e.g. PONI geometry against the frame headers), also in the provenance.
     """
 
     curve: Curve

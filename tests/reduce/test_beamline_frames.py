@@ -366,6 +366,7 @@ def test_poni_distance_against_the_header_is_a_warning_in_log_and_provenance(sim
     assert "PONI distance 0.25 m differs from the header's 'SampleDistance' = '0.55'" in w and w in caplog.text
     prov = json.loads(h5py.File(write_reduced(tmp_path / "d.h5", res), "r")["sasentry01/sasprocess01/provenance"][()])
     assert prov["warnings"] == [w]
+    assert read_reduced(tmp_path / "d.h5").warnings == (w,)
 
 
 # ----------------------------------------------------------------------
