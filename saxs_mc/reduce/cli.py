@@ -21,7 +21,7 @@ EXAMPLES = """examples:
   saxs-mc reduce part_00000.tif --poni elettra.poni --mask AAA_integ.msk --flip ud --normalization exposure -o part.h5
   # Eiger HDF5 stack with monitors in a per-frame log beside it (BioCAT/RAW .log, CSV or TSV)
   saxs-mc reduce 'run_data_000001.h5::/entry/data/data' --poni eiger.poni --monitor-table run.log \\
-      --header-key incident_monitor=I0 --thickness-cm 0.15 -o run.h5
+      --thickness-cm 0.15 -o run.h5
 """
 
 

@@ -256,7 +256,8 @@ def _get_float(header: Mapping[str, Any], key: str | None, name: str, what: str,
     if key is None:
         if required:
             raise ValueError(f"{name}: no header key is configured for the {what}; set HeaderMap.{setting} "
-                             f"(CLI: --header-key {setting}=<key>) or give it in a monitor table (--monitor-table)")
+                             f"(CLI: --header-key {setting}=<key>), give it in a monitor table (--monitor-table), or "
+                             "normalise otherwise (--normalization exposure|constant=F|none)")
         return None
     if key not in header:
         if required:
