@@ -176,6 +176,35 @@ def _check_output(out: Path, ascii_: bool) -> list[str]:
     return problems
 
 
+def _missing_inputs(args: argparse.Namespace) -> list[str]:
+    """Frame sources and files that cannot be found (used when the settings are invalid, so no Reducer exists)."""
+    from saxs_mc.io.frames import FrameError, expand_sources
+
+    problems = []
+    for what, sources in ((f"sample {Path(args.output).stem!r}", args.frames), ("blank", args.blank),
+                          ("water reference", args.water), ("water empty cell", args.water_empty)):
+        try:
+            if sources:
+                expand_sources(sources)
+        except (FrameError, ValueError) as exc:
+            problems.append(f"{what}: {exc}")
+    for opt, path in (("--poni", args.poni), ("--mask", args.mask), ("--monitor-table", args.monitor_table)):
+        if path is not None and not Path(path).is_file():
+            problems.append(f"{opt} {path}: file does not exist; check the path")
+    return problems
+
+
+def _argument_problems(args: argparse.Namespace) -> list[str]:
+    problems = []
+    if args.water_empty and not args.water:
+        problems.append("--water-empty needs --water (the water reference frames)")
+    if args.water_thickness_cm is not None and not args.water:
+        problems.append("--water-thickness-cm needs --water (the water reference frames)")
+    if args.water and args.arbitrary_units:
+        problems.append("--water and --arbitrary-units contradict each other; drop one")
+    return problems
+
+
 def preflight(args: argparse.Namespace) -> tuple[Any, list[str], Any]:
     """(settings, problems, sample reducer): every problem of the arguments and inputs, found before any work."""
     from saxs_mc.reduce.reducer import Reducer
@@ -183,26 +212,9 @@ def preflight(args: argparse.Namespace) -> tuple[Any, list[str], Any]:
     problems: list[str] = []
     settings = _settings(args, problems)
     problems.extend(_check_output(Path(args.output), not args.no_ascii))
-    if args.water_empty and not args.water:
-        problems.append("--water-empty needs --water (the water reference frames)")
-    if args.water_thickness_cm is not None and not args.water:
-        problems.append("--water-thickness-cm needs --water (the water reference frames)")
-    if args.water and args.arbitrary_units:
-        problems.append("--water and --arbitrary-units contradict each other; drop one")
+    problems.extend(_argument_problems(args))
     if settings is None:  # still report the inputs that cannot be found
-        from saxs_mc.io.frames import FrameError, expand_sources
-
-        for what, sources in ((f"sample {Path(args.output).stem!r}", args.frames), ("blank", args.blank),
-                              ("water reference", args.water), ("water empty cell", args.water_empty)):
-            try:
-                if sources:
-                    expand_sources(sources)
-            except (FrameError, ValueError) as exc:
-                problems.append(f"{what}: {exc}")
-        for opt, path in (("--poni", args.poni), ("--mask", args.mask), ("--monitor-table", args.monitor_table)):
-            if path is not None and not Path(path).is_file():
-                problems.append(f"{opt} {path}: file does not exist; check the path")
-        return None, problems, None
+        return None, problems + _missing_inputs(args), None
     first = None
     title = args.title or Path(args.output).stem
     groups = [(f"sample {title!r}", args.frames), (f"blank of {title!r}", args.blank), ("water reference", args.water),
