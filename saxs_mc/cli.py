@@ -19,6 +19,7 @@ SUBCOMMAND_MODULES = (
     "saxs_mc.pipeline.cli",   # run
     "saxs_mc.simulate.cli",   # simulate
     "saxs_mc.reduce.cli",     # reduce
+    "saxs_mc.geometry.cli",   # geometry
     "saxs_mc.fit.cli",        # fit
     "saxs_mc.peaks.cli",      # peaks
 )

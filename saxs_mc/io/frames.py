@@ -111,6 +111,11 @@ def _parse_indices(text: str, n: int, source: str) -> list[int]:
             idx = [int(p) for p in text.split(",") if p.strip()]
     except ValueError:
         raise FrameError(source, f"frame index {text!r} is not understood; use e.g. [3], [3:7], [::2] or [0,4,9]") from None
+    if ":" in text:  # a slice bound beyond the stack would silently select fewer frames
+        for b in parts[:2]:
+            if b is not None and not -n <= b <= n:
+                raise FrameError(source, f"frame slice [{text}] reaches frame {b}, out of range for {n} frame(s); "
+                                         f"use bounds within 0..{n}")
     for i in idx:
         if not -n <= i < n:
             raise FrameError(source, f"frame index {i} is out of range for {n} frame(s); use 0..{n - 1}")
@@ -154,12 +159,26 @@ def _default_h5_dataset(fh, path: Path) -> str:
     raise FrameError(str(path), f"no frame dataset found; address it explicitly as '{path}::/path/to/dataset'{hint}")
 
 
+def _follow_signal(fh, dataset: str) -> str:
+    """An NXdata group (``@signal``) stands for its signal dataset; anything else is returned unchanged."""
+    import h5py
+
+    obj = fh.get(dataset)
+    if isinstance(obj, h5py.Group) and "signal" in obj.attrs:
+        sig = obj.attrs["signal"]
+        sig = sig.decode() if isinstance(sig, bytes) else str(sig)
+        if sig in obj and isinstance(obj[sig], h5py.Dataset):
+            return obj[sig].name
+    return dataset
+
+
 def _h5_refs(path: Path, dataset: str | None, index_text: str | None, source: str) -> list[FrameRef]:
     import h5py
 
     with _open_h5(path) as fh:
         if dataset is None:
             dataset = _default_h5_dataset(fh, path)
+        dataset = _follow_signal(fh, dataset)
         if dataset not in fh or not isinstance(fh[dataset], h5py.Dataset):
             raise FrameError(source, f"dataset {dataset!r} not found in {path}; check the path after '::' (h5ls -r {path})")
         ds = fh[dataset]
@@ -374,6 +393,31 @@ def _scalar(v: Any) -> Any:
     if isinstance(v, np.generic):
         return v.item()
     return v
+
+
+#: unit -> factor to SI (s, m) for header values such as "10.0000000 s" or "1.54 A"
+_UNIT_FACTORS = {"": 1.0, "s": 1.0, "sec": 1.0, "ms": 1e-3, "us": 1e-6, "m": 1.0, "mm": 1e-3, "um": 1e-6, "cm": 1e-2,
+                 "a": 1e-10, "\u00e5": 1e-10, "angstrom": 1e-10, "nm": 1e-9, "counts": 1.0, "count": 1.0, "cts": 1.0}
+_NUMBER_UNIT_RE = re.compile(r"^\s*([-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)\s*([A-Za-z\u00c5\u00e5]*)\s*$")
+
+
+def header_number(value: Any) -> float:
+    """A header value as a float in SI units (s, m), reading an optional unit after the number.
+
+    ``"10.0000000 s"`` -> 10.0, ``"1080457 counts"`` -> 1080457.0, ``"1.54987 A"`` -> 1.54987e-10,
+    ``"0.55"`` -> 0.55 (no unit: taken as given).
+
+    Raises
+    ------
+    ValueError
+        Not a number with an optional known unit.
+    """
+    if isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool):
+        return float(value)
+    m = _NUMBER_UNIT_RE.match(str(value))
+    if m is None or m.group(2).lower() not in _UNIT_FACTORS:
+        raise ValueError(f"{value!r} is not a number with a known unit ({', '.join(k for k in _UNIT_FACTORS if k)})")
+    return float(m.group(1)) * _UNIT_FACTORS[m.group(2).lower()]
 
 
 def iter_frames(sources: str | Path | Iterable[str | Path] | Sequence[FrameRef]) -> Iterator[Frame]:

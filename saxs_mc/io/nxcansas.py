@@ -50,6 +50,7 @@ def write_nxcansas(
     q_unit: str = "1/nm",
     sample: dict[str, Any] | None = None,
     instrument: dict[str, Any] | None = None,
+    description: str = "saxs_mc provenance (JSON) for this curve",
 ) -> Path:
     """Write ``curve`` as an NXcanSAS file at ``path``, atomically.
 
@@ -69,7 +70,11 @@ def write_nxcansas(
         ``name``, ``thickness_cm``, ``transmission``, ``temperature_C`` -> a SASsample group.
     instrument : dict, optional
         ``wavelength_m``, ``sdd_m``, ``pixel_size_m`` (x, y), ``beam_center_px`` (x, y),
-        ``detector`` -> SASinstrument with SASsource and SASdetector groups.
+        ``detector`` -> SASinstrument with SASsource and SASdetector groups.  The beam centre
+        is the direct-beam position (pixels, fast/x then slow/y) and ``sdd_m`` the sample-detector
+        distance along the beam (pyFAI ``getFit2D``), as NXcanSAS defines them.
+    description : str
+        SASprocess description (e.g. how the intensity was normalised and its unit).
     """
     from saxs_mc import __version__
     from saxs_mc.provenance import utc_now
@@ -108,7 +113,7 @@ def write_nxcansas(
             _set_str(proc, "name", process_name)
             _set_str(proc, "date", utc_now())
             _set_str(proc, "version", __version__)
-            _set_str(proc, "description", "saxs_mc provenance (JSON) for this curve")
+            _set_str(proc, "description", description)
             prov_json = json.dumps(prov, allow_nan=False)
             _set_str(proc, "provenance", prov_json)
             note = proc.create_group("note")

@@ -99,9 +99,14 @@ class NormalizationConfig:
 
 @dataclasses.dataclass(frozen=True)
 class ReductionConfig:
-    """Azimuthal integration and frame rejection settings."""
+    """Azimuthal integration and frame rejection settings.
 
-    npt: int
+    Also carries what the reducer needs from ``[geometry]`` (``flip``, ``mask_flip``) and
+    ``[normalization]`` (``mode`` -> ``normalization``, ``constant``, ``monitor_table``, ``table_columns``).
+    ``npt`` None: one bin per pixel of radius (see :class:`saxs_mc.reduce.ReductionSettings`).
+    """
+
+    npt: int | None
     q_unit: str
     error_model: str
     method: tuple[str, str, str]
@@ -111,6 +116,14 @@ class ReductionConfig:
     reject_min_rel_dev: float
     nan_policy: str
     bad_frames: str
+    q_range_nm: tuple[float, float] | None = None
+    saturation: float | None = None
+    flip: str | None = None
+    mask_flip: str | None = None
+    normalization: str = "monitor"
+    normalization_constant: float | None = None
+    monitor_table: str | None = None
+    table_columns: tuple[tuple[str, str], ...] = ()
 
 
 @dataclasses.dataclass(frozen=True)
@@ -535,6 +548,10 @@ def load_config(path: str | Path) -> PipelineConfig:
     g = top.sub("geometry", default_empty=False)
     poni_s = g.get("poni", str, hint="path of the pyFAI .poni file")
     mask_s = g.get("mask", str, default=None)
+    _flips = ("ud", "lr", "udlr")
+    flip_check = lambda v: None if v in _flips else f"use one of {list(_flips)} (ud: top-to-bottom, as Fit2D/Dioptas)"  # noqa: E731
+    flip = g.get("flip", str, default=None, check=flip_check)
+    mask_flip = g.get("mask_flip", str, default=None, check=flip_check)
     g.finish()
     poni = _resolve(base, poni_s).resolve()
     if not poni.is_file():
@@ -565,7 +582,21 @@ def load_config(path: str | Path) -> PipelineConfig:
     # normalization
     n = top.sub("normalization")
     thickness = n.get("thickness_cm", float, default=None, check=_positive)
-    factor = n.get("calibration_factor", (float, bool), default=1.0,
+    modes = ("monitor", "exposure", "constant", "none")
+    mode = n.get("mode", str, default="monitor", check=lambda v: None if v in modes else f"use one of {list(modes)}")
+    constant = n.get("constant", float, default=None, check=_positive)
+    if (mode == "constant") != (constant is not None):
+        raise n.error("mode = 'constant' and constant = <divisor> go together; set both or neither", "constant")
+    table_s = n.get("monitor_table", str, default=None)
+    monitor_table = None if table_s is None else _resolve(base, table_s).resolve()
+    if monitor_table is not None and not monitor_table.is_file():
+        raise n.error(f"monitor table {table_s!r} (resolved to {monitor_table}) does not exist; fix the path", "monitor_table")
+    fields = ("frame", "transmitted_monitor", "incident_monitor", "exposure_time")
+    columns = n.get("table_columns", dict, default={}, check=lambda v: None if set(v) <= set(fields) and all(
+        isinstance(x, str) for x in v.values()) else f"keys must be among {list(fields)}, values column names")
+    if columns and monitor_table is None:
+        raise n.error("table_columns needs monitor_table", "table_columns")
+    factor = n.get("calibration_factor", (float, bool), default=1.0 if mode == "monitor" else False,
                    check=lambda v: None if v is False or (not isinstance(v, bool) and v > 0)
                    else "must be > 0, or false for arbitrary units")
     factor = None if factor is False else factor
@@ -603,7 +634,7 @@ def load_config(path: str | Path) -> PipelineConfig:
                 check=lambda v: None if v is False or (not isinstance(v, bool) and -1 <= v <= 1)
                 else "must be in [-1, 1], or false for no polarization correction")
     reduction = ReductionConfig(
-        npt=r.get("npt", int, default=500, check=lambda v: None if 10 <= v <= 100000 else "must be in 10..100000"),
+        npt=r.get("npt", int, default=None, check=lambda v: None if 10 <= v <= 100000 else "must be in 10..100000"),
         q_unit=r.get("q_unit", str, default="1/nm", check=_choice("1/nm", "1/A")),
         error_model=r.get("error_model", str, default="poisson", check=_choice("poisson", "azimuthal")),
         method=tuple(r.get("method", list, default=["full", "csr", "cython"], check=_method)),
@@ -613,6 +644,10 @@ def load_config(path: str | Path) -> PipelineConfig:
         reject_min_rel_dev=r.get("reject_min_rel_dev", float, default=0.01, check=_non_negative),
         nan_policy=r.get("nan_policy", str, default="error", check=_choice("error", "mask")),
         bad_frames=r.get("bad_frames", str, default="reject", check=_choice("error", "reject")),
+        q_range_nm=_pair(r.get("q_range_nm", list, default=None, check=_range_check)),
+        saturation=r.get("saturation", float, default=None, check=_positive),
+        flip=flip, mask_flip=mask_flip, normalization=mode, normalization_constant=constant,
+        monitor_table=None if monitor_table is None else str(monitor_table), table_columns=tuple(columns.items()),
     )
     r.finish()
 

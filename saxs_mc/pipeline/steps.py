@@ -54,8 +54,13 @@ def reduction_settings(s: dict[str, Any], calibration_factor: float | None) -> A
     from saxs_mc.reduce import HeaderMap, ReductionSettings
 
     r = s["reduction"]
+    qr = r.get("q_range_nm")
+    qr = None if qr is None else tuple(float(x) / (10.0 if r["q_unit"] == "1/A" else 1.0) for x in qr)
     return ReductionSettings(
-        npt=r["npt"], q_unit=r["q_unit"], error_model=r["error_model"], method=tuple(r["method"]),
+        npt=r["npt"], q_range=qr, q_unit=r["q_unit"], error_model=r["error_model"], method=tuple(r["method"]),
+        saturation=r.get("saturation"), flip=r.get("flip"), mask_flip=r.get("mask_flip"),
+        normalization=r.get("normalization", "monitor"), normalization_constant=r.get("normalization_constant"),
+        monitor_table=r.get("monitor_table"), table_columns=tuple(tuple(kv) for kv in r.get("table_columns") or ()),
         polarization_factor=r["polarization_factor"], thickness_cm=s.get("thickness_cm"),
         calibration_factor=calibration_factor, empty_cell_transmission=s.get("empty_cell_transmission"),
         reject_outliers=r["reject_outliers"], reject_mad_threshold=r["reject_mad_threshold"],
@@ -104,6 +109,7 @@ def reduce_step(ctx: StepContext) -> dict[str, Any]:
         "outputs": {"nxcansas": h5, "curve": dat, "summary": summ},
         "n_frames": len(res.frames), "n_rejected": len(res.rejected), "rejected": list(res.rejected),
         "frames": _frames_table(res), "intensity_unit": res.curve.intensity_unit,
+        "normalization": res.curve.metadata.get("normalization"), "warnings": list(res.warnings),
     }
 
 

@@ -22,14 +22,15 @@ def init(poni: str | None, mask: str | None, settings: Any) -> None:
         import numpy as np
 
         s = _REDUCER.settings
-        ai.integrate1d(np.zeros(ai.detector.max_shape, dtype=np.float32), s.npt, unit=s.pyfai_unit, method=s.method,
-                       error_model=s.error_model, mask=_REDUCER._mask, polarization_factor=s.polarization_factor,
-                       correctSolidAngle=s.correct_solid_angle)
+        ai.integrate1d(np.zeros(ai.detector.max_shape, dtype=np.float32), _REDUCER.npt, unit=s.pyfai_unit,
+                       method=s.method, error_model=s.error_model, mask=_REDUCER._mask,
+                       polarization_factor=s.polarization_factor, correctSolidAngle=s.correct_solid_angle,
+                       radial_range=s.q_range)
 
 
-def integrate(refs: list) -> tuple[list, dict]:
-    """Integrate a chunk of frame references; returns the (record, partial) items and the geometry used."""
+def integrate(refs: list, table: list | None = None) -> tuple[list, dict, list]:
+    """Integrate a chunk of frame references; returns the (record, partial) items, the geometry and warnings."""
     if _REDUCER is None:  # pragma: no cover - init always runs first
         raise RuntimeError("worker not initialized")
-    items = _REDUCER._integrate_refs(refs)
-    return items, _REDUCER.geometry
+    items = _REDUCER._integrate_refs(refs, table=table)
+    return items, _REDUCER.geometry, list(_REDUCER.warnings)

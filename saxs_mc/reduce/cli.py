@@ -4,38 +4,80 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 from pathlib import Path
+from typing import Any
+
+from saxs_mc.reduce.settings import FLIPS
 
 log = logging.getLogger(__name__)
+
+
+EXAMPLES = """examples:
+  saxs-mc reduce data/nuc240C/*.edf --poni id02.poni --mask mask.edf --blank data/blank/*.edf -o nuc240C.h5
+  # Pilatus TIFF with a Fit2D calibration, no monitors: per-second counts in arbitrary units
+  saxs-mc geometry --from-fit2d calibration_fit2d.txt --detector Pilatus1M -o elettra.poni
+  saxs-mc reduce part_00000.tif --poni elettra.poni --mask AAA_integ.msk --flip ud --normalization exposure -o part.h5
+  # Eiger HDF5 stack with monitors in a per-frame log beside it (BioCAT/RAW .log, CSV or TSV)
+  saxs-mc reduce 'run_data_000001.h5::/entry/data/data' --poni eiger.poni --monitor-table run.log \\
+      --thickness-cm 0.15 -o run.h5
+"""
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser(
         "reduce",
         help="raw frames -> averaged, normalized (1/cm), blank-subtracted I(q) as NXcanSAS + ASCII",
-        description="Azimuthally integrate frames with pyFAI, normalize them to absolute scale (transmitted monitor, "
-                    "thickness, solid angle, calibration factor), reject faulty frames (median/MAD of transmission and "
-                    "integrated intensity), average, optionally subtract a blank, and write NXcanSAS + 3-column ASCII. "
-                    "FRAMES are files (any fabio format), globs, or 'file.h5::/path/to/dataset[3:7]'.",
+        description="Azimuthally integrate frames with pyFAI, normalize them (transmitted monitor from the header or a "
+                    "per-frame table, exposure time, a constant, or nothing; thickness, solid angle, calibration "
+                    "factor), reject faulty frames (median/MAD of transmission and integrated intensity), average, "
+                    "optionally subtract a blank, and write NXcanSAS + 3-column ASCII. "
+                    "FRAMES are files (any fabio format), globs, or 'file.h5::/path/to/dataset[3:7]'. Every problem of "
+                    "the inputs is reported at once before any work (exit 2, nothing written).",
+        epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("frames", nargs="+", metavar="FRAMES", help="sample frames (files, globs, file.h5::/dataset[idx])")
-    p.add_argument("--poni", help="pyFAI PONI file (default: geometry from the ID02 header keys)")
+    p.add_argument("--poni", help="pyFAI PONI file, version 1 or 2 (default: geometry from the ID02 header keys); "
+                                  "from Fit2D: saxs-mc geometry --from-fit2d")
     p.add_argument("--mask", help="mask file (EDF/TIFF/NPY/Fit2D .msk; non-zero = masked)")
+    p.add_argument("--flip", choices=FLIPS, help="flip every frame: ud = top-to-bottom (Fit2D and Dioptas geometry "
+                                                 "and masks refer to the image flipped so), lr = left-to-right")
+    p.add_argument("--mask-flip", choices=FLIPS, help="flip the mask file only (ud, lr, udlr)")
     p.add_argument("--blank", nargs="+", metavar="BLANK_FRAMES", help="blank frames to reduce and subtract")
     p.add_argument("--blank-scale", type=float, default=1.0, help="scale factor applied to the blank (default 1)")
     p.add_argument("-o", "--output", required=True, help="output NXcanSAS file (.h5); ASCII goes next to it (.dat)")
     p.add_argument("--no-ascii", action="store_true", help="do not write the 3-column ASCII file")
     p.add_argument("--title", help="sample title (default: output file stem)")
-    p.add_argument("--npt", type=int, default=500, help="number of q bins (default 500)")
+    p.add_argument("--npt", type=int, help="number of q bins (default: one per pixel of radius from the direct beam "
+                                           "over the q range, so rings stay as sharp as the detector sees them)")
+    p.add_argument("--q-range", type=float, nargs=2, metavar=("QMIN", "QMAX"),
+                   help="radial range of the integration, in --q-unit (default: all pixels)")
     p.add_argument("--q-unit", choices=("1/nm", "1/A"), default="1/nm", help="q unit of the grid and files")
     p.add_argument("--error-model", choices=("poisson", "azimuthal"), default="poisson")
     p.add_argument("--polarization-factor", type=float, default=0.99, help="pyFAI polarization factor (default 0.99)")
     p.add_argument("--no-polarization", action="store_true", help="no polarization correction")
-    p.add_argument("--thickness-cm", type=float, help="sample thickness (default: header key SampleThickness_cm)")
-    p.add_argument("--calibration-factor", type=float, default=1.0,
-                   help="absolute calibration factor (default 1: simulated data / already calibrated monitors)")
-    p.add_argument("--arbitrary-units", action="store_true", help="no absolute calibration (intensity 'arbitrary')")
+    p.add_argument("--no-solid-angle", action="store_true",
+                   help="no solid-angle correction (as Fit2D's GEOMETRY COR. NO; not for absolute intensities)")
+    p.add_argument("--normalization", default="monitor", metavar="MODE",
+                   help="what each frame is divided by: monitor (transmitted monitor, default), exposure (exposure "
+                        "time: counts per second), constant=F, or none. All but monitor give arbitrary units unless "
+                        "--calibration-factor is given")
+    p.add_argument("--monitor-table", metavar="FILE",
+                   help="per-frame monitors/exposure from a CSV/TSV table or a BioCAT/RAW .log beside the frames "
+                        "(columns I1, I0, exposure, Filename recognised by name)")
+    p.add_argument("--table-column", action="append", default=[], metavar="FIELD=COLUMN",
+                   help="column of the monitor table for FIELD (frame, transmitted_monitor, incident_monitor, "
+                        "exposure_time); repeatable")
+    p.add_argument("--saturation", type=float, metavar="COUNTS",
+                   help="mask pixels at or above COUNTS (default: the header's Count_cutoff, when present)")
+    p.add_argument("--thickness-cm", type=float, help="sample thickness (default: header key SampleThickness_cm; "
+                                                      "optional in arbitrary units)")
+    p.add_argument("--calibration-factor", type=float,
+                   help="absolute calibration factor (default 1 with --normalization monitor: simulated data / "
+                        "already calibrated monitors; otherwise none: arbitrary units)")
+    p.add_argument("--arbitrary-units", action="store_true",
+                   help="no absolute calibration (intensity 'arbitrary'; a thickness is then optional)")
     p.add_argument("--water", nargs="+", metavar="WATER_FRAMES",
                    help="water reference frames: derive the calibration factor (0.0163 1/cm at 20 C) from them")
     p.add_argument("--water-empty", nargs="+", metavar="EMPTY_FRAMES", help="empty-cell frames subtracted from the water")
@@ -55,47 +97,162 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.set_defaults(func=_run)
 
 
-def _settings(args: argparse.Namespace):
+def _pairs(items: list[str], option: str, example: str, problems: list[str]) -> dict[str, str]:
+    out = {}
+    for item in items:
+        if "=" not in item:
+            problems.append(f"{option} {item!r}: use FIELD=VALUE, e.g. {example}")
+            continue
+        k, v = item.split("=", 1)
+        out[k.strip()] = v.strip()
+    return out
+
+
+def _normalization(text: str, problems: list[str]) -> tuple[str, float | None]:
+    mode, _, value = text.partition("=")
+    if mode != "constant" or not value:
+        if value:
+            problems.append(f"--normalization {text!r}: only 'constant' takes a value (constant=F)")
+        return mode, None
+    try:
+        return mode, float(value)
+    except ValueError:
+        problems.append(f"--normalization {text!r}: {value!r} is not a number; use e.g. constant=1e6")
+        return mode, None
+
+
+def _settings(args: argparse.Namespace, problems: list[str] | None = None):
+    """ReductionSettings from the arguments; every problem is appended to ``problems`` (raised when None)."""
     from saxs_mc.reduce.settings import HeaderMap, ReductionSettings
 
-    pairs = {}
-    for item in args.header_key:
-        if "=" not in item:
-            raise ValueError(f"--header-key {item!r}: use FIELD=KEY, e.g. transmitted_monitor=Intensity1ShutCor")
-        k, v = item.split("=", 1)
-        pairs[k.strip()] = v.strip()
-    return ReductionSettings(
-        npt=args.npt, q_unit=args.q_unit, error_model=args.error_model,
-        polarization_factor=None if args.no_polarization else args.polarization_factor,
-        thickness_cm=args.thickness_cm,
-        calibration_factor=None if args.arbitrary_units else args.calibration_factor,
-        empty_cell_transmission=args.empty_cell_transmission,
-        reject_outliers=not args.no_reject, reject_mad_threshold=args.reject_threshold,
-        nan_policy="mask" if args.nan_mask else "error", bad_frames="reject" if args.skip_bad_frames else "error",
-        header=HeaderMap.from_pairs(pairs),
-    )
+    own = problems is None
+    problems = [] if problems is None else problems
+    n0 = len(problems)
+    header = _pairs(args.header_key, "--header-key", "transmitted_monitor=Intensity1ShutCor", problems)
+    columns = _pairs(args.table_column, "--table-column", "transmitted_monitor=I1", problems)
+    mode, constant = _normalization(args.normalization, problems)
+    factor = None if args.arbitrary_units else args.calibration_factor
+    if factor is None and not args.arbitrary_units and mode == "monitor":
+        factor = 1.0
+    if args.arbitrary_units and args.calibration_factor is not None:
+        problems.append("--arbitrary-units and --calibration-factor contradict each other; drop one")
+    try:
+        hmap = HeaderMap.from_pairs(header)
+    except ValueError as exc:
+        problems.append(f"--header-key: {exc}")
+        hmap = HeaderMap()
+    try:
+        settings = ReductionSettings(
+            npt=args.npt, q_range=None if args.q_range is None else tuple(args.q_range), q_unit=args.q_unit,
+            error_model=args.error_model, polarization_factor=None if args.no_polarization else args.polarization_factor,
+            correct_solid_angle=not args.no_solid_angle, thickness_cm=args.thickness_cm, calibration_factor=factor,
+            empty_cell_transmission=args.empty_cell_transmission, reject_outliers=not args.no_reject,
+            reject_mad_threshold=args.reject_threshold, nan_policy="mask" if args.nan_mask else "error",
+            bad_frames="reject" if args.skip_bad_frames else "error", header=hmap, normalization=mode,
+            normalization_constant=constant, monitor_table=args.monitor_table, table_columns=tuple(columns.items()),
+            flip=args.flip, mask_flip=args.mask_flip, saturation=args.saturation)
+    except ValueError as exc:
+        problems.append(str(exc))
+        settings = None
+    if own and len(problems) > n0:
+        raise ValueError("; ".join(problems))
+    return settings
+
+
+def _check_output(out: Path, ascii_: bool) -> list[str]:
+    problems = []
+    if out.is_dir():
+        problems.append(f"-o {out} is a folder; give a file path such as {out / 'sample.h5'}")
+    else:
+        base = out.parent
+        while not base.exists() and base != base.parent:
+            base = base.parent
+        if not base.is_dir():
+            problems.append(f"-o {out}: {base} is a file, so the folder cannot be created; choose another path")
+        elif not os.access(base, os.W_OK):
+            problems.append(f"-o {out}: the folder {base} is not writable; choose another output folder")
+    if ascii_ and out.suffix.lower() == ".dat":
+        problems.append(f"-o {out}: the NXcanSAS file needs an .h5 name (the ASCII .dat goes next to it)")
+    return problems
+
+
+def _missing_inputs(args: argparse.Namespace) -> list[str]:
+    """Frame sources and files that cannot be found (used when the settings are invalid, so no Reducer exists)."""
+    from saxs_mc.io.frames import FrameError, expand_sources
+
+    problems = []
+    for what, sources in ((f"sample {Path(args.output).stem!r}", args.frames), ("blank", args.blank),
+                          ("water reference", args.water), ("water empty cell", args.water_empty)):
+        try:
+            if sources:
+                expand_sources(sources)
+        except (FrameError, ValueError) as exc:
+            problems.append(f"{what}: {exc}")
+    for opt, path in (("--poni", args.poni), ("--mask", args.mask), ("--monitor-table", args.monitor_table)):
+        if path is not None and not Path(path).is_file():
+            problems.append(f"{opt} {path}: file does not exist; check the path")
+    return problems
+
+
+def _argument_problems(args: argparse.Namespace) -> list[str]:
+    problems = []
+    if args.water_empty and not args.water:
+        problems.append("--water-empty needs --water (the water reference frames)")
+    if args.water_thickness_cm is not None and not args.water:
+        problems.append("--water-thickness-cm needs --water (the water reference frames)")
+    if args.water and args.arbitrary_units:
+        problems.append("--water and --arbitrary-units contradict each other; drop one")
+    return problems
+
+
+def preflight(args: argparse.Namespace) -> tuple[Any, list[str], Any]:
+    """(settings, problems, sample reducer): every problem of the arguments and inputs, found before any work."""
+    from saxs_mc.reduce.reducer import Reducer
+
+    problems: list[str] = []
+    settings = _settings(args, problems)
+    problems.extend(_check_output(Path(args.output), not args.no_ascii))
+    problems.extend(_argument_problems(args))
+    if settings is None:  # still report the inputs that cannot be found
+        return None, problems + _missing_inputs(args), None
+    first = None
+    title = args.title or Path(args.output).stem
+    groups = [(f"sample {title!r}", args.frames), (f"blank of {title!r}", args.blank), ("water reference", args.water),
+              ("water empty cell", args.water_empty)]
+    for what, sources in groups:
+        if not sources:
+            continue
+        try:
+            reducer = Reducer(poni=args.poni, mask=args.mask, settings=settings)
+        except (ValueError, FileNotFoundError) as exc:
+            problems.append(str(exc))
+            break
+        first = first or reducer
+        for msg in reducer.check(sources, title=what):
+            if msg not in problems:
+                problems.append(msg)
+    return settings, problems, first
 
 
 def _run(args: argparse.Namespace) -> int:
     from saxs_mc.reduce.output import write_reduced
     from saxs_mc.reduce.reducer import Reducer
 
-    settings = _settings(args)
     out = Path(args.output)
+    settings, problems, checked = preflight(args)
+    if problems:
+        log.error("reduce: %d problem(s) in the inputs; nothing written to %s:\n  %s", len(problems), out,
+                  "\n  ".join(problems))
+        return 2
     title = args.title or out.stem
     progress = not (getattr(args, "quiet", False)) and sys.stderr.isatty()
-    if args.water_empty and not args.water:
-        raise ValueError("--water-empty needs --water (the water reference frames)")
-    if args.water_thickness_cm is not None and not args.water:
-        raise ValueError("--water-thickness-cm needs --water (the water reference frames)")
     calibration = None
     if args.water:
-        if args.arbitrary_units:
-            raise ValueError("--water and --arbitrary-units contradict each other; drop one")
         settings, calibration = _water_calibrated(args, settings, progress)
     failures: list[str] = []
     res = blank = None
-    with Reducer(poni=args.poni, mask=args.mask, settings=settings) as reducer:
+    reducer = checked if calibration is None else Reducer(poni=args.poni, mask=args.mask, settings=settings)
+    with reducer:
         try:
             res = reducer.reduce(args.frames, title=title, progress=progress, workers=args.workers)
         except ValueError as exc:

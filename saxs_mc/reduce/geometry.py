@@ -1,4 +1,9 @@
-"""Integrator set-up: a PONI file (pyFAI current API) or ID02 header geometry; masks."""
+"""Integrator set-up: a PONI file (version 1 or 2; pyFAI current API) or ID02 header geometry; masks.
+
+Beam centre and distance for humans and NXcanSAS are pyFAI's Fit2D view of the geometry
+(``getFit2D``): the direct-beam position on the detector and the sample-detector distance
+along the beam, not the PONI (the foot of the perpendicular), which differs on a tilted detector.
+"""
 
 from __future__ import annotations
 
@@ -22,10 +27,14 @@ GEOMETRY_RTOL = 1e-6
 def load_poni(poni: str | Path):
     """Load an :class:`pyFAI.integrator.azimuthal.AzimuthalIntegrator` from a PONI file.
 
+    PONI version 1 (``PixelSize1/2``, no detector shape; older Dioptas) is accepted: its
+    detector has ``max_shape`` None, and :class:`~saxs_mc.reduce.Reducer` takes the shape from
+    the frames.  Dioptas PONIs refer to the image flipped top-to-bottom (``flip="ud"``).
+
     Raises
     ------
     ValueError
-        Missing or unreadable file, or a PONI without detector shape / wavelength.
+        Missing or unreadable file, or a PONI without wavelength.
     """
     import pyFAI
     from pyFAI.integrator.azimuthal import AzimuthalIntegrator
@@ -41,16 +50,16 @@ def load_poni(poni: str | Path):
         ai = AzimuthalIntegrator(**ai.getPyFAI())
     if ai.wavelength is None:
         raise ValueError(f"PONI file {path} has no Wavelength; q cannot be computed. Add 'Wavelength: <m>' to the file")
-    if ai.detector.max_shape is None:
-        raise ValueError(f"PONI file {path}: the detector has no shape; add \"max_shape\": [n_slow, n_fast] to its Detector_config")
     return ai
 
 
 def _header_float(header: Mapping[str, Any], key: str, source: str, fix: str) -> float:
+    from saxs_mc.io.frames import header_number
+
     if key not in header:
         raise ValueError(f"{source}: header key {key!r} is missing; {fix}")
     try:
-        val = float(header[key])
+        val = header_number(header[key])
     except (TypeError, ValueError):
         raise ValueError(f"{source}: header key {key!r} = {header[key]!r} is not a number; {fix}") from None
     if not math.isfinite(val):
@@ -79,10 +88,20 @@ def integrator_from_header(header: Mapping[str, Any], shape: tuple[int, int], hm
 
 
 def geometry_dict(ai) -> dict[str, Any]:
-    """JSON-safe geometry of an integrator (for provenance and sample/blank checks)."""
+    """JSON-safe geometry of an integrator (for provenance and sample/blank checks).
+
+    Besides the PONI parameters: ``beam_center_x_px``/``beam_center_y_px`` (direct beam, fast/slow
+    pixel index) and ``direct_dist_m`` (sample to detector along the beam), from ``getFit2D``.
+    """
+    f2d = ai.getFit2D()
     return {
+        "beam_center_x_px": float(f2d["centerX"]),
+        "beam_center_y_px": float(f2d["centerY"]),
+        "direct_dist_m": float(f2d["directDist"]) * 1e-3,
+        "tilt_deg": float(f2d["tilt"]),
+        "tilt_plane_rotation_deg": float(f2d["tiltPlanRotation"]),
         "detector": ai.detector.name,
-        "shape": list(ai.detector.max_shape),
+        "shape": None if ai.detector.max_shape is None else list(ai.detector.max_shape),
         "dist_m": float(ai.dist),
         "poni1_m": float(ai.poni1),
         "poni2_m": float(ai.poni2),
@@ -115,18 +134,50 @@ def absolute_solid_angle_factor(ai) -> float:
     return float(ai.detector.pixel1) * float(ai.detector.pixel2) / float(ai.dist) ** 2
 
 
-def combined_mask(ai, mask_file: str | Path | None) -> np.ndarray | None:
-    """User mask (non-zero = masked) OR the detector's own mask (gaps); None if neither exists."""
+def combined_mask(ai, mask_file: str | Path | None, *, flip: str | None = None,
+                  mask_flip: str | None = None) -> np.ndarray | None:
+    """User mask (non-zero = masked) OR the detector's own mask (gaps); None if neither exists.
+
+    ``flip``: the frames are flipped this way, so the detector's gap mask (which refers to the raw
+    frame) is flipped with them; ``mask_flip``: the user mask is flipped this way before use.
+    """
     from saxs_mc.io.frames import read_mask
+    from saxs_mc.reduce.reducer import _flip
 
     shape = tuple(ai.detector.max_shape)
     det_mask = ai.detector.mask
-    mask = None if det_mask is None else np.asarray(det_mask) != 0
+    mask = None if det_mask is None else _flip(np.asarray(det_mask) != 0, flip)
     if mask is not None and mask.shape != shape:  # pragma: no cover - defensive
         mask = None
     if mask_file is not None:
-        user = read_mask(mask_file, shape=shape)
+        user = _flip(read_mask(mask_file, shape=shape), mask_flip)
         mask = user if mask is None else (mask | user)
     if mask is not None and mask.all():
         raise ValueError(f"mask {mask_file}: every pixel is masked; check the mask convention (non-zero = masked)")
     return None if mask is None else np.ascontiguousarray(mask, dtype=np.int8)
+
+
+def header_geometry_warnings(ai, header: Mapping[str, Any], hmap: HeaderMap, rtol: float, source: str) -> list[str]:
+    """Warnings where the frame header's distance or wavelength differs from the PONI's by more than ``rtol``.
+
+    The header distance is compared with the direct-beam distance (``getFit2D``); values with a
+    unit (``"1.54987 A"``) are converted, bare numbers are taken as metres (ID02).
+    """
+    from saxs_mc.io.frames import header_number
+
+    out = []
+    pairs = (("sample_distance", "distance", float(ai.getFit2D()["directDist"]) * 1e-3),
+             ("wavelength", "wavelength", float(ai.wavelength)))
+    for field, what, poni_val in pairs:
+        key = getattr(hmap, field)
+        if key is None or key not in header:
+            continue
+        try:
+            val = header_number(header[key])
+        except ValueError:
+            continue
+        if val > 0 and abs(val - poni_val) > rtol * poni_val:
+            out.append(f"{source}: the PONI {what} {poni_val:.6g} m differs from the header's {key!r} = {header[key]!r} "
+                       f"({val:.6g} m) by {100 * abs(val / poni_val - 1):.1f} % (> {100 * rtol:g} %); check that the "
+                       "calibration belongs to these frames")
+    return out

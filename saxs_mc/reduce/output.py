@@ -9,7 +9,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from saxs_mc.io.curves import Curve, write_curve_ascii
+from saxs_mc.io.atomic import atomic_path
+from saxs_mc.io.curves import Curve
 from saxs_mc.io.nxcansas import _decode, write_nxcansas
 
 if TYPE_CHECKING:
@@ -25,10 +26,14 @@ def _sample_instrument(curve: Curve) -> tuple[dict[str, Any], dict[str, Any]]:
               "temperature_C": m.get("temperature_C")}
     inst: dict[str, Any] = {}
     if g:
+        # NXcanSAS beam_center_x/y and SDD are the direct-beam position and distance (pyFAI's Fit2D view),
+        # not the PONI; files written before saxs_mc recorded them fall back to the PONI values
         p1, p2 = g.get("pixel1_m"), g.get("pixel2_m")
-        inst = {"wavelength_m": g.get("wavelength_m"), "sdd_m": g.get("dist_m"), "detector": g.get("detector", "detector"),
-                "pixel_size_m": (p2, p1),
-                "beam_center_px": ((g["poni2_m"] / p2) if p2 else None, (g["poni1_m"] / p1) if p1 else None)}
+        bc = (g.get("beam_center_x_px"), g.get("beam_center_y_px"))
+        if bc[0] is None:
+            bc = ((g["poni2_m"] / p2) if p2 else None, (g["poni1_m"] / p1) if p1 else None)
+        inst = {"wavelength_m": g.get("wavelength_m"), "sdd_m": g.get("direct_dist_m", g.get("dist_m")),
+                "detector": g.get("detector", "detector"), "pixel_size_m": (p2, p1), "beam_center_px": bc}
     return sample, inst
 
 
@@ -46,9 +51,10 @@ def write_reduced(path: str | Path, result: Any, *, provenance: dict[str, Any] |
     provenance : dict, optional
         Extra provenance, merged over the result's.
     ascii : bool or path
-        True: also write ``<path stem>.dat`` next to ``path``; a path: write it there; False: none.
+        True: also write ``<path stem>.dat`` next to ``path``; a path: write it there; False: none
+        (see :func:`write_dat`: Q in 1/A, comma-separated, one header line).
     q_unit : {"1/nm", "1/A"}, optional
-        Unit of Q in the files; default: the reduction's q unit (1/nm for a bare Curve).
+        Unit of Q in the NXcanSAS file; default: the reduction's q unit (1/nm for a bare Curve).
     hash_inputs : bool
         Record sha256 of every input file.
 
@@ -74,11 +80,30 @@ def write_reduced(path: str | Path, result: Any, *, provenance: dict[str, Any] |
     if curve.n_q < 1:
         raise ValueError(f"{path}: curve {curve.title!r} has no points; nothing to write")
     sample, inst = _sample_instrument(curve)
-    write_nxcansas(path, curve, provenance=prov, q_unit=q_unit, sample=sample, instrument=inst or None)
+    norm = curve.metadata.get("normalization")
+    description = "saxs_mc provenance (JSON) for this curve" + (f"; intensity {norm}" if norm else "")
+    write_nxcansas(path, curve, provenance=prov, q_unit=q_unit, sample=sample, instrument=inst or None,
+                   description=description)
     if ascii:
-        apath = path.with_suffix(".dat") if ascii is True else Path(ascii)
-        write_curve_ascii(apath, curve, q_unit=q_unit, exclude_metadata=("header",))
+        write_dat(path.with_suffix(".dat") if ascii is True else Path(ascii), curve)
     log.info("wrote %s", path)
+    return path
+
+
+def write_dat(path: str | Path, curve: Curve) -> Path:
+    """3-column CSV that SasView (sasdata) and ``pandas.read_csv`` load with their defaults, atomically.
+
+    One header line ``Q (1/A),I (<unit>),Idev (<unit>)`` and comma-separated rows.  Q is written in
+    1/A because SasView's ASCII reader reads every 3-column file as 1/A (in 1/nm its sizes would
+    come out 10x too small); no comment lines, which ``pandas.read_csv`` would not skip by default.
+    :func:`saxs_mc.io.curves.read_curve` reads the unit from the column label.  Title, units,
+    normalisation and provenance are in the NXcanSAS file beside it.
+    """
+    path = Path(path)
+    unit = curve.intensity_unit
+    with atomic_path(path) as tmp:
+        np.savetxt(tmp, np.column_stack([curve.q * 0.1, curve.intensity, curve.sigma]), delimiter=",", fmt="%.10e",
+                   header=f"Q (1/A),I ({unit}),Idev ({unit})", comments="")
     return path
 
 
@@ -106,7 +131,8 @@ def _result_from_provenance(prov: dict[str, Any], curve: Curve, path: Path, wher
     rejected = tuple(prov.get("rejected_frames") or (f.name for f in frames if f.rejected))
     return ReductionResult(curve=curve, frames=frames, rejected=rejected, geometry=dict(prov["geometry"] or {}),
                            settings=settings, inputs=tuple(str(i["file"]) for i in prov["inputs"]),
-                           poni=(prov.get("poni") or {}).get("file"), mask=(prov.get("mask") or {}).get("file"))
+                           poni=(prov.get("poni") or {}).get("file"), mask=(prov.get("mask") or {}).get("file"),
+                           warnings=tuple(prov.get("warnings") or ()))
 
 
 def read_reduced(path: str | Path) -> ReductionResult:

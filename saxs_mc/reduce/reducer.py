@@ -31,15 +31,17 @@ from typing import Any
 import numpy as np
 
 from saxs_mc.io.curves import Curve
-from saxs_mc.io.frames import Frame, FrameError, FrameRef, expand_sources, iter_frames
+from saxs_mc.io.frames import Frame, FrameError, FrameRef, expand_sources, header_number, iter_frames, read_frame, read_mask
 from saxs_mc.reduce.geometry import (
     absolute_solid_angle_factor,
     combined_mask,
     geometry_dict,
     geometry_differences,
+    header_geometry_warnings,
     integrator_from_header,
     load_poni,
 )
+from saxs_mc.reduce.monitors import table_values
 from saxs_mc.reduce.rejection import robust_outliers
 from saxs_mc.reduce.settings import ReductionSettings
 
@@ -51,6 +53,8 @@ class FrameRecord:
     """What the reduction measured and decided for one frame.
 
     ``transmission`` is I1/I0 (divided by the empty-cell transmission when given);
+    ``divisor`` is what the frame was divided by (monitor, exposure, constant or 1, see
+    ``ReductionSettings.normalization``);
     ``integrated_intensity`` is the normalized intensity averaged over all q bins
     (same unit as the curve), with its statistical ``integrated_sigma``.
     """
@@ -70,6 +74,7 @@ class FrameRecord:
     reason: str = ""
     z_transmission: float | None = None
     z_intensity: float | None = None
+    divisor: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -107,6 +112,8 @@ class ReductionResult:
     blank : ReductionResult or None
         The blank subtracted from ``curve`` (see :meth:`subtract`).
     blank_scale : float
+    warnings : tuple of str
+        Warnings of the reduction (e.g. PONI geometry against the frame headers), also in the provenance.
     """
 
     curve: Curve
@@ -119,6 +126,7 @@ class ReductionResult:
     mask: str | None = None
     blank: ReductionResult | None = None
     blank_scale: float = 1.0
+    warnings: tuple[str, ...] = ()
 
     @property
     def n_accepted(self) -> int:
@@ -152,6 +160,8 @@ class ReductionResult:
             "blank": None if self.blank is None else self.blank.curve.title,
             "blank_scale": self.blank_scale,
             "negative_points": self.curve.metadata.get("negative_points"),
+            "normalization": normalization_statement(self.settings),
+            "warnings": list(self.warnings),
         }
         return jsonable(out)
 
@@ -161,6 +171,7 @@ class ReductionResult:
         lines = [
             f"Reduction of {s['title']!r}: {s['n_accepted']}/{s['n_frames']} frames averaged, "
             f"{s['n_q']} q points, I in {s['intensity_unit']}",
+            f"  normalization: {s['normalization']}",
         ]
         if s["q_range_nm"]:
             lines.append(f"  q range {s['q_range_nm'][0]:.4g} - {s['q_range_nm'][1]:.4g} 1/nm")
@@ -168,6 +179,7 @@ class ReductionResult:
             lines.append(f"  median transmission {s['transmission_median']:.4f}")
         for name, why in s["rejection_reasons"].items():
             lines.append(f"  rejected {name}: {why}")
+        lines.extend(f"  warning: {w}" for w in self.warnings)
         if self.blank is not None:
             lines.append(f"  blank subtracted: {self.blank.curve.title!r} x {self.blank_scale:g} "
                          f"({self.blank.n_accepted}/{len(self.blank.frames)} blank frames)")
@@ -195,6 +207,8 @@ class ReductionResult:
             "frames": [f.to_dict() for f in self.frames],
             "rejected_frames": list(self.rejected),
             "averaging": "sum of counts and normalizations over accepted frames (Poisson ML)",
+            "normalization": normalization_statement(self.settings),
+            "warnings": list(self.warnings),
             "versions": package_versions(),
         }
         if self.blank is not None:
@@ -207,39 +221,178 @@ class ReductionResult:
         return jsonable(prov)
 
 
+def normalization_statement(s: ReductionSettings) -> str:
+    """One sentence saying what the intensities were divided by and in which unit they are."""
+    h = s.header
+    src = f"monitor table {s.monitor_table}" if s.monitor_table else "header key"
+    what = {
+        "monitor": f"transmitted monitor ({src} {h.transmitted_monitor!r}" + (", x exposure" if h.monitor_is_rate else "")
+                   + ")",
+        "exposure": f"exposure time ({src} {h.exposure_time!r}): counts per second",
+        "constant": f"the constant {s.normalization_constant:g}" if s.normalization_constant else "a constant",
+        "none": "nothing (raw counts)",
+    }[s.normalization]
+    scale = (f"absolute scale 1/cm (calibration factor {s.calibration_factor:g}, thickness, solid angle)"
+             if s.absolute else "arbitrary units (no absolute calibration; per steradian"
+             + (", per cm of thickness)" if s.thickness_cm is not None else ")"))
+    return f"divided by {what}; {scale}"
+
+
 # ----------------------------------------------------------------------
+class SetupError(ValueError):
+    """A problem of the whole series (geometry, mask orientation), never a reason to reject one frame."""
+
+
+#: other beamlines' names of a header value, tried when the ID02 default key is absent (Pilatus TIFF, Eiger)
+_KEY_ALIASES = {"exposure_time": ("Exposure_time", "ExposureTime", "Count_time", "count_time", "exposure_time"),
+                "count_cutoff": ("Count_cutoff", "countrate_correction_count_cutoff")}
+_DEFAULT_KEYS = {"exposure_time": "ExposureTime", "count_cutoff": "Count_cutoff"}
+
+
 def _get_float(header: Mapping[str, Any], key: str | None, name: str, what: str, *, required: bool,
-               setting: str) -> float | None:
+               setting: str, table: Mapping[str, float] | None = None) -> float | None:
+    if table and setting in table:
+        return float(table[setting])
     if key is None:
         if required:
-            raise ValueError(f"{name}: no header key is configured for the {what}; set HeaderMap.{setting}")
+            raise ValueError(f"{name}: no header key is configured for the {what}; set HeaderMap.{setting} "
+                             f"(CLI: --header-key {setting}=<key>), give it in a monitor table (--monitor-table), or "
+                             "normalise otherwise (--normalization exposure|constant=F|none)")
         return None
     if key not in header:
         if required:
             raise ValueError(f"{name}: header key {key!r} ({what}) is missing; map this beamline's key with "
-                             f"HeaderMap({setting}='<key>') (CLI: --header-key {setting}=<key>)")
+                             f"HeaderMap({setting}='<key>') (CLI: --header-key {setting}=<key>), give it in a monitor "
+                             "table (--monitor-table), or normalise otherwise (--normalization exposure|constant=F|none)")
         return None
     raw = header[key]
     try:
-        val = float(raw)
+        val = header_number(raw)
     except (TypeError, ValueError):
-        raise ValueError(f"{name}: header key {key!r} ({what}) = {raw!r} is not a number; fix the header or "
-                         f"HeaderMap.{setting}") from None
+        raise ValueError(f"{name}: header key {key!r} ({what}) = {raw!r} is not a number (with an optional unit such "
+                         f"as 's'); fix the header or HeaderMap.{setting}") from None
     if not math.isfinite(val):
         raise ValueError(f"{name}: header key {key!r} ({what}) = {raw!r} is not finite; fix the header")
     return val
+
+
+def _flip(a: np.ndarray, how: str | None) -> np.ndarray:
+    """``a`` flipped top-to-bottom ("ud"), left-to-right ("lr"), both ("udlr"), or unchanged (None)."""
+    if how is None:
+        return a
+    if "ud" in how:
+        a = a[::-1]
+    if "lr" in how:
+        a = a[:, ::-1]
+    return a
+
+
+#: a mask is reported as flipped when another orientation leaves at most this share of the dead pixels uncovered
+_FLIP_GAIN = 0.1
+_FLIP_MIN_PIXELS = 20
+
+
+def _dead_pixels(data: np.ndarray) -> np.ndarray:
+    """Pixels a detector marks as dead or in module gaps (-1/-2, 0xFFFFFFFF/0xFFFFFFFE, NaN) or with no counts."""
+    if data.dtype.kind == "u":
+        return (data >= np.iinfo(data.dtype).max - 1) | (data == 0)
+    if data.dtype.kind == "f":
+        return ~np.isfinite(data) | (data <= 0)
+    return data <= 0
+
+
+def orientation_problem(data: np.ndarray, mask: np.ndarray, *, frame: str, mask_file: str | None,
+                        flip: str | None, mask_flip: str | None) -> str | None:
+    """A message when ``mask`` fits the dead pixels of ``data`` much worse than a flipped mask would, else None.
+
+    The frame shows where the detector's module gaps, dead pixels and beam-stop shadow are
+    (gap markers or no counts); a mask made for this detector covers them.  When a flipped
+    mask leaves at most 10 % as many of them uncovered (and at least 20 fewer), mask and frame
+    are flipped relative to each other.
+    """
+    dead = _dead_pixels(data)
+    uncovered = {how: int(np.count_nonzero(dead & ~_flip(mask, how))) for how in (None, "ud", "lr", "udlr")}
+    now = uncovered[None]
+    best = min(("ud", "lr", "udlr"), key=lambda h: uncovered[h])
+    if not (uncovered[best] <= _FLIP_GAIN * now and now - uncovered[best] >= _FLIP_MIN_PIXELS):
+        return None
+    names = {"ud": "top-to-bottom", "lr": "left-to-right", "udlr": "both ways"}
+    return (f"{frame}: the mask {mask_file} does not line up with the frame (frame flip={flip}, mask flip={mask_flip}): "
+            f"{now} dead/gap/zero-count pixels lie outside it, but only {uncovered[best]} with the mask flipped "
+            f"{names[best]} ({best!r}). Fit2D and Dioptas masks and geometry refer to the image flipped top-to-bottom: "
+            f"add --flip {best} (flips the frames; use it when the geometry comes from Fit2D/Dioptas too) or "
+            f"--mask-flip {best} (flips the mask only); config: [geometry] flip / mask_flip")
+
+
+def _check_finite(data: np.ndarray, unmasked: np.ndarray | None, name: str) -> None:
+    bad = ~np.isfinite(data)
+    if bad.any():
+        bad = bad if unmasked is None else bad & unmasked
+        n_bad = int(np.count_nonzero(bad))
+        if n_bad:
+            idx = tuple(int(i) for i in np.argwhere(bad)[0])
+            raise ValueError(f"{name}: {n_bad} unmasked pixel(s) are NaN/inf (first at row, col {idx}); mask them "
+                             "(--mask) or set ReductionSettings(nan_policy='mask') to ignore them")
+
+
+def _negative_markers(data: np.ndarray, unmasked: np.ndarray | None, dummy: float | None, ddummy: float | None,
+                      name: str) -> np.ndarray | None:
+    """Unmasked pixels at a dead-pixel marker (-1/-2 in integer frames) not covered by the dummy; other negative
+    counts outside the dummy value are an error."""
+    neg = data < 0
+    if unmasked is not None:
+        neg &= unmasked
+    if not neg.any():
+        return None
+    vals = data[neg]
+    is_dummy = np.zeros(vals.shape, bool) if dummy is None else np.abs(vals - dummy) <= ddummy
+    marker = (vals >= -2) & ~is_dummy if data.dtype.kind == "i" else np.zeros(vals.shape, bool)
+    wrong = ~(is_dummy | marker)
+    if wrong.any():
+        where = np.flatnonzero(neg)[np.flatnonzero(wrong)[0]]
+        idx = tuple(int(i) for i in np.unravel_index(where, data.shape))
+        raise ValueError(f"{name}: {int(wrong.sum())} unmasked pixel(s) have negative counts (min "
+                         f"{float(vals[wrong].min()):g}, first at row, col {idx}) that are not the dummy value {dummy}; "
+                         "mask them (--mask), or declare the invalid-pixel value (--header-key dummy=<key>)")
+    if not marker.any():
+        return None
+    out = np.zeros(data.shape, bool)
+    out[neg] = marker
+    return out
+
+
+def auto_npt(ai, mask: np.ndarray | None, shape: tuple[int, int], q_range: tuple[float, float] | None,
+             unit: str) -> int:
+    """Default number of q bins: one bin per pixel of radial distance from the direct beam.
+
+    ``ceil(r_max - r_min)``, with r the distance (in pixels, along the detector, from the
+    direct-beam position) of the unmasked pixels inside ``q_range``: the bin width then equals
+    the radial size of one pixel, the detector's own resolution, so sharp rings stay sharp.
+    """
+    tth = ai.center_array(shape, unit="2th_rad", scale=False)
+    f2d = ai.getFit2D()
+    r = f2d["directDist"] * 1e-3 * np.tan(tth) / math.sqrt(ai.detector.pixel1 * ai.detector.pixel2)
+    keep = np.ones(shape, dtype=bool) if mask is None else (mask == 0)
+    if q_range is not None:
+        q = ai.center_array(shape, unit=unit, scale=True)
+        keep &= (q >= q_range[0]) & (q <= q_range[1])
+    if not keep.any():
+        raise SetupError(f"no unmasked pixel lies in the q range {q_range}; widen --q-range")
+    return max(2, int(math.ceil(float(r[keep].max() - r[keep].min()))))
 
 
 class Reducer:
     """Reduce series of frames with one geometry, mask and settings.
 
     The pyFAI integrator is set up once (from the PONI, or from the first frame's
-    ID02 header geometry when ``poni`` is None) and reused for every frame.
+    ID02 header geometry when ``poni`` is None) and reused for every frame.  A PONI
+    without a detector shape (PONI version 1, as older Dioptas writes) takes the shape
+    of the (flipped) frames.
 
     Parameters
     ----------
     poni : str or Path, optional
-        pyFAI PONI file.  None: geometry from each frame's header (must not change).
+        pyFAI PONI file (version 1 or 2).  None: geometry from each frame's header (must not change).
     mask : str or Path, optional
         Mask file (non-zero = masked); combined with the detector's gaps and dummy pixels.
     settings : ReductionSettings, optional
@@ -255,22 +408,36 @@ class Reducer:
         self.poni = None if poni is None else str(poni)
         self.mask_file = None if mask is None else str(mask)
         self._ai = None
+        self._pending = None  # a PONI integrator waiting for the frame shape
         self._mask: np.ndarray | None = None
+        self._unmasked: np.ndarray | None = None
         self._omega_abs = float("nan")
+        self._npt = settings.npt
         self._header_geom: tuple[float, ...] | None = None
         self._geometry_source = ""
+        self._checked = False
+        self.warnings: list[str] = []
         self._pool: concurrent.futures.ProcessPoolExecutor | None = None
         self._pool_workers = 0
         if poni is not None:
-            self._setup(load_poni(poni), f"PONI file {poni}")
+            ai = load_poni(poni)
+            if ai.detector.max_shape is None:
+                self._pending = ai
+            else:
+                self._setup(ai, f"PONI file {poni}")
 
     # -- set-up ---------------------------------------------------------
     def _setup(self, ai, source: str) -> None:
+        s = self.settings
         self._ai = ai
-        self._mask = combined_mask(ai, self.mask_file)
+        self._mask = combined_mask(ai, self.mask_file, flip=s.flip, mask_flip=s.mask_flip)
+        self._unmasked = None if self._mask is None else (self._mask == 0)
         self._omega_abs = absolute_solid_angle_factor(ai)
         self._geometry_source = source
-        self._shape = tuple(int(s) for s in ai.detector.max_shape)
+        self._shape = tuple(int(x) for x in ai.detector.max_shape)
+        if s.npt is None:
+            self._npt = auto_npt(ai, self._mask, self._shape, s.q_range, s.pyfai_unit)
+            log.info("%d q bins: one per pixel of radius from the direct beam (set npt to change)", self._npt)
 
     @property
     def integrator(self):
@@ -278,10 +445,16 @@ class Reducer:
         return self._ai
 
     @property
+    def npt(self) -> int | None:
+        """Number of q bins used (``settings.npt`` or the automatic value once the geometry is known)."""
+        return self._npt
+
+    @property
     def geometry(self) -> dict[str, Any]:
         if self._ai is None:
             return {}
-        return {**geometry_dict(self._ai), "source": self._geometry_source}
+        return {**geometry_dict(self._ai), "source": self._geometry_source, "flip": self.settings.flip,
+                "mask_flip": self.settings.mask_flip, "npt": self._npt}
 
     def _header_geometry(self, frame: Frame) -> tuple[float, ...]:
         h = self.settings.header
@@ -290,29 +463,72 @@ class Reducer:
         for f in fields:
             key = getattr(h, f)
             if key not in frame.header:
-                raise ValueError(f"{frame.name}: header key {key!r} (geometry, {f}) is missing; give a PONI file (--poni) "
-                                 f"or map this beamline's key with HeaderMap({f}='<key>') (CLI: --header-key {f}=<key>)")
+                raise SetupError(f"{frame.name}: header key {key!r} (geometry, {f}) is missing; give a PONI file (--poni, "
+                                 f"or make one from a Fit2D calibration: saxs-mc geometry --from-fit2d) or map this "
+                                 f"beamline's key with HeaderMap({f}='<key>') (CLI: --header-key {f}=<key>)")
             out.append(_get_float(frame.header, key, frame.name, f"geometry {f}", required=True, setting=f))
         return tuple(out)  # type: ignore[arg-type]
 
-    def _ensure_integrator(self, frame: Frame) -> None:
+    def _ensure_integrator(self, frame: Frame, data: np.ndarray) -> None:
+        if self._pending is not None:
+            self._pending.detector.max_shape = data.shape
+            ai, self._pending = self._pending, None
+            self._setup(ai, f"PONI file {self.poni} (detector shape {data.shape} from the frames)")
         if self.poni is not None:
             return
         geom = self._header_geometry(frame)
         if self._ai is None:
-            ai = integrator_from_header(frame.header, frame.data.shape, self.settings.header, frame.name)
+            ai = integrator_from_header(frame.header, data.shape, self.settings.header, frame.name)
             self._setup(ai, f"header of {frame.name}")
             self._header_geom = geom
         elif not np.allclose(geom, self._header_geom, rtol=1e-9, atol=0):
             raise ValueError(f"{frame.name}: header geometry {geom} differs from the first frame's {self._header_geom}; "
                              "reduce frames with different geometry separately, or give a PONI file")
 
+    def _first_frame_checks(self, frame: Frame, data: np.ndarray) -> None:
+        """Once per series: mask orientation against the frame's dead pixels; PONI against header geometry."""
+        if self._checked:
+            return
+        self._checked = True
+        self._adopt_key_aliases(frame)
+        s = self.settings
+        if self.mask_file is not None:
+            user = _flip(read_mask(self.mask_file, shape=self._shape), s.mask_flip)
+            msg = orientation_problem(data, user, frame=frame.name, mask_file=self.mask_file, flip=s.flip,
+                                      mask_flip=s.mask_flip)
+            if msg:
+                raise SetupError(msg)
+        if self.poni is not None:
+            for w in header_geometry_warnings(self._ai, frame.header, s.header, s.geometry_tolerance, frame.name):
+                if w not in self.warnings:
+                    log.warning("%s", w)
+                    self.warnings.append(w)
+
+    def _adopt_key_aliases(self, frame: Frame) -> None:
+        """Where an ID02 default key is absent but another beamline's name is present (Pilatus ``Exposure_time``),
+        use that key for the whole series; the settings (and so the provenance) name it."""
+        h = self.settings.header
+        change = {}
+        for field, aliases in _KEY_ALIASES.items():
+            key = getattr(h, field)
+            if key == _DEFAULT_KEYS[field] and key not in frame.header:
+                alt = next((k for k in aliases if k in frame.header), None)
+                if alt is not None:
+                    change[field] = alt
+        if change:
+            log.info("%s: header keys %s used (the ID02 defaults are absent)", frame.name, change)
+            self.settings = dataclasses.replace(self.settings, header=dataclasses.replace(h, **change))
+
     # -- one frame ------------------------------------------------------
-    def _frame_values(self, frame: Frame) -> dict[str, Any]:
+    def _divisor(self, frame: Frame, table: Mapping[str, float]) -> dict[str, Any]:
+        """Monitors, exposure and the normalization divisor of one frame (see ReductionSettings.normalization)."""
         s, h, name = self.settings, self.settings.header, frame.name
-        monitor = _get_float(frame.header, h.transmitted_monitor, name, "transmitted monitor", required=True,
-                             setting="transmitted_monitor")
-        if h.incident_monitor is not None and h.incident_monitor not in frame.header:
+        mode = s.normalization
+        strict = mode == "monitor"
+        monitor = _get_float(frame.header, h.transmitted_monitor, name, "transmitted monitor", required=strict,
+                             setting="transmitted_monitor", table=table)
+        if strict and h.incident_monitor is not None and h.incident_monitor not in frame.header \
+                and "incident_monitor" not in table:
             # a silent fallback would switch off the transmission and, with it, gas-bubble rejection
             raise ValueError(
                 f"{name}: header key {h.incident_monitor!r} (incident monitor, needed for the transmission I1/I0 and "
@@ -321,73 +537,123 @@ class Reducer:
                 f"with HeaderMap(incident_monitor=None) (CLI: --header-key incident_monitor=None; no transmission is "
                 f"then reported or used for rejection)")
         incident = _get_float(frame.header, h.incident_monitor, name, "incident monitor", required=False,
-                              setting="incident_monitor")
-        exposure = _get_float(frame.header, h.exposure_time, name, "exposure time", required=h.monitor_is_rate,
-                              setting="exposure_time")
+                              setting="incident_monitor", table=table)
+        exposure = _get_float(frame.header, h.exposure_time, name, "exposure time",
+                              required=mode == "exposure" or (strict and h.monitor_is_rate), setting="exposure_time",
+                              table=table)
+        if h.monitor_is_rate and exposure is not None:
+            monitor = None if monitor is None else monitor * exposure
+            incident = None if incident is None else incident * exposure
+        divisor = {"monitor": monitor, "exposure": exposure, "constant": s.normalization_constant, "none": 1.0}[mode]
+        transmission = None
+        if incident is not None and incident > 0 and monitor is not None:
+            transmission = monitor / incident
+            if s.empty_cell_transmission is not None:
+                transmission /= s.empty_cell_transmission
+        return dict(monitor=monitor, incident=incident, exposure=exposure, divisor=divisor, transmission=transmission)
+
+    def _frame_values(self, frame: Frame, table: Mapping[str, float] | None = None) -> dict[str, Any]:
+        s, h, name = self.settings, self.settings.header, frame.name
+        v = self._divisor(frame, table or {})
         if s.thickness_cm is not None:
             thickness = float(s.thickness_cm)
-        else:
-            if h.thickness_cm is None or h.thickness_cm not in frame.header:
-                raise ValueError(f"{name}: sample thickness unknown: header key {h.thickness_cm!r} is missing and "
-                                 "ReductionSettings.thickness_cm is None; give the thickness (CLI: --thickness-cm)")
+        elif h.thickness_cm is not None and h.thickness_cm in frame.header:
             thickness = _get_float(frame.header, h.thickness_cm, name, "thickness", required=True, setting="thickness_cm")
             if not thickness > 0:  # type: ignore[operator]
                 raise ValueError(f"{name}: header key {h.thickness_cm!r} = {thickness} must be > 0 cm")
+        elif s.absolute:
+            raise ValueError(f"{name}: sample thickness unknown: header key {h.thickness_cm!r} is missing and "
+                             "ReductionSettings.thickness_cm is None; give the thickness (CLI: --thickness-cm), or "
+                             "reduce in arbitrary units (--arbitrary-units, where a thickness is optional)")
+        else:
+            thickness = None
         temperature = _get_float(frame.header, h.temperature_C, name, "temperature", required=False, setting="temperature_C")
         dummy = _get_float(frame.header, h.dummy, name, "dummy value", required=False, setting="dummy")
         ddummy = _get_float(frame.header, h.delta_dummy, name, "delta dummy", required=False, setting="delta_dummy")
         if dummy == 0.0:  # ID02: Dummy = 0 means "no dummy"
             dummy = None
-        if h.monitor_is_rate:
-            monitor = monitor * exposure  # type: ignore[operator]
-            incident = None if incident is None else incident * exposure  # type: ignore[operator]
-        transmission = None
-        if incident is not None and incident > 0:
-            transmission = monitor / incident
-            if s.empty_cell_transmission is not None:
-                transmission /= s.empty_cell_transmission
-        return dict(monitor=monitor, incident=incident, exposure=exposure, thickness=thickness,
-                    temperature=temperature, dummy=dummy, ddummy=(0.0 if dummy is not None and ddummy is None else ddummy),
-                    transmission=transmission)
+        cutoff = s.saturation
+        if cutoff is None:
+            cutoff = _get_float(frame.header, h.count_cutoff, name, "count cut-off", required=False,
+                                setting="count_cutoff")
+        return dict(v, thickness=thickness, temperature=temperature, dummy=dummy, cutoff=cutoff,
+                    ddummy=(0.0 if dummy is not None and ddummy is None else ddummy))
 
-    def integrate_frame(self, frame: Frame) -> tuple[FrameRecord, _Partial | None]:
-        """Integrate and normalize one frame; returns its record and pyFAI sums (None if the frame is unusable)."""
+    def _clean(self, data: np.ndarray, v: dict[str, Any], name: str) -> tuple[np.ndarray, float | None, float | None]:
+        """Dead-pixel markers and saturated pixels become dummies; other negative counts and NaN are errors.
+
+        Only unmasked pixels matter.  Returns the (possibly copied) data with the dummy and
+        delta-dummy to integrate it with (the frame itself when nothing needs changing).
+        """
+        dummy, ddummy, cutoff = v["dummy"], v["ddummy"], v["cutoff"]
+        unmasked = self._unmasked
+        if data.dtype.kind == "f" and self.settings.nan_policy == "error":
+            _check_finite(data, unmasked, name)
+        invalid = None
+        if data.dtype.kind == "u" and data.dtype.itemsize >= 2:
+            invalid = data >= np.iinfo(data.dtype).max - 1  # 0xFFFFFFFF / 0xFFFFFFFE: gap and dead-pixel markers
+        elif data.dtype.kind in "if":
+            invalid = _negative_markers(data, unmasked, dummy, ddummy, name)
+        if cutoff is not None:
+            sat = data >= cutoff
+            invalid = sat if invalid is None else (invalid | sat)
+        if invalid is None:
+            return data, dummy, ddummy
+        if unmasked is not None:
+            invalid &= unmasked
+        if not invalid.any():
+            return data, dummy, ddummy
+        fill = -1.0 if dummy is None else float(dummy)
+        out = data.astype(np.float32 if data.dtype.itemsize <= 4 else np.float64)
+        out[invalid] = fill
+        return out, fill, (0.5 if dummy is None else ddummy)
+
+    def integrate_frame(self, frame: Frame, table: Mapping[str, float] | None = None
+                        ) -> tuple[FrameRecord, _Partial | None]:
+        """Integrate and normalize one frame; returns its record and pyFAI sums (None if the frame is unusable).
+
+        ``table``: this frame's values from a monitor table (override the header keys).
+        """
         s, name = self.settings, frame.name
-        self._ensure_integrator(frame)
-        if frame.data.shape != self._shape:
-            raise ValueError(f"{name}: frame shape {frame.data.shape} does not match the detector shape {self._shape} of the "
+        data = _flip(frame.data, s.flip)
+        self._ensure_integrator(frame, data)
+        if data.shape != self._shape:
+            raise ValueError(f"{name}: frame shape {data.shape} does not match the detector shape {self._shape} of the "
                              f"{self._geometry_source}; use the PONI/mask made for this detector (and binning)")
-        v = self._frame_values(frame)
+        self._first_frame_checks(frame, data)
+        v = self._frame_values(frame, table)
         rec = dict(name=name, file=str(frame.ref.path), index=frame.ref.index, monitor=v["monitor"], incident=v["incident"],
                    transmission=v["transmission"], exposure_s=v["exposure"], thickness_cm=v["thickness"],
-                   temperature_C=v["temperature"])
-        if not v["monitor"] > 0:
+                   temperature_C=v["temperature"], divisor=v["divisor"])
+        if not v["divisor"] > 0:
+            what = {"monitor": "transmitted monitor", "exposure": "exposure time"}.get(s.normalization, "divisor")
             return FrameRecord(**rec, integrated_intensity=None, integrated_sigma=None, rejected=True,
-                               reason=f"transmitted monitor {v['monitor']:g} <= 0 (shutter fault / beam lost?)"), None
-        data = frame.data
-        if data.dtype.kind == "f" and s.nan_policy == "error":
-            bad = ~np.isfinite(data)
-            if bad.any():
-                if self._mask is not None:
-                    bad &= self._mask == 0
-                n_bad = int(np.count_nonzero(bad))
-                if n_bad:
-                    idx = tuple(int(i) for i in np.argwhere(bad)[0])
-                    raise ValueError(f"{name}: {n_bad} unmasked pixel(s) are NaN/inf (first at row, col {idx}); mask them "
-                                     "(--mask) or set ReductionSettings(nan_policy='mask') to ignore them")
-        norm = v["monitor"] * v["thickness"] * self._omega_abs
+                               reason=f"{what} {v['divisor']:g} <= 0 (shutter fault / beam lost?)"), None
+        data, dummy, ddummy = self._clean(data, v, name)
+        thickness = 1.0 if v["thickness"] is None else v["thickness"]
+        norm = v["divisor"] * thickness * self._omega_abs
         res = self._ai.integrate1d(
-            data, s.npt, unit=s.pyfai_unit, error_model=s.error_model, method=s.method, mask=self._mask,
-            dummy=v["dummy"], delta_dummy=v["ddummy"], polarization_factor=s.polarization_factor,
+            data, self._npt, unit=s.pyfai_unit, error_model=s.error_model, method=s.method, mask=self._mask,
+            dummy=dummy, delta_dummy=ddummy, polarization_factor=s.polarization_factor, radial_range=s.q_range,
             correctSolidAngle=s.correct_solid_angle, normalization_factor=norm)
+        return self._record(frame, rec, res, v)
+
+    def _record(self, frame: Frame, rec: dict[str, Any], res: Any, v: dict[str, Any]
+                ) -> tuple[FrameRecord, _Partial | None]:
+        """The frame's record and sums from pyFAI's result; a frame without counts is rejected."""
         count = np.asarray(res.count)
         if not np.any(count > 0):
-            raise ValueError(f"{name}: every pixel is masked (mask {self.mask_file}, Dummy={v['dummy']}, DDummy={v['ddummy']}); "
-                             "check the mask convention (non-zero = masked) and the frame's Dummy value")
+            raise ValueError(f"{frame.name}: every pixel is masked (mask {self.mask_file}, Dummy={v['dummy']}, "
+                             f"DDummy={v['ddummy']}); check the mask convention (non-zero = masked) and the frame's "
+                             "Dummy value")
         signal = np.asarray(res.sum_signal, dtype=float).reshape(-1)
         normsum = np.asarray(res.sum_normalization, dtype=float).reshape(-1)
         variance = np.asarray(res.sum_variance, dtype=float).reshape(-1)
         good = normsum > 0
+        if not np.any(signal[good] != 0):
+            return FrameRecord(**rec, integrated_intensity=None, integrated_sigma=None, rejected=True,
+                               reason="no counts in any unmasked pixel (all zero: detector not triggered, shutter "
+                                      "closed or beam lost?)"), None
         tot_n = float(normsum[good].sum())
         ii = float(signal[good].sum()) / tot_n
         isig = math.sqrt(float(variance[good].sum())) / tot_n
@@ -396,9 +662,10 @@ class Reducer:
                         header=header)
         return FrameRecord(**rec, integrated_intensity=ii, integrated_sigma=isig), part
 
-    def _integrate_refs(self, refs: Sequence[FrameRef], progress: bool = False,
-                        desc: str = "") -> list[tuple[FrameRecord, _Partial | None]]:
+    def _integrate_refs(self, refs: Sequence[FrameRef], progress: bool = False, desc: str = "",
+                        table: Sequence[Mapping[str, float]] | None = None) -> list[tuple[FrameRecord, _Partial | None]]:
         out: list[tuple[FrameRecord, _Partial | None]] = []
+        table = list(table) if table is not None else [{} for _ in refs]
         bar = None
         if progress and sys.stderr.isatty() and len(refs) > 1:
             from tqdm import tqdm
@@ -406,10 +673,12 @@ class Reducer:
             bar = tqdm(total=len(refs), desc=desc or "reduce", unit="frame", leave=False)
         try:
             frames = iter_frames(refs)
-            for ref in refs:
+            for k, ref in enumerate(refs):
                 try:
                     frame = next(frames)
-                    out.append(self.integrate_frame(frame))
+                    out.append(self.integrate_frame(frame, table[k]))
+                except SetupError:
+                    raise
                 except (FrameError, ValueError) as exc:
                     if self.settings.bad_frames != "reject":
                         raise
@@ -428,6 +697,64 @@ class Reducer:
             if bar is not None:
                 bar.close()
         return out
+
+    def check(self, sources: str | Path | Iterable[str | Path] | Sequence[FrameRef], *, title: str = "") -> list[str]:
+        """Every problem found before work starts: sources, monitor table, first and last frame.
+
+        The first and the last frame are read and checked as the reduction would (geometry,
+        shape, mask orientation, header keys, table rows, negative counts); the monitor table
+        must have a row for every frame.  Nothing is written.
+
+        Returns
+        -------
+        list of str
+            One message per problem (empty when the series can be reduced).
+        """
+        who = f"{title}: " if title else ""
+        try:
+            refs = self._refs(sources)
+        except (FrameError, ValueError) as exc:
+            return [f"{who}{exc}"]
+        problems: list[str] = []
+        try:
+            table = table_values(self.settings.monitor_table, self.settings.table_columns, refs)
+        except ValueError as exc:
+            problems.append(f"{who}{exc}")
+            table = [{} for _ in refs]
+        for k in sorted({0, len(refs) - 1}):
+            for msg in self._check_frame(refs[k], table[k]):
+                if f"{who}{msg}" not in problems:
+                    problems.append(f"{who}{msg}")
+        self._checked = False  # the reduction checks again (cheap), on the frames it reads
+        return problems
+
+    def _check_frame(self, ref: FrameRef, table: Mapping[str, float]) -> list[str]:
+        """Problems of one frame: readable, geometry and shape, mask orientation, header keys, pixel values."""
+        try:
+            frame = read_frame(ref)
+            data = _flip(frame.data, self.settings.flip)
+            self._ensure_integrator(frame, data)
+        except (FrameError, ValueError) as exc:
+            return [str(exc)]
+        if data.shape != self._shape:
+            return [f"{frame.name}: frame shape {data.shape} does not match the detector shape {self._shape} of the "
+                    f"{self._geometry_source}; use the PONI/mask made for this detector (and binning)"]
+        out = []
+        try:
+            self._first_frame_checks(frame, data)
+        except ValueError as exc:
+            out.append(str(exc))
+        try:
+            self._clean(data, self._frame_values(frame, table), frame.name)
+        except ValueError as exc:
+            out.append(str(exc))
+        return out
+
+    @staticmethod
+    def _refs(sources: Any) -> list[FrameRef]:
+        if isinstance(sources, (list, tuple)) and sources and all(isinstance(r, FrameRef) for r in sources):
+            return list(sources)
+        return expand_sources(sources)
 
     # -- process pool (kept between reduce() calls; close() or use as a context manager) --
     def _get_pool(self, workers: int) -> concurrent.futures.ProcessPoolExecutor:
@@ -487,26 +814,25 @@ class Reducer:
             raise TypeError(f"title must be a str, got {type(title).__name__}")
         if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
             raise ValueError(f"workers={workers!r}; give an integer >= 1")
-        if isinstance(sources, (list, tuple)) and sources and all(isinstance(r, FrameRef) for r in sources):
-            refs = list(sources)
-        else:
-            refs = expand_sources(sources)  # type: ignore[arg-type]
+        refs = self._refs(sources)
+        table = table_values(self.settings.monitor_table, self.settings.table_columns, refs)
         log.info("reducing %r: %d frame(s)", title, len(refs))
         if workers > 1 and len(refs) >= 2 * workers:
-            items = self._integrate_parallel(refs, workers, progress, title)
+            items = self._integrate_parallel(refs, workers, progress, title, table)
         else:
-            items = self._integrate_refs(refs, progress, title)
+            items = self._integrate_refs(refs, progress, title, table)
         return self._combine(items, refs, title, metadata)
 
-    def _integrate_parallel(self, refs: list[FrameRef], workers: int, progress: bool,
-                            title: str) -> list[tuple[FrameRecord, _Partial | None]]:
+    def _integrate_parallel(self, refs: list[FrameRef], workers: int, progress: bool, title: str,
+                            table: Sequence[Mapping[str, float]]) -> list[tuple[FrameRecord, _Partial | None]]:
         from saxs_mc.reduce import _worker
 
         # contiguous chunks, a few per worker (load balance; frames stay in order)
         chunks = [c for c in np.array_split(np.arange(len(refs)), min(len(refs), 2 * workers)) if c.size]
         pool = self._get_pool(workers)
         results: list[Any] = [None] * len(chunks)
-        futs = {pool.submit(_worker.integrate, [refs[i] for i in c]): k for k, c in enumerate(chunks)}
+        futs = {pool.submit(_worker.integrate, [refs[i] for i in c], [table[i] for i in c]): k
+                for k, c in enumerate(chunks)}
         try:
             for fut in concurrent.futures.as_completed(futs):
                 results[futs[fut]] = fut.result()
@@ -516,12 +842,13 @@ class Reducer:
             raise
         items: list[tuple[FrameRecord, _Partial | None]] = []
         geoms = []
-        for res_items, geom in results:
+        for res_items, geom, warnings in results:
             items.extend(res_items)
             geoms.append(geom)
-        if self._ai is None:  # header geometry: adopt the first worker's, check the others
-            first = next(iter(refs))
-            self._ensure_integrator(next(iter_frames([first])))
+            self.warnings.extend(w for w in warnings if w not in self.warnings)
+        if self._ai is None or self._pending is not None:  # header geometry / PONI v1: adopt the first frame's
+            first = read_frame(refs[0])
+            self._ensure_integrator(first, _flip(first.data, self.settings.flip))
         for g in geoms:
             diff = geometry_differences(self.geometry, g)
             if g and diff:
@@ -531,43 +858,11 @@ class Reducer:
 
     def _combine(self, items: list[tuple[FrameRecord, _Partial | None]], refs: Sequence[FrameRef], title: str,
                  metadata: Mapping[str, Any] | None) -> ReductionResult:
-        s = self.settings
+        """Reject faulty frames, sum the accepted ones and build the result (named steps below)."""
         records = [r for r, _ in items]
         parts = [p for _, p in items]
-        usable = [i for i, p in enumerate(parts) if p is not None]
-        if not usable:
-            reasons = "; ".join(f"{r.name}: {r.reason}" for r in records[:5])
-            raise ValueError(f"{title}: no usable frame among {len(records)} ({reasons})")
-        radial0 = parts[usable[0]].radial  # type: ignore[union-attr]
-        for i in usable[1:]:
-            if parts[i].radial.shape != radial0.shape or not np.allclose(parts[i].radial, radial0, rtol=1e-9, atol=0):  # type: ignore[union-attr]
-                raise ValueError(f"{records[i].name}: its q grid differs from {records[usable[0]].name}'s; "
-                                 "all frames of a sample must share geometry and mask")
-        # --- robust fault rejection (transmission and integrated intensity)
-        z_t = [None] * len(records)
-        z_i = [None] * len(records)
-        if s.reject_outliers and len(usable) >= 3:
-            tr = np.array([records[i].transmission if records[i].transmission is not None else np.nan for i in usable])
-            ii = np.array([records[i].integrated_intensity for i in usable], dtype=float)
-            isig = np.array([records[i].integrated_sigma for i in usable], dtype=float)
-            ft = robust_outliers(tr, s.reject_mad_threshold, min_rel_dev=s.reject_min_rel_dev)
-            fi = robust_outliers(ii, s.reject_mad_threshold, min_rel_dev=s.reject_min_rel_dev,
-                                 abs_floor=float(np.median(isig)))
-            for k, i in enumerate(usable):
-                zt = None if not np.isfinite(ft.z[k]) else float(ft.z[k])
-                zi = None if not np.isfinite(fi.z[k]) else float(fi.z[k])
-                z_t[i], z_i[i] = zt, zi
-                why = []
-                if ft.flags[k]:
-                    why.append(f"transmission {tr[k]:.4g} vs median {ft.center:.4g} ({ft.z[k]:+.1f} robust sigma)")
-                if fi.flags[k]:
-                    why.append(f"integrated intensity {ii[k]:.4g} vs median {fi.center:.4g} ({fi.z[k]:+.1f} robust sigma)")
-                if why:
-                    hint = "gas bubble?" if (ft.flags[k] and ft.z[k] > 0) or (fi.flags[k] and fi.z[k] < 0) else "spike / shutter fault?"
-                    records[i] = dataclasses.replace(records[i], rejected=True, reason="; ".join(why) + f" ({hint})")
-        elif s.reject_outliers:
-            log.info("%s: only %d usable frame(s); no outlier rejection possible (need >= 3)", title, len(usable))
-        records = [dataclasses.replace(r, z_transmission=z_t[i], z_intensity=z_i[i]) for i, r in enumerate(records)]
+        usable = _usable_frames(records, parts, title)
+        records = _reject_outliers(records, usable, self.settings, title)
         accepted = [i for i in usable if not records[i].rejected]
         rejected = tuple(r.name for r in records if r.rejected)
         for r in records:
@@ -576,46 +871,109 @@ class Reducer:
         if not accepted:
             raise ValueError(f"{title}: all {len(records)} frames were rejected; see the reasons in the log, or relax "
                              "ReductionSettings.reject_mad_threshold / set reject_outliers=False")
-        # --- sum counts and normalizations (Poisson ML average)
-        sig = np.sum([parts[i].signal for i in accepted], axis=0)  # type: ignore[union-attr]
-        nrm = np.sum([parts[i].norm for i in accepted], axis=0)  # type: ignore[union-attr]
-        var = np.sum([parts[i].variance for i in accepted], axis=0)  # type: ignore[union-attr]
+        curve = self._average_curve([parts[i] for i in accepted], [records[i] for i in accepted], records, title,
+                                    metadata)  # type: ignore[misc]
+        inputs = tuple(dict.fromkeys(str(r.path) for r in refs))
+        res = ReductionResult(curve=curve, frames=tuple(records), rejected=rejected, geometry=self.geometry,
+                              settings=self.settings, inputs=inputs, poni=self.poni, mask=self.mask_file,
+                              warnings=tuple(self.warnings))
+        log.info("%s: averaged %d/%d frames%s", title, len(accepted), len(records),
+                 f", rejected {', '.join(rejected)}" if rejected else "")
+        return res
+
+    def _average_curve(self, parts: list[_Partial], acc: list[FrameRecord], records: list[FrameRecord], title: str,
+                       metadata: Mapping[str, Any] | None) -> Curve:
+        """Poisson ML average: sum counts and normalizations over the accepted frames."""
+        s = self.settings
+        sig = np.sum([p.signal for p in parts], axis=0)
+        nrm = np.sum([p.norm for p in parts], axis=0)
+        var = np.sum([p.variance for p in parts], axis=0)
         good = nrm > 0
         cal = 1.0 if s.calibration_factor is None else float(s.calibration_factor)
-        q = radial0[good] * (10.0 if s.q_unit == "1/A" else 1.0)
-        intensity = sig[good] / nrm[good] * cal
-        sigma = np.sqrt(var[good]) / nrm[good] * cal
-        acc = [records[i] for i in accepted]
+        q = parts[0].radial[good] * (10.0 if s.q_unit == "1/A" else 1.0)
+        meta = self._curve_metadata(acc, records, int((~good).sum()), [p.header for p in parts])
+        if metadata:
+            meta.update(dict(metadata))
+        return Curve(q=q, intensity=sig[good] / nrm[good] * cal, sigma=np.sqrt(var[good]) / nrm[good] * cal,
+                     intensity_unit="1/cm" if s.absolute else "arbitrary", title=title, metadata=meta)
+
+    def _curve_metadata(self, acc: list[FrameRecord], records: list[FrameRecord], n_dropped: int,
+                        headers: list[dict[str, Any]]) -> dict[str, Any]:
+        s = self.settings
 
         def _med(vals: list[float | None]) -> float | None:
             vv = [x for x in vals if x is not None]
             return float(np.median(vv)) if vv else None
 
-        meta: dict[str, Any] = {
+        monitors = [r.monitor for r in acc if r.monitor is not None]
+        return {
             "kind": "reduced",
             "n_frames": len(records),
-            "n_accepted": len(accepted),
-            "rejected_frames": list(rejected),
+            "n_accepted": len(acc),
+            "rejected_frames": [r.name for r in records if r.rejected],
             "transmission": _med([r.transmission for r in acc]),
             "temperature_C": _med([r.temperature_C for r in acc]),
             "thickness_cm": _med([r.thickness_cm for r in acc]),
-            "monitor_total": float(sum(r.monitor for r in acc)),  # type: ignore[misc]
+            "monitor_total": float(sum(monitors)) if monitors else None,
+            "normalization": normalization_statement(s),
             "calibration_factor": s.calibration_factor,
             "calibration_factor_sigma": s.calibration_factor_sigma,
-            "n_empty_bins_dropped": int((~good).sum()),
+            "n_empty_bins_dropped": n_dropped,
             "geometry": self.geometry,
-            "header": _common_header([parts[i].header for i in accepted]),  # type: ignore[union-attr]
+            "warnings": list(self.warnings),
+            "header": _common_header(headers),
         }
-        if metadata:
-            meta.update(dict(metadata))
-        curve = Curve(q=q, intensity=intensity, sigma=sigma, intensity_unit="arbitrary" if s.calibration_factor is None else "1/cm",
-                      title=title, metadata=meta)
-        inputs = tuple(dict.fromkeys(str(r.path) for r in refs))
-        res = ReductionResult(curve=curve, frames=tuple(records), rejected=rejected, geometry=self.geometry, settings=s,
-                              inputs=inputs, poni=self.poni, mask=self.mask_file)
-        log.info("%s: averaged %d/%d frames%s", title, len(accepted), len(records),
-                 f", rejected {', '.join(rejected)}" if rejected else "")
-        return res
+
+
+def _usable_frames(records: list[FrameRecord], parts: list[_Partial | None], title: str) -> list[int]:
+    """Indices of frames with sums; all must share one q grid."""
+    usable = [i for i, p in enumerate(parts) if p is not None]
+    if not usable:
+        reasons = "; ".join(f"{r.name}: {r.reason}" for r in records[:5])
+        raise ValueError(f"{title}: no usable frame among {len(records)} ({reasons})")
+    radial0 = parts[usable[0]].radial  # type: ignore[union-attr]
+    for i in usable[1:]:
+        r = parts[i].radial  # type: ignore[union-attr]
+        if r.shape != radial0.shape or not np.allclose(r, radial0, rtol=1e-9, atol=0):
+            raise ValueError(f"{records[i].name}: its q grid differs from {records[usable[0]].name}'s; "
+                             "all frames of a sample must share geometry and mask")
+    return usable
+
+
+def _reject_outliers(records: list[FrameRecord], usable: list[int], s: ReductionSettings,
+                     title: str) -> list[FrameRecord]:
+    """Robust fault rejection on transmission and integrated intensity; records get their z scores."""
+    records = list(records)
+    z_t: list[float | None] = [None] * len(records)
+    z_i: list[float | None] = [None] * len(records)
+    if s.reject_outliers and len(usable) >= 3:
+        tr = np.array([records[i].transmission if records[i].transmission is not None else np.nan for i in usable])
+        ii = np.array([records[i].integrated_intensity for i in usable], dtype=float)
+        isig = np.array([records[i].integrated_sigma for i in usable], dtype=float)
+        ft = robust_outliers(tr, s.reject_mad_threshold, min_rel_dev=s.reject_min_rel_dev)
+        fi = robust_outliers(ii, s.reject_mad_threshold, min_rel_dev=s.reject_min_rel_dev,
+                             abs_floor=float(np.median(isig)))
+        for k, i in enumerate(usable):
+            z_t[i] = None if not np.isfinite(ft.z[k]) else float(ft.z[k])
+            z_i[i] = None if not np.isfinite(fi.z[k]) else float(fi.z[k])
+            why = _rejection_reason(ft, fi, k, tr[k], ii[k])
+            if why:
+                records[i] = dataclasses.replace(records[i], rejected=True, reason=why)
+    elif s.reject_outliers:
+        log.info("%s: only %d usable frame(s); no outlier rejection possible (need >= 3)", title, len(usable))
+    return [dataclasses.replace(r, z_transmission=z_t[i], z_intensity=z_i[i]) for i, r in enumerate(records)]
+
+
+def _rejection_reason(ft: Any, fi: Any, k: int, tr: float, ii: float) -> str:
+    why = []
+    if ft.flags[k]:
+        why.append(f"transmission {tr:.4g} vs median {ft.center:.4g} ({ft.z[k]:+.1f} robust sigma)")
+    if fi.flags[k]:
+        why.append(f"integrated intensity {ii:.4g} vs median {fi.center:.4g} ({fi.z[k]:+.1f} robust sigma)")
+    if not why:
+        return ""
+    hint = "gas bubble?" if (ft.flags[k] and ft.z[k] > 0) or (fi.flags[k] and fi.z[k] < 0) else "spike / shutter fault?"
+    return "; ".join(why) + f" ({hint})"
 
 
 _HEADER_SKIP = frozenset({"EDF_DataBlockID", "EDF_BinarySize", "EDF_HeaderSize", "Image", "HeaderID", "Size", "ByteOrder",

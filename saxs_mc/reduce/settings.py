@@ -8,6 +8,12 @@ from typing import Any
 
 Q_UNITS = {"1/nm": "q_nm^-1", "1/A": "q_A^-1"}
 ERROR_MODELS = ("poisson", "azimuthal")
+#: what each frame is divided by (see :class:`ReductionSettings`)
+NORMALIZATIONS = ("monitor", "exposure", "constant", "none")
+#: frame / mask orientation changes: top-to-bottom (Fit2D, Dioptas), left-to-right, both
+FLIPS = ("ud", "lr", "udlr")
+#: HeaderMap fields a monitor table (CSV/TSV/log beside the frames) can supply per frame
+TABLE_FIELDS = ("frame", "transmitted_monitor", "incident_monitor", "exposure_time")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -40,6 +46,11 @@ class HeaderMap:
         Geometry (pixels, m, m, m) used when no PONI file is given.
     title : str or None
         Sample title.
+    count_cutoff : str or None
+        Counts at or above this value are saturated and masked (Pilatus TIFF ``Count_cutoff``).
+
+    Header values may carry a unit (``Exposure_time: 10.0000000 s``, ``Wavelength: 1.54 A``):
+    the number is read and the unit converted (s, ms; m, mm, A, nm).
     """
 
     transmitted_monitor: str = "Intensity1ShutCor"
@@ -57,6 +68,7 @@ class HeaderMap:
     sample_distance: str = "SampleDistance"
     wavelength: str = "WaveLength"
     title: str | None = "Title"
+    count_cutoff: str | None = "Count_cutoff"
 
     @classmethod
     def from_pairs(cls, pairs: Mapping[str, Any] | None = None, **kwargs: Any) -> HeaderMap:
@@ -89,8 +101,12 @@ class ReductionSettings:
 
     Attributes
     ----------
-    npt : int
-        Number of q bins.
+    npt : int or None
+        Number of q bins.  None (default): one bin per pixel of radial distance from the
+        direct beam to the farthest unmasked pixel in the q range (``ceil(r_max - r_min)``
+        in pixels), so that rings are resolved at the detector's resolution.
+    q_range : (float, float) or None
+        Radial range of the integration (in ``q_unit``); None: all pixels.
     q_unit : {"1/nm", "1/A"}
         Unit of the integration grid (the returned :class:`~saxs_mc.io.curves.Curve` is always in 1/nm).
     error_model : {"poisson", "azimuthal"}
@@ -127,9 +143,31 @@ class ReductionSettings:
         A corrupt or inconsistent frame stops the reduction ("error") or is rejected and listed.
     header : HeaderMap
         Header key names.
+    normalization : {"monitor", "exposure", "constant", "none"}
+        What each frame is divided by: the transmitted monitor (header key or monitor table),
+        the exposure time (header key, or table column), ``normalization_constant``, or
+        nothing.  Anything but "monitor" gives relative intensities; with ``calibration_factor=None``
+        they are stated as arbitrary units, and a thickness is optional.
+    normalization_constant : float or None
+        The divisor for ``normalization="constant"``.
+    monitor_table : str or None
+        A per-frame table beside the frames (CSV, TSV, whitespace, or a BioCAT/RAW ``.log``);
+        its columns override the header keys (see :mod:`saxs_mc.reduce.monitors`).
+    table_columns : tuple of (field, column)
+        Column names for ``frame``, ``transmitted_monitor``, ``incident_monitor``,
+        ``exposure_time``; unset fields are recognised by name (``I1``, ``I0``, ``Filename``, ...).
+    flip, mask_flip : {"ud", "lr", "udlr"} or None
+        Flip every frame / the mask before use: "ud" top-to-bottom (Fit2D and Dioptas refer
+        to the image flipped this way), "lr" left-to-right, "udlr" both.
+    saturation : float or None
+        Counts at or above this are masked (overrides the header ``count_cutoff`` key).
+    geometry_tolerance : float
+        Relative difference between the PONI and the header distance/wavelength above which
+        a warning is logged and recorded.
     """
 
-    npt: int = 500
+    npt: int | None = None
+    q_range: tuple[float, float] | None = None
     q_unit: str = "1/nm"
     error_model: str = "poisson"
     method: tuple[str, str, str] = ("full", "csr", "cython")
@@ -145,39 +183,28 @@ class ReductionSettings:
     nan_policy: str = "error"
     bad_frames: str = "error"
     header: HeaderMap = dataclasses.field(default_factory=HeaderMap)
+    normalization: str = "monitor"
+    normalization_constant: float | None = None
+    monitor_table: str | None = None
+    table_columns: tuple[tuple[str, str], ...] = ()
+    flip: str | None = None
+    mask_flip: str | None = None
+    saturation: float | None = None
+    geometry_tolerance: float = 0.01
 
     def __post_init__(self) -> None:
-        def bad(name: str, value: Any, fix: str) -> ValueError:
-            return ValueError(f"ReductionSettings.{name}={value!r} is invalid; {fix}")
-
-        if isinstance(self.npt, bool) or not isinstance(self.npt, (int,)) or self.npt < 2:
-            raise bad("npt", self.npt, "give an integer >= 2 (number of q bins)")
-        if self.q_unit not in Q_UNITS:
-            raise bad("q_unit", self.q_unit, f"use one of {list(Q_UNITS)}")
-        if self.error_model not in ERROR_MODELS:
-            raise bad("error_model", self.error_model, f"use one of {ERROR_MODELS}")
-        if self.polarization_factor is not None and not -1.0 <= float(self.polarization_factor) <= 1.0:
-            raise bad("polarization_factor", self.polarization_factor, "use a value in [-1, 1] or None")
-        for name in ("thickness_cm", "calibration_factor", "empty_cell_transmission"):
-            v = getattr(self, name)
-            if v is not None and not (float(v) > 0 and float(v) < float("inf")):
-                raise bad(name, v, "give a positive finite number or None")
-        cs = self.calibration_factor_sigma
-        if cs is not None and not (0 <= float(cs) < float("inf")):
-            raise bad("calibration_factor_sigma", cs, "give a finite number >= 0 or None")
-        if cs is not None and self.calibration_factor is None:
-            raise bad("calibration_factor_sigma", cs, "an uncertainty needs a calibration_factor; set both or neither")
-        if not self.reject_mad_threshold > 0:
-            raise bad("reject_mad_threshold", self.reject_mad_threshold, "give a positive number (typ. 4-6)")
-        if not self.reject_min_rel_dev >= 0:
-            raise bad("reject_min_rel_dev", self.reject_min_rel_dev, "give a number >= 0 (typ. 0.01)")
-        if self.nan_policy not in ("error", "mask"):
-            raise bad("nan_policy", self.nan_policy, "use 'error' or 'mask'")
-        if self.bad_frames not in ("error", "reject"):
-            raise bad("bad_frames", self.bad_frames, "use 'error' or 'reject'")
-        if not isinstance(self.header, HeaderMap):
-            raise TypeError(f"ReductionSettings.header must be a HeaderMap, got {type(self.header).__name__}")
+        problems = _problems(self)
+        if problems:  # every problem at once
+            raise ValueError("; ".join(problems))
         object.__setattr__(self, "method", tuple(self.method))
+        object.__setattr__(self, "table_columns", tuple((str(k), str(v)) for k, v in dict(self.table_columns).items()))
+        if self.q_range is not None:
+            object.__setattr__(self, "q_range", (float(self.q_range[0]), float(self.q_range[1])))
+
+    @property
+    def absolute(self) -> bool:
+        """True when intensities are on an absolute scale (a calibration factor is set)."""
+        return self.calibration_factor is not None
 
     @property
     def pyfai_unit(self) -> str:
@@ -186,6 +213,8 @@ class ReductionSettings:
     def to_dict(self) -> dict[str, Any]:
         d = dataclasses.asdict(self)
         d["method"] = list(self.method)
+        d["q_range"] = None if self.q_range is None else list(self.q_range)
+        d["table_columns"] = [list(kv) for kv in self.table_columns]
         return d
 
     @classmethod
@@ -201,6 +230,93 @@ class ReductionSettings:
         kw = dict(d)
         if "method" in kw:
             kw["method"] = tuple(kw["method"])
+        if kw.get("table_columns"):
+            kw["table_columns"] = tuple(tuple(kv) for kv in kw["table_columns"])
+        if kw.get("q_range") is not None:
+            kw["q_range"] = tuple(kw["q_range"])
         if "header" in kw and not isinstance(kw["header"], HeaderMap):
             kw["header"] = HeaderMap.from_dict(kw["header"] or {})
         return cls(**kw)
+
+
+def _finite_positive(v: Any) -> bool:
+    try:
+        return 0 < float(v) < float("inf")
+    except (TypeError, ValueError):
+        return False
+
+
+def _problems(s: ReductionSettings) -> list[str]:
+    """Every invalid value of ``s`` (one message each: field, value, fix)."""
+    out: list[str] = []
+
+    def bad(name: str, fix: str) -> None:
+        out.append(f"ReductionSettings.{name}={getattr(s, name)!r} is invalid; {fix}")
+
+    _value_problems(s, bad)
+    _frame_problems(s, bad)
+    if not isinstance(s.header, HeaderMap):
+        out.append(f"ReductionSettings.header must be a HeaderMap, got {type(s.header).__name__}")
+    return out
+
+
+def _value_problems(s: ReductionSettings, bad: Any) -> None:
+    """Integration, scale and rejection settings."""
+    if s.npt is not None and (isinstance(s.npt, bool) or not isinstance(s.npt, int) or s.npt < 2):
+        bad("npt", "give an integer >= 2 (number of q bins), or None for one bin per pixel of radius")
+    if s.q_range is not None:
+        try:
+            lo, hi = (float(x) for x in s.q_range)
+            ok = 0 <= lo < hi < float("inf")
+        except (TypeError, ValueError):
+            ok = False
+        if not ok:
+            bad("q_range", "give (qmin, qmax) with 0 <= qmin < qmax, in q_unit")
+    if s.q_unit not in Q_UNITS:
+        bad("q_unit", f"use one of {list(Q_UNITS)}")
+    if s.error_model not in ERROR_MODELS:
+        bad("error_model", f"use one of {ERROR_MODELS}")
+    if s.polarization_factor is not None and not -1.0 <= float(s.polarization_factor) <= 1.0:
+        bad("polarization_factor", "use a value in [-1, 1] or None")
+    for name in ("thickness_cm", "calibration_factor", "empty_cell_transmission", "normalization_constant", "saturation"):
+        if getattr(s, name) is not None and not _finite_positive(getattr(s, name)):
+            bad(name, "give a positive finite number or None")
+    cs = s.calibration_factor_sigma
+    if cs is not None and not (0 <= float(cs) < float("inf")):
+        bad("calibration_factor_sigma", "give a finite number >= 0 or None")
+    if cs is not None and s.calibration_factor is None:
+        bad("calibration_factor_sigma", "an uncertainty needs a calibration_factor; set both or neither")
+    if not s.reject_mad_threshold > 0:
+        bad("reject_mad_threshold", "give a positive number (typ. 4-6)")
+    if not s.reject_min_rel_dev >= 0:
+        bad("reject_min_rel_dev", "give a number >= 0 (typ. 0.01)")
+    if s.nan_policy not in ("error", "mask"):
+        bad("nan_policy", "use 'error' or 'mask'")
+    if s.bad_frames not in ("error", "reject"):
+        bad("bad_frames", "use 'error' or 'reject'")
+    if not 0 < s.geometry_tolerance < 1:
+        bad("geometry_tolerance", "give a relative tolerance in (0, 1), e.g. 0.01")
+
+
+def _frame_problems(s: ReductionSettings, bad: Any) -> None:
+    """Normalisation, orientation and monitor-table settings."""
+    if s.normalization not in NORMALIZATIONS:
+        bad("normalization", f"use one of {list(NORMALIZATIONS)} (monitor: transmitted monitor; exposure: per second; "
+                             "constant: normalization_constant; none: raw counts)")
+    elif s.normalization == "constant" and s.normalization_constant is None:
+        bad("normalization", "normalization='constant' needs normalization_constant (CLI: --normalization constant=F)")
+    elif s.normalization_constant is not None and s.normalization != "constant":
+        bad("normalization_constant", "only used with normalization='constant'; drop it or set normalization='constant'")
+    for name in ("flip", "mask_flip"):
+        if getattr(s, name) is not None and getattr(s, name) not in FLIPS:
+            bad(name, f"use one of {list(FLIPS)} or None (ud: top-to-bottom, as Fit2D and Dioptas images)")
+    try:
+        cols = dict(s.table_columns)
+    except (TypeError, ValueError):
+        cols = {}
+        bad("table_columns", "give (field, column) pairs")
+    unknown = sorted(set(cols) - set(TABLE_FIELDS))
+    if unknown:
+        bad("table_columns", f"unknown field(s) {unknown}; use {list(TABLE_FIELDS)}")
+    if cols and s.monitor_table is None:
+        bad("table_columns", "column names need a monitor_table (CLI: --monitor-table FILE)")

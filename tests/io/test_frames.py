@@ -213,3 +213,48 @@ def test_multiframe_edf_plain_and_gzipped(tmp_path):
         assert [f.header["Title"] for f in frames] == ["a", "b"]
         for f, img in zip(frames, imgs):
             np.testing.assert_array_equal(f.data, img)
+
+
+# ----------------------------------------------------------------------
+# issue 9 item 7: HDF5 slices beyond the stack are errors; NXdata groups lead to their signal
+def _two_frame_stack(tmp_path):
+    p = tmp_path / "two.h5"
+    with h5py.File(p, "w") as fh:
+        grp = fh.create_group("entry/data")
+        grp.attrs["NX_class"] = "NXdata"
+        grp.attrs["signal"] = "data"
+        grp.create_dataset("data", data=np.stack(_frames(2)))
+    return p
+
+
+@pytest.mark.parametrize("sel", ["[0:5]", "[3:]", "[-5:]", "[0:2:1]"])
+def test_out_of_range_slice_is_an_error(tmp_path, sel):
+    p = _two_frame_stack(tmp_path)
+    if sel == "[0:2:1]":  # in range: both frames
+        assert len(expand_sources([f"{p}::/entry/data/data{sel}"])) == 2
+        return
+    with pytest.raises(FrameError, match=r"out of range for 2 frame\(s\)"):
+        expand_sources([f"{p}::/entry/data/data{sel}"])
+
+
+def test_nxdata_group_is_followed_to_its_signal(tmp_path):
+    p = _two_frame_stack(tmp_path)
+    refs = expand_sources([f"{p}::/entry/data[1]"])
+    assert [r.dataset for r in refs] == ["/entry/data/data"] and refs[0].index == 1
+    np.testing.assert_array_equal(read_frame(refs[0]).data, _frames(2)[1])
+
+
+@pytest.mark.parametrize("text, value", [("10.0000000 s", 10.0), ("1080457 counts", 1080457.0), ("1.54987 A", 1.54987e-10),
+                                         ("0.55", 0.55), ("12 ms", 0.012), (3, 3.0), ("1031.657 mm", 1.031657)])
+def test_header_numbers_with_units(text, value):
+    from saxs_mc.io.frames import header_number
+
+    assert header_number(text) == pytest.approx(value, rel=1e-12)
+
+
+@pytest.mark.parametrize("text", ["fast", "10 parsecs", "", "1.0 s s"])
+def test_header_number_refuses_non_numbers(text):
+    from saxs_mc.io.frames import header_number
+
+    with pytest.raises(ValueError, match="not a number with a known unit"):
+        header_number(text)

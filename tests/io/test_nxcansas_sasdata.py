@@ -90,3 +90,17 @@ def test_unknown_intensity_unit_is_arbitrary_with_a_warning(tmp_path, caplog):
     with caplog.at_level("WARNING", logger="saxs_mc.io.nxcansas"):
         assert read_nxcansas(p).intensity_unit == "arbitrary"
     assert caplog.text == ""
+
+
+def test_sasdata_reads_direct_beam_centre_sdd_and_the_normalisation_statement(tmp_path):
+    """Issue 9 item 5: beam_center_x/y and SDD are the direct-beam values the writer is given (getFit2D's)."""
+    c = _curve("arbitrary")
+    p = write_nxcansas(tmp_path / "g.h5", c, instrument={"wavelength_m": 1.54e-10, "sdd_m": 1.031657,
+                                                         "pixel_size_m": (172e-6, 172e-6),
+                                                         "beam_center_px": (387.772, 808.37)},
+                       description="intensity divided by exposure time; arbitrary units")
+    (d,) = Loader().load(str(p))
+    det = d.detector[0]
+    assert det.distance == pytest.approx(1031.657) and det.distance_unit == "mm"
+    assert (det.beam_center.x, det.beam_center.y) == pytest.approx((387.772, 808.37))
+    assert d.process[0].description == "intensity divided by exposure time; arbitrary units"

@@ -67,10 +67,28 @@ def test_q_in_inverse_angstrom_files(tmp_path, reduced):
 def test_ascii_has_units_and_reads_back(tmp_path, reduced):
     write_reduced(tmp_path / "s.h5", reduced)
     text = (tmp_path / "s.dat").read_text()
-    assert "q_unit = 1/nm" in text and "intensity_unit = 1/cm" in text and "Q (1/nm)  I (1/cm)  Idev (1/cm)" in text
+    assert text.splitlines()[0] == "Q (1/A),I (1/cm),Idev (1/cm)"
     c = read_curve(tmp_path / "s.dat")
+    np.testing.assert_allclose(c.q, reduced.curve.q, rtol=1e-9)
     np.testing.assert_allclose(c.intensity, reduced.curve.intensity, rtol=1e-9)
-    assert c.intensity_unit == "1/cm"
+
+
+def test_ascii_loads_in_pandas_and_sasview_with_defaults(tmp_path, reduced):
+    """Issue 14 item 7: default pandas.read_csv and SasView's loader read the .dat with the right q scale."""
+    import pandas as pd
+    from sasdata.dataloader.loader import Loader
+
+    write_reduced(tmp_path / "s.h5", reduced)
+    df = pd.read_csv(tmp_path / "s.dat")
+    assert list(df.columns) == ["Q (1/A)", "I (1/cm)", "Idev (1/cm)"]
+    np.testing.assert_allclose(df["Q (1/A)"], reduced.curve.q / 10.0, rtol=1e-9)
+    np.testing.assert_allclose(df["I (1/cm)"], reduced.curve.intensity, rtol=1e-9)
+    (d,) = Loader().load(str(tmp_path / "s.dat"))
+    assert d.x_unit in ("1/A", "A^{-1}") or "A" in str(d.x_unit)
+    # sasdata works in 1/A: the q of a Guinier radius Rg=3 nm (qRg = 1) is 1/30 A^-1 in both
+    np.testing.assert_allclose(d.x, reduced.curve.q / 10.0, rtol=1e-9)
+    np.testing.assert_allclose(d.y, reduced.curve.intensity, rtol=1e-9)
+    np.testing.assert_allclose(d.dy, reduced.curve.sigma, rtol=1e-9)
 
 
 def test_provenance_group(tmp_path, reduced):
