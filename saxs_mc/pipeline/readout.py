@@ -120,6 +120,97 @@ def window_fractions(centers_nm: np.ndarray, volume_fraction: np.ndarray,
     return out
 
 
+def describe_rule(rule: ReadoutConfig) -> str:
+    """The growth rule of the module docstring with this rule's numbers, as one plain-text paragraph.
+
+    Shown under the read-out of the report (escaped there like any other text).
+    """
+    return (
+        "Rule: a sample is quantized on a magic-size family when the dominant mode of its volume-weighted "
+        f"distribution lies within {rule.mode_tolerance_nm} nm of the family radius and the family windows hold "
+        f"\u2265 {rule.min_family_fraction:.0%} of the volume; otherwise continuous. Modes: local maxima "
+        f"\u2265 {rule.min_mode_height:.0%} of the highest bin. Shoulder: a second mode on another family, or the "
+        f"dominant mode displaced \u2265 {rule.shoulder_shift_fraction:.0%} of the way towards the neighbouring "
+        "family (unresolved mixture), or another family window holding "
+        f"\u2265 {rule.shoulder_min_fraction:.0%} of the volume.")
+
+
+def window_fractions_std(centers_nm: np.ndarray, volume_fraction: np.ndarray, volume_fraction_std: np.ndarray,
+                         windows: Sequence[PopulationWindow]) -> dict[str, float]:
+    """One-sigma uncertainty of :func:`window_fractions`.
+
+    First-order propagation of the per-bin standard deviations (the spread over the
+    MC repetitions), treating bins as independent: for a window share
+    f = A / (A + B), var f = ((1 - f)^2 var A + f^2 var B) / (A + B)^2, where A is
+    the volume inside the window and B the volume outside.  NaN if the total is 0.
+    """
+    c = np.asarray(centers_nm, dtype=float)
+    v = np.nan_to_num(np.asarray(volume_fraction, dtype=float), nan=0.0)
+    var = np.nan_to_num(np.asarray(volume_fraction_std, dtype=float), nan=0.0) ** 2
+    tot = float(v.sum())
+    out = {}
+    for w in windows:
+        m = (c >= w.r_min_nm) & (c < w.r_max_nm)
+        if not tot > 0:
+            out[w.name] = math.nan
+            continue
+        f = float(v[m].sum()) / tot
+        out[w.name] = math.sqrt((1 - f) ** 2 * float(var[m].sum()) + f ** 2 * float(var[~m].sum())) / tot
+    return out
+
+
+def _vertex(x: np.ndarray, y: np.ndarray) -> float | None:
+    """Abscissa of the parabola through three points, None if it is not a maximum inside them."""
+    (x0, x1, x2), (y0, y1, y2) = x, y
+    if not y0 - 2 * y1 + y2 < 0:
+        return None
+    num = (x1 - x0) ** 2 * (y1 - y2) - (x1 - x2) ** 2 * (y1 - y0)
+    d = (x1 - x0) * (y1 - y2) - (x1 - x2) * (y1 - y0)
+    if d == 0:
+        return None
+    cand = x1 - 0.5 * num / d
+    return float(cand) if x0 <= cand <= x2 else None
+
+
+def mode_radius_std(centers_nm: np.ndarray, volume_fraction: np.ndarray, volume_fraction_std: np.ndarray,
+                    radius_nm: float | None, *, log_bins: bool = True) -> float | None:
+    """One-sigma uncertainty of a mode position found by :func:`find_modes`.
+
+    Where the mode was refined by the three-point parabola, the per-bin standard
+    deviations are propagated through the vertex (first order, independent bins,
+    numerical derivatives).  Where it was not (edge bin, plateau, vertex outside
+    the three bins) the position is known to the bin: half a bin width / sqrt(3).
+    None without a mode.
+    """
+    if radius_nm is None or not math.isfinite(radius_nm):
+        return None
+    c = np.asarray(centers_nm, dtype=float)
+    v = np.nan_to_num(np.asarray(volume_fraction, dtype=float), nan=0.0)
+    s = np.nan_to_num(np.asarray(volume_fraction_std, dtype=float), nan=0.0)
+    x = np.log(c) if log_bins else c
+    xr = math.log(radius_nm) if log_bins else radius_nm
+    k = int(np.argmin(np.abs(x - xr)))
+    edges = np.concatenate([[x[0] - 0.5 * (x[1] - x[0])] if x.size > 1 else [x[0] - 0.5], 0.5 * (x[1:] + x[:-1]),
+                            [x[-1] + 0.5 * (x[-1] - x[-2])] if x.size > 1 else [x[0] + 0.5]])
+    sx = 0.5 * float(edges[k + 1] - edges[k]) / math.sqrt(3.0)
+    if 0 < k < x.size - 1:
+        xs, ys, ss = x[k - 1:k + 2], v[k - 1:k + 2], s[k - 1:k + 2]
+        pos = _vertex(xs, ys)
+        if pos is not None:
+            var = 0.0
+            for j in range(3):
+                h = max(1e-6 * float(np.max(ys)), 1e-300)
+                yp = ys.copy()
+                yp[j] += h
+                p2 = _vertex(xs, yp)
+                if p2 is None:
+                    break
+                var += ((p2 - pos) / h * ss[j]) ** 2
+            else:
+                sx = math.sqrt(var)
+    return float(radius_nm * sx) if log_bins else float(sx)
+
+
 @dataclasses.dataclass(frozen=True)
 class SampleState:
     """Read-out of one sample."""
