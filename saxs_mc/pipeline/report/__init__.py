@@ -7,7 +7,7 @@ inside the output folder; everything it embeds in HTML is escaped by the
 template engine or, for figures, re-encoded from verified PNG bytes.
 
 Layout: :mod:`.model` (typed summary: frozen records built by :func:`collect`),
-:mod:`.figures` (object-oriented matplotlib, figure cache), :mod:`.render`
+:mod:`.figures` (object-oriented matplotlib, figure cache), :mod:`.pages`
 (Jinja2 templates in ``templates/``, autoescaped) and this module, which
 writes the files.
 
@@ -49,7 +49,7 @@ from ..config import PipelineConfig
 from ..readout import describe_rule
 from .figures import FigureCache, blank_figure, blanks_figure, curves_figure, distributions_figure, sample_figure
 from .model import BlankSummary, SampleSummary, SeriesSummary, collect
-from .render import PngImage, fmt, page_name, render
+from .pages import PngImage, fmt, page_name, render
 
 __all__ = ["write_report", "collect", "summary_csv", "format_summary_table", "families_table", "SeriesSummary",
            "SampleSummary", "BlankSummary", "UnsafeOutputError"]

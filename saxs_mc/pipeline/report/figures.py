@@ -128,7 +128,7 @@ def distributions_figure(series: SeriesSummary) -> Figure | None:
     have = [s for s in series.samples if s.digest is not None]
     if not have:
         return None
-    fig = new_figure(6.2, 2.3 + 0.55 * len(have))
+    fig = new_figure(5.8, 2.3 + 0.55 * len(have))
     ax = fig.add_subplot()
     for i, s in enumerate(have):
         d, col = s.digest, f"C{i % 10}"
@@ -161,7 +161,7 @@ def curves_figure(series: SeriesSummary) -> Figure | None:
     have = [s for s in series.samples if s.digest is not None or s.curve is not None]
     if not have:
         return None
-    fig = new_figure(6.2, 2.0 + 0.5 * len(have))
+    fig = new_figure(5.8, 2.0 + 0.5 * len(have))
     ax = fig.add_subplot()
     shown = []
     for i, s in enumerate(have):
@@ -310,6 +310,10 @@ def blank_figure(b: BlankSummary) -> Figure | None:
         if p.d_nm is not None:
             ax.annotate(f"d = {p.d_nm:.2f} nm", (p.q_nm, c.intensity[j] * 1.3), xytext=(0, 6),
                         textcoords="offset points", fontsize=7, ha="center", color="tab:red")
+    finite = c.intensity[np.isfinite(c.intensity) & (c.intensity > 0)]
+    if b.peaks and finite.size:
+        ax.set_yscale("log")
+        ax.set_ylim(top=4.0 * float(finite.max()))  # room for the d labels
     if not b.peaks:
         ax.text(0.5, 0.95, "no Bragg peaks found", transform=ax.transAxes, ha="center", va="top", fontsize=8)
     _log_x(ax)

@@ -321,21 +321,26 @@ class Mesophase:
 
     @classmethod
     def from_result(cls, res: dict[str, Any], root: Path) -> Mesophase | None:
+        """From the mesophase step result (and ``total_area_err`` of its JSON output); None without a result."""
         if not res:
             return None
         t = _floats(res.get("temperatures_C") or [])
-        a = _floats(res.get("intensity") or [])
+        a = _same_shape(_floats(res.get("intensity") or []), t)
         doc = _load_json(root, _outputs(res).get("json")) or {}
-        err = _floats(doc.get("total_area_err") or [])
-        if err.shape != a.shape:
-            err = np.full(a.shape, np.nan)
-        br = res.get("melting_bracket_C")
-        bracket = (float(br[0]), float(br[1])) if (isinstance(br, list) and len(br) == 2 and all(
-            _num(x) is not None for x in br)) else None
-        return cls(t, a if a.shape == t.shape else np.full(t.shape, np.nan), err if a.shape == t.shape else
-                   np.full(t.shape, np.nan), _num(res.get("melting_temperature_C")), bracket,
-                   None if res.get("melting_method") is None else str(res.get("melting_method")),
-                   {k: v for k, v in res.items() if k != "outputs"})
+        err = _same_shape(_floats(doc.get("total_area_err") or []), t)
+        method = res.get("melting_method")
+        return cls(t, a, err, _num(res.get("melting_temperature_C")), _bracket(res.get("melting_bracket_C")),
+                   None if method is None else str(method), {k: v for k, v in res.items() if k != "outputs"})
+
+
+def _same_shape(x: np.ndarray, like: np.ndarray) -> np.ndarray:
+    return x if x.shape == like.shape else np.full(like.shape, np.nan)
+
+
+def _bracket(br: Any) -> tuple[float, float] | None:
+    if isinstance(br, list) and len(br) == 2 and all(_num(x) is not None for x in br):
+        return float(br[0]), float(br[1])
+    return None
 
 
 @dataclasses.dataclass(frozen=True, repr=False)
@@ -391,40 +396,47 @@ class SeriesSummary:
 
 # ----------------------------------------------------------------------
 # building the model
-def _sample(cfg: PipelineConfig, outcomes: Mapping[str, Any], root: Path, s: Any) -> SampleSummary:
-    ids = [f"reduce/{s.name}", f"subtract/{s.name}", f"fit/{s.name}"] + ([f"peaks/{s.name}"] if cfg.peaks.samples else [])
-    status, error = _status(outcomes, ids)
-    red, sub, fitr, pk = (_result(outcomes, f"{k}/{s.name}") for k in ("reduce", "subtract", "fit", "peaks"))
+def _digest(root: Path, name: str, fitr: Mapping[str, Any]) -> tuple[dict[str, Any] | None, FitDigest | None]:
     raw = _load_json(root, _outputs(fitr).get("digest"))
-    digest = None
-    if raw is not None:
-        try:
-            digest = FitDigest.from_json(raw)
-        except ValueError as exc:
-            log.warning("fit/%s: %s", s.name, exc)
-    windows = cfg.fit.populations
-    c = digest.radius_centers_nm if digest is not None else None
-    v = digest.volume_fraction if digest is not None else None
+    if raw is None:
+        return None, None
+    try:
+        return raw, FitDigest.from_json(raw)
+    except ValueError as exc:
+        log.warning("fit/%s: %s", name, exc)
+        return raw, None
+
+
+def _uncertainties(d: FitDigest | None, windows: Sequence[PopulationWindow], st: SampleState,
+                   log_bins: bool) -> tuple[dict[str, float | None], dict[str, float | None], float | None]:
+    """Window shares, their one-sigma uncertainties and that of the dominant radius (None without a fit)."""
+    if d is None:
+        return {w.name: None for w in windows}, {w.name: None for w in windows}, None
+    c, v, e = d.radius_centers_nm, d.volume_fraction, d.volume_fraction_std
+    return (dict(window_fractions(c, v, windows)), dict(window_fractions_std(c, v, e, windows)),
+            mode_radius_std(c, v, e, st.dominant_radius_nm, log_bins=log_bins))
+
+
+def _sample(cfg: PipelineConfig, outcomes: Mapping[str, Any], root: Path, s: Any) -> SampleSummary:
+    kinds = ("reduce", "subtract", "fit") + (("peaks",) if cfg.peaks.samples else ())
+    status, error = _status(outcomes, [f"{k}/{s.name}" for k in kinds])
+    red, sub, fitr, pk = (_result(outcomes, f"{k}/{s.name}") for k in ("reduce", "subtract", "fit", "peaks"))
+    raw, digest = _digest(root, s.name, fitr)
     log_bins = (digest.bin_scale if digest is not None else cfg.fit.bin_scale) == "log"
-    st = classify_sample(s.name, s.nucleation_temperature_C, c, v, windows, cfg.readout, log_bins=log_bins)
-    if digest is not None:
-        fr: dict[str, float | None] = dict(window_fractions(c, v, windows))
-        fr_std: dict[str, float | None] = dict(window_fractions_std(c, v, digest.volume_fraction_std, windows))
-        dom_std = mode_radius_std(c, v, digest.volume_fraction_std, st.dominant_radius_nm, log_bins=log_bins)
-    else:
-        fr = {w.name: None for w in windows}
-        fr_std = {w.name: None for w in windows}
-        dom_std = None
+    st = classify_sample(s.name, s.nucleation_temperature_C, digest.radius_centers_nm if digest else None,
+                         digest.volume_fraction if digest else None, cfg.fit.populations, cfg.readout,
+                         log_bins=log_bins)
+    fr, fr_std, dom_std = _uncertainties(digest, cfg.fit.populations, st, log_bins)
     fit_doc = _load_json(root, _outputs(fitr).get("json")) or {}
-    peaks = tuple(PeakRow.from_json(p) for p in pk.get("peaks") or [])
     return SampleSummary(
         s.name, s.nucleation_temperature_C, s.growth_temperature_C, s.reaction_time_s, cfg.blank_for(s).name,
         status, error, st, fr, fr_std, dom_std, _num(fit_doc.get("total_volume_fraction_std")),
-        raw.get("chi2_r", fitr.get("chi2_r")) if raw is not None else fitr.get("chi2_r"),
+        (raw or {}).get("chi2_r", fitr.get("chi2_r")),
         red.get("n_frames", s.n_frames), red.get("n_rejected"), tuple(str(x) for x in red.get("rejected", [])),
         len(pk.get("peaks", [])) if pk else None, digest,
         _load_curve(root, _outputs(sub).get("curve")), _load_curve(root, _outputs(red).get("curve")),
-        peaks, _frames(red), _files(root, outcomes, [f"{k}/{s.name}" for k in ("reduce", "subtract", "fit", "peaks")]))
+        tuple(PeakRow.from_json(p) for p in pk.get("peaks") or []), _frames(red),
+        _files(root, outcomes, [f"{k}/{s.name}" for k in ("reduce", "subtract", "fit", "peaks")]))
 
 
 def _blank(outcomes: Mapping[str, Any], root: Path, b: Any) -> BlankSummary:

@@ -68,11 +68,24 @@ def fmt(v: Any, nd: int = 3) -> str:
 
 
 def pm(v: Any, s: Any, nd: int = 3) -> str:
-    """``v ± s`` (plain text); just ``v`` without a finite uncertainty."""
-    out = fmt(v, nd)
-    if isinstance(s, float) and math.isfinite(s) and out != "–":
-        out += f" ± {s:.{nd}f}"
-    return out
+    """``v ± s`` (plain text), with enough decimals for one significant digit of ``s`` (at most 6).
+
+    Just ``v`` (``nd`` decimals) without a finite positive uncertainty.
+    """
+    if not (isinstance(v, float) and math.isfinite(v) and isinstance(s, float) and math.isfinite(s) and s > 0):
+        return fmt(v, nd)
+    dec = min(max(nd, -math.floor(math.log10(s))), 6)
+    return f"{v:.{dec}f} ± {s:.{dec}f}"
+
+
+def pm_sci(v: Any, s: Any) -> str:
+    """``(m ± sm)e<exp>`` for small or large values (e.g. volume fractions), plain text."""
+    if not (isinstance(v, float) and math.isfinite(v) and v != 0):
+        return fmt(v)
+    exp = math.floor(math.log10(abs(v)))
+    scale = 10.0 ** exp
+    sm = s / scale if isinstance(s, float) and math.isfinite(s) else None
+    return f"({pm(v / scale, sm, 2)})e{exp}" if sm else f"{v / scale:.3f}e{exp}"
 
 
 def url(path: str) -> str:
@@ -88,7 +101,7 @@ def environment() -> Any:
     env = jinja2.Environment(loader=jinja2.PackageLoader("saxs_mc.pipeline.report", "templates"),
                              autoescape=True, undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True,
                              keep_trailing_newline=True)
-    env.filters.update(fmt=fmt, pm=pm, url=url, page=page_name, tojson_pretty=lambda v: json.dumps(v, indent=1))
+    env.filters.update(fmt=fmt, pm=pm, pm_sci=pm_sci, url=url, page=page_name, tojson_pretty=lambda v: json.dumps(v, indent=1))
     return env
 
 
