@@ -27,7 +27,7 @@ from saxs_mc.pipeline.report.model import collect
 
 from .fakes import make_experiment
 
-EVIL = '"><script>alert(1)</script><img src=x onerror=alert(2)><a href="javascript:alert(3)">x</a>'
+EVIL = '"><script>alert(1)</script><img src=x onerror=alert(2)><a href="javascript:alert(3)">x</a> $\\frac{'  # + bad mathtext
 Q = np.geomspace(0.2, 6.0, 80)
 EDGES = np.geomspace(0.4, 4.0, 41)
 CENTERS = np.sqrt(EDGES[1:] * EDGES[:-1])

@@ -81,6 +81,11 @@ def _log_x(ax: Axes, ticks: Sequence[float] | None = Q_TICKS) -> None:
     ax.xaxis.set_minor_formatter(NullFormatter())
 
 
+def _txt(s: Any) -> str:
+    """User text for a figure: ``$`` escaped so that matplotlib never parses a name as mathtext."""
+    return str(s).replace("$", r"\$")
+
+
 def _yerr_log(y: np.ndarray, s: np.ndarray) -> np.ndarray:
     """Asymmetric error bars that stay above zero on a log axis."""
     s = np.where(np.isfinite(s), s, 0.0)
@@ -94,7 +99,7 @@ def _family_lines(ax: Axes, populations: Sequence[PopulationWindow]) -> tuple[st
         ax.axvline(w.family_radius_nm, color="0.45", ls="--", lw=0.7, zorder=0)
     if not fams:
         return None
-    names = ", ".join(f"{w.display} {w.family_radius_nm:g}" for w in fams)
+    names = ", ".join(f"{_txt(w.display)} {w.family_radius_nm:g}" for w in fams)
     return f"magic-size family radii (dashed):\n{names} nm", {"color": "0.45", "ls": "--", "lw": 0.7}
 
 
@@ -139,7 +144,7 @@ def distributions_figure(series: SeriesSummary) -> Figure | None:
                         color=col, alpha=0.35, lw=0)
         ax.step(c, i + 0.9 * v / vmax, where="mid", color=col, lw=1)
         st = s.state
-        tag = st.family_label or st.family or st.state
+        tag = _txt(st.family_label or st.family or st.state)
         ax.text(1.01, i + 0.3, f"{s.nucleation_temperature_C:g} °C  {tag}", transform=ax.get_yaxis_transform(),
                 fontsize=7, va="center")
         if st.dominant_radius_nm:
@@ -192,7 +197,7 @@ def curves_figure(series: SeriesSummary) -> Figure | None:
 def _blank_label(b: BlankSummary, f: float) -> str:
     d = [p.d_nm for p in b.peaks if p.d_nm is not None]
     ds = f", d = {', '.join(f'{x:.2f}' for x in d)} nm" if d else ", no Bragg peaks"
-    return f"{b.temperature_C:g} °C (×{f:.3g}): {b.phase or 'no phase'}{ds}"
+    return f"{b.temperature_C:g} °C (×{f:.3g}): {_txt(b.phase or 'no phase')}{ds}"
 
 
 def _mesophase_axes(ax: Axes, meso: Mesophase) -> None:
@@ -301,7 +306,7 @@ def blank_figure(b: BlankSummary) -> Figure | None:
     ax = fig.add_subplot()
     lo = np.clip(c.intensity - np.nan_to_num(c.sigma), 1e-3 * np.abs(c.intensity), None)
     ax.fill_between(c.q, lo, c.intensity + np.nan_to_num(c.sigma), color="C0", alpha=0.3, lw=0, label="±1σ")
-    ax.plot(c.q, c.intensity, "-", lw=1, color="C0", label=f"{b.name} ({b.temperature_C:g} °C)")
+    ax.plot(c.q, c.intensity, "-", lw=1, color="C0", label=f"{_txt(b.name)} ({b.temperature_C:g} °C)")
     for p in b.peaks:
         if p.q_nm is None:
             continue
@@ -321,7 +326,7 @@ def blank_figure(b: BlankSummary) -> Figure | None:
     ax.set_xlabel("q (1/nm)")
     ax.set_ylabel(f"I(q) ({c.intensity_unit})")
     phase = b.phase if b.phase not in (None, "none") else ("no indexed phase" if b.peaks else "no Bragg peaks")
-    ax.set_title(f"{b.name} ({b.temperature_C:g} °C): {phase}", fontsize=9)
+    ax.set_title(f"{_txt(b.name)} ({b.temperature_C:g} °C): {_txt(phase)}", fontsize=9)
     handles, _ = ax.get_legend_handles_labels()
     ax.legend(handles=handles + (_proxies(("Bragg peak (d = 2π/q)", {"color": "tab:red", "marker": "v", "ls": "",
                                                                     "ms": 5})) if b.peaks else []), fontsize=7)
