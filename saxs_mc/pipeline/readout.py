@@ -232,6 +232,51 @@ class SampleState:
         return dataclasses.asdict(self)
 
 
+def _nearest_family(fams: Sequence[PopulationWindow], r: float, tol: float) -> PopulationWindow | None:
+    """The family whose radius is closest to ``r``, if within ``tol``."""
+    best = min(fams, key=lambda w: abs(w.family_radius_nm - r), default=None)
+    if best is not None and abs(best.family_radius_nm - r) <= tol:
+        return best
+    return None
+
+
+def _displaced_towards(fams: Sequence[PopulationWindow], fam: PopulationWindow, dom: float,
+                       shift_fraction: float) -> PopulationWindow | None:
+    """The neighbouring family the dominant radius is displaced towards by >= ``shift_fraction`` of the spacing."""
+    if dom == fam.family_radius_nm:
+        return None
+    up = dom > fam.family_radius_nm
+    side = [w for w in fams if (w.family_radius_nm > fam.family_radius_nm if up
+                                else w.family_radius_nm < fam.family_radius_nm)]
+    if not side:
+        return None
+    nb = min(side, key=lambda w: abs(w.family_radius_nm - fam.family_radius_nm))
+    shift = abs(dom - fam.family_radius_nm) / abs(nb.family_radius_nm - fam.family_radius_nm)
+    return nb if shift >= shift_fraction else None
+
+
+def _shoulders(modes: Sequence[Mode], fams: Sequence[PopulationWindow], fam: PopulationWindow | None,
+               fr: dict[str, float], rule: ReadoutConfig) -> list[str]:
+    """Shoulder families (rule 3 of the module docstring), ordered by family radius when on a family."""
+    shoulders: list[str] = []
+    for m in modes[1:]:
+        f2 = _nearest_family(fams, m.radius_nm, rule.mode_tolerance_nm)
+        if f2 is not None and (fam is None or f2.name != fam.name) and f2.name not in shoulders:
+            shoulders.append(f2.name)
+    if fam is None:
+        return shoulders
+    nb = _displaced_towards(fams, fam, modes[0].radius_nm, rule.shoulder_shift_fraction)
+    if nb is not None and nb.name not in shoulders:
+        shoulders.append(nb.name)
+    for w in fams:
+        share = fr.get(w.name, math.nan)
+        if w.name != fam.name and share >= rule.shoulder_min_fraction and w.name not in shoulders:
+            shoulders.append(w.name)
+    order = {w.name: i for i, w in enumerate(sorted(fams, key=lambda w: w.family_radius_nm))}
+    shoulders.sort(key=lambda n: order[n])
+    return shoulders
+
+
 def classify_sample(name: str, temperature_C: float, centers_nm: np.ndarray | None,
                     volume_fraction: np.ndarray | None, windows: Sequence[PopulationWindow],
                     rule: ReadoutConfig, *, log_bins: bool = True) -> SampleState:
@@ -246,35 +291,8 @@ def classify_sample(name: str, temperature_C: float, centers_nm: np.ndarray | No
     fr = window_fractions(centers_nm, volume_fraction, fams)
     fam_frac = float(sum(v for v in fr.values() if math.isfinite(v)))
     dom = modes[0].radius_nm
-
-    def nearest(r: float) -> PopulationWindow | None:
-        best = min(fams, key=lambda w: abs(w.family_radius_nm - r), default=None)
-        if best is not None and abs(best.family_radius_nm - r) <= rule.mode_tolerance_nm:
-            return best
-        return None
-
-    fam = nearest(dom)
-    shoulders = []
-    for m in modes[1:]:
-        f2 = nearest(m.radius_nm)
-        if f2 is not None and (fam is None or f2.name != fam.name) and f2.name not in shoulders:
-            shoulders.append(f2.name)
-    if fam is not None and dom != fam.family_radius_nm:
-        up = dom > fam.family_radius_nm
-        side = [w for w in fams if (w.family_radius_nm > fam.family_radius_nm if up
-                                    else w.family_radius_nm < fam.family_radius_nm)]
-        if side:
-            nb = min(side, key=lambda w: abs(w.family_radius_nm - fam.family_radius_nm))
-            shift = abs(dom - fam.family_radius_nm) / abs(nb.family_radius_nm - fam.family_radius_nm)
-            if shift >= rule.shoulder_shift_fraction and nb.name not in shoulders:
-                shoulders.append(nb.name)
-    if fam is not None:
-        for w in fams:
-            share = fr.get(w.name, math.nan)
-            if w.name != fam.name and share >= rule.shoulder_min_fraction and w.name not in shoulders:
-                shoulders.append(w.name)
-        order = {w.name: i for i, w in enumerate(sorted(fams, key=lambda w: w.family_radius_nm))}
-        shoulders.sort(key=lambda n: order[n])
+    fam = _nearest_family(fams, dom, rule.mode_tolerance_nm)
+    shoulders = _shoulders(modes, fams, fam, fr, rule)
     by_name = {w.name: w for w in fams}
     sh_labels = tuple(by_name[n].display for n in shoulders)
     modes_nm = tuple(m.radius_nm for m in modes)
@@ -312,15 +330,13 @@ class SeriesReadout:
         }
 
 
-def series_readout(states: Sequence[SampleState]) -> SeriesReadout:
-    """Plateaus, jumps and the quantized -> continuous transition of a series."""
-    ss = sorted(states, key=lambda s: s.nucleation_temperature_C)
-    det = [s for s in ss if s.state != "undetermined"]
+def _plateaus(det: Sequence[SampleState]) -> list[dict[str, Any]]:
+    """Runs of consecutive (determined) samples quantized on the same family."""
     plateaus: list[dict[str, Any]] = []
-    for s in det:
+    for i, s in enumerate(det):
         if s.state != "quantized":
             continue
-        if plateaus and plateaus[-1]["family"] == s.family and plateaus[-1]["_last"] is det[det.index(s) - 1]:
+        if plateaus and plateaus[-1]["family"] == s.family and plateaus[-1]["_last"] is det[i - 1]:
             plateaus[-1]["T_to_C"] = s.nucleation_temperature_C
             plateaus[-1]["samples"].append(s.name)
             plateaus[-1]["_last"] = s
@@ -330,19 +346,28 @@ def series_readout(states: Sequence[SampleState]) -> SeriesReadout:
                              "samples": [s.name], "_last": s})
     for p in plateaus:
         p.pop("_last")
-    jumps = []
-    for a, b in zip(det, det[1:]):
-        if a.state == b.state == "quantized" and a.family != b.family:
-            jumps.append({"from_family": a.family, "from_label": a.family_label, "from_radius_nm": a.family_radius_nm,
-                          "to_family": b.family, "to_label": b.family_label, "to_radius_nm": b.family_radius_nm,
-                          "T_below_C": a.nucleation_temperature_C, "T_above_C": b.nucleation_temperature_C})
-    cont_from = None
-    last_q = None
+    return plateaus
+
+
+def _jumps(det: Sequence[SampleState]) -> list[dict[str, Any]]:
+    """Changes of family between neighbouring quantized samples."""
+    return [{"from_family": a.family, "from_label": a.family_label, "from_radius_nm": a.family_radius_nm,
+             "to_family": b.family, "to_label": b.family_label, "to_radius_nm": b.family_radius_nm,
+             "T_below_C": a.nucleation_temperature_C, "T_above_C": b.nucleation_temperature_C}
+            for a, b in zip(det, det[1:]) if a.state == b.state == "quantized" and a.family != b.family]
+
+
+def _transition(det: Sequence[SampleState]) -> tuple[float | None, float | None]:
+    """Lowest temperature from which every sample is continuous, and the last quantized one below it."""
     for i in range(len(det)):
         if all(s.state == "continuous" for s in det[i:]):
-            cont_from = det[i].nucleation_temperature_C
             last_q = next((s.nucleation_temperature_C for s in reversed(det[:i]) if s.state == "quantized"), None)
-            break
+            return det[i].nucleation_temperature_C, last_q
+    return None, None
+
+
+def _readout_text(ss: Sequence[SampleState], det: Sequence[SampleState], plateaus: list[dict[str, Any]],
+                  jumps: list[dict[str, Any]], cont_from: float | None, last_q: float | None) -> list[str]:
     text = []
     for p in plateaus:
         rng = (f"{p['T_from_C']:g} C" if p["T_from_C"] == p["T_to_C"] else f"{p['T_from_C']:g}-{p['T_to_C']:g} C")
@@ -355,16 +380,24 @@ def series_readout(states: Sequence[SampleState]) -> SeriesReadout:
         if s.state == "quantized" and s.shoulders:
             text.append(f"{s.nucleation_temperature_C:g} C: shoulder at {', '.join(s.shoulder_labels or s.shoulders)}")
     if cont_from is not None:
-        cont = [s for s in det if s.nucleation_temperature_C >= cont_from]
-        radii = [s.dominant_radius_nm for s in cont]
-        trend = ""
-        if len(radii) >= 2:
-            trend = f" (dominant radius {radii[0]:.2f} -> {radii[-1]:.2f} nm)"
+        radii = [s.dominant_radius_nm for s in det if s.nucleation_temperature_C >= cont_from]
+        trend = f" (dominant radius {radii[0]:.2f} -> {radii[-1]:.2f} nm)" if len(radii) >= 2 else ""
         where = f", transition between {last_q:g} and {cont_from:g} C" if last_q is not None else ""
         text.append(f"continuous growth from {cont_from:g} C{where}{trend}")
-    odd = [s for s in det if s.state == "continuous" and (cont_from is None or s.nucleation_temperature_C < cont_from)]
-    for s in odd:
-        text.append(f"{s.nucleation_temperature_C:g} C: off-family/broad distribution inside the quantized regime ({s.reason})")
+    for s in det:
+        if s.state == "continuous" and (cont_from is None or s.nucleation_temperature_C < cont_from):
+            text.append(f"{s.nucleation_temperature_C:g} C: off-family/broad distribution inside the quantized regime "
+                        f"({s.reason})")
     if not det:
         text.append("no fitted sample: no read-out")
+    return text
+
+
+def series_readout(states: Sequence[SampleState]) -> SeriesReadout:
+    """Plateaus, jumps and the quantized -> continuous transition of a series."""
+    ss = sorted(states, key=lambda s: s.nucleation_temperature_C)
+    det = [s for s in ss if s.state != "undetermined"]
+    plateaus, jumps = _plateaus(det), _jumps(det)
+    cont_from, last_q = _transition(det)
+    text = _readout_text(ss, det, plateaus, jumps, cont_from, last_q)
     return SeriesReadout(tuple(ss), tuple(plateaus), tuple(jumps), cont_from, last_q, tuple(text))
