@@ -82,6 +82,64 @@ class Curve:
     def n_q(self) -> int:
         return int(self.q.size)
 
+    def __repr__(self) -> str:
+        """One line: title, number of points, q range and unit (never the arrays themselves)."""
+        q = self.q[np.isfinite(self.q)]
+        rng = f"q={q.min():.4g}-{q.max():.4g} 1/nm" if q.size else "q=empty"
+        meta = f", metadata keys={len(self.metadata)}" if self.metadata else ""
+        return f"Curve({self.title!r}, n_q={self.n_q}, {rng}, intensity_unit={self.intensity_unit!r}{meta})"
+
+    def plot(self, ax: Any = None, *, errorbars: bool = True, **kwargs: Any) -> Any:
+        """Plot I(q) on log-log axes with one-sigma error bars; return the matplotlib axes.
+
+        Parameters
+        ----------
+        ax : matplotlib.axes.Axes, optional
+            Axes to draw on; a new figure (on an Agg canvas, no pyplot state) is made otherwise.
+        errorbars : bool
+            Draw ``sigma`` as error bars (clipped above zero for the log scale).
+        **kwargs
+            Passed to :meth:`~matplotlib.axes.Axes.errorbar` (e.g. ``color``, ``label``).
+
+        Returns
+        -------
+        matplotlib.axes.Axes
+
+        Examples
+        --------
+        >>> c = Curve(q=[0.1, 0.2, 0.4], intensity=[10.0, 5.0, 1.0], sigma=[0.1, 0.1, 0.1], title="demo")
+        >>> ax = c.plot()
+        >>> ax.get_xlabel(), ax.get_yscale()
+        ('q (1/nm)', 'log')
+        """
+        if ax is None:
+            from matplotlib.backends.backend_agg import FigureCanvasAgg
+            from matplotlib.figure import Figure
+
+            fig = Figure(figsize=(6.0, 4.0), layout="constrained")
+            FigureCanvasAgg(fig)
+            ax = fig.add_subplot()
+        ok = np.isfinite(self.q) & np.isfinite(self.intensity) & (self.intensity > 0)
+        y = self.intensity[ok]
+        yerr = None
+        if errorbars:
+            s = np.where(np.isfinite(self.sigma[ok]), self.sigma[ok], 0.0)
+            yerr = np.vstack([np.minimum(s, 0.999 * y), s])
+        kwargs.setdefault("fmt", ".")
+        kwargs.setdefault("ms", 3)
+        kwargs.setdefault("lw", 0.6)
+        kwargs.setdefault("label", self.title or None)
+        ax.errorbar(self.q[ok], y, yerr=yerr, **kwargs)
+        ax.set_xscale("log")
+        if ok.any():
+            ax.set_yscale("log")
+        ax.set_xlabel("q (1/nm)")
+        ax.set_ylabel(f"I ({self.intensity_unit})")
+        if self.title:
+            ax.set_title(self.title)
+        return ax
+
+
     def select(self, mask: np.ndarray) -> Curve:
         """A new curve with only the points where ``mask`` is True."""
         return dataclasses.replace(self, q=self.q[mask], intensity=self.intensity[mask], sigma=self.sigma[mask])

@@ -140,3 +140,58 @@ def yu_absorption_nm(diameter_nm: float | np.ndarray, *, tol_nm: float = 1e-10) 
         lo = np.where(above, lo, mid)
     out = (0.5 * (lo + hi)).reshape(d.shape)
     return float(out) if out.ndim == 0 else out
+
+
+# ----------------------------------------------------------------------
+# SAXS sizes against the optical (Yu) scale (moved here from the pipeline report)
+def yu_equivalent_absorption_nm(radius_nm: float | None) -> float | None:
+    """First-exciton wavelength (Yu et al. 2003) of a CdSe sphere of this SAXS *radius*.
+
+    A tolerant variant of :func:`yu_absorption_nm` for tables: it takes a radius
+    (the SAXS read-out quantity) and returns None instead of raising when the
+    radius is missing, not finite or its diameter lies outside
+    :data:`YU_DIAMETER_RANGE_NM`.
+
+    Examples
+    --------
+    >>> round(yu_equivalent_absorption_nm(0.925))  # d = 1.85 nm: CdSe-437 optically
+    436
+    >>> yu_equivalent_absorption_nm(0.3) is None  # d = 0.6 nm: outside the calibration
+    True
+    """
+    if radius_nm is None or not math.isfinite(radius_nm):
+        return None
+    d = 2.0 * float(radius_nm)
+    lo, hi = YU_DIAMETER_RANGE_NM
+    return float(yu_absorption_nm(d)) if lo <= d <= hi else None
+
+
+def msc_family_sizes(radius_nm: float, absorption_nm: float | None) -> dict[str, float | None]:
+    """SAXS and optical sizes of a magic-size family named by its absorption peak.
+
+    Parameters
+    ----------
+    radius_nm : float
+        SAXS radius of the family (nm).
+    absorption_nm : float or None
+        First-exciton absorption peak that names the family (e.g. 437 for CdSe-437).
+
+    Returns
+    -------
+    dict
+        ``radius_nm``, ``saxs_diameter_nm`` (2r), ``absorption_nm``,
+        ``optical_diameter_nm`` (Yu diameter of the absorption peak, None without one) and
+        ``yu_absorption_of_saxs_diameter_nm`` (the wavelength the Yu curve gives the SAXS diameter).
+
+    Examples
+    --------
+    >>> s = msc_family_sizes(0.94, 437)
+    >>> round(s["saxs_diameter_nm"], 2), round(s["optical_diameter_nm"], 2)
+    (1.88, 1.85)
+    """
+    return {"radius_nm": radius_nm, "saxs_diameter_nm": 2.0 * radius_nm, "absorption_nm": absorption_nm,
+            "optical_diameter_nm": yu_diameter_nm(absorption_nm) if absorption_nm is not None else None,
+            "yu_absorption_of_saxs_diameter_nm": yu_equivalent_absorption_nm(radius_nm)}
+
+
+__all__ += ["yu_equivalent_absorption_nm", "msc_family_sizes"]

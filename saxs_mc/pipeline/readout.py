@@ -120,6 +120,97 @@ def window_fractions(centers_nm: np.ndarray, volume_fraction: np.ndarray,
     return out
 
 
+def describe_rule(rule: ReadoutConfig) -> str:
+    """The growth rule of the module docstring with this rule's numbers, as one plain-text paragraph.
+
+    Shown under the read-out of the report (escaped there like any other text).
+    """
+    return (
+        "Rule: a sample is quantized on a magic-size family when the dominant mode of its volume-weighted "
+        f"distribution lies within {rule.mode_tolerance_nm} nm of the family radius and the family windows hold "
+        f"\u2265 {rule.min_family_fraction:.0%} of the volume; otherwise continuous. Modes: local maxima "
+        f"\u2265 {rule.min_mode_height:.0%} of the highest bin. Shoulder: a second mode on another family, or the "
+        f"dominant mode displaced \u2265 {rule.shoulder_shift_fraction:.0%} of the way towards the neighbouring "
+        "family (unresolved mixture), or another family window holding "
+        f"\u2265 {rule.shoulder_min_fraction:.0%} of the volume.")
+
+
+def window_fractions_std(centers_nm: np.ndarray, volume_fraction: np.ndarray, volume_fraction_std: np.ndarray,
+                         windows: Sequence[PopulationWindow]) -> dict[str, float]:
+    """One-sigma uncertainty of :func:`window_fractions`.
+
+    First-order propagation of the per-bin standard deviations (the spread over the
+    MC repetitions), treating bins as independent: for a window share
+    f = A / (A + B), var f = ((1 - f)^2 var A + f^2 var B) / (A + B)^2, where A is
+    the volume inside the window and B the volume outside.  NaN if the total is 0.
+    """
+    c = np.asarray(centers_nm, dtype=float)
+    v = np.nan_to_num(np.asarray(volume_fraction, dtype=float), nan=0.0)
+    var = np.nan_to_num(np.asarray(volume_fraction_std, dtype=float), nan=0.0) ** 2
+    tot = float(v.sum())
+    out = {}
+    for w in windows:
+        m = (c >= w.r_min_nm) & (c < w.r_max_nm)
+        if not tot > 0:
+            out[w.name] = math.nan
+            continue
+        f = float(v[m].sum()) / tot
+        out[w.name] = math.sqrt((1 - f) ** 2 * float(var[m].sum()) + f ** 2 * float(var[~m].sum())) / tot
+    return out
+
+
+def _vertex(x: np.ndarray, y: np.ndarray) -> float | None:
+    """Abscissa of the parabola through three points, None if it is not a maximum inside them."""
+    (x0, x1, x2), (y0, y1, y2) = x, y
+    if not y0 - 2 * y1 + y2 < 0:
+        return None
+    num = (x1 - x0) ** 2 * (y1 - y2) - (x1 - x2) ** 2 * (y1 - y0)
+    d = (x1 - x0) * (y1 - y2) - (x1 - x2) * (y1 - y0)
+    if d == 0:
+        return None
+    cand = x1 - 0.5 * num / d
+    return float(cand) if x0 <= cand <= x2 else None
+
+
+def mode_radius_std(centers_nm: np.ndarray, volume_fraction: np.ndarray, volume_fraction_std: np.ndarray,
+                    radius_nm: float | None, *, log_bins: bool = True) -> float | None:
+    """One-sigma uncertainty of a mode position found by :func:`find_modes`.
+
+    Where the mode was refined by the three-point parabola, the per-bin standard
+    deviations are propagated through the vertex (first order, independent bins,
+    numerical derivatives).  Where it was not (edge bin, plateau, vertex outside
+    the three bins) the position is known to the bin: half a bin width / sqrt(3).
+    None without a mode.
+    """
+    if radius_nm is None or not math.isfinite(radius_nm):
+        return None
+    c = np.asarray(centers_nm, dtype=float)
+    v = np.nan_to_num(np.asarray(volume_fraction, dtype=float), nan=0.0)
+    s = np.nan_to_num(np.asarray(volume_fraction_std, dtype=float), nan=0.0)
+    x = np.log(c) if log_bins else c
+    xr = math.log(radius_nm) if log_bins else radius_nm
+    k = int(np.argmin(np.abs(x - xr)))
+    edges = np.concatenate([[x[0] - 0.5 * (x[1] - x[0])] if x.size > 1 else [x[0] - 0.5], 0.5 * (x[1:] + x[:-1]),
+                            [x[-1] + 0.5 * (x[-1] - x[-2])] if x.size > 1 else [x[0] + 0.5]])
+    sx = 0.5 * float(edges[k + 1] - edges[k]) / math.sqrt(3.0)
+    if 0 < k < x.size - 1:
+        xs, ys, ss = x[k - 1:k + 2], v[k - 1:k + 2], s[k - 1:k + 2]
+        pos = _vertex(xs, ys)
+        if pos is not None:
+            var = 0.0
+            for j in range(3):
+                h = max(1e-6 * float(np.max(ys)), 1e-300)
+                yp = ys.copy()
+                yp[j] += h
+                p2 = _vertex(xs, yp)
+                if p2 is None:
+                    break
+                var += ((p2 - pos) / h * ss[j]) ** 2
+            else:
+                sx = math.sqrt(var)
+    return float(radius_nm * sx) if log_bins else float(sx)
+
+
 @dataclasses.dataclass(frozen=True)
 class SampleState:
     """Read-out of one sample."""
@@ -141,6 +232,51 @@ class SampleState:
         return dataclasses.asdict(self)
 
 
+def _nearest_family(fams: Sequence[PopulationWindow], r: float, tol: float) -> PopulationWindow | None:
+    """The family whose radius is closest to ``r``, if within ``tol``."""
+    best = min(fams, key=lambda w: abs(w.family_radius_nm - r), default=None)
+    if best is not None and abs(best.family_radius_nm - r) <= tol:
+        return best
+    return None
+
+
+def _displaced_towards(fams: Sequence[PopulationWindow], fam: PopulationWindow, dom: float,
+                       shift_fraction: float) -> PopulationWindow | None:
+    """The neighbouring family the dominant radius is displaced towards by >= ``shift_fraction`` of the spacing."""
+    if dom == fam.family_radius_nm:
+        return None
+    up = dom > fam.family_radius_nm
+    side = [w for w in fams if (w.family_radius_nm > fam.family_radius_nm if up
+                                else w.family_radius_nm < fam.family_radius_nm)]
+    if not side:
+        return None
+    nb = min(side, key=lambda w: abs(w.family_radius_nm - fam.family_radius_nm))
+    shift = abs(dom - fam.family_radius_nm) / abs(nb.family_radius_nm - fam.family_radius_nm)
+    return nb if shift >= shift_fraction else None
+
+
+def _shoulders(modes: Sequence[Mode], fams: Sequence[PopulationWindow], fam: PopulationWindow | None,
+               fr: dict[str, float], rule: ReadoutConfig) -> list[str]:
+    """Shoulder families (rule 3 of the module docstring), ordered by family radius when on a family."""
+    shoulders: list[str] = []
+    for m in modes[1:]:
+        f2 = _nearest_family(fams, m.radius_nm, rule.mode_tolerance_nm)
+        if f2 is not None and (fam is None or f2.name != fam.name) and f2.name not in shoulders:
+            shoulders.append(f2.name)
+    if fam is None:
+        return shoulders
+    nb = _displaced_towards(fams, fam, modes[0].radius_nm, rule.shoulder_shift_fraction)
+    if nb is not None and nb.name not in shoulders:
+        shoulders.append(nb.name)
+    for w in fams:
+        share = fr.get(w.name, math.nan)
+        if w.name != fam.name and share >= rule.shoulder_min_fraction and w.name not in shoulders:
+            shoulders.append(w.name)
+    order = {w.name: i for i, w in enumerate(sorted(fams, key=lambda w: w.family_radius_nm))}
+    shoulders.sort(key=lambda n: order[n])
+    return shoulders
+
+
 def classify_sample(name: str, temperature_C: float, centers_nm: np.ndarray | None,
                     volume_fraction: np.ndarray | None, windows: Sequence[PopulationWindow],
                     rule: ReadoutConfig, *, log_bins: bool = True) -> SampleState:
@@ -155,35 +291,8 @@ def classify_sample(name: str, temperature_C: float, centers_nm: np.ndarray | No
     fr = window_fractions(centers_nm, volume_fraction, fams)
     fam_frac = float(sum(v for v in fr.values() if math.isfinite(v)))
     dom = modes[0].radius_nm
-
-    def nearest(r: float) -> PopulationWindow | None:
-        best = min(fams, key=lambda w: abs(w.family_radius_nm - r), default=None)
-        if best is not None and abs(best.family_radius_nm - r) <= rule.mode_tolerance_nm:
-            return best
-        return None
-
-    fam = nearest(dom)
-    shoulders = []
-    for m in modes[1:]:
-        f2 = nearest(m.radius_nm)
-        if f2 is not None and (fam is None or f2.name != fam.name) and f2.name not in shoulders:
-            shoulders.append(f2.name)
-    if fam is not None and dom != fam.family_radius_nm:
-        up = dom > fam.family_radius_nm
-        side = [w for w in fams if (w.family_radius_nm > fam.family_radius_nm if up
-                                    else w.family_radius_nm < fam.family_radius_nm)]
-        if side:
-            nb = min(side, key=lambda w: abs(w.family_radius_nm - fam.family_radius_nm))
-            shift = abs(dom - fam.family_radius_nm) / abs(nb.family_radius_nm - fam.family_radius_nm)
-            if shift >= rule.shoulder_shift_fraction and nb.name not in shoulders:
-                shoulders.append(nb.name)
-    if fam is not None:
-        for w in fams:
-            share = fr.get(w.name, math.nan)
-            if w.name != fam.name and share >= rule.shoulder_min_fraction and w.name not in shoulders:
-                shoulders.append(w.name)
-        order = {w.name: i for i, w in enumerate(sorted(fams, key=lambda w: w.family_radius_nm))}
-        shoulders.sort(key=lambda n: order[n])
+    fam = _nearest_family(fams, dom, rule.mode_tolerance_nm)
+    shoulders = _shoulders(modes, fams, fam, fr, rule)
     by_name = {w.name: w for w in fams}
     sh_labels = tuple(by_name[n].display for n in shoulders)
     modes_nm = tuple(m.radius_nm for m in modes)
@@ -221,15 +330,13 @@ class SeriesReadout:
         }
 
 
-def series_readout(states: Sequence[SampleState]) -> SeriesReadout:
-    """Plateaus, jumps and the quantized -> continuous transition of a series."""
-    ss = sorted(states, key=lambda s: s.nucleation_temperature_C)
-    det = [s for s in ss if s.state != "undetermined"]
+def _plateaus(det: Sequence[SampleState]) -> list[dict[str, Any]]:
+    """Runs of consecutive (determined) samples quantized on the same family."""
     plateaus: list[dict[str, Any]] = []
-    for s in det:
+    for i, s in enumerate(det):
         if s.state != "quantized":
             continue
-        if plateaus and plateaus[-1]["family"] == s.family and plateaus[-1]["_last"] is det[det.index(s) - 1]:
+        if plateaus and plateaus[-1]["family"] == s.family and plateaus[-1]["_last"] is det[i - 1]:
             plateaus[-1]["T_to_C"] = s.nucleation_temperature_C
             plateaus[-1]["samples"].append(s.name)
             plateaus[-1]["_last"] = s
@@ -239,19 +346,28 @@ def series_readout(states: Sequence[SampleState]) -> SeriesReadout:
                              "samples": [s.name], "_last": s})
     for p in plateaus:
         p.pop("_last")
-    jumps = []
-    for a, b in zip(det, det[1:]):
-        if a.state == b.state == "quantized" and a.family != b.family:
-            jumps.append({"from_family": a.family, "from_label": a.family_label, "from_radius_nm": a.family_radius_nm,
-                          "to_family": b.family, "to_label": b.family_label, "to_radius_nm": b.family_radius_nm,
-                          "T_below_C": a.nucleation_temperature_C, "T_above_C": b.nucleation_temperature_C})
-    cont_from = None
-    last_q = None
+    return plateaus
+
+
+def _jumps(det: Sequence[SampleState]) -> list[dict[str, Any]]:
+    """Changes of family between neighbouring quantized samples."""
+    return [{"from_family": a.family, "from_label": a.family_label, "from_radius_nm": a.family_radius_nm,
+             "to_family": b.family, "to_label": b.family_label, "to_radius_nm": b.family_radius_nm,
+             "T_below_C": a.nucleation_temperature_C, "T_above_C": b.nucleation_temperature_C}
+            for a, b in zip(det, det[1:]) if a.state == b.state == "quantized" and a.family != b.family]
+
+
+def _transition(det: Sequence[SampleState]) -> tuple[float | None, float | None]:
+    """Lowest temperature from which every sample is continuous, and the last quantized one below it."""
     for i in range(len(det)):
         if all(s.state == "continuous" for s in det[i:]):
-            cont_from = det[i].nucleation_temperature_C
             last_q = next((s.nucleation_temperature_C for s in reversed(det[:i]) if s.state == "quantized"), None)
-            break
+            return det[i].nucleation_temperature_C, last_q
+    return None, None
+
+
+def _readout_text(ss: Sequence[SampleState], det: Sequence[SampleState], plateaus: list[dict[str, Any]],
+                  jumps: list[dict[str, Any]], cont_from: float | None, last_q: float | None) -> list[str]:
     text = []
     for p in plateaus:
         rng = (f"{p['T_from_C']:g} C" if p["T_from_C"] == p["T_to_C"] else f"{p['T_from_C']:g}-{p['T_to_C']:g} C")
@@ -264,16 +380,24 @@ def series_readout(states: Sequence[SampleState]) -> SeriesReadout:
         if s.state == "quantized" and s.shoulders:
             text.append(f"{s.nucleation_temperature_C:g} C: shoulder at {', '.join(s.shoulder_labels or s.shoulders)}")
     if cont_from is not None:
-        cont = [s for s in det if s.nucleation_temperature_C >= cont_from]
-        radii = [s.dominant_radius_nm for s in cont]
-        trend = ""
-        if len(radii) >= 2:
-            trend = f" (dominant radius {radii[0]:.2f} -> {radii[-1]:.2f} nm)"
+        radii = [s.dominant_radius_nm for s in det if s.nucleation_temperature_C >= cont_from]
+        trend = f" (dominant radius {radii[0]:.2f} -> {radii[-1]:.2f} nm)" if len(radii) >= 2 else ""
         where = f", transition between {last_q:g} and {cont_from:g} C" if last_q is not None else ""
         text.append(f"continuous growth from {cont_from:g} C{where}{trend}")
-    odd = [s for s in det if s.state == "continuous" and (cont_from is None or s.nucleation_temperature_C < cont_from)]
-    for s in odd:
-        text.append(f"{s.nucleation_temperature_C:g} C: off-family/broad distribution inside the quantized regime ({s.reason})")
+    for s in det:
+        if s.state == "continuous" and (cont_from is None or s.nucleation_temperature_C < cont_from):
+            text.append(f"{s.nucleation_temperature_C:g} C: off-family/broad distribution inside the quantized regime "
+                        f"({s.reason})")
     if not det:
         text.append("no fitted sample: no read-out")
+    return text
+
+
+def series_readout(states: Sequence[SampleState]) -> SeriesReadout:
+    """Plateaus, jumps and the quantized -> continuous transition of a series."""
+    ss = sorted(states, key=lambda s: s.nucleation_temperature_C)
+    det = [s for s in ss if s.state != "undetermined"]
+    plateaus, jumps = _plateaus(det), _jumps(det)
+    cont_from, last_q = _transition(det)
+    text = _readout_text(ss, det, plateaus, jumps, cont_from, last_q)
     return SeriesReadout(tuple(ss), tuple(plateaus), tuple(jumps), cont_from, last_q, tuple(text))

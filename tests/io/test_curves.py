@@ -92,3 +92,32 @@ def test_ascii_written_in_inverse_angstrom_round_trips(tmp_path):
     assert "# q_unit = 1/A" in text and "T_C" not in text
     np.testing.assert_allclose(np.loadtxt(p)[:, 0], c.q / 10.0, rtol=1e-9)  # the file holds 1/A
     np.testing.assert_allclose(read_curve(p).q, c.q, rtol=1e-9)  # read back in 1/nm
+
+
+def test_curve_repr_is_one_short_line_whatever_the_size():
+    n = 5000
+    meta = {"frames": [{"header": "x" * 200, "i": i} for i in range(100)]}
+    c = Curve(np.geomspace(0.05, 7.0, n), np.ones(n), 0.1 * np.ones(n), "1/cm", "nuc190C", meta)
+    text = repr(c)
+    assert len(text) < 150 and "\n" not in text
+    assert text.startswith("Curve('nuc190C', n_q=5000") and "0.05-7 1/nm" in text and "'1/cm'" in text
+
+
+def test_curve_plot_returns_log_axes_with_the_data_and_clipped_error_bars():
+    from matplotlib.axes import Axes
+
+    q = np.array([0.1, 0.2, 0.4, 0.8])
+    i = np.array([10.0, 5.0, -1.0, 1.0])  # a negative point cannot be shown on log axes
+    s = np.array([0.5, 10.0, 0.1, 0.1])  # an error bar larger than the value
+    ax = Curve(q, i, s, "1/cm", "demo").plot()
+    assert isinstance(ax, Axes) and ax.get_xscale() == "log" and ax.get_yscale() == "log"
+    assert ax.get_ylabel() == "I (1/cm)" and ax.get_title() == "demo"
+    line = ax.lines[0]
+    np.testing.assert_array_equal(line.get_xdata(), [0.1, 0.2, 0.8])
+    np.testing.assert_array_equal(line.get_ydata(), [10.0, 5.0, 1.0])
+    segs = ax.collections[0].get_segments()  # vertical error bars: (x, y - lower), (x, y + upper)
+    lows = [seg[0][1] for seg in segs]
+    assert min(lows) > 0 and lows[0] == pytest.approx(9.5) and lows[1] == pytest.approx(5.0 * 0.001)
+    # drawing onto given axes returns them
+    ax2 = Curve(q[:2], i[:2], s[:2]).plot(ax=ax, errorbars=False, color="k")
+    assert ax2 is ax and len(ax.lines) == 2

@@ -116,7 +116,8 @@ def test_series_readout_matches_truth(serial_run):
     assert "data:image/png;base64," in (res.root / "samples" / "nuc230C.html").read_text()
     assert (res.root / "samples" / "nuc260C.html").is_file()
     csv_lines = (res.root / "summary.csv").read_text().splitlines()
-    assert len(csv_lines) == 1 + len(TEMPS) and csv_lines[0].startswith("sample,nucleation_temperature_C")
+    assert len(csv_lines) == 1 + len(TEMPS) + 3 and csv_lines[0].startswith("kind,name,nucleation_temperature_C")
+    assert (res.root / "blanks" / "blank_025C.html").is_file() and 'href="blanks/blank_025C.html"' in html
 
 
 def test_dask_cluster_gives_identical_results(serial_run, tmp_path):

@@ -9,7 +9,8 @@ import pytest
 
 from saxs_mc.models.distributions import make_distribution
 from saxs_mc.pipeline.config import DEFAULT_POPULATIONS, ReadoutConfig
-from saxs_mc.pipeline.readout import classify_sample, find_modes, series_readout, window_fractions
+from saxs_mc.pipeline.readout import (classify_sample, describe_rule, find_modes, mode_radius_std, series_readout,
+                                     window_fractions, window_fractions_std)
 
 RULE = ReadoutConfig(mode_tolerance_nm=0.035, min_family_fraction=0.5, min_mode_height=0.25)
 EDGES = np.geomspace(0.4, 4.0, 61)
@@ -150,3 +151,40 @@ def test_neighbour_family_filling_its_window_is_a_shoulder_and_labels_follow_yu(
     assert "quantized growth on CdSe-403 (r = 0.87 nm) at 190 C" in ro.text
     assert "discrete jump 0.87 -> 0.94 nm (CdSe-403 -> CdSe-437) between 190 and 230 C" in ro.text
     assert "230 C: shoulder at CdSe-465" in ro.text
+
+
+def _monte_carlo(v, sd, fn, n=4000, seed=11):
+    """Spread of fn over histograms perturbed by independent Gaussian noise of the per-bin std."""
+    rng = np.random.default_rng(seed)
+    return np.std([fn(v + sd * rng.standard_normal(v.size)) for _ in range(n)], ddof=1)
+
+
+def test_window_fraction_uncertainty_matches_monte_carlo_propagation():
+    v = gauss(0.94, sd=0.03, phi=0.7) + gauss(1.3, sd=0.1, phi=0.3)
+    sd = 0.05 * v + 0.002 * v.max()
+    std = window_fractions_std(CENTERS, v, sd, DEFAULT_POPULATIONS)
+    for w in DEFAULT_POPULATIONS[1:]:  # the 0.94 nm family window and the regular NCs
+        mc = _monte_carlo(v, sd, lambda x: window_fractions(CENTERS, x, [w])[w.name])
+        assert std[w.name] == pytest.approx(mc, rel=0.1), w.name
+    assert all(s == 0 for s in window_fractions_std(CENTERS, v, 0 * v, DEFAULT_POPULATIONS).values())
+
+
+def test_mode_uncertainty_matches_monte_carlo_and_falls_back_to_the_bin():
+    v = gauss(1.3, sd=0.08)
+    sd = 0.03 * v.max() * np.ones_like(v)
+    r = find_modes(CENTERS, v)[0].radius_nm
+    std = mode_radius_std(CENTERS, v, sd, r)
+    mc = _monte_carlo(v, sd, lambda x: find_modes(CENTERS, x, min_height=0.9)[0].radius_nm)
+    assert std == pytest.approx(mc, rel=0.15)
+    # a mode in the edge bin is not refined: known to the bin, width / (2 sqrt 3) in log r
+    edge = np.zeros_like(v)
+    edge[0] = 1.0
+    r0 = find_modes(CENTERS, edge)[0].radius_nm
+    assert mode_radius_std(CENTERS, edge, 0 * edge, r0) == pytest.approx(
+        r0 * math.log(EDGES[1] / EDGES[0]) / (2 * math.sqrt(3)), rel=1e-9)
+    assert mode_radius_std(CENTERS, v, sd, None) is None
+
+
+def test_rule_description_states_this_rules_numbers():
+    text = describe_rule(RULE)
+    assert "0.035 nm" in text and "50%" in text and "25%" in text and "<" not in text

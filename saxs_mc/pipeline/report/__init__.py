@@ -1,0 +1,249 @@
+"""Series report: HTML page with embedded figures, a page per sample and per blank, summary tables.
+
+Reads only the pipeline's own step results (manifests) and the JSON digests
+the steps write (schemas below), never the upstream objects, so the report
+is rebuilt identically from a cached run.  Every file it reads must resolve
+inside the output folder; everything it embeds in HTML is escaped by the
+template engine or, for figures, re-encoded from verified PNG bytes.
+
+Layout: :mod:`.model` (typed summary: frozen records built by :func:`collect`),
+:mod:`.figures` (object-oriented matplotlib, figure cache), :mod:`.pages`
+(Jinja2 templates in ``templates/``, autoescaped) and this module, which
+writes the files.
+
+Step digests
+------------
+- reduce/subtract: result ``{"outputs": {"curve": <3-column ASCII>}, "n_frames", "n_rejected",
+  "rejected": [...], "intensity_unit"}``
+- fit: ``outputs["digest"]`` -> JSON ``{"radius_centers_nm", "radius_edges_nm",
+  "volume_fraction", "volume_fraction_std", "bin_scale", "q_nm", "intensity", "sigma", "model",
+  "chi2_r", "chi2_r_per_repetition", "seed", "intensity_unit", "total_volume_fraction", "absolute"}``;
+  ``outputs["json"]`` -> the fit document (``total_volume_fraction_std`` is read from it)
+- peaks: result ``{"peaks": [{"q_nm", "q_err", "d_nm", "fwhm", "area", "significance"}],
+  "phase": {"name", "lattice_nm", "score"}}``
+- mesophase: result ``{"temperatures_C", "intensity", "position_nm", "melting_temperature_C",
+  "melting_bracket_C", "melting_method"}``; ``outputs["json"]`` -> ``total_area_err``
+
+Outputs (in the output folder): ``report.html``, ``samples/<name>.html``, ``blanks/<name>.html``,
+``summary.csv``, ``summary.json``; all rendered in memory first, then written together
+(each file atomically; nothing is replaced if any of them cannot be written).
+Figures use the Agg backend and are embedded as base64 PNG, so every page is self-contained.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import io
+import json
+import logging
+import math
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from saxs_mc.io.atomic import atomic_path, jsonable
+from saxs_mc.models.optical import yu_equivalent_absorption_nm  # noqa: F401  (re-exported for compatibility)
+
+from ..config import PipelineConfig
+from ..readout import describe_rule
+from .figures import FigureCache, blank_figure, blanks_figure, curves_figure, distributions_figure, sample_figure
+from .model import BlankSummary, SampleSummary, SeriesSummary, collect
+from .pages import PngImage, fmt, page_name, render
+
+__all__ = ["write_report", "collect", "summary_csv", "format_summary_table", "families_table", "SeriesSummary",
+           "SampleSummary", "BlankSummary", "UnsafeOutputError"]
+
+log = logging.getLogger("saxs_mc.pipeline.report")
+
+
+class UnsafeOutputError(OSError):
+    """A report file would be written through a symbolic link or outside the output folder."""
+
+
+def families_table(cfg: PipelineConfig) -> list[dict[str, Any]]:
+    """The configured MSC families: SAXS radius/diameter vs the optical (Yu) diameter of their absorption peak."""
+    from saxs_mc.models.optical import msc_family_sizes
+
+    return [{"name": w.name, "label": w.display, **msc_family_sizes(w.family_radius_nm, w.absorption_nm)}
+            for w in cfg.fit.populations if w.family_radius_nm is not None]
+
+
+# ----------------------------------------------------------------------
+# summary.csv
+_CSV_LEAD = ("kind", "name", "nucleation_temperature_C", "temperature_C")
+
+
+def _csv_cell(v: Any) -> Any:
+    if isinstance(v, list):
+        return ";".join(fmt(x, 4) if x is not None else "" for x in v)
+    if v is None:
+        return ""
+    if isinstance(v, float):
+        return f"{v:.6g}" if math.isfinite(v) else ""
+    return v
+
+
+def summary_csv(series: SeriesSummary) -> str:
+    """``summary.csv``: one row per sample, then one per blank (``kind`` column), uncertainties as ``*_std``.
+
+    Plain comma-separated values with one header line: ``pandas.read_csv(path)`` reads it
+    with default options.  Lists (modes, peaks, rejected frames) are ``;``-separated in one cell.
+    """
+    rows = []
+    for s in series.samples:
+        r = s.row()
+        rows.append({"kind": "sample", "name": r.pop("sample"), **r})
+    for b in series.blanks:
+        r = b.row()
+        rows.append({"kind": "blank", "name": r.pop("blank"), **r})
+    fields = list(_CSV_LEAD)
+    for r in rows:
+        fields += [k for k in r if k not in fields]
+    buf = io.StringIO()
+    w = csv.DictWriter(buf, fieldnames=fields, lineterminator="\n")
+    w.writeheader()
+    for r in rows:
+        w.writerow({k: _csv_cell(r.get(k)) for k in fields})
+    return buf.getvalue()
+
+
+def _provenance(cfg: PipelineConfig) -> dict[str, Any]:
+    from saxs_mc.provenance import file_sha256, package_versions, utc_now
+
+    return {"config": str(cfg.source), "config_sha256": file_sha256(cfg.source), "created": utc_now(),
+            "poni": str(cfg.geometry.poni), "poni_sha256": file_sha256(cfg.geometry.poni),
+            "mask": str(cfg.geometry.mask) if cfg.geometry.mask else None,
+            "mask_sha256": file_sha256(cfg.geometry.mask) if cfg.geometry.mask else None,
+            "fit_seed": cfg.fit.seed, "versions": package_versions(),
+            "steps": "per-step settings, inputs, seeds and versions: steps/<kind>/<name>/manifest.json"}
+
+
+# ----------------------------------------------------------------------
+# figures and pages (in memory)
+def _pops(series: SeriesSummary) -> list[Any]:
+    return [[w.name, w.display, w.r_min_nm, w.r_max_nm if math.isfinite(w.r_max_nm) else None, w.family_radius_nm]
+            for w in series.populations]
+
+
+def _sample_content(s: SampleSummary) -> Any:
+    return [s.nucleation_temperature_C, s.digest.raw if s.digest else None, _curve_content(s.curve),
+            s.state.summary()]
+
+
+def _curve_content(c: Any) -> Any:
+    return None if c is None else [c.q, c.intensity, c.sigma, c.intensity_unit]
+
+
+def _series_figures(series: SeriesSummary, fc: FigureCache) -> dict[str, PngImage]:
+    samples = jsonable([_sample_content(s) for s in series.samples])
+    blanks = jsonable([[b.row(), _curve_content(b.curve)] for b in series.blanks]
+                      + [series.mesophase.fields if series.mesophase else None,
+                         series.mesophase.area_err if series.mesophase else None])
+    return {
+        "distributions": PngImage(fc.get("distributions", [_pops(series), samples],
+                                         lambda: distributions_figure(series)), "size distributions"),
+        "curves": PngImage(fc.get("curves", samples, lambda: curves_figure(series)), "SAXS curves with MC fits"),
+        "blanks": PngImage(fc.get("blanks", blanks, lambda: blanks_figure(series)), "blanks"),
+    }
+
+
+def _rejected_names(frames: Any) -> str:
+    return ", ".join(Path(str(x)).name for x in frames)
+
+
+def render_pages(series: SeriesSummary, fc: FigureCache, versions: Mapping[str, Any]) -> dict[str, str]:
+    """All HTML pages of the report, as ``{relative path: text}`` (nothing is written)."""
+    pages: dict[str, str] = {}
+    common = {"rejected_names": _rejected_names, "populations": series.populations}
+    pages["report.html"] = render("report.html.j2", title=f"saxs_mc report: {series.name}", s=series,
+                                  rule_text=describe_rule(series.rule), figures=_series_figures(series, fc),
+                                  versions=dict(versions), **common)
+    pops = _pops(series)
+    for x in series.samples:
+        img = PngImage(fc.get("sample", [pops, jsonable([_sample_content(x), _curve_content(x.raw_curve)])],
+                              lambda x=x: sample_figure(x, series.populations)), "curve and size distribution")
+        pages[f"samples/{page_name(x.name)}.html"] = render("sample.html.j2", title=x.name, x=x, figure=img, **common)
+    for b in series.blanks:
+        img = PngImage(fc.get("blank", jsonable([b.row(), _curve_content(b.curve)]), lambda b=b: blank_figure(b)),
+                       "blank curve with Bragg peaks")
+        used_by = [s.name for s in series.samples if s.blank == b.name]
+        pages[f"blanks/{page_name(b.name)}.html"] = render("blank.html.j2", title=b.name, x=b, figure=img,
+                                                           used_by=used_by, **common)
+    return pages
+
+
+# ----------------------------------------------------------------------
+# writing
+def _check_target(root: Path, rel: str) -> Path:
+    """``root / rel``, refusing symbolic links on the way (the target may be replaced, never followed)."""
+    target = root / rel
+    p = root
+    for part in Path(rel).parts[:-1]:
+        p = p / part
+        if p.is_symlink() or (p.exists() and not p.is_dir()):
+            raise UnsafeOutputError(f"{p}: is a symbolic link or not a folder; the report writes only real folders "
+                                    "inside the output folder: remove it and run again")
+    if target.is_dir() and not target.is_symlink():
+        raise UnsafeOutputError(f"{target}: is a folder; remove it so the report can write this file")
+    return target
+
+
+def write_files(root: Path, files: Mapping[str, str]) -> None:
+    """Write ``{relative path: text}`` under ``root``: every file is staged first, then all are renamed.
+
+    If any file cannot be staged (disk full, permissions, a symbolic link in the way) no
+    existing file is replaced and the temporary files are removed.  Renames happen in
+    reverse order of ``files``, so put the entry page first: it appears last.
+    """
+    targets = [(_check_target(root, rel), text) for rel, text in files.items()]
+    with contextlib.ExitStack() as stack:
+        for target, text in targets:
+            tmp = stack.enter_context(atomic_path(target))
+            tmp.write_text(text, encoding="utf-8")
+
+
+def write_report(cfg: PipelineConfig, outcomes: Mapping[str, Any], root: str | Path) -> Path:
+    """Write ``report.html``, ``samples/*.html``, ``blanks/*.html``, ``summary.csv`` and ``summary.json``.
+
+    Everything is rendered in memory first and written together at the end (see
+    :func:`write_files`); returns the report path.
+
+    Raises
+    ------
+    UnsafeOutputError
+        A symbolic link or a folder stands where a report file goes.
+    OSError
+        A file cannot be written (nothing was replaced then).
+    """
+    from saxs_mc.provenance import package_versions
+
+    root = Path(root)
+    series = collect(cfg, outcomes, root)
+    figs = root / ".saxs_mc" / "figures"
+    fc = FigureCache(figs if cfg.output.figures else None, root)
+    files = render_pages(series, fc, package_versions())  # report.html first: renamed last
+    files["summary.json"] = json.dumps(series.document(_provenance(cfg)), indent=2, allow_nan=False) + "\n"
+    files["summary.csv"] = summary_csv(series)
+    write_files(root, files)
+    return root / "report.html"
+
+
+def format_summary_table(res: Any) -> str:
+    """A plain-text table of the samples from ``summary.json`` (for the CLI's final log)."""
+    p = Path(res.root) / "summary.json"
+    try:
+        data = json.loads(p.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return "no summary"
+    lines = [f"{'sample':<12} {'T_nuc':>6} {'status':<7} {'growth':<11} {'family':<9} {'r_dom/nm':>8} "
+             f"{'lamYu/nm':>8} {'chi2_r':>7} {'rejected':>8}"]
+    for r in data["samples"]:
+        lines.append(f"{r['sample']:<12} {fmt(r['nucleation_temperature_C'], 0):>6} {r['status']:<7} "
+                     f"{(r['growth'] or '-'):<11} {(r.get('family_label') or '-'):<9} {fmt(r['dominant_radius_nm']):>8} "
+                     f"{fmt(r.get('yu_absorption_nm'), 0):>8} {fmt(r['chi2_r'], 2):>7} {fmt(r['n_rejected']):>8}")
+    for t in data["readout"]["text"]:
+        lines.append(f"read-out: {t}")
+    for f in data["failures"]:
+        lines.append(f"FAILED {f['step']}: {f['error']}")
+    return "\n".join(lines)

@@ -1,0 +1,484 @@
+"""Typed summary model of a pipeline run: what the report, ``summary.csv`` and ``summary.json`` show.
+
+:func:`collect` reads the step results (manifests) and the JSON/curve files the
+steps wrote, each resolved inside the output folder (a path that leaves it, also
+through a symbolic link, is refused with a warning), and builds frozen records.
+Nothing here draws or formats HTML.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import logging
+import math
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from saxs_mc.io.atomic import jsonable
+from saxs_mc.io.curves import Curve
+from saxs_mc.models.optical import msc_family_sizes, yu_equivalent_absorption_nm
+
+from ..config import PipelineConfig, PopulationWindow, ReadoutConfig
+from ..readout import (SampleState, SeriesReadout, classify_sample, mode_radius_std, series_readout,
+                       window_fractions, window_fractions_std)
+
+log = logging.getLogger("saxs_mc.pipeline.report")
+
+_OK = ("done", "cached")
+
+
+# ----------------------------------------------------------------------
+# reading step outputs (data, never code; never outside the output folder)
+def inside(root: Path, rel: Any) -> Path | None:
+    """``root / rel`` if it resolves (following links) inside ``root``; None (and a warning) otherwise."""
+    if not rel or not isinstance(rel, (str, Path)):
+        return None
+    p = (root / rel).resolve()
+    base = root.resolve()
+    if p != base and base not in p.parents:
+        log.warning("report: %r resolves to %s, outside the output folder %s; not read", str(rel), p, base)
+        return None
+    return p
+
+
+def _load_json(root: Path, rel: Any) -> dict[str, Any] | None:
+    p = inside(root, rel)
+    if p is None:
+        return None
+    try:
+        d = json.loads(p.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        log.warning("cannot read %s: %s", rel, exc)
+        return None
+    return d if isinstance(d, dict) else None
+
+
+def _load_curve(root: Path, rel: Any) -> Curve | None:
+    p = inside(root, rel)
+    if p is None:
+        return None
+    try:
+        from saxs_mc.io.curves import read_curve
+
+        return read_curve(p)
+    except Exception as exc:  # a bad file must not kill the report
+        log.warning("cannot read curve %s: %s", rel, exc)
+        return None
+
+
+def _floats(values: Any) -> np.ndarray:
+    """A float array from a JSON list (None, i.e. a non-finite value, becomes NaN)."""
+    return np.asarray([np.nan if x is None else x for x in values], dtype=float)
+
+
+def _num(x: Any) -> float | None:
+    return float(x) if isinstance(x, (int, float)) and not isinstance(x, bool) else None
+
+
+def _result(outcomes: Mapping[str, Any], sid: str) -> dict[str, Any]:
+    o = outcomes.get(sid)
+    res = o.result if o is not None and o.status in _OK else None
+    return res if isinstance(res, dict) else {}
+
+
+def _status(outcomes: Mapping[str, Any], ids: Sequence[str]) -> tuple[str, str | None]:
+    for sid in ids:
+        o = outcomes.get(sid)
+        if o is not None and o.status in ("failed", "skipped"):
+            return "failed", f"{sid}: {o.error}"
+    return "ok", None
+
+
+def _outputs(res: Mapping[str, Any]) -> dict[str, str]:
+    out = res.get("outputs")
+    return {str(k): str(v) for k, v in out.items()} if isinstance(out, dict) else {}
+
+
+# ----------------------------------------------------------------------
+# records
+@dataclasses.dataclass(frozen=True, repr=False)
+class FitDigest:
+    """The fit step's digest: binned volume-weighted distribution and data/model curves.
+
+    Arrays: radius bins (n_bins,), ``q_nm``/``intensity``/``sigma``/``model`` (n_q,).
+    """
+
+    radius_centers_nm: np.ndarray
+    volume_fraction: np.ndarray
+    volume_fraction_std: np.ndarray
+    q_nm: np.ndarray
+    intensity: np.ndarray
+    sigma: np.ndarray
+    model: np.ndarray
+    bin_scale: str
+    intensity_unit: str
+    chi2_r: float | None
+    chi2_r_std: float | None
+    absolute: bool | None
+    total_volume_fraction: float | None
+    raw: dict[str, Any]
+
+    @classmethod
+    def from_json(cls, d: dict[str, Any]) -> FitDigest:
+        """Parse a digest document; ValueError names what is malformed."""
+        try:
+            c = np.asarray(d["radius_centers_nm"], dtype=float)
+            v = _floats(d["volume_fraction"])
+            e = _floats(d.get("volume_fraction_std") or [None] * len(c))
+            q, i, s, m = (_floats(d[k]) for k in ("q_nm", "intensity", "sigma", "model"))
+        except (KeyError, TypeError, ValueError) as exc:
+            raise ValueError(f"fit digest malformed: {type(exc).__name__}: {exc}") from None
+        if not (c.ndim == 1 and c.shape == v.shape == e.shape and q.shape == i.shape == s.shape == m.shape):
+            raise ValueError("fit digest malformed: array lengths disagree")
+        per_rep = _floats(d.get("chi2_r_per_repetition") or [])
+        return cls(c, v, e, q, i, s, m, str(d.get("bin_scale", "log")), str(d.get("intensity_unit") or "arbitrary"),
+                   _num(d.get("chi2_r")), float(np.std(per_rep, ddof=1)) if per_rep.size > 1 else None,
+                   d.get("absolute") if isinstance(d.get("absolute"), bool) else None,
+                   _num(d.get("total_volume_fraction")), d)
+
+    def __repr__(self) -> str:
+        return (f"FitDigest(n_bins={self.radius_centers_nm.size}, n_q={self.q_nm.size}, chi2_r={self.chi2_r}, "
+                f"unit={self.intensity_unit!r})")
+
+
+@dataclasses.dataclass(frozen=True)
+class PeakRow:
+    """A Bragg peak as the peaks step reports it (q and its error in 1/nm, d = 2 pi / q in nm)."""
+
+    q_nm: float | None
+    q_err: float | None
+    d_nm: float | None
+    fwhm: float | None
+    area: float | None
+    significance: float | None
+    order: int | None = None
+
+    @classmethod
+    def from_json(cls, p: Any) -> PeakRow:
+        p = p if isinstance(p, dict) else {}
+        order = p.get("order")
+        return cls(_num(p.get("q_nm")), _num(p.get("q_err")), _num(p.get("d_nm")), _num(p.get("fwhm")),
+                   _num(p.get("area")), _num(p.get("significance")), order if isinstance(order, int) else None)
+
+
+@dataclasses.dataclass(frozen=True)
+class FrameRow:
+    """One frame of a reduction: file name (no directories), rejected flag and reason."""
+
+    file: str
+    rejected: bool | None
+    reason: str | None
+
+
+@dataclasses.dataclass(frozen=True)
+class OutputFile:
+    """A file a step wrote, as a path relative to the output folder (checked to stay inside it)."""
+
+    step: str
+    label: str
+    path: str
+
+
+def _frames(red: Mapping[str, Any]) -> tuple[FrameRow, ...]:
+    out = []
+    for f in red.get("frames") or []:
+        if isinstance(f, dict):
+            out.append(FrameRow(Path(str(f.get("file"))).name, f.get("rejected"),
+                                None if f.get("reason") is None else str(f.get("reason"))))
+    return tuple(out)
+
+
+def _files(root: Path, outcomes: Mapping[str, Any], ids: Sequence[str]) -> tuple[OutputFile, ...]:
+    out = []
+    base = root.resolve()
+    for sid in ids:
+        for label, rel in _outputs(_result(outcomes, sid)).items():
+            p = inside(root, rel)
+            if p is None or rel.endswith(".pkl"):
+                continue
+            out.append(OutputFile(sid.split("/")[0], label, p.relative_to(base).as_posix()))
+    return tuple(out)
+
+
+@dataclasses.dataclass(frozen=True, repr=False)
+class SampleSummary:
+    """Everything the report knows about one sample (row of ``summary.json``/``summary.csv``)."""
+
+    name: str
+    nucleation_temperature_C: float
+    growth_temperature_C: float
+    reaction_time_s: float | None
+    blank: str
+    status: str
+    error: str | None
+    state: SampleState
+    fractions: dict[str, float | None]
+    fractions_std: dict[str, float | None]
+    dominant_radius_std_nm: float | None
+    total_volume_fraction_std: float | None
+    chi2_r: float | None
+    n_frames: Any
+    n_rejected: Any
+    rejected_frames: tuple[str, ...]
+    n_peaks: int | None
+    digest: FitDigest | None
+    curve: Curve | None
+    raw_curve: Curve | None
+    peaks: tuple[PeakRow, ...]
+    frames: tuple[FrameRow, ...]
+    files: tuple[OutputFile, ...]
+
+    def __repr__(self) -> str:
+        return (f"SampleSummary({self.name!r}, T_nuc={self.nucleation_temperature_C:g} C, status={self.status!r}, "
+                f"growth={self.state.state!r}, r_dom={self.state.dominant_radius_nm})")
+
+    def row(self) -> dict[str, Any]:
+        """The ``summary.json`` row (JSON-safe; uncertainties are one standard deviation)."""
+        st, d = self.state, self.digest
+        dom = st.dominant_radius_nm
+        std = self.dominant_radius_std_nm
+        return {
+            "sample": self.name,
+            "nucleation_temperature_C": self.nucleation_temperature_C,
+            "growth_temperature_C": self.growth_temperature_C,
+            "reaction_time_s": self.reaction_time_s,
+            "blank": self.blank,
+            "status": self.status,
+            "dominant_radius_nm": dom,
+            "dominant_radius_nm_std": std,
+            "dominant_diameter_nm": 2.0 * dom if dom is not None else None,
+            "dominant_diameter_nm_std": 2.0 * std if std is not None else None,
+            "yu_absorption_nm": yu_equivalent_absorption_nm(dom),
+            "modes_nm": list(st.modes_nm),
+            "modes_yu_absorption_nm": [yu_equivalent_absorption_nm(r) for r in st.modes_nm],
+            **{f"fraction[{k}]": v for k, v in self.fractions.items()},
+            **{f"fraction_std[{k}]": v for k, v in self.fractions_std.items()},
+            "total_volume_fraction": d.total_volume_fraction if d is not None else None,
+            "total_volume_fraction_std": self.total_volume_fraction_std,
+            "volume_fraction_kind": None if d is None else ("absolute" if d.absolute else "relative"),
+            "chi2_r": self.chi2_r,
+            "chi2_r_std": d.chi2_r_std if d is not None else None,
+            "growth": st.state,
+            "family": st.family,
+            "family_label": st.family_label,
+            "shoulders": list(st.shoulder_labels),
+            "n_frames": self.n_frames,
+            "n_rejected": self.n_rejected,
+            "rejected_frames": list(self.rejected_frames),
+            "n_peaks": self.n_peaks,
+            "error": self.error,
+        }
+
+
+@dataclasses.dataclass(frozen=True, repr=False)
+class BlankSummary:
+    """A precursor blank: its reduced curve, Bragg peaks and indexed phase."""
+
+    name: str
+    temperature_C: float
+    status: str
+    error: str | None
+    n_frames: Any
+    n_rejected: Any
+    rejected_frames: tuple[str, ...]
+    peaks: tuple[PeakRow, ...]
+    phase: str | None
+    lattice_nm: float | None
+    curve: Curve | None
+    frames: tuple[FrameRow, ...]
+    files: tuple[OutputFile, ...]
+
+    def __repr__(self) -> str:
+        return f"BlankSummary({self.name!r}, T={self.temperature_C:g} C, {len(self.peaks)} peaks, phase={self.phase!r})"
+
+    def row(self) -> dict[str, Any]:
+        """The ``summary.json`` row of the blank."""
+        return {"blank": self.name, "temperature_C": self.temperature_C, "status": self.status,
+                "n_frames": self.n_frames, "n_rejected": self.n_rejected, "rejected_frames": list(self.rejected_frames),
+                "peaks_q_nm": [p.q_nm for p in self.peaks], "peaks_q_err_nm": [p.q_err for p in self.peaks],
+                "d_nm": [p.d_nm for p in self.peaks], "phase": self.phase, "lattice_nm": self.lattice_nm,
+                "error": self.error}
+
+
+@dataclasses.dataclass(frozen=True, repr=False)
+class Mesophase:
+    """Mesophase Bragg-peak area against blank temperature and the melting estimate with its bracket."""
+
+    temperatures_C: np.ndarray
+    area: np.ndarray
+    area_err: np.ndarray
+    melting_temperature_C: float | None
+    melting_bracket_C: tuple[float, float] | None
+    melting_method: str | None
+    fields: dict[str, Any]
+
+    def __repr__(self) -> str:
+        return f"Mesophase(n_T={self.temperatures_C.size}, melting={self.melting_temperature_C}, bracket={self.melting_bracket_C})"
+
+    @classmethod
+    def from_result(cls, res: dict[str, Any], root: Path) -> Mesophase | None:
+        """From the mesophase step result (and ``total_area_err`` of its JSON output); None without a result."""
+        if not res:
+            return None
+        t = _floats(res.get("temperatures_C") or [])
+        a = _same_shape(_floats(res.get("intensity") or []), t)
+        doc = _load_json(root, _outputs(res).get("json")) or {}
+        err = _same_shape(_floats(doc.get("total_area_err") or []), t)
+        method = res.get("melting_method")
+        return cls(t, a, err, _num(res.get("melting_temperature_C")), _bracket(res.get("melting_bracket_C")),
+                   None if method is None else str(method), {k: v for k, v in res.items() if k != "outputs"})
+
+
+def _same_shape(x: np.ndarray, like: np.ndarray) -> np.ndarray:
+    return x if x.shape == like.shape else np.full(like.shape, np.nan)
+
+
+def _bracket(br: Any) -> tuple[float, float] | None:
+    if isinstance(br, list) and len(br) == 2 and all(_num(x) is not None for x in br):
+        return float(br[0]), float(br[1])
+    return None
+
+
+@dataclasses.dataclass(frozen=True, repr=False)
+class SeriesSummary:
+    """The whole run as the report shows it."""
+
+    name: str
+    description: str
+    source: str
+    populations: tuple[PopulationWindow, ...]
+    rule: ReadoutConfig
+    bin_scale: str
+    samples: tuple[SampleSummary, ...]
+    blanks: tuple[BlankSummary, ...]
+    mesophase: Mesophase | None
+    readout: SeriesReadout
+    failures: tuple[dict[str, Any], ...]
+    calibration: str | None
+
+    def __repr__(self) -> str:
+        return (f"SeriesSummary({self.name!r}, {len(self.samples)} samples, {len(self.blanks)} blanks, "
+                f"{len(self.failures)} failures)")
+
+    @property
+    def families(self) -> list[dict[str, Any]]:
+        """The configured MSC families: SAXS radius/diameter vs the optical (Yu) diameter of their peak."""
+        return [{"name": w.name, "label": w.display, **msc_family_sizes(w.family_radius_nm, w.absorption_nm)}
+                for w in self.populations if w.family_radius_nm is not None]
+
+    def document(self, provenance: dict[str, Any]) -> dict[str, Any]:
+        """The ``summary.json`` document (JSON-safe)."""
+        from saxs_mc import __version__
+
+        r = self.rule
+        return jsonable({
+            "pipeline": self.name, "config": self.source, "saxs_mc": __version__,
+            "populations": [{"name": w.name, "label": w.label, "r_min_nm": w.r_min_nm,
+                             "r_max_nm": w.r_max_nm if math.isfinite(w.r_max_nm) else None,
+                             "family_radius_nm": w.family_radius_nm, "absorption_nm": w.absorption_nm}
+                            for w in self.populations],
+            "families": self.families,
+            "readout_rule": {"mode_tolerance_nm": r.mode_tolerance_nm, "min_family_fraction": r.min_family_fraction,
+                             "min_mode_height": r.min_mode_height, "shoulder_shift_fraction": r.shoulder_shift_fraction,
+                             "shoulder_min_fraction": r.shoulder_min_fraction},
+            "samples": [s.row() for s in self.samples],
+            "blanks": [b.row() for b in self.blanks],
+            "mesophase": (self.mesophase.fields or None) if self.mesophase is not None else None,
+            "readout": self.readout.summary(),
+            "failures": list(self.failures),
+            "provenance": provenance,
+        })
+
+
+# ----------------------------------------------------------------------
+# building the model
+def _digest(root: Path, name: str, fitr: Mapping[str, Any]) -> tuple[dict[str, Any] | None, FitDigest | None]:
+    raw = _load_json(root, _outputs(fitr).get("digest"))
+    if raw is None:
+        return None, None
+    try:
+        return raw, FitDigest.from_json(raw)
+    except ValueError as exc:
+        log.warning("fit/%s: %s", name, exc)
+        return raw, None
+
+
+def _uncertainties(d: FitDigest | None, windows: Sequence[PopulationWindow], st: SampleState,
+                   log_bins: bool) -> tuple[dict[str, float | None], dict[str, float | None], float | None]:
+    """Window shares, their one-sigma uncertainties and that of the dominant radius (None without a fit)."""
+    if d is None:
+        return {w.name: None for w in windows}, {w.name: None for w in windows}, None
+    c, v, e = d.radius_centers_nm, d.volume_fraction, d.volume_fraction_std
+    return (dict(window_fractions(c, v, windows)), dict(window_fractions_std(c, v, e, windows)),
+            mode_radius_std(c, v, e, st.dominant_radius_nm, log_bins=log_bins))
+
+
+def _sample(cfg: PipelineConfig, outcomes: Mapping[str, Any], root: Path, s: Any) -> SampleSummary:
+    kinds = ("reduce", "subtract", "fit") + (("peaks",) if cfg.peaks.samples else ())
+    status, error = _status(outcomes, [f"{k}/{s.name}" for k in kinds])
+    red, sub, fitr, pk = (_result(outcomes, f"{k}/{s.name}") for k in ("reduce", "subtract", "fit", "peaks"))
+    raw, digest = _digest(root, s.name, fitr)
+    log_bins = (digest.bin_scale if digest is not None else cfg.fit.bin_scale) == "log"
+    st = classify_sample(s.name, s.nucleation_temperature_C, digest.radius_centers_nm if digest else None,
+                         digest.volume_fraction if digest else None, cfg.fit.populations, cfg.readout,
+                         log_bins=log_bins)
+    fr, fr_std, dom_std = _uncertainties(digest, cfg.fit.populations, st, log_bins)
+    fit_doc = _load_json(root, _outputs(fitr).get("json")) or {}
+    return SampleSummary(
+        s.name, s.nucleation_temperature_C, s.growth_temperature_C, s.reaction_time_s, cfg.blank_for(s).name,
+        status, error, st, fr, fr_std, dom_std, _num(fit_doc.get("total_volume_fraction_std")),
+        (raw or {}).get("chi2_r", fitr.get("chi2_r")),
+        red.get("n_frames", s.n_frames), red.get("n_rejected"), tuple(str(x) for x in red.get("rejected", [])),
+        len(pk.get("peaks", [])) if pk else None, digest,
+        _load_curve(root, _outputs(sub).get("curve")), _load_curve(root, _outputs(red).get("curve")),
+        tuple(PeakRow.from_json(p) for p in pk.get("peaks") or []), _frames(red),
+        _files(root, outcomes, [f"{k}/{s.name}" for k in ("reduce", "subtract", "fit", "peaks")]))
+
+
+def _blank(outcomes: Mapping[str, Any], root: Path, b: Any) -> BlankSummary:
+    red, pk = _result(outcomes, f"reduce/{b.name}"), _result(outcomes, f"peaks/{b.name}")
+    status, error = _status(outcomes, [f"reduce/{b.name}", f"peaks/{b.name}"])
+    phase = pk.get("phase") if isinstance(pk.get("phase"), dict) else {}
+    return BlankSummary(
+        b.name, b.temperature_C, status, error, red.get("n_frames", b.n_frames), red.get("n_rejected"),
+        tuple(str(x) for x in red.get("rejected", [])), tuple(PeakRow.from_json(p) for p in pk.get("peaks") or []),
+        None if phase.get("name") is None else str(phase.get("name")), _num(phase.get("lattice_nm")),
+        _load_curve(root, _outputs(red).get("curve")), _frames(red),
+        _files(root, outcomes, [f"reduce/{b.name}", f"peaks/{b.name}"]))
+
+
+def _calibration(cfg: PipelineConfig, outcomes: Mapping[str, Any]) -> str | None:
+    cal = _result(outcomes, "calibrate/water")
+    if cal and _num(cal.get("factor")) is not None:
+        sig = _num(cal.get("factor_sigma"))
+        return f"absolute scale from water: calibration factor {cal['factor']:.5g} ± {sig if sig is None else f'{sig:.2g}'}"
+    if cfg.normalization.calibration_factor is not None:
+        return f"calibration factor {cfg.normalization.calibration_factor:g} (intensities in 1/cm)"
+    return None
+
+
+def collect(cfg: PipelineConfig, outcomes: Mapping[str, Any], root: str | Path) -> SeriesSummary:
+    """Gather per-sample/blank data, the summary rows and the series read-out.
+
+    Parameters
+    ----------
+    cfg : PipelineConfig
+    outcomes : mapping of step id -> StepOutcome
+        ``status`` in {"done", "cached", "failed", "skipped", ...} and the step's ``result`` dict.
+    root : path
+        The output folder; every file read is resolved inside it.
+    """
+    root = Path(root)
+    samples = tuple(_sample(cfg, outcomes, root, s)
+                    for s in sorted(cfg.samples, key=lambda s: (s.nucleation_temperature_C, s.name)))
+    blanks = tuple(_blank(outcomes, root, b) for b in sorted(cfg.blanks, key=lambda b: b.temperature_C))
+    failures = tuple({"step": o.id, "status": o.status, "error": o.error}
+                     for o in outcomes.values() if o.status in ("failed", "skipped"))
+    return SeriesSummary(
+        cfg.name, cfg.description or "", str(cfg.source), tuple(cfg.fit.populations), cfg.readout, cfg.fit.bin_scale,
+        samples, blanks, Mesophase.from_result(_result(outcomes, "mesophase/series"), root),
+        series_readout([s.state for s in samples]), failures, _calibration(cfg, outcomes))
