@@ -21,6 +21,7 @@ SUBCOMMAND_MODULES = (
     "saxs_mc.reduce.cli",     # reduce
     "saxs_mc.fit.cli",        # fit
     "saxs_mc.peaks.cli",      # peaks
+    "saxs_mc.families.cli",   # families
 )
 
 log = logging.getLogger("saxs_mc")

@@ -44,6 +44,16 @@ class Problem:
         if self.power_law_exponent is not None:
             extra.append(_basis.power_law_column(self.q, self.power_law_exponent))
         self.extra = np.column_stack(extra) if extra else np.zeros((self.q.size, 0))
+        self._cache: dict[tuple, np.ndarray] = {}
+        self._grid = None
+
+    def _cached(self, key: tuple, make) -> np.ndarray:
+        col = self._cache.get(key)
+        if col is None:
+            if len(self._cache) > 4096:
+                self._cache.clear()
+            col = self._cache[key] = make()
+        return col
 
     @property
     def n_terms(self) -> int:
@@ -55,10 +65,18 @@ class Problem:
         for t in include:
             if t < len(self.families):
                 f = self.families[t]
-                cols.append(_basis.family_column(self.q, theta[f"r{t}"], f.sd_nm, self.drho2))
+                r = theta[f"r{t}"]
+                cols.append(self._cached(("f", t, r), lambda: _basis.family_column(self.q, r, f.sd_nm, self.drho2)))
             else:
-                cols.append(_basis.lognormal_column(self.q, theta["median"], theta["width"], self.drho2))
+                m, w = theta["median"], theta["width"]
+                cols.append(self._cached(("c", m, w), lambda: self.lognormal(m, w)))
         return np.column_stack(cols) if cols else np.zeros((self.q.size, 0))
+
+    def lognormal(self, median: float, width: float) -> np.ndarray:
+        """Column of the continuous population (on the precomputed radius grid)."""
+        if self._grid is None:
+            self._grid = _basis.LogNormalGrid(self.q, self.continuous.median_nm, self.continuous.sigma[1], self.drho2)
+        return self._grid.column(median, width)
 
     def design(self, theta: dict[str, float], include: tuple[int, ...]) -> np.ndarray:
         return np.column_stack([self.term_columns(theta, include), self.extra])
@@ -129,8 +147,8 @@ def continuous_start(prob: Problem, include: tuple[int, ...], theta: dict[str, f
     c = prob.continuous
     best = (math.inf, None)
     fams = tuple(t for t in include if t < len(prob.families))
-    for med in np.geomspace(*c.median_nm, 12):
-        for w in np.geomspace(max(c.sigma[0], 0.08), c.sigma[1], 4):
+    for med in np.geomspace(*c.median_nm, 10):
+        for w in np.geomspace(max(c.sigma[0], 0.08), c.sigma[1], 3):
             th = {**theta, "median": float(med), "width": float(w)}
             _, chi2 = prob.solve(prob.design(th, fams + (len(prob.families),)))
             if chi2 < best[0]:
@@ -167,7 +185,7 @@ def select_bic(prob: Problem, sol: Solution, *, max_nfev: int) -> tuple[Solution
         worst = None
         for t in sol.include:
             rest = tuple(u for u in sol.include if u != t)
-            alt = fit_terms(prob, rest, sol.theta, max_nfev=max_nfev)
+            alt = fit_terms(prob, rest, sol.theta, max_nfev=min(max_nfev, 60))
             d_chi2 = alt.chi2 - sol.chi2
             d_bic = d_chi2 - n_free(prob, t) * ln_n
             tests[t] = (d_chi2, d_bic)
@@ -217,7 +235,8 @@ def covariance(prob: Problem, sol: Solution) -> tuple[list[str], np.ndarray]:
     Free parameters: the non-zero amounts (terms and background columns) and the
     nonlinear parameters not at a bound.  cov = (J^T J)^-1 max(1, chi2_r), with J the
     weighted Jacobian (columns exactly for the amounts, central differences for theta).
-    Amounts or shapes at a bound are held fixed (their uncertainty is not defined).
+    Amounts at their bound 0 are held fixed; a shape on its window edge is kept (one-sided
+    derivative), so its trade-off with the amounts still widens their uncertainties.
     """
     a = prob.design(sol.theta, sol.include)
     names, cols = [], []
@@ -230,12 +249,13 @@ def covariance(prob: Problem, sol: Solution) -> tuple[list[str], np.ndarray]:
         lo, hi = bounds[name]
         v = sol.theta[name]
         h = 1e-4 * max(abs(v), 1e-3)
-        if v - h <= lo or v + h >= hi:
+        hi_v, lo_v = min(v + h, hi), max(v - h, lo)  # one-sided at a bound
+        if hi_v <= lo_v:
             continue
-        up = prob.design({**sol.theta, name: v + h}, sol.include) @ sol.x
-        dn = prob.design({**sol.theta, name: v - h}, sol.include) @ sol.x
+        up = prob.design({**sol.theta, name: hi_v}, sol.include) @ sol.x
+        dn = prob.design({**sol.theta, name: lo_v}, sol.include) @ sol.x
         names.append(name)
-        cols.append((up - dn) / (2 * h) / prob.sigma)
+        cols.append((up - dn) / (hi_v - lo_v) / prob.sigma)
     if not cols:
         return [], np.zeros((0, 0))
     j = np.column_stack(cols)

@@ -250,7 +250,7 @@ def _continuous_term(prob, sol, tests, cont, share, share_sd, x, tot, sd_of, cov
     mean = _basis.lognormal_mean_nm(med, s)
     d_chi2, d_bic = tests.get(t, (nan, nan))
     if t not in sol.include:
-        ul = _fit.upper_limit(prob, sol, _basis.lognormal_column(prob.q, med, s, prob.drho2))
+        ul = _fit.upper_limit(prob, sol, prob.lognormal(med, s))
         return TermFraction("continuous", "continuous", "absent", mean, nan, s, nan, cont.median_nm, False,
                             0.0 if absolute else None, None, ul if absolute else None, 0.0, nan,
                             ul / (tot + ul) if tot + ul > 0 else nan, d_chi2, d_bic)
@@ -295,10 +295,20 @@ def _settings(fams, cont, background, power_law_exponent, q_range_nm, contrast, 
             "upper_limit": "one-sided 95 %, profile chi2 + 2.71 at the nominal shape"}
 
 
+_VERSIONS: dict[str, str] = {}
+
+
+def _versions() -> dict[str, str]:
+    """Package versions, looked up once per process (importlib.metadata is slow)."""
+    if not _VERSIONS:
+        from saxs_mc.provenance import package_versions
+
+        _VERSIONS.update(package_versions())
+    return dict(_VERSIONS)
+
+
 def _make_result(curve, data, prob, sol, names, cov, terms, total, total_sd, r_res, absolute, contrast, warnings,
                  elapsed, settings) -> FamilyResult:
-    from saxs_mc.provenance import package_versions
-
     a = prob.design(sol.theta, sol.include)
     comps, comp_names = [], []
     for k, t in enumerate(sol.include):
@@ -319,7 +329,7 @@ def _make_result(curve, data, prob, sol, names, cov, terms, total, total_sd, r_r
         terms=terms, background=bg, background_std=bg_sd, power_law_coefficient=pl, chi2=sol.chi2,
         chi2_r=sol.chi2 / max(data.n_q - n_free, 1), n_free=n_free, resolvable_radius_nm=r_res,
         total_volume_fraction=total, total_volume_fraction_std=total_sd, absolute=absolute, contrast_1e6_A2=contrast,
-        intensity_unit=curve.intensity_unit, settings=settings, warnings=warnings, versions=package_versions(),
+        intensity_unit=curve.intensity_unit, settings=settings, warnings=warnings, versions=_versions(),
         elapsed_s=elapsed)
 
 

@@ -226,6 +226,7 @@ class FamilyResult:
         if residuals:
             ax.plot(self.q_nm, (self.intensity - self.model) / self.sigma, ".", ms=3, color="0.3")
             ax.axhline(0, color="k", lw=0.8)
+            ax.set_xscale("log")
             ax.set_ylabel("(I - model) / sigma")
         else:
             ax.errorbar(self.q_nm, self.intensity, self.sigma, fmt=".", ms=3, color="0.4", elinewidth=0.6,

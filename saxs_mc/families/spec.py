@@ -17,8 +17,9 @@ from typing import Any
 
 #: default standard deviation (nm) of a family's radius distribution: MSCs are near-monodisperse
 DEFAULT_SD_NM = 0.025
-#: default half-width (nm) of the window in which a family's radius is refined
-DEFAULT_HALF_WINDOW_NM = 0.02
+#: default half-width (nm) of the radius refinement window: 0, radii fixed (refining trades off against the shares,
+#: see saxs_mc.families.decompose)
+DEFAULT_HALF_WINDOW_NM = 0.0
 #: background models: b >= 0, b free, no b
 BACKGROUNDS = ("nonnegative", "free", "none")
 #: model-selection rules: Schwarz information criterion (backward elimination) or keep every family
