@@ -82,33 +82,33 @@ def power_law_column(q: np.ndarray, exponent: float) -> np.ndarray:
     return (q / q[0]) ** (-float(exponent))
 
 
-def resolvable_radius(q: np.ndarray, sigma: np.ndarray, level: float, *, power_law_exponent: float | None = None,
+def resolvable_radius(q: np.ndarray, sigma: np.ndarray, phi_drho2: float, *, power_law_exponent: float | None = None,
                       threshold: float = 25.0) -> float:
-    """Smallest radius whose scattering the data tell apart from a flat background.
+    """Smallest radius whose spheres the data tell apart from a flat background.
 
-    Criterion: monodisperse spheres of radius r, scaled to carry the whole
-    measured level ``level`` at the lowest q, are fitted by weighted least
-    squares with a free flat background (plus the power law when configured);
-    r is resolvable when the residual chi-square of that fit is at least
-    ``threshold`` (default 25: the shape differs from flat by 5 sigma in total).
-    Smaller spheres are degenerate with a flat background over this q range and
-    noise, so a volume fraction assigned to them is not measured.
+    Criterion: monodisperse spheres of radius r carrying the volume fraction phi (given
+    as ``phi_drho2`` = phi drho^2 in cm^-4; the decomposition uses the total volume
+    fraction of its populations) scatter phi drho^2 V(r) P(q, r).  That curve is fitted by
+    weighted least squares with a free flat background (plus the power law when
+    configured); r is resolvable when the residual chi-square is at least ``threshold``
+    (default 25: 5 sigma in total).  Smaller spheres scatter little (V ~ r^3) and almost
+    flat over the q range, so at this noise a volume fraction assigned to them is not
+    measured: it trades off against the background.
 
     Returns
     -------
     float
-        The radius in nm (0 when every radius tested, down to 0.02 nm, is resolvable).
+        The radius in nm (0 when every radius tested, down to 0.02 nm, is resolvable; inf
+        when none up to 10 nm is).
     """
     radii = np.geomspace(0.02, 10.0, 160)
-    p = sphere_form_factor(q, radii)  # (n_r, n_q)
-    m = level * p / p[:, :1]
+    m = phi_drho2 * sphere_volume_cm3(radii)[:, None] * sphere_form_factor(q, radii)  # (n_r, n_q)
     cols = [np.ones_like(q)]
     if power_law_exponent is not None:
         cols.append(power_law_column(q, power_law_exponent))
     b = np.column_stack(cols) / sigma[:, None]
-    proj = b @ np.linalg.pinv(b)
     mw = m / sigma
-    resid = mw - mw @ proj.T
+    resid = mw - (mw @ np.linalg.pinv(b).T) @ b.T
     chi2 = np.einsum("ij,ij->i", resid, resid)
     ok = np.flatnonzero(chi2 >= threshold)
     if ok.size == 0:

@@ -26,11 +26,20 @@ amounts and shapes, scaled by max(1, chi2_r); shares (phi_k over the resolved
 total) by linear error propagation.  ``tests/families`` checks them against noise
 resampling.
 
-Resolution: terms whose radius is below :func:`resolvable_radius` (spheres that
-scatter like a flat background over the fitted q range at this noise) are not
-fitted and are reported **unresolved**, not counted in any total or share.  This
+Radii: by default each family's radius is fixed at its configured value (the
+families are discrete, known sizes).  A refinement window (``Family.window_nm``,
+CLI ``NAME:R:SD:HALF``) frees it; for families 0.07-0.08 nm apart at the noise of
+the shipped series the radii then trade off strongly against the shares (the
+stated uncertainties grow accordingly, about tenfold for +-0.02 nm windows).
+
+Resolution: families whose radius is below
+:func:`saxs_mc.families._basis.resolvable_radius` -- spheres that, carrying the
+total volume fraction of a first NNLS pass, would differ from a flat background
+by less than ``resolve_chi2`` (25, i.e. 5 sigma) over the fitted q range and
+noise -- are not fitted and are reported **unresolved**, not counted in any
+total or share; the continuous population's median is bounded below by it.  This
 criterion is local to saxs_mc.families (issue 15 introduces one for the Monte
-Carlo fit).
+Carlo fit; the two should be unified).
 """
 
 from __future__ import annotations
@@ -101,9 +110,7 @@ def decompose(curve: Curve, families: Sequence[Family] | None = None, *, continu
     data = _select_data(curve, q_range_nm)
     absolute = contrast_1e6_A2 is not None and curve.intensity_unit == "1/cm"
     drho2 = contrast_to_cm2(contrast_1e6_A2 if contrast_1e6_A2 is not None else 1.0) ** 2
-    level = max(float(np.median(data.intensity[:5])), 5.0 * float(np.median(data.sigma[:5])))
-    r_res = _basis.resolvable_radius(data.q, data.sigma, level, power_law_exponent=power_law_exponent,
-                                     threshold=resolve_chi2)
+    r_res = _resolvable(data, fams, cont, drho2, background, power_law_exponent, resolve_chi2)
     resolved = tuple(f for f in fams if f.radius_nm >= r_res)
     cont_fit = _resolved_continuous(cont, r_res)
     prob = _fit.Problem(data.q, data.intensity, data.sigma, drho2, resolved, cont_fit, background, power_law_exponent)
@@ -160,6 +167,27 @@ def _select_data(curve: Curve, q_range_nm) -> Curve:
     if c.n_q < 10:
         raise ValueError(f"curve {curve.title!r}: only {c.n_q} points in the fit range; need at least 10")
     return c
+
+
+def _resolvable(data, fams, cont, drho2, background, power_law_exponent, threshold) -> float:
+    """Resolvable radius for the volume fraction of a first NNLS pass at the nominal shapes.
+
+    Falls back to the volume that would carry the whole low-q intensity in spheres of the
+    largest family radius when that pass finds no particles.
+    """
+    prob = _fit.Problem(data.q, data.intensity, data.sigma, drho2, fams, cont, background, power_law_exponent)
+    theta = {f"r{i}": f.radius_nm for i, f in enumerate(fams)}
+    include = tuple(range(prob.n_terms))
+    if cont is not None:
+        theta = _fit.continuous_start(prob, include, theta)
+    x, _ = prob.solve(prob.design(theta, include))
+    phi = float(x[:len(include)].sum())
+    if not phi > 0:
+        r_big = max((f.radius_nm for f in fams), default=1.0)
+        level = max(float(np.median(data.intensity[:5])), 5.0 * float(np.median(data.sigma[:5])))
+        phi = level / (drho2 * float(_basis.sphere_volume_cm3(r_big)))
+    return _basis.resolvable_radius(data.q, data.sigma, phi * drho2, power_law_exponent=power_law_exponent,
+                                    threshold=threshold)
 
 
 def _resolved_continuous(cont: Continuous | None, r_res: float) -> Continuous | None:
@@ -279,6 +307,9 @@ def _warnings(prob, sol, terms, fams, r_res) -> tuple[str, ...]:
         out.append(f"{', '.join(unres)} below the resolvable radius {r_res:.3f} nm for this q range and noise: "
                    "reported unresolved, not counted (extend the q range to higher q to resolve them)")
     for t in terms:
+        if t.status == "absent" and t.share_upper > 0.5:
+            out.append(f"{t.name} is absent by the model selection but cannot be excluded (share up to "
+                       f"{t.share_upper:.2f}): the data do not separate it from the other populations (q range, noise)")
         if t.at_bound:
             out.append(f"{t.name}: refined shape ended on its bound (radius {t.radius_nm:.4f} nm, window "
                        f"{t.window_nm[0]:g}-{t.window_nm[1]:g}); the family may sit elsewhere: widen the window or "

@@ -37,14 +37,13 @@ def test_column_forward_scattering_is_phi_drho2_volume():
 def test_resolvable_radius_grows_as_q_max_falls():
     i = gauss(0.94, 3e-4).dsigma(Q, CONTRAST)
     s = shipped_sigma(Q, i)
-    radii = [resolvable_radius(Q[Q <= qmax], s[Q <= qmax], i[0]) for qmax in (7.0, 2.0, 0.8)]
+    radii = [resolvable_radius(Q[Q <= qmax], s[Q <= qmax], 3e-4 * DRHO2) for qmax in (7.0, 2.0, 0.8)]
     assert radii[0] < radii[1] < radii[2]
-    # spheres just above the limit scatter 5 sigma (chi2 25) away from a flat line, just below less
+    # spheres just above the limit, carrying phi = 3e-4, differ from a flat line by 5 sigma (chi2 25), just below less
     qs, ss = Q[Q <= 0.8], s[Q <= 0.8]
     r = radii[2]
-    for fac, expect in ((1.1, True), (0.9, False)):
-        p = gauss(r * fac, 1.0, 1e-4).dsigma(qs, CONTRAST)
-        m = i[0] * p / p[0]
+    for fac, expect in ((1.05, True), (0.95, False)):
+        m = gauss(r * fac, 3e-4, 1e-4).dsigma(qs, CONTRAST)
         w = 1 / ss
         c = np.sum(m * w**2) / np.sum(w**2)
         assert (np.sum(((m - c) * w) ** 2) >= 25) == expect
@@ -142,3 +141,12 @@ def test_lognormal_grid_matches_size_distribution(median, s):
 
     grid = LogNormalGrid(Q, (0.6, 6.0), 0.5, DRHO2)
     np.testing.assert_allclose(grid.column(median, s), lognorm(median, s, 1.0).dsigma(Q, CONTRAST), rtol=3e-3)
+
+
+def test_inseparable_families_are_flagged_not_hidden():
+    # q <= 1 1/nm cannot tell r = 0.94 from 1.02 nm: the dropped family gets a large upper limit and a warning
+    c = noisy_curves([gauss(0.94, 3.5e-4), gauss(1.02, 1.5e-4)], [0])[0].q_range(0.3, 1.0)
+    res = decompose(c, contrast_1e6_A2=CONTRAST)
+    absent = [t for t in res.terms if t.status == "absent" and t.name != "CdSe-403"]
+    assert absent and absent[0].share_upper > 0.5
+    assert any("cannot be excluded" in w for w in res.warnings)
