@@ -82,7 +82,7 @@ def test_single_family_others_and_continuous_absent():
 
 
 def test_residual_flat_background():
-    # 0.02 1/cm left by the blank subtraction (about 8x the particle intensity at q_max)
+    # a 0.02 1/cm flat rest left by the blank subtraction (the example of issue 15), fitted as b >= 0
     ok, absent, _ = _score([gauss(0.94, 3.5e-4), gauss(1.02, 1.5e-4)], {"F087": 0, "F094": 0.7, "F102": 0.3},
                            background=0.02, seeds=range(15))
     _check(ok, absent)

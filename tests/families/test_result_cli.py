@@ -60,7 +60,8 @@ def test_cli_ascii_and_outputs(tmp_path, curve, capsys):
     assert shares["B"] == pytest.approx(0.7, abs=0.03) and shares["A"] == 0
     import csv
 
-    rows = list(csv.DictReader(line for line in (out / "mix_families.csv").open() if not line.startswith("#")))
+    lines = (out / "mix_families.csv").read_text().splitlines()
+    rows = list(csv.DictReader(line for line in lines if not line.startswith("#")))
     assert [r["name"] for r in rows] == ["A", "B", "C"] and [r["status"] for r in rows] == ["absent", "present", "present"]
     assert float(rows[1]["share"]) == pytest.approx(shares["B"], rel=1e-5) and rows[0]["share_std"] == ""
     fit = np.loadtxt(out / "mix_families_curve.csv", delimiter=",")
