@@ -110,11 +110,11 @@ def decompose(curve: Curve, families: Sequence[Family] | None = None, *, continu
     data = _select_data(curve, q_range_nm)
     absolute = contrast_1e6_A2 is not None and curve.intensity_unit == "1/cm"
     drho2 = contrast_to_cm2(contrast_1e6_A2 if contrast_1e6_A2 is not None else 1.0) ** 2
-    r_res = _resolvable(data, fams, cont, drho2, background, power_law_exponent, resolve_chi2)
+    r_res, cont_start = _resolvable(data, fams, cont, drho2, background, power_law_exponent, resolve_chi2)
     resolved = tuple(f for f in fams if f.radius_nm >= r_res)
     cont_fit = _resolved_continuous(cont, r_res)
     prob = _fit.Problem(data.q, data.intensity, data.sigma, drho2, resolved, cont_fit, background, power_law_exponent)
-    sol, tests = _fit_and_select(prob, selection, max_nfev)
+    sol, tests = _fit_and_select(prob, selection, max_nfev, cont_start)
     names, cov = _fit.covariance(prob, sol)
     terms, total, total_sd = _assemble_terms(prob, sol, tests, names, cov, fams, cont, r_res, absolute)
     warnings = _warnings(prob, sol, terms, fams, r_res)
@@ -169,11 +169,12 @@ def _select_data(curve: Curve, q_range_nm) -> Curve:
     return c
 
 
-def _resolvable(data, fams, cont, drho2, background, power_law_exponent, threshold) -> float:
+def _resolvable(data, fams, cont, drho2, background, power_law_exponent, threshold) -> tuple[float, dict]:
     """Resolvable radius for the volume fraction of a first NNLS pass at the nominal shapes.
 
     Falls back to the volume that would carry the whole low-q intensity in spheres of the
-    largest family radius when that pass finds no particles.
+    largest family radius when that pass finds no particles.  Also returns the log-normal's
+    start (``median``, ``width``) found by that pass (empty without a continuous population).
     """
     prob = _fit.Problem(data.q, data.intensity, data.sigma, drho2, fams, cont, background, power_law_exponent)
     theta = {f"r{i}": f.radius_nm for i, f in enumerate(fams)}
@@ -186,8 +187,9 @@ def _resolvable(data, fams, cont, drho2, background, power_law_exponent, thresho
         r_big = max((f.radius_nm for f in fams), default=1.0)
         level = max(float(np.median(data.intensity[:5])), 5.0 * float(np.median(data.sigma[:5])))
         phi = level / (drho2 * float(_basis.sphere_volume_cm3(r_big)))
-    return _basis.resolvable_radius(data.q, data.sigma, phi * drho2, power_law_exponent=power_law_exponent,
-                                    threshold=threshold)
+    r_res = _basis.resolvable_radius(data.q, data.sigma, phi * drho2, power_law_exponent=power_law_exponent,
+                                     threshold=threshold)
+    return r_res, {k: theta[k] for k in ("median", "width") if k in theta}
 
 
 def _resolved_continuous(cont: Continuous | None, r_res: float) -> Continuous | None:
@@ -196,11 +198,15 @@ def _resolved_continuous(cont: Continuous | None, r_res: float) -> Continuous | 
     return Continuous((max(cont.median_nm[0], r_res), cont.median_nm[1]), cont.sigma)
 
 
-def _fit_and_select(prob: _fit.Problem, selection: str, max_nfev: int):
+def _fit_and_select(prob: _fit.Problem, selection: str, max_nfev: int, cont_start: dict[str, float]):
     theta = {f"r{i}": f.radius_nm for i, f in enumerate(prob.families)}
     include = tuple(range(prob.n_terms))
     if prob.continuous is not None:
-        theta = _fit.continuous_start(prob, include, theta)
+        lo, hi = prob.continuous.median_nm
+        if cont_start and lo <= cont_start["median"] <= hi:
+            theta.update(cont_start)
+        else:
+            theta = _fit.continuous_start(prob, include, theta)
     sol = _fit.fit_terms(prob, include, theta, max_nfev=max_nfev)
     if selection == "bic":
         return _fit.select_bic(prob, sol, max_nfev=max_nfev)
