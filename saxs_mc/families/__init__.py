@@ -15,7 +15,7 @@ __getattr__, __dir__, __all__ = lazy_loader.attach(
     submod_attrs={
         "decompose": ["decompose", "RESOLVE_CHI2"],
         "spec": ["Family", "Continuous", "CDSE_MSC_FAMILIES", "parse_family", "check_families",
-                 "load_families_config"],
+                 "load_families_config", "families_from_windows"],
         "result": ["FamilyResult", "TermFraction"],
         "outputs": ["write_family_outputs"],
     },

@@ -175,6 +175,18 @@ def check_families(families: Sequence[Family]) -> tuple[Family, ...]:
     return tuple(sorted(fams, key=lambda f: f.radius_nm))
 
 
+def families_from_windows(populations: Sequence[Any], *, sd_nm: float = DEFAULT_SD_NM) -> tuple[Family, ...]:
+    """Families from the pipeline's population windows (objects with ``name``, ``family_radius_nm``,
+    ``label`` and ``absorption_nm``, e.g. :class:`saxs_mc.pipeline.config.PopulationWindow`).
+
+    Windows without ``family_radius_nm`` (e.g. "regular NCs") are skipped: use the continuous
+    population for them.  Radii are fixed; the name is the label when there is one.
+    """
+    out = [Family(p.label or p.name, p.family_radius_nm, sd_nm, None, p.absorption_nm)
+           for p in populations if getattr(p, "family_radius_nm", None) is not None]
+    return check_families(out)
+
+
 _FAMILY_KEYS = {"name", "radius_nm", "sd_nm", "window_nm", "half_window_nm", "absorption_nm"}
 _SETTING_KEYS = {"continuous", "background", "power_law_exponent", "q_range_nm", "contrast_1e6_A2", "selection"}
 

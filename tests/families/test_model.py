@@ -150,3 +150,12 @@ def test_inseparable_families_are_flagged_not_hidden():
     absent = [t for t in res.terms if t.status == "absent" and t.name != "CdSe-403"]
     assert absent and absent[0].share_upper > 0.5
     assert any("cannot be excluded" in w for w in res.warnings)
+
+
+def test_families_from_pipeline_windows():
+    from saxs_mc.families import families_from_windows
+    from saxs_mc.pipeline.config import DEFAULT_POPULATIONS
+
+    fams = families_from_windows(DEFAULT_POPULATIONS)
+    assert [(f.name, f.radius_nm, f.absorption_nm, f.refined) for f in fams] == [
+        ("CdSe-403", 0.87, 403.0, False), ("CdSe-437", 0.94, 437.0, False), ("CdSe-465", 1.02, 465.0, False)]
