@@ -228,10 +228,12 @@ def _share_stats(x: np.ndarray, cov: np.ndarray) -> tuple[np.ndarray, np.ndarray
 def _assemble_terms(prob, sol, tests, names, cov, fams, cont, r_res, absolute):
     """TermFraction per configured term (present / absent / unresolved), the resolved total and its std."""
     idx = {n: i for i, n in enumerate(names)}
-    pos = [k for k, t in enumerate(sol.include)]
-    x = np.array([sol.x[k] for k in pos])
-    ci = [idx.get(f"x{k}") for k in pos]
-    sub = np.array([[cov[a, b] if a is not None and b is not None else 0.0 for b in ci] for a in ci]).reshape(len(ci), len(ci))
+    n_inc = len(sol.include)
+    x = np.asarray(sol.x[:n_inc], dtype=float)
+    sub = np.zeros((n_inc, n_inc))  # covariance of the included terms' amounts (0 for amounts held at 0)
+    have = [k for k in range(n_inc) if f"x{k}" in idx]
+    rows = [idx[f"x{k}"] for k in have]
+    sub[np.ix_(have, have)] = cov[np.ix_(rows, rows)]
     share, share_sd, tot, tot_sd = _share_stats(x, sub)
 
     def sd_of(name):
