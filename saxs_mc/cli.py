@@ -22,6 +22,8 @@ SUBCOMMAND_MODULES = (
     "saxs_mc.geometry.cli",   # geometry
     "saxs_mc.fit.cli",        # fit
     "saxs_mc.peaks.cli",      # peaks
+    "saxs_mc.families.cli",   # families
+    "saxs_mc.optical.cli",    # optical
 )
 
 log = logging.getLogger("saxs_mc")

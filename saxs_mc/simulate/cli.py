@@ -46,6 +46,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--mask", type=Path, help="with --conditions: mask file (1 = masked)")
     p.add_argument("--seed", type=int, default=None, help="master seed (default: the shipped series' seed)")
     p.add_argument("--n-frames", type=int, default=3, help="with --series: good frames per condition (default 3)")
+    p.add_argument("--no-spectra", action="store_true",
+                   help="with --series: do not write the synthetic absorbance spectra (<outdir>/spectra)")
     p.add_argument("--nexus", default=None, help="with --conditions: also write this condition as a NeXus/HDF5 stack")
     p.set_defaults(func=_run)
 
@@ -63,7 +65,7 @@ def _run(args: argparse.Namespace) -> int:
         if args.n_frames < 1:
             raise ValueError(f"--n-frames={args.n_frames} must be >= 1")
         calib = args.calibration if args.calibration is not None else args.outdir / "calibration"
-        res = make_cdse_series(args.outdir, calib, seed=seed, n_frames=args.n_frames)
+        res = make_cdse_series(args.outdir, calib, seed=seed, n_frames=args.n_frames, spectra=not args.no_spectra)
     else:
         if args.poni is None:
             raise ValueError("--conditions needs --poni (e.g. calibration/id02_sim.poni)")

@@ -258,11 +258,20 @@ def simulate_series(conditions: Sequence[MeasurementCondition], outdir: str | Pa
 
 
 def make_cdse_series(outdir: str | Path = "sample_data/cdse_series", calibration_dir: str | Path = "calibration", *,
-                     seed: int = CDSE_SERIES_SEED, n_frames: int = 3) -> SeriesResult:
-    """Write the calibration files and the CdSe nucleation series (the shipped sample data)."""
+                     seed: int = CDSE_SERIES_SEED, n_frames: int = 3, spectra: bool = True) -> SeriesResult:
+    """Write the calibration files and the CdSe nucleation series (the shipped sample data).
+
+    With ``spectra`` also the matching synthetic absorbance spectra into ``outdir/spectra``
+    (:func:`saxs_mc.simulate.spectra.write_spectra`; they do not change the frames).
+    """
     poni, mask = write_calibration(calibration_dir)
+    conditions = cdse_nucleation_conditions(n_frames=n_frames)
+    if spectra:
+        from saxs_mc.simulate.spectra import write_spectra
+
+        write_spectra(Path(outdir) / "spectra", conditions, seed)
     return simulate_series(
-        cdse_nucleation_conditions(n_frames=n_frames), outdir, poni, mask, seed, nexus_condition="nuc230C",
+        conditions, outdir, poni, mask, seed, nexus_condition="nuc230C",
         series_name="cdse-nucleation",
         description=("CdSe nanocrystals from a flow reactor, in situ SAXS (simulated after Palencia et al., "
                      "Nanoscale 2020, 12, 22928): nucleation 190-280 C, growth 230 C, 1.5 s; precursor blanks at "

@@ -1,0 +1,22 @@
+"""saxs_mc.families: how much of each magic-size family, with uncertainties.
+
+- :func:`decompose` -- fit a blank-subtracted curve as discrete sphere families (+ an
+  optional log-normal population) and a background; NNLS amounts inside lmfit shapes,
+  BIC model selection, covariance uncertainties, upper limits for absent families
+- :class:`Family`, :class:`Continuous`, :func:`parse_family`, :func:`load_families_config`
+- :class:`FamilyResult`, :class:`TermFraction`
+- :func:`write_family_outputs` -- ``<stem>_families.json``, ``.csv`` and a plot
+"""
+
+import lazy_loader
+
+__getattr__, __dir__, __all__ = lazy_loader.attach(
+    __name__,
+    submod_attrs={
+        "decompose": ["decompose", "RESOLVE_CHI2"],
+        "spec": ["Family", "Continuous", "CDSE_MSC_FAMILIES", "parse_family", "check_families",
+                 "load_families_config", "families_from_windows"],
+        "result": ["FamilyResult", "TermFraction"],
+        "outputs": ["write_family_outputs"],
+    },
+)

@@ -1,0 +1,55 @@
+"""The shipped simulated series: family fractions of the shoulder (nuc230C, nuc240C) and continuous (nuc270C) samples.
+
+Frames reduced as in the pipeline (shipped calibration, 300 bins, blank_230C subtracted, q 0.3-7 1/nm),
+decomposed with the default CdSe families and the log-normal population.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from saxs_mc.families import decompose
+
+REPO = Path(__file__).resolve().parents[2]
+DATA = REPO / "sample_data" / "cdse_series"
+CAL = REPO / "calibration"
+
+
+@pytest.fixture(scope="module")
+def reduce_sample():
+    from saxs_mc.reduce import Reducer
+    from saxs_mc.reduce.blank import subtract_blank
+    from saxs_mc.reduce.settings import ReductionSettings
+
+    red = Reducer(poni=CAL / "id02_sim.poni", mask=CAL / "id02_sim_mask.edf", settings=ReductionSettings(npt=300))
+    blank = red.reduce(sorted(str(p) for p in (DATA / "blank_230C").glob("*.edf")), title="blank_230C")
+
+    def run(name):
+        s = red.reduce(sorted(str(p) for p in (DATA / name).glob("*.edf")), title=name)
+        c = subtract_blank(s.curve, blank.curve)
+        return c.select(np.isfinite(c.intensity) & np.isfinite(c.sigma) & (c.sigma > 0))
+
+    return run
+
+
+@pytest.mark.parametrize("name", ["nuc230C", "nuc240C", "nuc270C"])
+def test_shipped_family_fractions(reduce_sample, name):
+    cond = json.loads((DATA / "truth.json").read_text())["conditions"][name]
+    res = decompose(reduce_sample(name), contrast_1e6_A2=cond["contrast_1e6_A2"], q_range_nm=(0.3, 7.0),
+                    continuous=True)
+    total = cond["total_volume_fraction"]
+    expected = {}
+    for d in cond["distributions"]:
+        key = "continuous" if d["kind"] == "lognormal" else d["label"].split("(")[1].split(")")[0]
+        expected[key] = d["volume_fraction"]
+    assert set(res.present) == set(expected)
+    for key, phi in expected.items():
+        t = res.term(key)
+        assert abs(t.share - phi / total) <= max(0.02, 3 * t.share_std), (key, t)
+        assert t.volume_fraction == pytest.approx(phi, rel=0.05)
+    assert res.total_volume_fraction == pytest.approx(total, rel=0.03)
+    assert res.chi2_r < 1.3
