@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from saxs_mc.fit import fit, fit_curve
+from saxs_mc.fit import FitWarning, fit, fit_curve
 from saxs_mc.models.sphere import CONTRAST_CDSE_ODE
 
 REPO = Path(__file__).resolve().parents[2]
@@ -68,7 +68,12 @@ def test_nuc190C_default_settings(curve, truth):
 
 
 def test_nuc190C_pipeline_settings(curve, truth):
-    res = fit_curve(curve, contrast=truth["contrast"], **PIPELINE_FIT)
+    # the pipeline's 0.4 nm lower radius lies below what nuc190C resolves (its particle scattering is 3 sigma
+    # above the noise only up to q ~ 4.3 1/nm): the fit says so, naming the limit (issue 15)
+    with pytest.warns(FitWarning, match=r"below the resolvable radius 0\.4\d* nm"):
+        res = fit_curve(curve, contrast=truth["contrast"], **PIPELINE_FIT)
+    assert 0.4 < res.resolvable_radius_nm < 0.5
+    assert any("resolvable radius" in w for w in res.summary()["warnings"])
     _check(res, truth)  # observed: 0.8696 nm, phi 2.004e-4
 
 
