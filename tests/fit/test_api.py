@@ -338,3 +338,21 @@ def test_visible_only_statistics_and_sub_visibility_fraction():
     res = fit(Q, i_obs, sigma, ranges_nm=[(1.0, 2.5)], **FAST)
     assert len(res.ranges_visible) == len(res.ranges) == 2
     assert "visible bins only" in res.report() and len(res.summary()["ranges_visible"]) == 2
+
+
+def test_duplicated_q_is_an_error_naming_the_value():
+    # issue 13 item 10: every q point twice was fitted with double the degrees of freedom
+    i_obs, sigma = _data()
+    q2 = np.concatenate([Q, Q])
+    with pytest.raises(ValueError, match=r"q has 120 duplicated value\(s\) \(first q = 0\.15 1/nm\).*merge or average"):
+        fit(q2, np.concatenate([i_obs, i_obs]), np.concatenate([sigma, sigma]), **FAST)
+
+
+def test_short_repr_and_plot_return_axes():
+    i_obs, sigma = _data()
+    res = fit(Q, i_obs, sigma, contrast=CONTRAST_CDSE_ODE, intensity_unit="1/cm", title="s", **FAST)
+    text = repr(res)
+    assert len(text) < 300 and text.startswith("FitResult('s'") and "chi2_r" in text and "unresolved" in text
+    ax_c, ax_d = res.plot()
+    assert ax_c.get_xscale() == "log" and ax_d.get_xlabel() == "radius (nm)"
+    assert len(ax_c.lines) >= 1 and ax_c.figure is ax_d.figure
