@@ -21,7 +21,7 @@ decomposition):
 2. A sphere is *resolved* when its form factor falls below ``p_flat`` (default
    1/2) of its forward value inside the informative range, i.e. when
    ``P(q_info, r) <= p_flat``.  This gives the resolvable radius
-   ``r_res = x_c / q_info`` with ``P(x_c) = p_flat`` (x_c = 1.81 for 1/2; compare
+   ``r_res = x_c / q_info`` with ``P(x_c) = p_flat`` (x_c = 1.815 for 1/2; compare
    the usual observability rule r >= pi / q_max, where P(pi) = 0.09).  A sphere
    with ``r < r_res`` keeps more than half of its scattering across every q
    the data inform: within the noise it is a flat background plus a gentle
@@ -70,7 +70,7 @@ def flat_limit_x(p_flat: float = P_FLAT) -> float:
     Examples
     --------
     >>> round(flat_limit_x(0.5), 3)
-    1.81
+    1.815
     """
     from scipy.optimize import brentq
 
@@ -126,7 +126,7 @@ def resolvable_radius(q: np.ndarray, sigma: np.ndarray, particle_intensity: np.n
     --------
     >>> q = np.geomspace(0.2, 5.0, 50)
     >>> round(resolvable_radius(q, np.full(50, 1e-6), np.ones(50)), 3)  # measured up to q_max
-    0.362
+    0.363
     """
     q_info = informative_q_max(q, sigma, particle_intensity, n_sigma)
     if not math.isfinite(q_info):
