@@ -243,8 +243,11 @@ class FitResult:
         ax_c, ax_d = axes
         ax_c.errorbar(self.q_nm, self.intensity, yerr=self.sigma, fmt=".", ms=3, lw=0.6, color="0.3", label="data")
         ax_c.plot(self.q_nm, self.model_mean, "-", color="tab:red", lw=1.2, label="MC fit (mean of repetitions)")
+        from matplotlib.ticker import NullFormatter
+
         ax_c.set_xscale("log")
         ax_c.set_yscale("log")
+        ax_c.xaxis.set_minor_formatter(NullFormatter())  # minor labels overlap on a short log range
         ax_c.set_xlabel("q (1/nm)")
         ax_c.set_ylabel(f"I ({self.intensity_unit})")
         ax_c.set_title(self.title or "Monte Carlo fit")
@@ -253,13 +256,14 @@ class FitResult:
         left = self.bin_edges_nm[:-1]
         res = self.volume_fraction_resolved
         ax_d.bar(left, res, width=widths, align="edge", color="tab:blue", alpha=0.7, label="resolved")
-        ax_d.bar(left, self.volume_fraction - res, bottom=res, width=widths, align="edge", color="0.7",
-                 label="unresolved (not counted)")
+        if np.any(self.volume_fraction - res > 0):
+            ax_d.bar(left, self.volume_fraction - res, bottom=res, width=widths, align="edge", color="0.7",
+                     label="unresolved (not counted)")
         ax_d.errorbar(self.bin_centers_nm, self.volume_fraction, yerr=self.volume_fraction_std, fmt="none",
                       ecolor="k", lw=0.6)
         ax_d.step(self.bin_centers_nm, self.min_visibility, where="mid", color="tab:orange", lw=1.0,
                   label="minimum visibility")
-        if 0 < self.resolvable_radius_nm < np.inf:
+        if self.bin_edges_nm[0] < self.resolvable_radius_nm < self.bin_edges_nm[-1]:
             ax_d.axvline(self.resolvable_radius_nm, color="k", ls=":", lw=1.0,
                          label=f"resolvable radius {self.resolvable_radius_nm:.3g} nm")
         if self.bin_scale == "log":
