@@ -113,6 +113,36 @@ def solve_scale_background(sw, swi, swii, sf, sff, sfi, fit_background):
 
 
 @njit
+def _solve_at_c_max(sff, sf, sfp, sw, sp, spp, sfi, swi, spi, swii, use_b, c_max):
+    """Best (s >= 0, b) with c fixed at its upper bound ``c_max`` (its term moved to the data side); (s, b, chi2)."""
+    u0 = sfi - c_max * sfp
+    u1 = swi - c_max * sp
+    uii = swii - 2.0 * c_max * spi + c_max * c_max * spp
+    best = np.inf
+    bs = 0.0
+    bb = 0.0
+    for hs in (True, False):
+        a00 = sff if hs else 1.0
+        a11 = sw if use_b else 1.0
+        a01 = sf if (hs and use_b) else 0.0
+        r0 = u0 if hs else 0.0
+        r1 = u1 if use_b else 0.0
+        det = a00 * a11 - a01 * a01
+        if not det > 0.0:
+            continue
+        x0 = (r0 * a11 - a01 * r1) / det
+        x1 = (a00 * r1 - a01 * r0) / det
+        if x0 < 0.0:
+            continue
+        chi2 = uii - (x0 * r0 + x1 * r1)
+        if chi2 < best:
+            best = chi2
+            bs = x0
+            bb = x1
+    return bs, bb, best
+
+
+@njit
 def solve_bounded3(sff, sf, sfp, sw, sp, spp, sfi, swi, spi, swii, use_b, use_c, c_max=np.inf):
     """Weighted least squares of I ~ s F + b + c p with s >= 0, c >= 0, b free.
 
@@ -164,29 +194,12 @@ def solve_bounded3(sff, sf, sfp, sw, sp, spp, sfi, swi, spi, swii, use_b, use_c,
             bb = x1
             bc = x2
     if use_c and c_max < np.inf:
-        # c at its upper bound: fit s (>= 0) and b to I - c_max p
-        u0 = sfi - c_max * sfp
-        u1 = swi - c_max * sp
-        uii = swii - 2.0 * c_max * spi + c_max * c_max * spp
-        for hs in (True, False):
-            a00 = sff if hs else 1.0
-            a11 = sw if use_b else 1.0
-            a01 = sf if (hs and use_b) else 0.0
-            r0 = u0 if hs else 0.0
-            r1 = u1 if use_b else 0.0
-            det = a00 * a11 - a01 * a01
-            if not det > 0.0:
-                continue
-            x0 = (r0 * a11 - a01 * r1) / det
-            x1 = (a00 * r1 - a01 * r0) / det
-            if x0 < 0.0:
-                continue
-            chi2 = uii - (x0 * r0 + x1 * r1)
-            if chi2 < best:
-                best = chi2
-                bs = x0
-                bb = x1
-                bc = c_max
+        s_u, b_u, chi2_u = _solve_at_c_max(sff, sf, sfp, sw, sp, spp, sfi, swi, spi, swii, use_b, c_max)
+        if chi2_u < best:
+            best = chi2_u
+            bs = s_u
+            bb = b_u
+            bc = c_max
     if best < 0.0:
         best = 0.0
     return bs, bb, bc, best
