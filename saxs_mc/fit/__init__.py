@@ -10,17 +10,25 @@ Public API::
 
 CLI: ``saxs-mc fit DATA -o OUTDIR [--q-range QMIN QMAX] [--r-range RMIN RMAX]
 [--contributions N] [--repetitions N] [--seed S] [--contrast DRHO] [--bins N]
-[--bin-scale log|linear] [--range RLO RHI ...] [--power-law N]
-[--background nonnegative|flat|none] [--chi2-k K]`` (progress bar only when
-stderr is a terminal).
+[--bin-scale log|linear] [--stats-range RLO RHI ...] [--power-law N]
+[--background nonnegative|flat|none] [--background-bounds BMIN BMAX] [--chi2-k K]
+[--intensity-unit 1/cm|arbitrary] [--no-plot]`` (progress bar only when stderr
+is a terminal).
 
 Defaults that matter for honest answers (details in :mod:`saxs_mc.fit.mc`):
 every repetition runs to its chi2 plateau (``chi2_k=None``; a McSAS-style early
 stop at a chi2 target leaves unconstrained small-radius contributions from the
 random start), and the flat background is bounded b >= 0
 (``background="nonnegative"``; a free b trades against small-sphere volume).
-Per-range statistics come both from all contributions (``FitResult.ranges``)
-and from the bins above the minimum visibility (``FitResult.ranges_visible``).
+Per-range statistics come from the resolved contributions (``FitResult.ranges``),
+from those in bins above the minimum visibility (``FitResult.ranges_visible``)
+and from all of them (``FitResult.ranges_all``).  Volume at radii the data cannot
+tell from a flat background (below :func:`resolvable_radius`, criterion in
+:mod:`saxs_mc.fit.resolution`) is reported apart
+(``FitResult.unresolved_volume_fraction``) and left out of the total volume
+fraction and the mean radius.  After a blank subtraction,
+:func:`blank_background_bounds` bounds the residual background
+(``fit(..., background_bounds=...)``).
 
 ``saxs_mc.fit`` is both this subpackage and callable: ``saxs_mc.fit(q, I, sigma,
 ...)`` is :func:`saxs_mc.fit.mc.fit`.  Python binds the attribute ``saxs_mc.fit``
@@ -47,10 +55,12 @@ from typing import Any
 
 from saxs_mc.fit.mc import FitWarning, fit, fit_curve
 from saxs_mc.fit.outputs import write_fit_outputs
+from saxs_mc.fit.resolution import blank_background_bounds, resolvable_radius
 from saxs_mc.fit.result import FitResult
 from saxs_mc.fit.statistics import RangeStats
 
-__all__ = ["fit", "fit_curve", "FitResult", "RangeStats", "FitWarning", "write_fit_outputs"]
+__all__ = ["fit", "fit_curve", "FitResult", "RangeStats", "FitWarning", "write_fit_outputs", "resolvable_radius",
+           "blank_background_bounds"]
 
 
 class _CallableModule(types.ModuleType):

@@ -113,7 +113,37 @@ def solve_scale_background(sw, swi, swii, sf, sff, sfi, fit_background):
 
 
 @njit
-def solve_bounded3(sff, sf, sfp, sw, sp, spp, sfi, swi, spi, swii, use_b, use_c):
+def _solve_at_c_max(sff, sf, sfp, sw, sp, spp, sfi, swi, spi, swii, use_b, c_max):
+    """Best (s >= 0, b) with c fixed at its upper bound ``c_max`` (its term moved to the data side); (s, b, chi2)."""
+    u0 = sfi - c_max * sfp
+    u1 = swi - c_max * sp
+    uii = swii - 2.0 * c_max * spi + c_max * c_max * spp
+    best = np.inf
+    bs = 0.0
+    bb = 0.0
+    for hs in (True, False):
+        a00 = sff if hs else 1.0
+        a11 = sw if use_b else 1.0
+        a01 = sf if (hs and use_b) else 0.0
+        r0 = u0 if hs else 0.0
+        r1 = u1 if use_b else 0.0
+        det = a00 * a11 - a01 * a01
+        if not det > 0.0:
+            continue
+        x0 = (r0 * a11 - a01 * r1) / det
+        x1 = (a00 * r1 - a01 * r0) / det
+        if x0 < 0.0:
+            continue
+        chi2 = uii - (x0 * r0 + x1 * r1)
+        if chi2 < best:
+            best = chi2
+            bs = x0
+            bb = x1
+    return bs, bb, best
+
+
+@njit
+def solve_bounded3(sff, sf, sfp, sw, sp, spp, sfi, swi, spi, swii, use_b, use_c, c_max=np.inf):
     """Weighted least squares of I ~ s F + b + c p with s >= 0, c >= 0, b free.
 
     Normal matrix ``[[sff, sf, sfp], [sf, sw, sp], [sfp, sp, spp]]`` and
@@ -123,7 +153,9 @@ def solve_bounded3(sff, sf, sfp, sw, sp, spp, sfi, swi, spi, swii, use_b, use_c)
     the best feasible one among the optima of the parameter subsets (active
     sets) with b always free; each subset is solved by Cramer's rule with the
     inactive parameters' rows/columns replaced by the identity.
-    Returns ``(s, b, c, chi2)``.
+    ``c_max`` (default inf) bounds c from above as well: subsets with c above it
+    are infeasible, and the subsets with c fixed at ``c_max`` (its term moved to
+    the data side) are tried too.  Returns ``(s, b, c, chi2)``.
     """
     best = np.inf
     bs = 0.0
@@ -153,7 +185,7 @@ def solve_bounded3(sff, sf, sfp, sw, sp, spp, sfi, swi, spi, swii, use_b, use_c)
         x0 = (r0 * c00 - a01 * (r1 * a22 - a12 * r2) + a02 * (r1 * a12 - a11 * r2)) / det
         x1 = (a00 * (r1 * a22 - a12 * r2) - r0 * c01 + a02 * (a01 * r2 - r1 * a02)) / det
         x2 = (a00 * (a11 * r2 - r1 * a12) - a01 * (a01 * r2 - r1 * a02) + r0 * c02) / det
-        if x0 < 0.0 or x2 < 0.0:
+        if x0 < 0.0 or x2 < 0.0 or x2 > c_max:
             continue
         chi2 = swii - (x0 * r0 + x1 * r1 + x2 * r2)
         if chi2 < best:
@@ -161,6 +193,13 @@ def solve_bounded3(sff, sf, sfp, sw, sp, spp, sfi, swi, spi, swii, use_b, use_c)
             bs = x0
             bb = x1
             bc = x2
+    if use_c and c_max < np.inf:
+        s_u, b_u, chi2_u = _solve_at_c_max(sff, sf, sfp, sw, sp, spp, sfi, swi, spi, swii, use_b, c_max)
+        if chi2_u < best:
+            best = chi2_u
+            bs = s_u
+            bb = b_u
+            bc = c_max
     if best < 0.0:
         best = 0.0
     return bs, bb, bc, best
@@ -198,7 +237,7 @@ def _rebuild(table, idx, f):
 
 @njit
 def mc_single(table, w, wi, swii, n_contrib, seed, max_iter, chi2_target, stag_window, stag_delta,
-              fit_background, rebuild_every, idx, f, info, trace, p, fit_powerlaw):
+              fit_background, rebuild_every, idx, f, info, trace, p, fit_powerlaw, c_max=np.inf):
     """One Monte Carlo repetition (serial).
 
     Parameters
@@ -236,6 +275,8 @@ def mc_single(table, w, wi, swii, n_contrib, seed, max_iter, chi2_target, stag_w
         Power-law basis (used only if ``fit_powerlaw``).
     fit_powerlaw : bool
         Fit c >= 0 times ``p`` in addition.
+    c_max : float
+        Upper bound of c (default inf; finite for a bounded flat background).
     """
     n_grid = table.shape[0]
     n_q = table.shape[1]
@@ -261,7 +302,7 @@ def mc_single(table, w, wi, swii, n_contrib, seed, max_iter, chi2_target, stag_w
     sf, sff, sfi = _sums(f, w, wi)
     cp = 0.0
     if fit_powerlaw:
-        s, b, cp, chi2 = solve_bounded3(sff, sf, _sum_fp(f, wp), sw, sp, spp, sfi, swi, spi, swii, fit_background, True)
+        s, b, cp, chi2 = solve_bounded3(sff, sf, _sum_fp(f, wp), sw, sp, spp, sfi, swi, spi, swii, fit_background, True, c_max)
     else:
         s, b, chi2 = solve_scale_background(sw, swi, swii, sf, sff, sfi, fit_background)
     n_trace = trace.shape[0]
@@ -297,7 +338,7 @@ def mc_single(table, w, wi, swii, n_contrib, seed, max_iter, chi2_target, stag_w
             if fit_powerlaw:
                 e += wp[iq] * fn
         if fit_powerlaw:
-            s2, b2, cp2, chi2n = solve_bounded3(c, a, e, sw, sp, spp, d, swi, spi, swii, fit_background, True)
+            s2, b2, cp2, chi2n = solve_bounded3(c, a, e, sw, sp, spp, d, swi, spi, swii, fit_background, True, c_max)
         else:
             s2, b2, chi2n = solve_scale_background(sw, swi, swii, a, c, d, fit_background)
         it += 1
@@ -309,7 +350,7 @@ def mc_single(table, w, wi, swii, n_contrib, seed, max_iter, chi2_target, stag_w
                 sf, sff, sfi = _sums(f, w, wi)
                 if fit_powerlaw:
                     s2, b2, cp2, chi2n = solve_bounded3(sff, sf, _sum_fp(f, wp), sw, sp, spp, sfi, swi, spi, swii,
-                                                        fit_background, True)
+                                                        fit_background, True, c_max)
                 else:
                     s2, b2, chi2n = solve_scale_background(sw, swi, swii, sf, sff, sfi, fit_background)
             else:
@@ -338,7 +379,7 @@ def mc_single(table, w, wi, swii, n_contrib, seed, max_iter, chi2_target, stag_w
 
 @njit(parallel=True)
 def mc_repetitions(table, w, wi, swii, n_contrib, seeds, max_iter, chi2_target, stag_window, stag_delta,
-                   fit_background, rebuild_every, idx_out, f_out, info_out, p, fit_powerlaw):
+                   fit_background, rebuild_every, idx_out, f_out, info_out, p, fit_powerlaw, c_max=np.inf):
     """Run ``seeds.shape[0]`` independent repetitions in parallel (``prange``).
 
     Repetition ``i`` uses ``seeds[i]`` and writes only row ``i`` of
@@ -348,4 +389,4 @@ def mc_repetitions(table, w, wi, swii, n_contrib, seeds, max_iter, chi2_target, 
     no_trace = np.empty(0, dtype=np.float64)
     for i in prange(seeds.shape[0]):
         mc_single(table, w, wi, swii, n_contrib, seeds[i], max_iter, chi2_target, stag_window, stag_delta,
-                  fit_background, rebuild_every, idx_out[i], f_out[i], info_out[i], no_trace, p, fit_powerlaw)
+                  fit_background, rebuild_every, idx_out[i], f_out[i], info_out[i], no_trace, p, fit_powerlaw, c_max)

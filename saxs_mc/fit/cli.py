@@ -2,7 +2,8 @@
 
 DATA is an NXcanSAS file (saxs_mc's or a third party's) or 3-column ASCII
 (q, I, Idev; q unit from the header, default 1/nm).  Writes
-``<stem>_distribution.csv``, ``<stem>_fitcurve.csv``, ``<stem>_fit.json`` and, for
+``<stem>_distribution.csv``, ``<stem>_fitcurve.csv``, ``<stem>_fit.json``,
+``<stem>_fit.png`` (unless ``--no-plot``) and, for
 NXcanSAS input, ``<stem>_fit.h5`` (a copy of the input with the analysis
 groups; the input itself is never modified) -- see :mod:`saxs_mc.fit.outputs`.
 Prints the JSON path on stdout; the text report goes to the log.  Exit code 0
@@ -13,6 +14,7 @@ JSON); use ``--strict`` to get exit code 3 then.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import logging
 import sys
 from pathlib import Path
@@ -20,43 +22,71 @@ from pathlib import Path
 log = logging.getLogger(__name__)
 
 
+EXAMPLES = """\
+examples:
+  saxs-mc fit out/samples/nuc230C/nuc230C_sub.h5 -o fits --contrast 34.65 --seed 1
+      absolute volume fractions (I in 1/cm from the file) with a fixed seed
+  saxs-mc fit curve.dat -o fits --q-unit 1/nm --intensity-unit 1/cm --contrast 34.65 --r-range 0.4 4
+      a 3-column ASCII curve whose header does not state its units
+  saxs-mc fit curve.h5 -o fits --stats-range 0.8 1.0 --stats-range 1.0 1.2
+      per-population statistics in two radius windows (the radius range of the fit stays the default)
+"""
+
+
 def register(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser(
         "fit",
         help="Monte Carlo (McSAS) sphere size distribution of a reduced curve",
         description="McSAS-style Monte Carlo fit of a volume-weighted sphere size distribution "
-                    "(numba; repetitions in parallel).",
+                    "(numba; repetitions in parallel).  Writes <stem>_distribution.csv, <stem>_fitcurve.csv, "
+                    "<stem>_fit.json, <stem>_fit.png and, for NXcanSAS input, <stem>_fit.h5.  Volume below the "
+                    "resolvable radius (spheres the data cannot tell from a flat background) is reported apart "
+                    "as unresolved.",
+        epilog=EXAMPLES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("data", metavar="DATA", help="NXcanSAS (.h5/.nxs) or 3-column ASCII curve (q, I, Idev)")
     p.add_argument("-o", "--outdir", required=True, help="output directory")
     p.add_argument("--stem", default=None, help="output file-name stem (default: DATA's stem)")
     p.add_argument("--entry", default=None, help="NXcanSAS entry to read (default: the file's default)")
     p.add_argument("--q-unit", default=None, choices=("1/nm", "1/A"),
-                   help="q unit of an ASCII file whose header does not state it")
-    p.add_argument("--q-range", nargs=2, type=float, metavar=("QMIN", "QMAX"), help="fit range in 1/nm")
+                   help="q unit of an ASCII file whose header does not state it (default: from the header)")
+    p.add_argument("--intensity-unit", default=None, choices=("1/cm", "arbitrary"),
+                   help="intensity unit of an ASCII file whose header does not state it; 1/cm with --contrast gives "
+                        "absolute volume fractions (default: from the file, else arbitrary)")
+    p.add_argument("--q-range", nargs=2, type=float, metavar=("QMIN", "QMAX"),
+                   help="fit only these q (1/nm) (default: the whole curve)")
     p.add_argument("--r-range", nargs=2, type=float, metavar=("RMIN", "RMAX"),
-                   help="radius range in nm (default pi/q_max .. pi/q_min)")
+                   help="radius range (nm) the Monte Carlo draws from (default pi/q_max .. pi/q_min)")
     p.add_argument("--contributions", type=int, default=300, help="contributions per repetition (default 300)")
     p.add_argument("--repetitions", type=int, default=10, help="independent repetitions (default 10)")
     p.add_argument("--seed", type=int, default=None, help="random seed (default: OS entropy, recorded in the JSON)")
     p.add_argument("--contrast", type=float, default=None,
-                   help="SLD difference in 1e-6 A^-2 (e.g. 34.65 for CdSe/octadecene); with I in 1/cm gives absolute volume fractions")
+                   help="SLD difference in 1e-6 A^-2 (e.g. 34.65 for CdSe/octadecene); with I in 1/cm gives absolute "
+                        "volume fractions (default: none, volume fractions are then relative and sum to 1)")
     p.add_argument("--bins", type=int, default=40, help="histogram bins (default 40)")
     p.add_argument("--bin-scale", choices=("log", "linear"), default="log", help="histogram bin spacing (default log)")
     p.add_argument("--sampling", choices=("log", "linear"), default="log", help="radius sampling (default log-uniform)")
-    p.add_argument("--range", dest="ranges", nargs=2, type=float, action="append", metavar=("RLO", "RHI"),
-                   help="radius range (nm) for population statistics; repeatable")
+    p.add_argument("--stats-range", "--range", dest="ranges", nargs=2, type=float, action="append",
+                   metavar=("RLO", "RHI"),
+                   help="extra radius window (nm) for population statistics, repeatable; does not change the fitted "
+                        "radius range (that is --r-range). --range is the old spelling (default: whole range only)")
     p.add_argument("--background", choices=("nonnegative", "flat", "none"), default=None,
                    help="flat background b: nonnegative (b >= 0, default without --power-law), flat (free b, "
                         "default with --power-law; e.g. for an over-subtracted blank) or none (b = 0)")
+    p.add_argument("--background-bounds", nargs=2, type=float, metavar=("BMIN", "BMAX"), default=None,
+                   help="bounds on b in the intensity unit, e.g. from the subtracted blank's level and uncertainty "
+                        "(default: none; with 'nonnegative' BMIN is raised to 0)")
     p.add_argument("--no-background", action="store_true", help="same as --background none")
     p.add_argument("--power-law", type=float, default=None, metavar="N",
-                   help="also fit a power-law term c q^-N (c >= 0), e.g. 4 for Porod scattering of aggregates")
+                   help="also fit a power-law term c q^-N (c >= 0), e.g. 4 for Porod scattering of aggregates "
+                        "(default: none)")
     p.add_argument("--max-iterations", type=int, default=200_000, help="iteration cap per repetition (default 200000)")
     p.add_argument("--chi2-k", type=float, default=None,
                    help="stop early once chi2_r <= 1 + K sqrt(2/dof) (McSAS-style); default: run every "
                         "repetition to its chi2 plateau (see saxs_mc.fit.mc)")
     p.add_argument("--strict", action="store_true", help="exit code 3 if any repetition did not converge")
+    p.add_argument("--no-plot", action="store_true", help="skip the PNG plot <stem>_fit.png")
     p.add_argument("--no-progress", action="store_true", help="no progress bar (never shown unless stderr is a terminal)")
     p.set_defaults(func=_run)
 
@@ -73,6 +103,11 @@ def _run(args: argparse.Namespace) -> int:
         raise ValueError(f"--no-background contradicts --background {args.background}: give one of them")
     background = "none" if args.no_background else args.background
     curve = read_curve(path, entry=args.entry, q_unit=args.q_unit)
+    if args.intensity_unit is not None and args.intensity_unit != curve.intensity_unit:
+        if curve.intensity_unit != "arbitrary":
+            raise ValueError(f"--intensity-unit {args.intensity_unit} contradicts {path}, which states "
+                             f"{curve.intensity_unit}; drop the option or fix the file")
+        curve = dataclasses.replace(curve, intensity_unit=args.intensity_unit)
     res = fit_curve(
         curve,
         q_range_nm=tuple(args.q_range) if args.q_range else None,
@@ -86,13 +121,14 @@ def _run(args: argparse.Namespace) -> int:
         radius_sampling=args.sampling,
         ranges_nm=[tuple(r) for r in args.ranges] if args.ranges else None,
         background=background,
+        background_bounds=tuple(args.background_bounds) if args.background_bounds else None,
         power_law_exponent=args.power_law,
         max_iterations=args.max_iterations,
         chi2_k=args.chi2_k,
         progress=not args.no_progress and sys.stderr.isatty(),
     )
     log.info("\n%s", res.report())
-    paths = write_fit_outputs(args.outdir, args.stem or path.stem, res, source=path)
+    paths = write_fit_outputs(args.outdir, args.stem or path.stem, res, source=path, plot=not args.no_plot)
     for key, p in paths.items():
         log.info("wrote %s: %s", key, p)
     print(paths["json"])

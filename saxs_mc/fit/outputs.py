@@ -4,14 +4,21 @@
 
 ``<stem>_distribution.csv``
     One row per histogram bin, columns exactly
-    ``r_lo_nm,r_hi_nm,volume_fraction,volume_fraction_std,min_visibility``.
+    ``r_lo_nm,r_hi_nm,volume_fraction,volume_fraction_std,min_visibility,volume_fraction_resolved``
+    (the last: from the contributions at or above the resolvable radius only).
     Volume fractions are absolute when the fit was absolute (I in 1/cm and a
-    contrast given), otherwise relative (their means sum to 1).  A ``#``
-    comment header states which.
+    contrast given), otherwise relative (their means sum to 1); the JSON's
+    ``volume_fraction_kind`` says which.  Plain CSV with one header line and no
+    comments: it loads with ``pandas.read_csv(path)`` default options.
 
 ``<stem>_fitcurve.csv``
     Columns ``q_nm,intensity,sigma,model_mean,model_std`` (the data fitted
-    and the fitted curve, mean and std over repetitions); ``#`` header with the unit.
+    and the fitted curve, mean and std over repetitions); q in 1/nm, intensities
+    in the JSON's ``data.intensity_unit``.  Plain CSV as above.
+
+``<stem>_fit.png``
+    Data with the fitted curve, and the distribution with its resolved and
+    unresolved parts and the minimum visibility (:meth:`FitResult.plot`).
 
 ``<stem>_fit.json``
     Schema (``schema = "saxs_mc.fit/1"``)::
@@ -33,7 +40,8 @@
                          repetitions: [{repetition, converged, reason ("target" |
                                         "plateau" | "stagnated" | "cap"), iterations, accepted,
                                         acceptance_rate, chi2_r, seed}]},
-          "total_volume_fraction", "total_volume_fraction_std",
+          "total_volume_fraction", "total_volume_fraction_std" (resolved volume only),
+          "unresolved_volume_fraction(_std)", "resolvable_radius_nm", "informative_q_max_nm",
           "scale_mean", "background_mean", "background_std", "power_law_coefficient_mean",
           "histogram" {bin_scale, r_lo_nm[], r_hi_nm[], volume_fraction[],
                        volume_fraction_std[], number_fraction[], number_fraction_std[],
@@ -79,37 +87,48 @@ from saxs_mc.io.curves import HDF5_SUFFIXES
 from saxs_mc.io.nxcansas import _decode, _find_class, _set_str
 
 SCHEMA = "saxs_mc.fit/1"
-DISTRIBUTION_COLUMNS = ("r_lo_nm", "r_hi_nm", "volume_fraction", "volume_fraction_std", "min_visibility")
+DISTRIBUTION_COLUMNS = ("r_lo_nm", "r_hi_nm", "volume_fraction", "volume_fraction_std", "min_visibility",
+                        "volume_fraction_resolved")
+FITCURVE_COLUMNS = ("q_nm", "intensity", "sigma", "model_mean", "model_std")
 
 
 
 def write_distribution_csv(path: str | Path, res: FitResult) -> Path:
-    """``<stem>_distribution.csv`` (see module docstring)."""
+    """``<stem>_distribution.csv`` (see module docstring): plain CSV, one header line, loads with ``pandas.read_csv(path)``."""
     path = Path(path)
-    kind = "absolute" if res.absolute else "relative (sum 1)"
-    header = [f"saxs_mc Monte Carlo fit: {res.title}", f"volume_fraction: {kind}",
-              "min_visibility: volume fraction one contribution needs to reach the data uncertainty"]
     data = np.column_stack([res.bin_edges_nm[:-1], res.bin_edges_nm[1:], res.volume_fraction,
-                            res.volume_fraction_std, res.min_visibility])
-    # the column line must be exactly the names: write it as the last comment-free line
+                            res.volume_fraction_std, res.min_visibility, res.volume_fraction_resolved])
+    return _write_csv(path, DISTRIBUTION_COLUMNS, data)
+
+
+def write_fitcurve_csv(path: str | Path, res: FitResult) -> Path:
+    """``<stem>_fitcurve.csv`` (see module docstring): plain CSV, one header line."""
+    path = Path(path)
+    data = np.column_stack([res.q_nm, res.intensity, res.sigma, res.model_mean, res.model_std])
+    return _write_csv(path, FITCURVE_COLUMNS, data)
+
+
+def _write_csv(path: Path, columns: tuple[str, ...], data: np.ndarray) -> Path:
+    # no comment lines: the file loads with pandas.read_csv / numpy.genfromtxt(names=True) default options;
+    # units and the kind of volume fraction are in the column names' docs and in <stem>_fit.json
     with atomic_path(path) as tmp:
         with open(tmp, "w", encoding="utf-8") as fh:
-            for h in header:
-                fh.write(f"# {h}\n")
-            fh.write(",".join(DISTRIBUTION_COLUMNS) + "\n")
+            fh.write(",".join(columns) + "\n")
             np.savetxt(fh, data, delimiter=",", fmt="%.10g")
     return path
 
 
-def write_fitcurve_csv(path: str | Path, res: FitResult) -> Path:
-    """``<stem>_fitcurve.csv`` (see module docstring)."""
+def plot_fit(path: str | Path, res: FitResult) -> Path:
+    """``<stem>_fit.png``: data with the fitted curve, and the distribution (Agg, atomic)."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
     path = Path(path)
-    data = np.column_stack([res.q_nm, res.intensity, res.sigma, res.model_mean, res.model_std])
+    fig = Figure(figsize=(10, 4), layout="constrained")
+    FigureCanvasAgg(fig)
+    res.plot(fig.subplots(1, 2))
     with atomic_path(path) as tmp:
-        with open(tmp, "w", encoding="utf-8") as fh:
-            fh.write(f"# saxs_mc Monte Carlo fit curve: {res.title}\n# q in 1/nm, intensities in {res.intensity_unit}\n")
-            fh.write("q_nm,intensity,sigma,model_mean,model_std\n")
-            np.savetxt(fh, data, delimiter=",", fmt="%.10g")
+        fig.savefig(tmp, format="png", dpi=110)
     return path
 
 
@@ -139,6 +158,7 @@ def write_nxcansas_analysis(source: str | Path, target: str | Path, res: FitResu
     with atomic_path(target) as tmp:
         shutil.copyfile(source, tmp)
         with h5py.File(tmp, "r+") as fh:
+            fh.attrs["file_name"] = target.name  # the copy names itself, not the input it was copied from
             entries = _find_class(fh, "SASentry")
             default = _decode(fh.attrs.get("default", ""))
             entry = fh[default] if default in entries else fh[entries[0]]
@@ -186,8 +206,9 @@ def write_nxcansas_analysis(source: str | Path, target: str | Path, res: FitResu
     return target
 
 
-def write_fit_outputs(outdir: str | Path, stem: str, res: FitResult, *, source: str | Path | None = None) -> dict[str, Path]:
-    """Write the distribution CSV, fit-curve CSV, JSON summary and (for NXcanSAS input) an HDF5 copy.
+def write_fit_outputs(outdir: str | Path, stem: str, res: FitResult, *, source: str | Path | None = None,
+                      plot: bool = True) -> dict[str, Path]:
+    """Write the distribution CSV, fit-curve CSV, JSON summary, a plot and (for NXcanSAS input) an HDF5 copy.
 
     Parameters
     ----------
@@ -199,10 +220,12 @@ def write_fit_outputs(outdir: str | Path, stem: str, res: FitResult, *, source: 
     source : str or Path, optional
         The input file; recorded with its SHA-256, and when it is NXcanSAS a copy
         with the analysis groups is written as ``<stem>_fit.h5``.
+    plot : bool
+        Also write ``<stem>_fit.png`` (:meth:`FitResult.plot`).
 
     Returns
     -------
-    dict with keys ``distribution``, ``fitcurve``, ``json`` and possibly ``nxcansas``.
+    dict with keys ``distribution``, ``fitcurve``, ``json`` and possibly ``nxcansas`` and ``plot``.
     """
     from saxs_mc.provenance import file_sha256, utc_now
 
@@ -232,4 +255,6 @@ def write_fit_outputs(outdir: str | Path, stem: str, res: FitResult, *, source: 
     if nx:
         paths["nxcansas"] = write_nxcansas_analysis(src, outdir / f"{stem}_fit.h5", res, doc)
     paths["json"] = write_json_atomic(outdir / f"{stem}_fit.json", doc)
+    if plot:
+        paths["plot"] = plot_fit(outdir / f"{stem}_fit.png", res)
     return paths

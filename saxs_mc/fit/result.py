@@ -38,8 +38,9 @@ class FitResult:
         formula in :mod:`saxs_mc.fit.statistics`).
     ranges : tuple of RangeStats
         Statistics per requested radius range (the first is the whole fit range),
-        from all contributions; ``sub_visibility_fraction`` gives the share of each
-        range's volume in bins below the minimum visibility.
+        from the *resolved* contributions (radius >= ``resolvable_radius_nm``);
+        ``sub_visibility_fraction`` gives the share of each range's volume in bins
+        below the minimum visibility.
     model_mean, model_std : ndarray (n_q,)
         Fitted curve s F + b, mean and std over repetitions.
     radii_nm : ndarray (n_rep, n_contrib)
@@ -90,6 +91,13 @@ class FitResult:
     warmup_s : float
         Time to compile/load the numba kernels before the timer started (non-zero
         only for the first fit in a process).
+    ranges_all : tuple of RangeStats
+        The same ranges from all contributions, unresolved ones included.
+    resolvable_radius_nm : float
+        Smallest radius the data resolve from a flat background
+        (:mod:`saxs_mc.fit.resolution`); volume below it is reported apart
+        (``unresolved_volume_fraction``) and left out of ``ranges`` and
+        ``total_volume_fraction``.  0 when not computed.
     """
 
     q_nm: np.ndarray
@@ -129,6 +137,8 @@ class FitResult:
     ranges_visible: tuple[RangeStats, ...] = ()
     warmup_s: float = 0.0
     background_at_bound: int = 0
+    ranges_all: tuple[RangeStats, ...] = ()
+    resolvable_radius_nm: float = 0.0
 
     def __post_init__(self) -> None:
         for f in dataclasses.fields(self):
@@ -163,10 +173,34 @@ class FitResult:
         return self.accepted / it
 
     @property
+    def resolved(self) -> np.ndarray:
+        """(n_rep, n_contrib) bool: contributions at radii >= ``resolvable_radius_nm``."""
+        return self.radii_nm >= self.resolvable_radius_nm
+
+    @property
     def total_volume_fraction(self) -> tuple[float, float]:
-        """Total volume fraction (mean, std over repetitions); 1 for relative fits."""
-        tot = self.phi_per_contribution * self.n_contributions
+        """Total *resolved* volume fraction (mean, std over repetitions); 1 for relative fits without unresolved volume."""
+        tot = self.phi_per_contribution * self.resolved.sum(axis=1)
         return float(tot.mean()), float(tot.std(ddof=1)) if tot.size > 1 else 0.0
+
+    @property
+    def unresolved_volume_fraction(self) -> tuple[float, float]:
+        """Volume fraction below ``resolvable_radius_nm`` (mean, std over repetitions), reported apart."""
+        tot = self.phi_per_contribution * (~self.resolved).sum(axis=1)
+        return float(tot.mean()), float(tot.std(ddof=1)) if tot.size > 1 else 0.0
+
+    @property
+    def volume_fraction_resolved(self) -> np.ndarray:
+        """(n_bins,) mean volume fraction per bin from the resolved contributions only."""
+        from saxs_mc.fit.statistics import volume_histogram
+
+        radii = np.where(self.resolved, self.radii_nm, np.inf)  # unresolved fall outside every bin
+        edges = self.bin_edges_nm
+        keep = np.isfinite(radii)
+        h = np.zeros((radii.shape[0], edges.size - 1))
+        for i in range(radii.shape[0]):
+            h[i] = volume_histogram(radii[i][keep[i]][None, :], self.phi_per_contribution[i:i + 1], edges)[0]
+        return h.mean(axis=0)
 
     @property
     def bin_centers_nm(self) -> np.ndarray:
@@ -177,6 +211,67 @@ class FitResult:
     def time_per_iteration_s(self) -> float:
         """Wall time per attempted move (all threads together)."""
         return self.elapsed_s / max(int(self.iterations.sum()), 1)
+
+    def __repr__(self) -> str:
+        tot = self.total_volume_fraction[0]
+        whole = self.ranges[0] if self.ranges else None
+        mean = f", mean r {whole.mean_nm:.4g} nm" if whole is not None else ""
+        return (f"FitResult({self.title or 'untitled'!r}: {self.q_nm.size} q points, {self.n_contributions} x "
+                f"{self.n_repetitions} contributions, chi2_r {self.chi2_r.mean():.3f}, "
+                f"converged {int(self.converged.sum())}/{self.n_repetitions}, "
+                f"{'phi' if self.absolute else 'relative volume'} {tot:.4g}{mean}, "
+                f"unresolved {self.unresolved_volume_fraction[0]:.3g} below {self.resolvable_radius_nm:.3g} nm)")
+
+    def plot(self, axes: Any = None) -> Any:
+        """Data with the fitted curve and the volume-weighted distribution; returns the two matplotlib axes.
+
+        Parameters
+        ----------
+        axes : sequence of two matplotlib Axes, optional
+            Where to draw; default a new Agg figure (no pyplot state).
+
+        Returns
+        -------
+        (Axes, Axes)
+            Curve axes (log-log) and distribution axes.
+        """
+        if axes is None:
+            from matplotlib.figure import Figure
+
+            fig = Figure(figsize=(10, 4), layout="constrained")
+            axes = fig.subplots(1, 2)
+        ax_c, ax_d = axes
+        ax_c.errorbar(self.q_nm, self.intensity, yerr=self.sigma, fmt=".", ms=3, lw=0.6, color="0.3", label="data")
+        ax_c.plot(self.q_nm, self.model_mean, "-", color="tab:red", lw=1.2, label="MC fit (mean of repetitions)")
+        from matplotlib.ticker import NullFormatter
+
+        ax_c.set_xscale("log")
+        ax_c.set_yscale("log")
+        ax_c.xaxis.set_minor_formatter(NullFormatter())  # minor labels overlap on a short log range
+        ax_c.set_xlabel("q (1/nm)")
+        ax_c.set_ylabel(f"I ({self.intensity_unit})")
+        ax_c.set_title(self.title or "Monte Carlo fit")
+        ax_c.legend(fontsize="small")
+        widths = np.diff(self.bin_edges_nm)
+        left = self.bin_edges_nm[:-1]
+        res = self.volume_fraction_resolved
+        ax_d.bar(left, res, width=widths, align="edge", color="tab:blue", alpha=0.7, label="resolved")
+        if np.any(self.volume_fraction - res > 0):
+            ax_d.bar(left, self.volume_fraction - res, bottom=res, width=widths, align="edge", color="0.7",
+                     label="unresolved (not counted)")
+        ax_d.errorbar(self.bin_centers_nm, self.volume_fraction, yerr=self.volume_fraction_std, fmt="none",
+                      ecolor="k", lw=0.6)
+        ax_d.step(self.bin_centers_nm, self.min_visibility, where="mid", color="tab:orange", lw=1.0,
+                  label="minimum visibility")
+        if self.bin_edges_nm[0] < self.resolvable_radius_nm < self.bin_edges_nm[-1]:
+            ax_d.axvline(self.resolvable_radius_nm, color="k", ls=":", lw=1.0,
+                         label=f"resolvable radius {self.resolvable_radius_nm:.3g} nm")
+        if self.bin_scale == "log":
+            ax_d.set_xscale("log")
+        ax_d.set_xlabel("radius (nm)")
+        ax_d.set_ylabel("volume fraction" + ("" if self.absolute else " (relative)"))
+        ax_d.legend(fontsize="small")
+        return ax_c, ax_d
 
     # ------------------------------------------------------------------
     def convergence(self) -> list[dict[str, Any]]:
@@ -213,6 +308,11 @@ class FitResult:
                 "repetitions": self.convergence(),
             },
             "total_volume_fraction": tot, "total_volume_fraction_std": tot_sd,
+            "total_volume_fraction_note": "resolved volume only (radius >= resolvable_radius_nm)",
+            "unresolved_volume_fraction": self.unresolved_volume_fraction[0],
+            "unresolved_volume_fraction_std": self.unresolved_volume_fraction[1],
+            "resolvable_radius_nm": self.resolvable_radius_nm,
+            "informative_q_max_nm": self.settings.get("informative_q_max_nm"),
             "scale_mean": float(self.scale.mean()), "background_mean": float(self.background.mean()),
             "background_std": float(self.background.std()),
             "background_mode": self.settings.get("background"), "background_at_bound": self.background_at_bound,
@@ -223,8 +323,10 @@ class FitResult:
                 "volume_fraction": self.volume_fraction, "volume_fraction_std": self.volume_fraction_std,
                 "number_fraction": self.number_fraction, "number_fraction_std": self.number_fraction_std,
                 "min_visibility": self.min_visibility,
+                "volume_fraction_resolved": self.volume_fraction_resolved,
             },
             "ranges": [r.summary() for r in self.ranges],
+            "ranges_all": [r.summary() for r in self.ranges_all],
             "ranges_visible": [r.summary() for r in self.ranges_visible],
             "warnings": list(self.warnings),
             "versions": self.versions,
@@ -246,7 +348,10 @@ class FitResult:
             f"converged {n_conv}/{self.n_repetitions}",
             f"  iterations {self.iterations.mean():.0f} (mean), acceptance {self.acceptance_rate.mean():.3f}, "
             f"{self.time_per_iteration_s * 1e6:.3f} us/iteration, {self.elapsed_s:.3f} s",
-            f"  volume fractions: {kind}; total {tot:.5g} +- {tot_sd:.2g}; background {self.background.mean():.5g} "
+            f"  volume fractions: {kind}; total resolved {tot:.5g} +- {tot_sd:.2g}; unresolved "
+            f"{self.unresolved_volume_fraction[0]:.3g} +- {self.unresolved_volume_fraction[1]:.2g} "
+            f"(radius < resolvable {self.resolvable_radius_nm:.4g} nm, reported apart)",
+            f"  background {self.background.mean():.5g} "
             f"({self.settings.get('background')}"
             + (f", at its bound 0 in {self.background_at_bound}/{self.n_repetitions} repetitions)"
                if self.settings.get("background") == "nonnegative" else ")"),
@@ -259,7 +364,8 @@ class FitResult:
         lines.append("")
         head = (f"  {'range (nm)':>17} {'vol.frac':>11} {'+-':>9} {'mean nm':>8} {'+-':>7} {'sd nm':>7} "
                 f"{'skew':>6} {'ex.kurt':>7} {'<r>_N nm':>8} {'sub-vis':>7}")
-        for label, stats in (("all contributions", self.ranges), ("visible bins only", self.ranges_visible)):
+        for label, stats in (("all resolved contributions", self.ranges), ("visible bins only", self.ranges_visible),
+                             ("including unresolved volume", self.ranges_all)):
             if not stats:
                 continue
             lines.append(f"  statistics per range, {label}:")

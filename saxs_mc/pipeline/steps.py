@@ -173,23 +173,30 @@ def _usable(curve: Any) -> Any:
 
 def fit_step(ctx: StepContext) -> dict[str, Any]:
     """McSAS Monte Carlo sphere fit of the blank-subtracted curve (seed from config seed + sample name)."""
-    from saxs_mc.fit import fit_curve, write_fit_outputs
+    from saxs_mc.fit import blank_background_bounds, fit_curve, write_fit_outputs
+    from saxs_mc.reduce import read_reduced
 
     s = ctx.settings
     src = ctx.upstream_output(f"subtract/{s['sample']}", "nxcansas")
-    curve = _usable(_read_curve(src))
+    reduced = read_reduced(src)
+    curve = _usable(reduced.curve)
+    # the residual flat background is bounded by the subtracted blank's level and uncertainty (issue 15)
+    bounds = (None if reduced.blank is None else
+              blank_background_bounds(reduced.blank.curve, q_range_nm=s["q_range_nm"], scale=reduced.blank_scale))
     res = fit_curve(
         curve, q_range_nm=s["q_range_nm"], r_range_nm=s["r_range_nm"], contributions=s["contributions"],
         repetitions=s["repetitions"], seed=s["seed"],
         contrast=s["contrast_1e6_A2"] if curve.intensity_unit == "1/cm" else None,
-        n_bins=s["bins"], bin_scale=s["bin_scale"], title=s["sample"],
+        n_bins=s["bins"], bin_scale=s["bin_scale"], title=s["sample"], background_bounds=bounds,
     )
     paths = write_fit_outputs(ctx.outdir, s["sample"], res, source=src)
     chi2 = float(np.mean(res.chi2_r))
     digest = {
         "sample": s["sample"], "seed": s["seed"], "bin_scale": res.bin_scale,
         "radius_edges_nm": res.bin_edges_nm, "radius_centers_nm": res.bin_centers_nm,
-        "volume_fraction": res.volume_fraction, "volume_fraction_std": res.volume_fraction_std,
+        "volume_fraction": res.volume_fraction_resolved, "volume_fraction_std": res.volume_fraction_std,
+        "volume_fraction_all": res.volume_fraction, "resolvable_radius_nm": res.resolvable_radius_nm,
+        "unresolved_volume_fraction": res.unresolved_volume_fraction[0], "background_bounds": bounds,
         "absolute": res.absolute, "q_nm": res.q_nm, "intensity": res.intensity, "sigma": res.sigma,
         "model": res.model_mean, "chi2_r": chi2, "chi2_r_per_repetition": res.chi2_r,
         "all_converged": res.all_converged, "intensity_unit": res.intensity_unit,

@@ -84,8 +84,9 @@ def test_convergence_reported_per_repetition():
 
 def test_iteration_cap_is_flagged_never_silent():
     i_obs, sigma = _data()
-    with pytest.warns(FitWarning, match="did not converge"):
+    with pytest.warns(FitWarning) as rec:
         res = fit(Q, i_obs, sigma, max_iterations=50, **FAST)
+    assert any("did not converge" in str(w.message) for w in rec)
     assert res.stop_reason == ("cap",) * 4
     assert not res.all_converged
     assert np.all(res.iterations == 50)
@@ -136,8 +137,11 @@ def test_bad_ranges_and_sizes():
         fit(Q, i_obs, sigma, contributions=1.5, repetitions=2)
     with pytest.raises(ValueError, match="bin_scale"):
         fit(Q, i_obs, sigma, bin_scale="ln", **FAST)
-    with pytest.warns(FitWarning, match="poorly constrained"):
+    with pytest.warns(FitWarning) as rec:
         fit(Q, i_obs, sigma, r_range_nm=(0.1, 5.0), **FAST)
+    msgs = [str(w.message) for w in rec]
+    assert any("poorly constrained" in m for m in msgs)
+    assert any("below the resolvable radius" in m for m in msgs)  # issue 15: the limit is named
 
 
 def test_contrast_with_arbitrary_units_warns_and_stays_relative():
@@ -334,3 +338,21 @@ def test_visible_only_statistics_and_sub_visibility_fraction():
     res = fit(Q, i_obs, sigma, ranges_nm=[(1.0, 2.5)], **FAST)
     assert len(res.ranges_visible) == len(res.ranges) == 2
     assert "visible bins only" in res.report() and len(res.summary()["ranges_visible"]) == 2
+
+
+def test_duplicated_q_is_an_error_naming_the_value():
+    # issue 13 item 10: every q point twice was fitted with double the degrees of freedom
+    i_obs, sigma = _data()
+    q2 = np.concatenate([Q, Q])
+    with pytest.raises(ValueError, match=r"q has 120 duplicated value\(s\) \(first q = 0\.15 1/nm\).*merge or average"):
+        fit(q2, np.concatenate([i_obs, i_obs]), np.concatenate([sigma, sigma]), **FAST)
+
+
+def test_short_repr_and_plot_return_axes():
+    i_obs, sigma = _data()
+    res = fit(Q, i_obs, sigma, contrast=CONTRAST_CDSE_ODE, intensity_unit="1/cm", title="s", **FAST)
+    text = repr(res)
+    assert len(text) < 300 and text.startswith("FitResult('s'") and "chi2_r" in text and "unresolved" in text
+    ax_c, ax_d = res.plot()
+    assert ax_c.get_xscale() == "log" and ax_d.get_xlabel() == "radius (nm)"
+    assert len(ax_c.lines) >= 1 and ax_c.figure is ax_d.figure

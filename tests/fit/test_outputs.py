@@ -36,9 +36,11 @@ def _read_csv(path):
 def test_csv_and_json_outputs(tmp_path, curve):
     res = fit_curve(curve, contrast=CONTRAST_CDSE_ODE, contributions=150, repetitions=4, seed=3, ranges_nm=[(0.8, 2.0)])
     paths = write_fit_outputs(tmp_path, "s1", res)
-    assert set(paths) == {"distribution", "fitcurve", "json"}
+    assert set(paths) == {"distribution", "fitcurve", "json", "plot"}
+    assert paths["plot"].read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     cols, data = _read_csv(tmp_path / "s1_distribution.csv")
-    assert cols == ["r_lo_nm", "r_hi_nm", "volume_fraction", "volume_fraction_std", "min_visibility"]
+    assert cols == ["r_lo_nm", "r_hi_nm", "volume_fraction", "volume_fraction_std", "min_visibility",
+                    "volume_fraction_resolved"]
     np.testing.assert_allclose(data[:, 2], res.volume_fraction, rtol=1e-9)
     np.testing.assert_allclose(data[:, 0], res.bin_edges_nm[:-1], rtol=1e-9)
     assert data[:, 2].sum() == pytest.approx(1e-3, rel=0.1)  # absolute volume fraction of the truth
@@ -54,6 +56,21 @@ def test_csv_and_json_outputs(tmp_path, curve):
     assert "numba" in doc["versions"]
     assert len(doc["convergence"]["repetitions"]) == 4
     assert doc["source"] is None
+
+
+def test_csvs_load_in_pandas_with_default_options(tmp_path, curve):
+    # issue 14 item 7: the distribution CSV failed pandas.read_csv without comment='#'
+    pd = pytest.importorskip("pandas")
+    res = fit_curve(curve, contrast=CONTRAST_CDSE_ODE, contributions=100, repetitions=3, seed=2)
+    paths = write_fit_outputs(tmp_path, "p", res, plot=False)
+    assert "plot" not in paths
+    dist = pd.read_csv(paths["distribution"])
+    assert list(dist.columns)[:5] == ["r_lo_nm", "r_hi_nm", "volume_fraction", "volume_fraction_std", "min_visibility"]
+    assert len(dist) == res.volume_fraction.size and dist.dtypes.map(lambda d: d.kind == "f").all()
+    np.testing.assert_allclose(dist["volume_fraction"], res.volume_fraction, rtol=1e-9)
+    np.testing.assert_allclose(dist["volume_fraction_resolved"], res.volume_fraction_resolved, rtol=1e-9, atol=1e-300)
+    fc = pd.read_csv(paths["fitcurve"])
+    assert list(fc.columns) == ["q_nm", "intensity", "sigma", "model_mean", "model_std"] and len(fc) == res.q_nm.size
 
 
 def test_relative_distribution_sums_to_one(tmp_path, curve):
@@ -74,6 +91,7 @@ def test_nxcansas_copy_gets_analysis_group_and_input_is_untouched(tmp_path, curv
     out = paths["nxcansas"]
     assert out.name == "in_fit.h5"
     with h5py.File(out, "r") as fh:
+        assert fh.attrs["file_name"] == "in_fit.h5"  # issue 14 item 7: named the input file before
         dist = fh["sasentry01/mcfit/distribution"]
         np.testing.assert_allclose(dist["volume_fraction"][()], res.volume_fraction)
         # dimensionless fractions carry no @units (no valid NXcanSAS unit string), radii do
@@ -122,9 +140,10 @@ def test_cli_bad_input_exit_code(tmp_path, curve):
 
 def test_cli_strict_flags_non_convergence(tmp_path, curve):
     src = write_curve_ascii(tmp_path / "c.dat", curve)
-    with pytest.warns(Warning, match="did not converge"):
+    with pytest.warns(Warning) as rec:
         rc = main(["fit", str(src), "-o", str(tmp_path / "o"), "--repetitions", "2", "--max-iterations", "20",
                    "--strict", "--no-progress"])
+    assert any("did not converge" in str(w.message) for w in rec)
     assert rc == 3
     doc = json.loads((tmp_path / "o" / "c_fit.json").read_text())
     assert doc["convergence"]["all_converged"] is False
@@ -163,3 +182,29 @@ def test_cli_headerless_ascii_needs_q_unit(tmp_path):
     summary = json.loads(next((tmp_path / "ok").glob("*_fit.json")).read_text())
     # q converted from 1/A to 1/nm: q_max 5 1/nm
     assert abs(max(summary["settings"]["q_fitted_nm"]) - 5.0) < 1e-6
+
+
+def test_cli_intensity_unit_for_ascii_stats_range_spellings_and_plot(tmp_path, curve):
+    bare = Curve(curve.q, curve.intensity, curve.sigma, "arbitrary", "bare")
+    src = write_curve_ascii(tmp_path / "bare.dat", bare)
+    rc = main(["fit", str(src), "-o", str(tmp_path / "o"), "--seed", "2", "--repetitions", "2", "--contributions",
+               "100", "--intensity-unit", "1/cm", "--contrast", "34.65", "--stats-range", "0.8", "2.0",
+               "--range", "2.0", "3.0", "--no-progress"])
+    assert rc == 0
+    doc = json.loads((tmp_path / "o" / "bare_fit.json").read_text())
+    assert doc["volume_fraction_kind"] == "absolute" and doc["data"]["intensity_unit"] == "1/cm"
+    assert doc["settings"]["ranges_nm"][1:] == [[0.8, 2.0], [2.0, 3.0]]  # new and old spelling both work
+    assert doc["total_volume_fraction"] == pytest.approx(1e-3, rel=0.1)
+    assert (tmp_path / "o" / "bare_fit.png").stat().st_size > 1000  # the CLI writes a plot, as peaks does
+    # a file that states 1/cm cannot be declared arbitrary on the command line
+    src2 = write_curve_ascii(tmp_path / "abs.dat", curve)
+    assert main(["fit", str(src2), "-o", str(tmp_path / "o2"), "--intensity-unit", "arbitrary", "--no-progress"]) == 2
+
+
+def test_cli_help_shows_examples_defaults_and_contrast_meaning(capsys):
+    with pytest.raises(SystemExit):
+        main(["fit", "--help"])
+    out = " ".join(capsys.readouterr().out.split())
+    assert "examples:" in out and "saxs-mc fit" in out
+    assert "relative and sum to 1" in out  # --contrast: omitting it gives relative fractions
+    assert "--stats-range" in out and "--intensity-unit" in out and "(default 300)" in out

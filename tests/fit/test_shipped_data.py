@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from saxs_mc.fit import fit, fit_curve
+from saxs_mc.fit import FitWarning, fit, fit_curve
 from saxs_mc.models.sphere import CONTRAST_CDSE_ODE
 
 REPO = Path(__file__).resolve().parents[2]
@@ -36,7 +36,7 @@ def truth():
 
 
 @pytest.fixture(scope="module")
-def curve():
+def reduced():
     from saxs_mc.reduce import Reducer
     from saxs_mc.reduce.blank import subtract_blank
 
@@ -45,7 +45,12 @@ def curve():
     blank = red.reduce(sorted(str(p) for p in (DATA / "blank_230C").glob("*.edf")), title="blank_230C")
     c = subtract_blank(sample.curve, blank.curve)
     ok = np.isfinite(c.intensity) & np.isfinite(c.sigma) & (c.sigma > 0) & (c.q > 0)
-    return c.select(ok)
+    return c.select(ok), blank.curve
+
+
+@pytest.fixture(scope="module")
+def curve(reduced):
+    return reduced[0]
 
 
 def _check(res, truth):
@@ -68,7 +73,12 @@ def test_nuc190C_default_settings(curve, truth):
 
 
 def test_nuc190C_pipeline_settings(curve, truth):
-    res = fit_curve(curve, contrast=truth["contrast"], **PIPELINE_FIT)
+    # the pipeline's 0.4 nm lower radius lies below what nuc190C resolves (its particle scattering is 3 sigma
+    # above the noise only up to q ~ 4.3 1/nm): the fit says so, naming the limit (issue 15)
+    with pytest.warns(FitWarning, match=r"below the resolvable radius 0\.4\d* nm"):
+        res = fit_curve(curve, contrast=truth["contrast"], **PIPELINE_FIT)
+    assert 0.4 < res.resolvable_radius_nm < 0.5
+    assert any("resolvable radius" in w for w in res.summary()["warnings"])
     _check(res, truth)  # observed: 0.8696 nm, phi 2.004e-4
 
 
@@ -78,4 +88,18 @@ def test_noiseless_truth_with_reduction_sigma(curve, truth):
     i_true = np.interp(curve.q, t[:, 0], t[:, 2])
     i_obs = i_true + np.random.default_rng(7).normal(0.0, curve.sigma)
     res = fit(curve.q, i_obs, curve.sigma, contrast=CONTRAST_CDSE_ODE, intensity_unit="1/cm", seed=3)
+    _check(res, truth)
+
+
+def test_nuc190C_with_background_bounds_from_the_blank(reduced, truth):
+    # the pipeline's fit step bounds the residual background by the subtracted blank (issue 15)
+    from saxs_mc.fit import blank_background_bounds
+
+    curve, blank = reduced
+    lo, hi = blank_background_bounds(blank, q_range_nm=PIPELINE_FIT["q_range_nm"])
+    assert lo == -hi and 0 < hi < 0.05  # 1/cm: 5 % of the blank's level plus 3 sigma of its mean
+    with pytest.warns(FitWarning, match="resolvable radius"):
+        res = fit_curve(curve, contrast=truth["contrast"], background_bounds=(lo, hi), **PIPELINE_FIT)
+    assert res.settings["background_bounds"] == [0.0, hi]  # b >= 0 kept, capped by the blank
+    assert np.all((res.background >= 0) & (res.background <= hi))
     _check(res, truth)
