@@ -43,8 +43,10 @@ import dataclasses
 import logging
 import multiprocessing
 import os
+import signal
 import subprocess
 import sys
+import threading
 import time
 import traceback
 from collections.abc import Callable, Iterator, Mapping
@@ -55,7 +57,8 @@ from saxs_mc import __version__
 
 from . import cache
 from .config import PipelineConfig
-from .tasks import Step, derive_seed, run_step
+from .safety import check_tree, ensure_folder, open_lock_file
+from .tasks import Step, StepWriteError, derive_seed, run_step
 
 log = logging.getLogger("saxs_mc.pipeline")
 
@@ -281,11 +284,36 @@ def _log_levels() -> dict[str, int]:
     return out
 
 
-def _worker_init(threads: int, log_levels: dict[str, int]) -> None:
+#: seconds between a worker's checks that its parent is alive
+PARENT_WATCH_INTERVAL_S = 0.2
+
+
+def _watch_parent(parent: int) -> None:
+    """Exit this worker as soon as its parent (the driver) is gone, e.g. after ``kill -9``."""
+    import threading
+
+    def watch() -> None:
+        while True:
+            time.sleep(PARENT_WATCH_INTERVAL_S)
+            if os.getppid() != parent:
+                os._exit(1)  # the step's staging folder is removed by the next run
+
+    threading.Thread(target=watch, name="saxs_mc-parent-watch", daemon=True).start()
+
+
+def _worker_init(threads: int, log_levels: dict[str, int], parent: int | None = None) -> None:
     # before numba/BLAS are imported in the worker: no oversubscription
     for var in ("NUMBA_NUM_THREADS", "OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
         os.environ[var] = str(threads)
     import sys
+
+    from saxs_mc.io.atomic import ignore_sigxfsz
+
+    # Ctrl-C is the driver's business: it stops the workers itself (no traceback from each worker)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    ignore_sigxfsz()  # a file-size limit is an EFBIG error, not a core dump
+    if parent is not None:
+        _watch_parent(parent)
 
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)-7s %(name)s: %(message)s", "%H:%M:%S"))
@@ -298,13 +326,17 @@ def _worker_init(threads: int, log_levels: dict[str, int]) -> None:
 
 class _ProcessExecutor:
     name = "processes"
+    can_restart = True
 
     def __init__(self, n_workers: int, name: str = "processes"):
         self.name = name
-        threads = max(1, (os.cpu_count() or 1) // n_workers)
-        self.pool = cf.ProcessPoolExecutor(max_workers=n_workers, mp_context=multiprocessing.get_context("spawn"),
-                                           initializer=_worker_init,
-                                           initargs=(threads, _log_levels()))
+        self.n_workers = n_workers
+        self.pool = self._new_pool()
+
+    def _new_pool(self) -> cf.ProcessPoolExecutor:
+        threads = max(1, (os.cpu_count() or 1) // self.n_workers)
+        return cf.ProcessPoolExecutor(max_workers=self.n_workers, mp_context=multiprocessing.get_context("spawn"),
+                                      initializer=_worker_init, initargs=(threads, _log_levels(), os.getpid()))
 
     def submit(self, step: Step, key: str, root: str, upstream: dict) -> cf.Future:
         return self.pool.submit(run_step, step, key, root, upstream)
@@ -312,8 +344,48 @@ class _ProcessExecutor:
     def wait(self, futs: list) -> tuple[set, set]:
         return cf.wait(futs, return_when=cf.FIRST_COMPLETED)
 
+    def death_cause(self) -> str:
+        """Why a worker of the (broken) pool died, from its exit status."""
+        codes = [p.exitcode for p in list(getattr(self.pool, "_processes", {}).values())]
+        return _death_cause([c for c in codes if c not in (None, 0, -signal.SIGTERM)])
+
+    def restart(self) -> None:
+        """Replace a broken pool (a worker died) by a fresh one."""
+        self._stop_workers()
+        self.pool.shutdown(wait=False, cancel_futures=True)
+        self.pool = self._new_pool()
+
+    def _stop_workers(self, grace_s: float = 0.5) -> None:
+        procs = list(getattr(self.pool, "_processes", {}).values())
+        for p in procs:
+            if p.is_alive():
+                p.terminate()
+        deadline = time.monotonic() + grace_s
+        for p in procs:
+            p.join(max(0.0, deadline - time.monotonic()))
+            if p.is_alive():
+                p.kill()
+
     def close(self, wait: bool = True) -> None:
+        if not wait:  # interrupted: stop the running steps now (their staging folders go with them)
+            self._stop_workers()
         self.pool.shutdown(wait=wait, cancel_futures=True)
+
+
+def _death_cause(codes: list[int]) -> str:
+    """One line for the exit status of a dead worker (negative: killed by that signal)."""
+    if not codes:
+        return "a worker process died"
+    c = codes[0]
+    if c < 0:
+        try:
+            name = signal.Signals(-c).name
+        except ValueError:
+            name = f"signal {-c}"
+        hint = {"SIGKILL": " (killed: out of memory, or kill -9)", "SIGSEGV": " (crashed)",
+                "SIGXFSZ": " (file-size limit)", "SIGBUS": " (crashed: file truncated or disk full?)"}.get(name, "")
+        return f"worker process killed by {name}{hint}"
+    return f"worker process exited with code {c}"
 
 
 class _DaskExecutor:
@@ -364,7 +436,11 @@ class _DaskExecutor:
 # ----------------------------------------------------------------------
 @dataclasses.dataclass(frozen=True)
 class StepOutcome:
-    """What happened to one step: ``cached``, ``done``, ``failed`` or ``skipped``."""
+    """What happened to one step: ``cached``, ``done``, ``failed`` or ``skipped``.
+
+    ``cause`` names an environmental failure (``ENOSPC``, ``EFBIG``, ``EROFS``,
+    ``EACCES``, ... or ``worker died``); None for a failure of the step itself.
+    """
 
     id: str
     kind: str
@@ -373,6 +449,7 @@ class StepOutcome:
     result: dict[str, Any] | None
     error: str | None = None
     elapsed_s: float = 0.0
+    cause: str | None = None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -425,24 +502,19 @@ def output_lock(root: Path) -> Iterator[None]:
     """Hold an exclusive lock on the output folder (released even if the process is killed)."""
     import fcntl
 
-    lock = root / ".saxs_mc" / "lock"
-    lock.parent.mkdir(parents=True, exist_ok=True)
-    fh = open(lock, "a+")
+    fd = open_lock_file(ensure_folder(root, ".saxs_mc") / "lock")  # never through a link
     try:
         try:
-            fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError:
-            fh.seek(0)
-            other = fh.read().strip() or "?"
+            other = os.pread(fd, 32, 0).decode("ascii", "replace").strip() or "?"
             raise OutputLockedError(f"output folder {root} is in use by another saxs-mc run (pid {other}); wait for it "
                                f"to finish or set a different [output] dir") from None
-        fh.seek(0)
-        fh.truncate()
-        fh.write(str(os.getpid()))
-        fh.flush()
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, str(os.getpid()).encode("ascii"), 0)
         yield
     finally:
-        fh.close()
+        os.close(fd)
 
 
 @contextlib.contextmanager
@@ -539,6 +611,7 @@ def run_pipeline(
     t0 = time.perf_counter()
     root = cfg.output.dir
     steps = plan_steps(cfg, step_funcs)
+    check_tree(root)  # no symbolic link anywhere in the output folder (refused before any work)
     with contextlib.ExitStack() as stack:
         if not dry_run:
             root.mkdir(parents=True, exist_ok=True)
@@ -547,30 +620,35 @@ def run_pipeline(
                                progress=progress, make_report=make_report, force=force, t0=t0)
 
 
-def _run_under_lock(cfg: PipelineConfig, steps: list[Step], root: Path, *, scheduler: Any, n_workers: int | None,
-                    dry_run: bool, progress: bool, make_report: bool, force: bool, t0: float) -> RunResult:
-    hashes = cache.FileHashCache(root / ".saxs_mc" / "file_hashes.json")
-    if dry_run:
-        hashes.path = None  # read the memo, never write in a dry run
-    keys = compute_keys(steps, hashes)
-    outcomes: dict[str, StepOutcome] = {}
-    results: dict[str, dict[str, Any]] = {}
+def _cached_or_todo(steps: list[Step], keys: dict[str, str], root: Path, force: bool,
+                    outcomes: dict[str, StepOutcome], results: dict[str, dict[str, Any]]) -> list[Step]:
+    """Fill ``outcomes``/``results`` with the cached steps; return the steps to run."""
     todo: list[Step] = []
     for s in steps:
-        m = None if force else cache.manifest_is_current(s.folder(root), keys[s.id], root)
+        m, why = (None, "--force") if force else cache.check_manifest(s.folder(root), keys[s.id], root)
         if m is not None:
             results[s.id] = m["result"]
             outcomes[s.id] = StepOutcome(s.id, s.kind, s.target, "cached", m["result"], None,
-                                         float(m.get("elapsed_s", 0.0)))
+                                         float(m.get("elapsed_s", 0.0) or 0.0))
         else:
+            if why not in ("no manifest", "--force", "inputs, settings or code changed"):
+                log.warning("%s: not taken from the cache, rerun: %s", s.id, why)
             todo.append(s)
+    return todo
+
+
+def _run_under_lock(cfg: PipelineConfig, steps: list[Step], root: Path, *, scheduler: Any, n_workers: int | None,
+                    dry_run: bool, progress: bool, make_report: bool, force: bool, t0: float) -> RunResult:
+    keys = compute_keys(steps, cache.FileHashCache())
+    outcomes: dict[str, StepOutcome] = {}
+    results: dict[str, dict[str, Any]] = {}
+    todo = _cached_or_todo(steps, keys, root, force, outcomes, results)
     if dry_run:
         for s in todo:
             outcomes[s.id] = StepOutcome(s.id, s.kind, s.target, "would run", None)
         ordered = {s.id: outcomes[s.id] for s in steps}
         return RunResult(root, "dry-run", ordered, None, time.perf_counter() - t0, dry_run=True)
 
-    hashes.save()
     n_workers = cfg.execution.n_workers if n_workers is None else n_workers
     n_workers = n_workers or (os.cpu_count() or 1)
     scheduler = scheduler if scheduler is not None else cfg.execution.scheduler
@@ -578,63 +656,169 @@ def _run_under_lock(cfg: PipelineConfig, steps: list[Step], root: Path, *, sched
     # at most one worker per independent chain (sample/blank): more processes could never be busy
     width = len({s.target for s in todo})
     executor = _make_executor(scheduler, n_workers, width, runs_numba_kernels(todo)) if todo else _SerialExecutor()
-    failed: dict[str, str] = {}
     clean = False
     try:
         with _progress_bars(todo, progress) as update:
-            waiting = {s.id: s for s in todo}
-            running: dict[Any, tuple[Step, float]] = {}
-            while waiting or running:
-                changed = True
-                while changed:  # submit ready steps; skip those below a failure
-                    changed = False
-                    for sid, s in list(waiting.items()):
-                        bad = [d for d in s.deps if d in failed or (d in outcomes and outcomes[d].status == "skipped")]
-                        if bad:
-                            outcomes[sid] = StepOutcome(sid, s.kind, s.target, "skipped", None,
-                                                        f"upstream step {bad[0]} failed")
-                            del waiting[sid]
-                            update(s)
-                            changed = True
-                        elif all(d in results for d in s.deps):
-                            fut = executor.submit(s, keys[sid], str(root), {d: results[d] for d in s.deps})
-                            running[fut] = (s, time.perf_counter())
-                            del waiting[sid]
-                            changed = True
-                if not running:
-                    if waiting:  # pragma: no cover - plan_steps guarantees a DAG
-                        raise RuntimeError(f"steps {sorted(waiting)} can never run (dependency cycle)")
-                    break
-                done, _ = executor.wait(list(running))
-                for fut in done:
-                    s, t_sub = running.pop(fut)
-                    try:
-                        res = fut.result()
-                    except Exception as exc:
-                        msg = f"{type(exc).__name__}: {exc}"
-                        failed[s.id] = msg
-                        outcomes[s.id] = StepOutcome(s.id, s.kind, s.target, "failed", None, msg)
-                        log.error("%s failed: %s", s.id, msg)
-                        log.debug("%s", "".join(traceback.format_exception(exc)))
-                    else:
-                        results[s.id] = res
-                        outcomes[s.id] = StepOutcome(s.id, s.kind, s.target, "done", res, None,
-                                                     time.perf_counter() - t_sub)
-                        log.debug("%s done", s.id)
-                    update(s)
+            _Driver(executor, keys, root, outcomes, results, update).run(todo)
         clean = True
     finally:
-        executor.close(wait=clean)  # on Ctrl-C do not wait for running steps
+        _close_executor(executor, clean)
     ordered = {s.id: outcomes[s.id] for s in steps}
-    report_path = None
-    if make_report:
-        from .report import write_report
-
-        try:
-            report_path = write_report(cfg, ordered, root)
-        except Exception as exc:
-            log.error("report failed: %s: %s", type(exc).__name__, exc)
-            log.debug("%s", "".join(traceback.format_exception(exc)))
-            ordered["report"] = StepOutcome("report", "report", "series", "failed", None,
-                                            f"{type(exc).__name__}: {exc}")
+    report_path = _write_report_if_not_worse(cfg, ordered, root) if make_report else None
     return RunResult(root, executor.name, ordered, report_path, time.perf_counter() - t0)
+
+
+def _close_executor(executor: Any, clean: bool) -> None:
+    """Close the executor; after Ctrl-C stop the workers at once, deaf to a second Ctrl-C meanwhile."""
+    if clean:
+        executor.close(wait=True)
+        return
+    main = threading.current_thread() is threading.main_thread()
+    old = signal.signal(signal.SIGINT, signal.SIG_IGN) if main else None
+    try:
+        executor.close(wait=False)  # on Ctrl-C do not wait for running steps
+    finally:
+        if main:
+            signal.signal(signal.SIGINT, old)
+
+
+#: failure causes after which a worse summary/report must not replace a good one
+ENVIRONMENTAL = ("ENOSPC", "EDQUOT", "EFBIG", "EROFS", "EACCES", "EPERM", "worker died")
+
+
+def _write_report_if_not_worse(cfg: PipelineConfig, ordered: dict[str, StepOutcome], root: Path) -> Path | None:
+    """Write summary/report -- unless steps failed for environmental reasons and a previous report exists.
+
+    A run that failed because of the disk or permissions would replace the
+    last complete summary with a worse one: keep that one instead and say why.
+    """
+    env = [o for o in ordered.values() if o.status == "failed" and o.cause in ENVIRONMENTAL]
+    previous = [root / n for n in ("summary.csv", "summary.json", "report.html") if (root / n).exists()]
+    if env and previous:
+        log.error("kept the previous %s: %d step(s) failed for environmental reasons (%s: %s); fix that and run "
+                  "again (completed steps are cached)", ", ".join(p.name for p in previous), len(env), env[0].id,
+                  env[0].error)
+        ordered["report"] = StepOutcome("report", "report", "series", "skipped", None,
+                                        f"previous report kept ({env[0].cause})", cause=env[0].cause)
+        return None
+    from .report import write_report
+
+    try:
+        return write_report(cfg, ordered, root)
+    except Exception as exc:
+        from saxs_mc.io.atomic import describe_write_failure, write_failure_errno
+
+        msg = describe_write_failure(exc)
+        log.error("report failed: %s", msg)
+        log.debug("%s", "".join(traceback.format_exception(exc)))
+        ordered["report"] = StepOutcome("report", "report", "series", "failed", None, msg,
+                                        cause=write_failure_errno(exc))
+        return None
+
+
+class _Driver:
+    """Submit steps whose upstream is done, collect results, survive dead workers.
+
+    When a worker process dies (killed, crashed), a process pool breaks and
+    every step in flight fails with ``BrokenProcessPool``.  Those steps are
+    not failed: the pool is replaced and they become *suspects*, rerun one at
+    a time with nothing else in flight.  A suspect that kills its worker again
+    is failed with the cause (the dead worker's signal); the others finish.
+    """
+
+    def __init__(self, executor: Any, keys: dict[str, str], root: Path, outcomes: dict[str, StepOutcome],
+                 results: dict[str, dict[str, Any]], update: Callable[[Step], None]):
+        self.executor, self.keys, self.root = executor, keys, root
+        self.outcomes, self.results, self.update = outcomes, results, update
+        self.failed: dict[str, str] = {}
+        self.running: dict[Any, tuple[Step, float]] = {}
+        self.suspects: dict[str, Step] = {}
+
+    def run(self, todo: list[Step]) -> None:
+        waiting = {s.id: s for s in todo}
+        while waiting or self.running or self.suspects:
+            self._submit_ready(waiting)
+            if not self.running:
+                if waiting or self.suspects:  # pragma: no cover - plan_steps guarantees a DAG
+                    raise RuntimeError(f"steps {sorted(waiting)} can never run (dependency cycle)")
+                break
+            done, _ = self.executor.wait(list(self.running))
+            alone = len(self.running) == 1
+            broken = []
+            for fut in done:
+                s, t_sub = self.running.pop(fut)
+                try:
+                    res = fut.result()
+                except cf.process.BrokenProcessPool:
+                    broken.append(s)
+                except Exception as exc:
+                    self._fail(s, exc)
+                else:
+                    self.suspects.pop(s.id, None)
+                    self.results[s.id] = res
+                    self.outcomes[s.id] = StepOutcome(s.id, s.kind, s.target, "done", res, None,
+                                                      time.perf_counter() - t_sub)
+                    log.debug("%s done", s.id)
+                    self.update(s)
+            if broken:
+                self._worker_died(broken, alone)
+
+    def _submit_ready(self, waiting: dict[str, Step]) -> None:
+        if self.suspects:  # a suspect runs alone, so that a second death names the culprit
+            if not self.running:
+                s = next(iter(self.suspects.values()))
+                self._submit(s)
+            return
+        changed = True
+        while changed:  # submit ready steps; skip those below a failure
+            changed = False
+            for sid, s in list(waiting.items()):
+                bad = [d for d in s.deps if d in self.failed
+                       or (d in self.outcomes and self.outcomes[d].status == "skipped")]
+                if bad:
+                    self.outcomes[sid] = StepOutcome(sid, s.kind, s.target, "skipped", None,
+                                                     f"upstream step {bad[0]} failed")
+                    del waiting[sid]
+                    self.update(s)
+                    changed = True
+                elif all(d in self.results for d in s.deps):
+                    self._submit(s)
+                    del waiting[sid]
+                    changed = True
+
+    def _submit(self, s: Step) -> None:
+        fut = self.executor.submit(s, self.keys[s.id], str(self.root), {d: self.results[d] for d in s.deps})
+        self.running[fut] = (s, time.perf_counter())
+
+    def _worker_died(self, broken: list[Step], alone: bool) -> None:
+        cause = self.executor.death_cause() if hasattr(self.executor, "death_cause") else "a worker process died"
+        for fut, (s, _) in list(self.running.items()):  # the whole pool is gone: so are these
+            broken.append(s)
+            del self.running[fut]
+        culprits = [s for s in broken if alone and s.id in self.suspects]
+        for s in culprits:
+            self.suspects.pop(s.id)
+            self._fail(s, RuntimeError(f"{cause}; the step was retried once alone and its worker died again"),
+                       cause="worker died")
+        retry = [s for s in broken if s not in culprits]
+        if retry and not getattr(self.executor, "can_restart", False):
+            for s in retry:
+                self._fail(s, RuntimeError(cause), cause="worker died")
+            return
+        if retry:
+            log.warning("%s while running %s; replacing it and retrying %s one at a time", cause,
+                        ", ".join(s.id for s in broken), ", ".join(s.id for s in retry))
+            for s in retry:
+                self.suspects[s.id] = s
+        self.executor.restart()
+
+    def _fail(self, s: Step, exc: BaseException, cause: str | None = None) -> None:
+        msg = str(exc) if isinstance(exc, StepWriteError) else f"{type(exc).__name__}: {exc}"
+        if isinstance(exc, StepWriteError):
+            cause = exc.cause
+        self.suspects.pop(s.id, None)
+        self.failed[s.id] = msg
+        self.outcomes[s.id] = StepOutcome(s.id, s.kind, s.target, "failed", None, msg, cause=cause)
+        log.error("%s failed: %s", s.id, msg)
+        log.debug("%s", "".join(traceback.format_exception(exc)))
+        self.update(s)

@@ -77,11 +77,12 @@ def _settings(args: argparse.Namespace):
 
 
 def _run(args: argparse.Namespace) -> int:
+    from saxs_mc.io.atomic import check_output_location
     from saxs_mc.reduce.output import write_reduced
     from saxs_mc.reduce.reducer import Reducer
 
     settings = _settings(args)
-    out = Path(args.output)
+    out = check_output_location(args.output, folder=False)  # before computing
     title = args.title or out.stem
     progress = not (getattr(args, "quiet", False)) and sys.stderr.isatty()
     if args.water_empty and not args.water:

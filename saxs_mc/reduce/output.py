@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from saxs_mc.io.atomic import staged_folder
 from saxs_mc.io.curves import Curve, write_curve_ascii
 from saxs_mc.io.nxcansas import _decode, write_nxcansas
 
@@ -74,10 +75,12 @@ def write_reduced(path: str | Path, result: Any, *, provenance: dict[str, Any] |
     if curve.n_q < 1:
         raise ValueError(f"{path}: curve {curve.title!r} has no points; nothing to write")
     sample, inst = _sample_instrument(curve)
-    write_nxcansas(path, curve, provenance=prov, q_unit=q_unit, sample=sample, instrument=inst or None)
-    if ascii:
-        apath = path.with_suffix(".dat") if ascii is True else Path(ascii)
-        write_curve_ascii(apath, curve, q_unit=q_unit, exclude_metadata=("header",))
+    apath = None if not ascii else (path.with_suffix(".dat") if ascii is True else Path(ascii))
+    with staged_folder(path.parent) as stage:  # the .h5 and its .dat succeed or fail together
+        write_nxcansas(stage / path.name, curve, provenance=prov, q_unit=q_unit, sample=sample, instrument=inst or None)
+        if apath is not None:
+            same = apath.parent.resolve() == path.parent.resolve()
+            write_curve_ascii(stage / apath.name if same else apath, curve, q_unit=q_unit, exclude_metadata=("header",))
     log.info("wrote %s", path)
     return path
 

@@ -43,19 +43,19 @@ def test_plan_and_seeds(tmp_path):
     assert derive_seed(7, "nuc190C") != derive_seed(8, "nuc190C")
 
 
-def test_file_hash_cache_rehashes_only_on_change(tmp_path):
+def test_file_hash_cache_memo_is_per_run(tmp_path):
+    import hashlib
+
     f = tmp_path / "a.txt"
     f.write_text("one")
-    memo = tmp_path / "memo.json"
-    c = FileHashCache(memo)
+    c = FileHashCache()
     h1 = c.sha256(f)
-    c.save()
-    c2 = FileHashCache(memo)
-    assert c2.sha256(f) == h1
-    f.write_text("two")
-    assert c2.sha256(f) != h1
-    import hashlib
-    assert c2.sha256(f) == hashlib.sha256(b"two").hexdigest()
+    assert h1 == hashlib.sha256(b"one").hexdigest()
+    assert c.sha256(f) == h1 and c.n_hashed == 1  # within a run: hashed once
+    st = f.stat()
+    f.write_text("two")  # same size, mtime restored (touch -r)
+    os.utime(f, ns=(st.st_atime_ns, st.st_mtime_ns))
+    assert FileHashCache().sha256(f) == hashlib.sha256(b"two").hexdigest()  # a new run hashes content
 
 
 def test_rerun_skips_then_redoes_exactly_what_changed(tmp_path):
