@@ -50,10 +50,12 @@ import threading
 import time
 import traceback
 from collections.abc import Callable, Iterator, Mapping
+from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 from typing import Any
 
 from saxs_mc import __version__
+from saxs_mc.io.atomic import STAGING_PREFIX, remove_stale_staging
 
 from . import cache
 from .config import PipelineConfig
@@ -344,10 +346,14 @@ class _ProcessExecutor:
     def wait(self, futs: list) -> tuple[set, set]:
         return cf.wait(futs, return_when=cf.FIRST_COMPLETED)
 
-    def death_cause(self) -> str:
-        """Why a worker of the (broken) pool died, from its exit status."""
-        codes = [p.exitcode for p in list(getattr(self.pool, "_processes", {}).values())]
-        return _death_cause([c for c in codes if c not in (None, 0, -signal.SIGTERM)])
+    def dead_workers(self) -> dict[int, int]:
+        """pid -> exit status of the workers of a broken pool that died on their own (not stopped by the pool)."""
+        out = {}
+        for pid, p in list(getattr(self.pool, "_processes", {}).items()):
+            p.join(1.0)  # the pool is terminating them all: wait for their exit status
+            if p.exitcode not in (None, 0, -signal.SIGTERM):
+                out[pid] = p.exitcode
+        return out
 
     def restart(self) -> None:
         """Replace a broken pool (a worker died) by a fresh one."""
@@ -510,8 +516,9 @@ def output_lock(root: Path) -> Iterator[None]:
             other = os.pread(fd, 32, 0).decode("ascii", "replace").strip() or "?"
             raise OutputLockedError(f"output folder {root} is in use by another saxs-mc run (pid {other}); wait for it "
                                f"to finish or set a different [output] dir") from None
-        os.ftruncate(fd, 0)
-        os.pwrite(fd, str(os.getpid()).encode("ascii"), 0)
+        pid = str(os.getpid()).encode("ascii")
+        os.pwrite(fd, pid, 0)
+        os.ftruncate(fd, len(pid))
         yield
     finally:
         os.close(fd)
@@ -716,6 +723,10 @@ def _write_report_if_not_worse(cfg: PipelineConfig, ordered: dict[str, StepOutco
         return None
 
 
+#: most replacements of a broken process pool in one run (then the steps in flight fail with the cause)
+MAX_POOL_RESTARTS = 10
+
+
 class _Driver:
     """Submit steps whose upstream is done, collect results, survive dead workers.
 
@@ -733,9 +744,10 @@ class _Driver:
         self.failed: dict[str, str] = {}
         self.running: dict[Any, tuple[Step, float]] = {}
         self.suspects: dict[str, Step] = {}
+        self.breaks = 0
 
     def run(self, todo: list[Step]) -> None:
-        waiting = {s.id: s for s in todo}
+        self.waiting = waiting = {s.id: s for s in todo}
         while waiting or self.running or self.suspects:
             self._submit_ready(waiting)
             if not self.running:
@@ -749,7 +761,7 @@ class _Driver:
                 s, t_sub = self.running.pop(fut)
                 try:
                     res = fut.result()
-                except cf.process.BrokenProcessPool:
+                except BrokenProcessPool:
                     broken.append(s)
                 except Exception as exc:
                     self._fail(s, exc)
@@ -790,26 +802,40 @@ class _Driver:
         fut = self.executor.submit(s, self.keys[s.id], str(self.root), {d: self.results[d] for d in s.deps})
         self.running[fut] = (s, time.perf_counter())
 
+    def _started_by(self, s: Step) -> set[int]:
+        """pids of the workers that started ``s`` and did not finish it (their staging folders are left)."""
+        pids = set()
+        for p in s.folder(self.root).glob(f"{STAGING_PREFIX}*"):
+            with contextlib.suppress(ValueError):
+                pids.add(int(p.name[len(STAGING_PREFIX):].split("-")[0]))
+        return pids
+
     def _worker_died(self, broken: list[Step], alone: bool) -> None:
-        cause = self.executor.death_cause() if hasattr(self.executor, "death_cause") else "a worker process died"
+        dead = self.executor.dead_workers() if hasattr(self.executor, "dead_workers") else {}
+        cause = _death_cause(list(dead.values()))
         for fut, (s, _) in list(self.running.items()):  # the whole pool is gone: so are these
             broken.append(s)
             del self.running[fut]
-        culprits = [s for s in broken if alone and s.id in self.suspects]
-        for s in culprits:
+        started = [s for s in broken if self._started_by(s)]
+        named = [s for s in started if self._started_by(s) & set(dead)]  # the dead worker's own step
+        suspects = named or started
+        for s in [s for s in suspects if alone and s.id in self.suspects]:  # died again, alone: the culprit
             self.suspects.pop(s.id)
             self._fail(s, RuntimeError(f"{cause}; the step was retried once alone and its worker died again"),
                        cause="worker died")
-        retry = [s for s in broken if s not in culprits]
-        if retry and not getattr(self.executor, "can_restart", False):
-            for s in retry:
+            broken.remove(s)
+        self.breaks += 1
+        if broken and (not getattr(self.executor, "can_restart", False) or self.breaks > MAX_POOL_RESTARTS):
+            for s in broken:
                 self._fail(s, RuntimeError(cause), cause="worker died")
             return
-        if retry:
-            log.warning("%s while running %s; replacing it and retrying %s one at a time", cause,
-                        ", ".join(s.id for s in broken), ", ".join(s.id for s in retry))
-            for s in retry:
+        for s in suspects:
+            if s in broken:
                 self.suspects[s.id] = s
+        self.waiting.update({s.id: s for s in broken if s.id not in self.suspects})
+        if broken:
+            log.warning("%s while running %s; pool replaced, retrying %s", cause,
+                        ", ".join(s.id for s in suspects) or "?", ", ".join(s.id for s in broken))
         self.executor.restart()
 
     def _fail(self, s: Step, exc: BaseException, cause: str | None = None) -> None:
@@ -817,6 +843,8 @@ class _Driver:
         if isinstance(exc, StepWriteError):
             cause = exc.cause
         self.suspects.pop(s.id, None)
+        if cause == "worker died":  # the dead worker could not remove its temporary files
+            remove_stale_staging(s.folder(self.root))
         self.failed[s.id] = msg
         self.outcomes[s.id] = StepOutcome(s.id, s.kind, s.target, "failed", None, msg, cause=cause)
         log.error("%s failed: %s", s.id, msg)
