@@ -185,8 +185,13 @@ if mode == "enospc":
         assert exc.errno == errno.ENOSPC
     for k in range(int(sys.argv[4])):  # leave a few pages: some writes succeed, then the disk is full
         (fill / str(k)).unlink()
-    res = run_pipeline(load_config(cfg), step_funcs=FAKE_FUNCS, force=True)
-    out = {k: [o.status, o.error, o.cause] for k, o in res.outcomes.items()}
+    if len(sys.argv) > 5:  # the CLI: refused before any work
+        proc = subprocess.run([sys.executable, "-m", "saxs_mc.cli", "run", cfg, "--force", "--no-progress"],
+                              capture_output=True, text=True)
+        out = {"rc": proc.returncode, "stderr": proc.stderr}
+    else:
+        res = run_pipeline(load_config(cfg), step_funcs=FAKE_FUNCS, force=True)
+        out = {k: [o.status, o.error, o.cause] for k, o in res.outcomes.items()}
 else:
     subprocess.run(["mount", "-o", "remount,ro", str(root.parent)], check=True)
     proc = subprocess.run([sys.executable, "-m", "saxs_mc.cli", "run", cfg, "--force", "--no-progress"],
@@ -225,6 +230,15 @@ def test_full_disk_keeps_good_results_summary_and_report(tmp_path):
     assert r["same_files"], "a good output, summary.csv or report.html was replaced"
     assert r["same_manifests"], "a manifest of a good step was lost"
     assert r["leftovers"] == []
+
+
+@needs_mount_ns
+def test_full_disk_is_refused_by_the_cli_before_work(tmp_path):
+    r = _in_tmpfs(tmp_path, "enospc", "1", "cli")
+    assert r["out"]["rc"] == 2
+    lines = [ln for ln in r["out"]["stderr"].splitlines() if ln.strip()]
+    assert len(lines) == 1 and "ENOSPC: no space left on the device" in lines[0]
+    assert r["same_files"] and r["same_manifests"] and r["leftovers"] == []
 
 
 @needs_mount_ns
