@@ -380,8 +380,12 @@ def test_kill_9_of_the_driver_takes_its_workers_down(tmp_path):
 
 def test_resume_after_interrupt_gives_identical_results(tmp_path):
     proc, root, _ = _start_slow_run(tmp_path)
-    proc.send_signal(signal.SIGINT)
+    proc.kill()  # kill -9: the workers die with it and leave their staging folders
     proc.communicate(timeout=30)
+    time.sleep(1.0)
+    stale = root / ".summary.0123456789ab.json.part"  # as left by a write interrupted by kill -9
+    stale.write_text("{")
+    assert leftovers(root)
     res = run_pipeline(load_config(tmp_path / "pipeline.toml"), step_funcs=FAKE_FUNCS)
     assert res.ok and leftovers(root) == []
     ref = make_experiment(tmp_path / "ref", blanks=(230, 25, 100))

@@ -656,6 +656,7 @@ def _run_under_lock(cfg: PipelineConfig, steps: list[Step], root: Path, *, sched
         ordered = {s.id: outcomes[s.id] for s in steps}
         return RunResult(root, "dry-run", ordered, None, time.perf_counter() - t0, dry_run=True)
 
+    _remove_temporaries(root)
     n_workers = cfg.execution.n_workers if n_workers is None else n_workers
     n_workers = n_workers or (os.cpu_count() or 1)
     scheduler = scheduler if scheduler is not None else cfg.execution.scheduler
@@ -673,6 +674,18 @@ def _run_under_lock(cfg: PipelineConfig, steps: list[Step], root: Path, *, sched
     ordered = {s.id: outcomes[s.id] for s in steps}
     report_path = _write_report_if_not_worse(cfg, ordered, root) if make_report else None
     return RunResult(root, executor.name, ordered, report_path, time.perf_counter() - t0)
+
+
+def _remove_temporaries(root: Path) -> None:
+    """Remove what killed runs left: staging folders of steps and ``.part`` files (we hold the lock)."""
+    for d in root.glob("steps/*/*"):
+        if d.is_dir() and not d.is_symlink():
+            remove_stale_staging(d)
+    for d in (root, root / "samples", root / ".saxs_mc", root / ".saxs_mc" / "figures"):
+        for p in d.glob(".*.part") if d.is_dir() and not d.is_symlink() else ():
+            if p.is_file() and not p.is_symlink():
+                with contextlib.suppress(OSError):
+                    p.unlink()
 
 
 def _close_executor(executor: Any, clean: bool) -> None:
