@@ -23,6 +23,17 @@ run on one of three executors, with identical results:
 Seeds are derived from the config seed and the sample name
 (:func:`saxs_mc.pipeline.tasks.derive_seed`), never from execution order.
 
+Faults (see the README's "Reliability" table): a step's files are staged and
+moved into place as a unit (:func:`saxs_mc.pipeline.tasks.run_step`); a
+write refused by the environment fails that step with the errno named in one
+line; a dead worker breaks the local pool, which is replaced, and the steps
+it was running are retried -- the dead worker's own step once and alone, then
+failed with the signal (:class:`_Driver`); after environmental failures the
+previous summary and report are kept; Ctrl-C stops the workers at once and
+workers exit when the driver dies (:func:`_watch_parent`).  Nothing in the
+output folder is trusted: symbolic links are refused and manifest paths must
+stay inside it (:mod:`saxs_mc.pipeline.safety`).
+
 Identical numbers on every executor also need identical *machine code*: the
 fit's numba kernels are compiled with ``fastmath`` reassociation, and a
 kernel compiled in the running process and the same kernel loaded from
@@ -209,6 +220,9 @@ def compute_keys(steps: list[Step], hashes: cache.FileHashCache) -> dict[str, st
     """Cache key of every step (steps must be in topological order)."""
     keys: dict[str, str] = {}
     codes: dict[tuple[str, str], str] = {}
+    files = list(dict.fromkeys(p for s in steps for p in s.inputs))
+    with cf.ThreadPoolExecutor(max_workers=max(1, min(4, os.cpu_count() or 1))) as pool:
+        list(pool.map(hashes.sha256, files))  # hashlib releases the GIL: frames are hashed in parallel
     for s in steps:
         missing = [d for d in s.deps if d not in keys]
         if missing:
