@@ -9,7 +9,7 @@ per-worker throughput), and the time per step kind (summed over samples).
 
 Content hashing (the cache keys hash every input frame by content in every run, issue 13):
 the time to compute all step keys of the series, as a share of its run, and -- for detector
-sizes beyond the shipped frames -- SHA-256 of one 1 Mpx and one 9 Mpx int32 frame against
+sizes beyond the shipped frames -- BLAKE3 of one 1 Mpx and one 9 Mpx int32 frame against
 the pyFAI reduction of the same frame (integrate1d, CSR engine built beforehand), i.e. the
 least work a run does per frame, and as a share of a run of the series on that detector.
 Acceptance: hashing < 5 % of a run.
@@ -86,7 +86,7 @@ def time_keys(cfg) -> float:
 
 
 def hash_vs_reduce(side: int, run: dict | None = None, repeat: int = 3) -> dict:
-    """SHA-256 of a side x side int32 EDF frame against reading and integrating it (best of ``repeat``).
+    """BLAKE3 digest of a side x side int32 EDF frame against reading and integrating it (best of ``repeat``).
 
     ``share_frame``: hashing / (hashing + read + integrate1d), the least work a run does per frame.
     ``share_run``: the same with the series' per-frame share of its other steps (subtract, fit,
@@ -109,7 +109,7 @@ def hash_vs_reduce(side: int, run: dict | None = None, repeat: int = 3) -> dict:
         f = Path(tmp) / "frame.edf"
         fabio.edfimage.EdfImage(data=frame).write(str(f))
         nbytes = f.stat().st_size
-        t_hash = min(_timed(lambda: cache.FileHashCache().sha256(f)) for _ in range(repeat))
+        t_hash = min(_timed(lambda: cache.FileHashCache().digest(f)) for _ in range(repeat))
         t_red = min(_timed(lambda: ai.integrate1d(fabio.open(str(f)).data, 500, **kw)) for _ in range(repeat))
     out = {"pixels": side * side, "bytes": nbytes, "hash_s": t_hash, "read_reduce_s": t_red,
            "hash_GB_per_s": nbytes / t_hash / 1e9, "share_frame": t_hash / (t_hash + t_red)}
@@ -160,7 +160,7 @@ def main(argv: list[str] | None = None) -> int:
               f"{100 * r['hash_share']:.2f} % of the run")
     hashes = [hash_vs_reduce(side, rows[0]) for side in args.hash_sizes]
     for h in hashes:
-        print(f"{h['pixels'] / 1e6:.1f} Mpx int32 EDF frame ({h['bytes'] / 1e6:.0f} MB): SHA-256 {1e3 * h['hash_s']:.1f} ms "
+        print(f"{h['pixels'] / 1e6:.1f} Mpx int32 EDF frame ({h['bytes'] / 1e6:.0f} MB): BLAKE3 {1e3 * h['hash_s']:.1f} ms "
               f"({h['hash_GB_per_s']:.2f} GB/s); read + integrate1d {1e3 * h['read_reduce_s']:.1f} ms; hashing = "
               f"{100 * h['share_frame']:.1f} % of hash + read + integrate, {100 * h['share_run']:.2f} % of a run of "
               f"this series ({h['other_per_frame_s']:.2f} s of other steps per frame)")

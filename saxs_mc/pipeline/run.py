@@ -222,7 +222,7 @@ def compute_keys(steps: list[Step], hashes: cache.FileHashCache) -> dict[str, st
     codes: dict[tuple[str, str], str] = {}
     files = list(dict.fromkeys(p for s in steps for p in s.inputs))
     with cf.ThreadPoolExecutor(max_workers=max(1, min(4, os.cpu_count() or 1))) as pool:
-        list(pool.map(hashes.sha256, files))  # hashlib releases the GIL: frames are hashed in parallel
+        list(pool.map(hashes.digest, files))  # hashlib releases the GIL: frames are hashed in parallel
     for s in steps:
         missing = [d for d in s.deps if d not in keys]
         if missing:
@@ -232,7 +232,7 @@ def compute_keys(steps: list[Step], hashes: cache.FileHashCache) -> dict[str, st
             code = codes[(s.kind, s.func)] = code_digest(s.kind, s.func)
         keys[s.id] = cache.step_key(
             func=s.func, settings=s.settings,
-            input_digests={p: hashes.sha256(p) for p in s.inputs},
+            input_digests={p: hashes.digest(p) for p in s.inputs},
             upstream_keys={d: keys[d] for d in s.deps}, version=f"{__version__}+{code}")
     return keys
 

@@ -167,7 +167,7 @@ def run_step(step: Step, key: str, root: str, upstream: dict[str, dict[str, Any]
     """
     try:
         return _run_step(step, key, Path(root), upstream)
-    except OSError as exc:
+    except Exception as exc:  # an errno may also hide in the cause of a library's own exception
         if isinstance(exc, StepWriteError) or write_failure_errno(exc) is None:
             raise
         raise StepWriteError(describe_write_failure(exc)) from None

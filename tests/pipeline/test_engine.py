@@ -44,18 +44,18 @@ def test_plan_and_seeds(tmp_path):
 
 
 def test_file_hash_cache_memo_is_per_run(tmp_path):
-    import hashlib
+    import blake3
 
     f = tmp_path / "a.txt"
     f.write_text("one")
     c = FileHashCache()
-    h1 = c.sha256(f)
-    assert h1 == hashlib.sha256(b"one").hexdigest()
-    assert c.sha256(f) == h1 and c.n_hashed == 1  # within a run: hashed once
+    h1 = c.digest(f)
+    assert h1 == blake3.blake3(b"one").hexdigest()
+    assert c.digest(f) == h1 and c.n_hashed == 1  # within a run: hashed once
     st = f.stat()
     f.write_text("two")  # same size, mtime restored (touch -r)
     os.utime(f, ns=(st.st_atime_ns, st.st_mtime_ns))
-    assert FileHashCache().sha256(f) == hashlib.sha256(b"two").hexdigest()  # a new run hashes content
+    assert FileHashCache().digest(f) == blake3.blake3(b"two").hexdigest()  # a new run hashes content
 
 
 def test_rerun_skips_then_redoes_exactly_what_changed(tmp_path):
