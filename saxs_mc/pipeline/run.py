@@ -13,8 +13,8 @@ upstream keys (:mod:`saxs_mc.pipeline.cache`), so keys are known before
 anything runs: ``--dry-run`` lists what would run and what is cached.  Steps
 run on one of three executors, with identical results:
 
-- ``serial``: one step at a time in topological order (``n_workers=1``), in
-  this process -- or in one spawned worker process when fits run (below);
+- ``serial``: one step at a time in topological order, in this process
+  (``n_workers=1``);
 - ``processes``: a local :class:`concurrent.futures.ProcessPoolExecutor`
   (spawned workers; the default, one worker per core);
 - ``dask``: an existing ``dask.distributed`` scheduler (``scheduler=ADDRESS``
@@ -22,6 +22,11 @@ run on one of three executors, with identical results:
 
 Seeds are derived from the config seed and the sample name
 (:func:`saxs_mc.pipeline.tasks.derive_seed`), never from execution order.
+The fit kernels are compiled without fastmath reassociation
+(:mod:`saxs_mc._numba`), so a kernel compiled in any process and one loaded
+from numba's on-disk cache give the same numbers: no process needs to be
+kept free of kernels (``tests/pipeline/test_end_to_end.py`` runs the steps
+in a driver that compiled the kernels itself and compares).
 
 Faults (see the README's "Reliability" table): a step's files are staged and
 moved into place as a unit (:func:`saxs_mc.pipeline.tasks.run_step`); a
@@ -33,17 +38,6 @@ previous summary and report are kept; Ctrl-C stops the workers at once and
 workers exit when the driver dies (:func:`_watch_parent`).  Nothing in the
 output folder is trusted: symbolic links are refused and manifest paths must
 stay inside it (:mod:`saxs_mc.pipeline.safety`).
-
-Identical numbers on every executor also need identical *machine code*: the
-fit's numba kernels are compiled with ``fastmath`` reassociation, and a
-kernel compiled in the running process and the same kernel loaded from
-numba's on-disk cache can round differently (observed: last-bit differences
-in scale, background and chi2 of single repetitions).  So when real fit steps
-are to run, the driver first fills the numba cache in a separate process
-(:func:`warm_numba_cache`) and never runs a kernel itself: the serial
-executor then runs the steps one at a time in a single spawned worker, so
-every step process -- serial, local pool or dask workers on this machine --
-loads the same cached code.
 """
 
 from __future__ import annotations
@@ -55,7 +49,6 @@ import logging
 import multiprocessing
 import os
 import signal
-import subprocess
 import sys
 import threading
 import time
@@ -238,40 +231,6 @@ def compute_keys(steps: list[Step], hashes: cache.FileHashCache) -> dict[str, st
 
 
 # ----------------------------------------------------------------------
-# numba machine code: the same in every step process
-#: seconds allowed for compiling the fit kernels into numba's cache
-WARM_UP_TIMEOUT_S = 900.0
-
-
-def runs_numba_kernels(steps: list[Step]) -> bool:
-    """Whether any of ``steps`` runs the real fit (numba kernels)."""
-    return any(s.kind == "fit" and s.func == DEFAULT_FUNCS["fit"] for s in steps)
-
-
-def warm_numba_cache(timeout_s: float = WARM_UP_TIMEOUT_S) -> bool:
-    """Compile (or just load) the fit kernels into numba's on-disk cache in a *separate* process.
-
-    Afterwards every process that imports the kernels loads the same cached
-    machine code (see the module docstring); the calling process compiles
-    nothing.  Returns False (and logs a warning) if the warm-up failed; the
-    steps then still run, compiling the kernels themselves.
-    """
-    cmd = [sys.executable, "-c", "from saxs_mc.pipeline.steps import warm_fit_kernels; warm_fit_kernels()"]
-    t0 = time.perf_counter()
-    try:
-        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout_s, check=False)
-    except (OSError, subprocess.TimeoutExpired) as exc:
-        log.warning("numba warm-up failed (%s: %s); step processes compile the fit kernels themselves",
-                    type(exc).__name__, exc)
-        return False
-    if proc.returncode != 0:
-        log.warning("numba warm-up failed (exit code %d): %s", proc.returncode, proc.stderr.strip()[-2000:])
-        return False
-    log.debug("numba fit kernels cached in %.1f s", time.perf_counter() - t0)
-    return True
-
-
-# ----------------------------------------------------------------------
 # executors
 class _SerialExecutor:
     name = "serial"
@@ -428,17 +387,6 @@ class _DaskExecutor:
         log.info("dask scheduler %s (%d workers)", self.client.scheduler.address,
                  len(self.client.scheduler_info().get("workers", {})))
 
-    def warm_up(self) -> None:
-        """Fill the numba cache on every worker host (each in a subprocess, not in the worker)."""
-        try:
-            res = self.client.run(warm_numba_cache)
-        except Exception as exc:  # pragma: no cover - workers of another saxs_mc version etc.
-            log.warning("numba warm-up on the dask workers failed: %s: %s", type(exc).__name__, exc)
-            return
-        bad = sorted(w for w, ok in res.items() if not ok)
-        if bad:
-            log.warning("numba warm-up failed on dask workers %s", bad)
-
     def submit(self, step: Step, key: str, root: str, upstream: dict) -> Any:
         return self.client.submit(run_step, step, key, root, upstream, pure=False,
                                   key=f"saxs_mc-{step.kind}-{step.target}-{os.urandom(4).hex()}")
@@ -570,23 +518,12 @@ def _progress_bars(steps: list[Step], enabled: bool) -> Iterator[Callable[[Step]
                 b.close()
 
 
-def _make_executor(scheduler: Any, n_workers: int, width: int, isolate: bool = False) -> Any:
-    """Dask when a scheduler is given; else serial for 1 worker, else a process pool of at most ``width``.
-
-    With ``isolate`` (numba kernels to run) the numba cache is filled first
-    and the serial executor is one spawned worker process, so that no kernel
-    runs in this process (see the module docstring).
-    """
+def _make_executor(scheduler: Any, n_workers: int, width: int) -> Any:
+    """Dask when a scheduler is given; else serial for 1 worker, else a process pool of at most ``width``."""
     if scheduler is not None:
-        ex = _DaskExecutor(scheduler)
-        if isolate:
-            warm_numba_cache()
-            ex.warm_up()
-        return ex
-    if isolate:
-        warm_numba_cache()
+        return _DaskExecutor(scheduler)
     if n_workers == 1 or width <= 1:
-        return _ProcessExecutor(1, name="serial") if isolate else _SerialExecutor()
+        return _SerialExecutor()
     return _ProcessExecutor(min(n_workers, width))
 
 
@@ -611,8 +548,8 @@ def run_pipeline(
         Dask scheduler address or client; default ``cfg.execution.scheduler``.
         Without one, steps run in local processes.
     n_workers : int, optional
-        Local worker processes (1: serial, one step at a time -- in this
-        process, or in one spawned worker when fit kernels run; 0: all cores);
+        Local worker processes (1: serial, one step at a time in this
+        process; 0: all cores);
         default ``cfg.execution.n_workers``.
     dry_run : bool
         Only compute the keys and report which steps would run.
@@ -677,7 +614,7 @@ def _run_under_lock(cfg: PipelineConfig, steps: list[Step], root: Path, *, sched
     log.info("%s: %d steps, %d cached, %d to run", cfg.name, len(steps), len(steps) - len(todo), len(todo))
     # at most one worker per independent chain (sample/blank): more processes could never be busy
     width = len({s.target for s in todo})
-    executor = _make_executor(scheduler, n_workers, width, runs_numba_kernels(todo)) if todo else _SerialExecutor()
+    executor = _make_executor(scheduler, n_workers, width) if todo else _SerialExecutor()
     clean = False
     try:
         with _progress_bars(todo, progress) as update:

@@ -131,9 +131,8 @@ def subtract_step(ctx: StepContext) -> dict[str, Any]:
 def warm_fit_kernels() -> None:
     """Run a tiny fit through the public API so that numba compiles (or loads) the fit kernels.
 
-    Called in a separate process by :func:`saxs_mc.pipeline.run.warm_numba_cache`
-    before any fit step runs: it leaves the kernels in numba's on-disk cache,
-    from which every step process then loads the same machine code.
+    Leaves the kernels in numba's on-disk cache (tests use it to compile them
+    in a driver process before a run).
     """
     import warnings
 
