@@ -182,18 +182,25 @@ def staged_folder(outdir: str | Path) -> Iterator[Path]:
 
 
 def remove_stale_staging(outdir: str | Path) -> list[Path]:
-    """Remove the staging folders left in ``outdir`` by killed processes; return them."""
+    """Remove the staging folders and ``.part`` files left in ``outdir`` by killed processes; return them.
+
+    Call it only where no other process can be writing (e.g. under the pipeline's output lock).
+    """
     import shutil
 
     outdir = Path(outdir)
     removed = []
     try:
         entries = list(os.scandir(outdir))
-    except FileNotFoundError:
+    except (FileNotFoundError, NotADirectoryError):
         return removed
     for e in entries:
         if e.name.startswith(STAGING_PREFIX) and e.is_dir(follow_symlinks=False):
             shutil.rmtree(e.path, ignore_errors=True)
+            removed.append(Path(e.path))
+        elif e.name.startswith(".") and e.name.endswith(".part") and e.is_file(follow_symlinks=False):
+            with contextlib.suppress(OSError):
+                os.unlink(e.path)
             removed.append(Path(e.path))
     return removed
 

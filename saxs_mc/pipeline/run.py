@@ -629,14 +629,9 @@ def _run_under_lock(cfg: PipelineConfig, steps: list[Step], root: Path, *, sched
 
 def _remove_temporaries(root: Path) -> None:
     """Remove what killed runs left: staging folders of steps and ``.part`` files (we hold the lock)."""
-    for d in root.glob("steps/*/*"):
+    for d in [*root.glob("steps/*/*"), root, root / "samples", root / ".saxs_mc", root / ".saxs_mc" / "figures"]:
         if d.is_dir() and not d.is_symlink():
             remove_stale_staging(d)
-    for d in (root, root / "samples", root / ".saxs_mc", root / ".saxs_mc" / "figures"):
-        for p in d.glob(".*.part") if d.is_dir() and not d.is_symlink() else ():
-            if p.is_file() and not p.is_symlink():
-                with contextlib.suppress(OSError):
-                    p.unlink()
 
 
 def _close_executor(executor: Any, clean: bool) -> None:
