@@ -306,6 +306,7 @@ class _ProcessExecutor:
     def __init__(self, n_workers: int, name: str = "processes"):
         self.name = name
         self.n_workers = n_workers
+        self._known: dict[int, Any] = {}
         self.pool = self._new_pool()
 
     def _new_pool(self) -> cf.ProcessPoolExecutor:
@@ -314,7 +315,9 @@ class _ProcessExecutor:
                                       initializer=_worker_init, initargs=(threads, _log_levels(), os.getpid()))
 
     def submit(self, step: Step, key: str, root: str, upstream: dict) -> cf.Future:
-        return self.pool.submit(run_step, step, key, root, upstream)
+        fut = self.pool.submit(run_step, step, key, root, upstream)
+        self._known.update(getattr(self.pool, "_processes", None) or {})  # the pool forgets dead workers
+        return fut
 
     def wait(self, futs: list) -> tuple[set, set]:
         return cf.wait(futs, return_when=cf.FIRST_COMPLETED)
@@ -322,7 +325,7 @@ class _ProcessExecutor:
     def dead_workers(self) -> dict[int, int]:
         """pid -> exit status of the workers of a broken pool that died on their own (not stopped by the pool)."""
         out = {}
-        for pid, p in list(getattr(self.pool, "_processes", {}).items()):
+        for pid, p in list(self._known.items()):
             p.join(1.0)  # the pool is terminating them all: wait for their exit status
             if p.exitcode not in (None, 0, -signal.SIGTERM):
                 out[pid] = p.exitcode
@@ -332,10 +335,11 @@ class _ProcessExecutor:
         """Replace a broken pool (a worker died) by a fresh one."""
         self._stop_workers()
         self.pool.shutdown(wait=False, cancel_futures=True)
+        self._known = {}
         self.pool = self._new_pool()
 
     def _stop_workers(self, grace_s: float = 0.5) -> None:
-        procs = list(getattr(self.pool, "_processes", {}).values())
+        procs = list({**self._known, **(getattr(self.pool, "_processes", None) or {})}.values())
         for p in procs:
             if p.is_alive():
                 p.terminate()
