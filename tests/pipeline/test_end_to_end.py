@@ -123,7 +123,7 @@ def test_dask_cluster_gives_identical_results(serial_run, tmp_path):
     distributed = pytest.importorskip("distributed")
     _, ref = serial_run
     cfg = write_config(tmp_path, figures=False)
-    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cl, \
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0") as cl, \
             distributed.Client(cl) as client:
         res = run_pipeline(load_config(cfg), scheduler=client)
     assert res.ok and res.executor == "dask"

@@ -151,7 +151,7 @@ def test_process_pool_matches_serial(tmp_path):
 def test_dask_local_cluster_matches_serial(tmp_path):
     distributed = pytest.importorskip("distributed")
     serial = run(make_experiment(tmp_path / "s"), n_workers=1)
-    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cl:
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0") as cl:
         # through the scheduler address (what --scheduler / [execution] scheduler give), no default client
         by_address = run(make_experiment(tmp_path / "a"), scheduler=cl.scheduler_address)
         assert by_address.executor == "dask" and comparable(by_address.root) == comparable(serial.root)
