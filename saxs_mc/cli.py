@@ -77,6 +77,13 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         log.error("interrupted")
         return 130
+    except OSError as exc:  # disk full, file-size limit, read-only, permissions: one line, no traceback
+        from saxs_mc.io.atomic import describe_write_failure, write_failure_errno
+
+        if write_failure_errno(exc) is None:
+            raise
+        log.error("%s", describe_write_failure(exc))
+        return 1
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -94,11 +94,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def _run(args: argparse.Namespace) -> int:
     from saxs_mc.fit.mc import fit_curve
     from saxs_mc.fit.outputs import write_fit_outputs
+    from saxs_mc.io.atomic import check_output_location
     from saxs_mc.io.curves import read_curve
 
     path = Path(args.data)
     if not path.exists():
         raise FileNotFoundError(f"DATA={path}: file does not exist")
+    check_output_location(args.outdir, folder=True)  # before computing: a bad -o loses no fit
     if args.no_background and args.background not in (None, "none"):
         raise ValueError(f"--no-background contradicts --background {args.background}: give one of them")
     background = "none" if args.no_background else args.background

@@ -75,14 +75,13 @@
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from saxs_mc.fit.result import FitResult
-from saxs_mc.io.atomic import atomic_path, jsonable, write_json_atomic
+from saxs_mc.io.atomic import atomic_h5_buffer, atomic_path, jsonable, staged_folder, write_json_atomic
 from saxs_mc.io.curves import HDF5_SUFFIXES
 from saxs_mc.io.nxcansas import _decode, _find_class, _set_str
 
@@ -155,8 +154,7 @@ def write_nxcansas_analysis(source: str | Path, target: str | Path, res: FitResu
     if source.resolve() == target.resolve():
         raise ValueError(f"{target}: refusing to overwrite the input file; choose another output directory")
     summary_json = json.dumps(summary, allow_nan=False)
-    with atomic_path(target) as tmp:
-        shutil.copyfile(source, tmp)
+    with atomic_h5_buffer(target, copy_from=source) as tmp:  # HDF5 never writes to disk (no crash on ENOSPC/EFBIG)
         with h5py.File(tmp, "r+") as fh:
             fh.attrs["file_name"] = target.name  # the copy names itself, not the input it was copied from
             entries = _find_class(fh, "SASentry")
@@ -227,21 +225,26 @@ def write_fit_outputs(outdir: str | Path, stem: str, res: FitResult, *, source: 
     -------
     dict with keys ``distribution``, ``fitcurve``, ``json`` and possibly ``nxcansas`` and ``plot``.
     """
-    from saxs_mc.provenance import file_sha256, utc_now
-
     if not isinstance(res, FitResult):
         raise TypeError(f"res must be a FitResult, got {type(res).__name__}")
     if not stem or "/" in stem or "\\" in stem:
         raise ValueError(f"stem={stem!r}: give a plain file-name stem without directory separators")
-    outdir = Path(outdir)
-    outdir.mkdir(parents=True, exist_ok=True)
+    final = Path(outdir)
+    src = Path(source) if source is not None else None
+    if src is not None and not src.exists():
+        raise FileNotFoundError(f"source={src}: file does not exist")
+    with staged_folder(final) as outdir:  # all files or none (a failed write leaves no partial set)
+        paths = _write_fit_files(outdir, stem, res, src)
+    return {k: final / p.name for k, p in paths.items()}
+
+
+def _write_fit_files(outdir: Path, stem: str, res: FitResult, src: Path | None) -> dict[str, Path]:
+    from saxs_mc.provenance import file_sha256, utc_now
+
     paths: dict[str, Path] = {
         "distribution": write_distribution_csv(outdir / f"{stem}_distribution.csv", res),
         "fitcurve": write_fitcurve_csv(outdir / f"{stem}_fitcurve.csv", res),
     }
-    src = Path(source) if source is not None else None
-    if src is not None and not src.exists():
-        raise FileNotFoundError(f"source={src}: file does not exist")
     nx = src is not None and _is_nxcansas(src)
     doc = {
         "schema": SCHEMA,

@@ -24,7 +24,7 @@ from typing import Any
 import h5py
 import numpy as np
 
-from saxs_mc.io.atomic import atomic_path, jsonable
+from saxs_mc.io.atomic import atomic_h5_buffer, jsonable
 from saxs_mc.io.curves import Curve, q_factor_to_nm
 
 _STR = h5py.string_dtype("utf-8")
@@ -83,7 +83,7 @@ def write_nxcansas(
     prov = jsonable(provenance or {})
     q_to_unit = 1.0 / q_factor_to_nm(q_unit, source="write_nxcansas q_unit")
     q_unit_out = "1/A" if q_to_unit != 1.0 else "1/nm"
-    with atomic_path(path) as tmp:
+    with atomic_h5_buffer(path) as tmp:  # HDF5 never writes to disk (no crash on ENOSPC/EFBIG)
         with h5py.File(tmp, "w") as fh:
             fh.attrs["default"] = "sasentry01"
             fh.attrs["creator"] = f"saxs_mc {__version__}"

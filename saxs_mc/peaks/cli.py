@@ -30,10 +30,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _run(args: argparse.Namespace) -> int:
+    from saxs_mc.io.atomic import check_output_location
     from saxs_mc.io.curves import read_curve
     from saxs_mc.peaks.detect import find_peaks_curve
     from saxs_mc.peaks.output import write_peak_outputs
 
+    check_output_location(args.outdir, folder=True)  # before computing
     curve = read_curve(args.data, q_unit=args.q_unit)
     pk = find_peaks_curve(curve, q_range_nm=tuple(args.q_range) if args.q_range else None, profile=args.profile,
                           min_significance=args.min_significance, drop_nonfinite=args.drop_nonfinite)

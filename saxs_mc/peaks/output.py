@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from saxs_mc.io.atomic import atomic_path, jsonable, write_json_atomic
+from saxs_mc.io.atomic import atomic_path, jsonable, staged_folder, write_json_atomic
 from saxs_mc.peaks.detect import PeakResult
 from saxs_mc.provenance import package_versions, utc_now
 
@@ -79,9 +79,9 @@ def write_peak_outputs(outdir: str | Path, stem: str, pk: PeakResult, *, source:
         raise TypeError(f"write_peak_outputs: pk must be a PeakResult, got {type(pk).__name__}")
     if not stem or "/" in stem:
         raise ValueError(f"write_peak_outputs: stem={stem!r} must be a non-empty file name without '/'")
-    outdir = Path(outdir)
-    outdir.mkdir(parents=True, exist_ok=True)
-    out = {"json": write_json_atomic(outdir / f"{stem}_peaks.json", peaks_document(pk, source=source))}
-    if plot:
-        out["plot"] = plot_peaks(outdir / f"{stem}_peaks.png", pk)
-    return out
+    final = Path(outdir)
+    with staged_folder(final) as outdir:  # the JSON and the plot succeed or fail together
+        out = {"json": write_json_atomic(outdir / f"{stem}_peaks.json", peaks_document(pk, source=source))}
+        if plot:
+            out["plot"] = plot_peaks(outdir / f"{stem}_peaks.png", pk)
+    return {k: final / p.name for k, p in out.items()}

@@ -3,14 +3,18 @@
 The last line of standard output is the path of the HTML report (or, with
 ``--dry-run``, the listing of the steps with their cache status).  Exit
 code 0 when everything succeeded, 1 when a step failed (the other samples
-still finish), 2 for a bad configuration (nothing was run).
+still finish), 2 for a bad configuration or output folder (nothing was run),
+3 when another run holds the output folder, 130 after Ctrl-C.
 """
 
 from __future__ import annotations
 
 import argparse
 import logging
+import signal
 import sys
+from collections.abc import Callable
+from typing import Any
 
 log = logging.getLogger("saxs_mc.pipeline")
 
@@ -32,12 +36,31 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.set_defaults(func=_run)
 
 
+def run_until_interrupted(call: Callable[[], Any]) -> Any:
+    """Return ``call()``; after Ctrl-C return None, deaf to further Ctrl-C (the process is ending).
+
+    The pipeline has already stopped its workers (within a second) when the
+    interrupt arrives here; a second Ctrl-C during the exit would otherwise
+    print a traceback from wherever the interpreter is shutting down.
+    """
+    try:
+        return call()
+    except KeyboardInterrupt:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        log.error("interrupted: completed steps are cached; run again to resume")
+        return None
+
+
 def _run(args: argparse.Namespace) -> int:
     from .config import load_config
     from .report import format_summary_table
     from .run import OutputLockedError, run_pipeline
 
     cfg = load_config(args.config)
+    if not args.dry_run:  # before any work: an existing file, a read-only folder, a full disk (exit 2)
+        from saxs_mc.io.atomic import check_output_location
+
+        check_output_location(cfg.output.dir, folder=True, option=f"{cfg.source}: [output] dir")
     if args.workers is not None and args.workers < 0:
         raise ValueError(f"--workers={args.workers}: use 1 for serial, N > 1 for N processes, 0 for all cores")
     progress = not args.no_progress and sys.stderr.isatty()
@@ -47,8 +70,11 @@ def _run(args: argparse.Namespace) -> int:
     for lg in quiet:  # concise: the library steps only report warnings
         lg.setLevel(logging.WARNING)
     try:
-        res = run_pipeline(cfg, scheduler=args.scheduler, n_workers=args.workers, dry_run=args.dry_run,
-                           progress=progress, force=args.force)
+        res = run_until_interrupted(lambda: run_pipeline(
+            cfg, scheduler=args.scheduler, n_workers=args.workers, dry_run=args.dry_run, progress=progress,
+            force=args.force))
+        if res is None:
+            return 130
     except OutputLockedError as exc:
         log.error("%s", exc)
         return 3

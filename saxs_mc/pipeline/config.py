@@ -292,9 +292,10 @@ class PipelineConfig:
 class _Table:
     """Reads keys of one TOML table, remembering every valid key."""
 
-    def __init__(self, table: Any, path: str, source: Path):
+    def __init__(self, table: Any, path: str, source: Path, problems: list[ConfigError] | None = None):
         self.source = source
         self.path = path
+        self.problems = [] if problems is None else problems  # value problems, all reported together
         if not isinstance(table, dict):
             raise self.error(f"must be a table, got {type(table).__name__} {table!r}")
         self.table = table
@@ -327,17 +328,17 @@ class _Table:
             raise self.error(f"value {v!r} is not finite", k)
         if check is not None:
             msg = check(v)
-            if msg:
-                raise self.error(f"{v!r}: {msg}", k)
+            if msg:  # the type is right: note the problem, go on to find the others
+                self.problems.append(self.error(f"{v!r}: {msg}", k))
         return v
 
     def sub(self, k: str, default_empty: bool = True) -> _Table:
         self.known.append(k)
         if k not in self.table:
             if default_empty:
-                return _Table({}, self.key(k), self.source)
+                return _Table({}, self.key(k), self.source, self.problems)
             raise self.error("required table is missing", k)
-        return _Table(self.table[k], self.key(k), self.source)
+        return _Table(self.table[k], self.key(k), self.source, self.problems)
 
     def array_of_tables(self, k: str, required: bool = True, hint: str = "") -> list[_Table]:
         self.known.append(k)
@@ -348,7 +349,7 @@ class _Table:
         v = self.table[k]
         if not isinstance(v, list) or not all(isinstance(t, dict) for t in v):
             raise self.error(f"must be an array of tables ([[{self.key(k)}]] sections)", k)
-        return [_Table(t, f"{self.key(k)}[{i}]", self.source) for i, t in enumerate(v)]
+        return [_Table(t, f"{self.key(k)}[{i}]", self.source, self.problems) for i, t in enumerate(v)]
 
     def finish(self) -> None:
         unknown = [k for k in self.table if k not in self.known]
@@ -379,13 +380,29 @@ def _range_check(v: Any) -> str | None:
 
 
 def _pair(v: list | None) -> tuple[float, float] | None:
-    return None if v is None else (float(v[0]), float(v[1]))
+    if v is None or _range_check(v):  # an invalid pair is already noted as a problem
+        return None
+    return float(v[0]), float(v[1])
+
+
+#: longest sample/blank/pipeline name (it names folders and files, and appears in file names with suffixes)
+MAX_NAME_LENGTH = 100
 
 
 def _name_check(v: str) -> str | None:
     if not v or v.strip() != v or any(c in v for c in "/\\:*?\"<>|") or v.startswith("."):
         return "must be a non-empty name without path separators, wildcards or leading dot (used as a folder name)"
+    if any(ord(c) < 32 or ord(c) == 127 for c in v):
+        return "contains a control character (e.g. NUL); use letters, digits, '_', '-' (it names a folder)"
+    if len(v) > MAX_NAME_LENGTH:
+        return f"is {len(v)} characters long; use at most {MAX_NAME_LENGTH} (it names folders and files)"
     return None
+
+
+def _profile_check(v: str) -> str | None:
+    from saxs_mc.peaks.detect import PROFILES
+
+    return None if v in PROFILES else f"use one of {list(PROFILES)}"
 
 
 def _resolve(base: Path, p: str) -> Path:
@@ -400,6 +417,8 @@ def _check_datasets(t: _Table, key: str, pat: str, files: list[Path], dset: str)
     path = dset.split("[", 1)[0]
     if not path:
         raise t.error(f"pattern {pat!r}: give the dataset after '::', e.g. 'stack.h5::/entry/data/data'", key)
+    from saxs_mc.io.frames import expand_sources
+
     for f in files:
         try:
             with h5py.File(f, "r") as h:
@@ -410,6 +429,10 @@ def _check_datasets(t: _Table, key: str, pat: str, files: list[Path], dset: str)
         if not ok:
             raise t.error(f"pattern {pat!r}: {f} has no 2D/3D dataset {path!r}; check the dataset path "
                           f"(h5ls -r {f.name})", key)
+        try:  # the frame selection [i], [a:b], [i,j] must exist in the dataset's shape
+            expand_sources([f"{f}::{dset}"])
+        except ValueError as exc:
+            t.problems.append(t.error(f"pattern {pat!r}: {exc}", key))
 
 
 def _expand_frames(t: _Table, key: str, base: Path) -> tuple[tuple[str, ...], tuple[Path, ...], tuple[str, ...]]:
@@ -506,8 +529,15 @@ def _match_blank(cfg: PipelineConfig, sample: SampleConfig) -> BlankConfig:
     return cands[0]
 
 
+#: most q bins of a reduced curve
+MAX_NPT = 10000
+
+
 def load_config(path: str | Path) -> PipelineConfig:
     """Read and fully validate a pipeline configuration.
+
+    Every problem with a value is reported in one :class:`ConfigError`
+    (a missing key, a wrong type or a bad table structure stops at once).
 
     Parameters
     ----------
@@ -525,6 +555,24 @@ def load_config(path: str | Path) -> PipelineConfig:
     FileNotFoundError
         If ``path`` itself does not exist.
     """
+    problems: list[ConfigError] = []
+    try:
+        cfg = _load_config(path, problems)
+    except ConfigError as exc:
+        raise _combined(problems + [exc]) from None
+    if problems:
+        raise _combined(problems)
+    return cfg
+
+
+def _combined(problems: list[ConfigError]) -> ConfigError:
+    msgs = list(dict.fromkeys(str(p) for p in problems))
+    if len(msgs) == 1:
+        return ConfigError(msgs[0])
+    return ConfigError(f"{len(msgs)} problems in the configuration:\n  - " + "\n  - ".join(msgs))
+
+
+def _load_config(path: str | Path, problems: list[ConfigError]) -> PipelineConfig:
     src = Path(path).expanduser().resolve()
     if not src.is_file():
         raise FileNotFoundError(f"pipeline config {path} does not exist; pass the path of a .toml file "
@@ -535,7 +583,7 @@ def load_config(path: str | Path) -> PipelineConfig:
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{src}: not valid TOML: {exc}") from None
     base = src.parent
-    top = _Table(data, "", src)
+    top = _Table(data, "", src, problems)
 
     version = top.get("schema_version", int, hint=f"add schema_version = {SCHEMA_VERSION} at the top")
     if version != SCHEMA_VERSION:
@@ -605,7 +653,7 @@ def load_config(path: str | Path) -> PipelineConfig:
     n.known.append("water")
     water = None
     if "water" in n.table:
-        wt = _Table(n.table["water"], n.key("water"), src)
+        wt = _Table(n.table["water"], n.key("water"), src, problems)
         wp, wf, ws = _expand_frames(wt, "frames", base)
         ep, ef, es = _expand_frames(wt, "empty_cell_frames", base)
         water = WaterReferenceConfig(
@@ -634,7 +682,8 @@ def load_config(path: str | Path) -> PipelineConfig:
                 check=lambda v: None if v is False or (not isinstance(v, bool) and -1 <= v <= 1)
                 else "must be in [-1, 1], or false for no polarization correction")
     reduction = ReductionConfig(
-        npt=r.get("npt", int, default=None, check=lambda v: None if 10 <= v <= 100000 else "must be in 10..100000"),
+        npt=r.get("npt", int, default=None, check=lambda v: None if 10 <= v <= MAX_NPT else
+                  f"must be in 10..{MAX_NPT} (more q bins than detector pixels along the radius add no information)"),
         q_unit=r.get("q_unit", str, default="1/nm", check=_choice("1/nm", "1/A")),
         error_model=r.get("error_model", str, default="poisson", check=_choice("poisson", "azimuthal")),
         method=tuple(r.get("method", list, default=["full", "csr", "cython"], check=_method)),
@@ -724,14 +773,15 @@ def load_config(path: str | Path) -> PipelineConfig:
     p = top.sub("peaks")
     peaks = PeaksConfig(
         q_range_nm=_pair(p.get("q_range_nm", list, default=None, check=_range_check)),
-        profile=p.get("profile", str, default="pseudo_voigt"),
+        profile=p.get("profile", str, default="pseudo_voigt", check=_profile_check),
         min_significance=p.get("min_significance", float, default=None, check=_positive),
         samples=p.get("samples", bool, default=True),
     )
     p.finish()
 
     o = top.sub("output")
-    out_dir = _resolve(base, o.get("dir", str, default=f"../results/{name}")).resolve()
+    safe_name = src.stem if _name_check(name) else name
+    out_dir = _resolve(base, o.get("dir", str, default=f"../results/{safe_name}")).resolve()
     figures = o.get("figures", bool, default=True)
     o.finish()
 

@@ -13,8 +13,8 @@ upstream keys (:mod:`saxs_mc.pipeline.cache`), so keys are known before
 anything runs: ``--dry-run`` lists what would run and what is cached.  Steps
 run on one of three executors, with identical results:
 
-- ``serial``: one step at a time in topological order (``n_workers=1``), in
-  this process -- or in one spawned worker process when fits run (below);
+- ``serial``: one step at a time in topological order, in this process
+  (``n_workers=1``);
 - ``processes``: a local :class:`concurrent.futures.ProcessPoolExecutor`
   (spawned workers; the default, one worker per core);
 - ``dask``: an existing ``dask.distributed`` scheduler (``scheduler=ADDRESS``
@@ -22,17 +22,22 @@ run on one of three executors, with identical results:
 
 Seeds are derived from the config seed and the sample name
 (:func:`saxs_mc.pipeline.tasks.derive_seed`), never from execution order.
+The fit kernels are compiled without fastmath reassociation
+(:mod:`saxs_mc._numba`), so a kernel compiled in any process and one loaded
+from numba's on-disk cache give the same numbers: no process needs to be
+kept free of kernels (``tests/pipeline/test_end_to_end.py`` runs the steps
+in a driver that compiled the kernels itself and compares).
 
-Identical numbers on every executor also need identical *machine code*: the
-fit's numba kernels are compiled with ``fastmath`` reassociation, and a
-kernel compiled in the running process and the same kernel loaded from
-numba's on-disk cache can round differently (observed: last-bit differences
-in scale, background and chi2 of single repetitions).  So when real fit steps
-are to run, the driver first fills the numba cache in a separate process
-(:func:`warm_numba_cache`) and never runs a kernel itself: the serial
-executor then runs the steps one at a time in a single spawned worker, so
-every step process -- serial, local pool or dask workers on this machine --
-loads the same cached code.
+Faults (see the README's "Reliability" table): a step's files are staged and
+moved into place as a unit (:func:`saxs_mc.pipeline.tasks.run_step`); a
+write refused by the environment fails that step with the errno named in one
+line; a dead worker breaks the local pool, which is replaced, and the steps
+it was running are retried -- the dead worker's own step once and alone, then
+failed with the signal (:class:`_Driver`); after environmental failures the
+previous summary and report are kept; Ctrl-C stops the workers at once and
+workers exit when the driver dies (:func:`_watch_parent`).  Nothing in the
+output folder is trusted: symbolic links are refused and manifest paths must
+stay inside it (:mod:`saxs_mc.pipeline.safety`).
 """
 
 from __future__ import annotations
@@ -43,19 +48,23 @@ import dataclasses
 import logging
 import multiprocessing
 import os
-import subprocess
+import signal
 import sys
+import threading
 import time
 import traceback
 from collections.abc import Callable, Iterator, Mapping
+from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 from typing import Any
 
 from saxs_mc import __version__
+from saxs_mc.io.atomic import STAGING_PREFIX, remove_stale_staging
 
 from . import cache
 from .config import PipelineConfig
-from .tasks import Step, derive_seed, run_step
+from .safety import check_tree, ensure_folder, open_lock_file
+from .tasks import Step, StepWriteError, derive_seed, run_step
 
 log = logging.getLogger("saxs_mc.pipeline")
 
@@ -204,6 +213,9 @@ def compute_keys(steps: list[Step], hashes: cache.FileHashCache) -> dict[str, st
     """Cache key of every step (steps must be in topological order)."""
     keys: dict[str, str] = {}
     codes: dict[tuple[str, str], str] = {}
+    files = list(dict.fromkeys(p for s in steps for p in s.inputs))
+    with cf.ThreadPoolExecutor(max_workers=max(1, min(4, os.cpu_count() or 1))) as pool:
+        list(pool.map(hashes.digest, files))  # hashlib releases the GIL: frames are hashed in parallel
     for s in steps:
         missing = [d for d in s.deps if d not in keys]
         if missing:
@@ -213,43 +225,9 @@ def compute_keys(steps: list[Step], hashes: cache.FileHashCache) -> dict[str, st
             code = codes[(s.kind, s.func)] = code_digest(s.kind, s.func)
         keys[s.id] = cache.step_key(
             func=s.func, settings=s.settings,
-            input_digests={p: hashes.sha256(p) for p in s.inputs},
+            input_digests={p: hashes.digest(p) for p in s.inputs},
             upstream_keys={d: keys[d] for d in s.deps}, version=f"{__version__}+{code}")
     return keys
-
-
-# ----------------------------------------------------------------------
-# numba machine code: the same in every step process
-#: seconds allowed for compiling the fit kernels into numba's cache
-WARM_UP_TIMEOUT_S = 900.0
-
-
-def runs_numba_kernels(steps: list[Step]) -> bool:
-    """Whether any of ``steps`` runs the real fit (numba kernels)."""
-    return any(s.kind == "fit" and s.func == DEFAULT_FUNCS["fit"] for s in steps)
-
-
-def warm_numba_cache(timeout_s: float = WARM_UP_TIMEOUT_S) -> bool:
-    """Compile (or just load) the fit kernels into numba's on-disk cache in a *separate* process.
-
-    Afterwards every process that imports the kernels loads the same cached
-    machine code (see the module docstring); the calling process compiles
-    nothing.  Returns False (and logs a warning) if the warm-up failed; the
-    steps then still run, compiling the kernels themselves.
-    """
-    cmd = [sys.executable, "-c", "from saxs_mc.pipeline.steps import warm_fit_kernels; warm_fit_kernels()"]
-    t0 = time.perf_counter()
-    try:
-        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout_s, check=False)
-    except (OSError, subprocess.TimeoutExpired) as exc:
-        log.warning("numba warm-up failed (%s: %s); step processes compile the fit kernels themselves",
-                    type(exc).__name__, exc)
-        return False
-    if proc.returncode != 0:
-        log.warning("numba warm-up failed (exit code %d): %s", proc.returncode, proc.stderr.strip()[-2000:])
-        return False
-    log.debug("numba fit kernels cached in %.1f s", time.perf_counter() - t0)
-    return True
 
 
 # ----------------------------------------------------------------------
@@ -281,11 +259,36 @@ def _log_levels() -> dict[str, int]:
     return out
 
 
-def _worker_init(threads: int, log_levels: dict[str, int]) -> None:
+#: seconds between a worker's checks that its parent is alive
+PARENT_WATCH_INTERVAL_S = 0.2
+
+
+def _watch_parent(parent: int) -> None:
+    """Exit this worker as soon as its parent (the driver) is gone, e.g. after ``kill -9``."""
+    import threading
+
+    def watch() -> None:
+        while True:
+            time.sleep(PARENT_WATCH_INTERVAL_S)
+            if os.getppid() != parent:
+                os._exit(1)  # the step's staging folder is removed by the next run
+
+    threading.Thread(target=watch, name="saxs_mc-parent-watch", daemon=True).start()
+
+
+def _worker_init(threads: int, log_levels: dict[str, int], parent: int | None = None) -> None:
     # before numba/BLAS are imported in the worker: no oversubscription
     for var in ("NUMBA_NUM_THREADS", "OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
         os.environ[var] = str(threads)
     import sys
+
+    from saxs_mc.io.atomic import ignore_sigxfsz
+
+    # Ctrl-C is the driver's business: it stops the workers itself (no traceback from each worker)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    ignore_sigxfsz()  # a file-size limit is an EFBIG error, not a core dump
+    if parent is not None:
+        _watch_parent(parent)
 
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)-7s %(name)s: %(message)s", "%H:%M:%S"))
@@ -298,22 +301,74 @@ def _worker_init(threads: int, log_levels: dict[str, int]) -> None:
 
 class _ProcessExecutor:
     name = "processes"
+    can_restart = True
 
     def __init__(self, n_workers: int, name: str = "processes"):
         self.name = name
-        threads = max(1, (os.cpu_count() or 1) // n_workers)
-        self.pool = cf.ProcessPoolExecutor(max_workers=n_workers, mp_context=multiprocessing.get_context("spawn"),
-                                           initializer=_worker_init,
-                                           initargs=(threads, _log_levels()))
+        self.n_workers = n_workers
+        self._known: dict[int, Any] = {}
+        self.pool = self._new_pool()
+
+    def _new_pool(self) -> cf.ProcessPoolExecutor:
+        threads = max(1, (os.cpu_count() or 1) // self.n_workers)
+        return cf.ProcessPoolExecutor(max_workers=self.n_workers, mp_context=multiprocessing.get_context("spawn"),
+                                      initializer=_worker_init, initargs=(threads, _log_levels(), os.getpid()))
 
     def submit(self, step: Step, key: str, root: str, upstream: dict) -> cf.Future:
-        return self.pool.submit(run_step, step, key, root, upstream)
+        fut = self.pool.submit(run_step, step, key, root, upstream)
+        self._known.update(getattr(self.pool, "_processes", None) or {})  # the pool forgets dead workers
+        return fut
 
     def wait(self, futs: list) -> tuple[set, set]:
         return cf.wait(futs, return_when=cf.FIRST_COMPLETED)
 
+    def dead_workers(self) -> dict[int, int]:
+        """pid -> exit status of the workers of a broken pool that died on their own (not stopped by the pool)."""
+        out = {}
+        for pid, p in list(self._known.items()):
+            p.join(1.0)  # the pool is terminating them all: wait for their exit status
+            if p.exitcode not in (None, 0, -signal.SIGTERM):
+                out[pid] = p.exitcode
+        return out
+
+    def restart(self) -> None:
+        """Replace a broken pool (a worker died) by a fresh one."""
+        self._stop_workers()
+        self.pool.shutdown(wait=False, cancel_futures=True)
+        self._known = {}
+        self.pool = self._new_pool()
+
+    def _stop_workers(self, grace_s: float = 0.5) -> None:
+        procs = list({**self._known, **(getattr(self.pool, "_processes", None) or {})}.values())
+        for p in procs:
+            if p.is_alive():
+                p.terminate()
+        deadline = time.monotonic() + grace_s
+        for p in procs:
+            p.join(max(0.0, deadline - time.monotonic()))
+            if p.is_alive():
+                p.kill()
+
     def close(self, wait: bool = True) -> None:
+        if not wait:  # interrupted: stop the running steps now (their staging folders go with them)
+            self._stop_workers()
         self.pool.shutdown(wait=wait, cancel_futures=True)
+
+
+def _death_cause(codes: list[int]) -> str:
+    """One line for the exit status of a dead worker (negative: killed by that signal)."""
+    if not codes:
+        return "a worker process died"
+    c = codes[0]
+    if c < 0:
+        try:
+            name = signal.Signals(-c).name
+        except ValueError:
+            name = f"signal {-c}"
+        hint = {"SIGKILL": " (killed: out of memory, or kill -9)", "SIGSEGV": " (crashed)",
+                "SIGXFSZ": " (file-size limit)", "SIGBUS": " (crashed: file truncated or disk full?)"}.get(name, "")
+        return f"worker process killed by {name}{hint}"
+    return f"worker process exited with code {c}"
 
 
 class _DaskExecutor:
@@ -336,17 +391,6 @@ class _DaskExecutor:
         log.info("dask scheduler %s (%d workers)", self.client.scheduler.address,
                  len(self.client.scheduler_info().get("workers", {})))
 
-    def warm_up(self) -> None:
-        """Fill the numba cache on every worker host (each in a subprocess, not in the worker)."""
-        try:
-            res = self.client.run(warm_numba_cache)
-        except Exception as exc:  # pragma: no cover - workers of another saxs_mc version etc.
-            log.warning("numba warm-up on the dask workers failed: %s: %s", type(exc).__name__, exc)
-            return
-        bad = sorted(w for w, ok in res.items() if not ok)
-        if bad:
-            log.warning("numba warm-up failed on dask workers %s", bad)
-
     def submit(self, step: Step, key: str, root: str, upstream: dict) -> Any:
         return self.client.submit(run_step, step, key, root, upstream, pure=False,
                                   key=f"saxs_mc-{step.kind}-{step.target}-{os.urandom(4).hex()}")
@@ -364,7 +408,11 @@ class _DaskExecutor:
 # ----------------------------------------------------------------------
 @dataclasses.dataclass(frozen=True)
 class StepOutcome:
-    """What happened to one step: ``cached``, ``done``, ``failed`` or ``skipped``."""
+    """What happened to one step: ``cached``, ``done``, ``failed`` or ``skipped``.
+
+    ``cause`` names an environmental failure (``ENOSPC``, ``EFBIG``, ``EROFS``,
+    ``EACCES``, ... or ``worker died``); None for a failure of the step itself.
+    """
 
     id: str
     kind: str
@@ -373,6 +421,7 @@ class StepOutcome:
     result: dict[str, Any] | None
     error: str | None = None
     elapsed_s: float = 0.0
+    cause: str | None = None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -425,24 +474,20 @@ def output_lock(root: Path) -> Iterator[None]:
     """Hold an exclusive lock on the output folder (released even if the process is killed)."""
     import fcntl
 
-    lock = root / ".saxs_mc" / "lock"
-    lock.parent.mkdir(parents=True, exist_ok=True)
-    fh = open(lock, "a+")
+    fd = open_lock_file(ensure_folder(root, ".saxs_mc") / "lock")  # never through a link
     try:
         try:
-            fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError:
-            fh.seek(0)
-            other = fh.read().strip() or "?"
+            other = os.pread(fd, 32, 0).decode("ascii", "replace").strip() or "?"
             raise OutputLockedError(f"output folder {root} is in use by another saxs-mc run (pid {other}); wait for it "
                                f"to finish or set a different [output] dir") from None
-        fh.seek(0)
-        fh.truncate()
-        fh.write(str(os.getpid()))
-        fh.flush()
+        pid = str(os.getpid()).encode("ascii")
+        os.pwrite(fd, pid, 0)
+        os.ftruncate(fd, len(pid))
         yield
     finally:
-        fh.close()
+        os.close(fd)
 
 
 @contextlib.contextmanager
@@ -477,23 +522,12 @@ def _progress_bars(steps: list[Step], enabled: bool) -> Iterator[Callable[[Step]
                 b.close()
 
 
-def _make_executor(scheduler: Any, n_workers: int, width: int, isolate: bool = False) -> Any:
-    """Dask when a scheduler is given; else serial for 1 worker, else a process pool of at most ``width``.
-
-    With ``isolate`` (numba kernels to run) the numba cache is filled first
-    and the serial executor is one spawned worker process, so that no kernel
-    runs in this process (see the module docstring).
-    """
+def _make_executor(scheduler: Any, n_workers: int, width: int) -> Any:
+    """Dask when a scheduler is given; else serial for 1 worker, else a process pool of at most ``width``."""
     if scheduler is not None:
-        ex = _DaskExecutor(scheduler)
-        if isolate:
-            warm_numba_cache()
-            ex.warm_up()
-        return ex
-    if isolate:
-        warm_numba_cache()
+        return _DaskExecutor(scheduler)
     if n_workers == 1 or width <= 1:
-        return _ProcessExecutor(1, name="serial") if isolate else _SerialExecutor()
+        return _SerialExecutor()
     return _ProcessExecutor(min(n_workers, width))
 
 
@@ -518,8 +552,8 @@ def run_pipeline(
         Dask scheduler address or client; default ``cfg.execution.scheduler``.
         Without one, steps run in local processes.
     n_workers : int, optional
-        Local worker processes (1: serial, one step at a time -- in this
-        process, or in one spawned worker when fit kernels run; 0: all cores);
+        Local worker processes (1: serial, one step at a time in this
+        process; 0: all cores);
         default ``cfg.execution.n_workers``.
     dry_run : bool
         Only compute the keys and report which steps would run.
@@ -539,6 +573,7 @@ def run_pipeline(
     t0 = time.perf_counter()
     root = cfg.output.dir
     steps = plan_steps(cfg, step_funcs)
+    check_tree(root)  # no symbolic link anywhere in the output folder (refused before any work)
     with contextlib.ExitStack() as stack:
         if not dry_run:
             root.mkdir(parents=True, exist_ok=True)
@@ -547,94 +582,234 @@ def run_pipeline(
                                progress=progress, make_report=make_report, force=force, t0=t0)
 
 
-def _run_under_lock(cfg: PipelineConfig, steps: list[Step], root: Path, *, scheduler: Any, n_workers: int | None,
-                    dry_run: bool, progress: bool, make_report: bool, force: bool, t0: float) -> RunResult:
-    hashes = cache.FileHashCache(root / ".saxs_mc" / "file_hashes.json")
-    if dry_run:
-        hashes.path = None  # read the memo, never write in a dry run
-    keys = compute_keys(steps, hashes)
-    outcomes: dict[str, StepOutcome] = {}
-    results: dict[str, dict[str, Any]] = {}
+def _cached_or_todo(steps: list[Step], keys: dict[str, str], root: Path, force: bool,
+                    outcomes: dict[str, StepOutcome], results: dict[str, dict[str, Any]]) -> list[Step]:
+    """Fill ``outcomes``/``results`` with the cached steps; return the steps to run."""
     todo: list[Step] = []
     for s in steps:
-        m = None if force else cache.manifest_is_current(s.folder(root), keys[s.id], root)
+        m, why = (None, "--force") if force else cache.check_manifest(s.folder(root), keys[s.id], root)
         if m is not None:
             results[s.id] = m["result"]
             outcomes[s.id] = StepOutcome(s.id, s.kind, s.target, "cached", m["result"], None,
-                                         float(m.get("elapsed_s", 0.0)))
+                                         float(m.get("elapsed_s", 0.0) or 0.0))
         else:
+            if why not in ("no manifest", "--force", "inputs, settings or code changed"):
+                log.warning("%s: not taken from the cache, rerun: %s", s.id, why)
             todo.append(s)
+    return todo
+
+
+def _run_under_lock(cfg: PipelineConfig, steps: list[Step], root: Path, *, scheduler: Any, n_workers: int | None,
+                    dry_run: bool, progress: bool, make_report: bool, force: bool, t0: float) -> RunResult:
+    keys = compute_keys(steps, cache.FileHashCache())
+    outcomes: dict[str, StepOutcome] = {}
+    results: dict[str, dict[str, Any]] = {}
+    todo = _cached_or_todo(steps, keys, root, force, outcomes, results)
     if dry_run:
         for s in todo:
             outcomes[s.id] = StepOutcome(s.id, s.kind, s.target, "would run", None)
         ordered = {s.id: outcomes[s.id] for s in steps}
         return RunResult(root, "dry-run", ordered, None, time.perf_counter() - t0, dry_run=True)
 
-    hashes.save()
+    _remove_temporaries(root)
     n_workers = cfg.execution.n_workers if n_workers is None else n_workers
     n_workers = n_workers or (os.cpu_count() or 1)
     scheduler = scheduler if scheduler is not None else cfg.execution.scheduler
     log.info("%s: %d steps, %d cached, %d to run", cfg.name, len(steps), len(steps) - len(todo), len(todo))
     # at most one worker per independent chain (sample/blank): more processes could never be busy
     width = len({s.target for s in todo})
-    executor = _make_executor(scheduler, n_workers, width, runs_numba_kernels(todo)) if todo else _SerialExecutor()
-    failed: dict[str, str] = {}
+    executor = _make_executor(scheduler, n_workers, width) if todo else _SerialExecutor()
     clean = False
     try:
         with _progress_bars(todo, progress) as update:
-            waiting = {s.id: s for s in todo}
-            running: dict[Any, tuple[Step, float]] = {}
-            while waiting or running:
-                changed = True
-                while changed:  # submit ready steps; skip those below a failure
-                    changed = False
-                    for sid, s in list(waiting.items()):
-                        bad = [d for d in s.deps if d in failed or (d in outcomes and outcomes[d].status == "skipped")]
-                        if bad:
-                            outcomes[sid] = StepOutcome(sid, s.kind, s.target, "skipped", None,
-                                                        f"upstream step {bad[0]} failed")
-                            del waiting[sid]
-                            update(s)
-                            changed = True
-                        elif all(d in results for d in s.deps):
-                            fut = executor.submit(s, keys[sid], str(root), {d: results[d] for d in s.deps})
-                            running[fut] = (s, time.perf_counter())
-                            del waiting[sid]
-                            changed = True
-                if not running:
-                    if waiting:  # pragma: no cover - plan_steps guarantees a DAG
-                        raise RuntimeError(f"steps {sorted(waiting)} can never run (dependency cycle)")
-                    break
-                done, _ = executor.wait(list(running))
-                for fut in done:
-                    s, t_sub = running.pop(fut)
-                    try:
-                        res = fut.result()
-                    except Exception as exc:
-                        msg = f"{type(exc).__name__}: {exc}"
-                        failed[s.id] = msg
-                        outcomes[s.id] = StepOutcome(s.id, s.kind, s.target, "failed", None, msg)
-                        log.error("%s failed: %s", s.id, msg)
-                        log.debug("%s", "".join(traceback.format_exception(exc)))
-                    else:
-                        results[s.id] = res
-                        outcomes[s.id] = StepOutcome(s.id, s.kind, s.target, "done", res, None,
-                                                     time.perf_counter() - t_sub)
-                        log.debug("%s done", s.id)
-                    update(s)
+            _Driver(executor, keys, root, outcomes, results, update).run(todo)
         clean = True
     finally:
-        executor.close(wait=clean)  # on Ctrl-C do not wait for running steps
+        _close_executor(executor, clean)
     ordered = {s.id: outcomes[s.id] for s in steps}
-    report_path = None
-    if make_report:
-        from .report import write_report
-
-        try:
-            report_path = write_report(cfg, ordered, root)
-        except Exception as exc:
-            log.error("report failed: %s: %s", type(exc).__name__, exc)
-            log.debug("%s", "".join(traceback.format_exception(exc)))
-            ordered["report"] = StepOutcome("report", "report", "series", "failed", None,
-                                            f"{type(exc).__name__}: {exc}")
+    report_path = _write_report_if_not_worse(cfg, ordered, root) if make_report else None
     return RunResult(root, executor.name, ordered, report_path, time.perf_counter() - t0)
+
+
+def _remove_temporaries(root: Path) -> None:
+    """Remove what killed runs left: staging folders of steps and ``.part`` files (we hold the lock)."""
+    for d in [*root.glob("steps/*/*"), root, root / "samples", root / ".saxs_mc", root / ".saxs_mc" / "figures"]:
+        if d.is_dir() and not d.is_symlink():
+            remove_stale_staging(d)
+
+
+def _close_executor(executor: Any, clean: bool) -> None:
+    """Close the executor; after Ctrl-C stop the workers at once, deaf to a second Ctrl-C meanwhile."""
+    if clean:
+        executor.close(wait=True)
+        return
+    main = threading.current_thread() is threading.main_thread()
+    old = signal.signal(signal.SIGINT, signal.SIG_IGN) if main else None
+    try:
+        executor.close(wait=False)  # on Ctrl-C do not wait for running steps
+    finally:
+        if main:
+            signal.signal(signal.SIGINT, old)
+
+
+#: failure causes after which a worse summary/report must not replace a good one
+ENVIRONMENTAL = ("ENOSPC", "EDQUOT", "EFBIG", "EROFS", "EACCES", "EPERM", "worker died")
+
+
+def _write_report_if_not_worse(cfg: PipelineConfig, ordered: dict[str, StepOutcome], root: Path) -> Path | None:
+    """Write summary/report -- unless steps failed for environmental reasons and a previous report exists.
+
+    A run that failed because of the disk or permissions would replace the
+    last complete summary with a worse one: keep that one instead and say why.
+    """
+    env = [o for o in ordered.values() if o.status == "failed" and o.cause in ENVIRONMENTAL]
+    previous = [root / n for n in ("summary.csv", "summary.json", "report.html") if (root / n).exists()]
+    if env and previous:
+        log.error("kept the previous %s: %d step(s) failed for environmental reasons (%s: %s); fix that and run "
+                  "again (completed steps are cached)", ", ".join(p.name for p in previous), len(env), env[0].id,
+                  env[0].error)
+        ordered["report"] = StepOutcome("report", "report", "series", "skipped", None,
+                                        f"previous report kept ({env[0].cause})", cause=env[0].cause)
+        return None
+    from .report import write_report
+
+    try:
+        return write_report(cfg, ordered, root)
+    except Exception as exc:
+        from saxs_mc.io.atomic import describe_write_failure, write_failure_errno
+
+        msg = describe_write_failure(exc)
+        log.error("report failed: %s", msg)
+        log.debug("%s", "".join(traceback.format_exception(exc)))
+        ordered["report"] = StepOutcome("report", "report", "series", "failed", None, msg,
+                                        cause=write_failure_errno(exc))
+        return None
+
+
+#: most replacements of a broken process pool in one run (then the steps in flight fail with the cause)
+MAX_POOL_RESTARTS = 10
+
+
+class _Driver:
+    """Submit steps whose upstream is done, collect results, survive dead workers.
+
+    When a worker process dies (killed, crashed), a process pool breaks and
+    every step in flight fails with ``BrokenProcessPool``.  Those steps are
+    not failed: the pool is replaced and they become *suspects*, rerun one at
+    a time with nothing else in flight.  A suspect that kills its worker again
+    is failed with the cause (the dead worker's signal); the others finish.
+    """
+
+    def __init__(self, executor: Any, keys: dict[str, str], root: Path, outcomes: dict[str, StepOutcome],
+                 results: dict[str, dict[str, Any]], update: Callable[[Step], None]):
+        self.executor, self.keys, self.root = executor, keys, root
+        self.outcomes, self.results, self.update = outcomes, results, update
+        self.failed: dict[str, str] = {}
+        self.running: dict[Any, tuple[Step, float]] = {}
+        self.suspects: dict[str, Step] = {}
+        self.breaks = 0
+
+    def run(self, todo: list[Step]) -> None:
+        self.waiting = waiting = {s.id: s for s in todo}
+        while waiting or self.running or self.suspects:
+            self._submit_ready(waiting)
+            if not self.running:
+                if waiting or self.suspects:  # pragma: no cover - plan_steps guarantees a DAG
+                    raise RuntimeError(f"steps {sorted(waiting)} can never run (dependency cycle)")
+                break
+            done, _ = self.executor.wait(list(self.running))
+            alone = len(self.running) == 1
+            broken = []
+            for fut in done:
+                s, t_sub = self.running.pop(fut)
+                try:
+                    res = fut.result()
+                except BrokenProcessPool:
+                    broken.append(s)
+                except Exception as exc:
+                    self._fail(s, exc)
+                else:
+                    self.suspects.pop(s.id, None)
+                    self.results[s.id] = res
+                    self.outcomes[s.id] = StepOutcome(s.id, s.kind, s.target, "done", res, None,
+                                                      time.perf_counter() - t_sub)
+                    log.debug("%s done", s.id)
+                    self.update(s)
+            if broken:
+                self._worker_died(broken, alone)
+
+    def _submit_ready(self, waiting: dict[str, Step]) -> None:
+        if self.suspects:  # a suspect runs alone, so that a second death names the culprit
+            if not self.running:
+                s = next(iter(self.suspects.values()))
+                self._submit(s)
+            return
+        changed = True
+        while changed:  # submit ready steps; skip those below a failure
+            changed = False
+            for sid, s in list(waiting.items()):
+                bad = [d for d in s.deps if d in self.failed
+                       or (d in self.outcomes and self.outcomes[d].status == "skipped")]
+                if bad:
+                    self.outcomes[sid] = StepOutcome(sid, s.kind, s.target, "skipped", None,
+                                                     f"upstream step {bad[0]} failed")
+                    del waiting[sid]
+                    self.update(s)
+                    changed = True
+                elif all(d in self.results for d in s.deps):
+                    self._submit(s)
+                    del waiting[sid]
+                    changed = True
+
+    def _submit(self, s: Step) -> None:
+        fut = self.executor.submit(s, self.keys[s.id], str(self.root), {d: self.results[d] for d in s.deps})
+        self.running[fut] = (s, time.perf_counter())
+
+    def _started_by(self, s: Step) -> set[int]:
+        """pids of the workers that started ``s`` and did not finish it (their staging folders are left)."""
+        pids = set()
+        for p in s.folder(self.root).glob(f"{STAGING_PREFIX}*"):
+            with contextlib.suppress(ValueError):
+                pids.add(int(p.name[len(STAGING_PREFIX):].split("-")[0]))
+        return pids
+
+    def _worker_died(self, broken: list[Step], alone: bool) -> None:
+        dead = self.executor.dead_workers() if hasattr(self.executor, "dead_workers") else {}
+        cause = _death_cause(list(dead.values()))
+        for fut, (s, _) in list(self.running.items()):  # the whole pool is gone: so are these
+            broken.append(s)
+            del self.running[fut]
+        started = [s for s in broken if self._started_by(s)]
+        named = [s for s in started if self._started_by(s) & set(dead)]  # the dead worker's own step
+        suspects = named or started
+        for s in [s for s in suspects if alone and s.id in self.suspects]:  # died again, alone: the culprit
+            self.suspects.pop(s.id)
+            self._fail(s, RuntimeError(f"{cause}; the step was retried once alone and its worker died again"),
+                       cause="worker died")
+            broken.remove(s)
+        self.breaks += 1
+        if broken and (not getattr(self.executor, "can_restart", False) or self.breaks > MAX_POOL_RESTARTS):
+            for s in broken:
+                self._fail(s, RuntimeError(cause), cause="worker died")
+            return
+        for s in suspects:
+            if s in broken:
+                self.suspects[s.id] = s
+        self.waiting.update({s.id: s for s in broken if s.id not in self.suspects})
+        if broken:
+            log.warning("%s while running %s; pool replaced, retrying %s", cause,
+                        ", ".join(s.id for s in suspects) or "?", ", ".join(s.id for s in broken))
+        self.executor.restart()
+
+    def _fail(self, s: Step, exc: BaseException, cause: str | None = None) -> None:
+        msg = str(exc) if isinstance(exc, StepWriteError) else f"{type(exc).__name__}: {exc}"
+        if isinstance(exc, StepWriteError):
+            cause = exc.cause
+        self.suspects.pop(s.id, None)
+        if cause == "worker died":  # the dead worker could not remove its temporary files
+            remove_stale_staging(s.folder(self.root))
+        self.failed[s.id] = msg
+        self.outcomes[s.id] = StepOutcome(s.id, s.kind, s.target, "failed", None, msg, cause=cause)
+        log.error("%s failed: %s", s.id, msg)
+        log.debug("%s", "".join(traceback.format_exception(exc)))
+        self.update(s)

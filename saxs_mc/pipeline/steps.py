@@ -5,9 +5,10 @@ its outputs atomically into ``ctx.outdir`` and returns a JSON-safe result
 (schemas in :mod:`saxs_mc.pipeline.report`).  Reduced and blank-subtracted
 curves pass between steps as their NXcanSAS files, read back with
 :func:`saxs_mc.reduce.read_reduced` (bit-identical curves, frame records and
-settings); only the peak results handed to the mesophase step are pickled
-(no peaks reader exists), their validity guaranteed by the cache key, which
-includes the saxs_mc version and a digest of the code.
+settings); the peak results handed to the mesophase step are the
+``<name>_peaks.json`` documents the peaks step writes, read back by the
+typed reader :func:`read_peaks_json`.  Nothing in an output folder is ever
+unpickled: files there are data (a crafted pickle would run code).
 
 The pyFAI integrator is built once per worker process and per geometry /
 settings (:func:`get_reducer`), and all frames of a sample are reduced in
@@ -16,30 +17,18 @@ one task.
 
 from __future__ import annotations
 
-import pickle
+import math
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from saxs_mc.io.atomic import atomic_path, jsonable, write_json_atomic
+from saxs_mc.io.atomic import jsonable, write_json_atomic
 
 from .cache import canonical_json
 from .tasks import StepContext
 
 _REDUCERS: dict[str, Any] = {}
-
-
-def _dump(obj: Any, path: Path) -> Path:
-    with atomic_path(path) as tmp:
-        with open(tmp, "wb") as fh:
-            pickle.dump(obj, fh, protocol=pickle.HIGHEST_PROTOCOL)
-    return path
-
-
-def _load(path: Path) -> Any:
-    with open(path, "rb") as fh:
-        return pickle.load(fh)
 
 
 def _read_curve(path: Path) -> Any:
@@ -148,9 +137,8 @@ def subtract_step(ctx: StepContext) -> dict[str, Any]:
 def warm_fit_kernels() -> None:
     """Run a tiny fit through the public API so that numba compiles (or loads) the fit kernels.
 
-    Called in a separate process by :func:`saxs_mc.pipeline.run.warm_numba_cache`
-    before any fit step runs: it leaves the kernels in numba's on-disk cache,
-    from which every step process then loads the same machine code.
+    Leaves the kernels in numba's on-disk cache (tests use it to compile them
+    in a driver process before a run).
     """
     import warnings
 
@@ -230,8 +218,101 @@ def peaks_step(ctx: StepContext) -> dict[str, Any]:
         kw["min_significance"] = s["min_significance"]
     pk = find_peaks_curve(_usable(curve), **kw)
     paths = write_peak_outputs(ctx.outdir, s["name"], pk, source=src)
-    pkl = _dump(pk, ctx.outdir / f"{s['name']}_peaks.pkl")
-    return {"outputs": {**paths, "pickle": pkl}, **jsonable(_peak_digest(pk))}
+    return {"outputs": paths, **jsonable(_peak_digest(pk))}
+
+
+_PEAK_FLOATS = {"q_nm": "q_nm^-1", "q_err": "q_err", "fwhm": "fwhm", "fwhm_err": "fwhm_err", "area": "area",
+                "area_err": "area_err", "height": "height", "significance": "significance",
+                "height_snr": "height_snr", "d_nm": "d_nm", "d_err": "d_err",
+                "coherence_length_nm": "coherence_length_nm", "fraction": "fraction"}
+
+
+def _num(doc: dict[str, Any], key: str, where: str) -> float:
+    v = doc.get(key)
+    if v is None:
+        return math.nan  # JSON null stands for NaN
+    if isinstance(v, bool) or not isinstance(v, (int, float)):
+        raise ValueError(f"{where}: {key} = {v!r} is not a number")
+    return float(v)
+
+
+def _count(doc: dict[str, Any], key: str, where: str) -> int:
+    v = doc.get(key, 0)
+    if isinstance(v, bool) or not isinstance(v, int) or v < 0:
+        raise ValueError(f"{where}: {key} = {v!r} is not a count")
+    return v
+
+
+def _text(doc: dict[str, Any], key: str, where: str, default: str = "") -> str:
+    v = doc.get(key, default)
+    if not isinstance(v, str):
+        raise ValueError(f"{where}: {key} = {v!r} is not a string")
+    return v
+
+
+def _peak_from_json(d: Any, where: str) -> Any:
+    from saxs_mc.peaks.detect import Peak
+
+    if not isinstance(d, dict):
+        raise ValueError(f"{where}: expected an object, got {type(d).__name__}")
+    return Peak(**{f: _num(d, k, where) for f, k in _PEAK_FLOATS.items()},
+                kind=_text(d, "kind", where, "bragg"), order=_text(d, "order", where) if d.get("order") else "")
+
+
+def read_peaks_json(path: str | Path) -> Any:
+    """The :class:`~saxs_mc.peaks.PeakResult` of a ``<name>_peaks.json`` document (typed, validated).
+
+    Every field is checked for its type (JSON null is NaN); anything else is a
+    ``ValueError`` naming the file and the field.  The curve arrays (``q``,
+    ``intensity``, ``sigma``, ``background``, ``model``) are not part of the
+    document and come back empty.
+
+    Parameters
+    ----------
+    path : path
+        A file written by :func:`saxs_mc.peaks.write_peak_outputs`.
+
+    Returns
+    -------
+    PeakResult
+        Peaks, broad features, phase (name and lattice parameter), fit status.
+    """
+    import json
+
+    from saxs_mc.peaks.detect import PeakResult
+    from saxs_mc.peaks.index import IndexResult
+    from saxs_mc.peaks.output import SCHEMA
+
+    path = Path(path)
+    try:
+        doc = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
+        raise ValueError(f"{path}: not a readable peaks JSON document ({exc}); rerun the peaks step") from None
+    if not isinstance(doc, dict) or doc.get("schema") != SCHEMA:
+        raise ValueError(f"{path}: not a {SCHEMA} document; rerun the peaks step")
+    ph, fit = doc.get("phase"), doc.get("fit")
+    if not isinstance(ph, dict) or not isinstance(fit, dict):
+        raise ValueError(f"{path}: 'phase' and 'fit' must be objects")
+    peaks, broad = doc.get("peaks"), doc.get("broad_features")
+    if not isinstance(peaks, list) or not isinstance(broad, list):
+        raise ValueError(f"{path}: 'peaks' and 'broad_features' must be lists")
+    phase = IndexResult(
+        phase=_text(ph, "name", f"{path}: phase"), lattice_nm=_num(ph, "lattice_parameter_nm", f"{path}: phase"),
+        lattice_err=_num(ph, "lattice_parameter_err", f"{path}: phase"),
+        lattice_label=_text(ph, "lattice_parameter_label", f"{path}: phase"),
+        orders=tuple(o if isinstance(o, str) else None for o in ph.get("orders") or ()),
+        score=_num(ph, "score", f"{path}: phase"), chi2=_num(ph, "chi2", f"{path}: phase"),
+        n_matched=_count(ph, "n_matched", f"{path}: phase"),
+        n_unexplained=_count(ph, "n_unexplained", f"{path}: phase"),
+        n_missing=_count(ph, "n_missing", f"{path}: phase"))
+    empty = np.zeros(0)
+    return PeakResult(
+        peaks=tuple(_peak_from_json(p, f"{path}: peaks[{i}]") for i, p in enumerate(peaks)),
+        broad_features=tuple(_peak_from_json(p, f"{path}: broad_features[{i}]") for i, p in enumerate(broad)),
+        phase=phase, q=empty, intensity=empty, sigma=empty, background=empty, model=empty,
+        converged=bool(fit.get("converged")), fit_message=_text(fit, "message", f"{path}: fit"),
+        chi2_r=_num(fit, "chi2_r", f"{path}: fit"), settings={}, title=_text(doc, "title", str(path)),
+        intensity_unit=_text(doc, "intensity_unit", str(path), "arbitrary"))
 
 
 def mesophase_step(ctx: StepContext) -> dict[str, Any]:
@@ -239,7 +320,7 @@ def mesophase_step(ctx: StepContext) -> dict[str, Any]:
     from saxs_mc.peaks import mesophase_series
 
     s = ctx.settings
-    pks = [_load(ctx.upstream_output(f"peaks/{b}", "pickle")) for b in s["blanks"]]
+    pks = [read_peaks_json(ctx.upstream_output(f"peaks/{b}", "json")) for b in s["blanks"]]
     ms = mesophase_series(s["temperatures_C"], pks)
     summ = ms.summary()
     out = write_json_atomic(ctx.outdir / "mesophase.json", summ)

@@ -8,10 +8,16 @@ worker.  Expensive objects (pyFAI integrators) are cached per process by the
 step functions themselves (see :mod:`saxs_mc.pipeline.steps`).
 
 A step function has the signature ``fn(ctx: StepContext) -> dict``: it
-writes its outputs atomically into ``ctx.outdir`` and returns a JSON-safe
-result with an ``"outputs"`` mapping (name -> path).  :func:`run_step` then
-writes the step's manifest (the cache record) atomically *after* the
-outputs, so an interrupted step is simply redone by the next run.
+writes its outputs into ``ctx.outdir`` and returns a JSON-safe result with an
+``"outputs"`` mapping (name -> path).  ``ctx.outdir`` is a staging folder
+inside the step folder: :func:`run_step` moves the files into place only
+when the step function returned, then records their SHA-256 and writes the
+step's manifest (the cache record) atomically *after* the outputs.  So the
+writes of a step succeed or fail as a unit: a failed step leaves the
+previous outputs and manifest untouched and no temporary file behind, and an
+interrupted step is simply redone by the next run.  A write refused by the
+environment (disk full, file-size limit, read-only, permissions) is raised
+as :class:`StepWriteError` with the cause in one line.
 """
 
 from __future__ import annotations
@@ -26,9 +32,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from saxs_mc.io.atomic import jsonable
+from saxs_mc.io.atomic import describe_write_failure, jsonable, remove_stale_staging, staged_folder, write_failure_errno
 
 from . import cache
+from .safety import ensure_folder, resolve_inside
 
 
 @dataclasses.dataclass(frozen=True)
@@ -83,12 +90,12 @@ class StepContext:
         return self.step.settings
 
     def upstream_output(self, dep_id: str, name: str) -> Path:
-        """Absolute path of output ``name`` of upstream step ``dep_id``."""
+        """Absolute path of output ``name`` of upstream step ``dep_id`` (refused unless inside the output folder)."""
         try:
             rel = self.upstream[dep_id]["outputs"][name]
-        except KeyError:
+        except (KeyError, TypeError):
             raise KeyError(f"step {self.step.id}: upstream {dep_id} has no output {name!r}") from None
-        return self.root / rel
+        return resolve_inside(self.root, rel, f"output {name!r} of {dep_id}")
 
 
 def derive_seed(base_seed: int, name: str) -> int:
@@ -112,14 +119,24 @@ def resolve_func(spec: str) -> Callable[[StepContext], dict[str, Any]]:
     return fn
 
 
-def _relativize(outputs: dict[str, Any], root: Path) -> dict[str, str]:
+class StepWriteError(OSError):
+    """A step's outputs could not be written for an environmental reason (the cause first, in one line)."""
+
+    @property
+    def cause(self) -> str:
+        return str(self).split(":", 1)[0]
+
+
+def _final_outputs(outputs: dict[str, Any], stage: Path, outdir: Path, root: Path) -> dict[str, str]:
+    """Output paths (written into ``stage``) as they will be after the move, relative to ``root``."""
     rel = {}
+    stage_r = stage.resolve()
     for name, p in outputs.items():
-        p = Path(p)
-        try:
-            rel[name] = str(p.resolve().relative_to(root.resolve()))
-        except ValueError:
-            raise ValueError(f"output {name}={p} is outside the output folder {root}") from None
+        p = Path(p).resolve()
+        if p.parent != stage_r:
+            raise ValueError(f"output {name}={p} is not a file in the step's output folder {outdir}; step "
+                             f"functions write into ctx.outdir")
+        rel[name] = str((outdir / p.name).relative_to(root))
     return rel
 
 
@@ -141,24 +158,40 @@ def run_step(step: Step, key: str, root: str, upstream: dict[str, dict[str, Any]
     dict
         The JSON-safe result (``outputs`` relative to ``root``), plus
         ``elapsed_s`` and ``pid``.
+
+    Raises
+    ------
+    StepWriteError
+        Disk full, file-size limit, read-only folder or missing permission
+        (nothing of the step was written).
     """
-    root_p = Path(root)
-    outdir = step.folder(root_p)
-    cache.remove_manifest(outdir)
-    outdir.mkdir(parents=True, exist_ok=True)
+    try:
+        return _run_step(step, key, Path(root), upstream)
+    except Exception as exc:  # an errno may also hide in the cause of a library's own exception
+        if isinstance(exc, StepWriteError) or write_failure_errno(exc) is None:
+            raise
+        raise StepWriteError(describe_write_failure(exc)) from None
+
+
+def _run_step(step: Step, key: str, root_p: Path, upstream: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    outdir = ensure_folder(root_p, Path("steps", step.kind, step.target))
+    remove_stale_staging(outdir)  # left by a killed worker (the output lock excludes other runs)
     t0 = time.perf_counter()
     fn = resolve_func(step.func)
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        result = fn(StepContext(step=step, key=key, root=root_p, outdir=outdir, upstream=upstream))
-    if not isinstance(result, dict):
-        raise TypeError(f"step function {step.func} returned {type(result).__name__}; expected a dict")
-    result = dict(result)
-    msgs = list(dict.fromkeys(list(result.get("warnings", [])) + [f"{w.category.__name__}: {w.message}" for w in caught]))
-    if msgs:
-        result["warnings"] = msgs
-    result["outputs"] = _relativize(result.get("outputs", {}), root_p)
-    result = jsonable(result)
+    with staged_folder(outdir) as stage:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            result = fn(StepContext(step=step, key=key, root=root_p, outdir=stage, upstream=upstream))
+        if not isinstance(result, dict):
+            raise TypeError(f"step function {step.func} returned {type(result).__name__}; expected a dict")
+        result = dict(result)
+        msgs = list(dict.fromkeys(list(result.get("warnings", []))
+                                  + [f"{w.category.__name__}: {w.message}" for w in caught]))
+        if msgs:
+            result["warnings"] = msgs
+        result["outputs"] = _final_outputs(result.get("outputs", {}), stage, outdir, root_p)
+        result = jsonable(result)
+        cache.remove_manifest(outdir)  # the files are replaced next: the old record no longer holds
     elapsed = time.perf_counter() - t0
     from saxs_mc.provenance import package_versions, utc_now
 
@@ -170,6 +203,7 @@ def run_step(step: Step, key: str, root: str, upstream: dict[str, dict[str, Any]
         "inputs": list(step.inputs),
         "deps": list(step.deps),
         "result": result,
+        "output_sha256": cache.output_hashes(result["outputs"], root_p),
         "elapsed_s": elapsed,
         "finished": utc_now(),
         "pid": os.getpid(),

@@ -235,15 +235,16 @@ def preflight(args: argparse.Namespace) -> tuple[Any, list[str], Any]:
 
 
 def _run(args: argparse.Namespace) -> int:
+    from saxs_mc.io.atomic import check_output_location
     from saxs_mc.reduce.output import write_reduced
     from saxs_mc.reduce.reducer import Reducer
 
-    out = Path(args.output)
     settings, problems, checked = preflight(args)
     if problems:
-        log.error("reduce: %d problem(s) in the inputs; nothing written to %s:\n  %s", len(problems), out,
-                  "\n  ".join(problems))
+        log.error("reduce: %d problem(s) in the inputs; nothing written to %s:\n  %s", len(problems),
+                  args.output, "\n  ".join(problems))
         return 2
+    out = check_output_location(args.output, folder=False)  # before computing
     title = args.title or out.stem
     progress = not (getattr(args, "quiet", False)) and sys.stderr.isatty()
     calibration = None

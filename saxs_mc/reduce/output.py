@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from saxs_mc.io.atomic import atomic_path
+from saxs_mc.io.atomic import atomic_path, staged_folder
 from saxs_mc.io.curves import Curve
 from saxs_mc.io.nxcansas import _decode, write_nxcansas
 
@@ -82,10 +82,13 @@ def write_reduced(path: str | Path, result: Any, *, provenance: dict[str, Any] |
     sample, inst = _sample_instrument(curve)
     norm = curve.metadata.get("normalization")
     description = "saxs_mc provenance (JSON) for this curve" + (f"; intensity {norm}" if norm else "")
-    write_nxcansas(path, curve, provenance=prov, q_unit=q_unit, sample=sample, instrument=inst or None,
-                   description=description)
-    if ascii:
-        write_dat(path.with_suffix(".dat") if ascii is True else Path(ascii), curve)
+    apath = None if not ascii else (path.with_suffix(".dat") if ascii is True else Path(ascii))
+    with staged_folder(path.parent) as stage:  # the .h5 and its .dat succeed or fail together
+        write_nxcansas(stage / path.name, curve, provenance=prov, q_unit=q_unit, sample=sample,
+                       instrument=inst or None, description=description)
+        if apath is not None:
+            same = apath.parent.resolve() == path.parent.resolve()
+            write_dat(stage / apath.name if same else apath, curve)
     log.info("wrote %s", path)
     return path
 

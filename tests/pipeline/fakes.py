@@ -39,6 +39,20 @@ def _delay() -> None:
         time.sleep(d)
 
 
+def _maybe_die(ctx: StepContext) -> None:
+    """``SAXS_MC_FAKE_KILL=<step id>:once|always``: that step kills its own worker (SIGKILL), once or every time."""
+    spec = os.environ.get("SAXS_MC_FAKE_KILL", "")
+    sid, _, mode = spec.partition(":")
+    if sid != ctx.step.id:
+        return
+    marker = ctx.root.parent / f"killed-{ctx.step.kind}-{ctx.step.target}"
+    if mode == "once" and marker.exists():
+        return
+    marker.write_text(str(os.getpid()))
+    (ctx.outdir / "half_written.dat").write_text("partial")  # left in the staging folder by the death
+    os.kill(os.getpid(), 9)
+
+
 def _parse(path: str) -> dict[str, float]:
     text = Path(path).read_text()
     if "FAIL" in text:
@@ -79,6 +93,7 @@ def subtract_step(ctx: StepContext) -> dict:
 
 def fit_step(ctx: StepContext) -> dict:
     _delay()
+    _maybe_die(ctx)
     s = ctx.settings
     params = json.loads(ctx.upstream_output(f"subtract/{s['sample']}", "pickle").read_text())
     r0, w = params["radius_nm"], params["width_nm"]

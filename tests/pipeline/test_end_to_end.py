@@ -124,7 +124,7 @@ def test_dask_cluster_gives_identical_results(serial_run, tmp_path):
     distributed = pytest.importorskip("distributed")
     _, ref = serial_run
     cfg = write_config(tmp_path, figures=False)
-    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cl, \
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0") as cl, \
             distributed.Client(cl) as client:
         res = run_pipeline(load_config(cfg), scheduler=client)
     assert res.ok and res.executor == "dask"
@@ -147,12 +147,12 @@ if __name__ == "__main__":
 
 
 def test_serial_run_does_not_depend_on_kernels_compiled_in_the_driver(serial_run, tmp_path):
-    """Regression (flaky dask-vs-serial CI failure): a fit kernel JIT-compiled in a process rounds differently
-    from the same kernel loaded from numba's on-disk cache (fastmath reassociation; nuc260C's chi2 differed in
-    the 12th digit), so the driver must never run the kernels itself.
+    """Regression (flaky dask-vs-serial CI failure): with fastmath reassociation a fit kernel JIT-compiled in a
+    process rounded differently from the same kernel loaded from numba's on-disk cache (nuc260C's chi2 differed
+    in the 12th digit).  Without ``reassoc`` (saxs_mc._numba) the serial executor runs the steps in the driver.
 
     The driver here compiles the kernels itself first (empty numba cache dir), as a pytest worker that ran the
-    fit tests first did; its serial run must still equal the reference run.
+    fit tests first did, then runs every step in-process; its results must equal the reference run's.
     """
     import subprocess
     import sys
@@ -169,7 +169,7 @@ def test_serial_run_does_not_depend_on_kernels_compiled_in_the_driver(serial_run
     out = tmp_path / "out"
     assert table(out) == table(ref.root)
     pids = {json.loads(p.read_text())["pid"] for p in out.glob("steps/fit/*/manifest.json")}
-    assert len(pids) == 1  # one worker process ran the fits (serial), not the driver
+    assert len(pids) == 1  # one process (the driver, serial) ran every fit with its own compiled kernels
 
 
 def test_cli_prints_report_path_and_reuses_cache(tmp_path, capsys):

@@ -43,19 +43,19 @@ def test_plan_and_seeds(tmp_path):
     assert derive_seed(7, "nuc190C") != derive_seed(8, "nuc190C")
 
 
-def test_file_hash_cache_rehashes_only_on_change(tmp_path):
+def test_file_hash_cache_memo_is_per_run(tmp_path):
+    import blake3
+
     f = tmp_path / "a.txt"
     f.write_text("one")
-    memo = tmp_path / "memo.json"
-    c = FileHashCache(memo)
-    h1 = c.sha256(f)
-    c.save()
-    c2 = FileHashCache(memo)
-    assert c2.sha256(f) == h1
-    f.write_text("two")
-    assert c2.sha256(f) != h1
-    import hashlib
-    assert c2.sha256(f) == hashlib.sha256(b"two").hexdigest()
+    c = FileHashCache()
+    h1 = c.digest(f)
+    assert h1 == blake3.blake3(b"one").hexdigest()
+    assert c.digest(f) == h1 and c.n_hashed == 1  # within a run: hashed once
+    st = f.stat()
+    f.write_text("two")  # same size, mtime restored (touch -r)
+    os.utime(f, ns=(st.st_atime_ns, st.st_mtime_ns))
+    assert FileHashCache().digest(f) == blake3.blake3(b"two").hexdigest()  # a new run hashes content
 
 
 def test_rerun_skips_then_redoes_exactly_what_changed(tmp_path):
@@ -151,7 +151,7 @@ def test_process_pool_matches_serial(tmp_path):
 def test_dask_local_cluster_matches_serial(tmp_path):
     distributed = pytest.importorskip("distributed")
     serial = run(make_experiment(tmp_path / "s"), n_workers=1)
-    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cl:
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0") as cl:
         # through the scheduler address (what --scheduler / [execution] scheduler give), no default client
         by_address = run(make_experiment(tmp_path / "a"), scheduler=cl.scheduler_address)
         assert by_address.executor == "dask" and comparable(by_address.root) == comparable(serial.root)
