@@ -234,11 +234,12 @@ def write_fit_outputs(outdir: str | Path, stem: str, res: FitResult, *, source: 
     if src is not None and not src.exists():
         raise FileNotFoundError(f"source={src}: file does not exist")
     with staged_folder(final) as outdir:  # all files or none (a failed write leaves no partial set)
-        paths = _write_fit_files(outdir, stem, res, src)
+        paths = _write_fit_files(outdir, stem, res, src, plot=plot)
     return {k: final / p.name for k, p in paths.items()}
 
 
-def _write_fit_files(outdir: Path, stem: str, res: FitResult, src: Path | None) -> dict[str, Path]:
+def _write_fit_files(outdir: Path, stem: str, res: FitResult, src: Path | None, *,
+                     plot: bool) -> dict[str, Path]:
     from saxs_mc.provenance import file_sha256, utc_now
 
     paths: dict[str, Path] = {
