@@ -432,7 +432,7 @@ def index_peaks(
     >>> r = index_peaks([1.84, 3.69], [0.002, 0.003])
     >>> r.phase, round(r.lattice_nm, 2), r.orders
     ('lamellar', 3.41, ('(001)', '(002)'))
-    >>> index_peaks([1.0, 1.3, 1.7, 2.9], [0.002] * 4).phase
+    >>> index_peaks([1.0, 2.0, 2.63, 3.47], [0.002] * 4).phase
     'unindexed'
     """
     q, e, names = _check_inputs(q_positions_nm, q_errors, phases)
