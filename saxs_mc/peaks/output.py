@@ -97,8 +97,8 @@ def draw_peaks(pk: PeakResult, ax: Axes | None = None) -> Axes:
                 label="data", zorder=1)
     bpos = pk.background > 0
     ax.plot(q[bpos], pk.background[bpos], "-", color="tab:blue", lw=1.0, label="background", zorder=2)
-    if pk.peaks or pk.broad_features:
-        mpos = np.isfinite(pk.model) & (pk.model > 0)
+    mpos = np.isfinite(pk.model) & (pk.model > 0)
+    if np.any(mpos):
         ax.plot(q, np.where(mpos, pk.model, np.nan), "-", color="tab:red", lw=1.0, label="fit (in fit windows)", zorder=3)
     for p in pk.peaks:
         ax.axvline(p.q_nm, color="tab:red", lw=0.6, ls=":", zorder=0)
@@ -120,8 +120,8 @@ def draw_peaks(pk: PeakResult, ax: Axes | None = None) -> Axes:
     if not pk.peaks:
         extra = f" ({len(pk.broad_features)} broad feature{'s' if len(pk.broad_features) != 1 else ''})" \
             if pk.broad_features else ""
-        ax.text(0.5, 0.5, "no Bragg peaks found" + extra, transform=ax.transAxes, ha="center", va="center",
-                fontsize=11, color="0.3")
+        ax.text(0.5, 0.95, "no Bragg peaks found" + extra, transform=ax.transAxes, ha="center", va="top",
+                fontsize=11, color="0.3", bbox={"boxstyle": "round,pad=0.3", "fc": "white", "ec": "0.7", "alpha": 0.9})
         return ax
     if ax.get_yscale() == "log":  # headroom for the label rows
         lo, hi = ax.get_ylim()
