@@ -13,8 +13,8 @@ import lazy_loader
 __getattr__, __dir__, __all__ = lazy_loader.attach(
     __name__,
     submod_attrs={
-        "detect": ["Peak", "PeakResult", "find_peaks", "find_peaks_curve"],
-        "index": ["PHASES", "IndexResult", "index_peaks"],
+        "detect": ["Peak", "PeakResult", "PeakSearchSettings", "find_peaks", "find_peaks_curve"],
+        "index": ["MAX_SCORE", "PHASES", "IndexResult", "index_peaks"],
         "output": ["write_peak_outputs"],
         "series": ["MesophaseSeries", "mesophase_series"],
     },

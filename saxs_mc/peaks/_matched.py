@@ -10,29 +10,83 @@ narrow template only responds to a narrow excess.  The significance is A / sd(A)
 uncertainties.  This is the optimal linear detection statistic for a peak
 of that shape in Gaussian noise; it integrates the excess over the peak
 width instead of thresholding single-point amplitudes.
+
+Cost.  One centre costs the number of points in its window (8 F / dq).  Testing
+every point as a centre would make a scan O(n^2) for finely sampled curves
+(``npt = 10000`` took a minute, ``npt = 100000`` hung).  The map of one template
+width varies on the scale of F, so centres are tested on a coarse grid with
+``_CENTRES_PER_FWHM`` centres per template FWHM (every point when the curve has
+fewer points per FWHM); from each coarse local maximum above ``refine_above`` a
+bisection between its coarse neighbours finds the maximum at full resolution
+(where candidates are picked); other centres are interpolated.  A scan then
+costs O(n) per template width.  During the CLEAN search (:class:`MatchedFilter`),
+blanking a region only recomputes the centres whose windows touch it.
 """
 
 from __future__ import annotations
 
+import dataclasses
+from collections.abc import Sequence
+
 import numpy as np
 
+from saxs_mc.peaks import _scan_kernel
+
 _FWHM_TO_SIGMA = 1.0 / (2.0 * np.sqrt(2.0 * np.log(2.0)))
+#: coarse centre spacing FWHM/8: a peak centred between two coarse centres loses < 1 % of its significance,
+#: and the refinement around local maxima recovers the exact maximum
+_CENTRES_PER_FWHM = 8.0
+#: coarse maxima above this fraction of ``refine_above`` are refined (margin for the < 1 % coarse loss)
+_REFINE_MARGIN = 0.9
 
 
-def scan(
-    q: np.ndarray,
-    resid: np.ndarray,
-    sigma: np.ndarray,
-    width_limit: np.ndarray,
-    factors: np.ndarray,
-    min_points_per_fwhm: float = 2.5,
-    chunk: int = 128,
-    weight_mask: np.ndarray | None = None,
-    halfwin: float = 4.0,
-    poly: int = 2,
-    see_through: list[tuple[float, float]] | None = None,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Significance map over centres and widths.
+@dataclasses.dataclass(frozen=True)
+class Candidate:
+    """A matched-filter candidate: template centre, FWHM (1/nm), fitted height and significance A/sd(A)."""
+
+    q0: float
+    fwhm: float
+    height: float
+    significance: float
+
+
+def _row_weight_mask(q, weight_mask, see_through, factor, width_limit):
+    """Per-template weight mask: ``weight_mask`` plus the blanked regions of wide candidates.
+
+    A wide candidate (centre q_c, FWHM F_c) is blanked over +-2.5 F_c, except for templates
+    narrower than F_c / 3, which only skip +-F_c / 2 around its centre.
+    """
+    wm = np.ones(q.size) if weight_mask is None else np.asarray(weight_mask, dtype=float).copy()
+    for qc, fc in see_through:
+        j = min(int(np.searchsorted(q, qc)), q.size - 1)
+        reach = 0.5 * fc if factor * width_limit[j] * 3.0 < fc else 2.5 * fc
+        wm[np.abs(q - qc) <= reach] = 0.0
+    return wm
+
+
+def _coarse_centres(dq, fw_row):
+    """Centre indices with about ``_CENTRES_PER_FWHM`` per template FWHM (all points when sampling is coarser)."""
+    steps = np.floor(np.cumsum(dq / fw_row) * _CENTRES_PER_FWHM)
+    keep = np.empty(dq.size, dtype=bool)
+    keep[0] = True
+    keep[1:] = steps[1:] > steps[:-1]
+    keep[-1] = True
+    return np.flatnonzero(keep)
+
+
+def _evaluate(q, resid, w, fw_row, centres, halfwin):
+    """Exact template fits at ``centres``: (snr, amp), 0 where fewer than 8 weighted points or singular."""
+    centres = np.ascontiguousarray(centres, dtype=np.int64)
+    snr = np.zeros(centres.size)
+    amp = np.zeros(centres.size)
+    if centres.size:
+        _scan_kernel.template_fits(np.ascontiguousarray(q), np.ascontiguousarray(resid), np.ascontiguousarray(w),
+                                   np.ascontiguousarray(fw_row), centres, float(halfwin), 8, snr, amp)
+    return snr, amp
+
+
+class MatchedFilter:
+    """Significance maps over centres x template widths, kept up to date while regions are blanked.
 
     Parameters
     ----------
@@ -42,14 +96,117 @@ def scan(
         Bragg width limit W(q_j) at each centre.
     factors : ndarray of shape (k,)
         Template FWHM in units of W(q_j).
+    refine_above : float
+        Significance from which coarse local maxima are refined to the exact maximum
+        (the detection threshold of the caller).
     weight_mask : ndarray of shape (n,), optional
         0 for points to ignore (regions of already accepted candidates); such
         points are neither used in windows nor tested as centres.
-    see_through : list of (q_c, F_c), optional
+    see_through : sequence of (q_c, F_c), optional
         Blanked regions (+-2.5 F_c) of wide candidates that templates narrower
         than F_c / 3 ignore (they may look for a narrow peak on top of a wide
         feature; their local quadratic absorbs the wide feature), except
         within F_c / 2 of its centre.
+    """
+
+    def __init__(self, q, resid, sigma, width_limit, factors, *, refine_above: float, weight_mask=None,
+                 see_through: Sequence[tuple[float, float]] = (), min_points_per_fwhm: float = 2.5,
+                 halfwin: float = 4.0):
+        self.q, self.resid = q, resid
+        self.w_all = 1.0 / sigma**2
+        self.width_limit = width_limit
+        self.factors = np.asarray(factors, dtype=float)
+        self.refine_above = float(refine_above)
+        self.halfwin = halfwin
+        dq = np.gradient(q)
+        self.fwhm = self.factors[:, None] * width_limit[None, :]
+        self.sampled = self.fwhm >= min_points_per_fwhm * dq[None, :]  # template resolved by the sampling
+        self.coarse = [_coarse_centres(dq, row) for row in self.fwhm]
+        k, n = self.fwhm.shape
+        self.exact_snr = np.zeros((k, n))
+        self.exact_amp = np.zeros((k, n))
+        self.evaluated = np.zeros((k, n), dtype=bool)
+        self.snr = np.zeros((k, n))
+        self.amp = np.zeros((k, n))
+        self.masks = [_row_weight_mask(q, weight_mask, see_through, fk, width_limit) for fk in self.factors]
+        for r in range(k):
+            self._update_row(r, np.ones(n, dtype=bool))
+
+    @property
+    def maps(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(snr, amp, fwhm), each of shape (k, n)."""
+        return self.snr, self.amp, self.fwhm
+
+    def blank(self, weight_mask, see_through: Sequence[tuple[float, float]] = ()) -> None:
+        """Apply a new weight mask / wide-candidate list; recompute only the centres it affects."""
+        q = self.q
+        for r, fk in enumerate(self.factors):
+            new = _row_weight_mask(q, weight_mask, see_through, fk, self.width_limit)
+            changed = np.flatnonzero(new != self.masks[r])
+            if changed.size == 0:
+                continue
+            self.masks[r] = new
+            qc = q[changed]
+            pos = np.clip(np.searchsorted(qc, q), 1, qc.size)
+            nearest = np.minimum(np.abs(q - qc[pos - 1]), np.abs(q - qc[np.minimum(pos, qc.size - 1)]))
+            affected = nearest <= self.halfwin * self.fwhm[r] * (1.0 + 1e-12)
+            self._update_row(r, affected)
+
+    def _update_row(self, r: int, affected: np.ndarray) -> None:
+        wm = self.masks[r]
+        w = self.w_all * wm
+        testable = self.sampled[r] & (wm > 0)
+        ev = self.evaluated[r]
+        ev &= ~affected
+        self.exact_snr[r, affected] = 0.0
+        self.exact_amp[r, affected] = 0.0
+        coarse = self.coarse[r]
+        self._evaluate(r, w, coarse[~ev[coarse] & testable[coarse]])
+        ev[coarse] = True
+        self._refine(r, w, testable)
+        done = np.flatnonzero(ev)
+        grid = np.arange(self.q.size)
+        self.snr[r] = np.where(testable, np.interp(grid, done, self.exact_snr[r, done]), 0.0)
+        self.amp[r] = np.where(testable, np.interp(grid, done, self.exact_amp[r, done]), 0.0)
+
+    def _refine(self, r: int, w: np.ndarray, testable: np.ndarray) -> None:
+        """Move from each coarse local maximum above threshold to the exact maximum between its coarse
+        neighbours by bisection (steps halved from the coarse spacing: O(log stride) fits per maximum)."""
+        coarse = self.coarse[r]
+        if coarse.size < 3:
+            return
+        v = self.exact_snr[r, coarse]
+        prev = np.r_[-np.inf, v[:-1]]
+        nxt = np.r_[v[1:], -np.inf]
+        peaks = np.flatnonzero((v >= _REFINE_MARGIN * self.refine_above) & (v >= prev) & (v >= nxt) & (v > 0))
+        if peaks.size == 0:
+            return
+        lo = coarse[np.maximum(peaks - 1, 0)]
+        hi = coarse[np.minimum(peaks + 1, coarse.size - 1)]
+        best = coarse[peaks].copy()
+        step = np.maximum(best - lo, hi - best) // 2
+        snr = self.exact_snr[r]
+        while np.any(step >= 1):
+            trial = np.unique(np.concatenate([best - step, best + step]))
+            trial = trial[(trial >= 0) & (trial < self.q.size)]
+            trial = trial[testable[trial] & ~self.evaluated[r, trial]]
+            self._evaluate(r, w, trial)
+            for side in (-1, 1):
+                cand = np.clip(best + side * step, lo, hi)
+                better = (step >= 1) & self.evaluated[r, cand] & (snr[cand] > snr[best])
+                best = np.where(better, cand, best)
+            step //= 2
+
+    def _evaluate(self, r: int, w: np.ndarray, centres: np.ndarray) -> None:
+        snr, amp = _evaluate(self.q, self.resid, w, self.fwhm[r], centres, self.halfwin)
+        self.exact_snr[r, centres] = snr
+        self.exact_amp[r, centres] = amp
+        self.evaluated[r, centres] = True
+
+
+def scan(q, resid, sigma, width_limit, factors, *, refine_above: float, weight_mask=None,
+         see_through: Sequence[tuple[float, float]] = ()) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Significance map over centres and widths (one-off :class:`MatchedFilter`).
 
     Returns
     -------
@@ -60,90 +217,28 @@ def scan(
     fwhm : ndarray of shape (k, n)
         Template FWHM (1/nm).
     """
-    n = q.size
-    w = 1.0 / sigma**2
-    if weight_mask is not None and not see_through:
-        w = w * weight_mask
-    dq = np.gradient(q)
-    snr = np.zeros((factors.size, n))
-    amp = np.zeros((factors.size, n))
-    fw = factors[:, None] * width_limit[None, :]
-    w_all = w
-    for k in range(factors.size):
-        w = w_all
-        wm_k = weight_mask
-        if see_through:
-            wm_k = np.ones(n) if weight_mask is None else weight_mask.copy()
-            for qc, fc in see_through:
-                j = min(int(np.searchsorted(q, qc)), n - 1)
-                if factors[k] * width_limit[j] * 3.0 < fc:
-                    wm_k[np.abs(q - qc) <= 0.5 * fc] = 0.0
-                else:
-                    wm_k[np.abs(q - qc) <= 2.5 * fc] = 0.0
-            w = w_all * wm_k
-        for start in range(0, n, chunk):
-            sl = slice(start, min(n, start + chunk))
-            f = fw[k, sl][:, None]
-            c0 = int(np.searchsorted(q, q[sl.start] - halfwin * fw[k, sl].max(), side="left"))
-            c1 = int(np.searchsorted(q, q[sl.stop - 1] + halfwin * fw[k, sl].max(), side="right"))
-            cols = slice(c0, c1)
-            d = (q[None, cols] - q[sl, None]) / f  # offset in units of the template FWHM
-            inwin = np.abs(d) <= halfwin
-            g = np.exp(-0.5 * (d * (1.0 / _FWHM_TO_SIGMA)) ** 2)
-            basis = (np.ones_like(d), d, d * d if poly == 2 else np.zeros_like(d), g)  # local quadratic background + template
-            ww = w[None, cols] * inwin
-            mat = np.empty((d.shape[0], 4, 4))
-            rhs = np.empty((d.shape[0], 4))
-            for a in range(4):
-                wa = ww * basis[a]
-                rhs[:, a] = wa @ resid[cols]
-                for b in range(a, 4):
-                    mat[:, a, b] = mat[:, b, a] = (wa * basis[b]).sum(1)
-            npts = inwin.sum(1)
-            npts = (ww > 0).sum(1)
-            ok = (fw[k, sl] >= min_points_per_fwhm * dq[sl]) & (npts >= 8)
-            if wm_k is not None:
-                ok &= wm_k[sl] > 0
-            mat[~ok] = np.eye(4)
-            if poly != 2:
-                mat[:, 2, :] = 0.0
-                mat[:, :, 2] = 0.0
-                mat[:, 2, 2] = 1.0
-            rhs[~ok] = 0.0
-            try:
-                inv = np.linalg.inv(mat)
-            except np.linalg.LinAlgError:
-                inv = np.linalg.pinv(mat)
-            coef = np.einsum("nij,nj->ni", inv, rhs)
-            var = inv[:, 3, 3]
-            good = ok & (var > 0) & np.isfinite(var)
-            snr[k, sl] = np.where(good, coef[:, 3] / np.sqrt(np.where(good, var, 1.0)), 0.0)
-            amp[k, sl] = np.where(good, coef[:, 3], 0.0)
-    return snr, amp, fw
+    return MatchedFilter(q, resid, sigma, width_limit, factors, refine_above=refine_above, weight_mask=weight_mask,
+                         see_through=see_through).maps
 
 
 def pick_candidates(
     q: np.ndarray, snr: np.ndarray, amp: np.ndarray, fwhm: np.ndarray, threshold: float, max_candidates: int,
-    rows: np.ndarray | None = None,
-) -> list[tuple[float, float, float, float]]:
+) -> list[Candidate]:
     """Non-maximum suppression on the significance map.
 
-    Returns a list of (q0, fwhm, height, snr), strongest first; a candidate
-    is dropped if its centre lies within the FWHM of a stronger one.
+    Returns candidates strongest first; a candidate is dropped if its centre lies
+    within the FWHM of a stronger one.
     """
-    if rows is not None:  # restrict to a subset of template widths
-        snr, amp, fwhm = snr[rows], amp[rows], fwhm[rows]
     best_k = np.argmax(snr, axis=0)
     idx = np.arange(q.size)
     best = snr[best_k, idx]
     order = np.argsort(best)[::-1]
-    out: list[tuple[float, float, float, float]] = []
-    for j in order:
-        s = best[j]
-        if s < threshold or len(out) >= max_candidates:
+    out: list[Candidate] = []
+    for j in order[: int(np.count_nonzero(best >= threshold))]:
+        if len(out) >= max_candidates:
             break
         f = fwhm[best_k[j], j]
-        if any(abs(q[j] - c[0]) < max(f, c[1]) for c in out):
+        if any(abs(q[j] - c.q0) < max(f, c.fwhm) for c in out):
             continue
-        out.append((float(q[j]), float(f), float(amp[best_k[j], j]), float(s)))
+        out.append(Candidate(float(q[j]), float(f), float(amp[best_k[j], j]), float(best[j])))
     return out

@@ -23,6 +23,10 @@ Method (see :func:`find_peaks`):
    in the Kratky representation I q^2 has a local maximum on the feature's
    scale and no Bragg peak lies within one FWHM; reported with their
    matched-filter position, width and significance.
+   The scan costs O(n) per template width: centres are tested on a grid of
+   FWHM/8 and refined to the exact maximum around every coarse maximum above
+   threshold; blanking a region recomputes only the centres whose windows
+   touch it (see :mod:`saxs_mc.peaks._matched`).
 3. **Joint fit.**  Candidates whose windows (+-3 FWHM) overlap are fitted
    together with lmfit (``PseudoVoigtModel`` by default, ``GaussianModel`` /
    ``LorentzianModel`` on request); disjoint windows share no parameter and
@@ -68,13 +72,19 @@ from __future__ import annotations
 import dataclasses
 import logging
 import math
-from typing import Any
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any
 
 import lmfit
 import numpy as np
+from lmfit import lineshapes
 
 from saxs_mc.peaks import _background, _matched
+from saxs_mc.peaks._matched import Candidate
 from saxs_mc.peaks.index import IndexResult, index_peaks
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
 
 log = logging.getLogger(__name__)
 
@@ -82,6 +92,80 @@ PROFILES = ("pseudo_voigt", "gaussian", "lorentzian")
 MIN_POINTS = 20
 _WIDTH_FACTORS = np.geomspace(0.04, 6.0, 16)
 _NARROW_MAX = 1.0  # templates up to W(q) are fitted as peak candidates; broader ones are broad features
+_NARROW_ROWS = np.flatnonzero(_WIDTH_FACTORS <= _NARROW_MAX)
+_BROAD_ROWS = np.flatnonzero(_WIDTH_FACTORS > _NARROW_MAX)
+_GAUSS_AREA = 1.0645  # area of a unit-height Gaussian of unit FWHM: sqrt(pi / (4 ln 2))
+_PROFILE_FUNCS = {"pseudo_voigt": lineshapes.pvoigt, "gaussian": lineshapes.gaussian,
+                  "lorentzian": lineshapes.lorentzian}
+
+
+@dataclasses.dataclass(frozen=True)
+class PeakSearchSettings:
+    """Settings of :func:`find_peaks`, declared once with their defaults and checks.
+
+    Attributes
+    ----------
+    profile : {"pseudo_voigt", "gaussian", "lorentzian"}
+        Peak shape of the lmfit joint fit.
+    min_significance : float
+        Minimum area / sd(area) of an accepted peak (default 5: a matched-filter
+        scan tests ~10^3 positions x widths, so 5 sigma keeps the false-positive
+        rate per curve below ~1e-3 for Gaussian noise).
+    min_height_snr : float
+        Minimum peak height over the mean data sigma within its FWHM.
+    max_rel_fwhm, max_fwhm_nm : float
+        Bragg width limit W(q0) = min(max_rel_fwhm q0, max_fwhm_nm) (1/nm).
+    scherrer_k : float
+        Scherrer constant K in L = 2 pi K / FWHM.
+    baseline_stiffness : float
+        Curvature penalty of the background smoother in the warped coordinate.
+    max_candidates : int
+        Cap on the number of jointly fitted components.
+    """
+
+    profile: str = "pseudo_voigt"
+    min_significance: float = 5.0
+    min_height_snr: float = 1.0
+    max_rel_fwhm: float = 0.15
+    max_fwhm_nm: float = 0.5
+    scherrer_k: float = 0.9
+    baseline_stiffness: float = 1.0
+    max_candidates: int = 12
+
+    def __post_init__(self) -> None:
+        if self.profile not in PROFILES:
+            raise ValueError(f"find_peaks: profile={self.profile!r}; use one of {PROFILES}")
+        for name in ("min_significance", "max_rel_fwhm", "max_fwhm_nm", "scherrer_k", "baseline_stiffness"):
+            v = getattr(self, name)
+            if isinstance(v, bool) or not (isinstance(v, (int, float)) and np.isfinite(v) and v > 0):
+                raise ValueError(f"find_peaks: {name} must be a positive finite number, got {v!r}")
+        v = self.min_height_snr
+        if isinstance(v, bool) or not (isinstance(v, (int, float)) and np.isfinite(v) and v >= 0):
+            raise ValueError(f"find_peaks: min_height_snr must be a finite number >= 0 (default 1), got {v!r}")
+        if isinstance(self.max_candidates, bool) or not isinstance(self.max_candidates, int) or self.max_candidates < 1:
+            raise ValueError(f"find_peaks: max_candidates must be a positive int, got {self.max_candidates!r}")
+
+    def width_limit(self, q: Any) -> np.ndarray:
+        """W(q) = min(max_rel_fwhm q, max_fwhm_nm) (1/nm)."""
+        return _background.bragg_width_limit(q, self.max_rel_fwhm, self.max_fwhm_nm)
+
+    def summary(self, q_range_nm: Any = None) -> dict[str, Any]:
+        """The ``settings`` block of ``<stem>_peaks.json``."""
+        return {
+            "q_range_nm": list(q_range_nm) if q_range_nm is not None else None,
+            "profile": self.profile,
+            "min_significance": self.min_significance,
+            "min_height_snr": self.min_height_snr,
+            "max_rel_fwhm": self.max_rel_fwhm,
+            "max_fwhm_nm": self.max_fwhm_nm,
+            "scherrer_k": self.scherrer_k,
+            "baseline_stiffness": self.baseline_stiffness,
+            "background": "penalized smoother of asinh(I/s) in u(q), du/dq = 1/W(q), candidate windows masked",
+            "width_limit": "W(q0) = min(max_rel_fwhm*q0, max_fwhm_nm)",
+        }
+
+
+_DEFAULTS = PeakSearchSettings()
 
 
 @dataclasses.dataclass(frozen=True)
@@ -130,6 +214,11 @@ class Peak:
     kind: str = "bragg"
     order: str = ""
 
+    def __repr__(self) -> str:
+        order = f" {self.order}" if self.order else ""
+        return (f"Peak({self.kind}{order} q={self.q_nm:.4g}+-{self.q_err:.2g} 1/nm, d={self.d_nm:.4g} nm, "
+                f"FWHM={self.fwhm:.3g}, area={self.area:.4g}+-{self.area_err:.2g}, signif={self.significance:.1f})")
+
     def summary(self) -> dict[str, Any]:
         """JSON-safe dict; keys follow the ``<stem>_peaks.json`` schema."""
         return {
@@ -151,7 +240,7 @@ class Peak:
         }
 
 
-@dataclasses.dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True, repr=False)
 class PeakResult:
     """Result of :func:`find_peaks`.
 
@@ -184,6 +273,17 @@ class PeakResult:
         Curve title.
     intensity_unit : str
         Unit of ``intensity``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from saxs_mc.peaks import find_peaks
+    >>> q = np.linspace(0.5, 5.0, 400)
+    >>> clean = 1.0 + 8.0 * np.exp(-0.5 * ((q - 1.84) / 0.03) ** 2) + 2.0 * np.exp(-0.5 * ((q - 3.68) / 0.04) ** 2)
+    >>> pk = find_peaks(q, clean + np.random.default_rng(0).normal(0, 0.02, q.size), np.full(q.size, 0.02))
+    >>> pk
+    PeakResult(2 Bragg peaks at q = 1.840, 3.680 1/nm; lamellar d = 3.415 nm; 400 points, q 0.5-5 1/nm)
+    >>> ax = pk.plot()  # matplotlib Axes
     """
 
     peaks: tuple[Peak, ...]
@@ -204,6 +304,19 @@ class PeakResult:
     @property
     def n_peaks(self) -> int:
         return len(self.peaks)
+
+    def __repr__(self) -> str:
+        title = f"{self.title!r}: " if self.title else ""
+        if self.peaks:
+            where = ", ".join(f"{p.q_nm:.3f}" for p in self.peaks)
+            found = f"{len(self.peaks)} Bragg peak{'s' if len(self.peaks) > 1 else ''} at q = {where} 1/nm; {self.phase.short()}"
+        else:
+            found = "no Bragg peaks"
+        broad = f"; {len(self.broad_features)} broad feature{'s' if len(self.broad_features) > 1 else ''}" \
+            if self.broad_features else ""
+        conv = "" if self.converged else "; fit NOT converged"
+        rng = f"q {self.q[0]:.3g}-{self.q[-1]:.3g} 1/nm" if self.q.size else "no data"
+        return f"PeakResult({title}{found}{broad}{conv}; {self.q.size} points, {rng})"
 
     def summary(self) -> dict[str, Any]:
         """JSON-safe summary (the content of ``<stem>_peaks.json`` without provenance)."""
@@ -241,33 +354,63 @@ class PeakResult:
         lines.append("  " + self.phase.report().replace("\n", "\n  "))
         return "\n".join(lines)
 
+    def plot(self, ax: Axes | None = None) -> Axes:
+        """Log-log plot of data, background and fit; Bragg peaks labelled with order and d.
+
+        Parameters
+        ----------
+        ax : matplotlib Axes, optional
+            Axes to draw into; default a new Agg figure (no pyplot state).
+
+        Returns
+        -------
+        matplotlib.axes.Axes
+        """
+        from saxs_mc.peaks.output import draw_peaks
+
+        return draw_peaks(self, ax)
+
 
 # ----------------------------------------------------------------------
-def _validate(q, intensity, sigma, q_range_nm, drop_nonfinite):
-    arrs = []
-    for name, a in (("q", q), ("intensity", intensity), ("sigma", sigma)):
-        try:
-            arr = np.asarray(a, dtype=float)
-        except (TypeError, ValueError) as exc:
-            raise TypeError(f"find_peaks: {name} must be a numeric 1D array ({exc})") from None
-        if arr.ndim != 1:
-            raise ValueError(f"find_peaks: {name} must be 1D, got shape {arr.shape}")
-        arrs.append(arr)
-    q, i, s = arrs
-    if not (q.size == i.size == s.size):
-        raise ValueError(f"find_peaks: q, intensity, sigma must have equal length, got {q.size}, {i.size}, {s.size}")
+# step 0: input
+def _as_1d(name: str, a: Any) -> np.ndarray:
+    try:
+        arr = np.asarray(a, dtype=float)
+    except (TypeError, ValueError) as exc:
+        raise TypeError(f"find_peaks: {name} must be a numeric 1D array ({exc})") from None
+    if arr.ndim != 1:
+        raise ValueError(f"find_peaks: {name} must be 1D, got shape {arr.shape}")
+    return arr
+
+
+def _drop_nonfinite(q, i, s, drop_nonfinite):
     bad = ~(np.isfinite(q) & np.isfinite(i) & np.isfinite(s))
-    if bad.any():
-        if not drop_nonfinite:
-            raise ValueError(
-                f"find_peaks: {int(bad.sum())} of {q.size} points have NaN/inf in q, intensity or sigma "
-                f"(first at q index {int(np.flatnonzero(bad)[0])}); clean the curve or pass drop_nonfinite=True "
-                "to ignore those points"
-            )
-        log.warning("find_peaks: dropping %d non-finite points of %d", int(bad.sum()), q.size)
-        q, i, s = q[~bad], i[~bad], s[~bad]
-    if q.size and np.any(np.diff(q) <= 0):
-        raise ValueError("find_peaks: q must be strictly increasing; sort the curve and merge duplicate q values")
+    if not bad.any():
+        return q, i, s
+    if not drop_nonfinite:
+        raise ValueError(
+            f"find_peaks: {int(bad.sum())} of {q.size} points have NaN/inf in q, intensity or sigma "
+            f"(first at q index {int(np.flatnonzero(bad)[0])}); clean the curve or pass drop_nonfinite=True "
+            "to ignore those points"
+        )
+    log.warning("find_peaks: dropping %d non-finite points of %d", int(bad.sum()), q.size)
+    return q[~bad], i[~bad], s[~bad]
+
+
+def _check_q_and_sigma(q, s):
+    dq = np.diff(q)
+    if np.any(dq == 0):
+        j = int(np.flatnonzero(dq == 0)[0])
+        raise ValueError(
+            f"find_peaks: q has {int(np.sum(dq == 0))} duplicated values (first q = {q[j]:.6g} 1/nm at index {j}); "
+            "merge duplicate q values (e.g. average their intensities) before the peak search"
+        )
+    if np.any(dq < 0):
+        j = int(np.flatnonzero(dq < 0)[0])
+        raise ValueError(
+            f"find_peaks: q must be strictly increasing, but q[{j + 1}] = {q[j + 1]:.6g} < q[{j}] = {q[j]:.6g} 1/nm; "
+            "sort the curve by q and merge duplicate q values"
+        )
     if q.size and q[0] <= 0:
         raise ValueError(f"find_peaks: q must be > 0 1/nm, got q[0] = {q[0]:.4g}; cut the range with q_range_nm")
     if np.any(s <= 0):
@@ -275,51 +418,130 @@ def _validate(q, intensity, sigma, q_range_nm, drop_nonfinite):
             f"find_peaks: sigma must be > 0, {int(np.sum(s <= 0))} points have sigma <= 0; "
             "provide real uncertainties (significance needs them)"
         )
-    if q_range_nm is not None:
-        try:
-            lo, hi = (float(v) if v is not None else None for v in q_range_nm)
-        except (TypeError, ValueError):
-            raise TypeError(f"find_peaks: q_range_nm must be (q_min, q_max) in 1/nm, got {q_range_nm!r}") from None
-        lo = -np.inf if lo is None else lo
-        hi = np.inf if hi is None else hi
-        if not lo < hi:
-            raise ValueError(f"find_peaks: q_range_nm = {q_range_nm!r} is empty; q_min must be < q_max")
-        m = (q >= lo) & (q <= hi)
-        if m.sum() < MIN_POINTS:
-            raise ValueError(
-                f"find_peaks: q_range_nm = {q_range_nm!r} leaves {int(m.sum())} points (need >= {MIN_POINTS}); "
-                f"the data cover {q.min():.4g} - {q.max():.4g} 1/nm" if q.size else "find_peaks: empty curve"
-            )
-        q, i, s = q[m], i[m], s[m]
+
+
+def _select_q_range(q, i, s, q_range_nm):
+    if q_range_nm is None:
+        return q, i, s
+    try:
+        lo, hi = (float(v) if v is not None else None for v in q_range_nm)
+    except (TypeError, ValueError):
+        raise TypeError(f"find_peaks: q_range_nm must be (q_min, q_max) in 1/nm, got {q_range_nm!r}") from None
+    lo = -np.inf if lo is None else lo
+    hi = np.inf if hi is None else hi
+    if not lo < hi:
+        raise ValueError(f"find_peaks: q_range_nm = {q_range_nm!r} is empty; q_min must be < q_max")
+    m = (q >= lo) & (q <= hi)
+    if m.sum() < MIN_POINTS:
+        raise ValueError(
+            f"find_peaks: q_range_nm = {q_range_nm!r} leaves {int(m.sum())} points (need >= {MIN_POINTS}); "
+            f"the data cover {q.min():.4g} - {q.max():.4g} 1/nm" if q.size else "find_peaks: empty curve"
+        )
+    return q[m], i[m], s[m]
+
+
+def _validate(q, intensity, sigma, q_range_nm, drop_nonfinite):
+    q, i, s = (_as_1d(name, a) for name, a in (("q", q), ("intensity", intensity), ("sigma", sigma)))
+    if not (q.size == i.size == s.size):
+        raise ValueError(f"find_peaks: q, intensity, sigma must have equal length, got {q.size}, {i.size}, {s.size}")
+    q, i, s = _drop_nonfinite(q, i, s, drop_nonfinite)
+    _check_q_and_sigma(q, s)
+    q, i, s = _select_q_range(q, i, s, q_range_nm)
     if q.size < MIN_POINTS:
         raise ValueError(f"find_peaks: {q.size} points is too few for a background and peak fit (need >= {MIN_POINTS})")
     return q, i, s
 
 
-def _make_component(profile: str, prefix: str):
-    if profile == "pseudo_voigt":
-        return lmfit.models.PseudoVoigtModel(prefix=prefix)
-    if profile == "gaussian":
-        return lmfit.models.GaussianModel(prefix=prefix)
-    return lmfit.models.LorentzianModel(prefix=prefix)
+# ----------------------------------------------------------------------
+# step 1: background
+def _baseline_model(q, y, s, cfg: PeakSearchSettings) -> Callable[[np.ndarray | None], np.ndarray]:
+    """The smooth baseline as a function of the excluded points (see module docstring, step 1)."""
+    u = _background.warped_coordinate(q, cfg.max_rel_fwhm, cfg.max_fwhm_nm)
+    scale = float(np.median(s))
+    ty, tdy = _background.glog(y, s, scale)
+
+    def baseline(exclude: np.ndarray | None = None) -> np.ndarray:
+        z, _ = _background.robust_baseline(u, ty, tdy, stiffness=cfg.baseline_stiffness, exclude=exclude, clip=None)
+        return np.sinh(z) * scale
+
+    return baseline
 
 
-def _component_kwargs(vals: dict[str, float], prefix: str) -> dict[str, float]:
-    """The keyword arguments of one lmfit component (its ``prefix`` stripped) from all parameter values."""
-    return {k[len(prefix):]: v for k, v in vals.items() if k.startswith(prefix)}
+# ----------------------------------------------------------------------
+# step 2: candidates
+def _clean_scan(q, resid, s, width_limit, threshold, max_candidates) -> list[Candidate]:
+    """Iterative (CLEAN-like) candidate search: take the most significant narrow
+    candidate, blank its +-2.5 FWHM region, rescan; stop when nothing exceeds the
+    threshold.  Blanking keeps the wings of a strong peak from producing spurious
+    neighbouring candidates."""
+    mask = np.ones(q.size)
+    wide: list[tuple[float, float]] = []
+    cands: list[Candidate] = []
+    mf = _matched.MatchedFilter(q, resid, s, width_limit, _WIDTH_FACTORS[_NARROW_ROWS], refine_above=threshold)
+    for _ in range(max_candidates):
+        got = _matched.pick_candidates(q, *mf.maps, threshold, 1)
+        if not got:
+            break
+        c = got[0]
+        cands.append(c)
+        j = min(int(np.searchsorted(q, c.q0)), q.size - 1)
+        if c.fwhm > 0.5 * width_limit[j]:
+            wide.append((c.q0, c.fwhm))  # form-factor-like width: narrower templates may look inside
+        else:
+            mask[np.abs(q - c.q0) <= 2.5 * c.fwhm] = 0.0
+        if mask.sum() < 10:
+            break
+        mf.blank(mask, wide)
+    return cands
 
 
-def _sigma_from_fwhm(profile: str, fwhm: float) -> float:
-    return fwhm / (2.0 * math.sqrt(2.0 * math.log(2.0))) if profile == "gaussian" else fwhm / 2.0
+def _search_candidates(q, y, s, baseline, width_limit, cfg: PeakSearchSettings) -> tuple[np.ndarray, list[Candidate]]:
+    """CLEAN scans on the data minus the baseline; the baseline is recomputed (up to twice)
+    with the candidate regions excluded.  Returns the final baseline and candidates."""
+    threshold = 0.8 * cfg.min_significance
+    base = baseline(None)
+    cands: list[Candidate] = []
+    excl = np.zeros(q.size, dtype=bool)
+    for _pass in range(3):
+        cands = _clean_scan(q, y - base, s, width_limit, threshold, cfg.max_candidates)
+        if not cands or _pass == 2:
+            break
+        new = excl.copy()
+        for c in cands:
+            new |= np.abs(q - c.q0) <= 2.5 * c.fwhm
+        if np.array_equal(new, excl) or new.sum() > 0.5 * q.size:
+            break
+        excl = new
+        base = baseline(excl)
+    log.debug("find_peaks: %d candidates %s", len(cands),
+              [(round(c.q0, 4), round(c.fwhm, 4), round(c.significance, 1)) for c in cands])
+    return base, cands
 
 
-def _windows(cands, q):
+# ----------------------------------------------------------------------
+# step 3: joint fits
+@dataclasses.dataclass(frozen=True)
+class _WindowFit:
+    """The accepted fit of one window: its peaks and what they add to the model."""
+
+    peaks: tuple[Peak, ...]
+    chi2: float
+    in_fit: np.ndarray  # bool (n,): points of the window
+    background: np.ndarray  # background inside the window (in_fit.sum(),)
+    components: np.ndarray  # (n,) sum of the fitted profiles
+
+
+@dataclasses.dataclass(frozen=True)
+class _Feature:
+    """A reported feature and where it came from: the index of its window fit, or None (matched filter only)."""
+
+    peak: Peak
+    window: int | None
+
+
+def _windows(cands: Sequence[Candidate], q) -> list[list[float]]:
     """Fit windows: +-3 FWHM around each candidate, clipped to the data, merged when overlapping."""
-    spans = []
-    for q0, f, _h, _s in cands:
-        half = 3.0 * f
-        spans.append([max(q0 - half, q[0]), min(q0 + half, q[-1])])
-    spans.sort()
+    spans = sorted([max(c.q0 - 3.0 * c.fwhm, q[0]), min(c.q0 + 3.0 * c.fwhm, q[-1])] for c in cands)
     merged: list[list[float]] = []
     for lo, hi in spans:
         if merged and lo <= merged[-1][1]:
@@ -329,73 +551,72 @@ def _windows(cands, q):
     return merged
 
 
+def _sigma_from_fwhm(profile: str, fwhm: float) -> float:
+    return fwhm / (2.0 * math.sqrt(2.0 * math.log(2.0))) if profile == "gaussian" else fwhm / 2.0
+
+
 class _Fit:
-    """Joint lmfit model: per-window baseline correction + one profile per candidate."""
+    """Joint lmfit model of one window: baseline x (1 + c0 + c1 x + c2 x^2) + one profile per candidate."""
 
-    def __init__(self, q, y, s, base, cands, windows, profile):
-        self.q, self.y, self.s, self.base = q, y, s, base
+    def __init__(self, q, y, s, base, cands: Sequence[Candidate], window, profile):
+        self.q, self.s = q, s
         self.profile = profile
-        self.cands = list(cands)
-        self.windows = windows
-        self.in_fit = np.zeros(q.size, dtype=bool)
-        self.win_masks = []
-        for lo, hi in windows:
-            m = (q >= lo) & (q <= hi)
-            self.win_masks.append(m)
-            self.in_fit |= m
+        self.func = _PROFILE_FUNCS[profile]
+        self.cands = tuple(cands)
+        lo, hi = window
+        self.in_fit = (q >= lo) & (q <= hi)
+        self.qf = q[self.in_fit]
+        self.yf, self.sf, self.base_f = y[self.in_fit], s[self.in_fit], base[self.in_fit]
+        qw = self.qf
+        ref = float(np.log(np.sqrt(qw[0] * qw[-1])))
+        halfw = max(0.5 * np.log(qw[-1] / qw[0]), 1e-6)
+        self.x = (np.log(qw) - ref) / halfw
+        self.res: lmfit.minimizer.MinimizerResult | None = None
 
-    def run(self, fix_fraction=None):
-        q, y, s, base = self.q, self.y, self.s, self.base
-        qf = q[self.in_fit]
+    def _profile_names(self, n: int) -> tuple[str, ...]:
+        pre = f"p{n}_"
+        names = ("amplitude", "center", "sigma") + (("fraction",) if self.profile == "pseudo_voigt" else ())
+        return tuple(pre + k for k in names)
+
+    def _parameters(self, fix_fraction) -> lmfit.Parameters:
         params = lmfit.Parameters()
-        # background corrections: vectorized over windows in one lmfit model
-        lnq = np.log(qf)
-        wid = np.full(qf.size, -1)
-        refs = []
-        for k, m in enumerate(self.win_masks):
-            wid[m[self.in_fit]] = k
-            refs.append(float(np.log(np.sqrt(q[m][0] * q[m][-1]))))
-        refs_arr = np.array(refs)
-        halfw = np.array([max(0.5 * np.log(q[m][-1] / q[m][0]), 1e-6) for m in self.win_masks])
-        base_f = base[self.in_fit]
-
-        def bg_func(x, **cs):
-            c0 = np.array([cs[f"c0_{k}"] for k in range(len(refs))])
-            c1 = np.array([cs[f"c1_{k}"] for k in range(len(refs))])
-            c2 = np.array([cs[f"c2_{k}"] for k in range(len(refs))])
-            x = (lnq - refs_arr[wid]) / halfw[wid]
-            return base_f * (1.0 + c0[wid] + c1[wid] * x + c2[wid] * x * x)
-
-        for k in range(len(refs)):
-            params.add(f"c0_{k}", value=0.0)
-            params.add(f"c1_{k}", value=0.0)
-            params.add(f"c2_{k}", value=0.0)
-        comps = []
-        for n, (q0, f, h, _snr) in enumerate(self.cands):
+        for name in ("c0_0", "c1_0", "c2_0"):
+            params.add(name, value=0.0)
+        for n, c in enumerate(self.cands):
             pre = f"p{n}_"
-            comp = _make_component(self.profile, pre)
-            comps.append(comp)
-            sig = _sigma_from_fwhm(self.profile, f)
-            area = max(h, 1e-12 * abs(base_f).max()) * f * 1.0645
-            params.add(f"{pre}amplitude", value=area)
-            params.add(f"{pre}center", value=q0, min=q0 - f, max=q0 + f)
+            sig = _sigma_from_fwhm(self.profile, c.fwhm)
+            params.add(f"{pre}amplitude", value=max(c.height, 1e-12 * abs(self.base_f).max()) * c.fwhm * _GAUSS_AREA)
+            params.add(f"{pre}center", value=c.q0, min=c.q0 - c.fwhm, max=c.q0 + c.fwhm)
             params.add(f"{pre}sigma", value=sig, min=sig / 8.0, max=sig * 4.0)
             if self.profile == "pseudo_voigt":
                 if fix_fraction is None:
                     params.add(f"{pre}fraction", value=0.5, min=0.0, max=1.0)
                 else:
                     params.add(f"{pre}fraction", value=fix_fraction, vary=False)
+        return params
+
+    def background(self, p) -> np.ndarray:
+        """Background inside the window for parameters ``p`` (lmfit Parameters)."""
+        x = self.x
+        return self.base_f * (1.0 + p["c0_0"].value + p["c1_0"].value * x + p["c2_0"].value * x * x)
+
+    def profile_at(self, p, n: int, x: np.ndarray) -> np.ndarray:
+        """Profile ``n`` evaluated at ``x`` for parameters ``p``."""
+        return self.func(x, *(p[name].value for name in self._profile_names(n)))
+
+    def run(self, fix_fraction=None):
+        params = self._parameters(fix_fraction)
+        names = [self._profile_names(n) for n in range(len(self.cands))]
+        qf, func = self.qf, self.func
 
         def residual(p):
-            vals = p.valuesdict()
-            model = bg_func(qf, **{k: v for k, v in vals.items() if k.startswith("c")})
-            for n, comp in enumerate(comps):
-                pre = f"p{n}_"
-                model = model + comp.func(qf, **_component_kwargs(vals, pre))
-            return (y[self.in_fit] - model) / s[self.in_fit]
+            model = self.background(p)
+            for nm in names:
+                model = model + func(qf, *(p[k].value for k in nm))
+            return (self.yf - model) / self.sf
 
         nparam = len(params)
-        if self.in_fit.sum() <= nparam:
+        if self.qf.size <= nparam:
             return None, "too few points in the peak windows for the number of parameters"
         mini = lmfit.Minimizer(residual, params, scale_covar=False, nan_policy="raise")
         try:
@@ -403,64 +624,144 @@ class _Fit:
         except (ValueError, ArithmeticError) as exc:
             return None, f"lmfit failed: {exc}"
         self.res = res
-        self.comps = comps
-        self.bg_func = bg_func
-        self.qf = qf
         return res, res.message
 
-    def components(self, q_eval):
-        out = []
-        vals = self.res.params.valuesdict()
-        for n, comp in enumerate(self.comps):
-            pre = f"p{n}_"
-            out.append(comp.func(q_eval, **_component_kwargs(vals, pre)))
-        return out
+    def components(self, q_eval) -> np.ndarray:
+        """Sum of the fitted profiles at ``q_eval``."""
+        p = self.res.params
+        return np.sum([self.profile_at(p, n, q_eval) for n in range(len(self.cands))], axis=0)
+
+    def peak(self, n: int, chi_scale: float, scherrer_k: float) -> Peak:
+        """Peak ``n`` of the fit, errors scaled by ``chi_scale``."""
+        p = self.res.params
+        pre = f"p{n}_"
+
+        def val(name):
+            return float(p[pre + name].value)
+
+        def err(name):
+            e = p[pre + name].stderr
+            return float(e) * chi_scale if e is not None and np.isfinite(e) else float("nan")
+
+        q0, q0e = val("center"), err("center")
+        area, area_e = val("amplitude"), err("amplitude")
+        if self.profile == "gaussian":
+            c = 2.0 * math.sqrt(2.0 * math.log(2.0))
+            fwhm, fwhm_e, frac = val("sigma") * c, err("sigma") * c, 0.0
+        else:
+            fwhm, fwhm_e = 2.0 * val("sigma"), 2.0 * err("sigma")
+            frac = val("fraction") if self.profile == "pseudo_voigt" else 1.0
+        height = float(self.profile_at(p, n, np.array([q0]))[0])
+        m = np.abs(self.q - q0) <= max(fwhm / 2.0, 0.0)
+        loc_sig = float(np.mean(self.s[m])) if m.any() else float(self.s[np.argmin(np.abs(self.q - q0))])
+        d = 2.0 * math.pi / q0 if q0 > 0 else float("nan")
+        return Peak(
+            q_nm=q0, q_err=q0e, fwhm=fwhm, fwhm_err=fwhm_e, area=area, area_err=area_e, height=height,
+            significance=area / area_e if area_e > 0 and np.isfinite(area_e) else float("nan"),
+            height_snr=height / loc_sig, d_nm=d, d_err=d * q0e / q0 if q0 > 0 else float("nan"),
+            coherence_length_nm=2.0 * math.pi * scherrer_k / fwhm if fwhm > 0 else float("nan"), fraction=frac,
+        )
+
+    def peaks(self, scherrer_k: float) -> tuple[float, list[Peak]]:
+        """(chi2_r, peaks) with errors inflated by sqrt(chi2_r) when chi2_r > 1."""
+        chi2 = float(self.res.redchi)
+        chi_scale = math.sqrt(max(1.0, chi2))
+        return chi2, [self.peak(n, chi_scale, scherrer_k) for n in range(len(self.cands))]
 
 
-def _peak_from_params(fit, n, profile, chi_scale, q, s, scherrer_k):
-    res = fit.res
-    p = res.params
-    pre = f"p{n}_"
-
-    def val(name):
-        return float(p[pre + name].value)
-
-    def err(name):
-        e = p[pre + name].stderr
-        return float(e) * chi_scale if e is not None and np.isfinite(e) else float("nan")
-
-    q0, q0e = val("center"), err("center")
-    area, area_e = val("amplitude"), err("amplitude")
-    sig_e = err("sigma")
-    if profile == "gaussian":
-        c = 2.0 * math.sqrt(2.0 * math.log(2.0))
-        fwhm, fwhm_e = val("sigma") * c, sig_e * c
-        frac = 0.0
-    else:
-        fwhm, fwhm_e = 2.0 * val("sigma"), 2.0 * sig_e
-        frac = val("fraction") if profile == "pseudo_voigt" else 1.0
-    height = float(fit.comps[n].func(np.array([q0]), **_component_kwargs(p.valuesdict(), pre))[0])
-    m = np.abs(q - q0) <= max(fwhm / 2.0, 0.0)
-    loc_sig = float(np.mean(s[m])) if m.any() else float(s[np.argmin(np.abs(q - q0))])
-    signif = area / area_e if area_e > 0 and np.isfinite(area_e) else float("nan")
-    d = 2.0 * math.pi / q0 if q0 > 0 else float("nan")
-    return Peak(
-        q_nm=q0,
-        q_err=q0e,
-        fwhm=fwhm,
-        fwhm_err=fwhm_e,
-        area=area,
-        area_err=area_e,
-        height=height,
-        significance=signif,
-        height_snr=height / loc_sig,
-        d_nm=d,
-        d_err=d * q0e / q0 if q0 > 0 else float("nan"),
-        coherence_length_nm=2.0 * math.pi * scherrer_k / fwhm if fwhm > 0 else float("nan"),
-        fraction=frac,
-    )
+def _passes(p: Peak, cfg: PeakSearchSettings) -> bool:
+    return bool(np.isfinite(p.significance) and p.significance >= cfg.min_significance
+                and p.height_snr >= cfg.min_height_snr and p.area > 0)
 
 
+def _free_fraction_fit(q, y, s, base, group, window, cfg: PeakSearchSettings):
+    """The pseudo-Voigt refit with the fraction free, or None when it lacks uncertainties or
+    no longer shows every peak at >= min_significance (the fixed-shape fit is then the report)."""
+    fit = _Fit(q, y, s, base, group, window, cfg.profile)
+    res, msg = fit.run()
+    if res is None or not res.errorbars or not res.success:
+        return None
+    chi2, peaks = fit.peaks(cfg.scherrer_k)
+    if not all(p.area > 0 and p.significance >= cfg.min_significance for p in peaks):
+        return None
+    return fit, msg, chi2, peaks
+
+
+def _fit_group(q, y, s, base, group: list[Candidate], window, cfg: PeakSearchSettings):
+    """Fit one window's candidates jointly; drop insignificant ones and refit until all pass.
+
+    Returns (window fit or None when no candidate survives, messages, converged).
+    """
+    lo, hi = window
+    messages: list[str] = []
+    converged = True
+    pv = cfg.profile == "pseudo_voigt"
+    while group:
+        fit = _Fit(q, y, s, base, group, window, cfg.profile)
+        # significance is judged with the shape fixed (pseudo-Voigt fraction 0.5): a free
+        # Lorentzian fraction trades area against poorly constrained tails and inflates sd(area)
+        res, msg = fit.run(fix_fraction=0.5 if pv else None)
+        if res is None or not res.errorbars:
+            messages.append(f"window {lo:.3g}-{hi:.3g} 1/nm: {msg}; uncertainties could not be estimated")
+            weakest = min(range(len(group)), key=lambda n: group[n].significance)
+            group = [c for n, c in enumerate(group) if n != weakest]
+            converged = bool(group)
+            continue
+        chi2, peaks = fit.peaks(cfg.scherrer_k)
+        keep = [c for c, p in zip(group, peaks) if _passes(p, cfg)]
+        if len(keep) < len(group):
+            group = keep
+            continue
+        free = _free_fraction_fit(q, y, s, base, group, window, cfg) if pv else None
+        if free is not None:
+            fit, msg, chi2, peaks = free
+        elif not res.success:
+            converged = False
+            messages.append(f"window {lo:.3g}-{hi:.3g} 1/nm: {msg}")
+        wf = _WindowFit(peaks=tuple(peaks), chi2=chi2, in_fit=fit.in_fit, background=fit.background(fit.res.params),
+                        components=fit.components(q))
+        return wf, messages, converged
+    return None, messages, converged
+
+
+@dataclasses.dataclass(frozen=True)
+class _Fits:
+    """All window fits: the accepted ones, the fitted features, messages and convergence."""
+
+    windows: tuple[_WindowFit, ...]
+    features: tuple[_Feature, ...]
+    components: np.ndarray
+    messages: tuple[str, ...]
+    converged: bool
+
+
+def _fit_candidates(q, y, s, base, cands: Sequence[Candidate], cfg: PeakSearchSettings) -> _Fits:
+    """Stage 1 fits the peak-like candidates (FWHM <= W/2) in windows of +-3 FWHM, where the
+    local quadratic background absorbs any wider feature; stage 2 fits the wider
+    (form-factor-like) candidates on the data minus the stage-1 peaks."""
+    windows: list[_WindowFit] = []
+    features: list[_Feature] = []
+    messages: list[str] = []
+    converged = True
+    comps_total = np.zeros(q.size)
+    is_wide = [c.fwhm > 0.5 * float(cfg.width_limit(c.q0)) for c in cands]
+    for stage in (False, True):
+        stage_cands = [c for c, w in zip(cands, is_wide) if w == stage]
+        ydat = y - comps_total
+        for lo, hi in _windows(stage_cands, q):
+            group = [c for c in stage_cands if lo <= c.q0 <= hi]
+            wf, msgs, ok = _fit_group(q, ydat, s, base, group, (lo, hi), cfg)
+            messages.extend(msgs)
+            converged &= ok
+            if wf is not None and wf.peaks:
+                comps_total += wf.components
+                features.extend(_Feature(p, len(windows)) for p in wf.peaks)
+                windows.append(wf)
+    return _Fits(tuple(windows), tuple(features), comps_total, tuple(messages), converged)
+
+
+# ----------------------------------------------------------------------
+# step 4: broad features and classification
 def _has_local_max(q, curve, q0, half):
     """True if the smooth ``curve`` has a local maximum within q0 +- half that stands
     above the curve half a FWHM (= half) away on both sides.
@@ -480,79 +781,86 @@ def _has_local_max(q, curve, q0, half):
     return False
 
 
-def _clean_scan(q, resid, s, width_limit, rows, threshold, max_candidates):
-    """Iterative (CLEAN-like) candidate search: take the most significant narrow
-    candidate, blank its +-2.5 FWHM region, rescan; stop when nothing exceeds the
-    threshold.  Blanking keeps the wings of a strong peak from producing spurious
-    neighbouring candidates."""
-    mask = np.ones(q.size)
-    wide: list[tuple[float, float]] = []
-    cands: list = []
-    for _ in range(max_candidates):
-        maps = _matched.scan(q, resid, s, width_limit, _WIDTH_FACTORS, weight_mask=mask, see_through=wide)
-        got = _matched.pick_candidates(q, *maps, threshold, 1, rows=rows)
-        if not got:
-            break
-        c = got[0]
-        cands.append(c)
-        j = min(int(np.searchsorted(q, c[0])), q.size - 1)
-        if c[1] > 0.5 * width_limit[j]:
-            wide.append((c[0], c[1]))  # form-factor-like width: narrower templates may look inside
+def _broad_peak(c: Candidate, scherrer_k: float) -> Peak:
+    """A broad feature reported with its matched-filter position, width and significance."""
+    area = c.height * c.fwhm * _GAUSS_AREA
+    nan = float("nan")
+    return Peak(q_nm=c.q0, q_err=nan, fwhm=c.fwhm, fwhm_err=nan, area=area, area_err=area / c.significance,
+                height=c.height, significance=c.significance, height_snr=nan, d_nm=2 * math.pi / c.q0, d_err=nan,
+                coherence_length_nm=2 * math.pi * scherrer_k / c.fwhm, fraction=nan, kind="broad")
+
+
+def _matched_broad_features(q, resid, s, width_limit, kratky, cfg: PeakSearchSettings) -> list[Peak]:
+    """Broad features: wide templates on the data minus the fitted peaks (so peak tails do not count)."""
+    maps = _matched.scan(q, resid, s, width_limit, _WIDTH_FACTORS[_BROAD_ROWS], refine_above=cfg.min_significance)
+    return [_broad_peak(c, cfg.scherrer_k)
+            for c in _matched.pick_candidates(q, *maps, cfg.min_significance, cfg.max_candidates)
+            if c.height > 0 and _has_local_max(q, kratky, c.q0, 0.5 * c.fwhm)]
+
+
+def _is_bragg(p: Peak, cfg: PeakSearchSettings) -> bool:
+    """Width criterion (module docstring, step 5): FWHM <= W(q0); form-factor-like widths need 2x significance."""
+    w = float(cfg.width_limit(p.q_nm))
+    strong_enough = p.fwhm <= 0.5 * w or p.significance >= 2.0 * cfg.min_significance
+    return p.fwhm <= w and strong_enough
+
+
+def _classify(fitted: Sequence[_Feature], broad_mf: Sequence[Peak], q, kratky, cfg: PeakSearchSettings):
+    """Split the fitted features into Bragg peaks and broad features; add the matched-filter-only
+    broad features.  Broad features are reported only where the smooth curve (Kratky form I q^2)
+    has a maximum on their scale and no Bragg peak lies within one FWHM (it would be
+    inseparable from the peak tails).  Returns (bragg, broad), each sorted by q."""
+    bragg: list[_Feature] = []
+    broad: list[_Feature] = []
+    for f in sorted(fitted, key=lambda f: f.peak.q_nm):
+        if _is_bragg(f.peak, cfg):
+            bragg.append(f)
         else:
-            mask[np.abs(q - c[0]) <= 2.5 * c[1]] = 0.0
-        if mask.sum() < 10:
-            break
-    return cands
+            broad.append(_Feature(dataclasses.replace(f.peak, kind="broad"), f.window))
+
+    def near_bragg(p: Peak) -> bool:
+        return any(abs(p.q_nm - b.peak.q_nm) <= p.fwhm for b in bragg)
+
+    for p in broad_mf:  # broad features seen only by the wide matched-filter templates
+        if not any(abs(p.q_nm - b.peak.q_nm) < 0.5 * max(p.fwhm, b.peak.fwhm) for b in broad) and not near_bragg(p):
+            broad.append(_Feature(p, None))
+    broad = sorted((f for f in broad if _has_local_max(q, kratky, f.peak.q_nm, 0.5 * f.peak.fwhm)
+                    and not near_bragg(f.peak)), key=lambda f: f.peak.q_nm)
+    return bragg, broad
 
 
-def _fit_group(q, y, s, base, group, lo, hi, profile, min_significance, min_height_snr, scherrer_k):
-    """Fit one window's candidates jointly; drop insignificant ones and refit until all pass."""
-    out = {"peaks": [], "messages": [], "converged": True}
-    for _round in range(len(group) + 1):
-        if not group:
-            break
-        fit = _Fit(q, y, s, base, group, [[lo, hi]], profile)
-        # significance is judged with the shape fixed (pseudo-Voigt fraction 0.5): a free
-        # Lorentzian fraction trades area against poorly constrained tails and inflates sd(area)
-        res, msg = fit.run(fix_fraction=0.5 if profile == "pseudo_voigt" else None)
-        if res is None or not res.errorbars:
-            out["messages"].append(f"window {lo:.3g}-{hi:.3g} 1/nm: {msg}; uncertainties could not be estimated")
-            weakest = min(range(len(group)), key=lambda n: group[n][3])
-            group = [c for n, c in enumerate(group) if n != weakest]
-            if not group:
-                out["converged"] = False
-            continue
-        chi2 = float(res.redchi)
-        chi_scale = math.sqrt(max(1.0, chi2))
-        peaks = [_peak_from_params(fit, n, profile, chi_scale, q, s, scherrer_k) for n in range(len(group))]
-        keep = [
-            n for n, p in enumerate(peaks)
-            if np.isfinite(p.significance) and p.significance >= min_significance
-            and p.height_snr >= min_height_snr and p.area > 0
-        ]
-        if len(keep) < len(group):
-            group = [group[n] for n in keep]
-            continue
-        if profile == "pseudo_voigt":  # report the free-fraction fit when it has uncertainties
-            fit_free = _Fit(q, y, s, base, group, [[lo, hi]], profile)
-            res_free, msg_free = fit_free.run()
-            if res_free is not None and res_free.errorbars and res_free.success:
-                chi2 = float(res_free.redchi)
-                cs = math.sqrt(max(1.0, chi2))
-                free = [_peak_from_params(fit_free, n, profile, cs, q, s, scherrer_k) for n in range(len(group))]
-                # keep the free fit only if it still shows every peak significantly (else the
-                # fraction is unconstrained and the fixed-shape values are the better report)
-                if all(f.area > 0 and f.significance >= min_significance for f in free):
-                    peaks = free
-                    fit, res, msg = fit_free, res_free, msg_free
-        if not res.success:
-            out["converged"] = False
-            out["messages"].append(f"window {lo:.3g}-{hi:.3g} 1/nm: {msg}")
-        vals = {k: v for k, v in res.params.valuesdict().items() if k.startswith("c")}
-        out.update(peaks=peaks, chi2=chi2, in_fit=fit.in_fit, background=fit.bg_func(fit.qf, **vals),
-                   components=np.sum(fit.components(q), axis=0))
-        break
-    return out
+# ----------------------------------------------------------------------
+# step 5: model curves and indexing
+def _model_curves(base, fits: _Fits, reported: Sequence[_Feature]) -> tuple[np.ndarray, np.ndarray]:
+    """Background and model: the fitted corrections and profiles of the windows whose features are reported."""
+    windows = sorted({f.window for f in reported if f.window is not None})
+    background = base.copy()
+    comps = np.zeros(base.size)
+    in_windows = np.zeros(base.size, dtype=bool)
+    for w in windows:
+        wf = fits.windows[w]
+        background[wf.in_fit] = wf.background
+        comps += wf.components
+        in_windows |= wf.in_fit
+    return background, np.where(in_windows, background + comps, np.nan)
+
+
+def _index(bragg: list[Peak], q, index: bool) -> tuple[IndexResult, list[Peak]]:
+    if not index:
+        return index_peaks([], None), bragg
+    phase = index_peaks([p.q_nm for p in bragg], [p.q_err for p in bragg], q_range_nm=(float(q[0]), float(q[-1])))
+    if phase.orders:
+        bragg = [dataclasses.replace(p, order=o or "") for p, o in zip(bragg, phase.orders)]
+    return phase, bragg
+
+
+def _fit_summary(cands, fits: _Fits) -> tuple[str, float]:
+    """(message, chi2_r) of the joint fits."""
+    chi2s = [wf.chi2 for wf in fits.windows]
+    chi2_r = float(np.mean(chi2s)) if chi2s else float("nan")
+    if fits.messages:
+        return "; ".join(fits.messages), chi2_r
+    return ("fit succeeded" if cands else "no candidate above threshold; no fit needed"), chi2_r
 
 
 def find_peaks(
@@ -561,14 +869,14 @@ def find_peaks(
     sigma: np.ndarray,
     *,
     q_range_nm: tuple[float | None, float | None] | None = None,
-    profile: str = "pseudo_voigt",
-    min_significance: float = 5.0,
-    min_height_snr: float = 1.0,
-    max_rel_fwhm: float = 0.15,
-    max_fwhm_nm: float = 0.5,
-    scherrer_k: float = 0.9,
-    baseline_stiffness: float = 1.0,
-    max_candidates: int = 12,
+    profile: str = _DEFAULTS.profile,
+    min_significance: float = _DEFAULTS.min_significance,
+    min_height_snr: float = _DEFAULTS.min_height_snr,
+    max_rel_fwhm: float = _DEFAULTS.max_rel_fwhm,
+    max_fwhm_nm: float = _DEFAULTS.max_fwhm_nm,
+    scherrer_k: float = _DEFAULTS.scherrer_k,
+    baseline_stiffness: float = _DEFAULTS.baseline_stiffness,
+    max_candidates: int = _DEFAULTS.max_candidates,
     drop_nonfinite: bool = False,
     index: bool = True,
     title: str = "",
@@ -584,23 +892,8 @@ def find_peaks(
         Intensity and its one-sigma uncertainty (> 0).
     q_range_nm : (q_min, q_max), optional
         Restrict the analysis (1/nm); either end may be None.
-    profile : {"pseudo_voigt", "gaussian", "lorentzian"}
-        Peak shape of the lmfit joint fit.
-    min_significance : float
-        Minimum area / sd(area) of an accepted peak (default 5: a matched-filter
-        scan tests ~10^3 positions x widths, so 5 sigma keeps the false-positive
-        rate per curve below ~1e-3 for Gaussian noise).
-    min_height_snr : float
-        Minimum peak height over the mean data sigma within its FWHM.
-    max_rel_fwhm, max_fwhm_nm : float
-        Bragg width limit W(q0) = min(max_rel_fwhm q0, max_fwhm_nm); wider
-        significant features are reported as broad features (see module doc).
-    scherrer_k : float
-        Scherrer constant K in L = 2 pi K / FWHM (FWHM in 1/nm).
-    baseline_stiffness : float
-        Curvature penalty of the background smoother in the warped coordinate.
-    max_candidates : int
-        Cap on the number of jointly fitted components.
+    profile, min_significance, min_height_snr, max_rel_fwhm, max_fwhm_nm, scherrer_k, baseline_stiffness, max_candidates
+        See :class:`PeakSearchSettings` (declared there with defaults and checks).
     drop_nonfinite : bool
         Drop NaN/inf points (with a warning) instead of raising.
     index : bool
@@ -616,155 +909,36 @@ def find_peaks(
     ------
     ValueError
         Non-finite points (unless ``drop_nonfinite``), non-positive sigma or q,
-        unsorted q, fewer than 20 points (in the q range), bad settings.
+        duplicated or unsorted q, fewer than 20 points (in the q range), bad settings.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> q = np.linspace(0.5, 5.0, 400)
+    >>> clean = 1.0 + 8.0 * np.exp(-0.5 * ((q - 1.84) / 0.03) ** 2) + 2.0 * np.exp(-0.5 * ((q - 3.68) / 0.04) ** 2)
+    >>> pk = find_peaks(q, clean + np.random.default_rng(0).normal(0, 0.02, q.size), np.full(q.size, 0.02))
+    >>> [round(p.q_nm, 2) for p in pk.peaks], pk.phase.phase, round(pk.phase.lattice_nm, 2)
+    ([1.84, 3.68], 'lamellar', 3.41)
     """
-    if profile not in PROFILES:
-        raise ValueError(f"find_peaks: profile={profile!r}; use one of {PROFILES}")
-    for name, v in (("min_significance", min_significance), ("max_rel_fwhm", max_rel_fwhm),
-                    ("max_fwhm_nm", max_fwhm_nm), ("scherrer_k", scherrer_k), ("baseline_stiffness", baseline_stiffness)):
-        if not (isinstance(v, (int, float)) and np.isfinite(v) and v > 0):
-            raise ValueError(f"find_peaks: {name} must be a positive finite number, got {v!r}")
-    if not isinstance(max_candidates, int) or max_candidates < 1:
-        raise ValueError(f"find_peaks: max_candidates must be a positive int, got {max_candidates!r}")
+    cfg = PeakSearchSettings(profile=profile, min_significance=min_significance, min_height_snr=min_height_snr,
+                             max_rel_fwhm=max_rel_fwhm, max_fwhm_nm=max_fwhm_nm, scherrer_k=scherrer_k,
+                             baseline_stiffness=baseline_stiffness, max_candidates=max_candidates)
     q, y, s = _validate(q, intensity, sigma, q_range_nm, drop_nonfinite)
-    settings = {
-        "q_range_nm": list(q_range_nm) if q_range_nm is not None else None,
-        "profile": profile,
-        "min_significance": min_significance,
-        "min_height_snr": min_height_snr,
-        "max_rel_fwhm": max_rel_fwhm,
-        "max_fwhm_nm": max_fwhm_nm,
-        "scherrer_k": scherrer_k,
-        "baseline_stiffness": baseline_stiffness,
-        "background": "penalized smoother of asinh(I/s) in u(q), du/dq = 1/W(q), candidate windows masked",
-        "width_limit": "W(q0) = min(max_rel_fwhm*q0, max_fwhm_nm)",
-    }
-
-    def wl(qq):
-        return _background.bragg_width_limit(qq, max_rel_fwhm, max_fwhm_nm)
-
-    width_limit = wl(q)
-    u = _background.warped_coordinate(q, max_rel_fwhm, max_fwhm_nm)
-    scale = float(np.median(s))
-    ty, tdy = _background.glog(y, s, scale)
-
-    def baseline(exclude=None):
-        z, _ = _background.robust_baseline(u, ty, tdy, stiffness=baseline_stiffness, exclude=exclude, clip=None)
-        return np.sinh(z) * scale
-
-    threshold = 0.8 * min_significance
-    narrow_rows = np.flatnonzero(_WIDTH_FACTORS <= _NARROW_MAX)
-    broad_rows = np.flatnonzero(_WIDTH_FACTORS > _NARROW_MAX)
-    base = baseline()
-    cands: list = []
-    excl = np.zeros(q.size, dtype=bool)
-    for _pass in range(3):
-        cands = _clean_scan(q, y - base, s, width_limit, narrow_rows, threshold, max_candidates)
-        if not cands or _pass == 2:
-            break
-        new = excl.copy()
-        for q0, f, _h, _ in cands:
-            new |= np.abs(q - q0) <= 2.5 * f
-        if np.array_equal(new, excl) or new.sum() > 0.5 * q.size:
-            break
-        excl = new
-        base = baseline(excl)
-    log.debug("find_peaks: %d candidates %s", len(cands), [(round(c[0], 4), round(c[1], 4), round(c[3], 1)) for c in cands])
-
-    converged, message, chi2_r = True, "no candidate above threshold; no fit needed", float("nan")
-    comps_total = np.zeros(q.size)
-    accepted: list[Peak] = []
-    messages: list[str] = []
-    chi2s: list[float] = []
-    # Stage 1 fits the peak-like candidates (FWHM <= W/2) in windows of +-3 FWHM, where the
-    # local quadratic background absorbs any wider feature; stage 2 fits the wider
-    # (form-factor-like) candidates on the data minus the stage-1 peaks.
-    is_wide = [c[1] > 0.5 * float(wl(c[0])) for c in cands]
-    records: list[dict[str, Any]] = []
-    for stage in (0, 1):
-        stage_cands = [c for c, w in zip(cands, is_wide) if w == bool(stage)]
-        ydat = y - comps_total
-        for lo, hi in _windows(stage_cands, q):
-            group = [c for c in stage_cands if lo <= c[0] <= hi]
-            out = _fit_group(q, ydat, s, base, group, lo, hi, profile, min_significance, min_height_snr, scherrer_k)
-            messages.extend(out["messages"])
-            converged &= out["converged"]
-            if out["peaks"]:
-                comps_total += out["components"]
-                accepted.extend(out["peaks"])
-                chi2s.append(out["chi2"])
-                records.append(out)
+    width_limit = cfg.width_limit(q)
+    base, cands = _search_candidates(q, y, s, _baseline_model(q, y, s, cfg), width_limit, cfg)
+    fits = _fit_candidates(q, y, s, base, cands, cfg)
     kratky = base * q**2  # smooth background in Kratky form, for _has_local_max
-    # broad features: wide templates on the data minus the fitted peaks (so peak tails do not count)
-    broad_maps = _matched.scan(q, y - base - comps_total, s, width_limit, _WIDTH_FACTORS[broad_rows])
-    broad_mf = [
-        Peak(q_nm=c[0], q_err=float("nan"), fwhm=c[1], fwhm_err=float("nan"), area=c[2] * c[1] * 1.0645,
-             area_err=c[2] * c[1] * 1.0645 / c[3], height=c[2], significance=c[3], height_snr=float("nan"),
-             d_nm=2 * math.pi / c[0], d_err=float("nan"), coherence_length_nm=2 * math.pi * scherrer_k / c[1],
-             fraction=float("nan"), kind="broad")
-        for c in _matched.pick_candidates(q, *broad_maps, min_significance, max_candidates)
-        if c[2] > 0 and _has_local_max(q, kratky, c[0], 0.5 * c[1])
-    ]
-    if chi2s:
-        chi2_r = float(np.mean(chi2s))
-    if messages:
-        message = "; ".join(messages)
-    elif cands:
-        message = "fit succeeded"
-
-    if not converged:
+    broad_mf = _matched_broad_features(q, y - base - fits.components, s, width_limit, kratky, cfg)
+    bragg, broad = _classify(fits.features, broad_mf, q, kratky, cfg)
+    background, model = _model_curves(base, fits, [*bragg, *broad])
+    message, chi2_r = _fit_summary(cands, fits)
+    if not fits.converged:
         log.warning("find_peaks: peak fit did not converge (%s); peak values are unreliable", message)
-    bragg, broad = [], []
-    for p in sorted(accepted, key=lambda p: p.q_nm):
-        form_factor_like = p.fwhm > 0.5 * float(wl(p.q_nm))
-        strong_enough = not form_factor_like or p.significance >= 2.0 * min_significance
-        if p.fwhm <= float(wl(p.q_nm)) and strong_enough:
-            bragg.append(p)
-        else:
-            broad.append(dataclasses.replace(p, kind="broad"))
-    for p in broad_mf:  # broad features seen only by the wide matched-filter templates
-        if not any(abs(p.q_nm - b.q_nm) < 0.5 * max(p.fwhm, b.fwhm) for b in broad) and not any(
-            abs(p.q_nm - b.q_nm) <= p.fwhm for b in bragg  # inseparable from the peak tails
-        ):
-            broad.append(p)
-    # report a broad maximum only where the smooth curve (Kratky form I q^2) has a maximum on its
-    # scale and no Bragg peak lies within one FWHM (it would be inseparable from the peak tails)
-    broad = sorted(
-        (p for p in broad if _has_local_max(q, kratky, p.q_nm, 0.5 * p.fwhm)
-         and not any(abs(p.q_nm - b.q_nm) <= p.fwhm for b in bragg)),
-        key=lambda p: p.q_nm,
-    )
-    # background and model: only windows whose fitted components are reported
-    reported = {id(p) for p in accepted if any(p.q_nm == r.q_nm and p.fwhm == r.fwhm for r in [*bragg, *broad])}
-    background = base.copy()
-    comps_total = np.zeros(q.size)
-    in_windows = np.zeros(q.size, dtype=bool)
-    for rec in records:
-        if any(id(p) in reported for p in rec["peaks"]):
-            background[rec["in_fit"]] = rec["background"]
-            comps_total += rec["components"]
-            in_windows |= rec["in_fit"]
-    model = np.where(in_windows, background + comps_total, np.nan)
-    if index:
-        phase = index_peaks([p.q_nm for p in bragg], [p.q_err for p in bragg], q_range_nm=(float(q[0]), float(q[-1])))
-        if phase.orders:
-            bragg = [dataclasses.replace(p, order=o or "") for p, o in zip(bragg, phase.orders)]
-    else:
-        phase = index_peaks([], None)
+    phase, bragg_peaks = _index([f.peak for f in bragg], q, index)
     return PeakResult(
-        peaks=tuple(bragg),
-        broad_features=tuple(broad),
-        phase=phase,
-        q=_ro(q),
-        intensity=_ro(y),
-        sigma=_ro(s),
-        background=_ro(background),
-        model=_ro(model),
-        converged=converged,
-        fit_message=str(message),
-        chi2_r=chi2_r,
-        settings=settings,
-        title=title,
+        peaks=tuple(bragg_peaks), broad_features=tuple(f.peak for f in broad), phase=phase, q=_ro(q),
+        intensity=_ro(y), sigma=_ro(s), background=_ro(background), model=_ro(model), converged=fits.converged,
+        fit_message=str(message), chi2_r=chi2_r, settings=cfg.summary(q_range_nm), title=title,
         intensity_unit=intensity_unit,
     )
 

@@ -28,15 +28,23 @@ default: q calibration and peak-shape systematics); a peak is matched when
 |q - q_pred| <= 3 e_eff; missing reflections are allowed reflections inside
 the measured q range and below the highest matched one that were not
 observed; complexity (0 for lamellar, 0.05 hexagonal, 0.1-0.15 cubic) only
-breaks ties in favour of the simpler lattice.  A phase is accepted when it
+breaks ties in favour of the simpler lattice.  A phase is a candidate when it
 explains at least two peaks with n_missing <= max(1, n_matched - 1) and no
 reflection missing below the first observed one (at most one when three or
 more peaks are matched).
 Peaks left unexplained by the best phase are indexed again (a coexisting
 phase, ``secondary``); harmonics of one lattice therefore always end up in
-one phase.  A single peak is reported as ``"unindexed single peak"`` (it
-does not determine a lattice; reporting it as lamellar would be a guess),
-and no acceptable phase gives ``"none"``.
+one phase.
+
+**Acceptance.**  The best candidate is accepted only when its acceptance score
+(its score without the penalty for peaks that accepted coexisting phases
+explain) is at most ``max_score`` (default :data:`MAX_SCORE` = 4, rationale
+there).  Otherwise the result is ``"unindexed"``, and the best candidate is
+kept only as a ``hint`` (a badly integrated curve once got "Im3m, score 25.7").
+A single peak is reported as ``"unindexed single peak"`` (it does not determine
+a lattice; reporting it as lamellar would be a guess), and no candidate at all
+gives ``"none"``.  Two peaks are weak evidence whatever their score: a random
+pair matches some allowed ratio within errors in ~18 % of draws.
 """
 
 from __future__ import annotations
@@ -142,6 +150,18 @@ def _phase_table() -> dict[str, dict[str, Any]]:
 PHASES: dict[str, dict[str, Any]] = _phase_table()
 
 
+#: Acceptance threshold on the indexing score (lower is better; see the module docstring).
+#: The score of a correct lattice is chi2 per degree of freedom (about 1 with honest q errors)
+#: plus 2 per missing allowed reflection, so 4 accepts a lattice with chi2/dof up to 4 and none
+#: missing, or one missing reflection and chi2/dof up to 2.  Each peak that no accepted phase
+#: explains adds 5 > 4, so such a match is never accepted.  Measured on seeded simulations
+#: (tests/peaks/test_index.py): random sets of 3-6 peak positions are accepted in about 1-3 %
+#: of draws, true lamellar, hexagonal and cubic sets with 0.3 % position errors in >= 98.5 %.
+MAX_SCORE = 4.0
+_UNEXPLAINED_PENALTY = 5.0
+_NO_PHASE = ("none", "unindexed", "unindexed single peak")
+
+
 @dataclasses.dataclass(frozen=True)
 class IndexResult:
     """Result of :func:`index_peaks`.
@@ -150,16 +170,18 @@ class IndexResult:
     ----------
     phase : str
         Phase name (``"lamellar"``, ``"hexagonal"``, ``"Im3m"``, ``"Pn3m"``, ``"Ia3d"``,
-        ``"Pm3n"``, ``"Fm3m"``, ``"Fd3m"``), ``"unindexed single peak"``, or ``"none"``.
+        ``"Pm3n"``, ``"Fm3m"``, ``"Fd3m"``); ``"unindexed"`` when the best candidate scores
+        above the acceptance threshold (see ``hint``); ``"unindexed single peak"``; or
+        ``"none"`` (no peaks, or no lattice explains two of them).
     lattice_nm, lattice_err : float
-        Lattice parameter (d for lamellar, a otherwise) and error (nm); NaN for "none".
-        For a single peak, its d = 2 pi / q.
+        Lattice parameter (d for lamellar, a otherwise) and error (nm); NaN for "none"
+        and "unindexed".  For a single peak, its d = 2 pi / q.
     lattice_label : str
         ``"d"`` or ``"a"``.
     orders : tuple of (str or None)
         Assigned reflection per input peak (input order); None = unexplained.
     score : float
-        Goodness score (lower is better; see module docstring).
+        Goodness score of the best candidate (lower is better; see module docstring).
     chi2 : float
         Sum of squared normalized position residuals of the matched peaks.
     n_matched, n_unexplained, n_missing : int
@@ -167,9 +189,17 @@ class IndexResult:
     missing : tuple of str
         Labels of the missing reflections.
     alternatives : tuple of dict
-        Other acceptable phases (name, lattice_nm, score), best first.
+        Other candidate phases (name, lattice_nm, score), best first.
     secondary : tuple of IndexResult
         Phases indexing the peaks the primary phase leaves unexplained.
+    acceptance_score : float
+        ``score`` without the penalty for peaks explained by the secondary phases;
+        accepted when <= ``max_score``.
+    max_score : float
+        The acceptance threshold used.
+    hint : dict or None
+        For ``"unindexed"``: the best candidate (name, lattice_nm, lattice_label, score,
+        acceptance_score, orders), a hint only.
     """
 
     phase: str
@@ -185,6 +215,28 @@ class IndexResult:
     missing: tuple[str, ...] = ()
     alternatives: tuple[dict[str, Any], ...] = ()
     secondary: tuple[IndexResult, ...] = ()
+    acceptance_score: float = float("nan")
+    max_score: float = MAX_SCORE
+    hint: dict[str, Any] | None = None
+
+    @property
+    def indexed(self) -> bool:
+        """True when a lattice was accepted."""
+        return self.phase not in _NO_PHASE
+
+    def __repr__(self) -> str:
+        return f"IndexResult({self.short()})"
+
+    def short(self) -> str:
+        """One-line description, e.g. ``"lamellar d = 3.410 nm"``."""
+        if self.indexed:
+            sec = "".join(f" + {s.short()}" for s in self.secondary)
+            return f"{self.phase} {self.lattice_label} = {self.lattice_nm:.3f} nm{sec}"
+        if self.phase == "unindexed" and self.hint:
+            return f"unindexed (best guess {self.hint['name']}, score {self.hint['acceptance_score']:.1f} > {self.max_score:g})"
+        if self.phase == "unindexed single peak":
+            return f"unindexed single peak (d = {self.lattice_nm:.3f} nm)"
+        return "no phase"
 
     def summary(self) -> dict[str, Any]:
         return jsonable(
@@ -202,6 +254,9 @@ class IndexResult:
                 "missing": list(self.missing),
                 "alternatives": list(self.alternatives),
                 "secondary": [s.summary() for s in self.secondary],
+                "acceptance_score": self.acceptance_score,
+                "max_score": self.max_score,
+                "hint": self.hint,
             }
         )
 
@@ -210,18 +265,26 @@ class IndexResult:
             return "phase: none (no lattice explains the peaks)" if self.orders else "phase: none (no Bragg peaks)"
         if self.phase == "unindexed single peak":
             return f"phase: unindexed single peak (d = {self.lattice_nm:.3f} nm)"
+        if self.phase == "unindexed":
+            h = self.hint or {}
+            return (f"phase: unindexed - the best candidate, {h.get('name')} ({h.get('lattice_label')} = "
+                    f"{h.get('lattice_nm', float('nan')):.4f} nm, orders {', '.join(o or '?' for o in h.get('orders', []))}), "
+                    f"scores {h.get('acceptance_score', float('nan')):.2f} > {self.max_score:g} (acceptance threshold): "
+                    "a hint only")
         s = (
             f"phase: {self.phase}, {self.lattice_label} = {self.lattice_nm:.4f} +- {self.lattice_err:.4f} nm, "
             f"orders {', '.join(o or '?' for o in self.orders)}, score {self.score:.2f}"
             + (f", missing {', '.join(self.missing)}" if self.missing else "")
+            + (" (two peaks: weak evidence)" if self.n_matched == 2 and not self.secondary else "")
         )
         for sec in self.secondary:
             s += "\n  coexisting " + sec.report()
         return s
 
 
-def _none(n: int) -> IndexResult:
-    return IndexResult("none", float("nan"), float("nan"), "", (None,) * n, float("nan"), float("nan"), 0, n, 0)
+def _none(n: int, max_score: float = MAX_SCORE) -> IndexResult:
+    nan = float("nan")
+    return IndexResult("none", nan, nan, "", (None,) * n, nan, nan, 0, n, 0, max_score=max_score)
 
 
 def _try(q, e, refl, anchor, q_lo, tol_sigma, ipk=0):
@@ -269,6 +332,66 @@ def _try(q, e, refl, anchor, q_lo, tol_sigma, ipk=0):
     }
 
 
+def _check_inputs(q_positions_nm, q_errors, phases) -> tuple[np.ndarray, np.ndarray, tuple[str, ...]]:
+    try:
+        q = np.atleast_1d(np.asarray(q_positions_nm, dtype=float))
+    except (TypeError, ValueError):
+        raise TypeError(f"index_peaks: q_positions_nm must be numbers, got {q_positions_nm!r}") from None
+    if q.ndim != 1:
+        raise ValueError(f"index_peaks: q_positions_nm must be 1D, got shape {q.shape}")
+    if q.size and (not np.all(np.isfinite(q)) or np.any(q <= 0)):
+        raise ValueError(f"index_peaks: q_positions_nm must be finite and > 0, got {q.tolist()}")
+    e = np.zeros(q.size) if q_errors is None else np.asarray(q_errors, dtype=float).copy()
+    if e.shape != q.shape:
+        raise ValueError(f"index_peaks: q_errors must match q_positions_nm in length ({e.shape} vs {q.shape})")
+    e = np.where(np.isfinite(e), np.abs(e), 0.0)
+    names = tuple(PHASES) if phases is None else tuple(phases)
+    for n in names:
+        if n not in PHASES:
+            raise ValueError(f"index_peaks: unknown phase {n!r}; use some of {tuple(PHASES)}")
+    return q, e, names
+
+
+def _candidates(qs, es, names, q_lo, tol_sigma) -> list[dict[str, Any]]:
+    """Every (phase, anchor reflection, anchor peak) trial that passes the structural checks, best first."""
+    trials = []
+    for name in names:
+        ph = PHASES[name]
+        for ipk, anchor in itertools.product(range(qs.size), range(min(4, len(ph["refl"])))):
+            t = _try(qs, es, ph["refl"], anchor, q_lo, tol_sigma, ipk)
+            if t is None:
+                continue
+            t["score"] = (
+                t["chi2"] / max(t["n_matched"] - 1, 1) + _UNEXPLAINED_PENALTY * t["n_unexp"] + 2.0 * len(t["missing"])
+                + 1.0 * t["n_low"] + ph["complexity"]
+            )
+            t["name"] = name
+            if len(t["missing"]) <= max(1, t["n_matched"] - 1) and t["n_low"] <= (0 if t["n_matched"] < 3 else 1):
+                trials.append(t)
+    return sorted(trials, key=lambda t: t["score"])
+
+
+def _orders(best, order, n) -> tuple[str | None, ...]:
+    refl = PHASES[best["name"]]["refl"]
+    orders: list[str | None] = [None] * n
+    for pos, m in zip(order, best["assign"]):
+        orders[pos] = refl[m][1] if m >= 0 else None
+    return tuple(orders)
+
+
+def _alternatives(good) -> tuple[dict[str, Any], ...]:
+    alts, seen = [], {good[0]["name"]}
+    for t in good[1:]:
+        if t["name"] not in seen:
+            seen.add(t["name"])
+            alts.append({"name": t["name"], "lattice_nm": PHASES[t["name"]]["lattice"](t["base"]), "score": t["score"]})
+    return tuple(alts[:5])
+
+
+def _n_explained(r: IndexResult) -> int:
+    return r.n_matched + sum(_n_explained(s) for s in r.secondary)
+
+
 def index_peaks(
     q_positions_nm: Any,
     q_errors: Any = None,
@@ -277,6 +400,7 @@ def index_peaks(
     q_range_nm: tuple[float, float] | None = None,
     sys_rel: float = 0.003,
     tol_sigma: float = 3.0,
+    max_score: float = MAX_SCORE,
     _depth: int = 0,
 ) -> IndexResult:
     """Index Bragg peak positions to a lamellar, hexagonal or cubic lattice.
@@ -295,87 +419,71 @@ def index_peaks(
         Relative systematic position error added in quadrature.
     tol_sigma : float
         A peak matches a reflection within ``tol_sigma`` effective errors.
+    max_score : float
+        Acceptance threshold on the score (default :data:`MAX_SCORE`); a worse best
+        candidate gives ``"unindexed"`` with the candidate as ``hint``.
 
     Returns
     -------
     IndexResult
+
+    Examples
+    --------
+    >>> r = index_peaks([1.84, 3.69], [0.002, 0.003])
+    >>> r.phase, round(r.lattice_nm, 2), r.orders
+    ('lamellar', 3.41, ('(001)', '(002)'))
+    >>> index_peaks([1.0, 2.0, 2.63, 3.47], [0.002] * 4).phase
+    'unindexed'
     """
-    try:
-        q = np.atleast_1d(np.asarray(q_positions_nm, dtype=float))
-    except (TypeError, ValueError):
-        raise TypeError(f"index_peaks: q_positions_nm must be numbers, got {q_positions_nm!r}") from None
-    if q.ndim != 1:
-        raise ValueError(f"index_peaks: q_positions_nm must be 1D, got shape {q.shape}")
-    if q.size and (not np.all(np.isfinite(q)) or np.any(q <= 0)):
-        raise ValueError(f"index_peaks: q_positions_nm must be finite and > 0, got {q.tolist()}")
-    e = np.zeros(q.size) if q_errors is None else np.asarray(q_errors, dtype=float).copy()
-    if e.shape != q.shape:
-        raise ValueError(f"index_peaks: q_errors must match q_positions_nm in length ({e.shape} vs {q.shape})")
-    e = np.where(np.isfinite(e), np.abs(e), 0.0)
-    names = tuple(PHASES) if phases is None else tuple(phases)
-    for n in names:
-        if n not in PHASES:
-            raise ValueError(f"index_peaks: unknown phase {n!r}; use some of {tuple(PHASES)}")
+    q, e, names = _check_inputs(q_positions_nm, q_errors, phases)
+    if not (isinstance(max_score, (int, float)) and math.isfinite(max_score) and max_score > 0):
+        raise ValueError(f"index_peaks: max_score must be a positive finite number (default {MAX_SCORE}), got {max_score!r}")
     if q.size == 0:
-        return _none(0)
+        return _none(0, max_score)
     if q.size == 1:
         d = 2 * math.pi / q[0]
-        return IndexResult("unindexed single peak", d, d * e[0] / q[0], "d", (None,), float("nan"), float("nan"), 0, 1, 0)
+        return IndexResult("unindexed single peak", d, d * e[0] / q[0], "d", (None,), float("nan"), float("nan"), 0, 1, 0,
+                           max_score=max_score)
     order = np.argsort(q)
     qs = q[order]
     es = np.sqrt(e[order] ** 2 + (sys_rel * qs) ** 2)
-    q_lo = 0.0 if q_range_nm is None else float(q_range_nm[0])
-    trials = []
-    for name in names:
-        ph = PHASES[name]
-        for ipk, anchor in itertools.product(range(qs.size), range(min(4, len(ph["refl"])))):
-            t = _try(qs, es, ph["refl"], anchor, q_lo, tol_sigma, ipk)
-            if t is None:
-                continue
-            t["score"] = (
-                t["chi2"] / max(t["n_matched"] - 1, 1) + 5.0 * t["n_unexp"] + 2.0 * len(t["missing"]) + 1.0 * t["n_low"]
-                + ph["complexity"]
-            )
-            t["name"] = name
-            t["ok"] = len(t["missing"]) <= max(1, t["n_matched"] - 1) and t["n_low"] <= (0 if t["n_matched"] < 3 else 1)
-            trials.append(t)
-    good = sorted((t for t in trials if t["ok"]), key=lambda t: t["score"])
+    good = _candidates(qs, es, names, 0.0 if q_range_nm is None else float(q_range_nm[0]), tol_sigma)
     if not good:
-        return _none(q.size)
+        return _none(q.size, max_score)
     best = good[0]
     ph = PHASES[best["name"]]
-    lat = ph["lattice"](best["base"])
-    lat_err = lat * best["base_err"] / best["base"]
-    labels_sorted = [ph["refl"][m][1] if m >= 0 else None for m in best["assign"]]
-    orders: list[str | None] = [None] * q.size
-    for pos, lab in zip(order, labels_sorted):
-        orders[pos] = lab
-    alts = []
-    seen = {best["name"]}
-    for t in good[1:]:
-        if t["name"] in seen:
-            continue
-        seen.add(t["name"])
-        alts.append({"name": t["name"], "lattice_nm": PHASES[t["name"]]["lattice"](t["base"]), "score": t["score"]})
+    orders = _orders(best, order, q.size)
     secondary: tuple[IndexResult, ...] = ()
     unexp = [i for i in range(q.size) if orders[i] is None]
     if len(unexp) >= 2 and _depth < 2:
         sec = index_peaks(q[unexp], e[unexp], phases=phases, q_range_nm=q_range_nm, sys_rel=sys_rel,
-                          tol_sigma=tol_sigma, _depth=_depth + 1)
-        if sec.phase not in ("none", "unindexed single peak"):
+                          tol_sigma=tol_sigma, max_score=max_score, _depth=_depth + 1)
+        if sec.indexed:
             secondary = (sec,)
+    acceptance = best["score"] - _UNEXPLAINED_PENALTY * sum(_n_explained(s) for s in secondary)
+    lat = ph["lattice"](best["base"])
+    if acceptance > max_score:
+        nan = float("nan")
+        hint = {"name": best["name"], "lattice_nm": float(lat), "lattice_label": ph["label"],
+                "score": float(best["score"]), "acceptance_score": float(acceptance), "orders": list(orders),
+                "n_matched": best["n_matched"]}
+        return IndexResult("unindexed", nan, nan, "", (None,) * q.size, float(best["score"]), float(best["chi2"]), 0,
+                           q.size, 0, alternatives=_alternatives(good), acceptance_score=float(acceptance),
+                           max_score=max_score, hint=hint)
     return IndexResult(
         phase=best["name"],
         lattice_nm=float(lat),
-        lattice_err=float(lat_err),
+        lattice_err=float(lat * best["base_err"] / best["base"]),
         lattice_label=ph["label"],
-        orders=tuple(orders),
+        orders=orders,
         score=float(best["score"]),
         chi2=float(best["chi2"]),
         n_matched=best["n_matched"],
         n_unexplained=best["n_unexp"],
         n_missing=len(best["missing"]),
         missing=tuple(ph["refl"][m][1] for m in best["missing"]),
-        alternatives=tuple(alts[:5]),
+        alternatives=_alternatives(good),
         secondary=secondary,
+        acceptance_score=float(acceptance),
+        max_score=max_score,
     )
