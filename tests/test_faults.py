@@ -102,7 +102,7 @@ def test_fit_under_a_file_size_limit_fails_cleanly_and_keeps_good_outputs(nxcans
     """Was: segmentation fault (exit 139) in h5py after a failed HDF5 write, CSVs without JSON/.h5."""
     src, args, good = nxcansas_curve
     before = snapshot(good)
-    assert {Path(k).suffix for k in before} == {".csv", ".h5", ".json"}
+    assert {Path(k).suffix for k in before} == {".csv", ".h5", ".json", ".png"}
     proc = subprocess.run([PY, "-m", "saxs_mc.cli", *args, "-o", str(good)], capture_output=True, text=True,
                           env=_env(), preexec_fn=_limit_fsize(30_000), timeout=600)
     assert proc.returncode == 1, proc.stderr[-3000:]
@@ -271,11 +271,16 @@ def test_bad_output_location_is_refused_before_computing(tmp_path, cmd, capsys, 
     data = tmp_path / "curve.dat"
     q = np.linspace(0.2, 5, 100)
     np.savetxt(data, np.c_[q, 1 / q, 0.01 / q], header="q_nm^-1 I sigma")
+    frame = REPO / "sample_data" / "cdse_series" / "nuc190C" / "nuc190C_00000.edf"
     argv = {"fit": ["fit", str(data), "-o", str(afile)], "peaks": ["peaks", str(data), "-o", str(afile)],
-            "reduce": ["reduce", str(data), "--poni", str(REPO / "calibration" / "id02_sim.poni"), "-o", str(tmp_path)]}
+            "reduce": ["reduce", str(frame), "--poni", str(REPO / "calibration" / "id02_sim.poni"), "-q",
+                       "-o", str(tmp_path)]}
     assert main(argv[cmd]) == 2
-    err = capsys.readouterr().err.strip().splitlines()
-    assert len(err) == 1 and ("is an existing file" in err[0] or "is an existing folder" in err[0])
+    err = [line for line in capsys.readouterr().err.strip().splitlines() if line.strip()]
+    if cmd == "reduce":  # reduce lists every input problem at once: here the output location is the only one
+        assert err[0].startswith("reduce: 1 problem(s)") or "1 problem(s)" in err[0], err
+        err = err[1:]
+    assert len(err) == 1 and ("is an existing file" in err[0] or "is an existing folder" in err[0]), err
     assert afile.read_text() == "keep me"
 
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import logging
-import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -160,17 +159,14 @@ def _settings(args: argparse.Namespace, problems: list[str] | None = None):
 
 
 def _check_output(out: Path, ascii_: bool) -> list[str]:
+    """Problems of the output location (the shared check: existing folder, not writable, disk full)."""
+    from saxs_mc.io.atomic import OutputLocationError, check_output_location
+
     problems = []
-    if out.is_dir():
-        problems.append(f"-o {out} is a folder; give a file path such as {out / 'sample.h5'}")
-    else:
-        base = out.parent
-        while not base.exists() and base != base.parent:
-            base = base.parent
-        if not base.is_dir():
-            problems.append(f"-o {out}: {base} is a file, so the folder cannot be created; choose another path")
-        elif not os.access(base, os.W_OK):
-            problems.append(f"-o {out}: the folder {base} is not writable; choose another output folder")
+    try:
+        check_output_location(out, folder=False)
+    except OutputLocationError as exc:
+        problems.append(str(exc))
     if ascii_ and out.suffix.lower() == ".dat":
         problems.append(f"-o {out}: the NXcanSAS file needs an .h5 name (the ASCII .dat goes next to it)")
     return problems
@@ -235,7 +231,6 @@ def preflight(args: argparse.Namespace) -> tuple[Any, list[str], Any]:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from saxs_mc.io.atomic import check_output_location
     from saxs_mc.reduce.output import write_reduced
     from saxs_mc.reduce.reducer import Reducer
 
@@ -244,7 +239,7 @@ def _run(args: argparse.Namespace) -> int:
         log.error("reduce: %d problem(s) in the inputs; nothing written to %s:\n  %s", len(problems),
                   args.output, "\n  ".join(problems))
         return 2
-    out = check_output_location(args.output, folder=False)  # before computing
+    out = Path(args.output)  # its location was checked by preflight, before computing
     title = args.title or out.stem
     progress = not (getattr(args, "quiet", False)) and sys.stderr.isatty()
     calibration = None
