@@ -181,7 +181,7 @@ def family_shares_figure(series: SeriesSummary) -> Figure | None:
         dis = np.array([bool(rr[k]["disagree"]) for _, rr in rows])
         ax.errorbar(t - 1.2, mc, yerr=np.nan_to_num(mc_sd), fmt="o", mfc="none", color=col, ms=4, lw=0.8, capsize=2)
         ax.errorbar(t + 1.2, sh, yerr=np.nan_to_num(sh_sd), fmt="o", color=col, ms=4, lw=0.8, capsize=2,
-                    label=_txt(fam))
+                    label=_txt(fam[:30]))
         lim = np.isfinite(up) & (np.nan_to_num(sh) == 0)
         if lim.any():
             ax.errorbar(t[lim] + 1.2, up[lim], yerr=0.04, uplims=True, fmt="none", color=col, lw=0.6, alpha=0.7)
@@ -196,7 +196,7 @@ def family_shares_figure(series: SeriesSummary) -> Figure | None:
 
     handles.append(Line2D([], [], ls="none", marker="o", mfc="none", mec="red", ms=9))
     labels.append("disagree > 2σ")
-    ax.legend(handles, labels, fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.18), ncol=len(labels))
+    ax.legend(handles, labels, fontsize=6, loc="best", framealpha=0.8)  # inside: long names cannot squeeze the axes
     return fig
 
 
