@@ -32,14 +32,14 @@ CLI ``NAME:R:SD:HALF``) frees it; for families 0.07-0.08 nm apart at the noise o
 the shipped series the radii then trade off strongly against the shares (the
 stated uncertainties grow accordingly, about tenfold for +-0.02 nm windows).
 
-Resolution: families whose radius is below
-:func:`saxs_mc.families._basis.resolvable_radius` -- spheres that, carrying the
-total volume fraction of a first NNLS pass, would differ from a flat background
-by less than ``resolve_chi2`` (25, i.e. 5 sigma) over the fitted q range and
-noise -- are not fitted and are reported **unresolved**, not counted in any
-total or share; the continuous population's median is bounded below by it.  This
-criterion is local to saxs_mc.families (issue 15 introduces one for the Monte
-Carlo fit; the two should be unified).
+Resolution: the resolved/unresolved split is the one of the Monte Carlo fit
+(issue 15), :func:`saxs_mc.fit.resolvable_radius`, applied to the particle
+scattering of a first NNLS pass at the nominal shapes: the informative q range
+ends where that scattering falls below ``resolve_n_sigma`` (3) sigma, and a
+sphere is resolved when its form factor drops below ``resolve_p_flat`` (1/2) of
+its forward value inside it.  Families whose radius is below that radius are not
+fitted and are reported **unresolved**, not counted in any total or share; the
+continuous population's median is bounded below by it.
 """
 
 from __future__ import annotations
@@ -52,13 +52,15 @@ import numpy as np
 
 from saxs_mc.families import _basis, _fit
 from saxs_mc.families.result import FamilyResult, TermFraction
+from saxs_mc.fit.resolution import INFORMATIVE_N_SIGMA, P_FLAT, resolvable_radius
 from saxs_mc.families.spec import BACKGROUNDS, CDSE_MSC_FAMILIES, SELECTIONS, Continuous, Family, check_families
 from saxs_mc.io.curves import Curve
 from saxs_mc.models.sphere import contrast_to_cm2
 
 log = logging.getLogger(__name__)
 
-#: chi-square (vs a flat background) a population must reach to count as resolved
+#: no longer used: the resolvable radius is :func:`saxs_mc.fit.resolvable_radius` (``resolve_n_sigma``,
+#: ``resolve_p_flat``); kept only because saxs_mc/families/__init__.py still exports the name
 RESOLVE_CHI2 = 25.0
 #: reduced chi-square above which the fit is flagged as poor
 POOR_FIT_CHI2_R = 2.0
@@ -67,7 +69,8 @@ POOR_FIT_CHI2_R = 2.0
 def decompose(curve: Curve, families: Sequence[Family] | None = None, *, continuous: bool | Continuous = False,
               background: str = "nonnegative", power_law_exponent: float | None = None,
               q_range_nm: tuple[float, float] | None = None, contrast_1e6_A2: float | None = None,
-              selection: str = "bic", resolve_chi2: float = RESOLVE_CHI2, max_nfev: int = 300) -> FamilyResult:
+              selection: str = "bic", resolve_n_sigma: float = INFORMATIVE_N_SIGMA,
+              resolve_p_flat: float = P_FLAT, max_nfev: int = 300) -> FamilyResult:
     """Fit a curve as a sum of discrete families (+ a log-normal population) and a background.
 
     Parameters
@@ -89,8 +92,10 @@ def decompose(curve: Curve, families: Sequence[Family] | None = None, *, continu
         SLD difference; with I in 1/cm the volume fractions are absolute.
     selection : {"bic", "none"}
         Backward elimination by BIC (default), or keep every resolved term.
-    resolve_chi2 : float
-        Threshold of the resolvable-radius criterion (default 25).
+    resolve_n_sigma, resolve_p_flat : float
+        The resolvable-radius criterion shared with the Monte Carlo fit
+        (:func:`saxs_mc.fit.resolvable_radius`: informative where the particle scattering
+        reaches ``n_sigma`` sigma; resolved where P(q, r) falls below ``p_flat``).
     max_nfev : int
         Cap on residual evaluations per nonlinear fit.
 
@@ -106,11 +111,12 @@ def decompose(curve: Curve, families: Sequence[Family] | None = None, *, continu
     t0 = time.perf_counter()
     fams = check_families(CDSE_MSC_FAMILIES if families is None else families)
     cont = _check_settings(curve, continuous, background, power_law_exponent, contrast_1e6_A2, selection,
-                           resolve_chi2)
+                           resolve_n_sigma, resolve_p_flat)
     data = _select_data(curve, q_range_nm)
     absolute = contrast_1e6_A2 is not None and curve.intensity_unit == "1/cm"
     drho2 = contrast_to_cm2(contrast_1e6_A2 if contrast_1e6_A2 is not None else 1.0) ** 2
-    r_res, cont_start = _resolvable(data, fams, cont, drho2, background, power_law_exponent, resolve_chi2)
+    r_res, cont_start = _resolvable(data, fams, cont, drho2, background, power_law_exponent, resolve_n_sigma,
+                                   resolve_p_flat)
     resolved = tuple(f for f in fams if f.radius_nm >= r_res)
     cont_fit = _resolved_continuous(cont, r_res)
     prob = _fit.Problem(data.q, data.intensity, data.sigma, drho2, resolved, cont_fit, background, power_law_exponent)
@@ -123,11 +129,11 @@ def decompose(curve: Curve, families: Sequence[Family] | None = None, *, continu
     return _make_result(curve, data, prob, sol, names, cov, terms, total, total_sd, r_res, absolute, contrast_1e6_A2,
                         warnings, time.perf_counter() - t0,
                         _settings(fams, cont, background, power_law_exponent, q_range_nm, contrast_1e6_A2,
-                                  selection, resolve_chi2))
+                                  selection, resolve_n_sigma, resolve_p_flat))
 
 
 # ----------------------------------------------------------------------
-def _check_settings(curve, continuous, background, power_law_exponent, contrast, selection, resolve_chi2):
+def _check_settings(curve, continuous, background, power_law_exponent, contrast, selection, n_sigma, p_flat):
     problems = []
     if not isinstance(curve, Curve):
         raise TypeError(f"curve must be a saxs_mc.io.curves.Curve (read one with read_curve), got {type(curve).__name__}")
@@ -141,8 +147,10 @@ def _check_settings(curve, continuous, background, power_law_exponent, contrast,
     if contrast is not None and not (isinstance(contrast, (int, float)) and math.isfinite(contrast) and contrast != 0):
         problems.append(f"contrast_1e6_A2={contrast!r}: give a finite non-zero SLD difference in 1e-6 A^-2 "
                         "(CdSe/octadecene 34.65)")
-    if not (isinstance(resolve_chi2, (int, float)) and resolve_chi2 > 0):
-        problems.append(f"resolve_chi2={resolve_chi2!r} must be > 0 (default {RESOLVE_CHI2:g})")
+    if not (isinstance(n_sigma, (int, float)) and n_sigma > 0):
+        problems.append(f"resolve_n_sigma={n_sigma!r} must be > 0 (default {INFORMATIVE_N_SIGMA:g})")
+    if not (isinstance(p_flat, (int, float)) and 0 < p_flat < 1):
+        problems.append(f"resolve_p_flat={p_flat!r} must be in (0, 1) (default {P_FLAT:g})")
     if not isinstance(continuous, (bool, Continuous)):
         problems.append(f"continuous={continuous!r}: give True/False or a Continuous(...)")
     if problems:
@@ -169,26 +177,28 @@ def _select_data(curve: Curve, q_range_nm) -> Curve:
     return c
 
 
-def _resolvable(data, fams, cont, drho2, background, power_law_exponent, threshold) -> tuple[float, dict]:
-    """Resolvable radius for the volume fraction of a first NNLS pass at the nominal shapes.
+def _resolvable(data, fams, cont, drho2, background, power_law_exponent, n_sigma, p_flat) -> tuple[float, dict]:
+    """Resolvable radius (:func:`saxs_mc.fit.resolvable_radius`) of a first NNLS pass at the nominal shapes.
 
-    Falls back to the volume that would carry the whole low-q intensity in spheres of the
-    largest family radius when that pass finds no particles.  Also returns the log-normal's
-    start (``median``, ``width``) found by that pass (empty without a continuous population).
+    The particle scattering is that pass's model without its background and power-law
+    columns.  When the pass finds no particles, it is the whole low-q intensity carried by
+    spheres of the largest family radius.  Also returns the log-normal's start (``median``,
+    ``width``) found by that pass (empty without a continuous population).
     """
     prob = _fit.Problem(data.q, data.intensity, data.sigma, drho2, fams, cont, background, power_law_exponent)
     theta = {f"r{i}": f.radius_nm for i, f in enumerate(fams)}
     include = tuple(range(prob.n_terms))
     if cont is not None:
         theta = _fit.continuous_start(prob, include, theta)
-    x, _ = prob.solve(prob.design(theta, include))
-    phi = float(x[:len(include)].sum())
-    if not phi > 0:
+    a = prob.design(theta, include)
+    x, _ = prob.solve(a)
+    n = len(include)
+    particle = a[:, :n] @ x[:n]
+    if not float(x[:n].sum()) > 0:
         r_big = max((f.radius_nm for f in fams), default=1.0)
         level = max(float(np.median(data.intensity[:5])), 5.0 * float(np.median(data.sigma[:5])))
-        phi = level / (drho2 * float(_basis.sphere_volume_cm3(r_big)))
-    r_res = _basis.resolvable_radius(data.q, data.sigma, phi * drho2, power_law_exponent=power_law_exponent,
-                                     threshold=threshold)
+        particle = level * _basis.sphere_form_factor(data.q, np.array([r_big]))[0]
+    r_res = resolvable_radius(data.q, data.sigma, particle, n_sigma=n_sigma, p_flat=p_flat)
     return r_res, {k: theta[k] for k in ("median", "width") if k in theta}
 
 
@@ -325,12 +335,13 @@ def _warnings(prob, sol, terms, fams, r_res) -> tuple[str, ...]:
     return tuple(out)
 
 
-def _settings(fams, cont, background, power_law_exponent, q_range_nm, contrast, selection, resolve_chi2):
+def _settings(fams, cont, background, power_law_exponent, q_range_nm, contrast, selection, n_sigma, p_flat):
     return {"families": [f.to_dict() for f in fams], "continuous": cont.to_dict() if cont else None,
             "background": background, "power_law_exponent": power_law_exponent,
             "q_range_nm": list(q_range_nm) if q_range_nm is not None else None, "contrast_1e6_A2": contrast,
             "selection": selection, "selection_rule": "backward elimination, BIC = chi2 + k ln n" if selection == "bic"
-            else "none (every resolved term kept)", "resolve_chi2": resolve_chi2,
+            else "none (every resolved term kept)", "resolve_n_sigma": n_sigma, "resolve_p_flat": p_flat,
+            "resolvable_radius_rule": "saxs_mc.fit.resolvable_radius (shared with the Monte Carlo fit)",
             "upper_limit": "one-sided 95 %, profile chi2 + 2.71 at the nominal shape"}
 
 

@@ -139,6 +139,7 @@ class SampleConfig:
     reaction_time_s: float | None
     blank: str | None
     thickness_cm: float | None
+    spectrum: Path | None = None  # absorbance spectrum (CSV/TXT) of this sample -> optical step
 
     @property
     def n_frames(self) -> int:
@@ -219,6 +220,19 @@ class FitConfig:
 
 
 @dataclasses.dataclass(frozen=True)
+class FamiliesConfig:
+    """Family decomposition of every sample (:func:`saxs_mc.families.decompose`); the families are the
+    population windows with a ``family_radius_nm`` (each a Gaussian of standard deviation ``sd_nm``)."""
+
+    sd_nm: float
+    continuous: bool
+    background: str
+    power_law_exponent: float | None
+    q_range_nm: tuple[float, float] | None  # None: the fit's q range
+    selection: str
+
+
+@dataclasses.dataclass(frozen=True)
 class ReadoutConfig:
     """Rule parameters of the quantized/continuous growth read-out (see report module)."""
 
@@ -227,6 +241,8 @@ class ReadoutConfig:
     min_mode_height: float
     shoulder_shift_fraction: float = 0.3
     shoulder_min_fraction: float = 0.2
+    shoulder_n_sigma: float = 2.0    # decomposition: a shoulder family's share - n_sigma * std > 0 ...
+    shoulder_min_share: float = 0.1  # ... and share >= this
 
 
 @dataclasses.dataclass(frozen=True)
@@ -275,6 +291,7 @@ class PipelineConfig:
     peaks: PeaksConfig
     output: OutputConfig
     execution: ExecutionConfig
+    families: FamiliesConfig | None = None  # None: no [families] table, no decomposition step
 
     def blank_for(self, sample: SampleConfig) -> BlankConfig:
         """The blank subtracted from ``sample`` (validated at load time)."""
@@ -501,6 +518,55 @@ def _parse_populations(tables: list[_Table]) -> tuple[PopulationWindow, ...]:
     return tuple(out)
 
 
+def _spectrum_path(t: _Table, base: Path) -> Path | None:
+    """``spectrum = "file.csv"`` of a sample: an absorbance spectrum that must exist (read by the optical step)."""
+    raw = t.get("spectrum", str, default=None,
+                hint="give the path of a CSV/TXT absorbance spectrum (wavelength in nm, absorbance)")
+    if raw is None:
+        return None
+    p = _resolve(base, raw).resolve()
+    if not p.is_file():
+        t.problems.append(t.error(f"absorbance spectrum {raw!r} (resolved to {p}) does not exist; paths are "
+                                  f"relative to {base}; fix the path or drop the key", "spectrum"))
+        return None
+    return p
+
+
+#: decomposition backgrounds and model selections (saxs_mc.families.spec.BACKGROUNDS / SELECTIONS)
+_FAMILY_BACKGROUNDS = ("nonnegative", "free", "none")
+_FAMILY_SELECTIONS = ("bic", "none")
+
+
+def _parse_families(top: _Table, fit: FitConfig) -> FamiliesConfig | None:
+    """The optional ``[families]`` table (family decomposition); None when absent or ``enabled = false``."""
+    present = "families" in top.table
+    ft = top.sub("families")
+    enabled = ft.get("enabled", bool, default=True)
+    cfg = FamiliesConfig(
+        sd_nm=ft.get("sd_nm", float, default=0.025, check=_positive),
+        continuous=ft.get("continuous", bool, default=True),
+        background=ft.get("background", str, default="nonnegative", check=lambda v: None if v in _FAMILY_BACKGROUNDS
+                          else f"use one of {list(_FAMILY_BACKGROUNDS)}"),
+        power_law_exponent=ft.get("power_law_exponent", float, default=None, check=_positive),
+        q_range_nm=_pair(ft.get("q_range_nm", list, default=None, check=_range_check)),
+        selection=ft.get("selection", str, default="bic", check=lambda v: None if v in _FAMILY_SELECTIONS
+                         else f"use one of {list(_FAMILY_SELECTIONS)}"),
+    )
+    ft.finish()
+    if not (present and enabled):
+        return None
+    fams = sorted((w for w in fit.populations if w.family_radius_nm is not None), key=lambda w: w.family_radius_nm)
+    if not fams:
+        raise ft.error("no population window has a family_radius_nm: declare the families as [[fit.populations]] "
+                       "with family_radius_nm (see pipelines/template.toml) or drop [families]")
+    for a, b in zip(fams, fams[1:]):
+        if b.family_radius_nm - a.family_radius_nm < 2.0 * cfg.sd_nm:
+            raise ft.error(f"families {a.display!r} (r = {a.family_radius_nm:g} nm) and {b.display!r} "
+                           f"(r = {b.family_radius_nm:g} nm) are closer than 2 sd_nm = {2 * cfg.sd_nm:g} nm: the "
+                           "decomposition cannot separate them; lower sd_nm or merge the windows", "sd_nm")
+    return cfg
+
+
 def _match_blank(cfg: PipelineConfig, sample: SampleConfig) -> BlankConfig:
     if sample.blank is not None:
         try:
@@ -712,6 +778,7 @@ def _load_config(path: str | Path, problems: list[ConfigError]) -> PipelineConfi
             reaction_time_s=t.get("reaction_time_s", float, default=None, check=_positive),
             blank=t.get("blank", str, default=None),
             thickness_cm=t.get("thickness_cm", float, default=None, check=_positive),
+            spectrum=_spectrum_path(t, base),
         ))
         t.finish()
     blanks = []
@@ -767,8 +834,14 @@ def _load_config(path: str | Path, problems: list[ConfigError]) -> PipelineConfi
                                        check=lambda v: None if 0 < v <= 1 else "must be in (0, 1]"),
         shoulder_min_fraction=ro.get("shoulder_min_fraction", float, default=0.2,
                                      check=lambda v: None if 0 < v <= 1 else "must be in (0, 1]"),
+        shoulder_n_sigma=ro.get("shoulder_n_sigma", float, default=2.0, check=_non_negative,
+                                hint="standard deviations a shoulder family's share must stand above zero"),
+        shoulder_min_share=ro.get("shoulder_min_share", float, default=0.1,
+                                  check=lambda v: None if 0 <= v <= 1 else "must be in [0, 1]"),
     )
     ro.finish()
+
+    families = _parse_families(top, fit)
 
     p = top.sub("peaks")
     peaks = PeaksConfig(
@@ -797,7 +870,7 @@ def _load_config(path: str | Path, problems: list[ConfigError]) -> PipelineConfi
         geometry=GeometryConfig(poni, mask), header=header, normalization=normalization,
         reduction=reduction, samples=tuple(samples), blanks=tuple(blanks), blank_matching=blank_matching,
         fit=fit, readout=readout, peaks=peaks, output=OutputConfig(out_dir, figures),
-        execution=ExecutionConfig(sched, n_workers),
+        execution=ExecutionConfig(sched, n_workers), families=families,
     )
     for s in cfg.samples:  # every sample must have exactly one blank
         _match_blank(cfg, s)

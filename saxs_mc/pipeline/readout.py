@@ -26,6 +26,21 @@ Rule (explicit, applied per sample)
    Otherwise the sample is **continuous** (dominant radius off the families or
    volume spread outside them).  A sample without a fit is ``undetermined``.
 
+With a family decomposition (``[families]``; :func:`saxs_mc.families.decompose`)
+rule 3 uses its shares of the resolved volume and their uncertainties instead
+of the histogram (the Monte Carlo smears families 8 % apart in radius into one
+another, issue 12):
+
+3'. The sample is **quantized on family F** when F has the largest share and
+    the families together (everything but the continuous population) hold at
+    least ``min_family_fraction`` of the resolved volume.  A **shoulder** is
+    any other family significantly above zero: ``share - shoulder_n_sigma *
+    share_std > 0`` and ``share >= shoulder_min_share`` (absent families have
+    share 0 and an upper limit; unresolved ones no share at all: both are never
+    shoulders).  Otherwise the sample is **continuous**.  Modes and the
+    dominant radius still come from the Monte Carlo histogram.  When the
+    decomposition is missing or resolves no family, rule 3 applies.
+
 Series
 ------
 Samples sorted by nucleation temperature; consecutive quantized samples on
@@ -39,7 +54,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -132,7 +147,10 @@ def describe_rule(rule: ReadoutConfig) -> str:
         f"\u2265 {rule.min_mode_height:.0%} of the highest bin. Shoulder: a second mode on another family, or the "
         f"dominant mode displaced \u2265 {rule.shoulder_shift_fraction:.0%} of the way towards the neighbouring "
         "family (unresolved mixture), or another family window holding "
-        f"\u2265 {rule.shoulder_min_fraction:.0%} of the volume.")
+        f"\u2265 {rule.shoulder_min_fraction:.0%} of the volume. With a family decomposition its shares decide "
+        "instead: quantized on the family with the largest share when the families hold "
+        f"\u2265 {rule.min_family_fraction:.0%} of the resolved volume; a shoulder is another family with share "
+        f"\u2212 {rule.shoulder_n_sigma:g}\u03c3 > 0 and share \u2265 {rule.shoulder_min_share:.0%}.")
 
 
 def window_fractions_std(centers_nm: np.ndarray, volume_fraction: np.ndarray, volume_fraction_std: np.ndarray,
@@ -212,6 +230,26 @@ def mode_radius_std(centers_nm: np.ndarray, volume_fraction: np.ndarray, volume_
 
 
 @dataclasses.dataclass(frozen=True)
+class FamilyShare:
+    """A family's share of the resolved volume from the decomposition (one standard deviation).
+
+    ``status``: "present" (kept by the model selection), "absent" (share 0, ``share_upper`` the
+    one-sided 95 % limit) or "unresolved" (below the resolvable radius: no share, NaN).
+    """
+
+    share: float
+    share_std: float
+    status: str = "present"
+    share_upper: float = math.nan
+
+    def significant(self, n_sigma: float, min_share: float) -> bool:
+        """share - n_sigma * share_std > 0 and share >= min_share (a present family only)."""
+        sd = self.share_std if math.isfinite(self.share_std) else 0.0
+        return (self.status == "present" and math.isfinite(self.share) and self.share - n_sigma * sd > 0
+                and self.share >= min_share)
+
+
+@dataclasses.dataclass(frozen=True)
 class SampleState:
     """Read-out of one sample."""
 
@@ -227,6 +265,7 @@ class SampleState:
     reason: str
     family_label: str | None = None  # e.g. "CdSe-437" (the family's display name)
     shoulder_labels: tuple[str, ...] = ()
+    basis: str = "histogram"  # what the rule used: "histogram" (MC windows) or "decomposition" (family shares)
 
     def summary(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -277,17 +316,60 @@ def _shoulders(modes: Sequence[Mode], fams: Sequence[PopulationWindow], fam: Pop
     return shoulders
 
 
+def _usable_shares(shares: Mapping[str, FamilyShare] | None, fams: Sequence[PopulationWindow]) -> bool:
+    """A decomposition is used when it gives a finite share to at least one configured family."""
+    if not shares:
+        return False
+    return any(w.name in shares and math.isfinite(shares[w.name].share) for w in fams)
+
+
+def _classify_by_shares(name: str, temperature_C: float, modes: Sequence[Mode], fams: Sequence[PopulationWindow],
+                        shares: Mapping[str, FamilyShare], rule: ReadoutConfig) -> SampleState:
+    """Rule 3' of the module docstring (decomposition shares and their uncertainties)."""
+    fin = {w.name: shares[w.name] for w in fams if w.name in shares and math.isfinite(shares[w.name].share)}
+    fam_frac = float(sum(f.share for f in fin.values()))
+    by_name = {w.name: w for w in fams}
+    top = max(fin, key=lambda n: fin[n].share)
+    dom = modes[0].radius_nm if modes else None
+    modes_nm = tuple(m.radius_nm for m in modes)
+    order = sorted(fams, key=lambda w: w.family_radius_nm)
+    shoulders = tuple(w.name for w in order if w.name != top and w.name in fin
+                      and fin[w.name].significant(rule.shoulder_n_sigma, rule.shoulder_min_share))
+    sh_labels = tuple(by_name[n].display for n in shoulders)
+    fam = by_name[top]
+    if fin[top].share > 0 and fam_frac >= rule.min_family_fraction:
+        f = fin[top]
+        reason = (f"decomposition: {fam.display} holds the largest share {f.share:.2f} \u00b1 {f.share_std:.2f} and the "
+                  f"families {fam_frac:.0%} of the resolved volume")
+        return SampleState(name, temperature_C, "quantized", fam.name, fam.family_radius_nm, dom, modes_nm, shoulders,
+                           fam_frac, reason, family_label=fam.display, shoulder_labels=sh_labels,
+                           basis="decomposition")
+    reason = (f"decomposition: the families hold only {fam_frac:.0%} of the resolved volume "
+              f"(< {rule.min_family_fraction:.0%}); the rest is the continuous population")
+    return SampleState(name, temperature_C, "continuous", None, None, dom, modes_nm, shoulders, fam_frac, reason,
+                       shoulder_labels=sh_labels, basis="decomposition")
+
+
 def classify_sample(name: str, temperature_C: float, centers_nm: np.ndarray | None,
                     volume_fraction: np.ndarray | None, windows: Sequence[PopulationWindow],
-                    rule: ReadoutConfig, *, log_bins: bool = True) -> SampleState:
-    """Apply the rule of the module docstring to one sample."""
-    if centers_nm is None or volume_fraction is None:
+                    rule: ReadoutConfig, *, log_bins: bool = True,
+                    family_shares: Mapping[str, FamilyShare] | None = None) -> SampleState:
+    """Apply the rule of the module docstring to one sample.
+
+    ``family_shares`` (population-window name -> :class:`FamilyShare`) are the decomposition's;
+    when they give any family a share, rule 3' is used, else the histogram windows (rule 3).
+    """
+    fams = [w for w in windows if w.family_radius_nm is not None]
+    have_hist = centers_nm is not None and volume_fraction is not None
+    modes = (find_modes(centers_nm, volume_fraction, min_height=rule.min_mode_height, log_bins=log_bins)
+             if have_hist else [])
+    if _usable_shares(family_shares, fams):
+        return _classify_by_shares(name, temperature_C, modes, fams, family_shares, rule)
+    if not have_hist:
         return SampleState(name, temperature_C, "undetermined", None, None, None, (), (), None, "no fit result")
-    modes = find_modes(centers_nm, volume_fraction, min_height=rule.min_mode_height, log_bins=log_bins)
     if not modes:
         return SampleState(name, temperature_C, "undetermined", None, None, None, (), (), None,
                            "empty size distribution")
-    fams = [w for w in windows if w.family_radius_nm is not None]
     fr = window_fractions(centers_nm, volume_fraction, fams)
     fam_frac = float(sum(v for v in fr.values() if math.isfinite(v)))
     dom = modes[0].radius_nm
@@ -380,7 +462,8 @@ def _readout_text(ss: Sequence[SampleState], det: Sequence[SampleState], plateau
         if s.state == "quantized" and s.shoulders:
             text.append(f"{s.nucleation_temperature_C:g} C: shoulder at {', '.join(s.shoulder_labels or s.shoulders)}")
     if cont_from is not None:
-        radii = [s.dominant_radius_nm for s in det if s.nucleation_temperature_C >= cont_from]
+        radii = [s.dominant_radius_nm for s in det
+                 if s.nucleation_temperature_C >= cont_from and s.dominant_radius_nm is not None]
         trend = f" (dominant radius {radii[0]:.2f} -> {radii[-1]:.2f} nm)" if len(radii) >= 2 else ""
         where = f", transition between {last_q:g} and {cont_from:g} C" if last_q is not None else ""
         text.append(f"continuous growth from {cont_from:g} C{where}{trend}")

@@ -4,6 +4,8 @@ Steps (see :mod:`saxs_mc.pipeline.steps` for what each one does)::
 
     per sample:  reduce/<s> -> subtract/<s> (with reduce/<blank>) -> fit/<s>
                                              \\-> peaks/<s>
+                                             \\-> families/<s>   (with a [families] table)
+                 optical/<s>   (a sample naming its absorbance spectrum)
     per blank:   reduce/<b> -> peaks/<b>
     series:      mesophase/series (all blank peaks)
     optional:    calibrate/water -> every reduce step (absolute scale from water)
@@ -78,6 +80,8 @@ DEFAULT_FUNCS: dict[str, str] = {
     "fit": "saxs_mc.pipeline.steps:fit_step",
     "peaks": "saxs_mc.pipeline.steps:peaks_step",
     "mesophase": "saxs_mc.pipeline.steps:mesophase_step",
+    "families": "saxs_mc.pipeline.steps:families_step",
+    "optical": "saxs_mc.pipeline.steps:optical_step",
 }
 
 
@@ -159,6 +163,7 @@ def plan_steps(cfg: PipelineConfig, funcs: Mapping[str, str] | None = None) -> l
                 id=f"peaks/{s.name}", kind="peaks", target=s.name, func=f["peaks"],
                 settings={"name": s.name, "role": "sample", **peaks_settings}, deps=(f"subtract/{s.name}",),
             ))
+        steps.extend(_family_steps(cfg, s, f))
     for b in cfg.blanks:
         steps.append(Step(
             id=f"peaks/{b.name}", kind="peaks", target=b.name, func=f["peaks"],
@@ -175,6 +180,31 @@ def plan_steps(cfg: PipelineConfig, funcs: Mapping[str, str] | None = None) -> l
     return steps
 
 
+def _family_steps(cfg: PipelineConfig, s: Any, f: Mapping[str, str]) -> list[Step]:
+    """``families/<s>`` (with a ``[families]`` table) and ``optical/<s>`` (a sample naming its spectrum)."""
+    fams = [{"name": w.display, "radius_nm": w.family_radius_nm, "absorption_nm": w.absorption_nm}
+            for w in sorted(cfg.fit.populations, key=lambda w: w.family_radius_nm or 0.0)
+            if w.family_radius_nm is not None]
+    out = []
+    if cfg.families is not None:
+        fc = dataclasses.asdict(cfg.families)
+        fc["q_range_nm"] = fc["q_range_nm"] if fc["q_range_nm"] is not None else cfg.fit.q_range_nm
+        out.append(Step(
+            id=f"families/{s.name}", kind="families", target=s.name, func=f["families"],
+            settings={"sample": s.name, "families": fams, "contrast_1e6_A2": cfg.fit.contrast_1e6_A2,
+                      "plot": cfg.output.figures, **fc},
+            deps=(f"subtract/{s.name}",),
+        ))
+    if s.spectrum is not None:
+        out.append(Step(
+            id=f"optical/{s.name}", kind="optical", target=s.name, func=f["optical"],
+            settings={"sample": s.name, "spectrum": str(s.spectrum), "plot": cfg.output.figures,
+                      "families": [x for x in fams if x["absorption_nm"] is not None]},
+            inputs=(str(s.spectrum),),
+        ))
+    return out
+
+
 #: saxs_mc code each step kind runs (besides its step function's module); hashed into the keys
 CODE_DEPENDENCIES: dict[str, tuple[str, ...]] = {
     "calibrate": ("reduce", "io"),
@@ -183,6 +213,8 @@ CODE_DEPENDENCIES: dict[str, tuple[str, ...]] = {
     "fit": ("fit", "models", "_rng.py", "_numba.py", "io", "reduce"),
     "peaks": ("peaks", "io", "reduce"),
     "mesophase": ("peaks",),
+    "families": ("families", "fit/resolution.py", "models", "io", "reduce"),
+    "optical": ("optical", "models", "io"),
 }
 
 

@@ -329,3 +329,73 @@ def mesophase_step(ctx: StepContext) -> dict[str, Any]:
             "phases": summ["phases"], "lattice_nm": summ["lattice_nm"],
             "melting_temperature_C": summ["melting_temperature_C"],
             "melting_bracket_C": summ["melting_bracket_C"], "melting_method": summ["melting_method"]}
+
+
+def _term_digest(t: Any) -> dict[str, Any]:
+    return {"name": t.name, "kind": t.kind, "status": t.status, "radius_nm": t.radius_nm,
+            "share": t.share, "share_std": t.share_std, "share_upper": t.share_upper,
+            "volume_fraction": t.volume_fraction, "volume_fraction_std": t.volume_fraction_std,
+            "volume_fraction_upper": t.volume_fraction_upper, "absorption_nm": t.absorption_nm}
+
+
+def families_step(ctx: StepContext) -> dict[str, Any]:
+    """Family decomposition of the blank-subtracted curve (:func:`saxs_mc.families.decompose`).
+
+    The families are the population windows with a family radius (fixed radii, Gaussian
+    width ``sd_nm``), plus the optional continuous log-normal population.
+    """
+    from saxs_mc.families import Family, decompose, write_family_outputs
+
+    s = ctx.settings
+    src = ctx.upstream_output(f"subtract/{s['sample']}", "nxcansas")
+    curve = _usable(_read_curve(src))
+    fams = [Family(f["name"], f["radius_nm"], s["sd_nm"], None, f.get("absorption_nm")) for f in s["families"]]
+    res = decompose(curve, fams, continuous=s["continuous"], background=s["background"],
+                    power_law_exponent=s["power_law_exponent"], q_range_nm=s["q_range_nm"],
+                    contrast_1e6_A2=s["contrast_1e6_A2"] if curve.intensity_unit == "1/cm" else None,
+                    selection=s["selection"])
+    paths = write_family_outputs(ctx.outdir, s["sample"], res, source=src, plot=s.get("plot", True))
+    return {"outputs": paths, "terms": [_term_digest(t) for t in res.terms], "present": list(res.present),
+            "resolvable_radius_nm": res.resolvable_radius_nm, "chi2_r": res.chi2_r,
+            "absolute": res.absolute, "total_volume_fraction": res.total_volume_fraction,
+            "total_volume_fraction_std": res.total_volume_fraction_std, "elapsed_decompose_s": res.elapsed_s,
+            "warnings": list(res.warnings)}
+
+
+def _pick_spectrum(res: Any, sample: str) -> Any:
+    """The spectrum of ``sample`` in a file: the column named like the sample, else the only one."""
+    names = [sp.name for sp in res.spectra]
+    if sample in names:
+        return res.spectrum(sample)
+    if len(names) == 1:
+        return res.spectra[0]
+    raise ValueError(f"{res.source}: {len(names)} absorbance columns {names} and none is named {sample!r}; "
+                     f"name the sample's column {sample!r} or give a one-column file")
+
+
+def optical_step(ctx: StepContext) -> dict[str, Any]:
+    """First-exciton peaks of the sample's absorbance spectrum: families, heights, Yu diameters."""
+    from saxs_mc.optical import analyse_spectra
+    from saxs_mc.optical.excitons import OpticalFamily
+
+    s = ctx.settings
+    fams = [OpticalFamily(f["name"], f["absorption_nm"]) for f in s["families"]]
+    res = analyse_spectra(s["spectrum"], fams or None)
+    sp = _pick_spectrum(res, s["sample"])
+    out = write_json_atomic(ctx.outdir / f"{s['sample']}_optical.json", res.summary())
+    paths = {"json": out}
+    if s.get("plot", True):
+        from matplotlib.figure import Figure
+
+        from saxs_mc.io.atomic import atomic_path
+
+        fig = Figure(figsize=(6, 4))
+        res.plot(fig.add_subplot())
+        fig.tight_layout()
+        paths["plot"] = ctx.outdir / f"{s['sample']}_optical.png"
+        with atomic_path(paths["plot"]) as tmp:
+            fig.savefig(tmp, format="png", dpi=100)
+    peaks = [{"wavelength_nm": p.wavelength_nm, "wavelength_std_nm": p.wavelength_std_nm, "height": p.height,
+              "height_std": p.height_std, "family": p.family, "diameter_nm": p.diameter_nm,
+              "diameter_std_nm": p.diameter_std_nm} for p in sp.peaks]
+    return {"outputs": paths, "spectrum": sp.name, "peaks": peaks, "warnings": list(sp.warnings)}

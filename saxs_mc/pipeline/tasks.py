@@ -47,7 +47,7 @@ class Step:
     id : str
         ``"<kind>/<target>"``, e.g. ``"fit/nuc190C"``; also its folder under ``steps/``.
     kind : str
-        ``reduce``, ``subtract``, ``fit``, ``peaks``, ``mesophase``, ``calibrate``.
+        ``reduce``, ``subtract``, ``fit``, ``peaks``, ``mesophase``, ``calibrate``, ``families``, ``optical``.
     target : str
         Sample/blank name (or ``"series"``/``"water"``).
     func : str

@@ -6,7 +6,9 @@ import numpy as np
 import pytest
 
 from saxs_mc.families import Continuous, Family, check_families, decompose, load_families_config, parse_family
-from saxs_mc.families._basis import family_column, lognormal_column, resolvable_radius
+from saxs_mc.families._basis import family_column, lognormal_column
+from saxs_mc.fit import resolvable_radius
+from saxs_mc.fit.resolution import flat_limit_x, informative_q_max
 from saxs_mc.io.curves import Curve
 from saxs_mc.models.sphere import contrast_to_cm2
 
@@ -34,28 +36,29 @@ def test_column_forward_scattering_is_phi_drho2_volume():
     assert family_column(q0, 0.94, 1e-4, DRHO2)[0] == pytest.approx(DRHO2 * v, rel=1e-3)
 
 
-def test_resolvable_radius_grows_as_q_max_falls():
-    i = gauss(0.94, 3e-4).dsigma(Q, CONTRAST)
-    s = shipped_sigma(Q, i)
-    radii = [resolvable_radius(Q[Q <= qmax], s[Q <= qmax], 3e-4 * DRHO2) for qmax in (7.0, 2.0, 0.8)]
-    assert radii[0] < radii[1] < radii[2]
-    # spheres just above the limit, carrying phi = 3e-4, differ from a flat line by 5 sigma (chi2 25), just below less
-    qs, ss = Q[Q <= 0.8], s[Q <= 0.8]
-    r = radii[2]
-    for fac, expect in ((1.05, True), (0.95, False)):
-        m = gauss(r * fac, 3e-4, 1e-4).dsigma(qs, CONTRAST)
-        w = 1 / ss
-        c = np.sum(m * w**2) / np.sum(w**2)
-        assert (np.sum(((m - c) * w) ** 2) >= 25) == expect
+def test_resolvable_radius_is_the_monte_carlo_fit_criterion_and_grows_as_q_max_falls():
+    # one criterion everywhere (issue 15): the decomposition's resolvable radius is saxs_mc.fit.resolvable_radius
+    # of its particle scattering, i.e. x_c / q_info with q_info the last q where the particles reach 3 sigma
+    radii = []
+    for qmax in (7.0, 2.0, 0.8):
+        c = noisy_curves([gauss(0.94, 3e-4)], [1])[0].select(Q <= qmax)
+        res = decompose(c, [Family("F094", 0.94)], contrast_1e6_A2=CONTRAST)
+        part = gauss(0.94, 3e-4).dsigma(c.q, CONTRAST)
+        q_info = informative_q_max(c.q, c.sigma, part)
+        assert res.resolvable_radius_nm == pytest.approx(flat_limit_x() / q_info, rel=0.05)
+        assert res.resolvable_radius_nm == pytest.approx(resolvable_radius(c.q, c.sigma, part), rel=0.05)
+        radii.append(res.resolvable_radius_nm)
+    assert radii[0] <= radii[1] < radii[2]
 
 
 def test_family_below_resolvable_radius_is_unresolved_not_counted():
-    # q up to 0.8 1/nm: a 0.3 nm family cannot be told from a flat background
-    m = Q <= 0.8
+    # q up to 2.5 1/nm: a 0.3 nm family cannot be told from a flat background (its form factor stays above 1/2
+    # of its forward value: x_c / q_max = 0.73 nm), a 0.94 nm family can
+    m = Q <= 2.5
     c = noisy_curves([gauss(0.94, 3e-4)], [1])[0].select(m)
     res = decompose(c, [Family("tiny", 0.3, 0.02), Family("F094", 0.94)], contrast_1e6_A2=CONTRAST)
     t = res.term("tiny")
-    assert res.resolvable_radius_nm > 0.3
+    assert 0.3 < res.resolvable_radius_nm < 0.94
     assert t.status == "unresolved" and np.isnan(t.share) and t.volume_fraction is None
     assert res.term("F094").share == 1.0
     assert any("resolvable radius" in w for w in res.warnings)
@@ -144,12 +147,18 @@ def test_lognormal_grid_matches_size_distribution(median, s):
 
 
 def test_inseparable_families_are_flagged_not_hidden():
-    # q <= 1 1/nm cannot tell r = 0.94 from 1.02 nm: the dropped family gets a large upper limit and a warning
+    # q <= 1 1/nm cannot tell r = 0.94 from 1.02 nm, nor either from a flat background (the shared criterion of
+    # saxs_mc.fit.resolvable_radius: P(q_max r) > 1/2): no share is claimed, and the warning says why
     c = noisy_curves([gauss(0.94, 3.5e-4), gauss(1.02, 1.5e-4)], [0])[0].q_range(0.3, 1.0)
     res = decompose(c, contrast_1e6_A2=CONTRAST)
-    absent = [t for t in res.terms if t.status == "absent" and t.name != "CdSe-403"]
-    assert absent and absent[0].share_upper > 0.5
-    assert any("cannot be excluded" in w for w in res.warnings)
+    assert res.resolvable_radius_nm > 1.02
+    assert all(t.status == "unresolved" and np.isnan(t.share) for t in res.terms)
+    assert any("below the resolvable radius" in w for w in res.warnings)
+    # from q = 2.2 1/nm both are resolved and separated, the absent CdSe-403 gets an upper limit
+    c = noisy_curves([gauss(0.94, 3.5e-4), gauss(1.02, 1.5e-4)], [0])[0].q_range(0.3, 2.2)
+    res = decompose(c, contrast_1e6_A2=CONTRAST)
+    assert res.term("CdSe-437").status == res.term("CdSe-465").status == "present"
+    assert res.term("CdSe-403").status == "absent" and res.term("CdSe-403").share_upper > 0
 
 
 def test_families_from_pipeline_windows():

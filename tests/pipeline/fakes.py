@@ -28,6 +28,8 @@ FAKE_FUNCS = {
     "fit": "tests.pipeline.fakes:fit_step",
     "peaks": "tests.pipeline.fakes:peaks_step",
     "mesophase": "tests.pipeline.fakes:mesophase_step",
+    "families": "tests.pipeline.fakes:families_step",
+    "optical": "tests.pipeline.fakes:optical_step",
 }
 
 Q = np.linspace(0.2, 5.0, 60)
@@ -135,6 +137,55 @@ def mesophase_step(ctx: StepContext) -> dict:
     tm = next((0.5 * (t[i - 1] + t[i]) for i in range(1, len(t)) if areas[i] == 0 and areas[i - 1] > 0), None)
     out = write_json_atomic(ctx.outdir / "mesophase.json", {"areas": areas})
     return {"outputs": {"json": out}, "temperatures_C": t, "intensity": areas, "melting_temperature_C": tm}
+
+
+#: relative one-sigma uncertainty of the fake decomposition's shares (plus an absolute 0.01)
+FAKE_SHARE_REL_STD = 0.05
+
+
+def _fake_terms(families: list[dict], r0: float, w: float) -> list[dict]:
+    """Decomposition terms of the fake series: a broad sample (w >= 0.05 nm) is all continuous; a narrow one at
+    r0 is split linearly between the two families around it (r0 = 0.96 nm: 75 % at 0.94 nm, 25 % at 1.02 nm)."""
+    radii = [f["radius_nm"] for f in families]
+    shares = [0.0] * len(radii)
+    cont = 1.0 if w >= 0.05 else 0.0
+    if not cont:
+        k = int(np.searchsorted(radii, r0))
+        if k == 0 or k == len(radii):
+            shares[min(k, len(radii) - 1)] = 1.0
+        else:
+            t = (r0 - radii[k - 1]) / (radii[k] - radii[k - 1])
+            shares[k - 1], shares[k] = 1.0 - t, t
+    terms = [{"name": f["name"], "kind": "family", "status": "present" if x > 0.005 else "absent",
+              "share": x if x > 0.005 else 0.0, "share_std": FAKE_SHARE_REL_STD * x + 0.01,
+              "share_upper": None if x > 0.005 else 0.03} for f, x in zip(families, shares)]
+    terms.append({"name": "continuous", "kind": "continuous", "status": "present" if cont else "absent",
+                  "share": cont, "share_std": 0.01, "share_upper": None})
+    return terms
+
+
+def families_step(ctx: StepContext) -> dict:
+    """Fake family decomposition (schema of saxs_mc.pipeline.steps.families_step)."""
+    _delay()
+    s = ctx.settings
+    params = json.loads(ctx.upstream_output(f"subtract/{s['sample']}", "pickle").read_text())
+    terms = _fake_terms(s["families"], params["radius_nm"], params["width_nm"])
+    out = write_json_atomic(ctx.outdir / f"{s['sample']}_families.json", {"terms": terms})
+    return {"outputs": {"json": out}, "terms": terms, "resolvable_radius_nm": 0.42, "chi2_r": 1.0,
+            "warnings": []}
+
+
+def optical_step(ctx: StepContext) -> dict:
+    """Fake absorbance read-out: the spectrum file holds ``family=<name> nm=<wavelength> height=<h>`` lines."""
+    s = ctx.settings
+    peaks = []
+    for line in Path(s["spectrum"]).read_text().splitlines():
+        kv = dict(tok.split("=", 1) for tok in line.split() if "=" in tok)
+        if "nm" in kv:
+            peaks.append({"wavelength_nm": float(kv["nm"]), "height": float(kv.get("height", 0.1)),
+                          "family": kv.get("family"), "diameter_nm": float(kv["d"]) if "d" in kv else None})
+    out = write_json_atomic(ctx.outdir / f"{s['sample']}_optical.json", {"peaks": peaks})
+    return {"outputs": {"json": out}, "spectrum": s["sample"], "peaks": peaks, "warnings": []}
 
 
 # ----------------------------------------------------------------------

@@ -35,12 +35,14 @@ def write_config(folder: Path, temps=TEMPS, blanks=(230, 25, 100), figures: bool
         "[fit]", "contributions = 300", "repetitions = 10", "seed = 20201122",
         "q_range_nm = [0.3, 7.0]", "r_range_nm = [0.4, 4.0]", "bins = 60",
         "[peaks]", "q_range_nm = [1.0, 5.0]", "samples = false",
+        "[families]", "continuous = true",
         "[output]", 'dir = "out"', f"figures = {'true' if figures else 'false'}",
         "[execution]", "n_workers = 1",
     ]
     for t in temps:
         lines += ["[[samples]]", f'name = "nuc{t}C"', f'frames = "{DATA}/nuc{t}C/*.edf"',
-                  f"nucleation_temperature_C = {t}", "growth_temperature_C = 230", "reaction_time_s = 1.5"]
+                  f"nucleation_temperature_C = {t}", "growth_temperature_C = 230", "reaction_time_s = 1.5",
+                  f'spectrum = "{DATA}/spectra/nuc{t}C.csv"']
     for t in blanks:
         lines += ["[[blanks]]", f'name = "blank_{t:03d}C"', f'frames = "{DATA}/blank_{t:03d}C/*.edf"',
                   f"temperature_C = {t}"]
@@ -97,6 +99,25 @@ def test_series_readout_matches_truth(serial_run):
     states = {s["name"]: s for s in t["readout"]["samples"]}
     assert states["nuc230C"]["family"] == "MSC r=0.94 nm" and states["nuc230C"]["shoulders"] == ["MSC r=1.02 nm"]
     assert states["nuc200C"]["shoulders"] == []
+    # family decomposition vs the truth (shares of the resolved volume), and the read-out made from it
+    truth_share = {"nuc190C": {"CdSe-403": 1.0}, "nuc200C": {"CdSe-437": 1.0},
+                   "nuc230C": {"CdSe-437": 0.7, "CdSe-465": 0.3}, "nuc240C": {"CdSe-437": 0.25, "CdSe-465": 0.75}}
+    for name, tr in truth_share.items():
+        assert rows[name]["readout_basis"] == "decomposition"
+        for fam in ("CdSe-403", "CdSe-437", "CdSe-465"):
+            share, sd = rows[name][f"family_share[{fam}]"], rows[name][f"family_share_std[{fam}]"]
+            assert abs(share - tr.get(fam, 0.0)) < 0.05, (name, fam, share)
+            if fam not in tr:  # absent: 0 with an upper limit
+                assert rows[name][f"family_status[{fam}]"] == "absent" and rows[name][f"family_share_upper[{fam}]"] > 0
+            elif 0 < tr[fam] < 1:
+                assert abs(share - tr[fam]) < 3 * sd + 0.01
+    assert states["nuc240C"]["family_label"] == "CdSe-465" and states["nuc240C"]["shoulder_labels"] == ["CdSe-437"]
+    assert rows["nuc250C"]["continuous_share"] > 0.9 and rows["nuc260C"]["continuous_share"] > 0.9
+    # absorption spectra: the same families, Yu diameters of the study (437 -> 1.85, 465 -> 2.06 nm)
+    assert rows["nuc240C"]["optical_families"] == ["CdSe-465", "CdSe-437"]
+    assert abs(rows["nuc240C"]["optical_yu_diameter_nm"] - 2.06) < 0.02
+    assert rows["nuc190C"]["optical_families"] == ["CdSe-403"] and rows["nuc250C"]["optical_families"] == []
+    assert all(0.25 < rows[n]["resolvable_radius_nm"] < 0.5 for n in rows)  # x_c / q_info, q_info 4-7 1/nm
     # the gas-bubble frame (and only it) is rejected
     assert rows["nuc260C"]["rejected_frames"] == ["nuc260C_00002.edf"] or \
         [Path(x).name for x in rows["nuc260C"]["rejected_frames"]] == ["nuc260C_00002.edf"]
@@ -112,7 +133,9 @@ def test_series_readout_matches_truth(serial_run):
     html = res.report_path.read_text()
     assert "continuous growth from 250 C" in html and "samples/nuc190C.html" in html
     assert "quantized growth on CdSe-403 (r = 0.87 nm) at 190 C" in html and "230 C: shoulder at CdSe-465" in html
-    assert html.count("data:image/png;base64,") == 3  # distributions, curves + fits, blanks (self-contained)
+    # distributions, curves + fits, blanks, family shares vs temperature (self-contained)
+    assert html.count("data:image/png;base64,") == 4
+    assert "Family fractions vs nucleation temperature" in html
     assert "data:image/png;base64," in (res.root / "samples" / "nuc230C.html").read_text()
     assert (res.root / "samples" / "nuc260C.html").is_file()
     csv_lines = (res.root / "summary.csv").read_text().splitlines()
@@ -181,7 +204,7 @@ def test_cli_prints_report_path_and_reuses_cache(tmp_path, capsys):
     # a re-run finds everything cached (dry run lists it), and still prints the report path last
     assert main(["run", str(cfg), "--dry-run"]) == 0
     listing = capsys.readouterr().out
-    assert listing.rstrip().endswith("# 0 would run, 13 cached")
+    assert listing.rstrip().endswith("# 0 would run, 17 cached")  # 13 + families and optical of the 2 samples
     assert main(["run", str(cfg), "--no-progress"]) == 0
     assert capsys.readouterr().out.strip().splitlines()[-1] == str(out / "report.html")
     assert table(out)["readout"]["continuous_from_C"] == 250

@@ -82,6 +82,17 @@ def make_run(tmp_path: Path, *, evil: bool = False, figures: bool = True):
             "outputs": {"curve": _curve(root, f"{d}/sub.dat", s.name + tag, r0), "evil" + tag: "javascript:alert(4)"}})
         out[f"fit/{s.name}"] = _outcome(f"fit/{s.name}", {"outputs": {"digest": _digest(root, f"{d}/dg.json", r0, i)},
                                                           "chi2_r": 1.01})
+        fams = [w.display for w in cfg.fit.populations if w.family_radius_nm]
+        terms = [{"name": n, "kind": "family", "status": "present" if k == 0 else "absent",
+                  "share": (1.0, 0.0)[min(k, 1)] if i == 0 else 0.0, "share_std": 0.02, "share_upper": 0.05}
+                 for k, n in enumerate(fams)]
+        terms.append({"name": "continuous", "kind": "continuous", "status": "present", "share": float(i),
+                      "share_std": 0.01})
+        out[f"families/{s.name}"] = _outcome(f"families/{s.name}", {
+            "outputs": {}, "terms": terms, "resolvable_radius_nm": 0.43, "chi2_r": 1.0, "warnings": ["poor" + tag]})
+        out[f"optical/{s.name}"] = _outcome(f"optical/{s.name}", {
+            "outputs": {}, "peaks": [{"wavelength_nm": 403.0, "height": 0.1, "family": fams[0], "diameter_nm": 1.58},
+                                     {"wavelength_nm": 520.0, "height": 0.2, "family": "x" + tag}]})
     for j, b in enumerate(cfg.blanks):
         peaks = [{"q_nm": 1.84, "q_err": 0.001, "d_nm": 3.41, "fwhm": 0.05, "area": 1.0, "significance": 40.0}] \
             if b.temperature_C < 75 else []
@@ -147,7 +158,7 @@ def test_markup_in_names_descriptions_headers_and_figure_cache_is_never_executab
     write_report(cfg, outcomes, root)
     cache = root / ".saxs_mc" / "figures"
     cached = sorted(cache.glob("*.png"))
-    assert len(cached) == 3 + 2 + 2  # series figures, two sample pages, two blank pages
+    assert len(cached) == 4 + 2 + 2  # series figures, two sample pages, two blank pages
     # the attack of issue 13: crafted cache files (old .b64 name, and the new .png names)
     for p in cached:
         p.write_bytes(b"\x89PNG\r\n\x1a\n" + EVIL.encode() if p.name.startswith("sample") else EVIL.encode())
@@ -167,6 +178,11 @@ def test_markup_in_names_descriptions_headers_and_figure_cache_is_never_executab
         n_images += len(parsed.images)
         assert "<script>" not in text and "&lt;script&gt;" in text  # shown as text, not dropped
     assert n_images == len(cached)
+    # the family fields (decomposition warnings, optical family names, family labels) are there, escaped
+    sample_pages = [p.read_text(encoding="utf-8") for p in pages if p.parent == root / "samples"]
+    assert all("Families: SAXS decomposition" in t and "poor&#34;&gt;&lt;script&gt;" in t for t in sample_pages)
+    assert all("x&#34;&gt;&lt;script&gt;" in t for t in sample_pages)
+    assert "Family fractions vs nucleation temperature" in pages[0].read_text(encoding="utf-8")
     # pages of names with markup are written inside their folders under a safe file name
     assert all(p.parent in (root, root / "samples", root / "blanks") for p in pages)
     # each cache file was replaced by a real PNG
@@ -178,6 +194,7 @@ def test_output_paths_outside_the_folder_are_neither_read_nor_linked(tmp_path, c
     secret = tmp_path / "secret.json"
     secret.write_text(json.dumps({"volume_fraction": [1]}))
     s0 = cfg.samples[0].name
+    outcomes.pop(f"families/{s0}")  # without a decomposition the read-out rests on the (refused) fit digest
     outcomes[f"fit/{s0}"].result["outputs"]["digest"] = str(secret)  # absolute path out of the folder
     outcomes[f"fit/{s0}"].result["outputs"]["json"] = "../secret.json"
     (root / "steps" / "x" / "link.dat").symlink_to(secret)

@@ -47,7 +47,8 @@ from saxs_mc.models.optical import yu_equivalent_absorption_nm  # noqa: F401  (r
 
 from ..config import PipelineConfig
 from ..readout import describe_rule
-from .figures import FigureCache, blank_figure, blanks_figure, curves_figure, distributions_figure, sample_figure
+from .figures import (FigureCache, blank_figure, blanks_figure, curves_figure, distributions_figure, family_shares_figure,
+                      sample_figure)
 from .model import BlankSummary, SampleSummary, SeriesSummary, collect
 from .pages import PngImage, fmt, page_name, render
 
@@ -145,6 +146,9 @@ def _series_figures(series: SeriesSummary, fc: FigureCache) -> dict[str, PngImag
                                          lambda: distributions_figure(series)), "size distributions"),
         "curves": PngImage(fc.get("curves", samples, lambda: curves_figure(series)), "SAXS curves with MC fits"),
         "blanks": PngImage(fc.get("blanks", blanks, lambda: blanks_figure(series)), "blanks"),
+        "family_shares": PngImage(fc.get("family_shares", jsonable([[s.nucleation_temperature_C, s.family_rows()]
+                                                                    for s in series.samples]),
+                                         lambda: family_shares_figure(series)), "family shares vs temperature"),
     }
 
 

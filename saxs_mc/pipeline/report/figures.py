@@ -161,6 +161,49 @@ def distributions_figure(series: SeriesSummary) -> Figure | None:
     return fig
 
 
+def family_shares_figure(series: SeriesSummary) -> Figure | None:
+    """Family shares (±1σ) against nucleation temperature: MC windows (open) and decomposition (filled).
+
+    A decomposition share that disagrees with the MC window share beyond their combined
+    uncertainty is ringed in red; an absent family is drawn at 0 with its 95 % upper limit.
+    """
+    rows = [(s.nucleation_temperature_C, s.family_rows()) for s in series.samples]
+    fams = [r["family"] for r in rows[0][1]] if rows else []
+    if not fams or not any(r["mc_share"] is not None or r["share"] is not None for _, rr in rows for r in rr):
+        return None
+    fig = new_figure(6.4, 3.4)
+    ax = fig.add_subplot()
+    for k, fam in enumerate(fams):
+        col = f"C{k % 10}"
+        t = np.array([T for T, _ in rows], dtype=float)
+        get = lambda key: np.array([_nan_none(rr[k][key]) for _, rr in rows], dtype=float)  # noqa: E731
+        mc, mc_sd, sh, sh_sd, up = get("mc_share"), get("mc_share_std"), get("share"), get("share_std"), get("share_upper")
+        dis = np.array([bool(rr[k]["disagree"]) for _, rr in rows])
+        ax.errorbar(t - 1.2, mc, yerr=np.nan_to_num(mc_sd), fmt="o", mfc="none", color=col, ms=4, lw=0.8, capsize=2)
+        ax.errorbar(t + 1.2, sh, yerr=np.nan_to_num(sh_sd), fmt="o", color=col, ms=4, lw=0.8, capsize=2,
+                    label=_txt(fam[:30]))
+        lim = np.isfinite(up) & (np.nan_to_num(sh) == 0)
+        if lim.any():
+            ax.errorbar(t[lim] + 1.2, up[lim], yerr=0.04, uplims=True, fmt="none", color=col, lw=0.6, alpha=0.7)
+        if dis.any():
+            ax.plot(t[dis] + 1.2, sh[dis], "o", mfc="none", mec="red", ms=9, mew=1.2)
+    ax.set_xlabel("nucleation temperature (°C)")
+    ax.set_ylabel("share of the resolved volume")
+    ax.set_ylim(-0.05, 1.08)
+    ax.set_title("Family shares: MC windows (open) vs decomposition (filled)", fontsize=9)
+    handles, labels = ax.get_legend_handles_labels()
+    from matplotlib.lines import Line2D
+
+    handles.append(Line2D([], [], ls="none", marker="o", mfc="none", mec="red", ms=9))
+    labels.append("disagree > 2σ")
+    ax.legend(handles, labels, fontsize=6, loc="best", framealpha=0.8)  # inside: long names cannot squeeze the axes
+    return fig
+
+
+def _nan_none(v: Any) -> float:
+    return np.nan if v is None else float(v)
+
+
 def curves_figure(series: SeriesSummary) -> Figure | None:
     """Blank-subtracted SAXS curves (±1σ) with their MC fits, each shifted by a factor 10 (Fig. 2 right)."""
     have = [s for s in series.samples if s.digest is not None or s.curve is not None]

@@ -23,7 +23,7 @@ from saxs_mc.io.curves import Curve
 from saxs_mc.models.optical import msc_family_sizes, yu_equivalent_absorption_nm
 
 from ..config import PipelineConfig, PopulationWindow, ReadoutConfig
-from ..readout import (SampleState, SeriesReadout, classify_sample, mode_radius_std, series_readout,
+from ..readout import (FamilyShare, SampleState, SeriesReadout, classify_sample, mode_radius_std, series_readout,
                        window_fractions, window_fractions_std)
 
 log = logging.getLogger("saxs_mc.pipeline.report")
@@ -183,6 +183,67 @@ class OutputFile:
     path: str
 
 
+_STATUSES = ("present", "absent", "unresolved")
+
+
+def _nan(x: Any) -> float:
+    v = _num(x)
+    return math.nan if v is None else v
+
+
+@dataclasses.dataclass(frozen=True)
+class Decomposition:
+    """The families step's result: shares of the resolved volume by population-window name (one sigma)."""
+
+    shares: dict[str, FamilyShare]
+    continuous: FamilyShare | None
+    resolvable_radius_nm: float | None
+    chi2_r: float | None
+    warnings: tuple[str, ...]
+
+    @classmethod
+    def from_result(cls, res: Mapping[str, Any], windows: Sequence[PopulationWindow]) -> Decomposition | None:
+        """From the step result (validated field by field); None without one."""
+        terms = res.get("terms")
+        if not isinstance(terms, list):
+            return None
+        by_label = {w.display: w.name for w in windows if w.family_radius_nm is not None}
+        shares: dict[str, FamilyShare] = {}
+        cont = None
+        for t in terms:
+            if not isinstance(t, dict) or t.get("status") not in _STATUSES or not isinstance(t.get("name"), str):
+                continue
+            fs = FamilyShare(_nan(t.get("share")), _nan(t.get("share_std")), t["status"], _nan(t.get("share_upper")))
+            if t.get("kind") == "continuous":
+                cont = fs
+            elif t["name"] in by_label:
+                shares[by_label[t["name"]]] = fs
+        warns = res.get("warnings") if isinstance(res.get("warnings"), list) else []
+        return cls(shares, cont, _num(res.get("resolvable_radius_nm")), _num(res.get("chi2_r")),
+                   tuple(str(w) for w in warns))
+
+
+@dataclasses.dataclass(frozen=True)
+class OpticalPeak:
+    """A first-exciton peak of the sample's absorbance spectrum (family, height, Yu diameter)."""
+
+    wavelength_nm: float | None
+    wavelength_std_nm: float | None
+    height: float | None
+    height_std: float | None
+    family: str | None
+    diameter_nm: float | None
+    diameter_std_nm: float | None
+
+    @classmethod
+    def from_json(cls, p: Any) -> OpticalPeak:
+        p = p if isinstance(p, dict) else {}
+        fam = p.get("family")
+        return cls(_num(p.get("wavelength_nm")), _num(p.get("wavelength_std_nm")), _num(p.get("height")),
+                   _num(p.get("height_std")), fam if isinstance(fam, str) else None, _num(p.get("diameter_nm")),
+                   _num(p.get("diameter_std_nm")))
+
+
 def _frames(red: Mapping[str, Any]) -> tuple[FrameRow, ...]:
     out = []
     for f in red.get("frames") or []:
@@ -231,6 +292,9 @@ class SampleSummary:
     peaks: tuple[PeakRow, ...]
     frames: tuple[FrameRow, ...]
     files: tuple[OutputFile, ...]
+    decomposition: Decomposition | None = None
+    optical: tuple[OpticalPeak, ...] | None = None  # None: no spectrum named
+    populations: tuple[PopulationWindow, ...] = ()
 
     def __repr__(self) -> str:
         return (f"SampleSummary({self.name!r}, T_nuc={self.nucleation_temperature_C:g} C, status={self.status!r}, "
@@ -271,7 +335,94 @@ class SampleSummary:
             "rejected_frames": list(self.rejected_frames),
             "n_peaks": self.n_peaks,
             "error": self.error,
+            "readout_basis": st.basis,
+            "resolvable_radius_nm": self.resolvable_radius_nm,
+            "unresolved_volume_fraction": self.unresolved_volume_fraction,
+            **self._family_columns(),
+            **self._optical_columns(),
         }
+
+    @property
+    def resolvable_radius_nm(self) -> float | None:
+        """The Monte Carlo fit's resolvable radius (issue 15), from its digest."""
+        return None if self.digest is None else _num(self.digest.raw.get("resolvable_radius_nm"))
+
+    @property
+    def unresolved_volume_fraction(self) -> float | None:
+        return None if self.digest is None else _num(self.digest.raw.get("unresolved_volume_fraction"))
+
+    def family_rows(self) -> list[dict[str, Any]]:
+        """Per family: MC window share +- std, decomposition share +- std (or upper limit), disagreement flag,
+        optical peak (wavelength, height) of the same family, SAXS diameter 2r and the Yu diameter."""
+        dec = self.decomposition.shares if self.decomposition is not None else {}
+        opt = {p.family: p for p in self.optical or () if p.family is not None}
+        rows = []
+        for w in self.populations:
+            if w.family_radius_nm is None:
+                continue
+            mc, mc_sd = self.fractions.get(w.name), self.fractions_std.get(w.name)
+            d = dec.get(w.name)
+            p = opt.get(w.display)
+            rows.append({"family": w.display, "saxs_diameter_nm": 2.0 * w.family_radius_nm,
+                         "mc_share": mc, "mc_share_std": mc_sd,
+                         "share": None if d is None or not math.isfinite(d.share) else d.share,
+                         "share_std": None if d is None or not math.isfinite(d.share_std) else d.share_std,
+                         "share_upper": None if d is None or not math.isfinite(d.share_upper) else d.share_upper,
+                         "status": None if d is None else d.status,
+                         "disagree": _disagree(mc, mc_sd, d),
+                         "optical_nm": None if p is None else p.wavelength_nm,
+                         "optical_height": None if p is None else p.height,
+                         "yu_diameter_nm": None if p is None else p.diameter_nm,
+                         "optical_vs_saxs": _optical_flag(self.optical, d, p)})
+        return rows
+
+    def _family_columns(self) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for r in self.family_rows():
+            f = r["family"]
+            out[f"family_share[{f}]"] = r["share"]
+            out[f"family_share_std[{f}]"] = r["share_std"]
+            out[f"family_share_upper[{f}]"] = r["share_upper"]
+            out[f"family_status[{f}]"] = r["status"]
+            out[f"family_share_disagrees_with_mc[{f}]"] = r["disagree"]
+        c = self.decomposition.continuous if self.decomposition is not None else None
+        if c is not None:
+            out["continuous_share"] = c.share if math.isfinite(c.share) else None
+            out["continuous_share_std"] = c.share_std if math.isfinite(c.share_std) else None
+        return out
+
+    def _optical_columns(self) -> dict[str, Any]:
+        if self.optical is None:
+            return {}
+        first = self.optical[0] if self.optical else None
+        return {"optical_families": [p.family for p in self.optical if p.family is not None],
+                "optical_first_exciton_nm": None if first is None else first.wavelength_nm,
+                "optical_yu_diameter_nm": None if first is None else first.diameter_nm}
+
+
+#: a decomposition share and an MC window share disagree when they differ by more than this many combined sigmas
+DISAGREE_N_SIGMA = 2.0
+#: a family seen in only one of SAXS and absorption counts as a disagreement when its SAXS share is at least this
+OPTICAL_MIN_SHARE = 0.1
+
+
+def _disagree(mc: float | None, mc_sd: float | None, d: FamilyShare | None) -> bool | None:
+    """|decomposition - MC window share| > DISAGREE_N_SIGMA * combined sigma (None: not comparable)."""
+    if mc is None or d is None or not math.isfinite(d.share) or not math.isfinite(mc):
+        return None
+    sd = math.hypot(mc_sd if mc_sd is not None and math.isfinite(mc_sd) else 0.0,
+                    d.share_std if math.isfinite(d.share_std) else 0.0)
+    return bool(abs(d.share - mc) > DISAGREE_N_SIGMA * sd)
+
+
+def _optical_flag(optical: tuple[OpticalPeak, ...] | None, d: FamilyShare | None, p: OpticalPeak | None) -> str | None:
+    """"agree" / "SAXS only" / "optical only" for one family (None without both a spectrum and a decomposition)."""
+    if optical is None or d is None or not math.isfinite(d.share):
+        return None
+    saxs = d.status == "present" and d.share >= OPTICAL_MIN_SHARE
+    if saxs == (p is not None):
+        return "agree"
+    return "SAXS only" if saxs else "optical only"
 
 
 @dataclasses.dataclass(frozen=True, repr=False)
@@ -384,7 +535,9 @@ class SeriesSummary:
             "families": self.families,
             "readout_rule": {"mode_tolerance_nm": r.mode_tolerance_nm, "min_family_fraction": r.min_family_fraction,
                              "min_mode_height": r.min_mode_height, "shoulder_shift_fraction": r.shoulder_shift_fraction,
-                             "shoulder_min_fraction": r.shoulder_min_fraction},
+                             "shoulder_min_fraction": r.shoulder_min_fraction, "shoulder_n_sigma": r.shoulder_n_sigma,
+                             "shoulder_min_share": r.shoulder_min_share,
+                             "disagreement_n_sigma": DISAGREE_N_SIGMA},
             "samples": [s.row() for s in self.samples],
             "blanks": [b.row() for b in self.blanks],
             "mesophase": (self.mesophase.fields or None) if self.mesophase is not None else None,
@@ -418,14 +571,18 @@ def _uncertainties(d: FitDigest | None, windows: Sequence[PopulationWindow], st:
 
 
 def _sample(cfg: PipelineConfig, outcomes: Mapping[str, Any], root: Path, s: Any) -> SampleSummary:
-    kinds = ("reduce", "subtract", "fit") + (("peaks",) if cfg.peaks.samples else ())
+    kinds = ("reduce", "subtract", "fit") + (("peaks",) if cfg.peaks.samples else ())  # optional steps: failures list
     status, error = _status(outcomes, [f"{k}/{s.name}" for k in kinds])
     red, sub, fitr, pk = (_result(outcomes, f"{k}/{s.name}") for k in ("reduce", "subtract", "fit", "peaks"))
     raw, digest = _digest(root, s.name, fitr)
     log_bins = (digest.bin_scale if digest is not None else cfg.fit.bin_scale) == "log"
+    dec = Decomposition.from_result(_result(outcomes, f"families/{s.name}"), cfg.fit.populations)
+    opt_res = _result(outcomes, f"optical/{s.name}")
+    optical = (tuple(OpticalPeak.from_json(p) for p in opt_res.get("peaks") or [])
+               if isinstance(opt_res.get("peaks"), list) else None)
     st = classify_sample(s.name, s.nucleation_temperature_C, digest.radius_centers_nm if digest else None,
                          digest.volume_fraction if digest else None, cfg.fit.populations, cfg.readout,
-                         log_bins=log_bins)
+                         log_bins=log_bins, family_shares=dec.shares if dec is not None else None)
     fr, fr_std, dom_std = _uncertainties(digest, cfg.fit.populations, st, log_bins)
     fit_doc = _load_json(root, _outputs(fitr).get("json")) or {}
     return SampleSummary(
@@ -436,7 +593,8 @@ def _sample(cfg: PipelineConfig, outcomes: Mapping[str, Any], root: Path, s: Any
         len(pk.get("peaks", [])) if pk else None, digest,
         _load_curve(root, _outputs(sub).get("curve")), _load_curve(root, _outputs(red).get("curve")),
         tuple(PeakRow.from_json(p) for p in pk.get("peaks") or []), _frames(red),
-        _files(root, outcomes, [f"{k}/{s.name}" for k in ("reduce", "subtract", "fit", "peaks")]))
+        _files(root, outcomes, [f"{k}/{s.name}" for k in ("reduce", "subtract", "fit", "peaks", "families", "optical")]),
+        dec, optical, tuple(cfg.fit.populations))
 
 
 def _blank(outcomes: Mapping[str, Any], root: Path, b: Any) -> BlankSummary:
