@@ -29,6 +29,7 @@ class LiveRun:
     outdir: Path
     files: tuple[Path, ...]
     elapsed_s: float
+    completed_at: tuple[float, ...] = ()  # wall-clock time (time.time()) each frame's last byte was written
 
     def __repr__(self) -> str:
         return f"LiveRun({len(self.files)} frames -> {self.outdir}, {self.elapsed_s:.1f} s)"
@@ -37,7 +38,8 @@ class LiveRun:
         return f"wrote {len(self.files)} frames into {self.outdir} in {self.elapsed_s:.1f} s"
 
     def summary(self) -> dict:
-        return {"outdir": str(self.outdir), "files": [str(f) for f in self.files], "elapsed_s": self.elapsed_s}
+        return {"outdir": str(self.outdir), "files": [str(f) for f in self.files], "elapsed_s": self.elapsed_s,
+                "completed_at": list(self.completed_at)}
 
 
 def live_frames(source: Path, conditions: Sequence[str] | None = None) -> list[Path]:
@@ -51,6 +53,21 @@ def live_frames(source: Path, conditions: Sequence[str] | None = None) -> list[P
         dirs = [source / c for c in conditions]
     dirs.sort(key=lambda d: (not d.name.startswith("blank"), d.name))
     return [f for d in dirs for f in sorted(d.glob("*.edf"))]
+
+
+def write_live_config(outdir: Path) -> Path:
+    """``OUTDIR/live.toml``: the shipped series' pipeline reading ``OUTDIR/<cond>/*.edf`` into ``OUTDIR/results``."""
+    repo = SHIPPED_SERIES.parents[1]
+    text = (repo / "pipelines" / "cdse_nucleation_series.toml").read_text()
+    out = outdir.resolve()
+    text = text.replace('"../sample_data/cdse_series/', f'"{out.as_posix()}/')
+    text = text.replace('"../calibration/', f'"{(repo / "calibration").as_posix()}/')
+    text = text.replace('dir = "../results/cdse_nucleation_series"', f'dir = "{(out / "results").as_posix()}"')
+    text = text.replace("n_workers = 0", "n_workers = 1")
+    path = outdir / "live.toml"
+    outdir.mkdir(parents=True, exist_ok=True)
+    path.write_text("# written by saxs-mc simulate --live: saxs-mc watch " + str(path) + "\n" + text)
+    return path
 
 
 def write_partial(src: Path, dst: Path, chunks: int, pause_s: float) -> None:
@@ -99,10 +116,12 @@ def write_live(outdir: str | Path, rate_hz: float, *, source: str | Path | None 
         raise FileNotFoundError(f"series folder {src} does not exist; give --live-source with <condition>/*.edf")
     frames = live_frames(src, conditions)[:limit]
     out = Path(outdir)
+    if source is None:
+        log.info("config for the watch: %s", write_live_config(out))
     period = 1.0 / rate_hz
     pause = min(0.05, 0.5 * period / chunks)
     t0 = time.perf_counter()
-    written = []
+    written, done = [], []
     for i, f in enumerate(frames):
         wait = t0 + i * period - time.perf_counter()
         if wait > 0:
@@ -110,5 +129,6 @@ def write_live(outdir: str | Path, rate_hz: float, *, source: str | Path | None 
         dst = out / f.parent.name / f.name
         write_partial(f, dst, chunks, pause)
         written.append(dst)
+        done.append(time.time())
         log.info("frame %d/%d: %s", i + 1, len(frames), dst)
-    return LiveRun(out, tuple(written), time.perf_counter() - t0)
+    return LiveRun(out, tuple(written), time.perf_counter() - t0, tuple(done))

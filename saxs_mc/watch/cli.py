@@ -34,7 +34,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                    help="reject a frame that stays incomplete/unreadable and unchanged this long (default 10)")
     p.add_argument("--status-every", type=float, default=5.0, metavar="S", help="status line interval (default 5)")
     p.add_argument("--idle-exit", type=float, default=None, metavar="S",
-                   help="stop after S seconds without new frames (default: watch until Ctrl-C)")
+                   help="stop after S seconds without new frames, once frames have arrived (default: watch until Ctrl-C)")
     p.add_argument("--workers", type=int, default=1, metavar="N",
                    help="worker processes per update (default 1: in this process, kernels stay compiled)")
     p.add_argument("--serve", type=int, default=None, metavar="PORT",

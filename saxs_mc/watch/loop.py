@@ -101,7 +101,7 @@ def run_watch(session: WatchSession) -> str:
                     _page(session)
                     last_status = time.monotonic()
                 c = session.counts()
-                if (st.idle_exit_s and c["pending"] == 0 and c["waiting"] == 0 and session.dirty_since is None
+                if (st.idle_exit_s and session.frames and c["pending"] == 0 and c["waiting"] == 0 and session.dirty_since is None
                         and time.monotonic() - session.last_activity >= st.idle_exit_s):
                     why = f"idle for {st.idle_exit_s:g} s"
                     break
