@@ -46,3 +46,43 @@ def test_tiff_needs_a_stable_size_then_a_readable_file(tmp_path):
     assert check_file(part, len(data) // 2, stable=True).state == "pending"  # fabio fails on the truncated file
     c = check_file(full, len(data), stable=True)
     assert c.state == "complete" and c.shape == (48, 40)
+
+
+_SWMR_WRITER = """
+import sys, h5py
+f = h5py.File(sys.argv[1], "w", libver="latest")
+d = f.create_dataset("/entry/data/data", shape=(0, 8, 6), maxshape=(None, 8, 6), chunks=(1, 8, 6), dtype="i4")
+f.swmr_mode = True
+for i in range(3):
+    d.resize(i + 1, axis=0); d[i] = i; d.flush()
+print("ready", flush=True)
+sys.stdin.readline()
+d.resize(4, axis=0); d[3] = 9; d.flush()
+print("more", flush=True)
+sys.stdin.readline()
+f.close()
+"""
+
+
+def test_hdf5_committed_frames_follow_an_swmr_writer_in_another_process(tmp_path):
+    import subprocess
+    import sys
+
+    from saxs_mc.watch import hdf5_committed_frames
+
+    path = tmp_path / "stack.h5"
+    w = subprocess.Popen([sys.executable, "-c", _SWMR_WRITER, str(path)], stdin=subprocess.PIPE,
+                         stdout=subprocess.PIPE, text=True)
+    try:
+        assert w.stdout.readline().strip() == "ready"
+        assert hdf5_committed_frames(path, "/entry/data/data") == 3  # open read-only (SWMR) while written
+        w.stdin.write("\n")
+        w.stdin.flush()
+        assert w.stdout.readline().strip() == "more"
+        assert hdf5_committed_frames(path, "/entry/data/data") == 4
+    finally:
+        w.stdin.write("\n")
+        w.stdin.flush()
+        w.wait(timeout=30)
+    assert w.returncode == 0
+    assert hdf5_committed_frames(path, "/entry/data/data") == 4  # closed file: plain read-only
