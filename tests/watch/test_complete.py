@@ -71,18 +71,16 @@ def test_hdf5_committed_frames_follow_an_swmr_writer_in_another_process(tmp_path
     from saxs_mc.watch import hdf5_committed_frames
 
     path = tmp_path / "stack.h5"
-    w = subprocess.Popen([sys.executable, "-c", _SWMR_WRITER, str(path)], stdin=subprocess.PIPE,
-                         stdout=subprocess.PIPE, text=True)
-    try:
-        assert w.stdout.readline().strip() == "ready"
-        assert hdf5_committed_frames(path, "/entry/data/data") == 3  # open read-only (SWMR) while written
-        w.stdin.write("\n")
-        w.stdin.flush()
-        assert w.stdout.readline().strip() == "more"
-        assert hdf5_committed_frames(path, "/entry/data/data") == 4
-    finally:
-        w.stdin.write("\n")
-        w.stdin.flush()
-        w.wait(timeout=30)
+    with subprocess.Popen([sys.executable, "-c", _SWMR_WRITER, str(path)], stdin=subprocess.PIPE,
+                          stdout=subprocess.PIPE, text=True) as w:
+        try:
+            assert w.stdout.readline().strip() == "ready"
+            assert hdf5_committed_frames(path, "/entry/data/data") == 3  # open read-only (SWMR) while written
+            w.stdin.write("\n")
+            w.stdin.flush()
+            assert w.stdout.readline().strip() == "more"
+            assert hdf5_committed_frames(path, "/entry/data/data") == 4
+        finally:
+            w.communicate("\n", timeout=30)
     assert w.returncode == 0
     assert hdf5_committed_frames(path, "/entry/data/data") == 4  # closed file: plain read-only
