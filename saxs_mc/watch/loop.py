@@ -79,9 +79,31 @@ def _page(session: WatchSession) -> None:
         log.error("live page not written: %s", exc)
 
 
+def warm_up(session: WatchSession) -> None:
+    """Import the reduction and plotting code and compile (or load) the fit kernels before the first frame,
+    so that the first frame's latency is not the interpreter's start-up (in-process updates only)."""
+    if session.settings.n_workers != 1:
+        return
+    t0 = time.perf_counter()
+    import matplotlib.backends.backend_agg  # noqa: F401  (fit plots; no pyplot, no GUI backend)
+
+    import saxs_mc.reduce.reducer  # noqa: F401
+    from saxs_mc.pipeline.steps import warm_fit_kernels
+
+    fit_log = logging.getLogger("saxs_mc.fit")
+    level = fit_log.level
+    fit_log.setLevel(logging.ERROR)  # the tiny warm-up fit's convergence warning is not about the data
+    try:
+        warm_fit_kernels()
+    finally:
+        fit_log.setLevel(level)
+    log.debug("warmed up in %.1f s", time.perf_counter() - t0)
+
+
 def run_watch(session: WatchSession) -> str:
     """Watch until stopped (Ctrl-C, SIGTERM) or idle for ``idle_exit_s``; return why it ended."""
     st = session.settings
+    warm_up(session)
     last_status = time.monotonic()
     why = "stopped"
     with _sigterm_as_interrupt(), _observer(session):
