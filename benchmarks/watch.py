@@ -9,6 +9,7 @@ follows a config over those frames with the given fit size.  Per frame:
   ``processed_at``) - time its last byte was written (the simulator's clock, same machine).
   In this design the curve and the fit are updated by the same pipeline run, so the curve
   latency and the fit latency are the same number;
+* the watch warms up (imports, fit kernels) before the first frame is written;
 * kept up = the latency of the last third of the frames is not larger than that of the first
   third by more than one update time (the lag stays bounded).
 
@@ -63,7 +64,10 @@ def run_rate(rate: float, args: argparse.Namespace) -> dict:
         proc = subprocess.Popen([sys.executable, "-m", "saxs_mc.cli", "-q", "watch", str(cfg), "--poll", "0.2",
                                  "--debounce", str(args.debounce), "--idle-exit", "5"],
                                 stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-        time.sleep(args.warmup)  # the watch imports and compiles before the first frame
+        page = tmp / "out" / "live" / "index.html"  # written once the watch has warmed up
+        t_end = time.monotonic() + args.warmup
+        while not page.is_file() and time.monotonic() < t_end:
+            time.sleep(0.2)
         result: dict = {}
         sim = threading.Thread(target=lambda: result.update(run=write_live(
             frames, rate, source=DATA, conditions=["blank_230C", *args.samples], chunks=5)))
@@ -91,7 +95,7 @@ def main() -> None:
     ap.add_argument("--repetitions", type=int, default=10)
     ap.add_argument("--samples", nargs="+", default=["nuc190C", "nuc230C", "nuc260C", "nuc280C"])
     ap.add_argument("--debounce", type=float, default=0.3)
-    ap.add_argument("--warmup", type=float, default=8.0, help="seconds given to the watch to start")
+    ap.add_argument("--warmup", type=float, default=120.0, help="most seconds to wait for the watch to start")
     args = ap.parse_args()
     n = len(live_frames(DATA, ["blank_230C", *args.samples]))
     print(f"# {n} frames (320x288 px EDF) per rate; fit {args.contributions} x {args.repetitions}; "
