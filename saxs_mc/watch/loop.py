@@ -100,6 +100,18 @@ def warm_up(session: WatchSession) -> None:
     log.debug("warmed up in %.1f s", time.perf_counter() - t0)
 
 
+def _process(session: WatchSession) -> None:
+    """One update; while another ``saxs-mc run`` holds the output folder, try again later."""
+    from saxs_mc.pipeline.run import OutputLockedError
+
+    try:
+        if session.process() is not None:
+            session.last_activity = time.monotonic()
+    except OutputLockedError as exc:
+        log.warning("%s; trying again in %g s", exc, session.settings.status_every_s)
+        session.dirty_since = time.monotonic() + session.settings.status_every_s
+
+
 def run_watch(session: WatchSession) -> str:
     """Watch until stopped (Ctrl-C, SIGTERM) or idle for ``idle_exit_s``; return why it ended."""
     st = session.settings
@@ -115,8 +127,7 @@ def run_watch(session: WatchSession) -> str:
                     session.dirty_since = session.dirty_since or time.monotonic()
                 if session.dirty_since and time.monotonic() - session.dirty_since >= st.debounce_s:
                     session.dirty_since = None
-                    if session.process() is not None:
-                        session.last_activity = time.monotonic()
+                    _process(session)
                     _page(session)
                 if time.monotonic() - last_status >= st.status_every_s:
                     log.info("%s", session.status_line())

@@ -133,6 +133,9 @@ class WatchSession:
             found = sorted({Path(m) for pat in pats for m in glob.glob(pat, recursive=True)})
             found = [p for p in found if p.is_file()]
             self._say_empty(group, pats, found)
+            present = set(found)
+            for gone in [r for r in self.frames.values() if r.group == group and r.path not in present]:
+                changed |= self._update(gone, now)
             for p in found:
                 rec = self.frames.get(p)
                 if rec is None:
@@ -150,6 +153,10 @@ class WatchSession:
 
     def _update(self, rec: FrameRecord, now: float) -> bool:
         st = stat_key(rec.path)
+        if st is None:  # deleted or renamed away: forget it (the next update runs without it)
+            log.warning("%s: %s disappeared; it is no longer used", rec.group, rec.path)
+            del self.frames[rec.path]
+            return rec.state in ("complete", "processed")
         if st != rec.stat:
             if rec.state in ("complete", "processed") and st is not None:
                 log.warning("%s: %s changed after it was complete; it is not read again", rec.group, rec.path.name)
@@ -158,7 +165,7 @@ class WatchSession:
                 rec.state, rec.reason = "pending", ""  # it changed: examine it again
         else:
             rec.polls_stable += 1
-        if rec.state != "pending" or st is None:
+        if rec.state != "pending":
             return False
         c = check_file(rec.path, st[0], stable=rec.polls_stable >= 1)
         if c.state == "complete":

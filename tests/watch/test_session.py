@@ -101,3 +101,34 @@ def test_a_frame_of_the_wrong_shape_is_rejected_with_its_reason(live_setup):
     rec = s.frames[wrong]
     assert rec.state == "rejected" and "(100, 120)" in rec.reason and str(s.shape) in rec.reason
     assert s.complete_files("nuc190C") == (good,)
+
+
+def test_a_file_that_disappears_is_forgotten_and_the_set_changes(live_setup, caplog):
+    cfg_path, frames, _ = live_setup
+    s = _session(cfg_path)
+    (frames / "nuc190C").mkdir()
+    f = frames / "nuc190C" / "nuc190C_00000.edf"
+    shutil.copy(DATA / "nuc190C" / f.name, f)
+    assert s.scan(now=0.0) is True
+    f.unlink()
+    with caplog.at_level(logging.WARNING, logger="saxs_mc.watch"):
+        assert s.scan(now=1.0) is True
+    assert f not in s.frames and "disappeared" in caplog.text
+    assert s.complete_files("nuc190C") == ()
+
+
+def test_an_update_while_run_holds_the_output_folder_is_retried_later(live_setup, caplog):
+    from saxs_mc.pipeline.run import output_lock
+    from saxs_mc.watch.loop import _process
+
+    cfg_path, frames, out = live_setup
+    s = _session(cfg_path)
+    for c in ("blank_230C", "nuc190C"):
+        (frames / c).mkdir()
+        shutil.copy(DATA / c / f"{c}_00000.edf", frames / c)
+    assert s.scan(now=0.0) is True
+    out.mkdir()
+    with output_lock(out), caplog.at_level(logging.WARNING, logger="saxs_mc.watch"):
+        _process(s)
+    assert "trying again" in caplog.text and s.dirty_since is not None and s.runs == 0
+    assert all(r.state == "complete" for r in s.frames.values())  # not marked processed
