@@ -56,6 +56,7 @@ def _save(fig: Any, path: Path) -> None:
 
 def _figures(root: Path, live: Path, latest: str | None) -> list[str]:
     from matplotlib.figure import Figure
+    from matplotlib.ticker import NullFormatter
 
     names = []
     digest = _read_json(root / "steps" / "fit" / latest / f"{latest}_digest.json") if latest else None
@@ -66,13 +67,14 @@ def _figures(root: Path, live: Path, latest: str | None) -> list[str]:
         ax.plot(digest["q_nm"], digest["model"], "-", label="MC fit")
         ax.set(xscale="log", yscale="log", xlabel="q / nm$^{-1}$", ylabel=digest.get("intensity_unit", "I"),
                title=f"{latest}: curve")
+        ax.xaxis.set_minor_formatter(NullFormatter())
         ax.legend()
         _save(fig, live / "curve.png")
         fig = Figure(figsize=(5, 3.6), layout="constrained")
         ax = fig.add_subplot()
         ax.bar(digest["radius_centers_nm"], digest["volume_fraction"],
                width=[b - a for a, b in zip(digest["radius_edges_nm"][:-1], digest["radius_edges_nm"][1:])])
-        ax.set(xscale="log", xlabel="radius / nm", ylabel="volume fraction", title=f"{latest}: distribution")
+        ax.set(xlabel="radius / nm", ylabel="volume fraction", title=f"{latest}: distribution")
         _save(fig, live / "distribution.png")
         names += ["curve.png", "distribution.png"]
     summ = _read_json(root / "summary.json")
