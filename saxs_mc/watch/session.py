@@ -235,13 +235,18 @@ class WatchSession:
         return res
 
     def _collect_rejections(self, res: Any) -> None:
+        """The reduction's current rejections (a frame rejected by an earlier update may be kept now)."""
+        current: dict[str, str] = {}
         for o in res.outcomes.values():
             if o.kind != "reduce" or not o.result:
                 continue
             for fr in o.result.get("frames", []):
-                if fr.get("rejected") and fr["file"] not in self.pipeline_rejected:
-                    self.pipeline_rejected[fr["file"]] = fr.get("reason") or "rejected"
-                    log.warning("%s: frame %s rejected by the reduction: %s", o.target, fr["file"], fr.get("reason"))
+                if fr.get("rejected"):
+                    current[fr["file"]] = fr.get("reason") or "rejected"
+                    if fr["file"] not in self.pipeline_rejected:
+                        log.warning("%s: frame %s rejected by the reduction: %s", o.target, fr["file"],
+                                    fr.get("reason"))
+        self.pipeline_rejected = current
 
     # ------------------------------------------------------------------ status
     def counts(self) -> dict[str, Any]:
