@@ -19,23 +19,30 @@ log = logging.getLogger("saxs_mc.watch")
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
+    from .settings import WatchSettings as D  # defaults declared once
+
     p = subparsers.add_parser(
         "watch", help="live mode: follow the configured frame globs, update results and a live page",
         description="Follow the frame globs of a pipeline config as frames arrive; use only complete frames; "
                     "re-run the pipeline (content-hash cache, as 'saxs-mc run') on every change; write "
                     "<output>/live/index.html (refreshes itself). Stop with Ctrl-C; run again to resume.",
-        epilog="example: saxs-mc watch pipelines/cdse_nucleation_series.toml --serve 8000",
+        epilog="two-terminal demo:\n"
+               "  saxs-mc simulate --live /tmp/live --rate 2      # writes /tmp/live/live.toml, then frames\n"
+               "  saxs-mc watch /tmp/live/live.toml --serve 8000  # http://127.0.0.1:8000/live/index.html",
         formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("config", help="pipeline configuration (globs may match nothing yet)")
-    p.add_argument("--poll", type=float, default=0.5, metavar="S", help="polling interval in seconds (default 0.5)")
-    p.add_argument("--debounce", type=float, default=0.5, metavar="S",
-                   help="wait this long after the last new frame before updating (default 0.5)")
-    p.add_argument("--corrupt-timeout", type=float, default=10.0, metavar="S",
-                   help="reject a frame that stays incomplete/unreadable and unchanged this long (default 10)")
-    p.add_argument("--status-every", type=float, default=5.0, metavar="S", help="status line interval (default 5)")
+    p.add_argument("--poll", type=float, default=D.poll_s, metavar="S",
+                   help=f"polling interval in seconds (default {D.poll_s:g})")
+    p.add_argument("--debounce", type=float, default=D.debounce_s, metavar="S",
+                   help=f"wait this long after the last new frame before updating (default {D.debounce_s:g})")
+    p.add_argument("--corrupt-timeout", type=float, default=D.corrupt_timeout_s, metavar="S",
+                   help="reject a frame that stays incomplete/unreadable and unchanged this long "
+                        f"(default {D.corrupt_timeout_s:g})")
+    p.add_argument("--status-every", type=float, default=D.status_every_s, metavar="S",
+                   help=f"status line interval (default {D.status_every_s:g})")
     p.add_argument("--idle-exit", type=float, default=None, metavar="S",
                    help="stop after S seconds without new frames, once frames have arrived (default: watch until Ctrl-C)")
-    p.add_argument("--workers", type=int, default=1, metavar="N",
+    p.add_argument("--workers", type=int, default=D.n_workers, metavar="N",
                    help="worker processes per update (default 1: in this process, kernels stay compiled)")
     p.add_argument("--serve", type=int, default=None, metavar="PORT",
                    help="also serve the live page on http://127.0.0.1:PORT/ (standard library)")
@@ -65,8 +72,6 @@ def _run(args: argparse.Namespace) -> int:
     with allow_unmatched_globs():
         cfg = load_config(args.config)
     check_output_location(cfg.output.dir, folder=True, option=f"{cfg.source}: [output] dir")
-    if args.workers < 0:
-        raise ValueError(f"--workers={args.workers}: use 1 (in process) or N > 1 processes")
     settings = WatchSettings(poll_s=args.poll, debounce_s=args.debounce, corrupt_timeout_s=args.corrupt_timeout,
                              status_every_s=args.status_every, idle_exit_s=args.idle_exit, n_workers=args.workers)
     session = WatchSession(cfg, settings)

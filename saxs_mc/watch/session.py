@@ -27,6 +27,7 @@ from typing import Any
 from saxs_mc.pipeline.config import PipelineConfig
 
 from .complete import Check, check_file, stat_key
+from .settings import WatchSettings
 
 log = logging.getLogger("saxs_mc.watch")
 
@@ -51,25 +52,6 @@ class FrameRecord:
         return {"file": str(self.path), "group": self.group, "state": self.state, "reason": self.reason or None,
                 "first_seen": self.first_seen, "complete_at": self.complete_at, "processed_at": self.processed_at,
                 "size": None if self.stat is None else self.stat[0], "handed_size": self.handed_size}
-
-
-@dataclasses.dataclass(frozen=True)
-class WatchSettings:
-    """Timing of a watch session (seconds)."""
-
-    poll_s: float = 0.5
-    debounce_s: float = 0.5
-    corrupt_timeout_s: float = 10.0
-    status_every_s: float = 5.0
-    idle_exit_s: float | None = None
-    n_workers: int = 1
-
-    def __post_init__(self) -> None:
-        for k in ("poll_s", "debounce_s", "corrupt_timeout_s", "status_every_s"):
-            if not getattr(self, k) > 0:
-                raise ValueError(f"{k}={getattr(self, k)} must be > 0")
-        if self.idle_exit_s is not None and not self.idle_exit_s > 0:
-            raise ValueError(f"idle_exit_s={self.idle_exit_s} must be > 0 (or None to watch until stopped)")
 
 
 def _groups(cfg: PipelineConfig) -> dict[str, tuple[str, ...]]:

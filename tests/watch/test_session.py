@@ -132,3 +132,16 @@ def test_an_update_while_run_holds_the_output_folder_is_retried_later(live_setup
         _process(s)
     assert "trying again" in caplog.text and s.dirty_since is not None and s.runs == 0
     assert all(r.state == "complete" for r in s.frames.values())  # not marked processed
+
+
+def test_cli_refuses_bad_settings_and_hdf5_stacks_before_watching(live_setup, tmp_path, capsys):
+    from saxs_mc.cli import main
+
+    cfg_path, _, _ = live_setup
+    assert main(["watch", str(cfg_path), "--poll", "0"]) == 2
+    assert "poll_s=0.0 must be > 0" in capsys.readouterr().err
+    h5cfg = tmp_path / "h5.toml"
+    h5cfg.write_text(cfg_path.read_text().replace('nuc190C_*.edf"', 'stack*.h5::/entry/data/data"'))
+    assert main(["watch", str(h5cfg)]) == 2
+    err = capsys.readouterr().err
+    assert "HDF5 stack" in err and "use saxs-mc run" in err
