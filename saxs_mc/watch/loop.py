@@ -101,7 +101,7 @@ def warm_up(session: WatchSession) -> None:
 
 
 def _process(session: WatchSession) -> None:
-    """One update; while another ``saxs-mc run`` holds the output folder, try again later."""
+    """One update; while another ``saxs-mc run`` holds the output folder, or after an error, try again later."""
     from saxs_mc.pipeline.run import OutputLockedError
 
     try:
@@ -109,6 +109,9 @@ def _process(session: WatchSession) -> None:
             session.last_activity = time.monotonic()
     except OutputLockedError as exc:
         log.warning("%s; trying again in %g s", exc, session.settings.status_every_s)
+        session.dirty_since = time.monotonic() + session.settings.status_every_s
+    except (OSError, ValueError) as exc:  # e.g. a frame removed between the scan and the update: keep watching
+        log.error("update failed: %s; trying again in %g s", exc, session.settings.status_every_s)
         session.dirty_since = time.monotonic() + session.settings.status_every_s
 
 

@@ -145,3 +145,18 @@ def test_cli_refuses_bad_settings_and_hdf5_stacks_before_watching(live_setup, tm
     assert main(["watch", str(h5cfg)]) == 2
     err = capsys.readouterr().err
     assert "HDF5 stack" in err and "use saxs-mc run" in err
+
+
+def test_an_update_that_raises_is_logged_and_retried_not_fatal(live_setup, caplog, monkeypatch):
+    from saxs_mc.watch.loop import _process
+
+    cfg_path, _, _ = live_setup
+    s = _session(cfg_path)
+
+    def boom():
+        raise FileNotFoundError("frame x.edf vanished")
+
+    monkeypatch.setattr(s, "process", boom)
+    with caplog.at_level(logging.ERROR, logger="saxs_mc.watch"):
+        _process(s)
+    assert "update failed: frame x.edf vanished" in caplog.text and s.dirty_since is not None
