@@ -28,6 +28,7 @@ from saxs_mc.pipeline.config import PipelineConfig
 
 from .complete import Check, check_file, stat_key
 from .settings import WatchSettings
+from .sidecar import SidecarTable
 
 log = logging.getLogger("saxs_mc.watch")
 
@@ -47,6 +48,7 @@ class FrameRecord:
     processed_at: float | None = None
     handed_size: int | None = None
     polls_stable: int = 0
+    table_wait: bool = False  # waiting for (or rejected for lack of) its monitor-table row
 
     def summary(self) -> dict[str, Any]:
         return {"file": str(self.path), "group": self.group, "state": self.state, "reason": self.reason or None,
@@ -105,12 +107,20 @@ class WatchSession:
         self.last_result: Any = None
         self.last_sample: str | None = None
         self._said_empty: set[str] = set()
+        table = cfg.reduction.monitor_table
+        self.sidecar = SidecarTable(table, cfg.reduction.table_columns) if table else None
+        self.table_changed_at = 0.0
 
     # ------------------------------------------------------------------ scanning
     def scan(self, now: float | None = None) -> bool:
         """Glob every pattern, update each file's state; True when a frame became complete."""
         now = time.time() if now is None else now
         changed = False
+        if self.sidecar is not None and self.sidecar.refresh():
+            self.table_changed_at = now
+            for rec in self.frames.values():  # the table changed: frames rejected for lack of a row are examined again
+                if rec.state == "rejected" and rec.table_wait:
+                    rec.state, rec.reason = "pending", ""
         for group, pats in self.groups.items():
             found = sorted({Path(m) for pat in pats for m in glob.glob(pat, recursive=True)})
             found = [p for p in found if p.is_file()]
@@ -150,11 +160,14 @@ class WatchSession:
         if rec.state != "pending":
             return False
         c = check_file(rec.path, st[0], stable=rec.polls_stable >= 1)
-        if c.state == "complete":
+        why = None if c.state != "complete" or self.sidecar is None else self.sidecar.missing_row(rec.path)
+        if c.state == "complete" and why is None:
+            rec.table_wait = False
             return self._accept(rec, c, now)
-        rec.reason = c.reason
-        if now - rec.last_change >= self.settings.corrupt_timeout_s:
-            self._reject(rec, f"{c.reason}; unchanged for {now - rec.last_change:.0f} s")
+        rec.reason, rec.table_wait = why or c.reason, why is not None
+        last = max(rec.last_change, self.table_changed_at) if why else rec.last_change
+        if now - last >= self.settings.corrupt_timeout_s:
+            self._reject(rec, f"{rec.reason}; unchanged for {now - last:.0f} s")
         return False
 
     def _accept(self, rec: FrameRecord, c: Check, now: float) -> bool:
