@@ -24,7 +24,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from saxs_mc.pipeline.config import PipelineConfig
+from saxs_mc.pipeline.config import BlankConfig, PipelineConfig, SampleConfig
 
 from .complete import Check, check_file, stat_key
 from .settings import WatchSettings
@@ -60,7 +60,8 @@ def _groups(cfg: PipelineConfig) -> dict[str, tuple[str, ...]]:
     """Sample/blank name -> its resolved glob patterns (file patterns only; HDF5 stacks are not followed)."""
     base = cfg.source.parent
     out: dict[str, tuple[str, ...]] = {}
-    for item in (*cfg.blanks, *cfg.samples):
+    items: list[SampleConfig | BlankConfig] = [*cfg.blanks, *cfg.samples]
+    for item in items:
         pats = []
         for pat in item.frames:
             if "::" in pat:
@@ -129,11 +130,10 @@ class WatchSession:
             for gone in [r for r in self.frames.values() if r.group == group and r.path not in present]:
                 changed |= self._update(gone, now)
             for p in found:
-                rec = self.frames.get(p)
-                if rec is None:
-                    rec = self.frames[p] = FrameRecord(p, group, now, None, now)
+                if p not in self.frames:
+                    self.frames[p] = FrameRecord(p, group, now, None, now)
                     log.debug("%s: new file %s", group, p.name)
-                changed |= self._update(rec, now)
+                changed |= self._update(self.frames[p], now)
         return changed
 
     def _say_empty(self, group: str, pats: tuple[str, ...], found: list[Path]) -> None:
@@ -213,7 +213,8 @@ class WatchSession:
         cfg = self.live_config()
         if cfg is None:
             return None
-        handed = {p for it in (*cfg.samples, *cfg.blanks) for p in it.files}
+        items: list[SampleConfig | BlankConfig] = [*cfg.samples, *cfg.blanks]
+        handed = {p for it in items for p in it.files}
         fresh = [r for r in self.frames.values() if r.path in handed and r.state == "complete"]
         res = run_pipeline(cfg, n_workers=self.settings.n_workers)
         done = time.time()
