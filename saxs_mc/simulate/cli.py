@@ -10,6 +10,11 @@ Regenerate the shipped time-resolved growth stack (300-frame Eiger-like HDF5 sta
 
     saxs-mc simulate --series growth-stack -o sample_data/growth_stack --calibration calibration
 
+Simulated acquisition for ``saxs-mc watch``: the shipped frames written at 2 frames/s with partial
+writes into /tmp/live, after a config for the watch (/tmp/live/live.toml)::
+
+    saxs-mc simulate --live /tmp/live --rate 2
+
 Render a custom series described in JSON (a list of MeasurementCondition dicts)::
 
     saxs-mc simulate --conditions my.json --poni calibration/id02_sim.poni \
