@@ -62,7 +62,8 @@ def run_rate(rate: float, args: argparse.Namespace) -> dict:
         frames.mkdir()
         cfg = _config(tmp, frames, args.contributions, args.repetitions, args.samples)
         proc = subprocess.Popen([sys.executable, "-m", "saxs_mc.cli", "-q", "watch", str(cfg), "--poll", "0.2",
-                                 "--debounce", str(args.debounce), "--idle-exit", "5"],
+                                 "--debounce", str(args.debounce), "--idle-exit", "5",
+                                 "--workers", str(args.workers)],
                                 stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
         page = tmp / "out" / "live" / "index.html"  # written once the watch has warmed up
         t_end = time.monotonic() + args.warmup
@@ -95,10 +96,12 @@ def main() -> None:
     ap.add_argument("--repetitions", type=int, default=10)
     ap.add_argument("--samples", nargs="+", default=["nuc190C", "nuc230C", "nuc260C", "nuc280C"])
     ap.add_argument("--debounce", type=float, default=0.3)
+    ap.add_argument("--workers", type=int, default=1, help="1: updates in the watch process; N: N processes per update")
     ap.add_argument("--warmup", type=float, default=120.0, help="most seconds to wait for the watch to start")
     args = ap.parse_args()
     n = len(live_frames(DATA, ["blank_230C", *args.samples]))
     print(f"# {n} frames (320x288 px EDF) per rate; fit {args.contributions} x {args.repetitions}; "
+          f"{args.workers} worker(s); "
           f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
     print(f"{'rate/Hz':>7} {'frames':>6} {'runs':>4} {'median/s':>8} {'p95/s':>6} {'max/s':>6} "
           f"{'1st3/s':>6} {'last3/s':>7}  kept up")
