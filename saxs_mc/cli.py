@@ -24,6 +24,7 @@ SUBCOMMAND_MODULES = (
     "saxs_mc.peaks.cli",      # peaks
     "saxs_mc.families.cli",   # families
     "saxs_mc.optical.cli",    # optical
+    "saxs_mc.watch.cli",      # watch
 )
 
 log = logging.getLogger("saxs_mc")

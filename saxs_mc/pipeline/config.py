@@ -452,6 +452,24 @@ def _check_datasets(t: _Table, key: str, pat: str, files: list[Path], dset: str)
             t.problems.append(t.error(f"pattern {pat!r}: {exc}", key))
 
 
+import contextlib  # noqa: E402  (kept next to the live-mode option, a local edit)
+import contextvars  # noqa: E402
+from collections.abc import Iterator  # noqa: E402
+
+#: True while :func:`allow_unmatched_globs` is active: a frame glob matching nothing yet is kept (``saxs-mc watch``)
+_ALLOW_UNMATCHED = contextvars.ContextVar("saxs_mc_allow_unmatched_globs", default=False)
+
+
+@contextlib.contextmanager
+def allow_unmatched_globs() -> Iterator[None]:
+    """Within this block, :func:`load_config` accepts frame globs that match no file yet (live mode)."""
+    token = _ALLOW_UNMATCHED.set(True)
+    try:
+        yield
+    finally:
+        _ALLOW_UNMATCHED.reset(token)
+
+
 def _expand_frames(t: _Table, key: str, base: Path) -> tuple[tuple[str, ...], tuple[Path, ...], tuple[str, ...]]:
     """Frame patterns (str or list of str) -> (patterns, sorted unique files, reducer sources).
 
@@ -470,6 +488,8 @@ def _expand_frames(t: _Table, key: str, base: Path) -> tuple[tuple[str, ...], tu
         full = _resolve(base, file_part)
         matches = sorted(Path(m).resolve() for m in glob.glob(str(full), recursive=True))
         matches = [m for m in matches if m.is_file()]
+        if not matches and _ALLOW_UNMATCHED.get():
+            continue
         if not matches:
             raise t.error(
                 f"pattern {pat!r} (resolved to {full}) matches no file; paths are relative to the "

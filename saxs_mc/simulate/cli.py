@@ -10,6 +10,11 @@ Regenerate the shipped time-resolved growth stack (300-frame Eiger-like HDF5 sta
 
     saxs-mc simulate --series growth-stack -o sample_data/growth_stack --calibration calibration
 
+Simulated acquisition for ``saxs-mc watch``: the shipped frames written at 2 frames/s with partial
+writes into /tmp/live, after a config for the watch (/tmp/live/live.toml)::
+
+    saxs-mc simulate --live /tmp/live --rate 2
+
 Render a custom series described in JSON (a list of MeasurementCondition dicts)::
 
     saxs-mc simulate --conditions my.json --poni calibration/id02_sim.poni \
@@ -38,7 +43,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--series", choices=SERIES, help="a predefined series (the shipped CdSe nucleation series)")
     p.add_argument("--conditions", type=Path, help="JSON file: list of MeasurementCondition dicts (instead of --series)")
-    p.add_argument("-o", "--outdir", type=Path, required=True, help="output folder of the series")
+    p.add_argument("-o", "--outdir", type=Path, help="output folder of the series")
     p.add_argument("--calibration", type=Path, default=None,
                    help="with --series: folder to write id02_sim.poni and id02_sim_mask.edf into "
                         "(default: <outdir>/calibration)")
@@ -49,6 +54,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--no-spectra", action="store_true",
                    help="with --series: do not write the synthetic absorbance spectra (<outdir>/spectra)")
     p.add_argument("--nexus", default=None, help="with --conditions: also write this condition as a NeXus/HDF5 stack")
+    p.add_argument("--live", type=Path, metavar="OUTDIR", default=None,
+                   help="simulated acquisition: write the shipped series' frames into OUTDIR at --rate, "
+                        "with partial writes (for saxs-mc watch)")
+    p.add_argument("--rate", type=float, default=2.0, metavar="HZ", help="with --live: frames per second (default 2)")
+    p.add_argument("--live-conditions", default=None, metavar="A,B",
+                   help="with --live: only these condition folders, e.g. blank_230C,nuc190C,nuc260C")
     p.set_defaults(func=_run)
 
 
@@ -56,6 +67,10 @@ def _run(args: argparse.Namespace) -> int:
     from saxs_mc.simulate.condition import conditions_from_dicts
     from saxs_mc.simulate.series import CDSE_SERIES_SEED, make_cdse_series, simulate_series
 
+    if args.live is not None:
+        return _run_live(args)
+    if args.outdir is None:
+        raise ValueError("give -o OUTDIR (or --live OUTDIR for a simulated acquisition)")
     if args.series == "growth-stack" and args.conditions is None:
         return _run_growth(args)
     seed = CDSE_SERIES_SEED if args.seed is None else args.seed
@@ -91,4 +106,14 @@ def _run_growth(args: argparse.Namespace) -> int:
     for line in res.report().splitlines():
         log.info("%s", line)
     print(res.truth_path)
+    return 0
+
+
+def _run_live(args: argparse.Namespace) -> int:
+    """``--live OUTDIR --rate HZ``: the shipped series written frame by frame (saxs_mc.simulate.live)."""
+    from saxs_mc.simulate.live import write_live
+
+    conds = [c for c in args.live_conditions.split(",") if c] if args.live_conditions else None
+    res = write_live(args.live, args.rate, conditions=conds)
+    log.info("%s", res.report())
     return 0

@@ -1,0 +1,134 @@
+"""Simulated acquisition: write the shipped series' frames into a folder at a given rate,
+with partial writes like a detector writer (the final name grows in chunks).
+
+``saxs-mc simulate --live OUTDIR --rate HZ`` copies ``sample_data/cdse_series/<cond>/*.edf``
+to ``OUTDIR/<cond>/`` -- blanks first, then the samples in series order, including the
+gas-bubble frame of nuc260C -- each frame opened under its final name and written in
+``chunks`` pieces with a short sleep between them, one frame every ``1/rate`` seconds.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import os
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+log = logging.getLogger(__name__)
+
+#: the shipped series (relative to the repository root)
+SHIPPED_SERIES = Path(__file__).resolve().parents[2] / "sample_data" / "cdse_series"
+
+
+@dataclasses.dataclass(frozen=True)
+class LiveRun:
+    """What :func:`write_live` wrote: the files in order, and the elapsed time."""
+
+    outdir: Path
+    files: tuple[Path, ...]
+    elapsed_s: float
+    completed_at: tuple[float, ...] = ()  # wall-clock time (time.time()) each frame's last byte was written
+
+    def __repr__(self) -> str:
+        return f"LiveRun({len(self.files)} frames -> {self.outdir}, {self.elapsed_s:.1f} s)"
+
+    def report(self) -> str:
+        return f"wrote {len(self.files)} frames into {self.outdir} in {self.elapsed_s:.1f} s"
+
+    def summary(self) -> dict:
+        return {"outdir": str(self.outdir), "files": [str(f) for f in self.files], "elapsed_s": self.elapsed_s,
+                "completed_at": list(self.completed_at)}
+
+
+def live_frames(source: Path, conditions: Sequence[str] | None = None) -> list[Path]:
+    """The frames of ``source`` in acquisition order: blanks first, then the others, sorted."""
+    dirs = sorted(d for d in source.iterdir() if d.is_dir() and any(d.glob("*.edf")))
+    if conditions:
+        missing = [c for c in conditions if not (source / c).is_dir()]
+        if missing:
+            raise ValueError(f"--conditions {missing}: not folders of {source}; "
+                             f"choose among {[d.name for d in dirs]}")
+        dirs = [source / c for c in conditions]
+    dirs.sort(key=lambda d: (not d.name.startswith("blank"), d.name))
+    return [f for d in dirs for f in sorted(d.glob("*.edf"))]
+
+
+def write_live_config(outdir: Path) -> Path:
+    """``OUTDIR/live.toml``: the shipped series' pipeline reading ``OUTDIR/<cond>/*.edf`` into ``OUTDIR/results``."""
+    repo = SHIPPED_SERIES.parents[1]
+    text = (repo / "pipelines" / "cdse_nucleation_series.toml").read_text()
+    out = outdir.resolve()
+    text = text.replace('"../sample_data/cdse_series/', f'"{out.as_posix()}/')
+    text = text.replace('"../calibration/', f'"{(repo / "calibration").as_posix()}/')
+    text = text.replace('dir = "../results/cdse_nucleation_series"', f'dir = "{(out / "results").as_posix()}"')
+    text = text.replace("n_workers = 0", "n_workers = 1")
+    path = outdir / "live.toml"
+    outdir.mkdir(parents=True, exist_ok=True)
+    path.write_text("# written by saxs-mc simulate --live: saxs-mc watch " + str(path) + "\n" + text)
+    return path
+
+
+def write_partial(src: Path, dst: Path, chunks: int, pause_s: float) -> None:
+    """Copy ``src`` to ``dst`` under its final name in ``chunks`` writes with ``pause_s`` between them."""
+    data = src.read_bytes()
+    dst.parent.mkdir(parents=True, exist_ok=True)
+    step = max(1, -(-len(data) // max(1, chunks)))
+    with open(dst, "wb") as fh:
+        for i in range(0, len(data), step):
+            fh.write(data[i:i + step])
+            fh.flush()
+            os.fsync(fh.fileno())
+            if i + step < len(data):
+                time.sleep(pause_s)
+
+
+def write_live(outdir: str | Path, rate_hz: float, *, source: str | Path | None = None,
+               conditions: Sequence[str] | None = None, chunks: int = 4, limit: int | None = None) -> LiveRun:
+    """Write the frames of ``source`` (default: the shipped series) into ``outdir`` at ``rate_hz``.
+
+    Parameters
+    ----------
+    outdir : path
+        Folder receiving ``<condition>/<frame>.edf``.
+    rate_hz : float
+        Frames per second (> 0).
+    source : path, optional
+        Series folder with ``<condition>/*.edf``.
+    conditions : sequence of str, optional
+        Only these condition folders (in acquisition order: blanks first).
+    chunks : int
+        Writes per frame (>= 1); the frame is partial on disk between them.
+    limit : int, optional
+        Stop after this many frames.
+
+    Examples
+    --------
+    >>> write_live("/tmp/live", 2.0, conditions=["blank_230C", "nuc190C"])  # doctest: +SKIP
+    """
+    if not rate_hz > 0:
+        raise ValueError(f"--rate={rate_hz}: give frames per second > 0, e.g. --rate 2")
+    if chunks < 1:
+        raise ValueError(f"chunks={chunks} must be >= 1")
+    src = Path(source) if source is not None else SHIPPED_SERIES
+    if not src.is_dir():
+        raise FileNotFoundError(f"series folder {src} does not exist; give --live-source with <condition>/*.edf")
+    frames = live_frames(src, conditions)[:limit]
+    out = Path(outdir)
+    if source is None:
+        log.info("config for the watch: %s", write_live_config(out))
+    period = 1.0 / rate_hz
+    pause = min(0.05, 0.5 * period / chunks)
+    t0 = time.perf_counter()
+    written, done = [], []
+    for i, f in enumerate(frames):
+        wait = t0 + i * period - time.perf_counter()
+        if wait > 0:
+            time.sleep(wait)
+        dst = out / f.parent.name / f.name
+        write_partial(f, dst, chunks, pause)
+        written.append(dst)
+        done.append(time.time())
+        log.info("frame %d/%d: %s", i + 1, len(frames), dst)
+    return LiveRun(out, tuple(written), time.perf_counter() - t0, tuple(done))
