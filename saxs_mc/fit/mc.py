@@ -143,7 +143,7 @@ _WARMUP_S: float | None = None
 def warm_up() -> float:
     """Compile or load the numba kernels once per process; return the seconds it took (0 if done before).
 
-    :func:`fit` calls it before starting its timer, so ``elapsed_s`` and
+    :func:`fit_arrays` calls it before starting its timer, so ``elapsed_s`` and
     ``time_per_iteration_s`` measure the Monte Carlo only; the load/compile time
     of the first call in a process is reported as ``FitResult.warmup_s``.
     """
@@ -513,7 +513,7 @@ def _resolution_split(pb: _Problem, scale: np.ndarray, fsum: np.ndarray, radii: 
     return r_res, q_info, resolved_radii
 
 
-def fit(
+def fit_arrays(
     q: np.ndarray,
     intensity: np.ndarray,
     sigma: np.ndarray,
@@ -629,7 +629,7 @@ def fit(
     >>> q = np.geomspace(0.2, 5.0, 100)
     >>> i = make_distribution({"kind": "gaussian", "mean_nm": 1.5, "sd_nm": 0.1,
     ...                        "volume_fraction": 1e-3}).dsigma(q, 34.65) + 0.01
-    >>> res = fit(q, i, 0.01 * i, contrast=34.65, intensity_unit="1/cm", seed=1,
+    >>> res = fit_arrays(q, i, 0.01 * i, contrast=34.65, intensity_unit="1/cm", seed=1,
     ...           contributions=100, repetitions=2)
     >>> round(res.ranges[0].mean_nm, 1)
     1.5
@@ -757,9 +757,9 @@ def _warn_convergence(reasons: tuple[str, ...], chi2_r: np.ndarray, chi2_k: floa
 
 
 def fit_curve(curve: Curve, **kwargs: Any) -> FitResult:
-    """:func:`fit` applied to a :class:`~saxs_mc.io.curves.Curve` (its unit and title are used)."""
+    """:func:`fit_arrays` applied to a :class:`~saxs_mc.io.curves.Curve` (its unit and title are used)."""
     if not isinstance(curve, Curve):
-        raise TypeError(f"curve must be a saxs_mc.io.curves.Curve, got {type(curve).__name__}; use fit(q, I, sigma) for arrays")
+        raise TypeError(f"curve must be a saxs_mc.io.curves.Curve, got {type(curve).__name__}; use fit_arrays(q, I, sigma) for arrays")
     kwargs.setdefault("intensity_unit", curve.intensity_unit)
     kwargs.setdefault("title", curve.title)
-    return fit(curve.q, curve.intensity, curve.sigma, **kwargs)
+    return fit_arrays(curve.q, curve.intensity, curve.sigma, **kwargs)

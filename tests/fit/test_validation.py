@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from saxs_mc.fit import fit
+from saxs_mc.fit import fit_arrays
 from saxs_mc.models.distributions import make_distribution
 from saxs_mc.models.sphere import CONTRAST_CDSE_ODE
 
@@ -28,7 +28,7 @@ def simulate(specs, seed, rel_noise=0.01, background=0.01):
 
 
 def _fit(i_obs, sigma, seed, ranges, absolute=True):
-    return fit(Q_NM, i_obs, sigma, seed=seed, ranges_nm=ranges, contrast=CONTRAST_CDSE_ODE if absolute else None,
+    return fit_arrays(Q_NM, i_obs, sigma, seed=seed, ranges_nm=ranges, contrast=CONTRAST_CDSE_ODE if absolute else None,
                intensity_unit="1/cm" if absolute else "arbitrary")
 
 
