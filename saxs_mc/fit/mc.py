@@ -106,17 +106,19 @@ import warnings
 from collections.abc import Callable, Sequence
 from typing import Any
 
+import numba
 import numpy as np
 
+from saxs_mc._progress import progress as _progress
 from saxs_mc._rng import SeedLike, spawn_seeds
 from saxs_mc.fit import _kernels as K
 from saxs_mc.fit.resolution import INFORMATIVE_N_SIGMA, P_FLAT, informative_q_max, resolvable_radius
 from saxs_mc.fit.result import FitResult
 from saxs_mc.fit.statistics import (
+    RangeStats,
     bin_centers,
     bin_edges,
     min_visibility,
-    RangeStats,
     number_histogram,
     range_stats,
     sphere_volume_nm3,
@@ -458,21 +460,14 @@ def _run_kernels(pb: _Problem, opts: _Options, seeds: np.ndarray, chi2_target: f
     kargs = (pb.table, pb.w, pb.wi, pb.swii, opts.contributions)
     kopts = (opts.max_iterations, chi2_target, opts.stagnation_window, stag_delta, pb.background.free, 10_000)
     t0 = time.perf_counter()
-    chunk = n_rep
-    if progress:
-        import numba
-        from tqdm.auto import tqdm
-
-        chunk = max(1, numba.get_num_threads())
-        bar = tqdm(total=n_rep, desc="MC repetitions", unit="rep")
-    for a in range(0, n_rep, chunk):
-        b = min(a + chunk, n_rep)
-        K.mc_repetitions(*kargs, seeds[a:b], *kopts, idx[a:b], fsum[a:b], info[a:b], pb.p_basis, bounded,
-                         pb.background.c_max)
-        if progress:
+    # with progress, run the repetitions in chunks of one per numba thread and count them
+    chunk = max(1, numba.get_num_threads()) if progress else n_rep
+    with _progress(n_rep, "MC repetitions", "repetition", enabled=progress) as bar:
+        for a in range(0, n_rep, chunk):
+            b = min(a + chunk, n_rep)
+            K.mc_repetitions(*kargs, seeds[a:b], *kopts, idx[a:b], fsum[a:b], info[a:b], pb.p_basis, bounded,
+                             pb.background.c_max)
             bar.update(b - a)
-    if progress:
-        bar.close()
     return idx, fsum, info, time.perf_counter() - t0
 
 
@@ -613,8 +608,8 @@ def fit_arrays(
     radius_grid_points : int
         Size of the tabulated radius grid.
     progress : bool
-        Show a tqdm progress bar over repetitions (callers such as the CLI
-        should pass True only when stderr is a terminal).
+        Report progress over repetitions: a tqdm bar when stderr is a terminal,
+        otherwise a log line every :data:`saxs_mc._progress.LOG_INTERVAL_S` seconds.
     title : str
         Sample name for reports.
 

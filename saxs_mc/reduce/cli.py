@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import logging
 import os
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -246,7 +245,7 @@ def _run(args: argparse.Namespace) -> int:
         return 2
     out = check_output_location(args.output, folder=False)  # before computing
     title = args.title or out.stem
-    progress = not (getattr(args, "quiet", False)) and sys.stderr.isatty()
+    progress = not getattr(args, "quiet", False)  # a bar on a terminal, else log lines
     calibration = None
     if args.water:
         settings, calibration = _water_calibrated(args, settings, progress)

@@ -23,15 +23,24 @@ import dataclasses
 import logging
 import math
 import multiprocessing
-import sys
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from saxs_mc._progress import progress as _progress
 from saxs_mc.io.curves import Curve
-from saxs_mc.io.frames import Frame, FrameError, FrameRef, expand_sources, header_number, iter_frames, read_frame, read_mask
+from saxs_mc.io.frames import (
+    Frame,
+    FrameError,
+    FrameRef,
+    expand_sources,
+    header_number,
+    iter_frames,
+    read_frame,
+    read_mask,
+)
 from saxs_mc.reduce.geometry import (
     absolute_solid_angle_factor,
     combined_mask,
@@ -666,11 +675,7 @@ class Reducer:
                         table: Sequence[Mapping[str, float]] | None = None) -> list[tuple[FrameRecord, _Partial | None]]:
         out: list[tuple[FrameRecord, _Partial | None]] = []
         table = list(table) if table is not None else [{} for _ in refs]
-        bar = None
-        if progress and sys.stderr.isatty() and len(refs) > 1:
-            from tqdm import tqdm
-
-            bar = tqdm(total=len(refs), desc=desc or "reduce", unit="frame", leave=False)
+        bar = _progress(len(refs), desc or "reduce", "frame", enabled=progress and len(refs) > 1)
         try:
             frames = iter_frames(refs)
             for k, ref in enumerate(refs):
@@ -690,12 +695,10 @@ class Reducer:
                     frames.close()
                     if len(out) < len(refs):
                         frames = iter_frames(refs[len(out):])
-                if bar is not None:
-                    bar.update(1)
+                bar.update(1)
             frames.close()
         finally:
-            if bar is not None:
-                bar.close()
+            bar.close()
         return out
 
     def check(self, sources: str | Path | Iterable[str | Path] | Sequence[FrameRef], *, title: str = "") -> list[str]:
@@ -796,7 +799,8 @@ class Reducer:
         metadata : dict, optional
             Extra JSON-safe metadata merged into ``curve.metadata``.
         progress : bool
-            Show a tqdm progress bar (only when stderr is a terminal).
+            Report progress over frames: a tqdm bar when stderr is a terminal, otherwise a log
+            line every :data:`saxs_mc._progress.LOG_INTERVAL_S` seconds.
         workers : int
             Number of processes (spawned once and kept for later calls; each builds its own
             integrator once).  Call :meth:`close` (or use the Reducer as a context manager) to end them.
@@ -834,8 +838,10 @@ class Reducer:
         futs = {pool.submit(_worker.integrate, [refs[i] for i in c], [table[i] for i in c]): k
                 for k, c in enumerate(chunks)}
         try:
-            for fut in concurrent.futures.as_completed(futs):
-                results[futs[fut]] = fut.result()
+            with _progress(len(refs), title or "reduce", "frame", enabled=progress) as bar:
+                for fut in concurrent.futures.as_completed(futs):
+                    results[futs[fut]] = fut.result()
+                    bar.update(len(chunks[futs[fut]]))
         except BaseException:
             for f in futs:
                 f.cancel()
