@@ -53,7 +53,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--q-range", type=float, nargs=2, metavar=("QMIN", "QMAX"),
                    help="radial range of the integration, in --q-unit (default: all pixels)")
     p.add_argument("--q-unit", choices=("1/nm", "1/A"), default="1/nm", help="q unit of the grid and files")
-    p.add_argument("--error-model", choices=("poisson", "azimuthal"), default="poisson")
+    p.add_argument("--error-model", choices=("poisson", "azimuthal"), default="poisson",
+                   help="uncertainty of each q bin: poisson (counting statistics, propagated) or azimuthal "
+                        "(spread of the pixels in the ring)")
     p.add_argument("--polarization-factor", type=float, default=0.99, help="pyFAI polarization factor (default 0.99)")
     p.add_argument("--no-polarization", action="store_true", help="no polarization correction")
     p.add_argument("--no-solid-angle", action="store_true",
