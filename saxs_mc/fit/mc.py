@@ -104,7 +104,7 @@ import math
 import time
 import warnings
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, cast
 
 import numba
 import numpy as np
@@ -645,7 +645,7 @@ def fit_arrays(
     q, i_obs, sig = _select_q(q, i_obs, sig, qr)
     rr = _radius_range(r_range_nm, q, _warn)
     absolute = _absolute_scale(contrast, intensity_unit, _warn)
-    ranges = [rr] + [_pair(r, "ranges_nm item", "nm") for r in (ranges_nm or [])]
+    ranges = [rr] + [cast(tuple[float, float], _pair(r, "ranges_nm item", "nm")) for r in (ranges_nm or [])]
     if opts.repetitions < 2:
         _warn(
             f"repetitions={opts.repetitions}: all uncertainties (*_std) are 0 with one repetition; use >= 2 "
@@ -678,7 +678,7 @@ def fit_arrays(
         _warn("the fitted scale s is 0 in some repetitions: the data show no size-dependent scattering in this range")
     from saxs_mc.provenance import package_versions
 
-    settings = {
+    settings: dict[str, Any] = {
         "q_range_nm": list(qr) if qr else None, "q_fitted_nm": [float(q[0]), float(q[-1])], "n_q": int(q.size),
         "r_range_nm": list(rr), "contributions": opts.contributions, "repetitions": opts.repetitions,
         "radius_sampling": radius_sampling, "radius_grid_points": opts.radius_grid_points,
@@ -692,7 +692,7 @@ def fit_arrays(
         "stagnation_delta_chi2": stag_delta,
         "resolvable_radius_nm": r_res, "informative_q_max_nm": q_info,
         "resolution_criterion": {"p_flat": P_FLAT, "n_sigma": INFORMATIVE_N_SIGMA},
-        "seed": int(seed) if seed_source != "generator" else None, "seed_source": seed_source,
+        "seed": int(cast(int, seed)) if seed_source != "generator" else None, "seed_source": seed_source,
     }
     return FitResult(
         q_nm=q, intensity=i_obs, sigma=sig, intensity_unit=intensity_unit, absolute=absolute,
@@ -712,6 +712,7 @@ def _volume_per_contribution(absolute: bool, contrast: float | None, scale: np.n
                              ) -> tuple[np.ndarray, np.ndarray]:
     """Volume fraction carried by each contribution, and g (intensity per volume fraction per nm^3), per repetition."""
     if absolute:
+        assert contrast is not None  # absolute scale implies a contrast (_absolute_scale)
         g = contrast_to_cm2(float(contrast)) ** 2 * 1e-21  # intensity per (volume fraction * nm^3)
         return scale / g, np.full(opts.repetitions, g)
     return np.full(opts.repetitions, 1.0 / opts.contributions), scale * opts.contributions
@@ -752,7 +753,33 @@ def _warn_convergence(reasons: tuple[str, ...], chi2_r: np.ndarray, chi2_k: floa
 
 
 def fit_curve(curve: Curve, **kwargs: Any) -> FitResult:
-    """:func:`fit_arrays` applied to a :class:`~saxs_mc.io.curves.Curve` (its unit and title are used)."""
+    """:func:`fit_arrays` applied to a :class:`~saxs_mc.io.curves.Curve` (its unit and title are used).
+
+    Parameters
+    ----------
+    curve : Curve
+        q in 1/nm, intensity and sigma of shape (n,); its ``intensity_unit`` and ``title`` are the
+        defaults of ``intensity_unit`` and ``title``.
+    **kwargs
+        Keyword arguments of :func:`fit_arrays` (``contrast``, ``r_range_nm``, ``seed``, ...).
+
+    Returns
+    -------
+    FitResult
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from saxs_mc.io.curves import Curve
+    >>> from saxs_mc.models.distributions import make_distribution
+    >>> q = np.geomspace(0.2, 5.0, 100)
+    >>> i = make_distribution({"kind": "gaussian", "mean_nm": 1.5, "sd_nm": 0.1,
+    ...                        "volume_fraction": 1e-3}).dsigma(q, 34.65) + 0.01
+    >>> curve = Curve(q=q, intensity=i, sigma=0.01 * i, intensity_unit="1/cm", title="demo")
+    >>> res = fit_curve(curve, contrast=34.65, seed=1, contributions=100, repetitions=2)
+    >>> res.title, round(res.ranges[0].mean_nm, 1)
+    ('demo', 1.5)
+    """
     if not isinstance(curve, Curve):
         raise TypeError(f"curve must be a saxs_mc.io.curves.Curve, got {type(curve).__name__}; use fit_arrays(q, I, sigma) for arrays")
     kwargs.setdefault("intensity_unit", curve.intensity_unit)

@@ -49,7 +49,8 @@ def _run(args: argparse.Namespace) -> int:
     from saxs_mc.optical.spectra import read_spectra
     from saxs_mc.provenance import file_sha256, utc_now
 
-    problems, fams = [], None
+    problems: list[str] = []
+    fams: list | tuple | None = None
     if args.family:
         parsed = []
         for text in args.family:

@@ -25,7 +25,7 @@ import math
 import multiprocessing
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 
@@ -443,7 +443,7 @@ class Reducer:
         self._unmasked = None if self._mask is None else (self._mask == 0)
         self._omega_abs = absolute_solid_angle_factor(ai)
         self._geometry_source = source
-        self._shape = tuple(int(x) for x in ai.detector.max_shape)
+        self._shape = (int(ai.detector.max_shape[0]), int(ai.detector.max_shape[1]))
         if s.npt is None:
             self._npt = auto_npt(ai, self._mask, self._shape, s.q_range, s.pyfai_unit)
             log.info("%d q bins: one per pixel of radius from the direct beam (set npt to change)", self._npt)
@@ -517,7 +517,7 @@ class Reducer:
         """Where an ID02 default key is absent but another beamline's name is present (Pilatus ``Exposure_time``),
         use that key for the whole series; the settings (and so the provenance) name it."""
         h = self.settings.header
-        change = {}
+        change: dict[str, Any] = {}
         for field, aliases in _KEY_ALIASES.items():
             key = getattr(h, field)
             if key == _DEFAULT_KEYS[field] and key not in frame.header:
@@ -567,8 +567,10 @@ class Reducer:
         if s.thickness_cm is not None:
             thickness = float(s.thickness_cm)
         elif h.thickness_cm is not None and h.thickness_cm in frame.header:
-            thickness = _get_float(frame.header, h.thickness_cm, name, "thickness", required=True, setting="thickness_cm")
-            if not thickness > 0:  # type: ignore[operator]
+            got = _get_float(frame.header, h.thickness_cm, name, "thickness", required=True, setting="thickness_cm")
+            assert got is not None  # required=True raises instead of returning None
+            thickness = got
+            if not thickness > 0:
                 raise ValueError(f"{name}: header key {h.thickness_cm!r} = {thickness} must be > 0 cm")
         elif s.absolute:
             raise ValueError(f"{name}: sample thickness unknown: header key {h.thickness_cm!r} is missing and "
@@ -641,6 +643,7 @@ class Reducer:
         data, dummy, ddummy = self._clean(data, v, name)
         thickness = 1.0 if v["thickness"] is None else v["thickness"]
         norm = v["divisor"] * thickness * self._omega_abs
+        assert self._ai is not None  # set by _ensure_integrator before any frame is integrated
         res = self._ai.integrate1d(
             data, self._npt, unit=s.pyfai_unit, error_model=s.error_model, method=s.method, mask=self._mask,
             dummy=dummy, delta_dummy=ddummy, polarization_factor=s.polarization_factor, radial_range=s.q_range,
@@ -813,6 +816,24 @@ class Reducer:
         ------
         ValueError
             A bad frame (unless ``settings.bad_frames == "reject"``), or no usable frame left.
+
+        Examples
+        --------
+        One sample of the shipped series minus its blank (geometry and mask from the shipped calibration):
+
+        >>> from pathlib import Path
+        >>> import saxs_mc
+        >>> from saxs_mc.reduce import Reducer, ReductionSettings
+        >>> root = Path(saxs_mc.__file__).parents[1]
+        >>> with Reducer(poni=root / "calibration/id02_sim.poni", mask=root / "calibration/id02_sim_mask.edf",
+        ...              settings=ReductionSettings(npt=200)) as reducer:
+        ...     sample = reducer.reduce(str(root / "sample_data/cdse_series/nuc240C/*.edf"), title="nuc240C")
+        ...     blank = reducer.reduce(str(root / "sample_data/cdse_series/blank_230C/*.edf"), title="blank_230C")
+        >>> len(sample.frames), sample.rejected
+        (3, ())
+        >>> curve = sample.subtract(blank).curve
+        >>> curve.q.shape, curve.intensity_unit
+        ((200,), '1/cm')
         """
         if not isinstance(title, str):
             raise TypeError(f"title must be a str, got {type(title).__name__}")
@@ -877,8 +898,8 @@ class Reducer:
         if not accepted:
             raise ValueError(f"{title}: all {len(records)} frames were rejected; see the reasons in the log, or relax "
                              "ReductionSettings.reject_mad_threshold / set reject_outliers=False")
-        curve = self._average_curve([parts[i] for i in accepted], [records[i] for i in accepted], records, title,
-                                    metadata)  # type: ignore[misc]
+        used = [cast(_Partial, parts[i]) for i in accepted]  # usable frames have their partial sums
+        curve = self._average_curve(used, [records[i] for i in accepted], records, title, metadata)
         inputs = tuple(dict.fromkeys(str(r.path) for r in refs))
         res = ReductionResult(curve=curve, frames=tuple(records), rejected=rejected, geometry=self.geometry,
                               settings=self.settings, inputs=inputs, poni=self.poni, mask=self.mask_file,

@@ -25,7 +25,7 @@ from pathlib import Path
 
 log = logging.getLogger(__name__)
 
-SERIES = ("cdse-nucleation",)
+SERIES: tuple[str, ...] = ("cdse-nucleation",)
 SERIES += ("growth-stack",)  # saxs_mc.simulate.growth: time-resolved growth run (one HDF5 stack + blank)
 
 EXAMPLES = """\

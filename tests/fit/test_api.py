@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 
 import numpy as np
@@ -31,7 +32,7 @@ def test_result_is_frozen_readonly_and_json_safe():
     i_obs, sigma = _data()
     res = fit_arrays(Q, i_obs, sigma, **FAST)
     assert isinstance(res, FitResult)
-    with pytest.raises(Exception):
+    with pytest.raises(dataclasses.FrozenInstanceError):
         res.chi2_r = None  # frozen
     with pytest.raises(ValueError):
         res.volume_fraction[0] = 1.0  # read-only arrays
