@@ -66,7 +66,11 @@ def test_public_functions_have_real_signatures(package):
 
 def test_fit_signatures_name_the_data_arguments():
     assert list(inspect.signature(saxs_mc.fit_arrays).parameters)[:3] == ["q", "intensity", "sigma"]
-    assert list(inspect.signature(saxs_mc.fit_curve).parameters)[0] == "curve"
+    params = inspect.signature(saxs_mc.fit_curve).parameters
+    assert list(params)[0] == "curve" and {"contrast", "seed", "r_range_nm", "repetitions"} <= set(params)
+    assert not any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values())
+    # the signature shown is the one accepted: every option of fit_arrays, the curve's unit/title by default
+    assert set(params) - {"curve"} == set(inspect.signature(saxs_mc.fit_arrays).parameters) - {"q", "intensity", "sigma"}
     assert inspect.signature(saxs_mc.read_curve).parameters["path"].kind is inspect.Parameter.POSITIONAL_OR_KEYWORD
     assert not callable(saxs_mc.fit), "saxs_mc.fit is the subpackage; call saxs_mc.fit_curve or saxs_mc.fit_arrays"
 

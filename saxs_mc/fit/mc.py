@@ -99,6 +99,7 @@ radius ratio of 100 the grid step is 0.22 % in radius.
 from __future__ import annotations
 
 import dataclasses
+import inspect
 import logging
 import math
 import time
@@ -758,8 +759,8 @@ def fit_curve(curve: Curve, **kwargs: Any) -> FitResult:
     Parameters
     ----------
     curve : Curve
-        q in 1/nm, intensity and sigma of shape (n,); its ``intensity_unit`` and ``title`` are the
-        defaults of ``intensity_unit`` and ``title``.
+        q in 1/nm, intensity and sigma of shape (n,); its ``intensity_unit`` and ``title`` are used
+        when ``intensity_unit``/``title`` are not given (or None).
     **kwargs
         Keyword arguments of :func:`fit_arrays` (``contrast``, ``r_range_nm``, ``seed``, ...).
 
@@ -782,6 +783,21 @@ def fit_curve(curve: Curve, **kwargs: Any) -> FitResult:
     """
     if not isinstance(curve, Curve):
         raise TypeError(f"curve must be a saxs_mc.io.curves.Curve, got {type(curve).__name__}; use fit_arrays(q, I, sigma) for arrays")
-    kwargs.setdefault("intensity_unit", curve.intensity_unit)
-    kwargs.setdefault("title", curve.title)
+    if kwargs.get("intensity_unit") is None:
+        kwargs["intensity_unit"] = curve.intensity_unit
+    if kwargs.get("title") is None:
+        kwargs["title"] = curve.title
     return fit_arrays(curve.q, curve.intensity, curve.sigma, **kwargs)
+
+
+def _curve_signature() -> inspect.Signature:
+    """``fit_curve``'s real signature for ``help()``/``inspect``: ``curve`` then the options of :func:`fit_arrays`
+    (``intensity_unit`` and ``title`` default to None: the curve's own)."""
+    base = inspect.signature(fit_arrays)
+    options = [p.replace(default=None, annotation="str | None") if p.name in ("intensity_unit", "title") else p
+               for p in list(base.parameters.values())[3:]]
+    curve = inspect.Parameter("curve", inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation="Curve")
+    return base.replace(parameters=[curve, *options])
+
+
+fit_curve.__signature__ = _curve_signature()  # type: ignore[attr-defined]
