@@ -25,3 +25,36 @@ def _restore_saxs_mc_logging():
     saved = (logger.handlers[:], logger.level, logger.propagate)
     yield
     logger.handlers[:], logger.level, logger.propagate = saved[0], saved[1], saved[2]
+
+
+#: long validation suites (known truth recovered from simulated or shipped data): marked ``slow``.  They are part
+#: of the default run; ``-m "not slow"`` skips them for a quick edit-test loop.
+SLOW_VALIDATION_MODULES = (
+    "tests/fit/test_validation.py",
+    "tests/fit/test_shipped_data.py",
+    "tests/families/test_recovery.py",
+    "tests/pipeline/test_end_to_end.py",
+    "tests/reduce/test_sample_data.py",
+    "tests/simulate/test_growth_recovery.py",
+)
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(config, items):
+    """Mark the slow validation suites, and keep each module that uses a module-scoped fixture on one xdist worker.
+
+    Those fixtures run whole pipelines, simulations or fits.  With ``-n 2`` and plain load balancing the
+    tests of one module land on both workers and each builds the fixture; ``--dist loadgroup`` (set in
+    ``pyproject.toml``) keeps an ``xdist_group`` on one worker, so the fixture is built once.  Runs before
+    xdist's own hook, which reads the marks.
+    """
+    for item in items:
+        module = item.nodeid.split("::", 1)[0]
+        if module in SLOW_VALIDATION_MODULES:
+            item.add_marker(pytest.mark.slow)
+        info = getattr(item, "_fixtureinfo", None)
+        if info is None:
+            continue
+        scopes = {d.scope for defs in info.name2fixturedefs.values() for d in defs}
+        if "module" in scopes:
+            item.add_marker(pytest.mark.xdist_group(module))

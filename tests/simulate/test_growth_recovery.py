@@ -22,7 +22,7 @@ ROOT = Path(__file__).resolve().parents[2]
 DATA = ROOT / "sample_data" / "growth_stack"
 CAL = ROOT / "calibration"
 
-pytestmark = pytest.mark.slow
+pytestmark = pytest.mark.slow  # also listed in tests/conftest.py SLOW_VALIDATION_MODULES
 
 
 @pytest.fixture(scope="module")
