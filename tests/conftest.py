@@ -39,22 +39,7 @@ SLOW_VALIDATION_MODULES = (
 )
 
 
-@pytest.hookimpl(tryfirst=True)
-def pytest_collection_modifyitems(config, items):
-    """Mark the slow validation suites, and keep each module that uses a module-scoped fixture on one xdist worker.
-
-    Those fixtures run whole pipelines, simulations or fits.  With ``-n 2`` and plain load balancing the
-    tests of one module land on both workers and each builds the fixture; ``--dist loadgroup`` (set in
-    ``pyproject.toml``) keeps an ``xdist_group`` on one worker, so the fixture is built once.  Runs before
-    xdist's own hook, which reads the marks.
-    """
-    for item in items:
-        module = item.nodeid.split("::", 1)[0]
-        if module in SLOW_VALIDATION_MODULES:
-            item.add_marker(pytest.mark.slow)
-        info = getattr(item, "_fixtureinfo", None)
-        if info is None:
-            continue
-        scopes = {d.scope for defs in info.name2fixturedefs.values() for d in defs}
-        if "module" in scopes:
-            item.add_marker(pytest.mark.xdist_group(module))
+def pytest_itemcollected(item):
+    """Mark the slow validation suites (listed above) as each item is collected."""
+    if item.nodeid.split("::", 1)[0] in SLOW_VALIDATION_MODULES:
+        item.add_marker(pytest.mark.slow)
