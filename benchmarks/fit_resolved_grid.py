@@ -66,11 +66,11 @@ def curve(name: str, bg_factor: float, seed: int, t: dict | None = None):
 
 
 def run_one(name: str, bg_factor: float, r_low: float, seed: int, t: dict, **kw) -> dict:
-    from saxs_mc.fit import fit
+    from saxs_mc.fit import fit_arrays
 
     q, i, s, b = curve(name, bg_factor, seed, t)
     rr = (r_low * np.pi / q.max(), np.pi / q.min())
-    res = fit(q, i, s, r_range_nm=rr, contrast=CONTRAST, intensity_unit="1/cm", seed=seed, **kw)
+    res = fit_arrays(q, i, s, r_range_nm=rr, contrast=CONTRAST, intensity_unit="1/cm", seed=seed, **kw)
     whole = res.ranges[0]
     out = {"phi_err": whole.volume_fraction / t["phi"] - 1, "mean_err": whole.mean_nm / t["mean_nm"] - 1,
            "background": float(res.background.mean()), "true_background": b, "chi2_r": float(res.chi2_r.mean()),

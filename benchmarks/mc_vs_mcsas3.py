@@ -198,18 +198,18 @@ def run_saxs_mc(q, i, sigma, r_range, args) -> list[dict]:
 
     import numba
 
-    from saxs_mc.fit import FitWarning, fit
+    from saxs_mc.fit import FitWarning, fit_arrays
 
     warnings.simplefilter("ignore", FitWarning)  # non-converged repetitions are counted in the table
     kw = dict(r_range_nm=r_range, contributions=args.contributions, contrast=CONTRAST, intensity_unit="1/cm",
               seed=args.seed, radius_sampling="log", max_iterations=args.max_iter)
-    fit(q, i, sigma, **{**kw, "repetitions": 2})  # compile / load the kernel cache
+    fit_arrays(q, i, sigma, **{**kw, "repetitions": 2})  # compile / load the kernel cache
     before = numba.get_num_threads()
     out = []
     for threads, k in ((1, None), (before, None), (1, 0.0)):
         numba.set_num_threads(threads)
         t0 = time.perf_counter()
-        res = fit(q, i, sigma, **{**kw, "repetitions": args.saxs_mc_repetitions, "chi2_k": k})
+        res = fit_arrays(q, i, sigma, **{**kw, "repetitions": args.saxs_mc_repetitions, "chi2_k": k})
         wall = time.perf_counter() - t0
         rule = "plateau (default)" if k is None else f"chi2_k={k:g}"
         out.append({"name": f"saxs_mc ({threads} thread{'s' if threads > 1 else ''}, {rule})",

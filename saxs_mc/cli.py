@@ -30,10 +30,46 @@ SUBCOMMAND_MODULES = (
 log = logging.getLogger("saxs_mc")
 
 
+EXAMPLES = """\
+examples:
+  saxs-mc simulate --series cdse-nucleation -o sample_data/cdse_series --calibration calibration
+  saxs-mc run pipelines/cdse_nucleation_series.toml        # the whole batch, prints the report path
+  saxs-mc reduce "frames/s1_*.edf" --poni cal.poni --mask mask.edf --blank "frames/blank_*.edf" -o out/s1.h5
+  saxs-mc fit out/s1.h5 -o fits --contrast 34.65 --seed 1
+  saxs-mc peaks out/blank.h5 -o peaks
+  saxs-mc fit -h                                            # options and examples of one subcommand
+
+-v/-q work before or after the subcommand (saxs-mc fit -v ...).
+"""
+
+
+class HelpFormatter(argparse.RawDescriptionHelpFormatter):
+    """Shared ``--help`` layout: examples kept as written, one-line texts wrapped, defaults shown.
+
+    A description or epilog containing a line break is printed as written (examples); a single-line
+    one is wrapped to the terminal.  An option whose help does not mention its default gets
+    ``(default: X)`` appended, unless the default is None, False or empty (nothing to show).
+    """
+
+    def _fill_text(self, text: str, width: int, indent: str) -> str:
+        if "\n" in text.strip():
+            return super()._fill_text(text, width, indent)
+        return argparse.HelpFormatter._fill_text(self, text, width, indent)
+
+    def _get_help_string(self, action: argparse.Action) -> str:
+        help_ = action.help or ""
+        default = action.default
+        if (help_ and "default" not in help_ and action.option_strings and action.nargs != 0
+                and default not in (None, False, argparse.SUPPRESS) and default != []):
+            help_ += " (default: %(default)s)"
+        return help_
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="saxs-mc",
         description="In situ SAXS: pyFAI reduction, Monte Carlo sphere size distributions, Bragg peaks, batch reports.",
+        epilog=EXAMPLES, formatter_class=HelpFormatter,
     )
     parser.add_argument("--version", action="version", version=f"saxs_mc {__version__}")
     _add_logging_options(parser, default_verbose=0, default_quiet=False)
@@ -42,6 +78,7 @@ def build_parser() -> argparse.ArgumentParser:
     for modname in SUBCOMMAND_MODULES:
         importlib.import_module(modname).register(sub)
     for subparser in sub.choices.values():
+        subparser.formatter_class = HelpFormatter
         # accepted after the subcommand too (``saxs-mc fit -v ...``); SUPPRESS keeps the top-level value
         _add_logging_options(subparser, default_verbose=argparse.SUPPRESS, default_quiet=argparse.SUPPRESS)
     return parser

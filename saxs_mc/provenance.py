@@ -34,4 +34,4 @@ def file_sha256(path: str | Path, *, chunk: int = 1 << 20) -> str:
 
 def utc_now() -> str:
     """Current UTC time in ISO 8601 with a ``Z`` suffix."""
-    return _dt.datetime.now(_dt.timezone.utc).replace(microsecond=0).isoformat().replace("+00:00", "Z")
+    return _dt.datetime.now(_dt.UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")

@@ -25,3 +25,21 @@ def _restore_saxs_mc_logging():
     saved = (logger.handlers[:], logger.level, logger.propagate)
     yield
     logger.handlers[:], logger.level, logger.propagate = saved[0], saved[1], saved[2]
+
+
+#: long validation suites (known truth recovered from simulated or shipped data): marked ``slow``.  They are part
+#: of the default run; ``-m "not slow"`` skips them for a quick edit-test loop.
+SLOW_VALIDATION_MODULES = (
+    "tests/fit/test_validation.py",
+    "tests/fit/test_shipped_data.py",
+    "tests/families/test_recovery.py",
+    "tests/pipeline/test_end_to_end.py",
+    "tests/reduce/test_sample_data.py",
+    "tests/simulate/test_growth_recovery.py",
+)
+
+
+def pytest_itemcollected(item):
+    """Mark the slow validation suites (listed above) as each item is collected."""
+    if item.nodeid.split("::", 1)[0] in SLOW_VALIDATION_MODULES:
+        item.add_marker(pytest.mark.slow)

@@ -224,7 +224,7 @@ def test_full_disk_keeps_good_results_summary_and_report(tmp_path):
     out = r["out"]
     failed = {k: v for k, v in out.items() if v[0] == "failed"}
     assert failed, out
-    for sid, (status, err, cause) in failed.items():
+    for _status, err, cause in failed.values():
         assert cause == "ENOSPC" and err.startswith("ENOSPC: no space left on the device") and "\n" not in err
     assert out["report"][0] == "skipped" and "previous report kept" in out["report"][1]
     assert r["same_files"], "a good output, summary.csv or report.html was replaced"

@@ -10,13 +10,4 @@
 
 import lazy_loader
 
-__getattr__, __dir__, __all__ = lazy_loader.attach(
-    __name__,
-    submod_attrs={
-        "decompose": ["decompose", "RESOLVE_CHI2"],
-        "spec": ["Family", "Continuous", "CDSE_MSC_FAMILIES", "parse_family", "check_families",
-                 "load_families_config", "families_from_windows"],
-        "result": ["FamilyResult", "TermFraction"],
-        "outputs": ["write_family_outputs"],
-    },
-)
+__getattr__, __dir__, __all__ = lazy_loader.attach_stub(__name__, __file__)

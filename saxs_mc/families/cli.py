@@ -33,7 +33,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                     "clusters), an optional continuous log-normal population and a flat background: volume "
                     "fractions by NNLS inside an lmfit shape fit, families kept or dropped by BIC, uncertainties "
                     "from the covariance, 95 %% upper limits for absent families.",
-        epilog=__doc__.split("Examples\n--------\n", 1)[1], formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog="examples:\n" + __doc__.split("Examples\n--------\n", 1)[1], formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("data", metavar="DATA", help="NXcanSAS (.h5/.nxs) or 3-column ASCII curve (q, I, Idev)")
     p.add_argument("-o", "--outdir", default=".", help="output directory (default: .)")

@@ -2,9 +2,11 @@
 
 Public API::
 
-    from saxs_mc.fit import fit, fit_curve, FitResult, write_fit_outputs
-    res = fit(q_nm, intensity, sigma, contributions=300, repetitions=10, seed=1,
-              contrast=34.65, intensity_unit="1/cm", ranges_nm=[(0.5, 1.5)])
+    from saxs_mc.fit import fit_arrays, fit_curve, FitResult, write_fit_outputs
+    res = fit_curve(read_curve("sample.h5"), contributions=300, repetitions=10, seed=1,
+                    contrast=34.65, ranges_nm=[(0.5, 1.5)])
+    res = fit_arrays(q_nm, intensity, sigma, contributions=300, repetitions=10, seed=1,
+                     contrast=34.65, intensity_unit="1/cm", ranges_nm=[(0.5, 1.5)])
     print(res.report())
     write_fit_outputs("out", "sample", res, source="sample.h5")
 
@@ -28,13 +30,12 @@ tell from a flat background (below :func:`resolvable_radius`, criterion in
 (``FitResult.unresolved_volume_fraction``) and left out of the total volume
 fraction and the mean radius.  After a blank subtraction,
 :func:`blank_background_bounds` bounds the residual background
-(``fit(..., background_bounds=...)``).
+(``fit_arrays(..., background_bounds=...)``).
 
-``saxs_mc.fit`` is both this subpackage and callable: ``saxs_mc.fit(q, I, sigma,
-...)`` is :func:`saxs_mc.fit.mc.fit`.  Python binds the attribute ``saxs_mc.fit``
-to the subpackage as soon as it is imported, so the module's class is set to
-:class:`_CallableModule`, a :class:`types.ModuleType` subclass whose
-``__call__`` delegates to :func:`fit` (``saxs_mc.fit.fit`` works as well).
+``saxs_mc.fit`` is this subpackage and nothing else: the functions are
+:func:`fit_curve` (a :class:`~saxs_mc.io.curves.Curve`) and :func:`fit_arrays`
+(q, I, sigma arrays).  Names load lazily from ``__init__.pyi``
+(``lazy_loader.attach_stub``), so ``saxs-mc --help`` does not import numba.
 
 Modules: :mod:`~saxs_mc.fit.mc` (method, convergence, validation),
 :mod:`~saxs_mc.fit._kernels` (numba), :mod:`~saxs_mc.fit.statistics` (histograms,
@@ -49,25 +50,6 @@ Units: q in 1/nm, radii in nm, contrast in 1e-6 A^-2, absolute intensities in
 otherwise volume fractions are relative (phi_k = 1 / n, sum 1).
 """
 
-import sys
-import types
-from typing import Any
+import lazy_loader
 
-from saxs_mc.fit.mc import FitWarning, fit, fit_curve
-from saxs_mc.fit.outputs import write_fit_outputs
-from saxs_mc.fit.resolution import blank_background_bounds, resolvable_radius
-from saxs_mc.fit.result import FitResult
-from saxs_mc.fit.statistics import RangeStats
-
-__all__ = ["fit", "fit_curve", "FitResult", "RangeStats", "FitWarning", "write_fit_outputs", "resolvable_radius",
-           "blank_background_bounds"]
-
-
-class _CallableModule(types.ModuleType):
-    """The class of the ``saxs_mc.fit`` module: calling the module calls :func:`saxs_mc.fit.mc.fit`."""
-
-    def __call__(self, *args: Any, **kwargs: Any) -> FitResult:
-        return fit(*args, **kwargs)
-
-
-sys.modules[__name__].__class__ = _CallableModule
+__getattr__, __dir__, __all__ = lazy_loader.attach_stub(__name__, __file__)

@@ -16,7 +16,6 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import logging
-import sys
 from pathlib import Path
 
 log = logging.getLogger(__name__)
@@ -87,7 +86,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         "repetition to its chi2 plateau (see saxs_mc.fit.mc)")
     p.add_argument("--strict", action="store_true", help="exit code 3 if any repetition did not converge")
     p.add_argument("--no-plot", action="store_true", help="skip the PNG plot <stem>_fit.png")
-    p.add_argument("--no-progress", action="store_true", help="no progress bar (never shown unless stderr is a terminal)")
+    p.add_argument("--no-progress", action="store_true", help="no progress report (a bar on a terminal, otherwise a log line every 10 s)")
     p.set_defaults(func=_run)
 
 
@@ -127,7 +126,7 @@ def _run(args: argparse.Namespace) -> int:
         power_law_exponent=args.power_law,
         max_iterations=args.max_iterations,
         chi2_k=args.chi2_k,
-        progress=not args.no_progress and sys.stderr.isatty(),
+        progress=not args.no_progress and not getattr(args, "quiet", False),
     )
     log.info("\n%s", res.report())
     paths = write_fit_outputs(args.outdir, args.stem or path.stem, res, source=path, plot=not args.no_plot)

@@ -99,24 +99,27 @@ radius ratio of 100 the grid step is 0.22 % in radius.
 from __future__ import annotations
 
 import dataclasses
+import inspect
 import logging
 import math
 import time
 import warnings
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, cast
 
+import numba
 import numpy as np
 
+from saxs_mc._progress import progress as _progress
 from saxs_mc._rng import SeedLike, spawn_seeds
 from saxs_mc.fit import _kernels as K
 from saxs_mc.fit.resolution import INFORMATIVE_N_SIGMA, P_FLAT, informative_q_max, resolvable_radius
 from saxs_mc.fit.result import FitResult
 from saxs_mc.fit.statistics import (
+    RangeStats,
     bin_centers,
     bin_edges,
     min_visibility,
-    RangeStats,
     number_histogram,
     range_stats,
     sphere_volume_nm3,
@@ -143,7 +146,7 @@ _WARMUP_S: float | None = None
 def warm_up() -> float:
     """Compile or load the numba kernels once per process; return the seconds it took (0 if done before).
 
-    :func:`fit` calls it before starting its timer, so ``elapsed_s`` and
+    :func:`fit_arrays` calls it before starting its timer, so ``elapsed_s`` and
     ``time_per_iteration_s`` measure the Monte Carlo only; the load/compile time
     of the first call in a process is reported as ``FitResult.warmup_s``.
     """
@@ -458,21 +461,14 @@ def _run_kernels(pb: _Problem, opts: _Options, seeds: np.ndarray, chi2_target: f
     kargs = (pb.table, pb.w, pb.wi, pb.swii, opts.contributions)
     kopts = (opts.max_iterations, chi2_target, opts.stagnation_window, stag_delta, pb.background.free, 10_000)
     t0 = time.perf_counter()
-    chunk = n_rep
-    if progress:
-        import numba
-        from tqdm.auto import tqdm
-
-        chunk = max(1, numba.get_num_threads())
-        bar = tqdm(total=n_rep, desc="MC repetitions", unit="rep")
-    for a in range(0, n_rep, chunk):
-        b = min(a + chunk, n_rep)
-        K.mc_repetitions(*kargs, seeds[a:b], *kopts, idx[a:b], fsum[a:b], info[a:b], pb.p_basis, bounded,
-                         pb.background.c_max)
-        if progress:
+    # with progress, run the repetitions in chunks of one per numba thread and count them
+    chunk = max(1, numba.get_num_threads()) if progress else n_rep
+    with _progress(n_rep, "MC repetitions", "repetition", enabled=progress) as bar:
+        for a in range(0, n_rep, chunk):
+            b = min(a + chunk, n_rep)
+            K.mc_repetitions(*kargs, seeds[a:b], *kopts, idx[a:b], fsum[a:b], info[a:b], pb.p_basis, bounded,
+                             pb.background.c_max)
             bar.update(b - a)
-    if progress:
-        bar.close()
     return idx, fsum, info, time.perf_counter() - t0
 
 
@@ -513,7 +509,7 @@ def _resolution_split(pb: _Problem, scale: np.ndarray, fsum: np.ndarray, radii: 
     return r_res, q_info, resolved_radii
 
 
-def fit(
+def fit_arrays(
     q: np.ndarray,
     intensity: np.ndarray,
     sigma: np.ndarray,
@@ -613,8 +609,8 @@ def fit(
     radius_grid_points : int
         Size of the tabulated radius grid.
     progress : bool
-        Show a tqdm progress bar over repetitions (callers such as the CLI
-        should pass True only when stderr is a terminal).
+        Report progress over repetitions: a tqdm bar when stderr is a terminal,
+        otherwise a log line every :data:`saxs_mc._progress.LOG_INTERVAL_S` seconds.
     title : str
         Sample name for reports.
 
@@ -629,7 +625,7 @@ def fit(
     >>> q = np.geomspace(0.2, 5.0, 100)
     >>> i = make_distribution({"kind": "gaussian", "mean_nm": 1.5, "sd_nm": 0.1,
     ...                        "volume_fraction": 1e-3}).dsigma(q, 34.65) + 0.01
-    >>> res = fit(q, i, 0.01 * i, contrast=34.65, intensity_unit="1/cm", seed=1,
+    >>> res = fit_arrays(q, i, 0.01 * i, contrast=34.65, intensity_unit="1/cm", seed=1,
     ...           contributions=100, repetitions=2)
     >>> round(res.ranges[0].mean_nm, 1)
     1.5
@@ -650,7 +646,7 @@ def fit(
     q, i_obs, sig = _select_q(q, i_obs, sig, qr)
     rr = _radius_range(r_range_nm, q, _warn)
     absolute = _absolute_scale(contrast, intensity_unit, _warn)
-    ranges = [rr] + [_pair(r, "ranges_nm item", "nm") for r in (ranges_nm or [])]
+    ranges = [rr] + [cast(tuple[float, float], _pair(r, "ranges_nm item", "nm")) for r in (ranges_nm or [])]
     if opts.repetitions < 2:
         _warn(
             f"repetitions={opts.repetitions}: all uncertainties (*_std) are 0 with one repetition; use >= 2 "
@@ -683,7 +679,7 @@ def fit(
         _warn("the fitted scale s is 0 in some repetitions: the data show no size-dependent scattering in this range")
     from saxs_mc.provenance import package_versions
 
-    settings = {
+    settings: dict[str, Any] = {
         "q_range_nm": list(qr) if qr else None, "q_fitted_nm": [float(q[0]), float(q[-1])], "n_q": int(q.size),
         "r_range_nm": list(rr), "contributions": opts.contributions, "repetitions": opts.repetitions,
         "radius_sampling": radius_sampling, "radius_grid_points": opts.radius_grid_points,
@@ -697,7 +693,7 @@ def fit(
         "stagnation_delta_chi2": stag_delta,
         "resolvable_radius_nm": r_res, "informative_q_max_nm": q_info,
         "resolution_criterion": {"p_flat": P_FLAT, "n_sigma": INFORMATIVE_N_SIGMA},
-        "seed": int(seed) if seed_source != "generator" else None, "seed_source": seed_source,
+        "seed": int(cast(int, seed)) if seed_source != "generator" else None, "seed_source": seed_source,
     }
     return FitResult(
         q_nm=q, intensity=i_obs, sigma=sig, intensity_unit=intensity_unit, absolute=absolute,
@@ -717,6 +713,7 @@ def _volume_per_contribution(absolute: bool, contrast: float | None, scale: np.n
                              ) -> tuple[np.ndarray, np.ndarray]:
     """Volume fraction carried by each contribution, and g (intensity per volume fraction per nm^3), per repetition."""
     if absolute:
+        assert contrast is not None  # absolute scale implies a contrast (_absolute_scale)
         g = contrast_to_cm2(float(contrast)) ** 2 * 1e-21  # intensity per (volume fraction * nm^3)
         return scale / g, np.full(opts.repetitions, g)
     return np.full(opts.repetitions, 1.0 / opts.contributions), scale * opts.contributions
@@ -757,9 +754,50 @@ def _warn_convergence(reasons: tuple[str, ...], chi2_r: np.ndarray, chi2_k: floa
 
 
 def fit_curve(curve: Curve, **kwargs: Any) -> FitResult:
-    """:func:`fit` applied to a :class:`~saxs_mc.io.curves.Curve` (its unit and title are used)."""
+    """:func:`fit_arrays` applied to a :class:`~saxs_mc.io.curves.Curve` (its unit and title are used).
+
+    Parameters
+    ----------
+    curve : Curve
+        q in 1/nm, intensity and sigma of shape (n,); its ``intensity_unit`` and ``title`` are used
+        when ``intensity_unit``/``title`` are not given (or None).
+    **kwargs
+        Keyword arguments of :func:`fit_arrays` (``contrast``, ``r_range_nm``, ``seed``, ...).
+
+    Returns
+    -------
+    FitResult
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from saxs_mc.io.curves import Curve
+    >>> from saxs_mc.models.distributions import make_distribution
+    >>> q = np.geomspace(0.2, 5.0, 100)
+    >>> i = make_distribution({"kind": "gaussian", "mean_nm": 1.5, "sd_nm": 0.1,
+    ...                        "volume_fraction": 1e-3}).dsigma(q, 34.65) + 0.01
+    >>> curve = Curve(q=q, intensity=i, sigma=0.01 * i, intensity_unit="1/cm", title="demo")
+    >>> res = fit_curve(curve, contrast=34.65, seed=1, contributions=100, repetitions=2)
+    >>> res.title, round(res.ranges[0].mean_nm, 1)
+    ('demo', 1.5)
+    """
     if not isinstance(curve, Curve):
-        raise TypeError(f"curve must be a saxs_mc.io.curves.Curve, got {type(curve).__name__}; use fit(q, I, sigma) for arrays")
-    kwargs.setdefault("intensity_unit", curve.intensity_unit)
-    kwargs.setdefault("title", curve.title)
-    return fit(curve.q, curve.intensity, curve.sigma, **kwargs)
+        raise TypeError(f"curve must be a saxs_mc.io.curves.Curve, got {type(curve).__name__}; use fit_arrays(q, I, sigma) for arrays")
+    if kwargs.get("intensity_unit") is None:
+        kwargs["intensity_unit"] = curve.intensity_unit
+    if kwargs.get("title") is None:
+        kwargs["title"] = curve.title
+    return fit_arrays(curve.q, curve.intensity, curve.sigma, **kwargs)
+
+
+def _curve_signature() -> inspect.Signature:
+    """``fit_curve``'s real signature for ``help()``/``inspect``: ``curve`` then the options of :func:`fit_arrays`
+    (``intensity_unit`` and ``title`` default to None: the curve's own)."""
+    base = inspect.signature(fit_arrays)
+    options = [p.replace(default=None, annotation="str | None") if p.name in ("intensity_unit", "title") else p
+               for p in list(base.parameters.values())[3:]]
+    curve = inspect.Parameter("curve", inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation="Curve")
+    return base.replace(parameters=[curve, *options])
+
+
+fit_curve.__signature__ = _curve_signature()  # type: ignore[attr-defined]

@@ -256,7 +256,7 @@ def _write_fit_files(outdir: Path, stem: str, res: FitResult, src: Path | None, 
         **res.summary(),
     }
     doc = jsonable(doc)
-    if nx:
+    if nx and src is not None:
         paths["nxcansas"] = write_nxcansas_analysis(src, outdir / f"{stem}_fit.h5", res, doc)
     paths["json"] = write_json_atomic(outdir / f"{stem}_fit.json", doc)
     if plot:

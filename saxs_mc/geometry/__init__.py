@@ -12,8 +12,4 @@ masks refer to the image flipped that way relative to fabio's reading.
 
 import lazy_loader
 
-__getattr__, __dir__, __all__ = lazy_loader.attach(
-    __name__,
-    submod_attrs={"fit2d": ["Fit2DGeometry", "fit2d_to_poni", "integrator_from_fit2d", "parse_fit2d_values",
-                            "read_fit2d"]},
-)
+__getattr__, __dir__, __all__ = lazy_loader.attach_stub(__name__, __file__)

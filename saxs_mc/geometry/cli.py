@@ -54,6 +54,7 @@ def _run(args: argparse.Namespace) -> int:
     if problems:
         log.error("geometry: %d problem(s); nothing written:\n  %s", len(problems), "\n  ".join(problems))
         return 2
+    assert geom is not None  # no problems: the calibration was read
     log.info("%s", geom.report())
     path = fit2d_to_poni(geom, args.detector, out, wavelength_A=args.wavelength_A)
     log.info("wrote %s (reduce with --flip ud: Fit2D's image is flipped top-to-bottom)", path)

@@ -121,7 +121,7 @@ def read_fit2d(source: str | Path) -> Fit2DGeometry:
         raise ValueError(f"Fit2D calibration {path} does not exist; give the Fit2D refinement log or "
                          "'dist_mm=...,center_x=...,center_y=...,tilt=...,tilt_plane=...,wavelength_A=...'")
     log = path.read_text(encoding="utf-8", errors="replace")
-    got = {k: _last(p, log) for k, p in _LOG_PATTERNS.items()}
+    got: dict[str, Any] = {k: _last(p, log) for k, p in _LOG_PATTERNS.items()}
     missing = [what for what, k in (("beam centre (pixels)", "center_px"), ("sample to detector distance", "dist_mm"))
                if got[k] is None]
     if missing:

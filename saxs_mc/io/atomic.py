@@ -189,7 +189,7 @@ def remove_stale_staging(outdir: str | Path) -> list[Path]:
     import shutil
 
     outdir = Path(outdir)
-    removed = []
+    removed: list[Path] = []
     try:
         entries = list(os.scandir(outdir))
     except (FileNotFoundError, NotADirectoryError):
@@ -223,7 +223,9 @@ def write_failure_errno(exc: BaseException) -> str | None:
     import errno as _errno
 
     seen = 0
-    while exc is not None and seen < 10:
+    cur: BaseException | None = exc
+    while cur is not None and seen < 10:
+        exc = cur
         if isinstance(exc, OSError) and exc.errno is not None:
             name = _errno.errorcode.get(exc.errno)
             if name in WRITE_FAILURES:
@@ -233,7 +235,7 @@ def write_failure_errno(exc: BaseException) -> str | None:
             code = getattr(_errno, name, None)
             if code is not None and (f"errno = {code}," in text or f"[Errno {code}]" in text):
                 return name
-        exc, seen = exc.__cause__ or exc.__context__, seen + 1
+        cur, seen = exc.__cause__ or exc.__context__, seen + 1
     return None
 
 

@@ -11,8 +11,8 @@ from __future__ import annotations
 import dataclasses
 import json
 import re
-from pathlib import Path
 from collections.abc import Iterable
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -224,7 +224,7 @@ def read_curve_ascii(path: str | Path, *, q_unit: str | None = None) -> Curve:
     i_unit = "arbitrary"
     title = path.stem
     meta: dict[str, Any] = {}
-    rows = []
+    rows: list[list[float]] = []
     for line in text.splitlines():
         s = line.strip()
         if not s:
@@ -285,6 +285,21 @@ def read_curve(path: str | Path, *, entry: str | None = None, q_unit: str | None
     q_unit : {"1/nm", "1/A"}, optional
         Unit of q in the file, overriding what the file states; needed for ASCII
         files without a q-unit header and NXcanSAS files whose Q has no ``@units``.
+
+    Returns
+    -------
+    Curve
+        q in 1/nm, intensity and sigma of shape (n,), the intensity unit and the title.
+
+    Examples
+    --------
+    >>> import pathlib, tempfile
+    >>> path = pathlib.Path(tempfile.mkdtemp()) / "demo.dat"
+    >>> _ = write_curve_ascii(path, Curve(q=[0.1, 0.2, 0.4], intensity=[10.0, 5.0, 1.0], sigma=[0.1, 0.1, 0.1],
+    ...                                   intensity_unit="1/cm", title="demo"))
+    >>> c = read_curve(path)
+    >>> c.q.tolist(), c.intensity.tolist(), c.intensity_unit
+    ([0.1, 0.2, 0.4], [10.0, 5.0, 1.0], '1/cm')
     """
     path = Path(path)
     if not path.exists():

@@ -28,7 +28,7 @@ import glob
 import logging
 import os
 import re
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Generator, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -420,7 +420,7 @@ def header_number(value: Any) -> float:
     return float(m.group(1)) * _UNIT_FACTORS[m.group(2).lower()]
 
 
-def iter_frames(sources: str | Path | Iterable[str | Path] | Sequence[FrameRef]) -> Iterator[Frame]:
+def iter_frames(sources: str | Path | Iterable[str | Path] | Sequence[FrameRef]) -> Generator[Frame, None, None]:
     """Yield the frames of ``sources`` one at a time (lazily; HDF5 files stay open while in use).
 
     Parameters

@@ -1,18 +1,11 @@
-"""Scattering models: sphere form factor and size distributions."""
+"""Scattering models: sphere form factor, size distributions, X-ray contrast of materials, Yu sizing curves.
 
-from saxs_mc.models.distributions import SizeDistribution, make_distribution
-from saxs_mc.models.sphere import (
-    contrast_to_cm2,
-    sphere_dsigma,
-    sphere_form_factor,
-    sphere_volume_cm3,
-)
+- :func:`sphere_form_factor`, :func:`sphere_dsigma`, :func:`contrast_to_cm2`, :func:`sphere_volume_cm3`
+- :class:`SizeDistribution`, :func:`make_distribution`
+- :func:`contrast`, :func:`xray_sld`, :class:`Material` -- X-ray scattering-length-density contrast (periodictable)
+- :func:`yu_diameter_nm`, :func:`yu_absorption_nm` -- Yu et al. (2003) CdSe sizing curve
+"""
 
-__all__ = [
-    "SizeDistribution",
-    "make_distribution",
-    "contrast_to_cm2",
-    "sphere_dsigma",
-    "sphere_form_factor",
-    "sphere_volume_cm3",
-]
+import lazy_loader
+
+__getattr__, __dir__, __all__ = lazy_loader.attach_stub(__name__, __file__)

@@ -167,6 +167,7 @@ def beam_energy_keV(*, energy_keV: float | None = None, wavelength_nm: float | N
     if (energy_keV is None) == (wavelength_nm is None):
         raise MaterialError("give exactly one of energy_keV or wavelength_nm (the beam energy of the data, "
                             "e.g. wavelength_nm=0.1 for 12.4 keV)")
+    val: float | None
     if energy_keV is not None:
         e = float(energy_keV)
         name, val = "energy_keV", energy_keV

@@ -190,7 +190,7 @@ def msc_family_sizes(radius_nm: float, absorption_nm: float | None) -> dict[str,
     (1.88, 1.85)
     """
     return {"radius_nm": radius_nm, "saxs_diameter_nm": 2.0 * radius_nm, "absorption_nm": absorption_nm,
-            "optical_diameter_nm": yu_diameter_nm(absorption_nm) if absorption_nm is not None else None,
+            "optical_diameter_nm": float(yu_diameter_nm(absorption_nm)) if absorption_nm is not None else None,
             "yu_absorption_of_saxs_diameter_nm": yu_equivalent_absorption_nm(radius_nm)}
 
 

@@ -8,11 +8,4 @@
 
 import lazy_loader
 
-__getattr__, __dir__, __all__ = lazy_loader.attach(
-    __name__,
-    submod_attrs={
-        "spectra": ["Spectra", "read_spectra"],
-        "excitons": ["ExcitonPeak", "OpticalFamily", "DEFAULT_FAMILIES", "parse_optical_family"],
-        "analysis": ["OpticalResult", "SpectrumPeaks", "analyse_spectra", "SIZING_RANGE_NM"],
-    },
-)
+__getattr__, __dir__, __all__ = lazy_loader.attach_stub(__name__, __file__)

@@ -12,8 +12,16 @@ import numpy as np
 
 from saxs_mc.io.atomic import jsonable
 from saxs_mc.models.optical import YU_ABSORPTION_RANGE_NM
-from saxs_mc.optical.excitons import (DEFAULT_FAMILIES, ExcitonPeak, OpticalFamily, assign_family,
-                                      check_optical_families, find_candidates, fit_peaks, yu_size)
+from saxs_mc.optical.excitons import (
+    DEFAULT_FAMILIES,
+    ExcitonPeak,
+    OpticalFamily,
+    assign_family,
+    check_optical_families,
+    find_candidates,
+    fit_peaks,
+    yu_size,
+)
 from saxs_mc.optical.spectra import Spectra, read_spectra
 
 log = logging.getLogger(__name__)
@@ -81,7 +89,7 @@ class OpticalResult:
             "source": self.source,
             "wavelength_range_nm": [float(self.wavelength_nm[0]), float(self.wavelength_nm[-1])],
             "families": [dataclasses.asdict(f) for f in self.families],
-            "spectra": [{"name": s.name, "first_exciton_nm": s.first_exciton.wavelength_nm if s.peaks else None,
+            "spectra": [{"name": s.name, "first_exciton_nm": s.first_exciton.wavelength_nm if s.first_exciton is not None else None,
                          "peaks": [dataclasses.asdict(p) for p in s.peaks], "warnings": list(s.warnings)}
                         for s in self.spectra],
             "settings": self.settings, "versions": self.versions,

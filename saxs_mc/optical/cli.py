@@ -28,7 +28,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                     "find first-exciton peaks on the scattering/continuum background (second derivative + lmfit "
                     "Gaussian fit), assign them to magic-size families and size them with Yu et al. (2003). "
                     "Writes <stem>_optical.json per file.",
-        epilog=__doc__.split("Examples\n--------\n", 1)[1], formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog="examples:\n" + __doc__.split("Examples\n--------\n", 1)[1], formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("spectra", nargs="+", metavar="SPECTRUM", help="CSV/TXT spectrum file(s)")
     p.add_argument("-o", "--outdir", default=".", help="output directory (default: .)")
@@ -49,7 +49,8 @@ def _run(args: argparse.Namespace) -> int:
     from saxs_mc.optical.spectra import read_spectra
     from saxs_mc.provenance import file_sha256, utc_now
 
-    problems, fams = [], None
+    problems: list[str] = []
+    fams: list | tuple | None = None
     if args.family:
         parsed = []
         for text in args.family:

@@ -186,7 +186,9 @@ def fit_peaks(wl: np.ndarray, a: np.ndarray, cands: list[tuple[float, float]],
         for k, v in enumerate(np.polyfit(de, y, BASELINE_DEGREE)[::-1]):
             params.add(f"b{k}", value=float(v))
 
-        def resid(p, x=x, y=y, de=de, n=len(grp)):
+        n_peaks = len(grp)
+
+        def resid(p, x=x, y=y, de=de, n=n_peaks):
             model = sum(p[f"b{k}"] * de**k for k in range(BASELINE_DEGREE + 1))
             for k in range(n):
                 model = model + p[f"h{k}"] * np.exp(-0.5 * ((x - p[f"c{k}"]) / p[f"s{k}"]) ** 2)

@@ -83,7 +83,7 @@ def _rows(path: Path) -> tuple[list[str] | None, list[list[float]]]:
 
 def _wavelength_column(path: Path, header: list[str] | None, data: np.ndarray) -> int:
     if header is not None and len(header) == data.shape[1]:
-        for k, name in enumerate(header):
+        for name in header:
             if _EV_NAME.search(name) and not _WL_NAME.search(name):
                 raise ValueError(f"{path}: column {name!r} is a photon energy (eV); saxs_mc.optical needs the "
                                  "wavelength in nm: convert with lambda [nm] = 1239.84 / E [eV]")
@@ -106,13 +106,27 @@ def _wavelength_column(path: Path, header: list[str] | None, data: np.ndarray) -
 
 
 def read_spectra(path: str | Path) -> Spectra:
-    """Read absorbance spectra from a CSV/TXT file (see module docstring).
+    r"""Read absorbance spectra from a CSV/TXT file (see module docstring).
 
     Raises
     ------
     ValueError
         Unreadable or non-numeric file, ragged rows, no wavelength column, a wavelength in eV,
         or no absorbance column.
+
+    Returns
+    -------
+    Spectra
+        ``wavelength_nm`` of shape (n,), ``absorbance`` of shape (m, n) for m columns, their ``names``.
+
+    Examples
+    --------
+    >>> import pathlib, tempfile
+    >>> path = pathlib.Path(tempfile.mkdtemp()) / "uvvis.csv"
+    >>> _ = path.write_text("# two samples\nwavelength_nm,s1,s2\n400,0.10,0.20\n410,0.12,0.25\n420,0.15,0.22\n")
+    >>> sp = read_spectra(path)
+    >>> sp.names, sp.wavelength_nm.tolist(), sp.absorbance.shape
+    (('s1', 's2'), [400.0, 410.0, 420.0], (2, 3))
     """
     path = Path(path)
     if not path.is_file():

@@ -18,13 +18,27 @@ from typing import Any
 
 log = logging.getLogger("saxs_mc.pipeline")
 
+EXAMPLES = """\
+examples:
+  saxs-mc run pipelines/cdse_nucleation_series.toml            # all samples; prints the report path last
+  saxs-mc run pipelines/cdse_nucleation_series.toml --dry-run  # list the steps: to run or cached
+  saxs-mc run my_series.toml --workers 4                       # four local worker processes
+  saxs-mc run my_series.toml --scheduler tcp://host:8786       # a dask.distributed cluster
+  saxs-mc run my_series.toml --force                           # ignore the cache, redo every step
+  cp pipelines/template.toml my_series.toml                    # start a config from the commented template
+
+exit codes: 0 all steps succeeded, 1 a step failed (the others finished), 2 bad config or output
+folder (nothing run), 3 another run holds the output folder, 130 interrupted.
+"""
+
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser(
         "run", help="run a batch pipeline (reduce -> subtract blank -> MC fit -> Bragg peaks -> report)",
         description="Run the batch pipeline described by a TOML config (see pipelines/template.toml). "
                     "Steps whose inputs and settings are unchanged are skipped (content hash); "
-                    "prints the path of the HTML report.")
+                    "prints the path of the HTML report.",
+        epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("config", help="pipeline configuration, e.g. pipelines/cdse_nucleation_series.toml")
     p.add_argument("--dry-run", action="store_true", help="list the steps and whether they would run or are cached")
     p.add_argument("--scheduler", metavar="ADDRESS", default=None,

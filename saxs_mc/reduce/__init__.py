@@ -15,14 +15,4 @@ import lazy_loader
 
 # Submodules load on first attribute access (scientific-python SPEC 1): the CLI imports
 # ``saxs_mc.reduce.cli`` on every call and must not pay for pyFAI/scipy then.
-__getattr__, __dir__, __all__ = lazy_loader.attach(
-    __name__,
-    submod_attrs={
-        "blank": ["pick_blank_by_temperature", "subtract_blank"],
-        "calibration": ["WATER_DSIGMA_20C", "WaterCalibration", "water_calibration"],
-        "output": ["read_reduced", "write_reduced"],
-        "reducer": ["FrameRecord", "Reducer", "ReductionResult"],
-        "rejection": ["RobustFlags", "robust_outliers"],
-        "settings": ["HeaderMap", "ReductionSettings"],
-    },
-)
+__getattr__, __dir__, __all__ = lazy_loader.attach_stub(__name__, __file__)

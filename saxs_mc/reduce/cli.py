@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import logging
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -53,7 +52,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--q-range", type=float, nargs=2, metavar=("QMIN", "QMAX"),
                    help="radial range of the integration, in --q-unit (default: all pixels)")
     p.add_argument("--q-unit", choices=("1/nm", "1/A"), default="1/nm", help="q unit of the grid and files")
-    p.add_argument("--error-model", choices=("poisson", "azimuthal"), default="poisson")
+    p.add_argument("--error-model", choices=("poisson", "azimuthal"), default="poisson",
+                   help="uncertainty of each q bin: poisson (counting statistics, propagated) or azimuthal "
+                        "(spread of the pixels in the ring)")
     p.add_argument("--polarization-factor", type=float, default=0.99, help="pyFAI polarization factor (default 0.99)")
     p.add_argument("--no-polarization", action="store_true", help="no polarization correction")
     p.add_argument("--no-solid-angle", action="store_true",
@@ -241,7 +242,7 @@ def _run(args: argparse.Namespace) -> int:
         return 2
     out = Path(args.output)  # its location was checked by preflight, before computing
     title = args.title or out.stem
-    progress = not (getattr(args, "quiet", False)) and sys.stderr.isatty()
+    progress = not getattr(args, "quiet", False)  # a bar on a terminal, else log lines
     calibration = None
     if args.water:
         settings, calibration = _water_calibrated(args, settings, progress)

@@ -91,7 +91,7 @@ class MonitorTable:
                                  "(map it with table_columns frame=<column>)")
             return list(self.rows)
         k = self.columns.index(col)
-        index = {}
+        index: dict[str, Any] = {}
         for r in self.rows:
             index.setdefault(r[k].strip(), r)
         out = []

@@ -23,15 +23,24 @@ import dataclasses
 import logging
 import math
 import multiprocessing
-import sys
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 
+from saxs_mc._progress import progress as _progress
 from saxs_mc.io.curves import Curve
-from saxs_mc.io.frames import Frame, FrameError, FrameRef, expand_sources, header_number, iter_frames, read_frame, read_mask
+from saxs_mc.io.frames import (
+    Frame,
+    FrameError,
+    FrameRef,
+    expand_sources,
+    header_number,
+    iter_frames,
+    read_frame,
+    read_mask,
+)
 from saxs_mc.reduce.geometry import (
     absolute_solid_angle_factor,
     combined_mask,
@@ -434,7 +443,7 @@ class Reducer:
         self._unmasked = None if self._mask is None else (self._mask == 0)
         self._omega_abs = absolute_solid_angle_factor(ai)
         self._geometry_source = source
-        self._shape = tuple(int(x) for x in ai.detector.max_shape)
+        self._shape = (int(ai.detector.max_shape[0]), int(ai.detector.max_shape[1]))
         if s.npt is None:
             self._npt = auto_npt(ai, self._mask, self._shape, s.q_range, s.pyfai_unit)
             log.info("%d q bins: one per pixel of radius from the direct beam (set npt to change)", self._npt)
@@ -508,7 +517,7 @@ class Reducer:
         """Where an ID02 default key is absent but another beamline's name is present (Pilatus ``Exposure_time``),
         use that key for the whole series; the settings (and so the provenance) name it."""
         h = self.settings.header
-        change = {}
+        change: dict[str, Any] = {}
         for field, aliases in _KEY_ALIASES.items():
             key = getattr(h, field)
             if key == _DEFAULT_KEYS[field] and key not in frame.header:
@@ -558,8 +567,10 @@ class Reducer:
         if s.thickness_cm is not None:
             thickness = float(s.thickness_cm)
         elif h.thickness_cm is not None and h.thickness_cm in frame.header:
-            thickness = _get_float(frame.header, h.thickness_cm, name, "thickness", required=True, setting="thickness_cm")
-            if not thickness > 0:  # type: ignore[operator]
+            got = _get_float(frame.header, h.thickness_cm, name, "thickness", required=True, setting="thickness_cm")
+            assert got is not None  # required=True raises instead of returning None
+            thickness = got
+            if not thickness > 0:
                 raise ValueError(f"{name}: header key {h.thickness_cm!r} = {thickness} must be > 0 cm")
         elif s.absolute:
             raise ValueError(f"{name}: sample thickness unknown: header key {h.thickness_cm!r} is missing and "
@@ -632,6 +643,7 @@ class Reducer:
         data, dummy, ddummy = self._clean(data, v, name)
         thickness = 1.0 if v["thickness"] is None else v["thickness"]
         norm = v["divisor"] * thickness * self._omega_abs
+        assert self._ai is not None  # set by _ensure_integrator before any frame is integrated
         res = self._ai.integrate1d(
             data, self._npt, unit=s.pyfai_unit, error_model=s.error_model, method=s.method, mask=self._mask,
             dummy=dummy, delta_dummy=ddummy, polarization_factor=s.polarization_factor, radial_range=s.q_range,
@@ -666,11 +678,7 @@ class Reducer:
                         table: Sequence[Mapping[str, float]] | None = None) -> list[tuple[FrameRecord, _Partial | None]]:
         out: list[tuple[FrameRecord, _Partial | None]] = []
         table = list(table) if table is not None else [{} for _ in refs]
-        bar = None
-        if progress and sys.stderr.isatty() and len(refs) > 1:
-            from tqdm import tqdm
-
-            bar = tqdm(total=len(refs), desc=desc or "reduce", unit="frame", leave=False)
+        bar = _progress(len(refs), desc or "reduce", "frame", enabled=progress and len(refs) > 1)
         try:
             frames = iter_frames(refs)
             for k, ref in enumerate(refs):
@@ -690,12 +698,10 @@ class Reducer:
                     frames.close()
                     if len(out) < len(refs):
                         frames = iter_frames(refs[len(out):])
-                if bar is not None:
-                    bar.update(1)
+                bar.update(1)
             frames.close()
         finally:
-            if bar is not None:
-                bar.close()
+            bar.close()
         return out
 
     def check(self, sources: str | Path | Iterable[str | Path] | Sequence[FrameRef], *, title: str = "") -> list[str]:
@@ -796,7 +802,8 @@ class Reducer:
         metadata : dict, optional
             Extra JSON-safe metadata merged into ``curve.metadata``.
         progress : bool
-            Show a tqdm progress bar (only when stderr is a terminal).
+            Report progress over frames: a tqdm bar when stderr is a terminal, otherwise a log
+            line every :data:`saxs_mc._progress.LOG_INTERVAL_S` seconds.
         workers : int
             Number of processes (spawned once and kept for later calls; each builds its own
             integrator once).  Call :meth:`close` (or use the Reducer as a context manager) to end them.
@@ -809,6 +816,24 @@ class Reducer:
         ------
         ValueError
             A bad frame (unless ``settings.bad_frames == "reject"``), or no usable frame left.
+
+        Examples
+        --------
+        One sample of the shipped series minus its blank (geometry and mask from the shipped calibration):
+
+        >>> from pathlib import Path
+        >>> import saxs_mc
+        >>> from saxs_mc.reduce import Reducer, ReductionSettings
+        >>> root = Path(saxs_mc.__file__).parents[1]
+        >>> with Reducer(poni=root / "calibration/id02_sim.poni", mask=root / "calibration/id02_sim_mask.edf",
+        ...              settings=ReductionSettings(npt=200)) as reducer:
+        ...     sample = reducer.reduce(str(root / "sample_data/cdse_series/nuc240C/*.edf"), title="nuc240C")
+        ...     blank = reducer.reduce(str(root / "sample_data/cdse_series/blank_230C/*.edf"), title="blank_230C")
+        >>> len(sample.frames), sample.rejected
+        (3, ())
+        >>> curve = sample.subtract(blank).curve
+        >>> curve.q.shape, curve.intensity_unit
+        ((200,), '1/cm')
         """
         if not isinstance(title, str):
             raise TypeError(f"title must be a str, got {type(title).__name__}")
@@ -834,8 +859,10 @@ class Reducer:
         futs = {pool.submit(_worker.integrate, [refs[i] for i in c], [table[i] for i in c]): k
                 for k, c in enumerate(chunks)}
         try:
-            for fut in concurrent.futures.as_completed(futs):
-                results[futs[fut]] = fut.result()
+            with _progress(len(refs), title or "reduce", "frame", enabled=progress) as bar:
+                for fut in concurrent.futures.as_completed(futs):
+                    results[futs[fut]] = fut.result()
+                    bar.update(len(chunks[futs[fut]]))
         except BaseException:
             for f in futs:
                 f.cancel()
@@ -871,8 +898,8 @@ class Reducer:
         if not accepted:
             raise ValueError(f"{title}: all {len(records)} frames were rejected; see the reasons in the log, or relax "
                              "ReductionSettings.reject_mad_threshold / set reject_outliers=False")
-        curve = self._average_curve([parts[i] for i in accepted], [records[i] for i in accepted], records, title,
-                                    metadata)  # type: ignore[misc]
+        used = [cast(_Partial, parts[i]) for i in accepted]  # usable frames have their partial sums
+        curve = self._average_curve(used, [records[i] for i in accepted], records, title, metadata)
         inputs = tuple(dict.fromkeys(str(r.path) for r in refs))
         res = ReductionResult(curve=curve, frames=tuple(records), rejected=rejected, geometry=self.geometry,
                               settings=self.settings, inputs=inputs, poni=self.poni, mask=self.mask_file,

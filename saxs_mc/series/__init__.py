@@ -11,10 +11,4 @@
 
 import lazy_loader
 
-__getattr__, __dir__, __all__ = lazy_loader.attach(
-    __name__,
-    submod_attrs={
-        "grouping": ["FrameStack", "Grouping", "GroupingError", "StackGrouping", "TimePoint", "group_frames",
-                     "open_stack", "read_timestamps"],
-    },
-)
+__getattr__, __dir__, __all__ = lazy_loader.attach_stub(__name__, __file__)

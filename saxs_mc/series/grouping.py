@@ -71,7 +71,8 @@ def _is_int(v: Any) -> bool:
 
 
 def _is_pos(v: Any) -> bool:
-    return isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, bool) and math.isfinite(v) and v > 0
+    return bool(isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, bool) and math.isfinite(v)
+                and v > 0)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -641,9 +642,19 @@ def group_frames(source: str | os.PathLike | Sequence[str | os.PathLike] | Frame
 
     Examples
     --------
-    >>> tps = group_frames("run.h5::/entry/instrument/detector/data", Grouping(window_s=6.0, step_s=2.0),
-    ...                    timestamps="run_frames.csv::time_s")  # doctest: +SKIP
-    >>> [tp.sources for tp in tps]  # doctest: +SKIP
+    A stack of 6 frames in groups of 3, then in 2 s windows of its timestamps:
+
+    >>> import pathlib, tempfile
+    >>> import h5py, numpy as np
+    >>> path = pathlib.Path(tempfile.mkdtemp()) / "run.h5"
+    >>> with h5py.File(path, "w") as f:
+    ...     _ = f.create_dataset("entry/data/data", data=np.ones((6, 4, 4), dtype=np.uint32))
+    >>> tps = group_frames(f"{path}::/entry/data/data", Grouping(every=3))
+    >>> len(tps), [tp.frames for tp in tps]
+    (2, [(0, 1, 2), (3, 4, 5)])
+    >>> [tp.n_frames for tp in group_frames(f"{path}::/entry/data/data", Grouping(window_s=2.0),
+    ...                                     timestamps=[0.0, 0.5, 1.0, 2.5, 3.0, 3.5])]
+    [3, 3]
     """
     if not isinstance(grouping, Grouping):
         raise TypeError(f"grouping must be a Grouping, got {type(grouping).__name__}")

@@ -30,8 +30,19 @@ from pathlib import Path
 
 log = logging.getLogger(__name__)
 
-SERIES = ("cdse-nucleation",)
+SERIES: tuple[str, ...] = ("cdse-nucleation",)
 SERIES += ("growth-stack",)  # saxs_mc.simulate.growth: time-resolved growth run (one HDF5 stack + blank)
+
+EXAMPLES = """\
+examples:
+  # regenerate the shipped sample data (deterministic)
+  saxs-mc simulate --series cdse-nucleation -o sample_data/cdse_series --calibration calibration
+  # the shipped time-resolved growth stack (300-frame Eiger-like HDF5 stack + blank)
+  saxs-mc simulate --series growth-stack -o sample_data/growth_stack --calibration calibration
+  # a custom series described in JSON (a list of MeasurementCondition dicts)
+  saxs-mc simulate --conditions my.json --poni calibration/id02_sim.poni \\
+      --mask calibration/id02_sim_mask.edf -o out/ --seed 7
+"""
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -40,6 +51,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="render simulated 2D SAXS frames (EDF + NeXus) with a truth file",
         description="Render simulated in situ SAXS frames on an absolute scale from known sphere size "
                     "distributions, precursor mesophase, solvent and capillary scattering.",
+        epilog=EXAMPLES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("--series", choices=SERIES, help="a predefined series (the shipped CdSe nucleation series)")
     p.add_argument("--conditions", type=Path, help="JSON file: list of MeasurementCondition dicts (instead of --series)")

@@ -23,6 +23,7 @@ water
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import numpy as np
 
@@ -139,7 +140,7 @@ def precursor_dsigma(q_nm: np.ndarray, temperature_C: float, strength: float | N
     return out
 
 
-def true_peaks(temperature_C: float, strength: float | None = None) -> list[dict[str, float]]:
+def true_peaks(temperature_C: float, strength: float | None = None) -> list[dict[str, Any]]:
     """The Bragg peaks present at ``temperature_C`` (JSON-safe), empty when molten."""
     s = mesophase_strength(temperature_C) if strength is None else float(strength)
     if s <= 0:

@@ -74,7 +74,7 @@ def make_geometry(setup: dict | None = None) -> tuple[AzimuthalIntegrator, np.nd
         Pixels that the detector reports as Dummy (module gaps).
     """
     s = dict(ID02_SIM if setup is None else {**ID02_SIM, **setup})
-    shape = tuple(int(v) for v in s["shape"])
+    shape = (int(s["shape"][0]), int(s["shape"][1]))
     px = float(s["pixel_m"])
     det = Detector(pixel1=px, pixel2=px, max_shape=shape)
     ai = AzimuthalIntegrator(dist=float(s["distance_m"]), poni1=s["center_2_px"] * px, poni2=s["center_1_px"] * px,

@@ -199,7 +199,7 @@ def simulate_series(conditions: Sequence[MeasurementCondition], outdir: str | Pa
                     "gas_fraction": mon.gas_fraction}
             frame_info.append(info)
             if mon.faulty:
-                faulty.append(info["file"])
+                faulty.append(str(info["file"]))
             n_total += 1
         curve_path = write_truth_curve(cdir / f"{cond.name}_truth.dat", q_truth, cond)
         entry = cond.to_dict()

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 
 import numpy as np
 import pytest
 import scipy.stats
 
-from saxs_mc.fit import FitResult, FitWarning, fit, fit_curve
+from saxs_mc.fit import FitResult, FitWarning, fit_arrays, fit_curve
 from saxs_mc.fit.statistics import min_visibility, range_stats, volume_histogram
 from saxs_mc.io.curves import Curve
 from saxs_mc.models.distributions import make_distribution
@@ -29,9 +30,9 @@ FAST = dict(contributions=100, repetitions=4, seed=1)
 
 def test_result_is_frozen_readonly_and_json_safe():
     i_obs, sigma = _data()
-    res = fit(Q, i_obs, sigma, **FAST)
+    res = fit_arrays(Q, i_obs, sigma, **FAST)
     assert isinstance(res, FitResult)
-    with pytest.raises(Exception):
+    with pytest.raises(dataclasses.FrozenInstanceError):
         res.chi2_r = None  # frozen
     with pytest.raises(ValueError):
         res.volume_fraction[0] = 1.0  # read-only arrays
@@ -43,25 +44,25 @@ def test_result_is_frozen_readonly_and_json_safe():
     assert "chi2_r" in rep and "converged" in rep
     # the inputs are not mutated
     i_copy = i_obs.copy()
-    fit(Q, i_obs, sigma, **FAST)
+    fit_arrays(Q, i_obs, sigma, **FAST)
     np.testing.assert_array_equal(i_obs, i_copy)
 
 
 def test_same_seed_same_result_different_seed_different():
     i_obs, sigma = _data()
-    a = fit(Q, i_obs, sigma, **FAST)
-    b = fit(Q, i_obs, sigma, **FAST)
-    c = fit(Q, i_obs, sigma, **{**FAST, "seed": 2})
+    a = fit_arrays(Q, i_obs, sigma, **FAST)
+    b = fit_arrays(Q, i_obs, sigma, **FAST)
+    c = fit_arrays(Q, i_obs, sigma, **{**FAST, "seed": 2})
     np.testing.assert_array_equal(a.radii_nm, b.radii_nm)
     np.testing.assert_array_equal(a.chi2_r, b.chi2_r)
     assert not np.array_equal(a.radii_nm, c.radii_nm)
-    gen = fit(Q, i_obs, sigma, contributions=100, repetitions=4, seed=np.random.default_rng(5))
+    gen = fit_arrays(Q, i_obs, sigma, contributions=100, repetitions=4, seed=np.random.default_rng(5))
     assert gen.seed is None and gen.repetition_seeds.size == 4
 
 
 def test_convergence_reported_per_repetition():
     i_obs, sigma = _data()
-    res = fit(Q, i_obs, sigma, **FAST)
+    res = fit_arrays(Q, i_obs, sigma, **FAST)
     assert res.all_converged
     assert np.all(res.chi2_r <= res.chi2_r_accept)
     assert res.chi2_r_accept == pytest.approx(1 + 3 * np.sqrt(2 / (Q.size - 2)))
@@ -72,20 +73,20 @@ def test_convergence_reported_per_repetition():
     conv = res.convergence()
     assert [c["converged"] for c in conv] == [True] * 4
     # McSAS-style early stop on request: chi2_r <= 1 + k sqrt(2/dof), fewer iterations
-    early = fit(Q, i_obs, sigma, chi2_k=1.0, **FAST)
+    early = fit_arrays(Q, i_obs, sigma, chi2_k=1.0, **FAST)
     assert early.chi2_r_target == pytest.approx(1 + np.sqrt(2 / (Q.size - 2)))
     assert set(early.stop_reason) <= {"target", "plateau"} and "target" in early.stop_reason
     assert np.all(early.chi2_r[np.array(early.stop_reason) == "target"] <= early.chi2_r_target)
     assert early.iterations.mean() < res.iterations.mean()
     assert np.all(res.chi2_r <= early.chi2_r + 1e-12)
     with pytest.raises(ValueError, match="chi2_k"):
-        fit(Q, i_obs, sigma, chi2_k=-1.0, **FAST)
+        fit_arrays(Q, i_obs, sigma, chi2_k=-1.0, **FAST)
 
 
 def test_iteration_cap_is_flagged_never_silent():
     i_obs, sigma = _data()
     with pytest.warns(FitWarning) as rec:
-        res = fit(Q, i_obs, sigma, max_iterations=50, **FAST)
+        res = fit_arrays(Q, i_obs, sigma, max_iterations=50, **FAST)
     assert any("did not converge" in str(w.message) for w in rec)
     assert res.stop_reason == ("cap",) * 4
     assert not res.all_converged
@@ -100,7 +101,7 @@ def test_inadequate_model_stops_as_stagnated_and_is_flagged():
     i_bad = i_obs + 0.5 * Q**-4
     sig_bad = np.sqrt(sigma**2 + (0.01 * 0.5 * Q**-4) ** 2)
     with pytest.warns(FitWarning, match="did not converge"):
-        res = fit(Q, i_bad, sig_bad, r_range_nm=(0.5, 20.0), **FAST)
+        res = fit_arrays(Q, i_bad, sig_bad, r_range_nm=(0.5, 20.0), **FAST)
     assert "stagnated" in res.stop_reason or "cap" in res.stop_reason
     assert np.all(res.chi2_r[~res.converged] > res.chi2_r_accept)
 
@@ -118,27 +119,27 @@ def test_bad_data_raise_clear_errors(mutate, match):
     i_obs, sigma = _data()
     i2, s2 = mutate(i_obs, sigma)
     with pytest.raises(ValueError, match=match):
-        fit(Q, i2, s2, **FAST)
+        fit_arrays(Q, i2, s2, **FAST)
 
 
 def test_bad_ranges_and_sizes():
     i_obs, sigma = _data()
     with pytest.raises(ValueError, match="only 1 q point"):
-        fit(Q, i_obs, sigma, q_range_nm=(1.0, 1.05), **FAST)
+        fit_arrays(Q, i_obs, sigma, q_range_nm=(1.0, 1.05), **FAST)
     with pytest.raises(ValueError, match="observable"):
-        fit(Q, i_obs, sigma, r_range_nm=(50.0, 100.0), **FAST)  # pi/q_min = 21 nm
+        fit_arrays(Q, i_obs, sigma, r_range_nm=(50.0, 100.0), **FAST)  # pi/q_min = 21 nm
     with pytest.raises(ValueError, match="observable"):
-        fit(Q, i_obs, sigma, r_range_nm=(0.05, 0.3), **FAST)  # pi/q_max = 0.52 nm
+        fit_arrays(Q, i_obs, sigma, r_range_nm=(0.05, 0.3), **FAST)  # pi/q_max = 0.52 nm
     with pytest.raises(ValueError, match="0 < min < max"):
-        fit(Q, i_obs, sigma, r_range_nm=(3.0, 1.0), **FAST)
+        fit_arrays(Q, i_obs, sigma, r_range_nm=(3.0, 1.0), **FAST)
     with pytest.raises(ValueError, match="shapes"):
-        fit(Q, i_obs[:-1], sigma, **FAST)
+        fit_arrays(Q, i_obs[:-1], sigma, **FAST)
     with pytest.raises(TypeError, match="contributions"):
-        fit(Q, i_obs, sigma, contributions=1.5, repetitions=2)
+        fit_arrays(Q, i_obs, sigma, contributions=1.5, repetitions=2)
     with pytest.raises(ValueError, match="bin_scale"):
-        fit(Q, i_obs, sigma, bin_scale="ln", **FAST)
+        fit_arrays(Q, i_obs, sigma, bin_scale="ln", **FAST)
     with pytest.warns(FitWarning) as rec:
-        fit(Q, i_obs, sigma, r_range_nm=(0.1, 5.0), **FAST)
+        fit_arrays(Q, i_obs, sigma, r_range_nm=(0.1, 5.0), **FAST)
     msgs = [str(w.message) for w in rec]
     assert any("poorly constrained" in m for m in msgs)
     assert any("below the resolvable radius" in m for m in msgs)  # issue 15: the limit is named
@@ -147,12 +148,12 @@ def test_bad_ranges_and_sizes():
 def test_contrast_with_arbitrary_units_warns_and_stays_relative():
     i_obs, sigma = _data()
     with pytest.warns(FitWarning, match="arbitrary scale"):
-        res = fit(Q, i_obs, sigma, contrast=CONTRAST_CDSE_ODE, intensity_unit="arbitrary", **FAST)
+        res = fit_arrays(Q, i_obs, sigma, contrast=CONTRAST_CDSE_ODE, intensity_unit="arbitrary", **FAST)
     assert not res.absolute
     assert res.volume_fraction.sum() == pytest.approx(1.0)
     assert any("arbitrary scale" in w for w in res.warnings)
     with pytest.raises(ValueError, match="contrast"):
-        fit(Q, i_obs, sigma, contrast=float("nan"), intensity_unit="1/cm", **FAST)
+        fit_arrays(Q, i_obs, sigma, contrast=float("nan"), intensity_unit="1/cm", **FAST)
 
 
 def test_fit_curve_uses_curve_unit_and_title():
@@ -167,7 +168,7 @@ def test_fit_curve_uses_curve_unit_and_title():
 
 def test_fitted_curve_matches_data_within_noise():
     i_obs, sigma = _data()
-    res = fit(Q, i_obs, sigma, **FAST)
+    res = fit_arrays(Q, i_obs, sigma, **FAST)
     resid = (res.intensity - res.model_mean) / res.sigma
     assert np.mean(resid**2) < res.chi2_r_accept
     assert np.all(res.model_std >= 0) and np.any(res.model_std > 0)
@@ -217,7 +218,7 @@ def test_power_law_term_absorbs_porod_scattering():
     i_bad = i_obs + porod
     sig_bad = np.sqrt(sigma**2 + (0.01 * porod) ** 2)
     # radii up to 5 nm: larger spheres would scatter like q^-4 in this q range and share the Porod term
-    res = fit(Q, i_bad, sig_bad, r_range_nm=(0.5, 5.0), power_law_exponent=4.0, ranges_nm=[(0.8, 3.0)], **FAST)
+    res = fit_arrays(Q, i_bad, sig_bad, r_range_nm=(0.5, 5.0), power_law_exponent=4.0, ranges_nm=[(0.8, 3.0)], **FAST)
     assert res.all_converged
     # c (q/q_min)^-4 with c = 0.5 q_min^-4
     assert res.power_law_coefficient.mean() == pytest.approx(0.5 * Q[0] ** -4, rel=0.1)
@@ -225,7 +226,7 @@ def test_power_law_term_absorbs_porod_scattering():
     assert res.ranges[1].mean_nm == pytest.approx(truth, rel=0.02)
     assert res.summary()["settings"]["power_law_exponent"] == 4.0
     with pytest.raises(ValueError, match="power_law_exponent"):
-        fit(Q, i_obs, sigma, power_law_exponent=-1.0, **FAST)
+        fit_arrays(Q, i_obs, sigma, power_law_exponent=-1.0, **FAST)
 
 
 def test_fit_result_identical_for_any_thread_count():
@@ -235,9 +236,9 @@ def test_fit_result_identical_for_any_thread_count():
     before = numba.get_num_threads()
     try:
         numba.set_num_threads(1)
-        one = fit(Q, i_obs, sigma, contributions=100, repetitions=5, seed=9)
+        one = fit_arrays(Q, i_obs, sigma, contributions=100, repetitions=5, seed=9)
         numba.set_num_threads(min(2, numba.config.NUMBA_NUM_THREADS))
-        two = fit(Q, i_obs, sigma, contributions=100, repetitions=5, seed=9, progress=False)
+        two = fit_arrays(Q, i_obs, sigma, contributions=100, repetitions=5, seed=9, progress=False)
     finally:
         numba.set_num_threads(before)
     np.testing.assert_array_equal(one.radii_nm, two.radii_nm)
@@ -246,36 +247,38 @@ def test_fit_result_identical_for_any_thread_count():
 
 
 # ---------------------------------------------------------------- API details
-def test_saxs_mc_fit_is_callable_before_and_after_submodule_import():
-    import importlib
+def test_saxs_mc_fit_is_the_subpackage_and_the_functions_are_fit_curve_and_fit_arrays():
+    import inspect
+    import types
 
     import saxs_mc
 
+    assert type(saxs_mc.fit) is types.ModuleType and not callable(saxs_mc.fit)  # no callable-module trick
     i_obs, sigma = _data()
-    assert isinstance(saxs_mc.fit(Q, i_obs, sigma, **FAST), FitResult)
-    assert isinstance(saxs_mc.fit(Q, i_obs, sigma, **FAST), FitResult)  # second access: the subpackage
-    importlib.import_module("saxs_mc.fit.mc")
-    res = saxs_mc.fit(Q, i_obs, sigma, **FAST)
-    assert isinstance(res, FitResult) and saxs_mc.fit.FitResult is FitResult
-    assert saxs_mc.FitResult is FitResult and saxs_mc.fit.fit(Q, i_obs, sigma, **FAST).seed == res.seed
+    res = saxs_mc.fit_arrays(Q, i_obs, sigma, **FAST)
+    assert isinstance(res, FitResult) and saxs_mc.fit.FitResult is FitResult and saxs_mc.FitResult is FitResult
+    curve = Curve(q=Q, intensity=i_obs, sigma=sigma, intensity_unit="arbitrary")
+    again = saxs_mc.fit_curve(curve, **FAST)
+    np.testing.assert_array_equal(again.volume_fraction, res.volume_fraction)  # same seed, same data
+    assert list(inspect.signature(saxs_mc.fit_arrays).parameters)[:3] == ["q", "intensity", "sigma"]
 
 
 def test_seed_none_draws_and_records_a_reproducible_seed():
     i_obs, sigma = _data()
-    a = fit(Q, i_obs, sigma, contributions=100, repetitions=3)
+    a = fit_arrays(Q, i_obs, sigma, contributions=100, repetitions=3)
     assert isinstance(a.seed, int) and a.settings["seed_source"] == "os_entropy"
     assert a.summary()["seed"] == a.seed
-    b = fit(Q, i_obs, sigma, contributions=100, repetitions=3, seed=a.seed)  # re-run from the recorded seed
+    b = fit_arrays(Q, i_obs, sigma, contributions=100, repetitions=3, seed=a.seed)  # re-run from the recorded seed
     np.testing.assert_array_equal(a.radii_nm, b.radii_nm)
     np.testing.assert_array_equal(a.repetition_seeds, b.repetition_seeds)
     assert b.settings["seed_source"] == "user"
-    assert fit(Q, i_obs, sigma, contributions=100, repetitions=3).seed != a.seed  # 63-bit entropy
+    assert fit_arrays(Q, i_obs, sigma, contributions=100, repetitions=3).seed != a.seed  # 63-bit entropy
 
 
 def test_single_repetition_warns_that_uncertainties_are_zero():
     i_obs, sigma = _data()
     with pytest.warns(FitWarning, match="repetitions=1"):
-        res = fit(Q, i_obs, sigma, contributions=100, repetitions=1, seed=1)
+        res = fit_arrays(Q, i_obs, sigma, contributions=100, repetitions=1, seed=1)
     assert np.all(res.volume_fraction_std == 0)
 
 
@@ -283,9 +286,9 @@ def test_timing_excludes_kernel_warm_up():
     from saxs_mc.fit import mc
 
     i_obs, sigma = _data()
-    fit(Q, i_obs, sigma, **FAST)
+    fit_arrays(Q, i_obs, sigma, **FAST)
     assert mc.warm_up() == 0.0  # once per process
-    res = fit(Q, i_obs, sigma, **FAST)
+    res = fit_arrays(Q, i_obs, sigma, **FAST)
     assert res.warmup_s == 0.0 and res.summary()["convergence"]["warmup_s"] == 0.0
     # a warm kernel: well under 20 us per attempted move for 120 q points (measured ~1 us)
     assert 0 < res.time_per_iteration_s < 2e-5
@@ -293,8 +296,8 @@ def test_timing_excludes_kernel_warm_up():
 
 def test_background_modes():
     i_obs, sigma = _data()  # true flat background +0.01
-    nn = fit(Q, i_obs, sigma, **FAST)
-    free = fit(Q, i_obs, sigma, background="flat", **FAST)
+    nn = fit_arrays(Q, i_obs, sigma, **FAST)
+    free = fit_arrays(Q, i_obs, sigma, background="flat", **FAST)
     assert nn.settings["background"] == "nonnegative" and free.settings["background"] == "flat"
     assert nn.background_at_bound == 0
     np.testing.assert_allclose(nn.background, 0.01, rtol=0.1)
@@ -302,17 +305,17 @@ def test_background_modes():
     # an offset below zero: the bound is active (b = 0 exactly, counted), the free fit goes negative
     low = i_obs - 0.05
     with pytest.warns(FitWarning, match="did not converge"):
-        nn_low = fit(Q, low, sigma, **FAST)  # spheres cannot make the intensity negative
+        nn_low = fit_arrays(Q, low, sigma, **FAST)  # spheres cannot make the intensity negative
     assert np.all(nn_low.background == 0.0) and nn_low.background_at_bound == 4
     assert "at its bound 0 in 4/4" in nn_low.report()
-    free_low = fit(Q, low, sigma, background="flat", **FAST)
+    free_low = fit_arrays(Q, low, sigma, background="flat", **FAST)
     np.testing.assert_allclose(free_low.background, 0.01 - 0.05, rtol=0.1)
-    none = fit(Q, i_obs - 0.01, sigma, background=False, **FAST)
+    none = fit_arrays(Q, i_obs - 0.01, sigma, background=False, **FAST)
     assert np.all(none.background == 0.0) and none.settings["background"] == "none"
     with pytest.raises(ValueError, match="background"):
-        fit(Q, i_obs, sigma, background="negative", **FAST)
+        fit_arrays(Q, i_obs, sigma, background="negative", **FAST)
     with pytest.raises(ValueError, match="nonnegative"):
-        fit(Q, i_obs, sigma, background="nonnegative", power_law_exponent=4.0, **FAST)
+        fit_arrays(Q, i_obs, sigma, background="nonnegative", power_law_exponent=4.0, **FAST)
 
 
 def test_visible_only_statistics_and_sub_visibility_fraction():
@@ -335,7 +338,7 @@ def test_visible_only_statistics_and_sub_visibility_fraction():
     with pytest.raises(ValueError, match="visible_only"):
         range_stats(radii, phi, 1.0, 4.0, visible_only=True)
     i_obs, sigma = _data()
-    res = fit(Q, i_obs, sigma, ranges_nm=[(1.0, 2.5)], **FAST)
+    res = fit_arrays(Q, i_obs, sigma, ranges_nm=[(1.0, 2.5)], **FAST)
     assert len(res.ranges_visible) == len(res.ranges) == 2
     assert "visible bins only" in res.report() and len(res.summary()["ranges_visible"]) == 2
 
@@ -345,12 +348,12 @@ def test_duplicated_q_is_an_error_naming_the_value():
     i_obs, sigma = _data()
     q2 = np.concatenate([Q, Q])
     with pytest.raises(ValueError, match=r"q has 120 duplicated value\(s\) \(first q = 0\.15 1/nm\).*merge or average"):
-        fit(q2, np.concatenate([i_obs, i_obs]), np.concatenate([sigma, sigma]), **FAST)
+        fit_arrays(q2, np.concatenate([i_obs, i_obs]), np.concatenate([sigma, sigma]), **FAST)
 
 
 def test_short_repr_and_plot_return_axes():
     i_obs, sigma = _data()
-    res = fit(Q, i_obs, sigma, contrast=CONTRAST_CDSE_ODE, intensity_unit="1/cm", title="s", **FAST)
+    res = fit_arrays(Q, i_obs, sigma, contrast=CONTRAST_CDSE_ODE, intensity_unit="1/cm", title="s", **FAST)
     text = repr(res)
     assert len(text) < 300 and text.startswith("FitResult('s'") and "chi2_r" in text and "unresolved" in text
     ax_c, ax_d = res.plot()

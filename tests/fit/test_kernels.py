@@ -59,7 +59,7 @@ def test_draw_index_uniform_and_equal_to_reference():
 def test_solve_scale_background_matches_lstsq(fit_background):
     rng = np.random.default_rng(5)
     n_neg = 0
-    for trial in range(200):
+    for _trial in range(200):
         f = rng.uniform(0.1, 3, 40)
         sigma = rng.uniform(0.05, 0.3, 40)
         s_true = rng.normal(1.0, 1.5)  # sometimes negative: the bound s >= 0 is active
@@ -183,7 +183,7 @@ def test_repetitions_equal_single_runs_and_independent_of_thread_count():
 def test_solve_bounded3_matches_scipy_bvls(fit_background):
     rng = np.random.default_rng(8)
     hits = set()
-    for trial in range(300):
+    for _trial in range(300):
         n = 50
         q = np.geomspace(0.2, 4, n)
         f = rng.uniform(0.5, 2, n) * q**-1.0

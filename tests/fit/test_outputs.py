@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from saxs_mc.cli import main
-from saxs_mc.fit import fit, fit_curve, write_fit_outputs
+from saxs_mc.fit import fit_arrays, fit_curve, write_fit_outputs
 from saxs_mc.io.curves import Curve, read_curve, write_curve_ascii
 from saxs_mc.io.nxcansas import write_nxcansas
 from saxs_mc.models.distributions import make_distribution
@@ -74,7 +74,7 @@ def test_csvs_load_in_pandas_with_default_options(tmp_path, curve):
 
 
 def test_relative_distribution_sums_to_one(tmp_path, curve):
-    res = fit(curve.q, curve.intensity, curve.sigma, contributions=100, repetitions=3, seed=1)
+    res = fit_arrays(curve.q, curve.intensity, curve.sigma, contributions=100, repetitions=3, seed=1)
     write_fit_outputs(tmp_path, "rel", res)
     _, data = _read_csv(tmp_path / "rel_distribution.csv")
     assert data[:, 2].sum() == pytest.approx(1.0, rel=1e-9)

@@ -18,7 +18,7 @@ import numpy as np
 import pytest
 import scipy.optimize
 
-from saxs_mc.fit import FitWarning, blank_background_bounds, fit, resolvable_radius
+from saxs_mc.fit import FitWarning, blank_background_bounds, fit_arrays, resolvable_radius
 from saxs_mc.fit import _kernels as K
 from saxs_mc.fit.resolution import flat_limit_x, informative_q_max
 from saxs_mc.io.curves import Curve
@@ -91,16 +91,16 @@ def test_background_bounds_hold_and_the_default_keeps_b_nonnegative():
     kw = dict(contrast=grid.CONTRAST, intensity_unit="1/cm", seed=1, contributions=100, repetitions=3)
     with warnings.catch_warnings():  # the rest cannot be fitted inside the bounds: flagged as not converged
         warnings.simplefilter("ignore", FitWarning)
-        res = fit(q, i, s, background_bounds=(-1e-3, 2e-3), **kw)
-        free = fit(q, i - 0.02, s, background="flat", background_bounds=(-1e-3, 2e-3), **kw)
+        res = fit_arrays(q, i, s, background_bounds=(-1e-3, 2e-3), **kw)
+        free = fit_arrays(q, i - 0.02, s, background="flat", background_bounds=(-1e-3, 2e-3), **kw)
     assert not res.all_converged and res.background_at_bound == 0
     assert np.all(res.background <= 2e-3 + 1e-15) and np.all(res.background >= 0.0)  # 'nonnegative' raises b_min to 0
     assert res.summary()["settings"]["background_bounds"] == [0.0, 2e-3]
     assert np.all(free.background >= -1e-3 - 1e-15) and free.background.min() < 0  # 'flat' keeps the negative bound
     with pytest.raises(ValueError, match="power_law_exponent"):
-        fit(q, i, s, background_bounds=(0, 1), power_law_exponent=4.0, **kw)
+        fit_arrays(q, i, s, background_bounds=(0, 1), power_law_exponent=4.0, **kw)
     with pytest.raises(ValueError, match="b_min <= b_max"):
-        fit(q, i, s, background_bounds=(1, 0), **kw)
+        fit_arrays(q, i, s, background_bounds=(1, 0), **kw)
 
 
 # a few seeds per combination here; the full grid (10 seeds each) is benchmarks/fit_resolved_grid.py
@@ -121,7 +121,7 @@ def test_small_radius_pile_is_reported_apart_with_a_warning():
     t = grid.truth("lognormal")
     q, i, s, _ = grid.curve("lognormal", 1.0, 0, t)
     with pytest.warns(FitWarning, match=r"below the resolvable radius 0\.36\d* nm"):
-        res = fit(q, i, s, r_range_nm=(np.pi / 10, np.pi / 0.2), contrast=grid.CONTRAST, intensity_unit="1/cm", seed=0)
+        res = fit_arrays(q, i, s, r_range_nm=(np.pi / 10, np.pi / 0.2), contrast=grid.CONTRAST, intensity_unit="1/cm", seed=0)
     whole, everything = res.ranges[0], res.ranges_all[0]
     assert everything.volume_fraction / t["phi"] - 1 > 0.08  # the pile is there in the raw MC distribution
     assert abs(whole.volume_fraction / t["phi"] - 1) < 0.05 and abs(whole.mean_nm / t["mean_nm"] - 1) < 0.03

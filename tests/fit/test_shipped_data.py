@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from saxs_mc.fit import FitWarning, fit, fit_curve
+from saxs_mc.fit import FitWarning, fit_arrays, fit_curve
 from saxs_mc.models.sphere import CONTRAST_CDSE_ODE
 
 REPO = Path(__file__).resolve().parents[2]
@@ -87,7 +87,7 @@ def test_noiseless_truth_with_reduction_sigma(curve, truth):
     t = np.loadtxt(truth["curve"])
     i_true = np.interp(curve.q, t[:, 0], t[:, 2])
     i_obs = i_true + np.random.default_rng(7).normal(0.0, curve.sigma)
-    res = fit(curve.q, i_obs, curve.sigma, contrast=CONTRAST_CDSE_ODE, intensity_unit="1/cm", seed=3)
+    res = fit_arrays(curve.q, i_obs, curve.sigma, contrast=CONTRAST_CDSE_ODE, intensity_unit="1/cm", seed=3)
     _check(res, truth)
 
 

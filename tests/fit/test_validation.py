@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from saxs_mc.fit import fit
+from saxs_mc.fit import fit_arrays
 from saxs_mc.models.distributions import make_distribution
 from saxs_mc.models.sphere import CONTRAST_CDSE_ODE
 
@@ -28,7 +28,7 @@ def simulate(specs, seed, rel_noise=0.01, background=0.01):
 
 
 def _fit(i_obs, sigma, seed, ranges, absolute=True):
-    return fit(Q_NM, i_obs, sigma, seed=seed, ranges_nm=ranges, contrast=CONTRAST_CDSE_ODE if absolute else None,
+    return fit_arrays(Q_NM, i_obs, sigma, seed=seed, ranges_nm=ranges, contrast=CONTRAST_CDSE_ODE if absolute else None,
                intensity_unit="1/cm" if absolute else "arbitrary")
 
 
@@ -93,11 +93,11 @@ def test_two_separated_populations_resolved_with_right_split(seed):
     large = {"kind": "gaussian", "mean_nm": 4.0, "sd_nm": 0.2, "volume_fraction": 4e-4}
     i_obs, sigma = simulate([small, large], seed)
     res = _fit(i_obs, sigma, seed, [(0.8, 2.0), (3.0, 5.5)])
-    s, l = res.ranges[1], res.ranges[2]
-    assert abs(s.mean_nm / 1.2 - 1) < 0.02 and abs(l.mean_nm / 4.0 - 1) < 0.02  # observed ~0.1 %
-    split = s.volume_fraction / (s.volume_fraction + l.volume_fraction)
+    s, big = res.ranges[1], res.ranges[2]
+    assert abs(s.mean_nm / 1.2 - 1) < 0.02 and abs(big.mean_nm / 4.0 - 1) < 0.02  # observed ~0.1 %
+    split = s.volume_fraction / (s.volume_fraction + big.volume_fraction)
     assert split == pytest.approx(0.6, abs=0.03)  # observed within 0.002
-    assert s.volume_fraction == pytest.approx(6e-4, rel=0.10) and l.volume_fraction == pytest.approx(4e-4, rel=0.10)
+    assert s.volume_fraction == pytest.approx(6e-4, rel=0.10) and big.volume_fraction == pytest.approx(4e-4, rel=0.10)
     # resolved: (almost) no volume between the populations
     centers = res.bin_centers_nm
     gap = res.volume_fraction[(centers > 2.0) & (centers < 3.0)].sum()

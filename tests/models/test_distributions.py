@@ -59,7 +59,7 @@ def _dsigma_quad(d, q_nm, contrast):
     lo, hi = d.support_nm()
     out = []
     for q in q_nm:
-        def f(u):
+        def f(u, q=q):
             r = math.exp(u)
             return float(d.pdf(r)) * r * float(sphere_volume_cm3(r)) * float(sphere_form_factor(np.array([q]), r)[0])
 

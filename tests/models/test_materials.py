@@ -8,8 +8,16 @@ import json
 import numpy as np
 import pytest
 
-from saxs_mc.models.materials import (PARTICLES, PRESETS, SOLVENTS, Contrast, MaterialError, contrast,
-                                      resolve_material, xray_sld)
+from saxs_mc.models.materials import (
+    PARTICLES,
+    PRESETS,
+    SOLVENTS,
+    Contrast,
+    MaterialError,
+    contrast,
+    resolve_material,
+    xray_sld,
+)
 
 #: CODATA: classical electron radius (A) and Avogadro's number; standard atomic weights (IUPAC)
 R_E_A = 2.8179403262e-5

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import numpy as np
 import pytest
 
 from saxs_mc.cli import main
@@ -108,3 +107,18 @@ def test_water_and_empty_cell_use_the_water_thickness_not_the_samples(sim, frame
     f2 = read_curve(out2).metadata["provenance"]["settings"]["calibration_factor"]
     assert f2 == pytest.approx(factor / 2.0, rel=1e-6)
     assert main(["reduce", str(s[0]), "--water-thickness-cm", "0.1", "-o", str(out2)]) == 2
+
+
+def test_reduce_logs_frame_progress_without_a_terminal(sim, frames, tmp_path, capsys, monkeypatch):
+    from saxs_mc import _progress
+
+    monkeypatch.setattr(_progress, "LOG_INTERVAL_S", 0.0)  # a line per frame
+    out = tmp_path / "p" / "nuc.h5"
+    rc = main(["reduce", str(sim.root / "cli_sample" / "*.edf"), "--poni", str(sim.poni), "--mask", str(sim.mask),
+               "-o", str(out), "--npt", "60", "--title", "prog"])
+    assert rc == 0
+    err = capsys.readouterr().err
+    assert "prog: 1/4 frames (25 %)" in err and "prog: 4/4 frames (100 %)" in err
+    rc = main(["reduce", str(sim.root / "cli_sample" / "*.edf"), "--poni", str(sim.poni), "--mask", str(sim.mask),
+               "-o", str(tmp_path / "q" / "nuc.h5"), "--npt", "60", "--title", "quiet", "-q"])
+    assert rc == 0 and "frames (" not in capsys.readouterr().err

@@ -6,7 +6,12 @@ import numpy as np
 import pytest
 
 from saxs_mc.reduce import HeaderMap
-from saxs_mc.reduce.geometry import absolute_solid_angle_factor, geometry_differences, geometry_dict, integrator_from_header
+from saxs_mc.reduce.geometry import (
+    absolute_solid_angle_factor,
+    geometry_dict,
+    geometry_differences,
+    integrator_from_header,
+)
 from tests.reduce import conftest as C
 
 

@@ -12,8 +12,14 @@ import numpy as np
 import pytest
 
 from saxs_mc.models.materials import contrast
-from saxs_mc.simulate.growth import (NEXUS_TIME_PATH, GrowthAcquisition, GrowthKinetics, simulate_growth_stack,
-                                     window_truth, write_growth_calibration)
+from saxs_mc.simulate.growth import (
+    NEXUS_TIME_PATH,
+    GrowthAcquisition,
+    GrowthKinetics,
+    simulate_growth_stack,
+    window_truth,
+    write_growth_calibration,
+)
 from saxs_mc.simulate.render import expected_counts, pixel_dsigma
 from saxs_mc.simulate.writers import NEXUS_DATA_PATH
 

@@ -22,7 +22,7 @@ ROOT = Path(__file__).resolve().parents[2]
 DATA = ROOT / "sample_data" / "growth_stack"
 CAL = ROOT / "calibration"
 
-pytestmark = pytest.mark.slow
+pytestmark = pytest.mark.slow  # also listed in tests/conftest.py SLOW_VALIDATION_MODULES
 
 
 @pytest.fixture(scope="module")
@@ -61,7 +61,7 @@ def _window_truth(frames):
 
 @pytest.fixture(scope="module")
 def results(truth, time_points):
-    from saxs_mc.fit import fit
+    from saxs_mc.fit import fit_arrays
     from saxs_mc.peaks import find_peaks_curve
     from saxs_mc.reduce import Reducer, ReductionSettings
 
@@ -81,7 +81,7 @@ def results(truth, time_points):
         ok = np.ones(c.q.size, dtype=bool)
         for p in truth["mesophase"]["peaks"]:
             ok &= np.abs(c.q - p["q_nm"]) > 4 * p["fwhm_nm"]
-        res = fit(c.q[ok], y[ok], c.sigma[ok], contributions=300, repetitions=3, seed=100 + tp.index,
+        res = fit_arrays(c.q[ok], y[ok], c.sigma[ok], contributions=300, repetitions=3, seed=100 + tp.index,
                   contrast=truth["contrast_1e6_A2"], intensity_unit="1/cm", q_range_nm=(0.2, 5.0),
                   r_range_nm=(0.6, 6.0))
         out.append({"tp": tp, "n_rejected": len(red_tp.rejected), "peaks": pk, "fit": res,

@@ -8,7 +8,14 @@ import numpy as np
 import pytest
 from scipy.optimize import curve_fit
 
-from saxs_mc.simulate import GasBubble, MeasurementCondition, dsigma_model, expected_counts, render_frame, render_frame_truth
+from saxs_mc.simulate import (
+    GasBubble,
+    MeasurementCondition,
+    dsigma_model,
+    expected_counts,
+    render_frame,
+    render_frame_truth,
+)
 from saxs_mc.simulate.components import WATER_DSIGMA_CM
 from saxs_mc.simulate.condition import CELL_TRANSMISSION
 from tests.simulate.conftest import integrate

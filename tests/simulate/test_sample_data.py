@@ -69,7 +69,7 @@ def test_exactly_one_faulty_frame_a_gas_bubble(truth):
 
 def test_headers_match_truth_and_geometry(truth, shipped_geom):
     g = shipped_geom.header_geometry()
-    for name, cond in truth["conditions"].items():
+    for cond in truth["conditions"].values():
         for f in cond["frames"]:
             img = fabio.open(str(SERIES / f["file"]))
             h = img.header

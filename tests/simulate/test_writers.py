@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from saxs_mc.simulate import NEXUS_DATA_PATH, read_nexus_stack, render_frame_truth, write_edf, write_nexus_stack
-from saxs_mc.simulate.geometry import read_mask, write_calibration, load_geometry
+from saxs_mc.simulate.geometry import load_geometry, read_mask, write_calibration
 
 ID02_KEYS = ("Dummy", "DDummy", "Center_1", "Center_2", "PSize_1", "PSize_2", "SampleDistance", "WaveLength",
              "ExposureTime", "Intensity0UnCor", "Intensity0ShutCor", "Intensity1UnCor", "Intensity1ShutCor", "Title",

@@ -1,0 +1,40 @@
+"""Lint and type checks are part of the test command (issue 14 item 6): ``ruff check`` and ``mypy``.
+
+Both read their settings from ``pyproject.toml``.  Skipped with a reason when the tool is not installed
+(``pip install -e '.[test]'`` installs both).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+#: folders still being reworked on other branches; the lead removes them from this list after merging them
+NOT_YET_CHECKED = ["saxs_mc/pipeline", "saxs_mc/peaks", "saxs_mc/families",
+                   "tests/pipeline", "tests/peaks", "tests/families"]
+
+
+def _run(tool: str, args: list[str]) -> subprocess.CompletedProcess:
+    if importlib.util.find_spec(tool) is None:
+        pytest.skip(f"{tool} is not installed (pip install -e '.[test]')")
+    return subprocess.run([sys.executable, "-m", tool, *args], cwd=ROOT, capture_output=True, text=True,
+                          timeout=600)
+
+
+def test_ruff_check_is_clean():
+    out = _run("ruff", ["check", "--output-format", "concise", "--extend-exclude", ",".join(NOT_YET_CHECKED), "."])
+    assert out.returncode == 0, f"ruff check found problems:\n{out.stdout}{out.stderr}"
+
+
+def test_mypy_is_clean():
+    package = [d for d in NOT_YET_CHECKED if d.startswith("saxs_mc/")]
+    exclude = "^(" + "|".join(f"{d}/" for d in package) + ")"
+    # imported modules from the excluded folders are followed silently (their own errors are not reported here)
+    out = _run("mypy", ["--follow-imports", "silent", "--exclude", exclude, "saxs_mc"])
+    assert out.returncode == 0, f"mypy found problems:\n{out.stdout}{out.stderr}"
