@@ -33,6 +33,9 @@ from . import (
 from . import (
     simulate as simulate,
 )
+from . import (
+    watch as watch,
+)
 from .fit import (
     FitResult as FitResult,
 )

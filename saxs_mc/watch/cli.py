@@ -26,7 +26,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         description="Follow the frame globs of a pipeline config as frames arrive; use only complete frames; "
                     "re-run the pipeline (content-hash cache, as 'saxs-mc run') on every change; write "
                     "<output>/live/index.html (refreshes itself). Stop with Ctrl-C; run again to resume.",
-        epilog="two-terminal demo:\n"
+        epilog="examples: (a two-terminal demo)\n"
                "  saxs-mc simulate --live /tmp/live --rate 2      # writes /tmp/live/live.toml, then frames\n"
                "  saxs-mc watch /tmp/live/live.toml --serve 8000  # http://127.0.0.1:8000/live/index.html",
         formatter_class=argparse.RawDescriptionHelpFormatter)
