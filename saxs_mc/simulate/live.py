@@ -60,6 +60,8 @@ def write_live_config(outdir: Path) -> Path:
     repo = SHIPPED_SERIES.parents[1]
     text = (repo / "pipelines" / "cdse_nucleation_series.toml").read_text()
     out = outdir.resolve()
+    # absorbance spectra are measured beside the run, not acquired live: keep reading the shipped ones
+    text = text.replace('"../sample_data/cdse_series/spectra/', f'"{(SHIPPED_SERIES / "spectra").resolve().as_posix()}/')
     text = text.replace('"../sample_data/cdse_series/', f'"{out.as_posix()}/')
     text = text.replace('"../calibration/', f'"{(repo / "calibration").as_posix()}/')
     text = text.replace('dir = "../results/cdse_nucleation_series"', f'dir = "{(out / "results").as_posix()}"')
