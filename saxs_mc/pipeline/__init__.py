@@ -10,10 +10,11 @@ Modules: :mod:`~saxs_mc.pipeline.config` (typed TOML config), :mod:`~saxs_mc.pip
 (planning, content-hash cache, serial / process / dask execution), :mod:`~saxs_mc.pipeline.steps`
 (the physics steps), :mod:`~saxs_mc.pipeline.readout` (quantized vs continuous growth rule),
 :mod:`~saxs_mc.pipeline.report` (HTML report, summary.csv / summary.json).
+
+Names load lazily from ``__init__.pyi`` (``lazy_loader.attach_stub``), so ``import saxs_mc.pipeline``
+imports neither the engine nor the physics steps.
 """
 
-from saxs_mc.pipeline.config import ConfigError, PipelineConfig, load_config
-from saxs_mc.pipeline.run import OutputLockedError, RunResult, StepOutcome, plan_steps, run_pipeline
+import lazy_loader
 
-__all__ = ["ConfigError", "PipelineConfig", "load_config", "run_pipeline", "plan_steps", "RunResult",
-           "StepOutcome", "OutputLockedError"]
+__getattr__, __dir__, __all__ = lazy_loader.attach_stub(__name__, __file__)

@@ -28,7 +28,7 @@ import math
 import tomllib
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from saxs_mc.models.water import WATER_DSIGMA_20C_1_CM
 
@@ -575,12 +575,13 @@ def _parse_families(top: _Table, fit: FitConfig) -> FamiliesConfig | None:
     ft.finish()
     if not (present and enabled):
         return None
-    fams = sorted((w for w in fit.populations if w.family_radius_nm is not None), key=lambda w: w.family_radius_nm)
+    fams = sorted((w for w in fit.populations if w.family_radius_nm is not None),
+                  key=lambda w: cast(float, w.family_radius_nm))
     if not fams:
         raise ft.error("no population window has a family_radius_nm: declare the families as [[fit.populations]] "
                        "with family_radius_nm (see pipelines/template.toml) or drop [families]")
     for a, b in zip(fams, fams[1:]):
-        if b.family_radius_nm - a.family_radius_nm < 2.0 * cfg.sd_nm:
+        if cast(float, b.family_radius_nm) - cast(float, a.family_radius_nm) < 2.0 * cfg.sd_nm:
             raise ft.error(f"families {a.display!r} (r = {a.family_radius_nm:g} nm) and {b.display!r} "
                            f"(r = {b.family_radius_nm:g} nm) are closer than 2 sd_nm = {2 * cfg.sd_nm:g} nm: the "
                            "decomposition cannot separate them; lower sd_nm or merge the windows", "sd_nm")
@@ -745,7 +746,9 @@ def _load_config(path: str | Path, problems: list[ConfigError]) -> PipelineConfi
         water = WaterReferenceConfig(
             frames=wp, files=wf, sources=ws, empty_cell_frames=ep, empty_cell_files=ef, empty_cell_sources=es,
             dsigma_1_cm=wt.get("dsigma_1_cm", float, default=WATER_DSIGMA_20C_1_CM, check=_positive),
-            q_range_nm=_pair(wt.get("q_range_nm", list, default=[0.5, 3.0], check=_range_check)),
+            # None only with a problem noted, and load_config then raises before the config is used
+            q_range_nm=cast(tuple[float, float],
+                            _pair(wt.get("q_range_nm", list, default=[0.5, 3.0], check=_range_check))),
         )
         wt.finish()
         if "calibration_factor" in n.table:

@@ -55,7 +55,7 @@ from __future__ import annotations
 import dataclasses
 import math
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 
@@ -271,10 +271,15 @@ class SampleState:
         return dataclasses.asdict(self)
 
 
+def _family_r(w: PopulationWindow) -> float:
+    """The family radius of a family window (callers pass only windows with ``family_radius_nm`` set)."""
+    return cast(float, w.family_radius_nm)
+
+
 def _nearest_family(fams: Sequence[PopulationWindow], r: float, tol: float) -> PopulationWindow | None:
     """The family whose radius is closest to ``r``, if within ``tol``."""
-    best = min(fams, key=lambda w: abs(w.family_radius_nm - r), default=None)
-    if best is not None and abs(best.family_radius_nm - r) <= tol:
+    best = min(fams, key=lambda w: abs(_family_r(w) - r), default=None)
+    if best is not None and abs(_family_r(best) - r) <= tol:
         return best
     return None
 
@@ -282,15 +287,15 @@ def _nearest_family(fams: Sequence[PopulationWindow], r: float, tol: float) -> P
 def _displaced_towards(fams: Sequence[PopulationWindow], fam: PopulationWindow, dom: float,
                        shift_fraction: float) -> PopulationWindow | None:
     """The neighbouring family the dominant radius is displaced towards by >= ``shift_fraction`` of the spacing."""
-    if dom == fam.family_radius_nm:
+    if dom == _family_r(fam):
         return None
-    up = dom > fam.family_radius_nm
-    side = [w for w in fams if (w.family_radius_nm > fam.family_radius_nm if up
-                                else w.family_radius_nm < fam.family_radius_nm)]
+    up = dom > _family_r(fam)
+    side = [w for w in fams if (_family_r(w) > _family_r(fam) if up
+                                else _family_r(w) < _family_r(fam))]
     if not side:
         return None
-    nb = min(side, key=lambda w: abs(w.family_radius_nm - fam.family_radius_nm))
-    shift = abs(dom - fam.family_radius_nm) / abs(nb.family_radius_nm - fam.family_radius_nm)
+    nb = min(side, key=lambda w: abs(_family_r(w) - _family_r(fam)))
+    shift = abs(dom - _family_r(fam)) / abs(_family_r(nb) - _family_r(fam))
     return nb if shift >= shift_fraction else None
 
 
@@ -311,7 +316,7 @@ def _shoulders(modes: Sequence[Mode], fams: Sequence[PopulationWindow], fam: Pop
         share = fr.get(w.name, math.nan)
         if w.name != fam.name and share >= rule.shoulder_min_fraction and w.name not in shoulders:
             shoulders.append(w.name)
-    order = {w.name: i for i, w in enumerate(sorted(fams, key=lambda w: w.family_radius_nm))}
+    order = {w.name: i for i, w in enumerate(sorted(fams, key=_family_r))}
     shoulders.sort(key=lambda n: order[n])
     return shoulders
 
@@ -332,7 +337,7 @@ def _classify_by_shares(name: str, temperature_C: float, modes: Sequence[Mode], 
     top = max(fin, key=lambda n: fin[n].share)
     dom = modes[0].radius_nm if modes else None
     modes_nm = tuple(m.radius_nm for m in modes)
-    order = sorted(fams, key=lambda w: w.family_radius_nm)
+    order = sorted(fams, key=_family_r)
     shoulders = tuple(w.name for w in order if w.name != top and w.name in fin
                       and fin[w.name].significant(rule.shoulder_n_sigma, rule.shoulder_min_share))
     sh_labels = tuple(by_name[n].display for n in shoulders)
@@ -360,12 +365,11 @@ def classify_sample(name: str, temperature_C: float, centers_nm: np.ndarray | No
     when they give any family a share, rule 3' is used, else the histogram windows (rule 3).
     """
     fams = [w for w in windows if w.family_radius_nm is not None]
-    have_hist = centers_nm is not None and volume_fraction is not None
     modes = (find_modes(centers_nm, volume_fraction, min_height=rule.min_mode_height, log_bins=log_bins)
-             if have_hist else [])
-    if _usable_shares(family_shares, fams):
+             if centers_nm is not None and volume_fraction is not None else [])
+    if family_shares is not None and _usable_shares(family_shares, fams):
         return _classify_by_shares(name, temperature_C, modes, fams, family_shares, rule)
-    if not have_hist:
+    if centers_nm is None or volume_fraction is None:
         return SampleState(name, temperature_C, "undetermined", None, None, None, (), (), None, "no fit result")
     if not modes:
         return SampleState(name, temperature_C, "undetermined", None, None, None, (), (), None,

@@ -312,7 +312,6 @@ def _worker_init(threads: int, log_levels: dict[str, int], parent: int | None = 
     # before numba/BLAS are imported in the worker: no oversubscription
     for var in ("NUMBA_NUM_THREADS", "OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
         os.environ[var] = str(threads)
-    import sys
 
     from saxs_mc.io.atomic import ignore_sigxfsz
 

@@ -6,7 +6,6 @@ import dataclasses
 import json
 import math
 
-import numpy as np
 import pytest
 
 from saxs_mc.pipeline.config import DEFAULT_POPULATIONS, ConfigError, ReadoutConfig, load_config

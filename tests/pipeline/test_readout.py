@@ -9,8 +9,15 @@ import pytest
 
 from saxs_mc.models.distributions import make_distribution
 from saxs_mc.pipeline.config import DEFAULT_POPULATIONS, ReadoutConfig
-from saxs_mc.pipeline.readout import (classify_sample, describe_rule, find_modes, mode_radius_std, series_readout,
-                                     window_fractions, window_fractions_std)
+from saxs_mc.pipeline.readout import (
+    classify_sample,
+    describe_rule,
+    find_modes,
+    mode_radius_std,
+    series_readout,
+    window_fractions,
+    window_fractions_std,
+)
 
 RULE = ReadoutConfig(mode_tolerance_nm=0.035, min_family_fraction=0.5, min_mode_height=0.25)
 EDGES = np.geomspace(0.4, 4.0, 61)
@@ -164,7 +171,7 @@ def test_window_fraction_uncertainty_matches_monte_carlo_propagation():
     sd = 0.05 * v + 0.002 * v.max()
     std = window_fractions_std(CENTERS, v, sd, DEFAULT_POPULATIONS)
     for w in DEFAULT_POPULATIONS[1:]:  # the 0.94 nm family window and the regular NCs
-        mc = _monte_carlo(v, sd, lambda x: window_fractions(CENTERS, x, [w])[w.name])
+        mc = _monte_carlo(v, sd, lambda x, w=w: window_fractions(CENTERS, x, [w])[w.name])
         assert std[w.name] == pytest.approx(mc, rel=0.1), w.name
     assert all(s == 0 for s in window_fractions_std(CENTERS, v, 0 * v, DEFAULT_POPULATIONS).values())
 

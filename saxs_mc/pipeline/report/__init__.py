@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import contextlib
 import csv
+import functools
 import io
 import json
 import logging
@@ -47,8 +48,15 @@ from saxs_mc.models.optical import yu_equivalent_absorption_nm  # noqa: F401  (r
 
 from ..config import PipelineConfig
 from ..readout import describe_rule
-from .figures import (FigureCache, blank_figure, blanks_figure, curves_figure, distributions_figure, family_shares_figure,
-                      sample_figure)
+from .figures import (
+    FigureCache,
+    blank_figure,
+    blanks_figure,
+    curves_figure,
+    distributions_figure,
+    family_shares_figure,
+    sample_figure,
+)
 from .model import BlankSummary, SampleSummary, SeriesSummary, collect
 from .pages import PngImage, fmt, page_name, render
 
@@ -166,10 +174,10 @@ def render_pages(series: SeriesSummary, fc: FigureCache, versions: Mapping[str, 
     pops = _pops(series)
     for x in series.samples:
         img = PngImage(fc.get("sample", [pops, jsonable([_sample_content(x), _curve_content(x.raw_curve)])],
-                              lambda x=x: sample_figure(x, series.populations)), "curve and size distribution")
+                              functools.partial(sample_figure, x, series.populations)), "curve and size distribution")
         pages[f"samples/{page_name(x.name)}.html"] = render("sample.html.j2", title=x.name, x=x, figure=img, **common)
     for b in series.blanks:
-        img = PngImage(fc.get("blank", jsonable([b.row(), _curve_content(b.curve)]), lambda b=b: blank_figure(b)),
+        img = PngImage(fc.get("blank", jsonable([b.row(), _curve_content(b.curve)]), functools.partial(blank_figure, b)),
                        "blank curve with Bragg peaks")
         used_by = [s.name for s in series.samples if s.blank == b.name]
         pages[f"blanks/{page_name(b.name)}.html"] = render("blank.html.j2", title=b.name, x=b, figure=img,

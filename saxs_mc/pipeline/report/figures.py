@@ -14,7 +14,7 @@ import io
 import logging
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal, cast
 
 import numpy as np
 
@@ -24,8 +24,10 @@ if TYPE_CHECKING:  # pragma: no cover
     from matplotlib.axes import Axes
     from matplotlib.figure import Figure
 
+    from saxs_mc.io.curves import Curve
+
     from ..config import PopulationWindow
-    from .model import BlankSummary, Mesophase, SampleSummary, SeriesSummary
+    from .model import BlankSummary, FitDigest, Mesophase, SampleSummary, SeriesSummary
 
 log = logging.getLogger("saxs_mc.pipeline.report")
 
@@ -36,7 +38,8 @@ _CODE_DIGEST = hashlib.sha256(Path(__file__).read_bytes()).hexdigest()
 
 # ----------------------------------------------------------------------
 # helpers
-def new_figure(width: float, height: float, *, layout: str | None = "constrained") -> Figure:
+def new_figure(width: float, height: float, *,
+               layout: Literal["constrained", "compressed", "tight"] | None = "constrained") -> Figure:
     """A figure on its own Agg canvas (safe without a display and in threads)."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
@@ -96,7 +99,7 @@ def _family_lines(ax: Axes, populations: Sequence[PopulationWindow]) -> tuple[st
     """Dashed vertical lines at the magic-size family radii; the legend entry that explains them (None if none)."""
     fams = [w for w in populations if w.family_radius_nm is not None]
     for w in fams:
-        ax.axvline(w.family_radius_nm, color="0.45", ls="--", lw=0.7, zorder=0)
+        ax.axvline(cast(float, w.family_radius_nm), color="0.45", ls="--", lw=0.7, zorder=0)
     if not fams:
         return None
     names = ", ".join(f"{_txt(w.display)} {w.family_radius_nm:g}" for w in fams)
@@ -136,7 +139,7 @@ def distributions_figure(series: SeriesSummary) -> Figure | None:
     fig = new_figure(5.8, 2.3 + 0.55 * len(have))
     ax = fig.add_subplot()
     for i, s in enumerate(have):
-        d, col = s.digest, f"C{i % 10}"
+        d, col = cast("FitDigest", s.digest), f"C{i % 10}"  # ``have`` holds samples with a digest
         c, v = d.radius_centers_nm, np.nan_to_num(d.volume_fraction)
         e = np.nan_to_num(d.volume_fraction_std)
         vmax = float(v.max()) if v.max() > 0 else 1.0
@@ -176,7 +179,7 @@ def family_shares_figure(series: SeriesSummary) -> Figure | None:
     for k, fam in enumerate(fams):
         col = f"C{k % 10}"
         t = np.array([T for T, _ in rows], dtype=float)
-        get = lambda key: np.array([_nan_none(rr[k][key]) for _, rr in rows], dtype=float)  # noqa: E731
+        get = lambda key, k=k: np.array([_nan_none(rr[k][key]) for _, rr in rows], dtype=float)  # noqa: E731
         mc, mc_sd, sh, sh_sd, up = get("mc_share"), get("mc_share_std"), get("share"), get("share_std"), get("share_upper")
         dis = np.array([bool(rr[k]["disagree"]) for _, rr in rows])
         ax.errorbar(t - 1.2, mc, yerr=np.nan_to_num(mc_sd), fmt="o", mfc="none", color=col, ms=4, lw=0.8, capsize=2)
@@ -214,7 +217,11 @@ def curves_figure(series: SeriesSummary) -> Figure | None:
     shown = []
     for i, s in enumerate(have):
         f, d, col = 10.0 ** i, s.digest, f"C{i % 10}"
-        q, y, sg = ((d.q_nm, d.intensity, d.sigma) if d is not None else (s.curve.q, s.curve.intensity, s.curve.sigma))
+        if d is not None:
+            q, y, sg = d.q_nm, d.intensity, d.sigma
+        else:
+            c = cast("Curve", s.curve)  # ``have``: a digest or a curve
+            q, y, sg = c.q, c.intensity, c.sigma
         pos = np.isfinite(y) & (y > 0)
         ax.errorbar(q[pos], y[pos] * f, yerr=_yerr_log(y[pos] * f, sg[pos] * f), fmt=".", ms=2, lw=0.4,
                     color=col, alpha=0.8)
@@ -229,7 +236,7 @@ def curves_figure(series: SeriesSummary) -> Figure | None:
     _log_y_floor(ax, np.concatenate(shown))
     ax.set_xlabel("q (1/nm)")
     d0 = have[0].digest
-    unit = (d0.intensity_unit if d0 is not None else have[0].curve.intensity_unit) or "arb."
+    unit = (d0.intensity_unit if d0 is not None else cast("Curve", have[0].curve).intensity_unit) or "arb."
     ax.set_ylabel(f"I(q) ({unit}); curve n multiplied by $10^n$ (see labels)")
     ax.set_title("SAXS curves and MC fits, lowest temperature at the bottom")
     ax.legend(handles=_proxies(("data ±1σ (blank-subtracted)", {"color": "0.3", "marker": ".", "ls": "", "ms": 4}),
@@ -270,7 +277,7 @@ def blanks_figure(series: SeriesSummary) -> Figure | None:
     axes = fig.subplots(1, 2 if meso else 1, squeeze=False)[0]
     ax = axes[0]
     for i, b in enumerate(have):
-        c, f, col = b.curve, 10.0 ** (0.7 * i), f"C{i % 10}"
+        c, f, col = cast("Curve", b.curve), 10.0 ** (0.7 * i), f"C{i % 10}"  # ``have``: blanks with a curve
         ax.plot(c.q, c.intensity * f, "-", lw=1, color=col, label=_blank_label(b, f))
         lo = np.clip(c.intensity - np.nan_to_num(c.sigma), 1e-3 * np.abs(c.intensity), None)
         ax.fill_between(c.q, lo * f, (c.intensity + np.nan_to_num(c.sigma)) * f, color=col, alpha=0.25, lw=0)
@@ -295,7 +302,7 @@ def blanks_figure(series: SeriesSummary) -> Figure | None:
 # ----------------------------------------------------------------------
 # page figures
 def _distribution_axes(ax: Axes, s: SampleSummary, populations: Sequence[PopulationWindow]) -> None:
-    d = s.digest
+    d = cast("FitDigest", s.digest)  # called for samples with a digest only
     c = d.radius_centers_nm
     ax.bar(c, d.volume_fraction, width=np.gradient(c) * 0.9, yerr=d.volume_fraction_std, alpha=0.6,
            ecolor="0.3", error_kw={"lw": 0.8}, label="volume fraction per bin, ±1σ")
@@ -329,7 +336,8 @@ def sample_figure(s: SampleSummary, populations: Sequence[PopulationWindow]) -> 
         a1.set_ylabel(f"I(q) ({d.intensity_unit})")
         _distribution_axes(a2, s, populations)
     else:
-        a1.plot(s.curve.q, s.curve.intensity, ".", ms=2, label="blank-subtracted")
+        c = cast("Curve", s.curve)  # no digest, so a curve (checked above)
+        a1.plot(c.q, c.intensity, ".", ms=2, label="blank-subtracted")
         a2.set_axis_off()
         a2.text(0.5, 0.5, "no MC fit result", ha="center", va="center", transform=a2.transAxes)
     _log_x(a1)

@@ -23,8 +23,16 @@ from saxs_mc.io.curves import Curve
 from saxs_mc.models.optical import msc_family_sizes, yu_equivalent_absorption_nm
 
 from ..config import PipelineConfig, PopulationWindow, ReadoutConfig
-from ..readout import (FamilyShare, SampleState, SeriesReadout, classify_sample, mode_radius_std, series_readout,
-                       window_fractions, window_fractions_std)
+from ..readout import (
+    FamilyShare,
+    SampleState,
+    SeriesReadout,
+    classify_sample,
+    mode_radius_std,
+    series_readout,
+    window_fractions,
+    window_fractions_std,
+)
 
 log = logging.getLogger("saxs_mc.pipeline.report")
 
@@ -218,7 +226,8 @@ class Decomposition:
                 cont = fs
             elif t["name"] in by_label:
                 shares[by_label[t["name"]]] = fs
-        warns = res.get("warnings") if isinstance(res.get("warnings"), list) else []
+        warns = res.get("warnings")
+        warns = warns if isinstance(warns, list) else []
         return cls(shares, cont, _num(res.get("resolvable_radius_nm")), _num(res.get("chi2_r")),
                    tuple(str(w) for w in warns))
 
@@ -600,7 +609,8 @@ def _sample(cfg: PipelineConfig, outcomes: Mapping[str, Any], root: Path, s: Any
 def _blank(outcomes: Mapping[str, Any], root: Path, b: Any) -> BlankSummary:
     red, pk = _result(outcomes, f"reduce/{b.name}"), _result(outcomes, f"peaks/{b.name}")
     status, error = _status(outcomes, [f"reduce/{b.name}", f"peaks/{b.name}"])
-    phase = pk.get("phase") if isinstance(pk.get("phase"), dict) else {}
+    phase = pk.get("phase")
+    phase = phase if isinstance(phase, dict) else {}
     return BlankSummary(
         b.name, b.temperature_C, status, error, red.get("n_frames", b.n_frames), red.get("n_rejected"),
         tuple(str(x) for x in red.get("rejected", [])), tuple(PeakRow.from_json(p) for p in pk.get("peaks") or []),
