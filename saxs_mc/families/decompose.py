@@ -59,9 +59,6 @@ from saxs_mc.models.sphere import contrast_to_cm2
 
 log = logging.getLogger(__name__)
 
-#: no longer used: the resolvable radius is :func:`saxs_mc.fit.resolvable_radius` (``resolve_n_sigma``,
-#: ``resolve_p_flat``); kept only because saxs_mc/families/__init__.py still exports the name
-RESOLVE_CHI2 = 25.0
 #: reduced chi-square above which the fit is flagged as poor
 POOR_FIT_CHI2_R = 2.0
 
