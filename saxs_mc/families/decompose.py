@@ -48,12 +48,13 @@ import logging
 import math
 import time
 from collections.abc import Sequence
+
 import numpy as np
 
 from saxs_mc.families import _basis, _fit
 from saxs_mc.families.result import FamilyResult, TermFraction
-from saxs_mc.fit.resolution import INFORMATIVE_N_SIGMA, P_FLAT, resolvable_radius
 from saxs_mc.families.spec import BACKGROUNDS, CDSE_MSC_FAMILIES, SELECTIONS, Continuous, Family, check_families
+from saxs_mc.fit.resolution import INFORMATIVE_N_SIGMA, P_FLAT, resolvable_radius
 from saxs_mc.io.curves import Curve
 from saxs_mc.models.sphere import contrast_to_cm2
 
