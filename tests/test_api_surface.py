@@ -20,9 +20,9 @@ import saxs_mc
 
 PACKAGE_DIR = Path(saxs_mc.__file__).parent
 #: subpackages whose public names are declared in an ``__init__.pyi`` and loaded by ``lazy_loader.attach_stub``
-#: (``saxs_mc.peaks`` and ``saxs_mc.pipeline`` are still being edited on other branches; the lead converts them)
 STUB_PACKAGES = ["saxs_mc", "saxs_mc.fit", "saxs_mc.io", "saxs_mc.models", "saxs_mc.reduce", "saxs_mc.simulate",
-                 "saxs_mc.families", "saxs_mc.optical", "saxs_mc.series", "saxs_mc.geometry", "saxs_mc.pipeline"]
+                 "saxs_mc.families", "saxs_mc.optical", "saxs_mc.series", "saxs_mc.geometry", "saxs_mc.pipeline",
+                 "saxs_mc.peaks", "saxs_mc.watch"]
 HEAVY = ("numba", "pyFAI", "lmfit", "fabio", "scipy", "matplotlib")
 
 

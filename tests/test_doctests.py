@@ -1,8 +1,8 @@
 """The docstring Examples of the main public functions run as tests (issue 14 item 6).
 
 ``read_curve``/``Curve``, ``Reducer.reduce``, ``fit_curve``/``fit_arrays``, ``contrast``/``xray_sld``,
-``read_spectra``, ``group_frames``, ``decompose`` and the progress helper.  Each module's examples run
-in one doctest session; a failure shows doctest's report (expected vs got).
+``read_spectra``, ``group_frames``, ``decompose``, ``find_peaks``/``index_peaks`` and the progress helper.
+Each module's examples run in one doctest session; a failure shows doctest's report (expected vs got).
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[1]
 
-#: modules whose Examples are run (peaks: find_peaks/index_peaks have none yet; they are on another branch)
+#: modules whose Examples are run
 DOCTEST_MODULES = [
     "saxs_mc",
     "saxs_mc._progress",
@@ -32,6 +32,8 @@ DOCTEST_MODULES = [
     "saxs_mc.optical.analysis",
     "saxs_mc.series.grouping",
     "saxs_mc.families.decompose",
+    "saxs_mc.peaks.detect",
+    "saxs_mc.peaks.index",
 ]
 #: examples that read the shipped sample data
 NEEDS_SAMPLE_DATA = {"saxs_mc.reduce.reducer"}

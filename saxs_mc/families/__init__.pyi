@@ -1,9 +1,6 @@
 """Type stub of :mod:`saxs_mc.families`: the public names, loaded lazily at run time (``lazy_loader.attach_stub``)."""
 
 from .decompose import (
-    RESOLVE_CHI2 as RESOLVE_CHI2,
-)
-from .decompose import (
     decompose as decompose,
 )
 from .outputs import (
@@ -39,7 +36,6 @@ from .spec import (
 
 __all__ = [
     "decompose",
-    "RESOLVE_CHI2",
     "Family",
     "Continuous",
     "CDSE_MSC_FAMILIES",

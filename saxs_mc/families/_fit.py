@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+from typing import cast
 
 import lmfit
 import numpy as np
@@ -45,7 +46,7 @@ class Problem:
             extra.append(_basis.power_law_column(self.q, self.power_law_exponent))
         self.extra = np.column_stack(extra) if extra else np.zeros((self.q.size, 0))
         self._cache: dict[tuple, np.ndarray] = {}
-        self._grid = None
+        self._grid: _basis.LogNormalGrid | None = None
 
     def _cached(self, key: tuple, make) -> np.ndarray:
         col = self._cache.get(key)
@@ -66,16 +67,18 @@ class Problem:
             if t < len(self.families):
                 f = self.families[t]
                 r = theta[f"r{t}"]
-                cols.append(self._cached(("f", t, r), lambda: _basis.family_column(self.q, r, f.sd_nm, self.drho2)))
+                cols.append(self._cached(("f", t, r),
+                                         lambda r=r, f=f: _basis.family_column(self.q, r, f.sd_nm, self.drho2)))
             else:
                 m, w = theta["median"], theta["width"]
-                cols.append(self._cached(("c", m, w), lambda: self.lognormal(m, w)))
+                cols.append(self._cached(("c", m, w), lambda m=m, w=w: self.lognormal(m, w)))
         return np.column_stack(cols) if cols else np.zeros((self.q.size, 0))
 
     def lognormal(self, median: float, width: float) -> np.ndarray:
         """Column of the continuous population (on the precomputed radius grid)."""
         if self._grid is None:
-            self._grid = _basis.LogNormalGrid(self.q, self.continuous.median_nm, self.continuous.sigma[1], self.drho2)
+            c = cast(Continuous, self.continuous)  # only called when the problem has a continuous term
+            self._grid = _basis.LogNormalGrid(self.q, c.median_nm, c.sigma[1], self.drho2)
         return self._grid.column(median, width)
 
     def design(self, theta: dict[str, float], include: tuple[int, ...]) -> np.ndarray:
@@ -90,7 +93,7 @@ class Problem:
         return xs / norms, float(rnorm * rnorm)
 
     def bounds(self) -> dict[str, tuple[float, float]]:
-        out = {f"r{i}": f.window_nm for i, f in enumerate(self.families)}
+        out = {f"r{i}": cast(tuple[float, float], f.window_nm) for i, f in enumerate(self.families)}
         if self.continuous is not None:
             out["median"] = self.continuous.median_nm
             out["width"] = self.continuous.sigma
@@ -144,8 +147,8 @@ def fit_terms(prob: Problem, include: tuple[int, ...], start: dict[str, float], 
 
 def continuous_start(prob: Problem, include: tuple[int, ...], theta: dict[str, float]) -> dict[str, float]:
     """Grid start for the log-normal (median, sigma): the best NNLS chi2 at the families' nominal radii."""
-    c = prob.continuous
-    best = (math.inf, None)
+    c = cast(Continuous, prob.continuous)  # only called with a continuous term
+    best: tuple[float, dict[str, float] | None] = (math.inf, None)
     fams = tuple(t for t in include if t < len(prob.families))
     for med in np.geomspace(*c.median_nm, 10):
         for w in np.geomspace(max(c.sigma[0], 0.08), c.sigma[1], 3):
@@ -153,7 +156,7 @@ def continuous_start(prob: Problem, include: tuple[int, ...], theta: dict[str, f
             _, chi2 = prob.solve(prob.design(th, fams + (len(prob.families),)))
             if chi2 < best[0]:
                 best = (chi2, th)
-    return best[1]
+    return cast(dict[str, float], best[1])
 
 
 def n_free(prob: Problem, term: int) -> int:
@@ -258,10 +261,10 @@ def covariance(prob: Problem, sol: Solution) -> tuple[list[str], np.ndarray]:
         cols.append((up - dn) / (hi_v - lo_v) / prob.sigma)
     if not cols:
         return [], np.zeros((0, 0))
-    j = np.column_stack(cols)
-    scale = np.sqrt((j * j).sum(axis=0))
+    jac = np.column_stack(cols)
+    scale = np.sqrt((jac * jac).sum(axis=0))
     scale[scale == 0] = 1.0
-    js = j / scale
+    js = jac / scale
     cov = np.linalg.pinv(js.T @ js) / np.outer(scale, scale)
     dof = max(prob.q.size - len(names), 1)
     cov *= max(1.0, sol.chi2 / dof)

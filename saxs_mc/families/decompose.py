@@ -48,20 +48,18 @@ import logging
 import math
 import time
 from collections.abc import Sequence
+
 import numpy as np
 
 from saxs_mc.families import _basis, _fit
 from saxs_mc.families.result import FamilyResult, TermFraction
-from saxs_mc.fit.resolution import INFORMATIVE_N_SIGMA, P_FLAT, resolvable_radius
 from saxs_mc.families.spec import BACKGROUNDS, CDSE_MSC_FAMILIES, SELECTIONS, Continuous, Family, check_families
+from saxs_mc.fit.resolution import INFORMATIVE_N_SIGMA, P_FLAT, resolvable_radius
 from saxs_mc.io.curves import Curve
 from saxs_mc.models.sphere import contrast_to_cm2
 
 log = logging.getLogger(__name__)
 
-#: no longer used: the resolvable radius is :func:`saxs_mc.fit.resolvable_radius` (``resolve_n_sigma``,
-#: ``resolve_p_flat``); kept only because saxs_mc/families/__init__.py still exports the name
-RESOLVE_CHI2 = 25.0
 #: reduced chi-square above which the fit is flagged as poor
 POOR_FIT_CHI2_R = 2.0
 

@@ -13,7 +13,7 @@ import math
 import tomllib
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 #: default standard deviation (nm) of a family's radius distribution: MSCs are near-monodisperse
 DEFAULT_SD_NM = 0.025
@@ -77,11 +77,12 @@ class Family:
     @property
     def refined(self) -> bool:
         """True when the radius is free inside its window."""
-        return self.window_nm[1] > self.window_nm[0]
+        lo, hi = _window(self)
+        return hi > lo
 
     def to_dict(self) -> dict[str, Any]:
         return {"name": self.name, "radius_nm": self.radius_nm, "sd_nm": self.sd_nm,
-                "window_nm": list(self.window_nm), "absorption_nm": self.absorption_nm}
+                "window_nm": list(_window(self)), "absorption_nm": self.absorption_nm}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -96,7 +97,7 @@ class Continuous:
     sigma: tuple[float, float] = (0.08, 0.5)
 
     def __post_init__(self) -> None:
-        for key, lo_min in (("median_nm", 0.0), ("sigma", 0.0)):
+        for key in ("median_nm", "sigma"):
             v = getattr(self, key)
             if len(v) != 2:
                 raise ValueError(f"continuous {key}={v!r} must be bounds (lo, hi)")
@@ -110,6 +111,11 @@ class Continuous:
 
     def to_dict(self) -> dict[str, Any]:
         return {"median_nm": list(self.median_nm), "sigma": list(self.sigma)}
+
+
+def _window(f: Family) -> tuple[float, float]:
+    """``f.window_nm``, always set (to a (lo, hi) tuple) by ``Family.__post_init__`` (for the type checker)."""
+    return cast(tuple[float, float], f.window_nm)
 
 
 def _positive(name: str, value: Any, unit: str) -> float:
@@ -163,11 +169,12 @@ def check_families(families: Sequence[Family]) -> tuple[Family, ...]:
     names = [f.name for f in fams]
     for n in sorted({n for n in names if names.count(n) > 1}):
         problems.append(f"family name {n!r} is used {names.count(n)} times; names must be unique")
-    order = sorted(fams, key=lambda f: f.window_nm[0])
+    order = sorted(fams, key=lambda f: _window(f)[0])
     for a, b in zip(order, order[1:]):
-        if b.window_nm[0] <= a.window_nm[1]:
-            problems.append(f"families {a.name} (window {a.window_nm[0]:g}-{a.window_nm[1]:g} nm) and {b.name} "
-                            f"(window {b.window_nm[0]:g}-{b.window_nm[1]:g} nm) overlap: two families refined in a "
+        (a_lo, a_hi), (b_lo, b_hi) = _window(a), _window(b)
+        if b_lo <= a_hi:
+            problems.append(f"families {a.name} (window {a_lo:g}-{a_hi:g} nm) and {b.name} "
+                            f"(window {b_lo:g}-{b_hi:g} nm) overlap: two families refined in a "
                             "shared range are not identifiable; narrow the windows (HALF in NAME:R:SD:HALF) so they "
                             "are disjoint")
     if problems:

@@ -4,18 +4,11 @@
 - :func:`index_peaks` -- lamellar / hexagonal / cubic indexing with lattice parameter
 - :func:`mesophase_series` -- peak intensity and position vs temperature, melting estimate
 - :func:`write_peak_outputs` -- ``<stem>_peaks.json`` and a plot
+
+Names load lazily from ``__init__.pyi`` (``lazy_loader.attach_stub``, scientific-python SPEC 1):
+every ``saxs-mc`` call imports ``saxs_mc.peaks.cli`` and must not pay for lmfit then.
 """
 
 import lazy_loader
 
-# Submodules load on first attribute access (scientific-python SPEC 1): every ``saxs-mc``
-# call imports ``saxs_mc.peaks.cli`` and must not pay for lmfit then.
-__getattr__, __dir__, __all__ = lazy_loader.attach(
-    __name__,
-    submod_attrs={
-        "detect": ["Peak", "PeakResult", "PeakSearchSettings", "find_peaks", "find_peaks_curve"],
-        "index": ["MAX_SCORE", "PHASES", "IndexResult", "index_peaks"],
-        "output": ["write_peak_outputs"],
-        "series": ["MesophaseSeries", "mesophase_series"],
-    },
-)
+__getattr__, __dir__, __all__ = lazy_loader.attach_stub(__name__, __file__)

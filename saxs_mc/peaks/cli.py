@@ -8,6 +8,16 @@ from pathlib import Path
 
 log = logging.getLogger(__name__)
 
+EXAMPLES = """\
+examples:
+  saxs-mc peaks out/samples/nuc230C/nuc230C_sub.h5 -o peaks
+      Bragg peaks of a blank-subtracted NXcanSAS curve: peaks/nuc230C_sub_peaks.json and .png
+  saxs-mc peaks curve.dat -o peaks --q-unit 1/A --q-range 1 6
+      a 3-column ASCII curve with q in 1/A (header silent), analysed between q = 1 and 6 1/nm
+  saxs-mc peaks curve.h5 -o peaks --profile gaussian --min-significance 8 --no-plot
+      Gaussian line shapes, only peaks with area/sd(area) >= 8, JSON only
+"""
+
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser(
@@ -15,6 +25,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="detect, fit and index Bragg peaks in a 1D curve",
         description="Detect Bragg peaks by significance over a robust background, fit them jointly with lmfit, "
         "index them (lamellar/hexagonal/cubic) and write <stem>_peaks.json and <stem>_peaks.png.",
+        epilog=EXAMPLES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("data", type=Path, help="reduced curve: NXcanSAS (.h5/.nxs) or ASCII (q, I, Idev)")
     p.add_argument("-o", "--outdir", type=Path, required=True, help="output directory")
@@ -22,7 +34,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--q-range", nargs=2, type=float, default=None, metavar=("QMIN", "QMAX"), help="q range in 1/nm")
     p.add_argument("--q-unit", default=None, choices=("1/nm", "1/A"),
                    help="q unit of an ASCII file whose header does not state it")
-    p.add_argument("--profile", choices=("pseudo_voigt", "gaussian", "lorentzian"), default="pseudo_voigt")
+    p.add_argument("--profile", choices=("pseudo_voigt", "gaussian", "lorentzian"), default="pseudo_voigt",
+                   help="peak line shape of the joint lmfit fit (pseudo_voigt: Gaussian-Lorentzian mix)")
     p.add_argument("--min-significance", type=float, default=5.0, help="minimum area/sd(area) (default 5)")
     p.add_argument("--drop-nonfinite", action="store_true", help="ignore NaN/inf points instead of failing")
     p.add_argument("--no-plot", action="store_true", help="skip the PNG plot")

@@ -571,7 +571,7 @@ class _Fit:
         ref = float(np.log(np.sqrt(qw[0] * qw[-1])))
         halfw = max(0.5 * np.log(qw[-1] / qw[0]), 1e-6)
         self.x = (np.log(qw) - ref) / halfw
-        self.res: lmfit.minimizer.MinimizerResult | None = None
+        self.res: Any = None  # lmfit.minimizer.MinimizerResult, set by fit() (lmfit has no type stubs)
 
     def _profile_names(self, n: int) -> tuple[str, ...]:
         pre = f"p{n}_"

@@ -124,7 +124,7 @@ def _phase_table() -> dict[str, dict[str, Any]]:
             "complexity": 0.0,
         }
     }
-    hexs = {}
+    hexs: dict[int, str] = {}
     for h in range(0, 8):
         for k in range(0, h + 1):
             if h == 0:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 
@@ -13,6 +13,7 @@ from saxs_mc.provenance import package_versions, utc_now
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
+    from matplotlib.figure import Figure
 
 SCHEMA = "saxs_mc.peaks/1"
 #: gid of the peak label texts (tests and callers find them by it)
@@ -134,7 +135,7 @@ def draw_peaks(pk: PeakResult, ax: Axes | None = None) -> Axes:
 def plot_peaks(path: str | Path, pk: PeakResult) -> Path:
     """Write :func:`draw_peaks` to a PNG (Agg, atomic)."""
     ax = draw_peaks(pk)
-    fig = ax.figure
+    fig = cast("Figure", ax.figure)
     fig.tight_layout()
     path = Path(path)
     with atomic_path(path) as tmp:

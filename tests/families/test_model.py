@@ -11,8 +11,7 @@ from saxs_mc.fit import resolvable_radius
 from saxs_mc.fit.resolution import flat_limit_x, informative_q_max
 from saxs_mc.io.curves import Curve
 from saxs_mc.models.sphere import contrast_to_cm2
-
-from tests.families.helpers import CONTRAST, Q, gauss, lognorm, noisy_curves, shipped_sigma
+from tests.families.helpers import CONTRAST, Q, gauss, lognorm, noisy_curves
 
 DRHO2 = contrast_to_cm2(CONTRAST) ** 2
 

@@ -11,7 +11,6 @@ import numpy as np
 import pytest
 
 from saxs_mc.families import Family, decompose
-
 from tests.families.helpers import CONTRAST, gauss, lognorm, noisy_curves
 
 FAMS = (Family("F087", 0.87), Family("F094", 0.94), Family("F102", 1.02))

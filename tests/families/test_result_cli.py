@@ -11,7 +11,6 @@ import pytest
 from saxs_mc.cli import main
 from saxs_mc.families import decompose
 from saxs_mc.io.curves import write_curve_ascii
-
 from tests.families.helpers import CONTRAST, gauss, noisy_curves
 
 

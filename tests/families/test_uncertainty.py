@@ -6,8 +6,7 @@ import numpy as np
 
 from saxs_mc.families import Family, decompose
 from saxs_mc.io.curves import Curve
-
-from tests.families.helpers import CONTRAST, Q, gauss, lognorm, noisy_curves
+from tests.families.helpers import CONTRAST, gauss, lognorm, noisy_curves
 
 FAMS = (Family("F087", 0.87), Family("F094", 0.94), Family("F102", 1.02))
 
