@@ -315,6 +315,41 @@ def test_worker_killed_mid_step(tmp_path, monkeypatch, caplog, mode):
     assert leftovers(res.root) == []  # the dead worker's staging folder was removed
 
 
+def test_dead_worker_signal_named_when_the_pool_thread_reaps_it_first():
+    """Regression (flaky under load): the pool's manager thread and the driver both ``waitpid`` a dead worker.
+
+    If the pool's thread reaps it first, the driver's ``waitpid`` fails (ECHILD) and ``Process.exitcode`` stays
+    ``None`` until that thread stores the status: the worker was not counted dead and the log said "a worker
+    process died" instead of naming SIGKILL.  Here a thread reaps the worker and publishes its status late.
+    """
+    import multiprocessing
+    import threading
+
+    from saxs_mc.pipeline.run import _ProcessExecutor
+
+    ex = _ProcessExecutor(1)
+    p = multiprocessing.get_context("spawn").Process(target=time.sleep, args=(60,), daemon=True)
+    p.start()
+    ex._known = {p.pid: p}  # as remembered at submit
+    reaped = threading.Event()
+
+    def pool_thread() -> None:  # what Popen.poll does in the pool's thread, slowed down between its two lines
+        _, sts = os.waitpid(p.pid, 0)
+        reaped.set()
+        time.sleep(0.3)
+        p._popen.returncode = os.waitstatus_to_exitcode(sts)
+
+    t = threading.Thread(target=pool_thread)
+    t.start()
+    os.kill(p.pid, signal.SIGKILL)
+    assert reaped.wait(30)
+    try:
+        assert ex.dead_workers() == {p.pid: -signal.SIGKILL}
+    finally:
+        t.join()
+        ex.close()
+
+
 # ----------------------------------------------------------------------
 # item 9: Ctrl-C within 1 s, no traceback on a second one; workers die with their parent
 def _children(pid: int) -> list[int]:

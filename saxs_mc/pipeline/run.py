@@ -49,6 +49,7 @@ import contextlib
 import dataclasses
 import logging
 import multiprocessing
+import multiprocessing.connection
 import os
 import signal
 import sys
@@ -357,9 +358,9 @@ class _ProcessExecutor:
         """pid -> exit status of the workers of a broken pool that died on their own (not stopped by the pool)."""
         out = {}
         for pid, p in list(self._known.items()):
-            p.join(1.0)  # the pool is terminating them all: wait for their exit status
-            if p.exitcode not in (None, 0, -signal.SIGTERM):
-                out[pid] = p.exitcode
+            code = _exit_status(p, 1.0)  # the pool is terminating them all: wait for their exit status
+            if code not in (None, 0, -signal.SIGTERM):
+                out[pid] = code
         return out
 
     def restart(self) -> None:
@@ -384,6 +385,22 @@ class _ProcessExecutor:
         if not wait:  # interrupted: stop the running steps now (their staging folders go with them)
             self._stop_workers()
         self.pool.shutdown(wait=wait, cancel_futures=True)
+
+
+def _exit_status(p: Any, timeout: float, publish_s: float = 10.0) -> int | None:
+    """Exit status of worker process ``p``; ``None`` if it is still running after ``timeout`` seconds.
+
+    The pool's own thread reaps its workers too (``waitpid``).  When it wins, our ``waitpid`` fails and
+    ``p.exitcode`` stays ``None`` until that thread stores the status: a dead process (its sentinel is ready)
+    is given up to ``publish_s`` seconds for that, so that its signal can be named.
+    """
+    p.join(timeout)
+    deadline = time.monotonic() + publish_s
+    while p.exitcode is None and time.monotonic() < deadline:
+        if not multiprocessing.connection.wait([p.sentinel], timeout=0):
+            return None  # still running
+        time.sleep(0.005)  # dead, reaped by the pool's thread: let it store the status
+    return p.exitcode
 
 
 def _death_cause(codes: list[int]) -> str:
