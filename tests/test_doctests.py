@@ -20,6 +20,7 @@ REPO = Path(__file__).resolve().parents[1]
 #: modules whose Examples are run
 DOCTEST_MODULES = [
     "saxs_mc",
+    "saxs_mc._frozen",
     "saxs_mc._progress",
     "saxs_mc.io.curves",
     "saxs_mc.io.atomic",

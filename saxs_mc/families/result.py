@@ -7,6 +7,7 @@ from typing import Any
 
 import numpy as np
 
+from saxs_mc._frozen import freeze_array_fields
 from saxs_mc.io.atomic import jsonable
 
 #: status of a term: kept by the model selection, dropped (0 with an upper limit), or below the resolvable radius
@@ -139,12 +140,7 @@ class FamilyResult:
     elapsed_s: float
 
     def __post_init__(self) -> None:
-        for f in dataclasses.fields(self):
-            v = getattr(self, f.name)
-            if isinstance(v, np.ndarray):
-                v = v.copy()
-                v.flags.writeable = False
-                object.__setattr__(self, f.name, v)
+        freeze_array_fields(self)
 
     def __repr__(self) -> str:
         parts = ", ".join(f"{t.name}={t.share:.3f}+-{t.share_std:.3f}" if t.present else f"{t.name}:{t.status}"

@@ -7,6 +7,7 @@ from typing import Any
 
 import numpy as np
 
+from saxs_mc._frozen import freeze_array_fields
 from saxs_mc.fit.statistics import SUB_VISIBILITY_DOMINATED, RangeStats, bin_centers
 from saxs_mc.io.atomic import jsonable
 
@@ -141,12 +142,7 @@ class FitResult:
     resolvable_radius_nm: float = 0.0
 
     def __post_init__(self) -> None:
-        for f in dataclasses.fields(self):
-            v = getattr(self, f.name)
-            if isinstance(v, np.ndarray):
-                v = v.copy()
-                v.flags.writeable = False
-                object.__setattr__(self, f.name, v)
+        freeze_array_fields(self)
 
     # ------------------------------------------------------------------
     @property
