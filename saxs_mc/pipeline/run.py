@@ -104,6 +104,8 @@ def plan_steps(cfg: PipelineConfig, funcs: Mapping[str, str] | None = None) -> l
             raise ValueError(f"step functions for unknown kinds {sorted(unknown)}; kinds: {sorted(DEFAULT_FUNCS)}")
         f.update(funcs)
     geom_inputs = [str(cfg.geometry.poni)] + ([str(cfg.geometry.mask)] if cfg.geometry.mask else [])
+    if cfg.reduction.monitor_table:  # its content normalises every frame: a changed table must rerun the reductions
+        geom_inputs.append(str(cfg.reduction.monitor_table))
     red = dataclasses.asdict(cfg.reduction)
     base_reduce = {
         "poni": str(cfg.geometry.poni),

@@ -291,3 +291,26 @@ def test_in_range_hdf5_selection_passes(tmp_path):
                        "nucleation_temperature_C = 193", "growth_temperature_C = 230"])
     cfg = load_config(make_experiment(tmp_path, series=[(190, 0.87, 0.02)], blanks=(230,), extra=extra))
     assert cfg.samples[-1].sources[0].endswith("stack.h5::/entry/data/data[0:2]")
+
+
+def test_changed_monitor_table_changes_the_reduce_keys(tmp_path):
+    """A per-frame monitor table normalises every frame: its content is part of the reduce steps' cache key."""
+    from saxs_mc.pipeline import cache
+    from saxs_mc.pipeline.run import compute_keys
+
+    table = tmp_path / "monitors.csv"
+    table.write_text("frame,I1\nnuc190C_00000.edf,1000\n")
+    cfg_path = make_experiment(tmp_path, series=((190, 0.87, 0.02),), blanks=(230,),
+                               extra='[normalization]\nmonitor_table = "monitors.csv"\n')
+
+    def reduce_keys():
+        steps = plan_steps(load_config(cfg_path))
+        keys = compute_keys(steps, cache.FileHashCache())
+        return {k: v for k, v in keys.items() if k.startswith(("reduce/", "calibrate/"))}
+
+    before = reduce_keys()
+    stat = table.stat()
+    table.write_text("frame,I1\nnuc190C_00000.edf,2000\n")  # same size, other monitor
+    os.utime(table, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+    after = reduce_keys()
+    assert before and all(before[k] != after[k] for k in before)
