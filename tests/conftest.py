@@ -9,8 +9,14 @@ os.environ.setdefault("NUMBA_NUM_THREADS", "2")
 
 
 import logging  # noqa: E402
+from pathlib import Path  # noqa: E402
 
 import pytest  # noqa: E402
+
+#: real Pilatus 1M frames from the Elettra SAXS beamline, beside the project (never copied into it; see its README)
+ELETTRA = Path(__file__).resolve().parents[1].parent / "shared" / "realdata" / "elettra_pilatus1m"
+needs_elettra = pytest.mark.skipif(not ELETTRA.is_dir(), reason="real Elettra frames (../shared/realdata) are not "
+                                                                "available in this checkout")
 
 
 @pytest.fixture(autouse=True)

@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import pytest
 
 from saxs_mc.cli import main
 from saxs_mc.geometry.fit2d import Fit2DGeometry, fit2d_to_poni, integrator_from_fit2d, parse_fit2d_values, read_fit2d
-
-REAL = Path(__file__).resolve().parents[2].parent / "shared" / "realdata" / "elettra_pilatus1m"
+from tests.conftest import ELETTRA as REAL
+from tests.conftest import needs_elettra as needs_real
 
 LOG = """INFO: Number of function calls =       7
 INFO: Refined Beam centre =      387.772     808.370 (pixels)
@@ -21,15 +19,6 @@ INFO: Refined tilt plane rotation angle =       73.569 degrees
 INFO: Refined tilt angle =       -0.560 degrees
 """
 
-
-@pytest.fixture(autouse=True)
-def _restore_logging():
-    import logging
-
-    lg = logging.getLogger("saxs_mc")
-    saved = (lg.handlers[:], lg.propagate, lg.level)
-    yield
-    lg.handlers[:], lg.propagate, lg.level = saved
 
 
 def test_log_is_parsed_with_pixel_size_from_the_mm_line(tmp_path):
@@ -101,7 +90,7 @@ def test_cli_reports_every_problem_and_writes_nothing(tmp_path, capsys):
     assert not out.exists()
 
 
-@pytest.mark.skipif(not REAL.is_dir(), reason="real Elettra frames (../shared/realdata) are not available")
+@needs_real
 def test_real_fit2d_log():
     g = read_fit2d(REAL / "calibration_fit2d.txt")
     assert (g.center_x, g.center_y, g.dist_mm, g.tilt_deg, g.tilt_plane_deg) == (387.772, 808.370, 1031.657, -0.56, 73.569)

@@ -17,19 +17,9 @@ import pytest
 
 from saxs_mc.cli import main
 from saxs_mc.reduce import HeaderMap, Reducer, ReductionSettings, read_reduced
+from tests.conftest import ELETTRA as REAL
+from tests.conftest import needs_elettra as needs_real
 from tests.reduce import conftest as C
-
-REAL = Path(__file__).resolve().parents[2].parent / "shared" / "realdata" / "elettra_pilatus1m"
-needs_real = pytest.mark.skipif(not REAL.is_dir(), reason="real Elettra frames (../shared/realdata) are not available "
-                                                          "in this checkout")
-
-
-@pytest.fixture(autouse=True)
-def _restore_logging():
-    lg = logging.getLogger("saxs_mc")
-    saved = (lg.handlers[:], lg.propagate, lg.level)
-    yield
-    lg.handlers[:], lg.propagate, lg.level = saved
 
 
 def _counts(sim, seed=0, i1=1e10, dtype=np.int32):

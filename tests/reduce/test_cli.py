@@ -10,17 +10,6 @@ from tests.reduce import conftest as C
 from tests.reduce.helpers import binned_truth, chi2_r
 
 
-@pytest.fixture(autouse=True)
-def _restore_logging():
-    """cli.main configures the 'saxs_mc' logger (own handler, no propagation); undo it for other tests."""
-    import logging
-
-    lg = logging.getLogger("saxs_mc")
-    saved = (lg.handlers[:], lg.propagate, lg.level)
-    yield
-    lg.handlers[:], lg.propagate, lg.level = saved[0], saved[1], saved[2]
-
-
 @pytest.fixture(scope="module")
 def frames(sim):
     particles = lambda q: C.sphere_truth(q) - C.BACKGROUND_1_CM  # noqa: E731
