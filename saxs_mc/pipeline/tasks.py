@@ -3,8 +3,9 @@
 Everything here is importable by worker processes (local process pool or
 dask.distributed workers); nothing heavy is shipped with a task: a
 :class:`Step` is a small frozen record of strings and JSON-safe settings, and
-the step function is named by ``"module:function"`` and imported in the
-worker.  Expensive objects (pyFAI integrators) are cached per process by the
+the step function travels as a reference (a top-level function pickles as
+its module and name, see :mod:`saxs_mc.pipeline.registry`) and is imported in
+the worker.  Expensive objects (pyFAI integrators) are cached per process by the
 step functions themselves (see :mod:`saxs_mc.pipeline.steps`).
 
 A step function has the signature ``fn(ctx: StepContext) -> dict``: it
@@ -24,7 +25,6 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
-import importlib
 import os
 import time
 import warnings
@@ -50,8 +50,9 @@ class Step:
         ``reduce``, ``subtract``, ``fit``, ``peaks``, ``mesophase``, ``calibrate``, ``families``, ``optical``.
     target : str
         Sample/blank name (or ``"series"``/``"water"``).
-    func : str
-        ``"module:function"`` implementing the step.
+    func : callable
+        The step function (``fn(ctx: StepContext) -> dict``), a top-level function
+        (:mod:`saxs_mc.pipeline.registry`); its name :func:`func_name` is part of the key.
     settings : dict
         JSON-safe settings (part of the cache key).
     inputs : tuple of str
@@ -65,7 +66,7 @@ class Step:
     id: str
     kind: str
     target: str
-    func: str
+    func: Callable[[StepContext], dict[str, Any]]
     settings: dict[str, Any]
     inputs: tuple[str, ...] = ()
     deps: tuple[str, ...] = ()
@@ -104,19 +105,9 @@ def derive_seed(base_seed: int, name: str) -> int:
     return int.from_bytes(h[:8], "little") >> 1
 
 
-_FUNC_CACHE: dict[str, Callable[[StepContext], dict[str, Any]]] = {}
-
-
-def resolve_func(spec: str) -> Callable[[StepContext], dict[str, Any]]:
-    """Import ``"module:function"`` (cached per process)."""
-    fn = _FUNC_CACHE.get(spec)
-    if fn is None:
-        mod, sep, attr = spec.partition(":")
-        if not sep:
-            raise ValueError(f"step function {spec!r}: expected 'module:function'")
-        fn = getattr(importlib.import_module(mod), attr)
-        _FUNC_CACHE[spec] = fn
-    return fn
+def func_name(fn: Callable[..., Any]) -> str:
+    """``"module:qualname"`` of a step function (recorded in manifests and hashed into keys)."""
+    return f"{fn.__module__}:{fn.__qualname__}"
 
 
 class StepWriteError(OSError):
@@ -177,13 +168,13 @@ def _run_step(step: Step, key: str, root_p: Path, upstream: dict[str, dict[str, 
     outdir = ensure_folder(root_p, Path("steps", step.kind, step.target))
     remove_stale_staging(outdir)  # left by a killed worker (the output lock excludes other runs)
     t0 = time.perf_counter()
-    fn = resolve_func(step.func)
+    fn = step.func
     with staged_folder(outdir) as stage:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             result = fn(StepContext(step=step, key=key, root=root_p, outdir=stage, upstream=upstream))
         if not isinstance(result, dict):
-            raise TypeError(f"step function {step.func} returned {type(result).__name__}; expected a dict")
+            raise TypeError(f"step function {func_name(fn)} returned {type(result).__name__}; expected a dict")
         result = dict(result)
         msgs = list(dict.fromkeys(list(result.get("warnings", []))
                                   + [f"{w.category.__name__}: {w.message}" for w in caught]))
@@ -198,7 +189,7 @@ def _run_step(step: Step, key: str, root_p: Path, upstream: dict[str, dict[str, 
     cache.write_manifest(outdir, {
         "key": key,
         "step": step.id,
-        "func": step.func,
+        "func": func_name(step.func),
         "settings": step.settings,
         "inputs": list(step.inputs),
         "deps": list(step.deps),

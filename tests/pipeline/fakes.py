@@ -22,16 +22,6 @@ from saxs_mc.io.atomic import write_json_atomic
 from saxs_mc.io.curves import Curve, read_curve, write_curve_ascii
 from saxs_mc.pipeline.tasks import StepContext
 
-FAKE_FUNCS = {
-    "reduce": "tests.pipeline.fakes:reduce_step",
-    "subtract": "tests.pipeline.fakes:subtract_step",
-    "fit": "tests.pipeline.fakes:fit_step",
-    "peaks": "tests.pipeline.fakes:peaks_step",
-    "mesophase": "tests.pipeline.fakes:mesophase_step",
-    "families": "tests.pipeline.fakes:families_step",
-    "optical": "tests.pipeline.fakes:optical_step",
-}
-
 Q = np.linspace(0.2, 5.0, 60)
 
 
@@ -186,6 +176,18 @@ def optical_step(ctx: StepContext) -> dict:
                           "family": kv.get("family"), "diameter_nm": float(kv["d"]) if "d" in kv else None})
     out = write_json_atomic(ctx.outdir / f"{s['sample']}_optical.json", {"peaks": peaks})
     return {"outputs": {"json": out}, "spectrum": s["sample"], "peaks": peaks, "warnings": []}
+
+
+#: the fake step functions by kind (top-level functions: they pickle by reference to spawned and dask workers)
+FAKE_FUNCS = {
+    "reduce": reduce_step,
+    "subtract": subtract_step,
+    "fit": fit_step,
+    "peaks": peaks_step,
+    "mesophase": mesophase_step,
+    "families": families_step,
+    "optical": optical_step,
+}
 
 
 # ----------------------------------------------------------------------

@@ -126,10 +126,10 @@ def test_failing_sample_others_finish_and_exit_code(tmp_path, monkeypatch):
     assert row["nuc210C"]["status"] == "ok" and row["nuc210C"]["growth"] == "quantized"
     assert "fake reduction failure" in res.report_path.read_text()
     # CLI: non-zero exit, report path still printed (fake steps injected through the planner)
-    import saxs_mc.pipeline.run as runmod
+    from saxs_mc.pipeline import registry
 
-    monkeypatch.setattr(runmod, "DEFAULT_FUNCS", {**runmod.DEFAULT_FUNCS, **FAKE_FUNCS})
-    assert main(["run", str(cfg_path), "--no-progress"]) == 1
+    with registry.registered(FAKE_FUNCS):
+        assert main(["run", str(cfg_path), "--no-progress"]) == 1
     # fixing the frame: only the failed chain runs
     f = tmp_path / "data" / "nuc220C" / "nuc220C_00000.edf"
     f.write_text(f.read_text().replace(" FAIL", ""))
@@ -180,29 +180,32 @@ def test_second_run_on_same_output_is_refused(tmp_path, capsys):
 
 def test_unreachable_scheduler_is_a_clear_error(tmp_path, monkeypatch):
     pytest.importorskip("distributed")
-    import saxs_mc.pipeline.run as runmod
+    import saxs_mc.pipeline.executors as executors
 
-    monkeypatch.setattr(runmod, "DASK_CONNECT_TIMEOUT", "1s")
+    monkeypatch.setattr(executors, "DASK_CONNECT_TIMEOUT", "1s")
     with pytest.raises(ValueError, match=r"cannot connect to the dask scheduler 'tcp://127.0.0.1:9'"):
         run(make_experiment(tmp_path), scheduler="tcp://127.0.0.1:9")
 
 
 def test_code_change_redoes_the_steps_that_run_it(tmp_path, monkeypatch):
-    import saxs_mc.pipeline.run as runmod
+    import importlib
+
+    from saxs_mc.pipeline import keys as keysmod
+    from saxs_mc.pipeline import steps
 
     # the digest follows the source of the step function's module
     mod = tmp_path / "mysteps_for_digest.py"
     mod.write_text("def f(ctx):\n    return {}\n")
     monkeypatch.syspath_prepend(str(tmp_path))
-    d1 = runmod.code_digest("fit", "mysteps_for_digest:f")
-    mod.write_text("def f(ctx):\n    return {'x': 1}\n")
-    assert runmod.code_digest("fit", "mysteps_for_digest:f") != d1
-    assert runmod.code_digest("fit", "saxs_mc.pipeline.steps:fit_step") != runmod.code_digest(
-        "peaks", "saxs_mc.pipeline.steps:fit_step")  # fit and peaks depend on different subpackages
+    f = importlib.import_module("mysteps_for_digest").f
+    d1 = keysmod.code_digest(f)
+    mod.write_text("def f(ctx):\n    return {'x': 100}\n")
+    assert keysmod.code_digest(f) != d1
+    assert keysmod.code_digest(steps.fit_step) != keysmod.code_digest(steps.peaks_step)  # other libraries
     # a changed fit implementation redoes the fits only
     cfg_path = make_experiment(tmp_path / "exp")
     assert run(cfg_path).ok
-    real = runmod.code_digest
-    monkeypatch.setattr(runmod, "code_digest", lambda kind, func: real(kind, func) + ("new" if kind == "fit" else ""))
+    real = keysmod.code_digest
+    monkeypatch.setattr(keysmod, "code_digest", lambda fn: real(fn) + ("new" if fn.__name__ == "fit_step" else ""))
     res = run(cfg_path)
     assert {k for k, v in statuses(res).items() if v == "done"} == {k for k in res.outcomes if k.startswith("fit/")}

@@ -67,9 +67,10 @@ def peaks_docs(tmp_path_factory):
 
 
 def _mesophase_ctx(root: Path, upstream: dict) -> StepContext:
+    from saxs_mc.pipeline.steps import mesophase_step
     from saxs_mc.pipeline.tasks import Step
 
-    step = Step(id="mesophase/series", kind="mesophase", target="series", func="saxs_mc.pipeline.steps:mesophase_step",
+    step = Step(id="mesophase/series", kind="mesophase", target="series", func=mesophase_step,
                 settings={"blanks": ["blank_025C", "blank_100C"], "temperatures_C": [25.0, 100.0]},
                 deps=("peaks/blank_025C", "peaks/blank_100C"))
     outdir = root / "steps" / "mesophase" / "series"
