@@ -10,6 +10,8 @@ settings); the peak results handed to the mesophase step are the
 typed reader :func:`read_peaks_json`.  Nothing in an output folder is ever
 unpickled: files there are data (a crafted pickle would run code).
 
+Each step parses its settings into the typed settings of its kind
+(:mod:`saxs_mc.pipeline.step_settings`), which refuse unknown and missing keys.
 The pyFAI integrator is built once per worker process and per geometry /
 settings (:func:`get_reducer`), and all frames of a sample are reduced in
 one task.
@@ -18,6 +20,7 @@ one task.
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +29,17 @@ import numpy as np
 from saxs_mc.io.atomic import jsonable, write_json_atomic
 
 from .cache import canonical_json
+from .step_settings import (
+    CalibrateSettings,
+    FamiliesStepSettings,
+    FitStepSettings,
+    MesophaseSettings,
+    OpticalStepSettings,
+    PeaksStepSettings,
+    ReduceSettings,
+    SubtractSettings,
+    plain,
+)
 from .tasks import StepContext
 
 _REDUCERS: dict[str, Any] = {}
@@ -38,11 +52,14 @@ def _read_curve(path: Path) -> Any:
     return read_reduced(path).curve
 
 
-def reduction_settings(s: dict[str, Any], calibration_factor: float | None) -> Any:
-    """:class:`saxs_mc.reduce.ReductionSettings` from a step's settings."""
+def reduction_settings(s: ReduceSettings | CalibrateSettings | Mapping[str, Any],
+                       calibration_factor: float | None) -> Any:
+    """:class:`saxs_mc.reduce.ReductionSettings` from a reduce or calibrate step's settings (typed or JSON form)."""
     from saxs_mc.reduce import HeaderMap, ReductionSettings
 
-    r = s["reduction"]
+    if isinstance(s, Mapping):
+        s = (CalibrateSettings if "water_sources" in s else ReduceSettings).from_json(s)
+    r = s.reduction
     qr = r.get("q_range_nm")
     qr = None if qr is None else tuple(float(x) / (10.0 if r["q_unit"] == "1/A" else 1.0) for x in qr)
     return ReductionSettings(
@@ -50,11 +67,11 @@ def reduction_settings(s: dict[str, Any], calibration_factor: float | None) -> A
         saturation=r.get("saturation"), flip=r.get("flip"), mask_flip=r.get("mask_flip"),
         normalization=r.get("normalization", "monitor"), normalization_constant=r.get("normalization_constant"),
         monitor_table=r.get("monitor_table"), table_columns=tuple(tuple(kv) for kv in r.get("table_columns") or ()),
-        polarization_factor=r["polarization_factor"], thickness_cm=s.get("thickness_cm"),
-        calibration_factor=calibration_factor, empty_cell_transmission=s.get("empty_cell_transmission"),
+        polarization_factor=r["polarization_factor"], thickness_cm=s.thickness_cm,
+        calibration_factor=calibration_factor, empty_cell_transmission=s.empty_cell_transmission,
         reject_outliers=r["reject_outliers"], reject_mad_threshold=r["reject_mad_threshold"],
         reject_min_rel_dev=r["reject_min_rel_dev"], nan_policy=r["nan_policy"], bad_frames=r["bad_frames"],
-        header=HeaderMap.from_pairs(s["header"]),
+        header=HeaderMap.from_pairs(dict(s.header)),
     )
 
 
@@ -70,11 +87,11 @@ def get_reducer(poni: str, mask: str | None, settings: Any) -> Any:
     return red
 
 
-def _calibration_factor(ctx: StepContext) -> float | None:
+def _calibration_factor(ctx: StepContext, s: ReduceSettings) -> float | None:
     up = ctx.upstream.get("calibrate/water")
     if up is not None:
         return float(up["factor"])
-    return ctx.settings["calibration_factor"]
+    return s.calibration_factor
 
 
 def _frames_table(res: Any) -> list[dict[str, Any]]:
@@ -86,11 +103,11 @@ def reduce_step(ctx: StepContext) -> dict[str, Any]:
     """Reduce all frames of one sample/blank: average, normalize, reject faulty frames."""
     from saxs_mc.reduce import write_reduced
 
-    s = ctx.settings
-    settings = reduction_settings(s, _calibration_factor(ctx))
-    reducer = get_reducer(s["poni"], s["mask"], settings)
-    res = reducer.reduce(s["sources"], title=s["title"], metadata=s.get("metadata") or {})
-    name = s["title"]
+    s = ReduceSettings.from_json(ctx.settings)
+    settings = reduction_settings(s, _calibration_factor(ctx, s))
+    reducer = get_reducer(s.poni, s.mask, settings)
+    res = reducer.reduce(list(s.sources), title=s.title, metadata=plain(s.metadata))
+    name = s.title
     h5 = write_reduced(ctx.outdir / f"{name}.h5", res)
     dat = h5.with_suffix(".dat")
     summ = write_json_atomic(ctx.outdir / f"{name}_reduction.json", res.summary())
@@ -106,13 +123,13 @@ def calibrate_step(ctx: StepContext) -> dict[str, Any]:
     """Absolute scale from water minus empty cell (both reduced with calibration_factor = 1)."""
     from saxs_mc.reduce import water_calibration
 
-    s = ctx.settings
+    s = CalibrateSettings.from_json(ctx.settings)
     settings = reduction_settings(s, 1.0)
-    reducer = get_reducer(s["poni"], s["mask"], settings)
-    water = reducer.reduce(s["water_sources"], title="water")
-    empty = reducer.reduce(s["empty_cell_sources"], title="empty_cell")
-    cal = water_calibration(water.curve, empty.curve, q_range_nm=tuple(s["q_range_nm"]),
-                            reference_1_cm=s["dsigma_1_cm"])
+    reducer = get_reducer(s.poni, s.mask, settings)
+    water = reducer.reduce(list(s.water_sources), title="water")
+    empty = reducer.reduce(list(s.empty_cell_sources), title="empty_cell")
+    cal = water_calibration(water.curve, empty.curve, q_range_nm=tuple(s.q_range_nm),
+                            reference_1_cm=s.dsigma_1_cm)
     out = write_json_atomic(ctx.outdir / "water_calibration.json", jsonable(cal.summary()))
     return {"outputs": {"json": out}, "factor": cal.factor, "factor_sigma": cal.factor_sigma,
             "n_frames": len(water.frames) + len(empty.frames),
@@ -123,14 +140,14 @@ def subtract_step(ctx: StepContext) -> dict[str, Any]:
     """Sample minus its blank (uncertainties propagated, negatives kept and flagged)."""
     from saxs_mc.reduce import read_reduced, write_reduced
 
-    s = ctx.settings
-    sample = read_reduced(ctx.upstream_output(f"reduce/{s['sample']}", "nxcansas"))
-    blank = read_reduced(ctx.upstream_output(f"reduce/{s['blank']}", "nxcansas"))
-    sub = sample.subtract(blank, scale=s["scale"])
-    name = f"{s['sample']}_sub"
+    s = SubtractSettings.from_json(ctx.settings)
+    sample = read_reduced(ctx.upstream_output(f"reduce/{s.sample}", "nxcansas"))
+    blank = read_reduced(ctx.upstream_output(f"reduce/{s.blank}", "nxcansas"))
+    sub = sample.subtract(blank, scale=s.scale)
+    name = f"{s.sample}_sub"
     h5 = write_reduced(ctx.outdir / f"{name}.h5", sub)
     return {"outputs": {"nxcansas": h5, "curve": h5.with_suffix(".dat")},
-            "blank": s["blank"], "negative_points": sub.curve.metadata.get("negative_points"),
+            "blank": s.blank, "negative_points": sub.curve.metadata.get("negative_points"),
             "intensity_unit": sub.curve.intensity_unit}
 
 
@@ -159,28 +176,100 @@ def _usable(curve: Any) -> Any:
     return curve.select(ok)
 
 
+def bragg_exclusions(peaks: Any, n_fwhm: float) -> list[tuple[float, float]]:
+    """q intervals (1/nm) within ``q0 +- n_fwhm * fwhm`` of every Bragg peak, overlapping ones merged.
+
+    Parameters
+    ----------
+    peaks : PeakResult
+        Peaks found on the same curve (:func:`read_peaks_json` of the peaks step).
+    n_fwhm : float
+        Half-width of each interval in units of the peak's FWHM (> 0).
+
+    Returns
+    -------
+    list of (q_lo, q_hi)
+        Sorted, disjoint; peaks without a finite position or width are left out.
+
+    Examples
+    --------
+    >>> from types import SimpleNamespace as P
+    >>> bragg_exclusions(P(peaks=[P(q_nm=2.0, fwhm=0.1), P(q_nm=2.3, fwhm=0.1), P(q_nm=4.0, fwhm=0.2)]), 2.0)
+    [(1.8, 2.5), (3.6, 4.4)]
+    """
+    if not (math.isfinite(n_fwhm) and n_fwhm > 0):
+        raise ValueError(f"exclude_fwhm = {n_fwhm!r}: give a positive number of FWHM to mask around each peak")
+    spans = sorted((p.q_nm - n_fwhm * p.fwhm, p.q_nm + n_fwhm * p.fwhm) for p in peaks.peaks
+                   if math.isfinite(p.q_nm) and math.isfinite(p.fwhm) and p.fwhm > 0)
+    merged: list[tuple[float, float]] = []
+    for lo, hi in spans:
+        if merged and lo <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(merged[-1][1], hi))
+        else:
+            merged.append((lo, hi))
+    return [(round(lo, 12), round(hi, 12)) for lo, hi in merged]
+
+
+def _without_intervals(curve: Any, intervals: list[tuple[float, float]]) -> Any:
+    """The curve without the points whose q lies in one of ``intervals`` (closed)."""
+    keep = np.ones(curve.q.shape, dtype=bool)
+    for lo, hi in intervals:
+        keep &= ~((curve.q >= lo) & (curve.q <= hi))
+    return curve.select(keep)
+
+
+def _fit_exclusions(ctx: StepContext, s: FitStepSettings) -> list[tuple[float, float]]:
+    """The Bragg-peak q intervals the fit leaves out (none unless ``exclude_bragg_peaks``)."""
+    if not s.exclude_bragg_peaks:
+        return []
+    dep = f"peaks/{s.sample}"
+    if dep not in ctx.upstream:
+        raise ValueError(f"fit/{s.sample}: exclude_bragg_peaks needs the sample's peaks step ({dep}) upstream; "
+                         "search peaks on the samples ([peaks] samples = true) or set [fit] exclude_bragg_peaks "
+                         "= false")
+    return bragg_exclusions(read_peaks_json(ctx.upstream_output(dep, "json")), s.exclude_fwhm)
+
+
 def fit_step(ctx: StepContext) -> dict[str, Any]:
-    """McSAS Monte Carlo sphere fit of the blank-subtracted curve (seed from config seed + sample name)."""
+    """McSAS Monte Carlo sphere fit of the blank-subtracted curve (seed from config seed + sample name).
+
+    With ``exclude_bragg_peaks`` the q ranges around the Bragg peaks that the
+    sample's peaks step found are left out of the fit (recorded as
+    ``excluded_q_nm`` in the result and the digest).
+    """
     from saxs_mc.fit import blank_background_bounds, fit_curve, write_fit_outputs
     from saxs_mc.reduce import read_reduced
 
-    s = ctx.settings
-    src = ctx.upstream_output(f"subtract/{s['sample']}", "nxcansas")
+    s = FitStepSettings.from_json(ctx.settings)
+    src = ctx.upstream_output(f"subtract/{s.sample}", "nxcansas")
     reduced = read_reduced(src)
-    curve = _usable(reduced.curve)
+    excluded = _fit_exclusions(ctx, s)
+    curve = _without_intervals(_usable(reduced.curve), excluded)
     # the residual flat background is bounded by the subtracted blank's level and uncertainty (issue 15)
     bounds = (None if reduced.blank is None else
-              blank_background_bounds(reduced.blank.curve, q_range_nm=s["q_range_nm"], scale=reduced.blank_scale))
+              blank_background_bounds(reduced.blank.curve, q_range_nm=s.q_range_nm, scale=reduced.blank_scale))
     res = fit_curve(
-        curve, q_range_nm=s["q_range_nm"], r_range_nm=s["r_range_nm"], contributions=s["contributions"],
-        repetitions=s["repetitions"], seed=s["seed"],
-        contrast=s["contrast_1e6_A2"] if curve.intensity_unit == "1/cm" else None,
-        n_bins=s["bins"], bin_scale=s["bin_scale"], title=s["sample"], background_bounds=bounds,
+        curve, q_range_nm=s.q_range_nm, r_range_nm=s.r_range_nm, contributions=s.contributions,
+        repetitions=s.repetitions, seed=s.seed, contrast=s.contrast_1e6_A2 if curve.intensity_unit == "1/cm" else None,
+        n_bins=s.bins, bin_scale=s.bin_scale, title=s.sample, background_bounds=bounds,
     )
-    paths = write_fit_outputs(ctx.outdir, s["sample"], res, source=src)
+    paths = write_fit_outputs(ctx.outdir, s.sample, res, source=src)
     chi2 = float(np.mean(res.chi2_r))
-    digest = {
-        "sample": s["sample"], "seed": s["seed"], "bin_scale": res.bin_scale,
+    digest = _fit_digest(s, res, chi2, bounds)
+    if s.exclude_bragg_peaks:
+        digest["excluded_q_nm"] = excluded
+    dpath = write_json_atomic(ctx.outdir / f"{s.sample}_digest.json", jsonable(digest))
+    out = {"outputs": {**paths, "digest": dpath}, "chi2_r": chi2,
+           "all_converged": res.all_converged, "warnings": list(res.warnings)}
+    if s.exclude_bragg_peaks:
+        out["excluded_q_nm"] = excluded
+    return out
+
+
+def _fit_digest(s: FitStepSettings, res: Any, chi2: float, bounds: Any) -> dict[str, Any]:
+    """What the report reads of a fit (``<sample>_digest.json``)."""
+    return {
+        "sample": s.sample, "seed": s.seed, "bin_scale": res.bin_scale,
         "radius_edges_nm": res.bin_edges_nm, "radius_centers_nm": res.bin_centers_nm,
         "volume_fraction": res.volume_fraction_resolved, "volume_fraction_std": res.volume_fraction_std,
         "volume_fraction_all": res.volume_fraction, "resolvable_radius_nm": res.resolvable_radius_nm,
@@ -190,9 +279,6 @@ def fit_step(ctx: StepContext) -> dict[str, Any]:
         "all_converged": res.all_converged, "intensity_unit": res.intensity_unit,
         "total_volume_fraction": res.total_volume_fraction[0],
     }
-    dpath = write_json_atomic(ctx.outdir / f"{s['sample']}_digest.json", jsonable(digest))
-    return {"outputs": {**paths, "digest": dpath}, "chi2_r": chi2,
-            "all_converged": res.all_converged, "warnings": list(res.warnings)}
 
 
 def _peak_digest(pk: Any) -> dict[str, Any]:
@@ -209,15 +295,15 @@ def peaks_step(ctx: StepContext) -> dict[str, Any]:
     """Bragg peaks (mesophase) of a blank, or of a blank-subtracted sample."""
     from saxs_mc.peaks import find_peaks_curve, write_peak_outputs
 
-    s = ctx.settings
-    dep = f"reduce/{s['name']}" if s["role"] == "blank" else f"subtract/{s['name']}"
+    s = PeaksStepSettings.from_json(ctx.settings)
+    dep = f"reduce/{s.name}" if s.role == "blank" else f"subtract/{s.name}"
     src = ctx.upstream_output(dep, "nxcansas")
     curve = _read_curve(src)
-    kw: dict[str, Any] = {"profile": s["profile"], "q_range_nm": s["q_range_nm"]}
-    if s.get("min_significance") is not None:
-        kw["min_significance"] = s["min_significance"]
+    kw: dict[str, Any] = {"profile": s.profile, "q_range_nm": s.q_range_nm}
+    if s.min_significance is not None:
+        kw["min_significance"] = s.min_significance
     pk = find_peaks_curve(_usable(curve), **kw)
-    paths = write_peak_outputs(ctx.outdir, s["name"], pk, source=src)
+    paths = write_peak_outputs(ctx.outdir, s.name, pk, source=src)
     return {"outputs": paths, **jsonable(_peak_digest(pk))}
 
 
@@ -319,9 +405,9 @@ def mesophase_step(ctx: StepContext) -> dict[str, Any]:
     """Bragg peaks of the precursor blanks against temperature; melting estimate."""
     from saxs_mc.peaks import mesophase_series
 
-    s = ctx.settings
-    pks = [read_peaks_json(ctx.upstream_output(f"peaks/{b}", "json")) for b in s["blanks"]]
-    ms = mesophase_series(s["temperatures_C"], pks)
+    s = MesophaseSettings.from_json(ctx.settings)
+    pks = [read_peaks_json(ctx.upstream_output(f"peaks/{b}", "json")) for b in s.blanks]
+    ms = mesophase_series(list(s.temperatures_C), pks)
     summ = ms.summary()
     out = write_json_atomic(ctx.outdir / "mesophase.json", summ)
     return {"outputs": {"json": out}, "temperatures_C": summ["temperatures_C"],
@@ -346,15 +432,15 @@ def families_step(ctx: StepContext) -> dict[str, Any]:
     """
     from saxs_mc.families import Family, decompose, write_family_outputs
 
-    s = ctx.settings
-    src = ctx.upstream_output(f"subtract/{s['sample']}", "nxcansas")
+    s = FamiliesStepSettings.from_json(ctx.settings)
+    src = ctx.upstream_output(f"subtract/{s.sample}", "nxcansas")
     curve = _usable(_read_curve(src))
-    fams = [Family(f["name"], f["radius_nm"], s["sd_nm"], None, f.get("absorption_nm")) for f in s["families"]]
-    res = decompose(curve, fams, continuous=s["continuous"], background=s["background"],
-                    power_law_exponent=s["power_law_exponent"], q_range_nm=s["q_range_nm"],
-                    contrast_1e6_A2=s["contrast_1e6_A2"] if curve.intensity_unit == "1/cm" else None,
-                    selection=s["selection"])
-    paths = write_family_outputs(ctx.outdir, s["sample"], res, source=src, plot=s.get("plot", True))
+    fams = [Family(f["name"], f["radius_nm"], s.sd_nm, None, f.get("absorption_nm")) for f in s.families]
+    res = decompose(curve, fams, continuous=s.continuous, background=s.background,
+                    power_law_exponent=s.power_law_exponent, q_range_nm=s.q_range_nm,
+                    contrast_1e6_A2=s.contrast_1e6_A2 if curve.intensity_unit == "1/cm" else None,
+                    selection=s.selection)
+    paths = write_family_outputs(ctx.outdir, s.sample, res, source=src, plot=s.plot)
     return {"outputs": paths, "terms": [_term_digest(t) for t in res.terms], "present": list(res.present),
             "resolvable_radius_nm": res.resolvable_radius_nm, "chi2_r": res.chi2_r,
             "absolute": res.absolute, "total_volume_fraction": res.total_volume_fraction,
@@ -378,13 +464,13 @@ def optical_step(ctx: StepContext) -> dict[str, Any]:
     from saxs_mc.optical import analyse_spectra
     from saxs_mc.optical.excitons import OpticalFamily
 
-    s = ctx.settings
-    fams = [OpticalFamily(f["name"], f["absorption_nm"]) for f in s["families"]]
-    res = analyse_spectra(s["spectrum"], fams or None)
-    sp = _pick_spectrum(res, s["sample"])
-    out = write_json_atomic(ctx.outdir / f"{s['sample']}_optical.json", res.summary())
+    s = OpticalStepSettings.from_json(ctx.settings)
+    fams = [OpticalFamily(f["name"], f["absorption_nm"]) for f in s.families]
+    res = analyse_spectra(s.spectrum, fams or None)
+    sp = _pick_spectrum(res, s.sample)
+    out = write_json_atomic(ctx.outdir / f"{s.sample}_optical.json", res.summary())
     paths = {"json": out}
-    if s.get("plot", True):
+    if s.plot:
         from matplotlib.figure import Figure
 
         from saxs_mc.io.atomic import atomic_path
@@ -392,7 +478,7 @@ def optical_step(ctx: StepContext) -> dict[str, Any]:
         fig = Figure(figsize=(6, 4))
         res.plot(fig.add_subplot())
         fig.tight_layout()
-        paths["plot"] = ctx.outdir / f"{s['sample']}_optical.png"
+        paths["plot"] = ctx.outdir / f"{s.sample}_optical.png"
         with atomic_path(paths["plot"]) as tmp:
             fig.savefig(tmp, format="png", dpi=100)
     peaks = [{"wavelength_nm": p.wavelength_nm, "wavelength_std_nm": p.wavelength_std_nm, "height": p.height,
