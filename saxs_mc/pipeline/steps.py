@@ -57,9 +57,10 @@ def reduction_settings(s: ReduceSettings | CalibrateSettings | Mapping[str, Any]
     """:class:`saxs_mc.reduce.ReductionSettings` from a reduce or calibrate step's settings (typed or JSON form)."""
     from saxs_mc.reduce import HeaderMap, ReductionSettings
 
-    if isinstance(s, Mapping):
-        s = (CalibrateSettings if "water_sources" in s else ReduceSettings).from_json(s)
-    r = s.reduction
+    if isinstance(s, Mapping):  # the JSON form (or its reduction part: reduction, header, thickness, cell)
+        r, header, thickness, cell = s["reduction"], s["header"], s.get("thickness_cm"), s.get("empty_cell_transmission")
+    else:
+        r, header, thickness, cell = s.reduction, s.header, s.thickness_cm, s.empty_cell_transmission
     qr = r.get("q_range_nm")
     qr = None if qr is None else tuple(float(x) / (10.0 if r["q_unit"] == "1/A" else 1.0) for x in qr)
     return ReductionSettings(
@@ -67,11 +68,11 @@ def reduction_settings(s: ReduceSettings | CalibrateSettings | Mapping[str, Any]
         saturation=r.get("saturation"), flip=r.get("flip"), mask_flip=r.get("mask_flip"),
         normalization=r.get("normalization", "monitor"), normalization_constant=r.get("normalization_constant"),
         monitor_table=r.get("monitor_table"), table_columns=tuple(tuple(kv) for kv in r.get("table_columns") or ()),
-        polarization_factor=r["polarization_factor"], thickness_cm=s.thickness_cm,
-        calibration_factor=calibration_factor, empty_cell_transmission=s.empty_cell_transmission,
+        polarization_factor=r["polarization_factor"], thickness_cm=thickness,
+        calibration_factor=calibration_factor, empty_cell_transmission=cell,
         reject_outliers=r["reject_outliers"], reject_mad_threshold=r["reject_mad_threshold"],
         reject_min_rel_dev=r["reject_min_rel_dev"], nan_policy=r["nan_policy"], bad_frames=r["bad_frames"],
-        header=HeaderMap.from_pairs(dict(s.header)),
+        header=HeaderMap.from_pairs(dict(header)),
     )
 
 

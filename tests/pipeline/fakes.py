@@ -165,6 +165,24 @@ def families_step(ctx: StepContext) -> dict:
             "warnings": []}
 
 
+#: the sample whose fake decomposition / spectrum read-out fails in :func:`failing_families_step` / ...
+FAILING_SAMPLE = "nuc220C"
+
+
+def failing_families_step(ctx: StepContext) -> dict:
+    """:func:`families_step`, except that the decomposition of :data:`FAILING_SAMPLE` raises."""
+    if ctx.settings["sample"] == FAILING_SAMPLE:
+        raise RuntimeError(f"fake decomposition failure for {FAILING_SAMPLE}")
+    return families_step(ctx)
+
+
+def failing_optical_step(ctx: StepContext) -> dict:
+    """:func:`optical_step`, except that the spectrum of :data:`FAILING_SAMPLE` raises."""
+    if ctx.settings["sample"] == FAILING_SAMPLE:
+        raise RuntimeError(f"fake spectrum failure for {FAILING_SAMPLE}")
+    return optical_step(ctx)
+
+
 def optical_step(ctx: StepContext) -> dict:
     """Fake absorbance read-out: the spectrum file holds ``family=<name> nm=<wavelength> height=<h>`` lines."""
     s = ctx.settings

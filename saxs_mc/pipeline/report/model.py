@@ -581,6 +581,7 @@ def _uncertainties(d: FitDigest | None, windows: Sequence[PopulationWindow], st:
 
 def _sample(cfg: PipelineConfig, outcomes: Mapping[str, Any], root: Path, s: Any) -> SampleSummary:
     kinds = ("reduce", "subtract", "fit") + (("peaks",) if cfg.peaks.samples else ())  # optional steps: failures list
+    kinds += ("families", "optical")  # a failed decomposition or spectrum fails its sample (issue 12); absent: ignored
     status, error = _status(outcomes, [f"{k}/{s.name}" for k in kinds])
     red, sub, fitr, pk = (_result(outcomes, f"{k}/{s.name}") for k in ("reduce", "subtract", "fit", "peaks"))
     raw, digest = _digest(root, s.name, fitr)
