@@ -199,17 +199,22 @@ class Driver:
         started = [s for s in broken if self._started_by(s)]
         named = [s for s in started if self._started_by(s) & set(dead)]  # the dead worker's own step
         suspects = named or started
-        for s in [s for s in suspects if alone and s.id in self.suspects]:  # died again, alone: the culprit
-            self.suspects.pop(s.id)
-            self._fail(s, RuntimeError(f"{cause}; the step was retried once alone and its worker died again"),
-                       cause="worker died")
-            broken.remove(s)
+        if alone:
+            self._fail_culprits(suspects, broken, cause)
         self.breaks += 1
         if broken and (not getattr(self.executor, "can_restart", False) or self.breaks > MAX_POOL_RESTARTS):
             for s in broken:
                 self._fail(s, RuntimeError(cause), cause="worker died")
             return
         self._retry(broken, suspects, cause)
+
+    def _fail_culprits(self, suspects: list[Step], broken: list[Step], cause: str) -> None:
+        """A suspect that was retried alone and whose worker died again is failed with the cause."""
+        for s in [s for s in suspects if s.id in self.suspects]:
+            self.suspects.pop(s.id)
+            self._fail(s, RuntimeError(f"{cause}; the step was retried once alone and its worker died again"),
+                       cause="worker died")
+            broken.remove(s)
 
     def _retry(self, broken: list[Step], suspects: list[Step], cause: str) -> None:
         """Suspects rerun alone, the other broken steps wait for their turn; the pool is replaced."""

@@ -150,18 +150,21 @@ def _stub_source(package: str, attr: str) -> str | None:
     return None
 
 
+def _bound_names(node: ast.stmt) -> list[str]:
+    """Names a top-level statement defines (functions, classes, assignments; imports with their alias)."""
+    if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+        return [node.name]
+    if isinstance(node, (ast.Import, ast.ImportFrom)):
+        return [a.asname or a.name for a in node.names]
+    if isinstance(node, (ast.Assign, ast.AnnAssign)):
+        targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+        return [t.id for t in targets if isinstance(t, ast.Name)]
+    return []
+
+
 def _defined_in(path: Path, attr: str) -> bool:
     """Whether ``attr`` is defined or imported eagerly at the top level of ``path``."""
-    for node in _parse(path).body:
-        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)) and node.name == attr:
-            return True
-        if isinstance(node, (ast.Import, ast.ImportFrom)) and any((a.asname or a.name) == attr for a in node.names):
-            return True
-        if isinstance(node, (ast.Assign, ast.AnnAssign)):
-            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
-            if any(isinstance(t, ast.Name) and t.id == attr for t in targets):
-                return True
-    return False
+    return any(attr in _bound_names(node) for node in _parse(path).body)
 
 
 def _from_import(base: str, attr: str) -> set[str]:
@@ -180,20 +183,31 @@ def _from_import(base: str, attr: str) -> set[str]:
     return _package_modules(base)  # cannot place the name: depend on the whole package
 
 
+def _ours(name: str) -> bool:
+    return name == PACKAGE or name.startswith(PACKAGE + ".")
+
+
+def _import_targets(node: ast.Import | ast.ImportFrom, importer: str) -> set[str]:
+    """The saxs_mc modules one import statement runs."""
+    out: set[str] = set()
+    if isinstance(node, ast.Import):
+        for a in (a for a in node.names if _ours(a.name)):
+            out |= _package_modules(a.name) if _is_package(a.name) else {a.name}
+        return out
+    base = _absolute(node.module, node.level, importer)
+    if _ours(base):
+        for a in node.names:
+            out |= _from_import(base, a.name)
+    return out
+
+
 def _imports(nodes: Iterable[ast.AST], importer: str) -> set[str]:
     """saxs_mc modules imported anywhere inside ``nodes`` (``importer``: the module they are written in)."""
     out: set[str] = set()
     for top in nodes:
         for node in ast.walk(top):
-            if isinstance(node, ast.Import):
-                for a in node.names:
-                    if a.name == PACKAGE or a.name.startswith(PACKAGE + "."):
-                        out |= _package_modules(a.name) if _is_package(a.name) else {a.name}
-            elif isinstance(node, ast.ImportFrom):
-                base = _absolute(node.module, node.level, importer)
-                if base == PACKAGE or base.startswith(PACKAGE + "."):
-                    for a in node.names:
-                        out |= _from_import(base, a.name)
+            if isinstance(node, (ast.Import, ast.ImportFrom)):
+                out |= _import_targets(node, importer)
     return {m for m in out if _module_file(m) is not None}
 
 
@@ -220,20 +234,23 @@ def _used_names(node: ast.AST) -> set[str]:
     return {n.id for n in ast.walk(node) if isinstance(n, ast.Name)}
 
 
-def _function_imports(tree: ast.Module, func: str, module: str) -> set[str]:
-    """Imports at the top of ``module`` plus those inside ``func`` and the top-level names it uses."""
+def _top_level(tree: ast.Module) -> tuple[dict[str, ast.AST], list[ast.AST]]:
+    """Top-level definitions by name, and the import statements that run with the module."""
     defs: dict[str, ast.AST] = {}
     top_imports: list[ast.AST] = []
     for node in tree.body:
-        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
-            defs[node.name] = node
-        elif isinstance(node, (ast.Assign, ast.AnnAssign)):
-            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
-            defs.update({t.id: node for t in targets if isinstance(t, ast.Name)})
-        elif isinstance(node, (ast.Import, ast.ImportFrom)):
+        if isinstance(node, (ast.Import, ast.ImportFrom)):
             top_imports.append(node)
+        elif _bound_names(node):
+            defs.update(dict.fromkeys(_bound_names(node), node))
         else:  # if/try blocks at the top level (e.g. TYPE_CHECKING): imports in them run with the module
             top_imports.extend(n for n in ast.walk(node) if isinstance(n, (ast.Import, ast.ImportFrom)))
+    return defs, top_imports
+
+
+def _function_imports(tree: ast.Module, func: str, module: str) -> set[str]:
+    """Imports at the top of ``module`` plus those inside ``func`` and the top-level names it uses."""
+    defs, top_imports = _top_level(tree)
     if func not in defs:
         return _imports([tree], module)  # not found by name (e.g. decorated away): the whole module
     used, todo = set(), [func]
@@ -289,13 +306,18 @@ def code_digest(fn: Callable[..., Any]) -> str:
     return cache.digest(step_closure(fn))
 
 
+def _hash_inputs(steps: list[Step], hashes: cache.FileHashCache) -> None:
+    """Hash every input file once, in threads (BLAKE3 releases the GIL: frames are hashed in parallel)."""
+    files = list(dict.fromkeys(p for s in steps for p in s.inputs))
+    with cf.ThreadPoolExecutor(max_workers=max(1, min(4, os.cpu_count() or 1))) as pool:
+        list(pool.map(hashes.digest, files))
+
+
 def compute_keys(steps: list[Step], hashes: cache.FileHashCache) -> dict[str, str]:
     """Cache key of every step (steps must be in topological order)."""
     keys: dict[str, str] = {}
     codes: dict[Any, str] = {}
-    files = list(dict.fromkeys(p for s in steps for p in s.inputs))
-    with cf.ThreadPoolExecutor(max_workers=max(1, min(4, os.cpu_count() or 1))) as pool:
-        list(pool.map(hashes.digest, files))  # hashlib releases the GIL: frames are hashed in parallel
+    _hash_inputs(steps, hashes)
     for s in steps:
         missing = [d for d in s.deps if d not in keys]
         if missing:
