@@ -38,7 +38,7 @@ import hashlib
 import os
 import sys
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -54,6 +54,8 @@ _ROOT = Path(__file__).resolve().parents[2]  # the folder holding the saxs_mc pa
 
 _lock = threading.Lock()
 _PARSED: dict[Path, tuple[tuple[int, int], ast.Module]] = {}
+_IMPORT_NODES: dict[Path, tuple[tuple[int, int], list[ast.Import | ast.ImportFrom]]] = {}
+_FUNC_NODES: dict[tuple[Path, str], tuple[tuple[int, int], list[ast.Import | ast.ImportFrom]]] = {}
 _HASHES: dict[Path, tuple[tuple[int, int], str]] = {}
 
 
@@ -61,6 +63,8 @@ def clear_cache() -> None:
     """Forget the parsed imports and source hashes of this process."""
     with _lock:
         _PARSED.clear()
+        _IMPORT_NODES.clear()
+        _FUNC_NODES.clear()
         _HASHES.clear()
 
 
@@ -84,6 +88,30 @@ def _parse(path: Path) -> ast.Module:
     with _lock:
         _PARSED[path] = (stamp, tree)
     return tree
+
+
+def _import_statements(node: ast.AST) -> Iterator[ast.Import | ast.ImportFrom]:
+    """The import statements in ``node`` at any depth (statements only: an import is never inside an expression)."""
+    if isinstance(node, (ast.Import, ast.ImportFrom)):
+        yield node
+        return
+    for field in ("body", "orelse", "finalbody", "handlers", "cases"):
+        for child in getattr(node, field, None) or ():
+            if isinstance(child, (ast.stmt, ast.excepthandler, ast.match_case)):
+                yield from _import_statements(child)
+
+
+def _import_nodes(path: Path) -> list[ast.Import | ast.ImportFrom]:
+    """Every import statement of a file, at any depth (walked once per version of the file)."""
+    stamp = _stamp(path)
+    with _lock:
+        hit = _IMPORT_NODES.get(path)
+    if hit is not None and hit[0] == stamp:
+        return hit[1]
+    nodes = list(_import_statements(_parse(path)))
+    with _lock:
+        _IMPORT_NODES[path] = (stamp, nodes)
+    return nodes
 
 
 def _source_hash(path: Path) -> str:
@@ -201,13 +229,11 @@ def _import_targets(node: ast.Import | ast.ImportFrom, importer: str) -> set[str
     return out
 
 
-def _imports(nodes: Iterable[ast.AST], importer: str) -> set[str]:
-    """saxs_mc modules imported anywhere inside ``nodes`` (``importer``: the module they are written in)."""
+def _imports(nodes: Iterable[ast.Import | ast.ImportFrom], importer: str) -> set[str]:
+    """saxs_mc modules the import statements ``nodes`` run (``importer``: the module they are written in)."""
     out: set[str] = set()
-    for top in nodes:
-        for node in ast.walk(top):
-            if isinstance(node, (ast.Import, ast.ImportFrom)):
-                out |= _import_targets(node, importer)
+    for node in nodes:
+        out |= _import_targets(node, importer)
     return {m for m in out if _module_file(m) is not None}
 
 
@@ -226,7 +252,7 @@ def module_closure(roots: Iterable[str]) -> set[str]:
         if path is None:
             continue
         todo.extend(_ancestors(name))
-        todo.extend(_imports([_parse(path)], name))
+        todo.extend(_imports(_import_nodes(path), name))
     return {m for m in seen if _module_file(m) is not None}
 
 
@@ -244,23 +270,33 @@ def _top_level(tree: ast.Module) -> tuple[dict[str, ast.AST], list[ast.AST]]:
         elif _bound_names(node):
             defs.update(dict.fromkeys(_bound_names(node), node))
         else:  # if/try blocks at the top level (e.g. TYPE_CHECKING): imports in them run with the module
-            top_imports.extend(n for n in ast.walk(node) if isinstance(n, (ast.Import, ast.ImportFrom)))
+            top_imports.extend(_import_statements(node))
     return defs, top_imports
 
 
-def _function_imports(tree: ast.Module, func: str, module: str) -> set[str]:
-    """Imports at the top of ``module`` plus those inside ``func`` and the top-level names it uses."""
+def _function_import_nodes(path: Path, func: str) -> list[ast.Import | ast.ImportFrom]:
+    """Import statements at the top of a module plus those inside ``func`` and the top-level names it uses."""
+    stamp = _stamp(path)
+    with _lock:
+        hit = _FUNC_NODES.get((path, func))
+    if hit is not None and hit[0] == stamp:
+        return hit[1]
+    tree = _parse(path)
     defs, top_imports = _top_level(tree)
-    if func not in defs:
-        return _imports([tree], module)  # not found by name (e.g. decorated away): the whole module
-    used, todo = set(), [func]
-    while todo:
-        name = todo.pop()
-        if name in used or name not in defs:
-            continue
-        used.add(name)
-        todo.extend(_used_names(defs[name]))
-    return _imports(top_imports + [defs[n] for n in used], module)
+    if func not in defs:  # not found by name (e.g. decorated away): the whole module
+        nodes = _import_nodes(path)
+    else:
+        used, todo = set(), [func]
+        while todo:
+            name = todo.pop()
+            if name in used or name not in defs:
+                continue
+            used.add(name)
+            todo.extend(_used_names(defs[name]))
+        nodes = [n for top in top_imports + [defs[n] for n in used] for n in _import_statements(top)]
+    with _lock:
+        _FUNC_NODES[(path, func)] = (stamp, nodes)
+    return nodes
 
 
 def step_closure(fn: Callable[..., Any]) -> dict[str, str]:
@@ -287,7 +323,7 @@ def step_closure(fn: Callable[..., Any]) -> dict[str, str]:
     path = path.resolve()
     own = path.relative_to(_ROOT).as_posix() if path.is_relative_to(_ROOT) else path.name
     files = {own: _source_hash(path)}
-    roots = _function_imports(_parse(path), fn.__name__, module)
+    roots = _imports(_function_import_nodes(path, fn.__name__), module)
     if module.startswith(PACKAGE + "."):
         roots |= set(_ancestors(module))
     for m in sorted(module_closure(roots)):
