@@ -129,7 +129,7 @@ def calibrate_step(ctx: StepContext) -> dict[str, Any]:
     reducer = get_reducer(s.poni, s.mask, settings)
     water = reducer.reduce(list(s.water_sources), title="water")
     empty = reducer.reduce(list(s.empty_cell_sources), title="empty_cell")
-    cal = water_calibration(water.curve, empty.curve, q_range_nm=tuple(s.q_range_nm),
+    cal = water_calibration(water.curve, empty.curve, q_range_nm=s.q_range_nm,
                             reference_1_cm=s.dsigma_1_cm)
     out = write_json_atomic(ctx.outdir / "water_calibration.json", jsonable(cal.summary()))
     return {"outputs": {"json": out}, "factor": cal.factor, "factor_sigma": cal.factor_sigma,
