@@ -75,7 +75,7 @@ log = logging.getLogger("saxs_mc.pipeline")
 
 # ----------------------------------------------------------------------
 # planning
-def plan_steps(cfg: PipelineConfig, funcs: Mapping[str, str] | None = None) -> list[Step]:
+def plan_steps(cfg: PipelineConfig, funcs: Mapping[str, StepFunc] | None = None) -> list[Step]:
     """All steps of a pipeline, in a topological order.
 
     Parameters
@@ -170,7 +170,7 @@ def plan_steps(cfg: PipelineConfig, funcs: Mapping[str, str] | None = None) -> l
     return steps
 
 
-def _family_steps(cfg: PipelineConfig, s: Any, f: Mapping[str, str]) -> list[Step]:
+def _family_steps(cfg: PipelineConfig, s: Any, f: Mapping[str, StepFunc]) -> list[Step]:
     """``families/<s>`` (with a ``[families]`` table) and ``optical/<s>`` (a sample naming its spectrum)."""
     fams = [{"name": w.display, "radius_nm": w.family_radius_nm, "absorption_nm": w.absorption_nm}
             for w in sorted(cfg.fit.populations, key=lambda w: w.family_radius_nm or 0.0)
