@@ -128,7 +128,7 @@ def test_failing_sample_others_finish_and_exit_code(tmp_path, monkeypatch):
     # CLI: non-zero exit, report path still printed (fake steps injected through the planner)
     import saxs_mc.pipeline.run as runmod
 
-    monkeypatch.setattr(runmod, "DEFAULT_FUNCS", {**runmod.DEFAULT_FUNCS, **FAKE_FUNCS})
+    monkeypatch.setattr("saxs_mc.pipeline.plan.DEFAULT_FUNCS", {**runmod.DEFAULT_FUNCS, **FAKE_FUNCS})  # the planner's table
     assert main(["run", str(cfg_path), "--no-progress"]) == 1
     # fixing the frame: only the failed chain runs
     f = tmp_path / "data" / "nuc220C" / "nuc220C_00000.edf"
