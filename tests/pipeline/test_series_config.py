@@ -307,7 +307,6 @@ def _from_template(tmp: Path) -> Path:
     text = re.sub(r"^\[samples\.conditions\][^\n]*\n(?:\w+ = .*\n)+", "[samples.conditions]\nflow_rate_ml_min = 2.0\n",
                   text, flags=re.M)
     text = re.sub(r'^axis = "nucleation_temperature_C"', 'axis = "flow_rate_ml_min"', text, flags=re.M)
-    text = re.sub(r'^by = "temperature"', 'by = "auto"', text, flags=re.M)
     text = re.sub(r"^contributions = \d+", "contributions = 40", text, flags=re.M)
     text = re.sub(r"^repetitions = \d+", "repetitions = 2", text, flags=re.M)
     text = re.sub(r"nuc(190|250)C_\*\.edf", r"nuc\1C_00000.edf", text)  # one frame per sample
@@ -337,3 +336,24 @@ def test_made_up_axis_from_the_template_plans_and_runs(tmp_path):
         assert md["flow_rate_ml_min"] == flow and md["series_axis"] == "flow_rate_ml_min"
         assert md["conditions"] == {"flow_rate_ml_min": flow} and md["kind"] == "sample"
         assert (res.root / "steps" / "fit" / s.name / f"{s.name}_digest.json").is_file()
+
+
+def test_time_resolved_stack_from_the_template_plans(tmp_path):
+    """The README's stack route: the template with its [[stacks]] example instead of the samples."""
+    text = (ROOT / "pipelines" / "template.toml").read_text().replace('"../', f'"{ROOT}/')
+    text = re.sub(r"^\[\[samples\]\].*?(?=^# A time-resolved run)", "", text, flags=re.S | re.M)
+    block = re.search(r"^# \[\[stacks\]\]\n(?:# .*\n)+", text, flags=re.M).group(0)
+    stack = "\n".join(line[2:] for line in block.splitlines() if re.match(r"# (name|frames|every|conditions) ", line))
+    text = text.replace(block, "[[stacks]]\n" + stack + "\n")
+    text = re.sub(r"^\[\[blanks\]\]\nname = .*\nframes = .*\n", '[[blanks]]\nname = "blank_230C"\nframes = '
+                  f'"{GROWTH}/blank_230C.h5::/entry/instrument/detector/data"\n', text, flags=re.M)
+    text = re.sub(r"^poni = .*$", f'poni = "{CAL}/eiger_growth.poni"', text, count=1, flags=re.M)
+    text = re.sub(r"^mask = .*$", f'mask = "{CAL}/eiger_growth_mask.edf"', text, count=1, flags=re.M)
+    text = re.sub(r'^axis = "nucleation_temperature_C"', 'axis = "time_s"', text, flags=re.M)
+    p = tmp_path / "stack.toml"
+    p.write_text(text)
+    cfg = load_config(p)
+    assert [s.name for s in cfg.samples] == [f"growth_t{k:03d}" for k in range(10)]
+    assert cfg.series.axis == "time_s" and {cfg.blank_for(s).name for s in cfg.samples} == {"blank_230C"}
+    steps = plan_steps(cfg)
+    assert sum(s.kind == "fit" for s in steps) == 10 and not any(s.kind == "optical" for s in steps)
