@@ -151,6 +151,8 @@ def _sample_steps(cfg: PipelineConfig, s: Any, f: Mapping[str, str]) -> list[Ste
     for k in ("populations", "exclude_bragg_peaks", "exclude_fwhm"):
         fit_settings.pop(k)
     fit_settings["seed"] = derive_seed(fit_settings.pop("seed"), s.name)
+    if cfg.material is not None:  # where the contrast came from: into each fit's manifest (provenance)
+        fit_settings["material"] = cfg.material.summary()
     fit_deps: tuple[str, ...] = (f"subtract/{s.name}",)
     exclude = cfg.fit.exclude_bragg_peaks and cfg.peaks.samples
     if exclude:  # q within exclude_fwhm * FWHM of every peak found in peaks/<s> is left out of the fit

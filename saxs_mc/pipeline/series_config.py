@@ -487,7 +487,7 @@ def _material_spec(mt: _Table, role: str) -> tuple[str | dict[str, Any] | None, 
 
 
 def _parse_material(top: _Table, poni: Path) -> MaterialConfig | None:
-    from saxs_mc.models.materials import PRESETS, MaterialError, _lookup, contrast
+    from saxs_mc.models.materials import PRESETS, MaterialError, contrast
 
     present = "material" in top.table
     mt = top.sub("material")
@@ -515,6 +515,6 @@ def _parse_material(top: _Table, poni: Path) -> MaterialConfig | None:
     except MaterialError as exc:
         mt.problems.append(mt.error(str(exc)))
         return None
-    preset = pd is None and sd is None and _lookup(str(p)) is not None and _lookup(str(s)) is not None
+    preset = c.particle in PRESETS.values() and c.solvent in PRESETS.values()  # unchanged presets
     return MaterialConfig(c.contrast_1e6_A2, c.particle.name, c.solvent.name, c.energy_keV,
                           "preset" if preset else "formula", c.summary())

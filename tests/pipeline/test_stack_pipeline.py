@@ -92,6 +92,9 @@ def test_plan_has_no_domain_steps_and_fit_waits_for_peaks(cfg):
     fit = next(s for s in steps if s.id == "fit/growth_t000")
     assert fit.deps == ("subtract/growth_t000", "peaks/growth_t000")
     assert fit.settings["exclude_bragg_peaks"] is True and fit.settings["exclude_fwhm"] == 4.0
+    mat = fit.settings["material"]  # the contrast's provenance travels into each fit's manifest
+    assert (mat["particle"], mat["solvent"], mat["source"]) == ("CdSe", "octadecene", "preset")
+    assert mat["contrast_1e6_A2"] == fit.settings["contrast_1e6_A2"] and mat["details"]["solvent"]["formula"] == "C18H36"
     red = next(s for s in steps if s.id == "reduce/growth_t004")
     md = red.settings["metadata"]
     assert md["series_axis"] == "time_s" and md["stack"] == "growth" and md["time_s"] == md["conditions"]["time_s"]
