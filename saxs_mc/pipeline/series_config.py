@@ -297,7 +297,7 @@ def _parse_matching(top: _Table) -> BlankMatchingConfig:
     tol = bm.get("tolerance", float, default=None, check=_non_negative)
     tol_c = bm.get("tolerance_C", float, default=None, check=_non_negative)
     scale = bm.get("scale", float, default=1.0, check=_positive)
-    bm.finish()
+    _unknown_keys(bm, list(bm.known))  # noted, not raised: the other problems are still found
     if tol is not None and tol_c is not None:
         bm.problems.append(bm.error("give tolerance (or its legacy name tolerance_C), not both", "tolerance_C"))
     if by == "condition" and sk is None:
@@ -442,7 +442,7 @@ def _parse_axis(top: _Table, samples: Sequence[SampleConfig]) -> SeriesConfig:
                   "'index' (sample order)")
     label = st.get("label", str, default=None)
     unit = st.get("unit", str, default=None)
-    st.finish()
+    _unknown_keys(st, list(st.known))  # noted, not raised: the other problems are still found
     if axis is None:
         axis = default_axis(samples)
     elif axis != "index":
@@ -494,7 +494,7 @@ def _parse_material(top: _Table, poni: Path) -> MaterialConfig | None:
     number = mt.get("contrast_1e6_A2", float, default=None, check=_positive)
     (p, pd), (s, sd) = _material_spec(mt, "particle"), _material_spec(mt, "solvent")
     energy = mt.get("energy_keV", float, default=None, check=_positive)
-    mt.finish()
+    _unknown_keys(mt, list(mt.known))  # noted, not raised: the other problems are still found
     if not present:
         return None
     if number is not None:

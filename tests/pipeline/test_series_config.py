@@ -357,3 +357,15 @@ def test_time_resolved_stack_from_the_template_plans(tmp_path):
     assert cfg.series.axis == "time_s" and {cfg.blank_for(s).name for s in cfg.samples} == {"blank_230C"}
     steps = plan_steps(cfg)
     assert sum(s.kind == "fit" for s in steps) == 10 and not any(s.kind == "optical" for s in steps)
+
+
+def test_unknown_keys_in_series_sections_are_listed_with_the_rest(tmp_path):
+    body = (sample("a", conditions="{ x_mm = 1 }") + sample("b", conditions="{ x_mm = 2 }", blnk='"b"')
+            + '[series]\naxs = "x_mm"\n[material]\nparticle = "Au"\nsolvant = "water"\n'
+            + "[blank_matching]\ntolerence = 1.0\n")
+    with pytest.raises(ConfigError) as e:
+        load_config(write(tmp_path, body))
+    msg = str(e.value)
+    for key, fix in (("samples[1].blnk", "blank"), ("series.axs", "axis"), ("material.solvant", "solvent"),
+                     ("blank_matching.tolerence", "tolerance")):
+        assert f"{key}: unknown key (did you mean '{fix}'?)" in msg, msg
