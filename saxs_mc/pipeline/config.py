@@ -128,47 +128,85 @@ class ReductionConfig:
 
 @dataclasses.dataclass(frozen=True)
 class SampleConfig:
-    """One sample (a reaction condition): frames and its temperatures."""
+    """One sample (a reaction condition, or one time point of a stack): frames and its conditions.
+
+    ``conditions`` holds free keys with the unit in the key name (``nucleation_temperature_C``,
+    ``flow_rate_ml_min``, ``time_s``, ...).  A time point of a ``[[stacks]]`` entry is named
+    ``<stack>_t<NNN>``, carries ``stack`` and ``time_point`` (:meth:`saxs_mc.series.TimePoint.summary`)
+    and its window centre as ``conditions["time_s"]``.
+    """
 
     name: str
     frames: tuple[str, ...]
     files: tuple[Path, ...]
     sources: tuple[str, ...]
-    nucleation_temperature_C: float
-    growth_temperature_C: float
-    reaction_time_s: float | None
     blank: str | None
     thickness_cm: float | None
     spectrum: Path | None = None  # absorbance spectrum (CSV/TXT) of this sample -> optical step
+    conditions: dict[str, float | str] = dataclasses.field(default_factory=dict)
+    stack: str | None = None
+    time_point: dict[str, Any] | None = None
 
     @property
     def n_frames(self) -> int:
+        if self.time_point is not None:
+            return int(self.time_point["n_frames"])
         return len(self.files)
+
+    # read-only views of the legacy CdSe keys (None when the sample has no such condition)
+    @property
+    def nucleation_temperature_C(self) -> Any:
+        return self.conditions.get("nucleation_temperature_C")
+
+    @property
+    def growth_temperature_C(self) -> Any:
+        return self.conditions.get("growth_temperature_C")
+
+    @property
+    def reaction_time_s(self) -> Any:
+        return self.conditions.get("reaction_time_s")
 
 
 @dataclasses.dataclass(frozen=True)
 class BlankConfig:
-    """A precursor blank at one temperature."""
+    """A blank (e.g. the precursor at one temperature) with its conditions (legacy ``temperature_C`` folded in)."""
 
     name: str
     frames: tuple[str, ...]
     files: tuple[Path, ...]
     sources: tuple[str, ...]
-    temperature_C: float
     thickness_cm: float | None
+    conditions: dict[str, float | str] = dataclasses.field(default_factory=dict)
 
     @property
     def n_frames(self) -> int:
         return len(self.files)
 
+    @property
+    def temperature_C(self) -> float | None:
+        v = self.conditions.get("temperature_C")
+        return v if isinstance(v, float) else None
+
 
 @dataclasses.dataclass(frozen=True)
 class BlankMatchingConfig:
-    """How blanks are matched to samples: by growth temperature, or explicit only."""
+    """How blanks are matched to samples (see :mod:`saxs_mc.pipeline.series_config`).
+
+    ``by``: ``"auto"`` (explicit blank, else the only blank, else growth_temperature_C <-> temperature_C),
+    ``"condition"`` (sample condition ``sample_key`` equal to blank condition ``blank_key`` within
+    ``tolerance``), ``"temperature"`` (legacy: ``condition`` on growth_temperature_C <-> temperature_C) or
+    ``"explicit"`` (every sample names its blank).
+    """
 
     by: str
-    tolerance_C: float
+    tolerance: float
     scale: float
+    sample_key: str | None = None
+    blank_key: str | None = None
+
+    @property
+    def tolerance_C(self) -> float:  # the legacy name
+        return self.tolerance
 
 
 @dataclasses.dataclass(frozen=True)
@@ -217,6 +255,8 @@ class FitConfig:
     bins: int
     bin_scale: str
     populations: tuple[PopulationWindow, ...]
+    exclude_bragg_peaks: bool = False  # leave q within exclude_fwhm * FWHM of each found Bragg peak out of the fit
+    exclude_fwhm: float = 2.0
 
 
 @dataclasses.dataclass(frozen=True)
@@ -272,6 +312,56 @@ class ExecutionConfig:
 
 
 @dataclasses.dataclass(frozen=True)
+class SeriesConfig:
+    """The axis a series runs along: a condition key (``[series] axis``) or ``"index"`` (sample order)."""
+
+    axis: str
+    label: str
+    unit: str
+
+
+@dataclasses.dataclass(frozen=True)
+class MaterialConfig:
+    """Particle/solvent X-ray contrast (``[material]``); it sets ``cfg.fit.contrast_1e6_A2``.
+
+    ``source``: ``"number"`` (given), ``"preset"`` (preset names) or ``"formula"`` (a formula and density);
+    ``details``: :meth:`saxs_mc.models.materials.Contrast.summary` (SLDs, densities, energy, library version)
+    for provenance, empty for a given number.
+    """
+
+    contrast_1e6_A2: float
+    particle: str | None
+    solvent: str | None
+    energy_keV: float | None
+    source: str
+    details: dict[str, Any] = dataclasses.field(default_factory=dict)
+
+    def summary(self) -> dict[str, Any]:
+        """JSON-safe record for provenance and the report."""
+        return {"contrast_1e6_A2": self.contrast_1e6_A2, "particle": self.particle, "solvent": self.solvent,
+                "energy_keV": self.energy_keV, "source": self.source, "details": self.details}
+
+    def report(self) -> str:
+        """One line for logs and the report."""
+        what = "given" if self.source == "number" else f"{self.particle} in {self.solvent} at {self.energy_keV:.4g} keV"
+        return f"X-ray contrast {self.contrast_1e6_A2:.4g}e-6 A^-2 ({what})"
+
+
+@dataclasses.dataclass(frozen=True)
+class StackConfig:
+    """One ``[[stacks]]`` entry: a frame stack grouped into time points (``grouping``: summary of the grouping)."""
+
+    name: str
+    frames: str
+    source: str
+    blank: str | None
+    conditions: dict[str, float | str]
+    grouping: dict[str, Any]
+    n_frames: int
+    n_time_points: int
+
+
+@dataclasses.dataclass(frozen=True)
 class PipelineConfig:
     """A validated pipeline configuration (see :func:`load_config`)."""
 
@@ -292,6 +382,9 @@ class PipelineConfig:
     output: OutputConfig
     execution: ExecutionConfig
     families: FamiliesConfig | None = None  # None: no [families] table, no decomposition step
+    series: SeriesConfig = SeriesConfig("index", "sample", "")
+    material: MaterialConfig | None = None  # None: contrast from [fit] contrast_1e6_A2
+    stacks: tuple[StackConfig, ...] = ()
 
     def blank_for(self, sample: SampleConfig) -> BlankConfig:
         """The blank subtracted from ``sample`` (validated at load time)."""
@@ -589,31 +682,9 @@ def _parse_families(top: _Table, fit: FitConfig) -> FamiliesConfig | None:
 
 
 def _match_blank(cfg: PipelineConfig, sample: SampleConfig) -> BlankConfig:
-    if sample.blank is not None:
-        try:
-            return cfg.blank_by_name(sample.blank)
-        except KeyError:
-            raise ConfigError(
-                f"{cfg.source}: samples '{sample.name}'.blank = {sample.blank!r} names no [[blanks]] entry; "
-                f"known blanks: {[b.name for b in cfg.blanks]}") from None
-    if cfg.blank_matching.by == "explicit":
-        raise ConfigError(
-            f"{cfg.source}: samples '{sample.name}' has no 'blank' key but blank_matching.by = 'explicit'; "
-            f"add blank = \"<name of a [[blanks]] entry>\" to the sample")
-    tol = cfg.blank_matching.tolerance_C
-    cands = [b for b in cfg.blanks if abs(b.temperature_C - sample.growth_temperature_C) <= tol]
-    if not cands:
-        temps = sorted({b.temperature_C for b in cfg.blanks})
-        raise ConfigError(
-            f"{cfg.source}: samples '{sample.name}': no blank for growth_temperature_C = "
-            f"{sample.growth_temperature_C:g} (within blank_matching.tolerance_C = {tol:g}); blanks exist at "
-            f"{temps} C. Add a [[blanks]] entry with temperature_C = {sample.growth_temperature_C:g}, or set "
-            f"blank = \"<name>\" on the sample")
-    if len(cands) > 1:
-        raise ConfigError(
-            f"{cfg.source}: samples '{sample.name}': several blanks match growth_temperature_C = "
-            f"{sample.growth_temperature_C:g}: {[b.name for b in cands]}; set blank = \"<name>\" on the sample")
-    return cands[0]
+    from .series_config import match_blank
+
+    return match_blank(cfg, sample)
 
 
 #: most q bins of a reduced curve
@@ -789,45 +860,10 @@ def _load_config(path: str | Path, problems: list[ConfigError]) -> PipelineConfi
     )
     r.finish()
 
-    # samples and blanks
-    samples = []
-    for t in top.array_of_tables("samples", hint="add at least one [[samples]] section"):
-        sname = t.get("name", str, check=_name_check)
-        pats, files, srcs = _expand_frames(t, "frames", base)
-        samples.append(SampleConfig(
-            name=sname, frames=pats, files=files, sources=srcs,
-            nucleation_temperature_C=t.get("nucleation_temperature_C", float),
-            growth_temperature_C=t.get("growth_temperature_C", float),
-            reaction_time_s=t.get("reaction_time_s", float, default=None, check=_positive),
-            blank=t.get("blank", str, default=None),
-            thickness_cm=t.get("thickness_cm", float, default=None, check=_positive),
-            spectrum=_spectrum_path(t, base),
-        ))
-        t.finish()
-    blanks = []
-    for t in top.array_of_tables("blanks", required=False):
-        bname = t.get("name", str, check=_name_check)
-        pats, files, srcs = _expand_frames(t, "frames", base)
-        blanks.append(BlankConfig(
-            name=bname, frames=pats, files=files, sources=srcs,
-            temperature_C=t.get("temperature_C", float),
-            thickness_cm=t.get("thickness_cm", float, default=None, check=_positive),
-        ))
-        t.finish()
-    names = [s.name for s in samples] + [b.name for b in blanks]
-    dup = sorted({x for x in names if names.count(x) > 1})
-    if dup:
-        raise ConfigError(f"{src}: samples/blanks: names must be unique (they name output folders); "
-                          f"duplicated: {dup}")
+    # samples, blanks, stacks, blank matching, series axis, material (saxs_mc.pipeline.series_config)
+    from .series_config import parse_series, series_problems
 
-    bm = top.sub("blank_matching")
-    blank_matching = BlankMatchingConfig(
-        by=bm.get("by", str, default="temperature",
-                  check=lambda v: None if v in ("temperature", "explicit") else "use 'temperature' or 'explicit'"),
-        tolerance_C=bm.get("tolerance_C", float, default=0.5, check=_non_negative),
-        scale=bm.get("scale", float, default=1.0, check=_positive),
-    )
-    bm.finish()
+    ser = parse_series(top, base, poni)
 
     # fit
     f = top.sub("fit")
@@ -842,9 +878,12 @@ def _load_config(path: str | Path, problems: list[ConfigError]) -> PipelineConfi
         bins=f.get("bins", int, default=60, check=lambda v: None if v >= 2 else "must be >= 2"),
         bin_scale=f.get("bin_scale", str, default="log",
                         check=lambda v: None if v in ("log", "linear") else "use 'log' or 'linear'"),
-        populations=_parse_populations(pops_tables) if pops_tables else DEFAULT_POPULATIONS,
+        populations=_parse_populations(pops_tables) if pops_tables else (),
+        exclude_bragg_peaks=f.get("exclude_bragg_peaks", bool, default=False),
+        exclude_fwhm=f.get("exclude_fwhm", float, default=2.0, check=_positive),
     )
     f.finish()
+    fit = ser.apply_material(fit, f.table, top)
 
     ro = top.sub("readout")
     readout = ReadoutConfig(
@@ -877,7 +916,7 @@ def _load_config(path: str | Path, problems: list[ConfigError]) -> PipelineConfi
 
     o = top.sub("output")
     safe_name = src.stem if _name_check(name) else name
-    out_dir = _resolve(base, o.get("dir", str, default=f"../results/{safe_name}")).resolve()
+    out_dir = _resolve(base, o.get("dir", str, default=f"results/{safe_name}")).resolve()
     figures = o.get("figures", bool, default=True)
     o.finish()
 
@@ -891,10 +930,10 @@ def _load_config(path: str | Path, problems: list[ConfigError]) -> PipelineConfi
     cfg = PipelineConfig(
         source=src, schema_version=version, name=name, description=description,
         geometry=GeometryConfig(poni, mask), header=header, normalization=normalization,
-        reduction=reduction, samples=tuple(samples), blanks=tuple(blanks), blank_matching=blank_matching,
+        reduction=reduction, samples=ser.samples, blanks=ser.blanks, blank_matching=ser.blank_matching,
         fit=fit, readout=readout, peaks=peaks, output=OutputConfig(out_dir, figures),
         execution=ExecutionConfig(sched, n_workers), families=families,
+        series=ser.series, material=ser.material, stacks=ser.stacks,
     )
-    for s in cfg.samples:  # every sample must have exactly one blank
-        _match_blank(cfg, s)
+    problems.extend(series_problems(cfg))  # every sample has exactly one blank, ...
     return cfg

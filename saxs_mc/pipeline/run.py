@@ -63,136 +63,15 @@ from .config import PipelineConfig
 from .driver import Driver, StepOutcome, cached_or_todo, progress_bars
 from .executors import DASK_CONNECT_TIMEOUT, _ProcessExecutor, close_executor, make_executor
 from .keys import code_digest, compute_keys
+from .plan import plan_steps
 from .registry import DEFAULT_FUNCS, StepFunc, check_overrides
 from .safety import check_tree, ensure_folder, open_lock_file
-from .tasks import Step, derive_seed
+from .tasks import Step
 
 __all__ = ["DASK_CONNECT_TIMEOUT", "DEFAULT_FUNCS", "ENVIRONMENTAL", "OutputLockedError", "RunResult", "StepOutcome",
            "_ProcessExecutor", "code_digest", "compute_keys", "output_lock", "plan_steps", "run_pipeline"]
 
 log = logging.getLogger("saxs_mc.pipeline")
-
-
-# ----------------------------------------------------------------------
-# planning
-def plan_steps(cfg: PipelineConfig, funcs: Mapping[str, StepFunc] | None = None) -> list[Step]:
-    """All steps of a pipeline, in a topological order.
-
-    Parameters
-    ----------
-    cfg : PipelineConfig
-    funcs : mapping kind -> "module:function", optional
-        Overrides of :data:`DEFAULT_FUNCS` (tests inject fake step functions).
-    """
-    f = dict(DEFAULT_FUNCS)
-    if funcs:
-        unknown = set(funcs) - set(DEFAULT_FUNCS)
-        if unknown:
-            raise ValueError(f"step functions for unknown kinds {sorted(unknown)}; kinds: {sorted(DEFAULT_FUNCS)}")
-        f.update(funcs)
-    geom_inputs = [str(cfg.geometry.poni)] + ([str(cfg.geometry.mask)] if cfg.geometry.mask else [])
-    if cfg.reduction.monitor_table:  # its content normalises every frame: a changed table must rerun the reductions
-        geom_inputs.append(str(cfg.reduction.monitor_table))
-    red = dataclasses.asdict(cfg.reduction)
-    base_reduce = {
-        "poni": str(cfg.geometry.poni),
-        "mask": str(cfg.geometry.mask) if cfg.geometry.mask else None,
-        "reduction": red,
-        "header": cfg.header.as_dict(),
-        "calibration_factor": cfg.normalization.calibration_factor,
-        "empty_cell_transmission": cfg.normalization.empty_cell_transmission,
-    }
-    steps: list[Step] = []
-    cal_deps: tuple[str, ...] = ()
-    water = cfg.normalization.water
-    if water is not None:
-        steps.append(Step(
-            id="calibrate/water", kind="calibrate", target="water", func=f["calibrate"],
-            settings={**base_reduce, "thickness_cm": cfg.normalization.thickness_cm,
-                      "water_sources": list(water.sources), "empty_cell_sources": list(water.empty_cell_sources),
-                      "dsigma_1_cm": water.dsigma_1_cm, "q_range_nm": list(water.q_range_nm)},
-            inputs=tuple(geom_inputs + [str(p) for p in water.files + water.empty_cell_files]),
-            n_frames=len(water.files) + len(water.empty_cell_files),
-        ))
-        cal_deps = ("calibrate/water",)
-
-    def reduce_step(name: str, item: Any, metadata: dict[str, Any]) -> Step:
-        thickness = item.thickness_cm if item.thickness_cm is not None else cfg.normalization.thickness_cm
-        return Step(
-            id=f"reduce/{name}", kind="reduce", target=name, func=f["reduce"],
-            settings={**base_reduce, "thickness_cm": thickness, "title": name, "sources": list(item.sources),
-                      "metadata": metadata},
-            inputs=tuple(geom_inputs + [str(p) for p in item.files]),
-            deps=cal_deps, n_frames=len(item.files),
-        )
-
-    peaks_settings = dataclasses.asdict(cfg.peaks)
-    peaks_settings.pop("samples")
-    for b in cfg.blanks:
-        steps.append(reduce_step(b.name, b, {"kind": "blank", "temperature_C": b.temperature_C}))
-    for s in cfg.samples:
-        steps.append(reduce_step(s.name, s, {
-            "kind": "sample", "nucleation_temperature_C": s.nucleation_temperature_C,
-            "growth_temperature_C": s.growth_temperature_C, "reaction_time_s": s.reaction_time_s}))
-        blank = cfg.blank_for(s)
-        steps.append(Step(
-            id=f"subtract/{s.name}", kind="subtract", target=s.name, func=f["subtract"],
-            settings={"sample": s.name, "blank": blank.name, "scale": cfg.blank_matching.scale},
-            deps=(f"reduce/{s.name}", f"reduce/{blank.name}"),
-        ))
-        fit_settings = dataclasses.asdict(cfg.fit)
-        fit_settings.pop("populations")
-        base_seed = fit_settings.pop("seed")
-        fit_settings["seed"] = derive_seed(base_seed, s.name)
-        steps.append(Step(
-            id=f"fit/{s.name}", kind="fit", target=s.name, func=f["fit"],
-            settings={"sample": s.name, **fit_settings}, deps=(f"subtract/{s.name}",),
-        ))
-        if cfg.peaks.samples:
-            steps.append(Step(
-                id=f"peaks/{s.name}", kind="peaks", target=s.name, func=f["peaks"],
-                settings={"name": s.name, "role": "sample", **peaks_settings}, deps=(f"subtract/{s.name}",),
-            ))
-        steps.extend(_family_steps(cfg, s, f))
-    for b in cfg.blanks:
-        steps.append(Step(
-            id=f"peaks/{b.name}", kind="peaks", target=b.name, func=f["peaks"],
-            settings={"name": b.name, "role": "blank", "temperature_C": b.temperature_C, **peaks_settings},
-            deps=(f"reduce/{b.name}",),
-        ))
-    if len(cfg.blanks) >= 2:
-        ordered = sorted(cfg.blanks, key=lambda b: b.temperature_C)
-        steps.append(Step(
-            id="mesophase/series", kind="mesophase", target="series", func=f["mesophase"],
-            settings={"blanks": [b.name for b in ordered], "temperatures_C": [b.temperature_C for b in ordered]},
-            deps=tuple(f"peaks/{b.name}" for b in ordered),
-        ))
-    return steps
-
-
-def _family_steps(cfg: PipelineConfig, s: Any, f: Mapping[str, StepFunc]) -> list[Step]:
-    """``families/<s>`` (with a ``[families]`` table) and ``optical/<s>`` (a sample naming its spectrum)."""
-    fams = [{"name": w.display, "radius_nm": w.family_radius_nm, "absorption_nm": w.absorption_nm}
-            for w in sorted(cfg.fit.populations, key=lambda w: w.family_radius_nm or 0.0)
-            if w.family_radius_nm is not None]
-    out = []
-    if cfg.families is not None:
-        fc = dataclasses.asdict(cfg.families)
-        fc["q_range_nm"] = fc["q_range_nm"] if fc["q_range_nm"] is not None else cfg.fit.q_range_nm
-        out.append(Step(
-            id=f"families/{s.name}", kind="families", target=s.name, func=f["families"],
-            settings={"sample": s.name, "families": fams, "contrast_1e6_A2": cfg.fit.contrast_1e6_A2,
-                      "plot": cfg.output.figures, **fc},
-            deps=(f"subtract/{s.name}",),
-        ))
-    if s.spectrum is not None:
-        out.append(Step(
-            id=f"optical/{s.name}", kind="optical", target=s.name, func=f["optical"],
-            settings={"sample": s.name, "spectrum": str(s.spectrum), "plot": cfg.output.figures,
-                      "families": [x for x in fams if x["absorption_nm"] is not None]},
-            inputs=(str(s.spectrum),),
-        ))
-    return out
 
 
 @dataclasses.dataclass(frozen=True)

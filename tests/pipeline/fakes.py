@@ -20,6 +20,7 @@ import numpy as np
 
 from saxs_mc.io.atomic import write_json_atomic
 from saxs_mc.io.curves import Curve, read_curve, write_curve_ascii
+from saxs_mc.pipeline.config import DEFAULT_POPULATIONS
 from saxs_mc.pipeline.tasks import StepContext
 
 Q = np.linspace(0.2, 5.0, 60)
@@ -214,9 +215,19 @@ SERIES = [(190, 0.87, 0.02), (200, 0.94, 0.02), (210, 0.94, 0.02), (220, 0.94, 0
           (250, 1.15, 0.12), (260, 1.28, 0.13), (280, 1.60, 0.15)]
 
 
+#: the reference study's population windows (MSC families and regular NCs), as the shipped CdSe config writes them
+CDSE_POPULATIONS_TOML = "".join(
+    f'[[fit.populations]]\nname = "{w.name}"\nr_min_nm = {w.r_min_nm}\n'
+    + (f"r_max_nm = {w.r_max_nm}\n" if w.r_max_nm != float("inf") else "")
+    + (f'family_radius_nm = {w.family_radius_nm}\nlabel = "{w.label}"\nabsorption_nm = {w.absorption_nm}\n'
+       if w.family_radius_nm is not None else "")
+    for w in DEFAULT_POPULATIONS)
+
+
 def make_experiment(tmp: Path, *, series=SERIES, n_frames: int = 2, fail: tuple[str, ...] = (),
-                    extra: str = "", blanks=(230, 25, 100)) -> Path:
-    """Write fake frames, calibration files and a config; return the config path."""
+                    extra: str = "", blanks=(230, 25, 100), populations: bool = True) -> Path:
+    """Write fake frames, calibration files and a config (with the CdSe population windows unless
+    ``populations=False``); return the config path."""
     data = tmp / "data"
     (tmp / "cal").mkdir(parents=True, exist_ok=True)
     (tmp / "cal" / "geom.poni").write_text("Distance: 0.55\n")
@@ -224,7 +235,7 @@ def make_experiment(tmp: Path, *, series=SERIES, n_frames: int = 2, fail: tuple[
     lines = [
         "schema_version = 1", 'name = "fake_series"',
         "[geometry]", 'poni = "cal/geom.poni"', 'mask = "cal/mask.edf"',
-        "[fit]", "contributions = 10", "repetitions = 2", "seed = 7",
+        "[fit]", "contributions = 10", "repetitions = 2", "seed = 7", CDSE_POPULATIONS_TOML if populations else "",
         "[output]", 'dir = "out"', "figures = false",  # the engine tests do not need matplotlib
         "[execution]", "n_workers = 1",
     ]

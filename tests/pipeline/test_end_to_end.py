@@ -17,6 +17,8 @@ from saxs_mc.cli import main
 from saxs_mc.pipeline.config import load_config
 from saxs_mc.pipeline.run import run_pipeline
 
+from .fakes import CDSE_POPULATIONS_TOML
+
 REPO = Path(__file__).resolve().parents[2]
 DATA = REPO / "sample_data" / "cdse_series"
 CAL = REPO / "calibration"
@@ -33,7 +35,7 @@ def write_config(folder: Path, temps=TEMPS, blanks=(230, 25, 100), figures: bool
         "[geometry]", f'poni = "{CAL / "id02_sim.poni"}"', f'mask = "{CAL / "id02_sim_mask.edf"}"',
         "[reduction]", "npt = 300",
         "[fit]", "contributions = 300", "repetitions = 10", "seed = 20201122",
-        "q_range_nm = [0.3, 7.0]", "r_range_nm = [0.4, 4.0]", "bins = 60",
+        "q_range_nm = [0.3, 7.0]", "r_range_nm = [0.4, 4.0]", "bins = 60", CDSE_POPULATIONS_TOML,
         "[peaks]", "q_range_nm = [1.0, 5.0]", "samples = false",
         "[families]", "continuous = true",
         "[output]", 'dir = "out"', f"figures = {'true' if figures else 'false'}",
