@@ -159,6 +159,8 @@ class FitStepSettings(_Settings):
     #: mask q within ``q0 +- exclude_fwhm * fwhm`` of every Bragg peak of the upstream ``peaks/<sample>``
     exclude_bragg_peaks: bool = False
     exclude_fwhm: float = 2.0
+    #: provenance of the contrast (``[material]``: particle, solvent, energy, source); not used by the fit itself
+    material: Mapping[str, Any] | None = None
 
 
 @dataclasses.dataclass(frozen=True)

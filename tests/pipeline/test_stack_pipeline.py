@@ -129,8 +129,6 @@ def test_truth_recovered_at_every_time_point(run, truth):
         if not r["peaks"]:
             assert good, f"{r['name']} (t = {r['t']:.1f} s): radius {r['dr']:+.2%}, volume fraction {r['dphi']:+.2%}"
     excluded = _bragg_q_left_out(res.root, "growth_t000", c.fit.exclude_fwhm)
-    if not all(ok) and not excluded:
-        pytest.xfail(f"the fit step does not leave the Bragg peaks out yet ([fit] exclude_bragg_peaks): {rows}")
     assert excluded and all(ok), rows
 
 
