@@ -214,7 +214,9 @@ def select_bic_subsets(prob: Problem, sol: Solution, *, max_nfev: int
     nearly degenerate (a narrow log-normal against two or three families): removing
     either is cheap, and which one goes first decides the answer.  Comparing every
     subset (each refitted; a log-normal started from its grid) picks the global BIC
-    minimum.  Per term, the returned test is (chi2 rise, BIC change) between the chosen
+    minimum.  Subsets are visited by parameter count; one whose BIC could not beat the
+    best so far even at the full model's chi2 (a lower bound: no subset fits better)
+    is not fitted.  Per term, the returned test is (chi2 rise, BIC change) between the chosen
     subset without and with it (positive BIC change: the term is needed).  More than
     :data:`MAX_SUBSET_TERMS` terms: :func:`select_bic`.
     """
@@ -222,28 +224,35 @@ def select_bic_subsets(prob: Problem, sol: Solution, *, max_nfev: int
         return select_bic(prob, sol, max_nfev=max_nfev)
     ln_n = math.log(prob.q.size)
     fits: dict[tuple[int, ...], Solution] = {sol.include: sol}
-    for k in range(len(sol.include)):
-        for sub in itertools.combinations(sol.include, k):
-            start = sol.theta
-            if len(prob.families) in sub:
-                start = continuous_start(prob, sub, sol.theta)
+
+    def fit(sub: tuple[int, ...]) -> Solution:
+        if sub not in fits:
+            start = continuous_start(prob, sub, sol.theta) if len(prob.families) in sub else sol.theta
             fits[sub] = fit_terms(prob, sub, start, max_nfev=max_nfev)
+        return fits[sub]
+
+    def k_of(sub: tuple[int, ...]) -> int:
+        return sum(n_free(prob, t) for t in sub)
 
     def bic(s: Solution) -> float:
-        n_used = sum(n_free(prob, t) for i, t in enumerate(s.include) if s.x[i] > 0)
-        return s.chi2 + n_used * ln_n
+        return s.chi2 + k_of(tuple(t for i, t in enumerate(s.include) if s.x[i] > 0)) * ln_n
 
-    best = min(fits.values(), key=lambda s: (bic(s), len(s.include)))
+    subsets = [sub for k in range(len(sol.include) + 1) for sub in itertools.combinations(sol.include, k)]
+    best = sol
+    for sub in sorted(subsets, key=lambda u: (k_of(u), u)):
+        # no subset fits better than the full model: skip those that cannot beat the best BIC so far
+        if sol.chi2 + k_of(sub) * ln_n < bic(best) or sub == ():
+            cand = fit(sub)
+            if (bic(cand), len(cand.include)) < (bic(best), len(best.include)):
+                best = cand
     keep = tuple(t for i, t in enumerate(best.include) if best.x[i] > 0)
-    best = fits.get(keep, best)
+    best = fit(keep)
     tests = {}
     for t in sol.include:
         if t in keep:
-            other = fits[tuple(u for u in keep if u != t)]
-            d_chi2 = other.chi2 - best.chi2
+            d_chi2 = fit(tuple(u for u in keep if u != t)).chi2 - best.chi2
         else:
-            other = fits[tuple(sorted(keep + (t,)))]
-            d_chi2 = best.chi2 - other.chi2
+            d_chi2 = best.chi2 - fit(tuple(sorted(keep + (t,)))).chi2
         tests[t] = (d_chi2, d_chi2 - n_free(prob, t) * ln_n)
     return best, tests
 
