@@ -6,8 +6,8 @@ import numpy as np
 
 from saxs_mc.families import _basis
 from saxs_mc.io.curves import Curve
-from saxs_mc.models.sphere import contrast_to_cm2
 from saxs_mc.models.distributions import SizeDistribution
+from saxs_mc.models.sphere import contrast_to_cm2
 
 CONTRAST = 34.65
 #: q grid of the shipped pipeline: 300 pyFAI bins over 0.103-7.30 1/nm, fitted over 0.3-7.0 1/nm
