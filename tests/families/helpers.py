@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 
+from saxs_mc.families import _basis
 from saxs_mc.io.curves import Curve
 from saxs_mc.models.distributions import SizeDistribution
+from saxs_mc.models.sphere import contrast_to_cm2
 
 CONTRAST = 34.65
 #: q grid of the shipped pipeline: 300 pyFAI bins over 0.103-7.30 1/nm, fitted over 0.3-7.0 1/nm
@@ -21,6 +23,21 @@ def shipped_sigma(q: np.ndarray, intensity: np.ndarray) -> np.ndarray:
     return np.sqrt(np.interp(q, _NQ, _NA) ** 2 + np.interp(q, _NQ, _NB) * np.clip(intensity, 0, None))
 
 
+#: Scatter of the shipped reduced curves about their truth (10 samples minus blank_230C, 0.3-7 1/nm, 2790 points):
+#: variance 0.88 of the stated sigma^2 and lag-1 correlation 0.14 (pyFAI pixel splitting shares pixels between
+#: neighbouring bins; lag 2: 0.01).  Modelled as MA(1) noise s (e_i + theta e_(i-1)) / sqrt(1 + theta^2): for smooth
+#: features its power, 0.88 (1 + theta)^2 / (1 + theta^2) = 1.13, is that of white noise at 1.06 x the stated sigma.
+SHIPPED_VARIANCE_RATIO = 0.88
+SHIPPED_LAG1 = 0.14
+_THETA = (1 - np.sqrt(1 - 4 * SHIPPED_LAG1**2)) / (2 * SHIPPED_LAG1)
+
+
+def shipped_noise(rng: np.random.Generator, sigma: np.ndarray) -> np.ndarray:
+    """One noise draw with the variance and neighbour correlation of the shipped reduced curves."""
+    e = rng.standard_normal(sigma.size + 1)
+    return sigma * np.sqrt(SHIPPED_VARIANCE_RATIO / (1 + _THETA**2)) * (e[1:] + _THETA * e[:-1])
+
+
 def gauss(r: float, phi: float, sd: float = 0.025) -> SizeDistribution:
     return SizeDistribution("gaussian", {"mean_nm": r, "sd_nm": sd}, phi)
 
@@ -34,12 +51,64 @@ def truth_curve(dists, background: float = 0.0, q: np.ndarray = Q) -> tuple[np.n
     return i, shipped_sigma(q, i)
 
 
-def noisy_curves(dists, seeds, background: float = 0.0, q: np.ndarray = Q, noise_scale: float = 1.0):
-    """One Curve per seed (Gaussian noise of the shipped sigma, times ``noise_scale``)."""
+def noisy_curves(dists, seeds, background: float = 0.0, q: np.ndarray = Q, noise_scale: float = 1.0,
+                 white: bool = False):
+    """One Curve per seed with the shipped sigma (times ``noise_scale``) as its stated uncertainty.
+
+    Noise: as in the shipped reduced curves (:func:`shipped_noise`), or ``white`` Gaussian at the stated sigma.
+    """
     i, s = truth_curve(dists, background, q)
     s = s * noise_scale
     out = []
     for seed in seeds:
         rng = np.random.default_rng(seed)
-        out.append(Curve(q, i + s * rng.standard_normal(q.size), s, "1/cm", f"seed{seed}"))
+        noise = s * rng.standard_normal(q.size) if white else shipped_noise(rng, s)
+        out.append(Curve(q, i + noise, s, "1/cm", f"seed{seed}"))
     return out
+
+
+# Cramer-Rao bound: the smallest standard deviation any unbiased estimator of a share can have at this noise
+def _noise_cov(q, intensity, noise, frames):
+    """Noise covariance of a shipped-like curve: sigma^2 = a^2 + b I split into sample (a^2/2 + b I) and blank
+    (a^2/2) parts, each scaled by 3 / frames; ``shipped``: with the measured variance ratio and MA(1) correlation."""
+    a2 = np.interp(q, _NQ, _NA) ** 2
+    bi = np.interp(q, _NQ, _NB) * np.clip(intensity, 0, None)
+    var = (0.5 * a2 + bi) * 3 / frames[0] + 0.5 * a2 * 3 / frames[1]
+    s = np.sqrt(var)
+    if noise == "white":
+        return np.diag(var)
+    th = _THETA
+    c2 = SHIPPED_VARIANCE_RATIO / (1 + th**2)
+    r = np.diag(np.full(q.size, c2 * (1 + th**2))) + np.diag(np.full(q.size - 1, c2 * th), 1)
+    r += np.diag(np.full(q.size - 1, c2 * th), -1)
+    return s[:, None] * r * s[None, :]
+
+
+def share_bound(fam_phis, fams, lognormal=None, *, noise="shipped", background=True, frames=(3, 3), q=Q):
+    """Cramer-Rao standard deviation of each share (the families in ``fams`` order, then the log-normal).
+
+    ``fam_phis``: volume fraction per family of ``fams`` (radii and widths known); ``lognormal``: (median, sigma, phi)
+    with median and sigma unknown; the flat background unknown (``background``) or known.
+    """
+    drho2 = contrast_to_cm2(CONTRAST) ** 2
+    cols = [_basis.family_column(q, f.radius_nm, f.sd_nm, drho2) for f in fams]
+    amounts = list(fam_phis)
+    intensity = sum(p * c for p, c in zip(fam_phis, cols))
+    shape_cols = []
+    if lognormal is not None:
+        m, w, p = lognormal
+        cols.append(_basis.lognormal_column(q, m, w, drho2))
+        amounts.append(p)
+        intensity = intensity + p * cols[-1]
+        for k, h in ((0, 1e-4 * m), (1, 1e-4 * w)):
+            up = _basis.lognormal_column(q, m + h * (k == 0), w + h * (k == 1), drho2)
+            dn = _basis.lognormal_column(q, m - h * (k == 0), w - h * (k == 1), drho2)
+            shape_cols.append(p * (up - dn) / (2 * h))
+    jac = np.column_stack(cols + shape_cols + ([np.ones_like(q)] if background else []))
+    fisher = jac.T @ np.linalg.solve(_noise_cov(q, intensity, noise, frames), jac)
+    cov = np.linalg.inv(fisher)
+    x = np.array(amounts)
+    n, tot = x.size, x.sum()
+    g = np.zeros((n, jac.shape[1]))
+    g[:, :n] = (np.eye(n) - (x / tot)[:, None]) / tot
+    return np.sqrt(np.diag(g @ cov @ g.T))

@@ -32,7 +32,7 @@ def test_result_is_frozen_and_reports(curve):
     terms = {t["name"]: t for t in doc["terms"]}
     assert terms["CdSe-403"]["status"] == "absent" and terms["CdSe-403"]["share_upper"] > 0
     assert terms["continuous"]["status"] == "absent"
-    assert doc["settings"]["selection_rule"].startswith("backward elimination, BIC")
+    assert doc["settings"]["selection_rule"].startswith("lowest BIC")
     assert sum(t["share"] for t in doc["terms"] if t["share"] is not None) == pytest.approx(1.0)
 
 
