@@ -34,7 +34,7 @@ import dataclasses
 import difflib
 import math
 from collections.abc import Callable, Iterable, Mapping
-from typing import Any
+from typing import Any, cast
 
 #: a check returns None when the value is fine, else what is wrong and how to fix it
 Check = Callable[[Any], "str | None"]
@@ -126,6 +126,17 @@ def setting(default: Any = dataclasses.MISSING, *, kind: type | tuple[type, ...]
     opt = (default is None) if optional is None else optional
     meta = Setting(default, kinds, check, hint, doc, opt, expect)
     return dataclasses.field(default=default, metadata={_META_KEY: meta})
+
+
+def declared(source: Any, name: str | None = None) -> Any:
+    """A dataclass field (without a default) that reuses a declaration made elsewhere.
+
+    ``declared(FitSettings, "n_bins")`` or ``declared(some_setting)``: the field carries the same
+    :class:`Setting`, so a configuration type re-uses the library's declaration instead of repeating
+    it.  The field has no default: whoever builds the instance reads the default from the declaration.
+    """
+    decl = source if isinstance(source, Setting) else declaration(source, cast(str, name))
+    return dataclasses.field(metadata={_META_KEY: decl})
 
 
 def declarations(cls: Any) -> dict[str, Setting]:

@@ -105,7 +105,7 @@ def test_missing_poni_and_mask(tmp_path):
 
 
 @pytest.mark.parametrize("old,new,match", [
-    ("contributions = 10", "contributions = 0", r"fit\.contributions: 0: must be >= 1"),
+    ("contributions = 10", "contributions = 0", r"fit\.contributions: 0: must be >= 2"),
     ("contributions = 10", 'contributions = "many"', r"fit\.contributions: expected int, got str"),
     ("seed = 7", "seed = 7\nq_range_nm = [2.0, 1.0]", r"fit\.q_range_nm: .*0 <= min < max"),
     ("schema_version = 1", "schema_version = 2", r"schema_version = 2 is not supported"),
