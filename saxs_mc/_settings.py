@@ -31,7 +31,6 @@ Demo.scale='cubic': use one of ['log', 'linear']
 from __future__ import annotations
 
 import dataclasses
-import difflib
 import math
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any, cast
@@ -92,11 +91,14 @@ class Setting:
             return "is not finite"
         return self.check(value) if self.check is not None else None
 
-    def help(self, default: Any = dataclasses.MISSING) -> str:
-        """``doc`` with the default (for argparse help); ``default`` overrides the declared one in the text."""
+    def help(self, default: Any = dataclasses.MISSING, extra: str = "") -> str:
+        """``doc`` (and ``extra``) with the default, for argparse help; ``default`` overrides the declared one."""
         d = self.default if default is dataclasses.MISSING else default
         shown = "none" if d is None else (" ".join(str(x) for x in d) if isinstance(d, tuple) else str(d))
-        return f"{self.doc} (default {shown})" if self.doc else f"(default {shown})"
+        text = "; ".join(x for x in (self.doc, extra) if x)
+        if d is None and "none:" in text:  # the doc already says what no value means
+            return text.replace("%", "%%")
+        return f"{text} (default {shown})".replace("%", "%%")
 
 
 def _names(kinds: tuple[type, ...]) -> str:
@@ -184,6 +186,8 @@ def validate(obj: Any) -> None:
 
 def did_you_mean(key: str, known: Iterable[str]) -> str:
     """``" (did you mean 'x'?)"`` for the closest known key, or ``""``."""
+    import difflib  # not at CLI start-up
+
     close = difflib.get_close_matches(key, [str(k) for k in known], n=1, cutoff=0.6)
     return f" (did you mean '{close[0]}'?)" if close else ""
 
@@ -196,11 +200,54 @@ def unknown_keys(given: Mapping[str, Any] | Iterable[str], known: Iterable[str])
 
 
 # ----------------------------------------------------------------------
+# command-line options
+def add_option(parser: Any, *flags: str, decl: Setting, extra: str = "", unset: bool = False, **kwargs: Any) -> Any:
+    """``parser.add_argument`` for a declared setting: its default, choices, type check and help.
+
+    Pairs (``kind`` tuple) take ``nargs=2`` floats; a value failing the declaration is an argparse
+    error (exit code 2) naming the option.  ``extra`` is appended to the declared doc in the help;
+    ``unset``: the option's value is None when not given (another source, e.g. a file, may set it),
+    the help still shows the declared default.  Keyword arguments override what is derived.
+    """
+    choices = getattr(decl.check, "choices", None)
+    if tuple in decl.kind:
+        kwargs.setdefault("nargs", 2)
+        kwargs.setdefault("type", float)
+    elif choices is not None:
+        kwargs.setdefault("choices", choices)
+    else:
+        kwargs.setdefault("type", _option_type(decl))
+    kwargs.setdefault("help", decl.help(kwargs.get("default", decl.default), extra))
+    kwargs.setdefault("default", None if unset else decl.default)
+    return parser.add_argument(*flags, **kwargs)
+
+
+def _option_type(decl: Setting) -> Callable[[str], Any]:
+    base = next(t for t in decl.kind if t in (int, float, str))
+
+    def convert(text: str) -> Any:
+        import argparse
+
+        try:
+            value = base(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not {'an' if base is int else 'a'} "
+                                             f"{base.__name__}") from None
+        msg = decl.problem(value)
+        if msg:
+            raise argparse.ArgumentTypeError(f"{text}: {msg}")
+        return value
+    convert.__name__ = base.__name__
+    return convert
+
+
+# ----------------------------------------------------------------------
 # checks (each returns None or the problem with its fix)
 def one_of(*choices: Any) -> Check:
-    """The value is one of ``choices``."""
+    """The value is one of ``choices`` (kept as ``check.choices`` for argparse)."""
     def check(v: Any) -> str | None:
         return None if v in choices else f"use one of {list(choices)}"
+    check.choices = choices  # type: ignore[attr-defined]
     return check
 
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import dataclasses
 import math
-import tomllib
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, cast
@@ -45,7 +44,8 @@ class DecomposeSettings:
     q_range_nm: tuple[float, float] | None = setting(None, kind=tuple, check=pair, hint="give [qmin, qmax] in 1/nm",
                                                      doc="fit range in 1/nm; none: the whole curve")
     contrast_1e6_A2: float | None = setting(None, kind=float, check=positive,
-                                            doc="SLD difference in 1e-6 A^-2; with I in 1/cm the fractions are absolute")
+                                            doc="SLD difference in 1e-6 A^-2; with I in 1/cm the fractions are absolute; "
+                                                "none: relative")
     selection: str = setting("bic", kind=str, check=one_of(*SELECTIONS),
                              doc="which families are present: bic (backward elimination) or none (keep all)")
 
@@ -251,6 +251,8 @@ def load_families_config(path: str | Path) -> dict[str, Any]:
     ValueError
         Naming the file and every unknown key or bad value.
     """
+    import tomllib  # not at CLI start-up
+
     path = Path(path)
     try:
         doc = tomllib.loads(path.read_text(encoding="utf-8"))

@@ -41,8 +41,8 @@ class FitSettings:
                                doc="random seed; none: OS entropy, recorded in the result")
     contrast: float | None = setting(
         None, kind=float, check=positive, hint="e.g. 34.65 for CdSe in octadecene",
-        doc="SLD difference in 1e-6 A^-2; with I in 1/cm gives absolute volume fractions, "
-            "none: relative volume fractions (sum 1)")
+        doc="SLD difference in 1e-6 A^-2 (e.g. 34.65 for CdSe/octadecene); with I in 1/cm gives absolute volume "
+            "fractions; none: volume fractions are relative and sum to 1")
     n_bins: int = setting(40, kind=int, check=at_least(1), doc="histogram bins over the radius range")
     bin_scale: str = setting("log", kind=str, check=one_of(*SCALES), doc="histogram bin spacing")
     radius_sampling: str = setting("log", kind=str, check=one_of(*SCALES), doc="radius sampling (log: log-uniform)")
