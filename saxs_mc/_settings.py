@@ -130,15 +130,15 @@ def setting(default: Any = dataclasses.MISSING, *, kind: type | tuple[type, ...]
     return dataclasses.field(default=default, metadata={_META_KEY: meta})
 
 
-def declared(source: Any, name: str | None = None) -> Any:
-    """A dataclass field (without a default) that reuses a declaration made elsewhere.
+def declared(source: Any, name: str | None = None) -> dict[str, Setting]:
+    """Field metadata re-using a declaration made elsewhere: ``dataclasses.field(metadata=declared(...))``.
 
     ``declared(FitSettings, "n_bins")`` or ``declared(some_setting)``: the field carries the same
     :class:`Setting`, so a configuration type re-uses the library's declaration instead of repeating
-    it.  The field has no default: whoever builds the instance reads the default from the declaration.
+    it.  Such a field has no default: whoever builds the instance reads it from the declaration.
     """
     decl = source if isinstance(source, Setting) else declaration(source, cast(str, name))
-    return dataclasses.field(metadata={_META_KEY: decl})
+    return {_META_KEY: decl}
 
 
 def declarations(cls: Any) -> dict[str, Setting]:
@@ -268,13 +268,13 @@ def non_negative(v: Any) -> str | None:
     return None if v >= 0 else "must be >= 0"
 
 
-def between(lo: float, hi: float, *, open_lo: bool = False, note: str = "") -> Check:
-    """``lo <= v <= hi`` (``lo < v`` with ``open_lo``); the message names the interval."""
+def between(lo: float, hi: float, *, open_lo: bool = False, note: str = "", integer: bool = False) -> Check:
+    """``lo <= v <= hi`` (``lo < v`` with ``open_lo``); the message names the interval (``lo..hi`` for integers)."""
     def check(v: Any) -> str | None:
         ok = (lo < v if open_lo else lo <= v) and v <= hi
         if ok:
             return None
-        if float(lo).is_integer() and float(hi).is_integer() and not open_lo and isinstance(v, int):
+        if integer:
             return f"must be in {lo:g}..{hi:g}{note}"
         return f"must be in {'(' if open_lo else '['}{lo:g}, {hi:g}]{note}"
     return check

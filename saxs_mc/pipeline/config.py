@@ -39,8 +39,8 @@ from typing import Any, cast
 
 from saxs_mc._settings import (
     Setting,
-    declared,
     declarations,
+    declared,
     did_you_mean,
     non_negative,
     setting,
@@ -52,7 +52,7 @@ from saxs_mc.families.spec import DecomposeSettings
 from saxs_mc.fit.settings import FitSettings
 from saxs_mc.models.water import WATER_DSIGMA_20C_1_CM
 from saxs_mc.peaks.settings import PeakSearchSettings
-from saxs_mc.reduce.settings import MAX_NPT, TABLE_FIELDS, HeaderMap, ReductionSettings
+from saxs_mc.reduce.settings import TABLE_FIELDS, HeaderMap, ReductionSettings
 
 SCHEMA_VERSION = 1
 
@@ -105,9 +105,10 @@ class NormalizationConfig:
     from ``[normalization]`` too but lives in :class:`ReductionConfig` (the reducer's settings).
     """
 
-    thickness_cm: float | None = declared(ReductionSettings, "thickness_cm")
-    calibration_factor: float | None = declared(ReductionSettings, "calibration_factor")  # None: arbitrary units
-    empty_cell_transmission: float | None = declared(ReductionSettings, "empty_cell_transmission")
+    thickness_cm: float | None = dataclasses.field(metadata=declared(ReductionSettings, "thickness_cm"))
+    calibration_factor: float | None = dataclasses.field(  # None: arbitrary units
+        metadata=declared(ReductionSettings, "calibration_factor"))
+    empty_cell_transmission: float | None = dataclasses.field(metadata=declared(ReductionSettings, "empty_cell_transmission"))
     water: WaterReferenceConfig | None = dataclasses.field()
 
 
@@ -123,24 +124,24 @@ class ReductionConfig:
     ``ReductionSettings.q_range`` in 1/nm.  ``npt`` None: one bin per pixel of radius.
     """
 
-    npt: int | None = declared(ReductionSettings, "npt")
-    q_unit: str = declared(ReductionSettings, "q_unit")
-    error_model: str = declared(ReductionSettings, "error_model")
-    method: tuple[str, str, str] = declared(ReductionSettings, "method")
-    polarization_factor: float | None = declared(ReductionSettings, "polarization_factor")
-    reject_outliers: bool = declared(ReductionSettings, "reject_outliers")
-    reject_mad_threshold: float = declared(ReductionSettings, "reject_mad_threshold")
-    reject_min_rel_dev: float = declared(ReductionSettings, "reject_min_rel_dev")
-    nan_policy: str = declared(ReductionSettings, "nan_policy")
-    bad_frames: str = declared(ReductionSettings, "bad_frames")
-    q_range_nm: tuple[float, float] | None = declared(ReductionSettings, "q_range")
-    saturation: float | None = declared(ReductionSettings, "saturation")
-    flip: str | None = declared(ReductionSettings, "flip")
-    mask_flip: str | None = declared(ReductionSettings, "mask_flip")
-    normalization: str = declared(ReductionSettings, "normalization")
-    normalization_constant: float | None = declared(ReductionSettings, "normalization_constant")
-    monitor_table: str | None = declared(ReductionSettings, "monitor_table")
-    table_columns: tuple[tuple[str, str], ...] = declared(ReductionSettings, "table_columns")
+    npt: int | None = dataclasses.field(metadata=declared(ReductionSettings, "npt"))
+    q_unit: str = dataclasses.field(metadata=declared(ReductionSettings, "q_unit"))
+    error_model: str = dataclasses.field(metadata=declared(ReductionSettings, "error_model"))
+    method: tuple[str, str, str] = dataclasses.field(metadata=declared(ReductionSettings, "method"))
+    polarization_factor: float | None = dataclasses.field(metadata=declared(ReductionSettings, "polarization_factor"))
+    reject_outliers: bool = dataclasses.field(metadata=declared(ReductionSettings, "reject_outliers"))
+    reject_mad_threshold: float = dataclasses.field(metadata=declared(ReductionSettings, "reject_mad_threshold"))
+    reject_min_rel_dev: float = dataclasses.field(metadata=declared(ReductionSettings, "reject_min_rel_dev"))
+    nan_policy: str = dataclasses.field(metadata=declared(ReductionSettings, "nan_policy"))
+    bad_frames: str = dataclasses.field(metadata=declared(ReductionSettings, "bad_frames"))
+    q_range_nm: tuple[float, float] | None = dataclasses.field(metadata=declared(ReductionSettings, "q_range"))
+    saturation: float | None = dataclasses.field(metadata=declared(ReductionSettings, "saturation"))
+    flip: str | None = dataclasses.field(metadata=declared(ReductionSettings, "flip"))
+    mask_flip: str | None = dataclasses.field(metadata=declared(ReductionSettings, "mask_flip"))
+    normalization: str = dataclasses.field(metadata=declared(ReductionSettings, "normalization"))
+    normalization_constant: float | None = dataclasses.field(metadata=declared(ReductionSettings, "normalization_constant"))
+    monitor_table: str | None = dataclasses.field(metadata=declared(ReductionSettings, "monitor_table"))
+    table_columns: tuple[tuple[str, str], ...] = dataclasses.field(metadata=declared(ReductionSettings, "table_columns"))
 
 
 @dataclasses.dataclass(frozen=True)
@@ -231,14 +232,14 @@ class FitConfig:
     :class:`saxs_mc.fit.settings.FitSettings` (``bins`` is ``n_bins``, ``contrast_1e6_A2`` is ``contrast``;
     None: relative volume fractions); ``seed`` is the pipeline's base seed."""
 
-    contributions: int = declared(FitSettings, "contributions")
-    repetitions: int = declared(FitSettings, "repetitions")
-    seed: int = declared(_BASE_SEED)
-    q_range_nm: tuple[float, float] | None = declared(FitSettings, "q_range_nm")
-    r_range_nm: tuple[float, float] | None = declared(FitSettings, "r_range_nm")
-    contrast_1e6_A2: float | None = declared(FitSettings, "contrast")
-    bins: int = declared(FitSettings, "n_bins")
-    bin_scale: str = declared(FitSettings, "bin_scale")
+    contributions: int = dataclasses.field(metadata=declared(FitSettings, "contributions"))
+    repetitions: int = dataclasses.field(metadata=declared(FitSettings, "repetitions"))
+    seed: int = dataclasses.field(metadata=declared(_BASE_SEED))
+    q_range_nm: tuple[float, float] | None = dataclasses.field(metadata=declared(FitSettings, "q_range_nm"))
+    r_range_nm: tuple[float, float] | None = dataclasses.field(metadata=declared(FitSettings, "r_range_nm"))
+    contrast_1e6_A2: float | None = dataclasses.field(metadata=declared(FitSettings, "contrast"))
+    bins: int = dataclasses.field(metadata=declared(FitSettings, "n_bins"))
+    bin_scale: str = dataclasses.field(metadata=declared(FitSettings, "bin_scale"))
     populations: tuple[PopulationWindow, ...]
 
 
@@ -248,12 +249,13 @@ class FamiliesConfig:
     population windows with a ``family_radius_nm`` (each a Gaussian of standard deviation ``sd_nm``).
     Declared in :class:`saxs_mc.families.spec.DecomposeSettings`."""
 
-    sd_nm: float = declared(DecomposeSettings, "sd_nm")
-    continuous: bool = declared(DecomposeSettings, "continuous")
-    background: str = declared(DecomposeSettings, "background")
-    power_law_exponent: float | None = declared(DecomposeSettings, "power_law_exponent")
-    q_range_nm: tuple[float, float] | None = declared(DecomposeSettings, "q_range_nm")  # None: the fit's q range
-    selection: str = declared(DecomposeSettings, "selection")
+    sd_nm: float = dataclasses.field(metadata=declared(DecomposeSettings, "sd_nm"))
+    continuous: bool = dataclasses.field(metadata=declared(DecomposeSettings, "continuous"))
+    background: str = dataclasses.field(metadata=declared(DecomposeSettings, "background"))
+    power_law_exponent: float | None = dataclasses.field(metadata=declared(DecomposeSettings, "power_law_exponent"))
+    q_range_nm: tuple[float, float] | None = dataclasses.field(  # None: the fit's q range
+        metadata=declared(DecomposeSettings, "q_range_nm"))
+    selection: str = dataclasses.field(metadata=declared(DecomposeSettings, "selection"))
 
 
 #: ``[families] enabled``: the table's presence turns the decomposition on, false turns it off
@@ -283,16 +285,20 @@ class ReadoutConfig:
     shoulder_min_share: float = setting(0.1, kind=float, check=_between(0, 1), doc="... and share >= this")
 
 
+#: ``[peaks]`` settings of the pipeline only (the search settings are PeakSearchSettings')
+_PEAKS_Q_RANGE = Setting(None, (tuple,), _pair_check, optional=True, doc="q range of the search (1/nm); none: whole curve")
+_PEAKS_SAMPLES = Setting(True, (bool,), doc="also search the blank-subtracted samples")
+
+
 @dataclasses.dataclass(frozen=True)
 class PeaksConfig:
     """Bragg-peak search settings (passed to :func:`saxs_mc.peaks.find_peaks`; declared in
     :class:`saxs_mc.peaks.settings.PeakSearchSettings`); ``samples``: also search the subtracted samples."""
 
-    q_range_nm: tuple[float, float] | None = declared(Setting(None, (tuple,), _pair_check, optional=True,
-                                                              doc="q range of the search (1/nm); none: whole curve"))
-    profile: str = declared(PeakSearchSettings, "profile")
-    min_significance: float = declared(PeakSearchSettings, "min_significance")
-    samples: bool = declared(Setting(True, (bool,), doc="also search the blank-subtracted samples"))
+    q_range_nm: tuple[float, float] | None = dataclasses.field(metadata=declared(_PEAKS_Q_RANGE))
+    profile: str = dataclasses.field(metadata=declared(PeakSearchSettings, "profile"))
+    min_significance: float = dataclasses.field(metadata=declared(PeakSearchSettings, "min_significance"))
+    samples: bool = dataclasses.field(metadata=declared(_PEAKS_SAMPLES))
 
 
 @dataclasses.dataclass(frozen=True)
@@ -741,6 +747,30 @@ def _load_config(path: str | Path, problems: list[ConfigError]) -> PipelineConfi
     for s in cfg.samples:  # every sample must have exactly one blank
         _match_blank(cfg, s)
     return cfg
+
+
+def declared_settings() -> dict[str, dict[str, Setting]]:
+    """The declared settings of every table read from declarations: ``{table: {key: Setting}}``.
+
+    ``tests/test_settings.py`` checks ``pipelines/template.toml`` against it (every key present, with its
+    default) and that a configuration giving every key its default loads.
+    """
+    red, norm = declarations(ReductionConfig), declarations(NormalizationConfig)
+    from_norm = {key: red[field] for key, field in _NORMALIZATION_KEYS.items()}
+    elsewhere = {"flip", "mask_flip", *_NORMALIZATION_KEYS.values()}
+    return {
+        "geometry": {k: red[k] for k in ("flip", "mask_flip")},
+        "header": declarations(HeaderMap),
+        "normalization": {**{k: norm[k] for k in ("thickness_cm", "calibration_factor", "empty_cell_transmission")},
+                          **from_norm},
+        "reduction": {k: d for k, d in red.items() if k not in elsewhere},
+        "fit": declarations(FitConfig),
+        "readout": declarations(ReadoutConfig),
+        "families": {"enabled": _FAMILIES_ENABLED, **declarations(FamiliesConfig)},
+        "peaks": declarations(PeaksConfig),
+        "output": declarations(OutputConfig),
+        "execution": declarations(ExecutionConfig),
+    }
 
 
 def _read_toml(path: str | Path) -> tuple[Path, dict[str, Any]]:

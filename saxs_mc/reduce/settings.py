@@ -198,7 +198,7 @@ class ReductionSettings:
     """
 
     npt: int | None = setting(
-        None, kind=int, check=between(10, MAX_NPT, note=" (more q bins than detector pixels along the radius add no "
+        None, kind=int, check=between(10, MAX_NPT, integer=True, note=" (more q bins than detector pixels along the radius add no "
                                                           "information)"),
         doc="number of q bins; none: one per pixel of radius from the direct beam, to resolve rings")
     q_range: tuple[float, float] | None = setting(
