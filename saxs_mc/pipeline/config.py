@@ -224,20 +224,25 @@ DEFAULT_POPULATIONS: tuple[PopulationWindow, ...] = (
 
 #: the pipeline's base seed: each sample's fit seed is derived from it and the sample's name
 _BASE_SEED = Setting(20201122, (int,), non_negative, doc="base seed; each sample's seed is derived from it and its name")
+#: the pipeline's contrast (the library's ``contrast`` has no default: relative volume fractions)
+_CONTRAST = Setting(34.65, (float,), _positive_check, optional=True,
+                    hint="the SLD difference in 1e-6 A^-2, or false for relative volume fractions",
+                    doc="SLD difference in 1e-6 A^-2 (default: CdSe in octadecene, the reference study); "
+                        "false: relative volume fractions")
 
 
 @dataclasses.dataclass(frozen=True)
 class FitConfig:
     """Monte Carlo sphere fit settings (passed to :func:`saxs_mc.fit.fit_curve`), declared in
-    :class:`saxs_mc.fit.settings.FitSettings` (``bins`` is ``n_bins``, ``contrast_1e6_A2`` is ``contrast``;
-    None: relative volume fractions); ``seed`` is the pipeline's base seed."""
+    :class:`saxs_mc.fit.settings.FitSettings` (``bins`` is ``n_bins``); ``seed`` is the pipeline's base seed and
+    ``contrast_1e6_A2`` the pipeline's contrast (CdSe in octadecene unless set; None: relative volume fractions)."""
 
     contributions: int = dataclasses.field(metadata=declared(FitSettings, "contributions"))
     repetitions: int = dataclasses.field(metadata=declared(FitSettings, "repetitions"))
     seed: int = dataclasses.field(metadata=declared(_BASE_SEED))
     q_range_nm: tuple[float, float] | None = dataclasses.field(metadata=declared(FitSettings, "q_range_nm"))
     r_range_nm: tuple[float, float] | None = dataclasses.field(metadata=declared(FitSettings, "r_range_nm"))
-    contrast_1e6_A2: float | None = dataclasses.field(metadata=declared(FitSettings, "contrast"))
+    contrast_1e6_A2: float | None = dataclasses.field(metadata=declared(_CONTRAST))
     bins: int = dataclasses.field(metadata=declared(FitSettings, "n_bins"))
     bin_scale: str = dataclasses.field(metadata=declared(FitSettings, "bin_scale"))
     populations: tuple[PopulationWindow, ...]

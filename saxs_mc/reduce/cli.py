@@ -56,6 +56,21 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--no-polarization", action="store_true", help="no polarization correction")
     p.add_argument("--no-solid-angle", action="store_true",
                    help="no solid-angle correction (as Fit2D's GEOMETRY COR. NO; not for absolute intensities)")
+    _add_scale_options(p, D)
+    add_option(p, "--reject-threshold", decl=D["reject_mad_threshold"], metavar="K")
+    p.add_argument("--no-reject", action="store_true", help="average all frames (no fault rejection)")
+    p.add_argument("--skip-bad-frames", action="store_true", help="reject corrupt/invalid frames instead of failing")
+    p.add_argument("--nan-mask", action="store_true", help="ignore NaN/inf pixels instead of failing")
+    p.add_argument("--header-key", action="append", default=[], metavar="FIELD=KEY",
+                   help="map a header field to this beamline's key, e.g. transmitted_monitor=mon2 (repeatable); "
+                        "FIELD=None says the beamline has no such key (incident_monitor=None: no transmission and no "
+                        "transmission-based rejection). A mapped key missing from a frame is an error")
+    p.add_argument("--workers", type=int, default=1, help="processes for integration (default 1)")
+    p.set_defaults(func=_run)
+
+
+def _add_scale_options(p: argparse.ArgumentParser, D: dict) -> None:
+    """Normalisation, thickness and absolute-scale options (defaults and help from ReductionSettings)."""
     p.add_argument("--normalization", default=D["normalization"].default, metavar="MODE",
                    help=D["normalization"].help(extra="constant=F divides by F. All but monitor give arbitrary units "
                                                       "unless --calibration-factor is given"))
@@ -79,16 +94,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                    help="water thickness in cm (default: the water frames' header key SampleThickness_cm); the empty "
                         "cell is normalized with the same thickness. --thickness-cm applies to the sample only")
     add_option(p, "--empty-cell-transmission", decl=D["empty_cell_transmission"], metavar="T")
-    add_option(p, "--reject-threshold", decl=D["reject_mad_threshold"], metavar="K")
-    p.add_argument("--no-reject", action="store_true", help="average all frames (no fault rejection)")
-    p.add_argument("--skip-bad-frames", action="store_true", help="reject corrupt/invalid frames instead of failing")
-    p.add_argument("--nan-mask", action="store_true", help="ignore NaN/inf pixels instead of failing")
-    p.add_argument("--header-key", action="append", default=[], metavar="FIELD=KEY",
-                   help="map a header field to this beamline's key, e.g. transmitted_monitor=mon2 (repeatable); "
-                        "FIELD=None says the beamline has no such key (incident_monitor=None: no transmission and no "
-                        "transmission-based rejection). A mapped key missing from a frame is an error")
-    p.add_argument("--workers", type=int, default=1, help="processes for integration (default 1)")
-    p.set_defaults(func=_run)
 
 
 def _pairs(items: list[str], option: str, example: str, problems: list[str]) -> dict[str, str]:

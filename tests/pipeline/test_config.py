@@ -176,9 +176,11 @@ def test_every_declared_key_at_its_default_changes_nothing(tmp_path):
 
 def test_false_means_none_for_optional_settings_and_type_errors_are_collected(tmp_path):
     cfg = edit(make_experiment(tmp_path), "[fit]", "[reduction]\npolarization_factor = false\n"
-               "[normalization]\ncalibration_factor = false\n[fit]")
+               "[normalization]\ncalibration_factor = false\n[fit]\ncontrast_1e6_A2 = false")
     c = load_config(cfg)
     assert c.reduction.polarization_factor is None and c.normalization.calibration_factor is None
+    assert c.fit.contrast_1e6_A2 is None  # relative volume fractions
+    assert load_config(make_experiment(tmp_path / "d")).fit.contrast_1e6_A2 == 34.65  # the pipeline's default
     edit(cfg, "polarization_factor = false", 'polarization_factor = "0.99"\nnpt = 5\nbad_frames = "skip"')
     edit(cfg, "calibration_factor = false", "calibration_factor = true")
     with pytest.raises(ConfigError) as e:
