@@ -279,3 +279,12 @@ def test_template_loads():
 
     cfg = load_config(REPO / "pipelines" / "template.toml")
     assert cfg.reduction.bad_frames == "reject" and cfg.fit.bins == 60 and cfg.families.continuous
+
+
+@pytest.mark.parametrize("name", ["saxs_mc._settings", "saxs_mc.fit.settings", "saxs_mc.peaks.settings"])
+def test_docstring_examples(name):
+    import doctest
+    import importlib
+
+    result = doctest.testmod(importlib.import_module(name), optionflags=doctest.ELLIPSIS)
+    assert result.attempted > 0 and result.failed == 0

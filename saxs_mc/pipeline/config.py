@@ -310,7 +310,7 @@ class PeaksConfig:
 class OutputConfig:
     """Output folder (relative paths are relative to the config file) and whether the report has figures."""
 
-    dir: Path = setting(kind=(str, Path), doc="output folder; default: ../results/<name> next to the config's folder")
+    dir: Path = setting(kind=str, doc="output folder; default: ../results/<name> next to the config's folder")
     figures: bool = setting(True, kind=bool, doc="false: report without figures (faster quick looks)")
 
 
