@@ -122,8 +122,9 @@ def _normalization(text: str, problems: list[str]) -> tuple[str, float | None]:
 
 def _settings(args: argparse.Namespace, problems: list[str] | None = None):
     """ReductionSettings from the arguments; every problem is appended to ``problems`` (raised when None)."""
-    from saxs_mc.reduce.settings import HeaderMap, ReductionSettings
+    from saxs_mc.reduce.settings import HeaderMap
 
+    D = declarations(ReductionSettings)
     own = problems is None
     problems = [] if problems is None else problems
     n0 = len(problems)
@@ -146,8 +147,8 @@ def _settings(args: argparse.Namespace, problems: list[str] | None = None):
             error_model=args.error_model, polarization_factor=None if args.no_polarization else args.polarization_factor,
             correct_solid_angle=not args.no_solid_angle, thickness_cm=args.thickness_cm, calibration_factor=factor,
             empty_cell_transmission=args.empty_cell_transmission, reject_outliers=not args.no_reject,
-            reject_mad_threshold=args.reject_threshold, nan_policy="mask" if args.nan_mask else "error",
-            bad_frames="reject" if args.skip_bad_frames else "error", header=hmap, normalization=mode,
+            reject_mad_threshold=args.reject_threshold, nan_policy="mask" if args.nan_mask else D["nan_policy"].default,
+            bad_frames="reject" if args.skip_bad_frames else D["bad_frames"].default, header=hmap, normalization=mode,
             normalization_constant=constant, monitor_table=args.monitor_table, table_columns=tuple(columns.items()),
             flip=args.flip, mask_flip=args.mask_flip, saturation=args.saturation)
     except ValueError as exc:

@@ -221,7 +221,7 @@ class ReductionSettings:
         doc="absolute scale factor (1/cm); none: arbitrary units")
     calibration_factor_sigma: float | None = setting(None, kind=float, check=non_negative,
                                                      doc="one-sigma uncertainty of calibration_factor")
-    empty_cell_transmission: float | None = setting(None, kind=float, check=between(0, 1, open_lo=True),
+    empty_cell_transmission: float | None = setting(None, kind=float, check=positive,
                                                     doc="I1/I0 of the empty cell (transmissions relative to it)")
     reject_outliers: bool = setting(True, kind=bool, doc="robust rejection of faulty frames (gas bubbles, spikes)")
     reject_mad_threshold: float = setting(5.0, kind=float, check=positive, hint="typ. 4-6",
