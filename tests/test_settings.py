@@ -138,6 +138,14 @@ def test_decompose_defaults_are_the_declared_ones():
     assert d["background"].check.choices == BACKGROUNDS and d["selection"].check.choices == SELECTIONS
 
 
+def test_water_calibration_defaults_are_the_declared_ones():
+    from saxs_mc.reduce.calibration import water_calibration
+    from saxs_mc.reduce.settings import WaterReferenceSettings
+
+    sig, decl = _signature_defaults(water_calibration), defaults(WaterReferenceSettings)
+    assert sig["q_range_nm"] == decl["q_range_nm"] and sig["reference_1_cm"] == decl["dsigma_1_cm"]
+
+
 def test_reduction_settings_validate_with_their_declarations():
     from saxs_mc.reduce import HeaderMap, ReductionSettings
 
@@ -195,7 +203,7 @@ def test_cli_start_up_imports_no_heavy_library():
 
 # ----------------------------------------------------------------------
 # pipelines/template.toml is tested against the declarations (not generated: its comments are written by hand)
-_SECTION = re.compile(r"^\[([A-Za-z_.]+)\]")
+_SECTION = re.compile(r"^#?\s*\[([A-Za-z_.]+)\]\s*(#.*)?$")  # a commented table header counts too
 _KEY = re.compile(r"^#?\s*([A-Za-z_][A-Za-z0-9_]*)\s*=")
 
 

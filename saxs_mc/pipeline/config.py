@@ -50,9 +50,8 @@ from saxs_mc._settings import pair as _pair_check
 from saxs_mc._settings import positive as _positive_check
 from saxs_mc.families.spec import DecomposeSettings
 from saxs_mc.fit.settings import FitSettings
-from saxs_mc.models.water import WATER_DSIGMA_20C_1_CM
 from saxs_mc.peaks.settings import PeakSearchSettings
-from saxs_mc.reduce.settings import TABLE_FIELDS, HeaderMap, ReductionSettings
+from saxs_mc.reduce.settings import TABLE_FIELDS, HeaderMap, ReductionSettings, WaterReferenceSettings
 
 SCHEMA_VERSION = 1
 
@@ -93,8 +92,8 @@ class WaterReferenceConfig:
     empty_cell_frames: tuple[str, ...]
     empty_cell_files: tuple[Path, ...]
     empty_cell_sources: tuple[str, ...]
-    dsigma_1_cm: float
-    q_range_nm: tuple[float, float]
+    dsigma_1_cm: float = dataclasses.field(metadata=declared(WaterReferenceSettings, "dsigma_1_cm"))
+    q_range_nm: tuple[float, float] = dataclasses.field(metadata=declared(WaterReferenceSettings, "q_range_nm"))
 
 
 @dataclasses.dataclass(frozen=True)
@@ -768,6 +767,7 @@ def declared_settings() -> dict[str, dict[str, Setting]]:
         "header": declarations(HeaderMap),
         "normalization": {**{k: norm[k] for k in ("thickness_cm", "calibration_factor", "empty_cell_transmission")},
                           **from_norm},
+        "normalization.water": declarations(WaterReferenceConfig),
         "reduction": {k: d for k, d in red.items() if k not in elsewhere},
         "fit": declarations(FitConfig),
         "readout": declarations(ReadoutConfig),
@@ -890,10 +890,7 @@ def _parse_water(n: _Table, base: Path) -> WaterReferenceConfig | None:
     ep, ef, es = _expand_frames(wt, "empty_cell_frames", base)
     water = WaterReferenceConfig(
         frames=wp, files=wf, sources=ws, empty_cell_frames=ep, empty_cell_files=ef, empty_cell_sources=es,
-        dsigma_1_cm=wt.get("dsigma_1_cm", float, default=WATER_DSIGMA_20C_1_CM, check=_positive),
-        # None only with a problem noted, and load_config then raises before the config is used
-        q_range_nm=cast(tuple[float, float],
-                        _pair(wt.get("q_range_nm", list, default=[0.5, 3.0], check=_range_check))),
+        **wt.read_all(WaterReferenceConfig),
     )
     wt.finish()
     if "calibration_factor" in n.table:

@@ -16,6 +16,7 @@ from saxs_mc._settings import (
     setting,
     strings,
 )
+from saxs_mc.models.water import WATER_DSIGMA_20C_1_CM
 
 Q_UNITS = {"1/nm": "q_nm^-1", "1/A": "q_A^-1"}
 ERROR_MODELS = ("poisson", "azimuthal")
@@ -295,6 +296,16 @@ class ReductionSettings:
         if "header" in kw and not isinstance(kw["header"], HeaderMap):
             kw["header"] = HeaderMap.from_dict(kw["header"] or {})
         return cls(**kw)
+
+
+@dataclasses.dataclass(frozen=True)
+class WaterReferenceSettings:
+    """Settings of the absolute calibration against water (:func:`saxs_mc.reduce.calibration.water_calibration`)."""
+
+    dsigma_1_cm: float = setting(WATER_DSIGMA_20C_1_CM, kind=float, check=positive,
+                                 doc="differential scattering cross-section of water in 1/cm (0.0163 at 20 C)")
+    q_range_nm: tuple[float, float] = setting((0.5, 3.0), kind=tuple, check=pair, hint="give [qmin, qmax] in 1/nm",
+                                              doc="q range (1/nm) over which the water level is averaged")
 
 
 def _problems(s: ReductionSettings) -> list[str]:
