@@ -26,6 +26,10 @@ log = logging.getLogger(__name__)
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
+    from saxs_mc._settings import add_option, declarations
+    from saxs_mc.families.spec import DEFAULT_HALF_WINDOW_NM, DEFAULT_SD_NM, DecomposeSettings
+
+    D = declarations(DecomposeSettings)  # defaults, choices, checks and help: declared once there
     p = subparsers.add_parser(
         "families",
         help="decompose a curve into discrete sphere families (+ a log-normal): fractions with uncertainties",
@@ -41,18 +45,16 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--entry", default=None, help="NXcanSAS entry to read (default: the file's default)")
     p.add_argument("--q-unit", default=None, choices=("1/nm", "1/A"), help="q unit of an ASCII file without one")
     p.add_argument("--family", action="append", default=None, metavar="NAME:R[:SD[:HALF]]",
-                   help="a family (nm): radius R, standard deviation SD (default 0.025), refinement half-window "
-                        "HALF (default 0: fixed radius); repeatable; default: CdSe-403/437/465 at 0.87/0.94/1.02")
+                   help=f"a family (nm): radius R, standard deviation SD (default {DEFAULT_SD_NM:g}), refinement "
+                        f"half-window HALF (default {DEFAULT_HALF_WINDOW_NM:g}: fixed radius); repeatable; default: "
+                        "CdSe-403/437/465 at 0.87/0.94/1.02")
     p.add_argument("--config", type=Path, default=None, help="TOML file with [[family]] tables and settings")
-    p.add_argument("--continuous", action="store_true", help="also fit one continuous log-normal population")
-    p.add_argument("--background", choices=("nonnegative", "free", "none"), default=None,
-                   help="flat background: b >= 0 (default), free, or none")
-    p.add_argument("--power-law", type=float, default=None, metavar="N", help="also fit c q^-N (c >= 0)")
-    p.add_argument("--q-range", nargs=2, type=float, metavar=("QMIN", "QMAX"), help="fit range in 1/nm")
-    p.add_argument("--contrast", type=float, default=None,
-                   help="SLD difference in 1e-6 A^-2 (CdSe/octadecene 34.65); with I in 1/cm gives absolute phi")
-    p.add_argument("--selection", choices=("bic", "none"), default=None,
-                   help="model selection: bic (default, backward elimination) or none (keep all families)")
+    p.add_argument("--continuous", action="store_true", default=D["continuous"].default, help=D["continuous"].doc)
+    add_option(p, "--background", decl=D["background"], unset=True)
+    add_option(p, "--power-law", decl=D["power_law_exponent"], unset=True, metavar="N")
+    add_option(p, "--q-range", decl=D["q_range_nm"], unset=True, metavar=("QMIN", "QMAX"))
+    add_option(p, "--contrast", decl=D["contrast_1e6_A2"], unset=True, metavar="DRHO")
+    add_option(p, "--selection", decl=D["selection"], unset=True)
     p.add_argument("--no-plot", action="store_true", help="do not write the PNG plot")
     p.set_defaults(func=_run)
 

@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import dataclasses
 import math
-import tomllib
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, cast
+
+from saxs_mc._settings import one_of, pair, positive, setting
 
 #: default standard deviation (nm) of a family's radius distribution: MSCs are near-monodisperse
 DEFAULT_SD_NM = 0.025
@@ -24,6 +25,29 @@ DEFAULT_HALF_WINDOW_NM = 0.0
 BACKGROUNDS = ("nonnegative", "free", "none")
 #: model-selection rules: Schwarz information criterion (backward elimination) or keep every family
 SELECTIONS = ("bic", "none")
+
+
+@dataclasses.dataclass(frozen=True)
+class DecomposeSettings:
+    """The settings of :func:`saxs_mc.families.decompose`, declared once (default, check, doc).
+
+    ``saxs-mc families`` and the pipeline's ``[families]`` table read their defaults, checks
+    and help here; the signature defaults of ``decompose`` equal them (``tests/test_settings.py``).
+    """
+
+    sd_nm: float = setting(DEFAULT_SD_NM, kind=float, check=positive,
+                           doc="standard deviation (nm) of each family's Gaussian radius distribution")
+    continuous: bool = setting(False, kind=bool, doc="also fit one continuous log-normal population")
+    background: str = setting("nonnegative", kind=str, check=one_of(*BACKGROUNDS),
+                              doc="flat background: nonnegative (b >= 0), free (over-subtracted blank) or none")
+    power_law_exponent: float | None = setting(None, kind=float, check=positive, doc="also fit c (q/q_min)^-N, c >= 0")
+    q_range_nm: tuple[float, float] | None = setting(None, kind=tuple, check=pair, hint="give [qmin, qmax] in 1/nm",
+                                                     doc="fit range in 1/nm; none: the whole curve")
+    contrast_1e6_A2: float | None = setting(None, kind=float, check=positive,
+                                            doc="SLD difference in 1e-6 A^-2; with I in 1/cm the fractions are absolute; "
+                                                "none: relative")
+    selection: str = setting("bic", kind=str, check=one_of(*SELECTIONS),
+                             doc="which families are present: bic (backward elimination) or none (keep all)")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -227,6 +251,8 @@ def load_families_config(path: str | Path) -> dict[str, Any]:
     ValueError
         Naming the file and every unknown key or bad value.
     """
+    import tomllib  # not at CLI start-up
+
     path = Path(path)
     try:
         doc = tomllib.loads(path.read_text(encoding="utf-8"))

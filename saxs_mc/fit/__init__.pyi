@@ -21,11 +21,15 @@ from .resolution import (
 from .result import (
     FitResult as FitResult,
 )
+from .settings import (
+    FitSettings as FitSettings,
+)
 from .statistics import (
     RangeStats as RangeStats,
 )
 
 __all__ = [
+    "FitSettings",
     "FitWarning",
     "fit_arrays",
     "fit_curve",

@@ -33,6 +33,10 @@ examples:
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
+    from saxs_mc._settings import add_option, declarations
+    from saxs_mc.fit.settings import FitSettings
+
+    D = declarations(FitSettings)  # defaults, choices, checks and help: declared once there
     p = subparsers.add_parser(
         "fit",
         help="Monte Carlo (McSAS) sphere size distribution of a reduced curve",
@@ -53,37 +57,28 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--intensity-unit", default=None, choices=("1/cm", "arbitrary"),
                    help="intensity unit of an ASCII file whose header does not state it; 1/cm with --contrast gives "
                         "absolute volume fractions (default: from the file, else arbitrary)")
-    p.add_argument("--q-range", nargs=2, type=float, metavar=("QMIN", "QMAX"),
-                   help="fit only these q (1/nm) (default: the whole curve)")
-    p.add_argument("--r-range", nargs=2, type=float, metavar=("RMIN", "RMAX"),
-                   help="radius range (nm) the Monte Carlo draws from (default pi/q_max .. pi/q_min)")
-    p.add_argument("--contributions", type=int, default=300, help="contributions per repetition (default 300)")
-    p.add_argument("--repetitions", type=int, default=10, help="independent repetitions (default 10)")
-    p.add_argument("--seed", type=int, default=None, help="random seed (default: OS entropy, recorded in the JSON)")
-    p.add_argument("--contrast", type=float, default=None,
-                   help="SLD difference in 1e-6 A^-2 (e.g. 34.65 for CdSe/octadecene); with I in 1/cm gives absolute "
-                        "volume fractions (default: none, volume fractions are then relative and sum to 1)")
-    p.add_argument("--bins", type=int, default=40, help="histogram bins (default 40)")
-    p.add_argument("--bin-scale", choices=("log", "linear"), default="log", help="histogram bin spacing (default log)")
-    p.add_argument("--sampling", choices=("log", "linear"), default="log", help="radius sampling (default log-uniform)")
+    add_option(p, "--q-range", decl=D["q_range_nm"], metavar=("QMIN", "QMAX"))
+    add_option(p, "--r-range", decl=D["r_range_nm"], metavar=("RMIN", "RMAX"),
+               extra="the statistics windows are --stats-range")
+    add_option(p, "--contributions", decl=D["contributions"])
+    add_option(p, "--repetitions", decl=D["repetitions"])
+    add_option(p, "--seed", decl=D["seed"])
+    add_option(p, "--contrast", decl=D["contrast"], metavar="DRHO")
+    add_option(p, "--bins", decl=D["n_bins"])
+    add_option(p, "--bin-scale", decl=D["bin_scale"])
+    add_option(p, "--sampling", decl=D["radius_sampling"])
     p.add_argument("--stats-range", "--range", dest="ranges", nargs=2, type=float, action="append",
                    metavar=("RLO", "RHI"),
                    help="extra radius window (nm) for population statistics, repeatable; does not change the fitted "
                         "radius range (that is --r-range). --range is the old spelling (default: whole range only)")
-    p.add_argument("--background", choices=("nonnegative", "flat", "none"), default=None,
-                   help="flat background b: nonnegative (b >= 0, default without --power-law), flat (free b, "
-                        "default with --power-law; e.g. for an over-subtracted blank) or none (b = 0)")
-    p.add_argument("--background-bounds", nargs=2, type=float, metavar=("BMIN", "BMAX"), default=None,
-                   help="bounds on b in the intensity unit, e.g. from the subtracted blank's level and uncertainty "
-                        "(default: none; with 'nonnegative' BMIN is raised to 0)")
+    add_option(p, "--background", decl=D["background"],
+               extra="e.g. flat for an over-subtracted blank; --no-background is none")
+    add_option(p, "--background-bounds", decl=D["background_bounds"], metavar=("BMIN", "BMAX"),
+               extra="e.g. from the subtracted blank's level and uncertainty; with nonnegative BMIN is raised to 0")
     p.add_argument("--no-background", action="store_true", help="same as --background none")
-    p.add_argument("--power-law", type=float, default=None, metavar="N",
-                   help="also fit a power-law term c q^-N (c >= 0), e.g. 4 for Porod scattering of aggregates "
-                        "(default: none)")
-    p.add_argument("--max-iterations", type=int, default=200_000, help="iteration cap per repetition (default 200000)")
-    p.add_argument("--chi2-k", type=float, default=None,
-                   help="stop early once chi2_r <= 1 + K sqrt(2/dof) (McSAS-style); default: run every "
-                        "repetition to its chi2 plateau (see saxs_mc.fit.mc)")
+    add_option(p, "--power-law", decl=D["power_law_exponent"], metavar="N")
+    add_option(p, "--max-iterations", decl=D["max_iterations"])
+    add_option(p, "--chi2-k", decl=D["chi2_k"], metavar="K", extra="see saxs_mc.fit.mc")
     p.add_argument("--strict", action="store_true", help="exit code 3 if any repetition did not converge")
     p.add_argument("--no-plot", action="store_true", help="skip the PNG plot <stem>_fit.png")
     p.add_argument("--no-progress", action="store_true", help="no progress report (a bar on a terminal, otherwise a log line every 10 s)")

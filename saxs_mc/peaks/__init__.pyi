@@ -7,9 +7,6 @@ from .detect import (
     PeakResult as PeakResult,
 )
 from .detect import (
-    PeakSearchSettings as PeakSearchSettings,
-)
-from .detect import (
     find_peaks as find_peaks,
 )
 from .detect import (
@@ -35,6 +32,9 @@ from .series import (
 )
 from .series import (
     mesophase_series as mesophase_series,
+)
+from .settings import (
+    PeakSearchSettings as PeakSearchSettings,
 )
 
 __all__ = [

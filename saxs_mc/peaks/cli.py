@@ -20,6 +20,10 @@ examples:
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
+    from saxs_mc._settings import add_option, declarations
+    from saxs_mc.peaks.settings import PeakSearchSettings
+
+    D = declarations(PeakSearchSettings)  # defaults, choices, checks and help: declared once there
     p = subparsers.add_parser(
         "peaks",
         help="detect, fit and index Bragg peaks in a 1D curve",
@@ -31,12 +35,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("data", type=Path, help="reduced curve: NXcanSAS (.h5/.nxs) or ASCII (q, I, Idev)")
     p.add_argument("-o", "--outdir", type=Path, required=True, help="output directory")
     p.add_argument("--stem", default=None, help="output file stem (default: input file stem)")
-    p.add_argument("--q-range", nargs=2, type=float, default=None, metavar=("QMIN", "QMAX"), help="q range in 1/nm")
+    p.add_argument("--q-range", nargs=2, type=float, default=None, metavar=("QMIN", "QMAX"),
+                   help="q range in 1/nm (default: the whole curve)")
     p.add_argument("--q-unit", default=None, choices=("1/nm", "1/A"),
                    help="q unit of an ASCII file whose header does not state it")
-    p.add_argument("--profile", choices=("pseudo_voigt", "gaussian", "lorentzian"), default="pseudo_voigt",
-                   help="peak line shape of the joint lmfit fit (pseudo_voigt: Gaussian-Lorentzian mix)")
-    p.add_argument("--min-significance", type=float, default=5.0, help="minimum area/sd(area) (default 5)")
+    add_option(p, "--profile", decl=D["profile"])
+    add_option(p, "--min-significance", decl=D["min_significance"])
     p.add_argument("--drop-nonfinite", action="store_true", help="ignore NaN/inf points instead of failing")
     p.add_argument("--no-plot", action="store_true", help="skip the PNG plot")
     p.set_defaults(func=_run)

@@ -82,13 +82,13 @@ from lmfit import lineshapes
 from saxs_mc.peaks import _background, _matched
 from saxs_mc.peaks._matched import Candidate
 from saxs_mc.peaks.index import IndexResult, index_peaks
+from saxs_mc.peaks.settings import PROFILES, PeakSearchSettings  # noqa: F401  (declared in a light module)
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
 
 log = logging.getLogger(__name__)
 
-PROFILES = ("pseudo_voigt", "gaussian", "lorentzian")
 MIN_POINTS = 20
 _WIDTH_FACTORS = np.geomspace(0.04, 6.0, 16)
 _NARROW_MAX = 1.0  # templates up to W(q) are fitted as peak candidates; broader ones are broad features
@@ -97,72 +97,6 @@ _BROAD_ROWS = np.flatnonzero(_WIDTH_FACTORS > _NARROW_MAX)
 _GAUSS_AREA = 1.0645  # area of a unit-height Gaussian of unit FWHM: sqrt(pi / (4 ln 2))
 _PROFILE_FUNCS = {"pseudo_voigt": lineshapes.pvoigt, "gaussian": lineshapes.gaussian,
                   "lorentzian": lineshapes.lorentzian}
-
-
-@dataclasses.dataclass(frozen=True)
-class PeakSearchSettings:
-    """Settings of :func:`find_peaks`, declared once with their defaults and checks.
-
-    Attributes
-    ----------
-    profile : {"pseudo_voigt", "gaussian", "lorentzian"}
-        Peak shape of the lmfit joint fit.
-    min_significance : float
-        Minimum area / sd(area) of an accepted peak (default 5: a matched-filter
-        scan tests ~10^3 positions x widths, so 5 sigma keeps the false-positive
-        rate per curve below ~1e-3 for Gaussian noise).
-    min_height_snr : float
-        Minimum peak height over the mean data sigma within its FWHM.
-    max_rel_fwhm, max_fwhm_nm : float
-        Bragg width limit W(q0) = min(max_rel_fwhm q0, max_fwhm_nm) (1/nm).
-    scherrer_k : float
-        Scherrer constant K in L = 2 pi K / FWHM.
-    baseline_stiffness : float
-        Curvature penalty of the background smoother in the warped coordinate.
-    max_candidates : int
-        Cap on the number of jointly fitted components.
-    """
-
-    profile: str = "pseudo_voigt"
-    min_significance: float = 5.0
-    min_height_snr: float = 1.0
-    max_rel_fwhm: float = 0.15
-    max_fwhm_nm: float = 0.5
-    scherrer_k: float = 0.9
-    baseline_stiffness: float = 1.0
-    max_candidates: int = 12
-
-    def __post_init__(self) -> None:
-        if self.profile not in PROFILES:
-            raise ValueError(f"find_peaks: profile={self.profile!r}; use one of {PROFILES}")
-        for name in ("min_significance", "max_rel_fwhm", "max_fwhm_nm", "scherrer_k", "baseline_stiffness"):
-            v = getattr(self, name)
-            if isinstance(v, bool) or not (isinstance(v, (int, float)) and np.isfinite(v) and v > 0):
-                raise ValueError(f"find_peaks: {name} must be a positive finite number, got {v!r}")
-        v = self.min_height_snr
-        if isinstance(v, bool) or not (isinstance(v, (int, float)) and np.isfinite(v) and v >= 0):
-            raise ValueError(f"find_peaks: min_height_snr must be a finite number >= 0 (default 1), got {v!r}")
-        if isinstance(self.max_candidates, bool) or not isinstance(self.max_candidates, int) or self.max_candidates < 1:
-            raise ValueError(f"find_peaks: max_candidates must be a positive int, got {self.max_candidates!r}")
-
-    def width_limit(self, q: Any) -> np.ndarray:
-        """W(q) = min(max_rel_fwhm q, max_fwhm_nm) (1/nm)."""
-        return _background.bragg_width_limit(q, self.max_rel_fwhm, self.max_fwhm_nm)
-
-    def summary(self, q_range_nm: Any = None) -> dict[str, Any]:
-        """The ``settings`` block of ``<stem>_peaks.json``."""
-        return {
-            "q_range_nm": list(q_range_nm) if q_range_nm is not None else None,
-            "profile": self.profile,
-            "min_significance": self.min_significance,
-            "min_height_snr": self.min_height_snr,
-            "max_rel_fwhm": self.max_rel_fwhm,
-            "max_fwhm_nm": self.max_fwhm_nm,
-            "scherrer_k": self.scherrer_k,
-            "baseline_stiffness": self.baseline_stiffness,
-            "background": "penalized smoother of asinh(I/s) in u(q), du/dq = 1/W(q), candidate windows masked",
-            "width_limit": "W(q0) = min(max_rel_fwhm*q0, max_fwhm_nm)",
-        }
 
 
 _DEFAULTS = PeakSearchSettings()

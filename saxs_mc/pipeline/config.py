@@ -17,6 +17,13 @@ Rules
 - Everything is validated by :func:`load_config` before any work starts:
   globs that match nothing, missing PONI/mask files, a blank missing for a
   growth temperature, out-of-range values.
+- Each setting is declared once (:mod:`saxs_mc._settings`): the library's
+  settings types (:class:`~saxs_mc.reduce.ReductionSettings`,
+  :class:`~saxs_mc.reduce.HeaderMap`, :class:`~saxs_mc.fit.settings.FitSettings`,
+  :class:`~saxs_mc.peaks.settings.PeakSearchSettings`,
+  :class:`~saxs_mc.families.spec.DecomposeSettings`) declare defaults, checks and
+  hints, and the sections here re-use those declarations (``declared``); settings
+  that exist only in the pipeline are declared on the section types below.
 """
 
 from __future__ import annotations
@@ -30,7 +37,21 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, cast
 
-from saxs_mc.models.water import WATER_DSIGMA_20C_1_CM
+from saxs_mc._settings import (
+    Setting,
+    declarations,
+    declared,
+    did_you_mean,
+    non_negative,
+    setting,
+)
+from saxs_mc._settings import between as _between
+from saxs_mc._settings import pair as _pair_check
+from saxs_mc._settings import positive as _positive_check
+from saxs_mc.families.spec import DecomposeSettings
+from saxs_mc.fit.settings import FitSettings
+from saxs_mc.peaks.settings import PeakSearchSettings
+from saxs_mc.reduce.settings import TABLE_FIELDS, HeaderMap, ReductionSettings, WaterReferenceSettings
 
 SCHEMA_VERSION = 1
 
@@ -49,18 +70,6 @@ class GeometryConfig:
 
     poni: Path
     mask: Path | None
-
-
-def _header_defaults() -> dict[str, Any]:
-    """Header key map defaults (ESRF ID02) = the fields of :class:`saxs_mc.reduce.HeaderMap`."""
-    try:
-        from saxs_mc.reduce.settings import HeaderMap
-    except ImportError:  # pragma: no cover - reduction not installed
-        return {"transmitted_monitor": "Intensity1ShutCor", "incident_monitor": "Intensity0ShutCor",
-                "exposure_time": "ExposureTime", "monitor_is_rate": False, "dummy": "Dummy",
-                "delta_dummy": "DDummy", "thickness_cm": "SampleThickness_cm",
-                "temperature_C": "SampleTemperature_C", "title": "Title"}
-    return HeaderMap().to_dict()
 
 
 @dataclasses.dataclass(frozen=True)
@@ -83,47 +92,55 @@ class WaterReferenceConfig:
     empty_cell_frames: tuple[str, ...]
     empty_cell_files: tuple[Path, ...]
     empty_cell_sources: tuple[str, ...]
-    dsigma_1_cm: float
-    q_range_nm: tuple[float, float]
+    dsigma_1_cm: float = dataclasses.field(metadata=declared(WaterReferenceSettings, "dsigma_1_cm"))
+    q_range_nm: tuple[float, float] = dataclasses.field(metadata=declared(WaterReferenceSettings, "q_range_nm"))
 
 
 @dataclasses.dataclass(frozen=True)
 class NormalizationConfig:
-    """Thickness (None: from each frame's header) and absolute scale."""
+    """Thickness (None: from each frame's header) and absolute scale (declared in ReductionSettings).
 
-    thickness_cm: float | None
-    calibration_factor: float | None  # None: arbitrary units
-    empty_cell_transmission: float | None
-    water: WaterReferenceConfig | None
+    What each frame is divided by (``mode``, ``constant``, ``monitor_table``, ``table_columns``) is read
+    from ``[normalization]`` too but lives in :class:`ReductionConfig` (the reducer's settings).
+    """
+
+    thickness_cm: float | None = dataclasses.field(metadata=declared(ReductionSettings, "thickness_cm"))
+    calibration_factor: float | None = dataclasses.field(  # None: arbitrary units
+        metadata=declared(ReductionSettings, "calibration_factor"))
+    empty_cell_transmission: float | None = dataclasses.field(metadata=declared(ReductionSettings, "empty_cell_transmission"))
+    water: WaterReferenceConfig | None = dataclasses.field()
 
 
 @dataclasses.dataclass(frozen=True)
 class ReductionConfig:
     """Azimuthal integration and frame rejection settings.
 
-    Also carries what the reducer needs from ``[geometry]`` (``flip``, ``mask_flip``) and
-    ``[normalization]`` (``mode`` -> ``normalization``, ``constant``, ``monitor_table``, ``table_columns``).
-    ``npt`` None: one bin per pixel of radius (see :class:`saxs_mc.reduce.ReductionSettings`).
+    The reducer's settings as the pipeline's steps receive them (``dataclasses.asdict``): every field
+    re-uses the declaration of :class:`saxs_mc.reduce.ReductionSettings` (default, check, hint), no field
+    has a default of its own.  ``[reduction]`` holds most of them; ``flip`` and ``mask_flip`` are read
+    from ``[geometry]`` and ``normalization`` (key ``mode``), ``normalization_constant`` (key
+    ``constant``), ``monitor_table`` and ``table_columns`` from ``[normalization]``.  ``q_range_nm`` is
+    ``ReductionSettings.q_range`` in 1/nm.  ``npt`` None: one bin per pixel of radius.
     """
 
-    npt: int | None
-    q_unit: str
-    error_model: str
-    method: tuple[str, str, str]
-    polarization_factor: float | None
-    reject_outliers: bool
-    reject_mad_threshold: float
-    reject_min_rel_dev: float
-    nan_policy: str
-    bad_frames: str
-    q_range_nm: tuple[float, float] | None = None
-    saturation: float | None = None
-    flip: str | None = None
-    mask_flip: str | None = None
-    normalization: str = "monitor"
-    normalization_constant: float | None = None
-    monitor_table: str | None = None
-    table_columns: tuple[tuple[str, str], ...] = ()
+    npt: int | None = dataclasses.field(metadata=declared(ReductionSettings, "npt"))
+    q_unit: str = dataclasses.field(metadata=declared(ReductionSettings, "q_unit"))
+    error_model: str = dataclasses.field(metadata=declared(ReductionSettings, "error_model"))
+    method: tuple[str, str, str] = dataclasses.field(metadata=declared(ReductionSettings, "method"))
+    polarization_factor: float | None = dataclasses.field(metadata=declared(ReductionSettings, "polarization_factor"))
+    reject_outliers: bool = dataclasses.field(metadata=declared(ReductionSettings, "reject_outliers"))
+    reject_mad_threshold: float = dataclasses.field(metadata=declared(ReductionSettings, "reject_mad_threshold"))
+    reject_min_rel_dev: float = dataclasses.field(metadata=declared(ReductionSettings, "reject_min_rel_dev"))
+    nan_policy: str = dataclasses.field(metadata=declared(ReductionSettings, "nan_policy"))
+    bad_frames: str = dataclasses.field(metadata=declared(ReductionSettings, "bad_frames"))
+    q_range_nm: tuple[float, float] | None = dataclasses.field(metadata=declared(ReductionSettings, "q_range"))
+    saturation: float | None = dataclasses.field(metadata=declared(ReductionSettings, "saturation"))
+    flip: str | None = dataclasses.field(metadata=declared(ReductionSettings, "flip"))
+    mask_flip: str | None = dataclasses.field(metadata=declared(ReductionSettings, "mask_flip"))
+    normalization: str = dataclasses.field(metadata=declared(ReductionSettings, "normalization"))
+    normalization_constant: float | None = dataclasses.field(metadata=declared(ReductionSettings, "normalization_constant"))
+    monitor_table: str | None = dataclasses.field(metadata=declared(ReductionSettings, "monitor_table"))
+    table_columns: tuple[tuple[str, str], ...] = dataclasses.field(metadata=declared(ReductionSettings, "table_columns"))
 
 
 @dataclasses.dataclass(frozen=True)
@@ -242,73 +259,110 @@ DEFAULT_POPULATIONS: tuple[PopulationWindow, ...] = (
 )
 
 
+#: the pipeline's base seed: each sample's fit seed is derived from it and the sample's name
+_BASE_SEED = Setting(20201122, (int,), non_negative, doc="base seed; each sample's seed is derived from it and its name")
+#: the pipeline's contrast (the library's ``contrast`` has no default: relative volume fractions)
+_CONTRAST = Setting(34.65, (float,), _positive_check, optional=True,
+                    hint="the SLD difference in 1e-6 A^-2, or false for relative volume fractions",
+                    doc="SLD difference in 1e-6 A^-2 (default: CdSe in octadecene, the reference study); "
+                        "false: relative volume fractions")
+
+
 @dataclasses.dataclass(frozen=True)
 class FitConfig:
-    """Monte Carlo sphere fit settings (passed to :func:`saxs_mc.fit.fit_curve`)."""
+    """Monte Carlo sphere fit settings (passed to :func:`saxs_mc.fit.fit_curve`), declared in
+    :class:`saxs_mc.fit.settings.FitSettings` (``bins`` is ``n_bins``); ``seed`` is the pipeline's base seed and
+    ``contrast_1e6_A2`` the pipeline's contrast (CdSe in octadecene unless set; None: relative volume fractions)."""
 
-    contributions: int
-    repetitions: int
-    seed: int
-    q_range_nm: tuple[float, float] | None
-    r_range_nm: tuple[float, float] | None
-    contrast_1e6_A2: float
-    bins: int
-    bin_scale: str
+    contributions: int = dataclasses.field(metadata=declared(FitSettings, "contributions"))
+    repetitions: int = dataclasses.field(metadata=declared(FitSettings, "repetitions"))
+    seed: int = dataclasses.field(metadata=declared(_BASE_SEED))
+    q_range_nm: tuple[float, float] | None = dataclasses.field(metadata=declared(FitSettings, "q_range_nm"))
+    r_range_nm: tuple[float, float] | None = dataclasses.field(metadata=declared(FitSettings, "r_range_nm"))
+    contrast_1e6_A2: float | None = dataclasses.field(metadata=declared(_CONTRAST))
+    bins: int = dataclasses.field(metadata=declared(FitSettings, "n_bins"))
+    bin_scale: str = dataclasses.field(metadata=declared(FitSettings, "bin_scale"))
     populations: tuple[PopulationWindow, ...]
-    exclude_bragg_peaks: bool = False  # leave q within exclude_fwhm * FWHM of each found Bragg peak out of the fit
-    exclude_fwhm: float = 2.0
+    exclude_bragg_peaks: bool = setting(
+        False, kind=bool, doc="leave q within exclude_fwhm x FWHM of each Bragg peak found in the sample out of the fit "
+                              "(needs [peaks] samples = true)")
+    exclude_fwhm: float = setting(2.0, kind=(float,), check=_positive_check,
+                                  doc="half-width of the excluded q interval around each peak, in FWHM")
 
 
 @dataclasses.dataclass(frozen=True)
 class FamiliesConfig:
     """Family decomposition of every sample (:func:`saxs_mc.families.decompose`); the families are the
-    population windows with a ``family_radius_nm`` (each a Gaussian of standard deviation ``sd_nm``)."""
+    population windows with a ``family_radius_nm`` (each a Gaussian of standard deviation ``sd_nm``).
+    Declared in :class:`saxs_mc.families.spec.DecomposeSettings`."""
 
-    sd_nm: float
-    continuous: bool
-    background: str
-    power_law_exponent: float | None
-    q_range_nm: tuple[float, float] | None  # None: the fit's q range
-    selection: str
+    sd_nm: float = dataclasses.field(metadata=declared(DecomposeSettings, "sd_nm"))
+    continuous: bool = dataclasses.field(metadata=declared(DecomposeSettings, "continuous"))
+    background: str = dataclasses.field(metadata=declared(DecomposeSettings, "background"))
+    power_law_exponent: float | None = dataclasses.field(metadata=declared(DecomposeSettings, "power_law_exponent"))
+    q_range_nm: tuple[float, float] | None = dataclasses.field(  # None: the fit's q range
+        metadata=declared(DecomposeSettings, "q_range_nm"))
+    selection: str = dataclasses.field(metadata=declared(DecomposeSettings, "selection"))
+
+
+#: ``[families] enabled``: the table's presence turns the decomposition on, false turns it off
+_FAMILIES_ENABLED = Setting(True, (bool,), doc="false turns the decomposition off")
+
+
+_FRACTION = _between(0, 1, open_lo=True)
 
 
 @dataclasses.dataclass(frozen=True)
 class ReadoutConfig:
-    """Rule parameters of the quantized/continuous growth read-out (see report module)."""
+    """Rule parameters of the quantized/continuous growth read-out (see :mod:`saxs_mc.pipeline.readout`)."""
 
-    mode_tolerance_nm: float
-    min_family_fraction: float
-    min_mode_height: float
-    shoulder_shift_fraction: float = 0.3
-    shoulder_min_fraction: float = 0.2
-    shoulder_n_sigma: float = 2.0    # decomposition: a shoulder family's share - n_sigma * std > 0 ...
-    shoulder_min_share: float = 0.1  # ... and share >= this
+    mode_tolerance_nm: float = setting(0.035, kind=float, check=_positive_check,
+                                       doc="dominant mode within this of a family radius ...")
+    min_family_fraction: float = setting(0.5, kind=float, check=_FRACTION,
+                                         doc="... and at least this share of the volume in the family windows")
+    min_mode_height: float = setting(0.25, kind=float, check=_FRACTION,
+                                     doc="modes: local maxima >= this fraction of the highest bin")
+    shoulder_shift_fraction: float = setting(0.3, kind=float, check=_FRACTION,
+                                             doc="dominant mode displaced this far towards a neighbour family")
+    shoulder_min_fraction: float = setting(0.2, kind=float, check=_FRACTION,
+                                           doc="another family window holding at least this share")
+    shoulder_n_sigma: float = setting(
+        2.0, kind=float, check=non_negative, hint="standard deviations a shoulder family's share must stand above zero",
+        doc="decomposition: a shoulder family's share - n_sigma * std > 0 ...")
+    shoulder_min_share: float = setting(0.1, kind=float, check=_between(0, 1), doc="... and share >= this")
+
+
+#: ``[peaks]`` settings of the pipeline only (the search settings are PeakSearchSettings')
+_PEAKS_Q_RANGE = Setting(None, (tuple,), _pair_check, optional=True, doc="q range of the search (1/nm); none: whole curve")
+_PEAKS_SAMPLES = Setting(True, (bool,), doc="also search the blank-subtracted samples")
 
 
 @dataclasses.dataclass(frozen=True)
 class PeaksConfig:
-    """Bragg-peak search settings (passed to :func:`saxs_mc.peaks.find_peaks`)."""
+    """Bragg-peak search settings (passed to :func:`saxs_mc.peaks.find_peaks`; declared in
+    :class:`saxs_mc.peaks.settings.PeakSearchSettings`); ``samples``: also search the subtracted samples."""
 
-    q_range_nm: tuple[float, float] | None
-    profile: str
-    min_significance: float | None
-    samples: bool
+    q_range_nm: tuple[float, float] | None = dataclasses.field(metadata=declared(_PEAKS_Q_RANGE))
+    profile: str = dataclasses.field(metadata=declared(PeakSearchSettings, "profile"))
+    min_significance: float = dataclasses.field(metadata=declared(PeakSearchSettings, "min_significance"))
+    samples: bool = dataclasses.field(metadata=declared(_PEAKS_SAMPLES))
 
 
 @dataclasses.dataclass(frozen=True)
 class OutputConfig:
     """Output folder (relative paths are relative to the config file) and whether the report has figures."""
 
-    dir: Path
-    figures: bool = True
+    dir: Path = setting(kind=str, doc="output folder; default: ../results/<name> next to the config's folder")
+    figures: bool = setting(True, kind=bool, doc="false: report without figures (faster quick looks)")
 
 
 @dataclasses.dataclass(frozen=True)
 class ExecutionConfig:
     """Where the work runs: a dask scheduler address, or local processes."""
 
-    scheduler: str | None
-    n_workers: int  # 0: all local cores; 1: serial (one step at a time)
+    scheduler: str | None = setting(None, kind=str, doc="address of a dask.distributed scheduler; none: local")
+    n_workers: int = setting(0, kind=int, check=non_negative, hint="0: all cores",
+                             doc="local processes; 0 = all cores, 1 = serial (one step at a time)")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -423,9 +477,7 @@ class _Table:
         self.known.append(k)
         if k not in self.table:
             if default is _REQUIRED:
-                typo = difflib.get_close_matches(k, [str(x) for x in self.table], n=1, cutoff=0.6)
-                found = f" (found '{typo[0]}': a typo?)" if typo else ""
-                raise self.error(f"required key is missing{found}{'; ' + hint if hint else ''}", k)
+                raise self.error(f"required key is missing{_typo(k, self.table)}{'; ' + hint if hint else ''}", k)
             return default
         v = self.table[k]
         kinds = kind if isinstance(kind, tuple) else (kind,)
@@ -441,6 +493,32 @@ class _Table:
             if msg:  # the type is right: note the problem, go on to find the others
                 self.problems.append(self.error(f"{v!r}: {msg}", k))
         return v
+
+    def read(self, k: str, decl: Setting, default: Any = dataclasses.MISSING, kind: type | None = None) -> Any:
+        """Key ``k`` as declared: its default, types, finiteness and check; ``false`` is None for an optional
+        non-bool setting.  Every problem is noted (the default stands in) so all are reported together.
+        ``kind`` replaces the declared types by a TOML form of its own (e.g. a table for pairs)."""
+        self.known.append(k)
+        default = decl.default if default is dataclasses.MISSING else default
+        if k not in self.table:
+            if default is dataclasses.MISSING:
+                raise self.error(f"required key is missing{_typo(k, self.table)}{_hint(decl)}", k)
+            return default
+        v = self.table[k]
+        if v is False and decl.optional and bool not in decl.kind:
+            return None
+        msg = decl.problem(v) if kind is None else _kind_problem(v, kind)
+        if msg and msg.startswith("expected"):  # wrong type: the default stands in
+            self.problems.append(self.error(f"{msg} {v!r}{_hint(decl) if decl.hint not in msg else ''}", k))
+            return default
+        if msg:
+            self.problems.append(self.error(f"{v!r}: {msg}", k))
+        return v if msg else _as_declared(v, decl)
+
+    def read_all(self, cls: Any, names: list[str] | None = None, **defaults: Any) -> dict[str, Any]:
+        """Every declared field of ``cls`` (or only ``names``) read from keys of the same name."""
+        decl = declarations(cls)
+        return {n: self.read(n, decl[n], defaults.get(n, dataclasses.MISSING)) for n in (names or list(decl))}
 
     def sub(self, k: str, default_empty: bool = True) -> _Table:
         self.known.append(k)
@@ -465,28 +543,37 @@ class _Table:
         unknown = [k for k in self.table if k not in self.known]
         if unknown:
             k = unknown[0]
-            close = difflib.get_close_matches(k, self.known, n=1, cutoff=0.6)
-            sugg = f" (did you mean '{close[0]}'?)" if close else ""
             raise self.error(
-                f"unknown key{sugg}; valid keys here: {', '.join(sorted(set(self.known)))}", k
+                f"unknown key{did_you_mean(k, self.known)}; valid keys here: {', '.join(sorted(set(self.known)))}", k
             )
 
 
-def _positive(v: float) -> str | None:
-    return None if v > 0 else "must be > 0"
+def _hint(decl: Setting) -> str:
+    return f"; {decl.hint}" if decl.hint else ""
 
 
-def _non_negative(v: float) -> str | None:
-    return None if v >= 0 else "must be >= 0"
+def _kind_problem(v: Any, kind: type) -> str | None:
+    return None if isinstance(v, kind) else f"expected {kind.__name__}, got {type(v).__name__}"
 
 
-def _range_check(v: Any) -> str | None:
-    if len(v) != 2 or not all(isinstance(x, (int, float)) and not isinstance(x, bool) for x in v):
-        return "must be a pair of numbers [min, max]"
-    lo, hi = float(v[0]), float(v[1])
-    if not (math.isfinite(lo) and math.isfinite(hi)) or lo < 0 or lo >= hi:
-        return "must satisfy 0 <= min < max (finite)"
-    return None
+def _as_declared(v: Any, decl: Setting) -> Any:
+    """A TOML value in the declared type: an int where only float is declared is a float, a list a tuple."""
+    if isinstance(v, int) and not isinstance(v, bool) and float in decl.kind and int not in decl.kind:
+        return float(v)
+    if isinstance(v, list) and tuple in decl.kind:  # pairs of numbers are floats, as in the library types
+        return tuple(float(x) if isinstance(x, int) and not isinstance(x, bool) else x for x in v)
+    return v
+
+
+def _typo(k: str, table: dict) -> str:
+    """`` (found 'x': a typo?)`` for a key of ``table`` close to the missing ``k``."""
+    typo = difflib.get_close_matches(k, [str(x) for x in table], n=1, cutoff=0.6)
+    return f" (found '{typo[0]}': a typo?)" if typo else ""
+
+
+_positive = _positive_check
+_non_negative = non_negative
+_range_check = _pair_check
 
 
 def _pair(v: list | None) -> tuple[float, float] | None:
@@ -507,12 +594,6 @@ def _name_check(v: str) -> str | None:
     if len(v) > MAX_NAME_LENGTH:
         return f"is {len(v)} characters long; use at most {MAX_NAME_LENGTH} (it names folders and files)"
     return None
-
-
-def _profile_check(v: str) -> str | None:
-    from saxs_mc.peaks.detect import PROFILES
-
-    return None if v in PROFILES else f"use one of {list(PROFILES)}"
 
 
 def _resolve(base: Path, p: str) -> Path:
@@ -645,29 +726,21 @@ def _spectrum_path(t: _Table, base: Path) -> Path | None:
     return p
 
 
-#: decomposition backgrounds and model selections (saxs_mc.families.spec.BACKGROUNDS / SELECTIONS)
-_FAMILY_BACKGROUNDS = ("nonnegative", "free", "none")
-_FAMILY_SELECTIONS = ("bic", "none")
-
-
 def _parse_families(top: _Table, fit: FitConfig) -> FamiliesConfig | None:
     """The optional ``[families]`` table (family decomposition); None when absent or ``enabled = false``."""
     present = "families" in top.table
     ft = top.sub("families")
-    enabled = ft.get("enabled", bool, default=True)
-    cfg = FamiliesConfig(
-        sd_nm=ft.get("sd_nm", float, default=0.025, check=_positive),
-        continuous=ft.get("continuous", bool, default=True),
-        background=ft.get("background", str, default="nonnegative", check=lambda v: None if v in _FAMILY_BACKGROUNDS
-                          else f"use one of {list(_FAMILY_BACKGROUNDS)}"),
-        power_law_exponent=ft.get("power_law_exponent", float, default=None, check=_positive),
-        q_range_nm=_pair(ft.get("q_range_nm", list, default=None, check=_range_check)),
-        selection=ft.get("selection", str, default="bic", check=lambda v: None if v in _FAMILY_SELECTIONS
-                         else f"use one of {list(_FAMILY_SELECTIONS)}"),
-    )
+    enabled = ft.read("enabled", _FAMILIES_ENABLED)
+    cfg = FamiliesConfig(**ft.read_all(FamiliesConfig))
     ft.finish()
     if not (present and enabled):
         return None
+    _check_family_windows(ft, fit, cfg)
+    return cfg
+
+
+def _check_family_windows(ft: _Table, fit: FitConfig, cfg: FamiliesConfig) -> None:
+    """The families (windows with a family_radius_nm) exist and are at least 2 sd_nm apart."""
     fams = sorted((w for w in fit.populations if w.family_radius_nm is not None),
                   key=lambda w: cast(float, w.family_radius_nm))
     if not fams:
@@ -678,17 +751,12 @@ def _parse_families(top: _Table, fit: FitConfig) -> FamiliesConfig | None:
             raise ft.error(f"families {a.display!r} (r = {a.family_radius_nm:g} nm) and {b.display!r} "
                            f"(r = {b.family_radius_nm:g} nm) are closer than 2 sd_nm = {2 * cfg.sd_nm:g} nm: the "
                            "decomposition cannot separate them; lower sd_nm or merge the windows", "sd_nm")
-    return cfg
 
 
 def _match_blank(cfg: PipelineConfig, sample: SampleConfig) -> BlankConfig:
     from .series_config import match_blank
 
     return match_blank(cfg, sample)
-
-
-#: most q bins of a reduced curve
-MAX_NPT = 10000
 
 
 def load_config(path: str | Path) -> PipelineConfig:
@@ -731,33 +799,99 @@ def _combined(problems: list[ConfigError]) -> ConfigError:
 
 
 def _load_config(path: str | Path, problems: list[ConfigError]) -> PipelineConfig:
+    src, data = _read_toml(path)
+    base = src.parent
+    top = _Table(data, "", src, problems)
+    version, name, description = _parse_top(top, src)
+    geometry, flips = _parse_geometry(top, base)
+    header = _parse_header(top)
+    normalization, frame_norm = _parse_normalization(top, base)
+    reduction = _parse_reduction(top, flips, frame_norm)
+    # samples, blanks, stacks, blank matching, series axis, material (saxs_mc.pipeline.series_config)
+    from .series_config import parse_series, series_problems
+
+    ser = parse_series(top, base, geometry.poni)
+    fit = _parse_fit(top, ser)
+    readout = ReadoutConfig(**_read_section(top, "readout", ReadoutConfig))
+    families = _parse_families(top, fit)
+    peaks = PeaksConfig(**_read_section(top, "peaks", PeaksConfig))
+    output = _parse_output(top, base, src, name)
+    execution = _parse_execution(top)
+    top.finish()
+
+    cfg = PipelineConfig(
+        source=src, schema_version=version, name=name, description=description,
+        geometry=geometry, header=header, normalization=normalization,
+        reduction=reduction, samples=ser.samples, blanks=ser.blanks, blank_matching=ser.blank_matching,
+        fit=fit, readout=readout, peaks=peaks, output=output, execution=execution, families=families,
+        series=ser.series, material=ser.material, stacks=ser.stacks,
+    )
+    problems.extend(series_problems(cfg))  # every sample has exactly one blank, ...
+    return cfg
+
+
+def declared_settings() -> dict[str, dict[str, Setting]]:
+    """The declared settings of every table read from declarations: ``{table: {key: Setting}}``.
+
+    ``tests/test_settings.py`` checks ``pipelines/template.toml`` against it (every key present, with its
+    default) and that a configuration giving every key its default loads.
+    """
+    red, norm = declarations(ReductionConfig), declarations(NormalizationConfig)
+    from_norm = {key: red[field] for key, field in _NORMALIZATION_KEYS.items()}
+    elsewhere = {"flip", "mask_flip", *_NORMALIZATION_KEYS.values()}
+    return {
+        "geometry": {k: red[k] for k in ("flip", "mask_flip")},
+        "header": declarations(HeaderMap),
+        "normalization": {**{k: norm[k] for k in ("thickness_cm", "calibration_factor", "empty_cell_transmission")},
+                          **from_norm},
+        "normalization.water": declarations(WaterReferenceConfig),
+        "reduction": {k: d for k, d in red.items() if k not in elsewhere},
+        "fit": declarations(FitConfig),
+        "readout": declarations(ReadoutConfig),
+        "families": {"enabled": _FAMILIES_ENABLED, **declarations(FamiliesConfig)},
+        "peaks": declarations(PeaksConfig),
+        "output": declarations(OutputConfig),
+        "execution": declarations(ExecutionConfig),
+    }
+
+
+def _read_toml(path: str | Path) -> tuple[Path, dict[str, Any]]:
     src = Path(path).expanduser().resolve()
     if not src.is_file():
         raise FileNotFoundError(f"pipeline config {path} does not exist; pass the path of a .toml file "
                                 f"such as pipelines/cdse_nucleation_series.toml")
     try:
         with open(src, "rb") as fh:
-            data = tomllib.load(fh)
+            return src, tomllib.load(fh)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{src}: not valid TOML: {exc}") from None
-    base = src.parent
-    top = _Table(data, "", src, problems)
 
+
+def _read_section(top: _Table, key: str, cls: Any) -> dict[str, Any]:
+    """Every declared field of ``cls`` from table ``[key]`` (keys = field names; unknown keys are errors)."""
+    t = top.sub(key)
+    values = t.read_all(cls)
+    t.finish()
+    return values
+
+
+def _parse_top(top: _Table, src: Path) -> tuple[int, str, str]:
+    """``schema_version`` (required, must be supported), ``name`` (default: the file name), ``description``."""
     version = top.get("schema_version", int, hint=f"add schema_version = {SCHEMA_VERSION} at the top")
     if version != SCHEMA_VERSION:
         raise top.error(f"schema_version = {version} is not supported by this saxs_mc; "
                         f"use {SCHEMA_VERSION} (see pipelines/template.toml)", "schema_version")
     name = top.get("name", str, default=src.stem, check=_name_check)
     description = top.get("description", str, default="")
+    return version, name, description
 
-    # geometry
+
+def _parse_geometry(top: _Table, base: Path) -> tuple[GeometryConfig, dict[str, Any]]:
+    """``[geometry]``: the PONI and mask files (must exist) and the frame/mask flips (for the reducer)."""
     g = top.sub("geometry", default_empty=False)
     poni_s = g.get("poni", str, hint="path of the pyFAI .poni file")
     mask_s = g.get("mask", str, default=None)
-    _flips = ("ud", "lr", "udlr")
-    flip_check = lambda v: None if v in _flips else f"use one of {list(_flips)} (ud: top-to-bottom, as Fit2D/Dioptas)"  # noqa: E731
-    flip = g.get("flip", str, default=None, check=flip_check)
-    mask_flip = g.get("mask_flip", str, default=None, check=flip_check)
+    flips = g.read_all(ReductionConfig, ["flip", "mask_flip"])
     g.finish()
     poni = _resolve(base, poni_s).resolve()
     if not poni.is_file():
@@ -769,171 +903,111 @@ def _load_config(path: str | Path, problems: list[ConfigError]) -> PipelineConfi
         if not mask.is_file():
             raise g.error(f"mask file {mask_s!r} (resolved to {mask}) does not exist; fix the path or "
                           f"remove the key to use no mask", "mask")
+    return GeometryConfig(poni, mask), flips
 
-    # header
+
+def _parse_header(top: _Table) -> HeaderConfig:
+    """``[header]``: the header key of every :class:`~saxs_mc.reduce.HeaderMap` field (false: not recorded)."""
     h = top.sub("header")
-    mapping = {}
-    for k, v in _header_defaults().items():
-        if isinstance(v, bool):
-            mapping[k] = h.get(k, bool, default=v)
-        else:
-            val = h.get(k, (str, bool), default=v if v is not None else False,
-                        hint="give the header key name, or false if the beamline does not record it")
-            if val is True:
-                raise h.error("true is not a header key; give the key name or false", k)
-            mapping[k] = val or None
+    mapping = h.read_all(HeaderMap)
     h.finish()
-    header = HeaderConfig(tuple(mapping.items()))
+    return HeaderConfig(tuple(mapping.items()))
 
-    # normalization
+
+#: ``[normalization]`` keys of the reducer's settings -> :class:`ReductionConfig` fields
+_NORMALIZATION_KEYS = {"mode": "normalization", "constant": "normalization_constant",
+                       "monitor_table": "monitor_table", "table_columns": "table_columns"}
+
+
+def _parse_normalization(top: _Table, base: Path) -> tuple[NormalizationConfig, dict[str, Any]]:
+    """``[normalization]``: thickness and absolute scale (or a water reference), and what frames are divided by."""
     n = top.sub("normalization")
-    thickness = n.get("thickness_cm", float, default=None, check=_positive)
-    modes = ("monitor", "exposure", "constant", "none")
-    mode = n.get("mode", str, default="monitor", check=lambda v: None if v in modes else f"use one of {list(modes)}")
-    constant = n.get("constant", float, default=None, check=_positive)
-    if (mode == "constant") != (constant is not None):
+    red, norm = declarations(ReductionConfig), declarations(NormalizationConfig)
+    thickness = n.read("thickness_cm", norm["thickness_cm"])
+    frame = {field: n.read(key, red[field], default={} if key == "table_columns" else dataclasses.MISSING,
+                           kind=dict if key == "table_columns" else None)
+             for key, field in _NORMALIZATION_KEYS.items()}
+    _check_frame_normalization(n, frame, base)
+    # the declared factor (1.0) is for monitor normalization; any other mode gives arbitrary units by default
+    factor = n.read("calibration_factor", norm["calibration_factor"],
+                    default=norm["calibration_factor"].default if frame["normalization"] == "monitor" else None)
+    ect = n.read("empty_cell_transmission", norm["empty_cell_transmission"])
+    water = _parse_water(n, base)
+    n.finish()
+    return NormalizationConfig(thickness, factor, ect, water), frame
+
+
+def _check_frame_normalization(n: _Table, frame: dict[str, Any], base: Path) -> None:
+    """``mode``/``constant`` go together; the monitor table exists; its columns are known fields (in place)."""
+    if (frame["normalization"] == "constant") != (frame["normalization_constant"] is not None):
         raise n.error("mode = 'constant' and constant = <divisor> go together; set both or neither", "constant")
-    table_s = n.get("monitor_table", str, default=None)
+    table_s = frame["monitor_table"]
     monitor_table = None if table_s is None else _resolve(base, table_s).resolve()
     if monitor_table is not None and not monitor_table.is_file():
-        raise n.error(f"monitor table {table_s!r} (resolved to {monitor_table}) does not exist; fix the path", "monitor_table")
-    fields = ("frame", "transmitted_monitor", "incident_monitor", "exposure_time")
-    columns = n.get("table_columns", dict, default={}, check=lambda v: None if set(v) <= set(fields) and all(
-        isinstance(x, str) for x in v.values()) else f"keys must be among {list(fields)}, values column names")
+        raise n.error(f"monitor table {table_s!r} (resolved to {monitor_table}) does not exist; fix the path",
+                      "monitor_table")
+    frame["monitor_table"] = None if monitor_table is None else str(monitor_table)
+    columns = frame["table_columns"]
+    columns = columns if isinstance(columns, dict) else {}
+    if not (set(columns) <= set(TABLE_FIELDS) and all(isinstance(x, str) for x in columns.values())):
+        n.problems.append(n.error(f"{columns!r}: keys must be among {list(TABLE_FIELDS)}, values column names",
+                                  "table_columns"))
     if columns and monitor_table is None:
         raise n.error("table_columns needs monitor_table", "table_columns")
-    factor = n.get("calibration_factor", (float, bool), default=1.0 if mode == "monitor" else False,
-                   check=lambda v: None if v is False or (not isinstance(v, bool) and v > 0)
-                   else "must be > 0, or false for arbitrary units")
-    factor = None if factor is False else factor
-    ect = n.get("empty_cell_transmission", float, default=None,
-                check=lambda v: None if 0 < v <= 1 else "must be in (0, 1]")
+    frame["table_columns"] = tuple(columns.items())
+
+
+def _parse_water(n: _Table, base: Path) -> WaterReferenceConfig | None:
+    """``[normalization.water]``: water (and empty-cell) frames for the absolute calibration, or None."""
     n.known.append("water")
-    water = None
-    if "water" in n.table:
-        wt = _Table(n.table["water"], n.key("water"), src, problems)
-        wp, wf, ws = _expand_frames(wt, "frames", base)
-        ep, ef, es = _expand_frames(wt, "empty_cell_frames", base)
-        water = WaterReferenceConfig(
-            frames=wp, files=wf, sources=ws, empty_cell_frames=ep, empty_cell_files=ef, empty_cell_sources=es,
-            dsigma_1_cm=wt.get("dsigma_1_cm", float, default=WATER_DSIGMA_20C_1_CM, check=_positive),
-            # None only with a problem noted, and load_config then raises before the config is used
-            q_range_nm=cast(tuple[float, float],
-                            _pair(wt.get("q_range_nm", list, default=[0.5, 3.0], check=_range_check))),
-        )
-        wt.finish()
-        if "calibration_factor" in n.table:
-            raise n.error("give either calibration_factor or a [normalization.water] reference, not both",
-                          "calibration_factor")
-    n.finish()
-    normalization = NormalizationConfig(thickness, factor, ect, water)
-
-    # reduction
-    r = top.sub("reduction")
-
-    def _choice(*allowed: str) -> Callable[[Any], str | None]:
-        return lambda v: None if v in allowed else f"use one of {list(allowed)}"
-
-    def _method(v: list) -> str | None:
-        ok = len(v) == 3 and all(isinstance(x, str) for x in v)
-        return None if ok else 'must be 3 strings (split, algorithm, implementation), e.g. ["full", "csr", "cython"]'
-
-    pol = r.get("polarization_factor", (float, bool), default=0.99,
-                check=lambda v: None if v is False or (not isinstance(v, bool) and -1 <= v <= 1)
-                else "must be in [-1, 1], or false for no polarization correction")
-    reduction = ReductionConfig(
-        npt=r.get("npt", int, default=None, check=lambda v: None if 10 <= v <= MAX_NPT else
-                  f"must be in 10..{MAX_NPT} (more q bins than detector pixels along the radius add no information)"),
-        q_unit=r.get("q_unit", str, default="1/nm", check=_choice("1/nm", "1/A")),
-        error_model=r.get("error_model", str, default="poisson", check=_choice("poisson", "azimuthal")),
-        method=tuple(r.get("method", list, default=["full", "csr", "cython"], check=_method)),
-        polarization_factor=None if pol is False else pol,
-        reject_outliers=r.get("reject_outliers", bool, default=True),
-        reject_mad_threshold=r.get("reject_mad_threshold", float, default=5.0, check=_positive),
-        reject_min_rel_dev=r.get("reject_min_rel_dev", float, default=0.01, check=_non_negative),
-        nan_policy=r.get("nan_policy", str, default="error", check=_choice("error", "mask")),
-        bad_frames=r.get("bad_frames", str, default="reject", check=_choice("error", "reject")),
-        q_range_nm=_pair(r.get("q_range_nm", list, default=None, check=_range_check)),
-        saturation=r.get("saturation", float, default=None, check=_positive),
-        flip=flip, mask_flip=mask_flip, normalization=mode, normalization_constant=constant,
-        monitor_table=None if monitor_table is None else str(monitor_table), table_columns=tuple(columns.items()),
+    if "water" not in n.table:
+        return None
+    wt = _Table(n.table["water"], n.key("water"), n.source, n.problems)
+    wp, wf, ws = _expand_frames(wt, "frames", base)
+    ep, ef, es = _expand_frames(wt, "empty_cell_frames", base)
+    water = WaterReferenceConfig(
+        frames=wp, files=wf, sources=ws, empty_cell_frames=ep, empty_cell_files=ef, empty_cell_sources=es,
+        **wt.read_all(WaterReferenceConfig),
     )
+    wt.finish()
+    if "calibration_factor" in n.table:
+        raise n.error("give either calibration_factor or a [normalization.water] reference, not both",
+                      "calibration_factor")
+    return water
+
+
+def _parse_reduction(top: _Table, flips: dict[str, Any], frame_norm: dict[str, Any]) -> ReductionConfig:
+    """``[reduction]``: integration and frame rejection (the flips and normalisation come from their tables)."""
+    r = top.sub("reduction")
+    own = [k for k in declarations(ReductionConfig) if k not in flips and k not in frame_norm]
+    values = r.read_all(ReductionConfig, own)
     r.finish()
+    return ReductionConfig(**values, **flips, **frame_norm)
 
-    # samples, blanks, stacks, blank matching, series axis, material (saxs_mc.pipeline.series_config)
-    from .series_config import parse_series, series_problems
 
-    ser = parse_series(top, base, poni)
 
-    # fit
+def _parse_fit(top: _Table, ser: Any) -> FitConfig:
+    """``[fit]``: the Monte Carlo settings (declared in FitSettings) and the population windows."""
     f = top.sub("fit")
     pops_tables = f.array_of_tables("populations", required=False)
     fit = FitConfig(
-        contributions=f.get("contributions", int, default=300, check=lambda v: None if v >= 1 else "must be >= 1"),
-        repetitions=f.get("repetitions", int, default=10, check=lambda v: None if v >= 1 else "must be >= 1"),
-        seed=f.get("seed", int, default=20201122, check=_non_negative),
-        q_range_nm=_pair(f.get("q_range_nm", list, default=None, check=_range_check)),
-        r_range_nm=_pair(f.get("r_range_nm", list, default=None, check=_range_check)),
-        contrast_1e6_A2=f.get("contrast_1e6_A2", float, default=34.65, check=_positive),
-        bins=f.get("bins", int, default=60, check=lambda v: None if v >= 2 else "must be >= 2"),
-        bin_scale=f.get("bin_scale", str, default="log",
-                        check=lambda v: None if v in ("log", "linear") else "use 'log' or 'linear'"),
+        **f.read_all(FitConfig),
         populations=_parse_populations(pops_tables) if pops_tables else (),
-        exclude_bragg_peaks=f.get("exclude_bragg_peaks", bool, default=False),
-        exclude_fwhm=f.get("exclude_fwhm", float, default=2.0, check=_positive),
     )
     f.finish()
-    fit = ser.apply_material(fit, f.table, top)
+    return ser.apply_material(fit, f.table, top)
 
-    ro = top.sub("readout")
-    readout = ReadoutConfig(
-        mode_tolerance_nm=ro.get("mode_tolerance_nm", float, default=0.035, check=_positive),
-        min_family_fraction=ro.get("min_family_fraction", float, default=0.5,
-                                   check=lambda v: None if 0 < v <= 1 else "must be in (0, 1]"),
-        min_mode_height=ro.get("min_mode_height", float, default=0.25,
-                               check=lambda v: None if 0 < v <= 1 else "must be in (0, 1]"),
-        shoulder_shift_fraction=ro.get("shoulder_shift_fraction", float, default=0.3,
-                                       check=lambda v: None if 0 < v <= 1 else "must be in (0, 1]"),
-        shoulder_min_fraction=ro.get("shoulder_min_fraction", float, default=0.2,
-                                     check=lambda v: None if 0 < v <= 1 else "must be in (0, 1]"),
-        shoulder_n_sigma=ro.get("shoulder_n_sigma", float, default=2.0, check=_non_negative,
-                                hint="standard deviations a shoulder family's share must stand above zero"),
-        shoulder_min_share=ro.get("shoulder_min_share", float, default=0.1,
-                                  check=lambda v: None if 0 <= v <= 1 else "must be in [0, 1]"),
-    )
-    ro.finish()
 
-    families = _parse_families(top, fit)
-
-    p = top.sub("peaks")
-    peaks = PeaksConfig(
-        q_range_nm=_pair(p.get("q_range_nm", list, default=None, check=_range_check)),
-        profile=p.get("profile", str, default="pseudo_voigt", check=_profile_check),
-        min_significance=p.get("min_significance", float, default=None, check=_positive),
-        samples=p.get("samples", bool, default=True),
-    )
-    p.finish()
-
+def _parse_output(top: _Table, base: Path, src: Path, name: str) -> OutputConfig:
+    """``[output]``: the folder (default ``../results/<name>``) and whether the report has figures."""
     o = top.sub("output")
     safe_name = src.stem if _name_check(name) else name
-    out_dir = _resolve(base, o.get("dir", str, default=f"results/{safe_name}")).resolve()
-    figures = o.get("figures", bool, default=True)
+    values = o.read_all(OutputConfig, dir=f"results/{safe_name}")
     o.finish()
+    return OutputConfig(_resolve(base, str(values["dir"])).resolve(), values["figures"])
 
-    e = top.sub("execution")
-    sched = e.get("scheduler", str, default="") or None
-    n_workers = e.get("n_workers", int, default=0, check=lambda v: None if v >= 0 else "must be >= 0 (0: all cores)")
-    e.finish()
 
-    top.finish()
-
-    cfg = PipelineConfig(
-        source=src, schema_version=version, name=name, description=description,
-        geometry=GeometryConfig(poni, mask), header=header, normalization=normalization,
-        reduction=reduction, samples=ser.samples, blanks=ser.blanks, blank_matching=ser.blank_matching,
-        fit=fit, readout=readout, peaks=peaks, output=OutputConfig(out_dir, figures),
-        execution=ExecutionConfig(sched, n_workers), families=families,
-        series=ser.series, material=ser.material, stacks=ser.stacks,
-    )
-    problems.extend(series_problems(cfg))  # every sample has exactly one blank, ...
-    return cfg
+def _parse_execution(top: _Table) -> ExecutionConfig:
+    """``[execution]``: a dask scheduler address (empty: none) and the number of local workers."""
+    values = _read_section(top, "execution", ExecutionConfig)
+    return ExecutionConfig(values["scheduler"] or None, values["n_workers"])

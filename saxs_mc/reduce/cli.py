@@ -7,7 +7,8 @@ import logging
 from pathlib import Path
 from typing import Any
 
-from saxs_mc.reduce.settings import FLIPS
+from saxs_mc._settings import add_option, declarations
+from saxs_mc.reduce.settings import ReductionSettings
 
 log = logging.getLogger(__name__)
 
@@ -24,6 +25,7 @@ EXAMPLES = """examples:
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
+    D = declarations(ReductionSettings)  # defaults, choices, checks and help: declared once there
     p = subparsers.add_parser(
         "reduce",
         help="raw frames -> averaged, normalized (1/cm), blank-subtracted I(q) as NXcanSAS + ASCII",
@@ -39,53 +41,23 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--poni", help="pyFAI PONI file, version 1 or 2 (default: geometry from the ID02 header keys); "
                                   "from Fit2D: saxs-mc geometry --from-fit2d")
     p.add_argument("--mask", help="mask file (EDF/TIFF/NPY/Fit2D .msk; non-zero = masked)")
-    p.add_argument("--flip", choices=FLIPS, help="flip every frame: ud = top-to-bottom (Fit2D and Dioptas geometry "
-                                                 "and masks refer to the image flipped so), lr = left-to-right")
-    p.add_argument("--mask-flip", choices=FLIPS, help="flip the mask file only (ud, lr, udlr)")
+    add_option(p, "--flip", decl=D["flip"], extra="Fit2D and Dioptas geometry and masks refer to the image flipped ud")
+    add_option(p, "--mask-flip", decl=D["mask_flip"])
     p.add_argument("--blank", nargs="+", metavar="BLANK_FRAMES", help="blank frames to reduce and subtract")
     p.add_argument("--blank-scale", type=float, default=1.0, help="scale factor applied to the blank (default 1)")
     p.add_argument("-o", "--output", required=True, help="output NXcanSAS file (.h5); ASCII goes next to it (.dat)")
     p.add_argument("--no-ascii", action="store_true", help="do not write the 3-column ASCII file")
     p.add_argument("--title", help="sample title (default: output file stem)")
-    p.add_argument("--npt", type=int, help="number of q bins (default: one per pixel of radius from the direct beam "
-                                           "over the q range, so rings stay as sharp as the detector sees them)")
-    p.add_argument("--q-range", type=float, nargs=2, metavar=("QMIN", "QMAX"),
-                   help="radial range of the integration, in --q-unit (default: all pixels)")
-    p.add_argument("--q-unit", choices=("1/nm", "1/A"), default="1/nm", help="q unit of the grid and files")
-    p.add_argument("--error-model", choices=("poisson", "azimuthal"), default="poisson",
-                   help="uncertainty of each q bin: poisson (counting statistics, propagated) or azimuthal "
-                        "(spread of the pixels in the ring)")
-    p.add_argument("--polarization-factor", type=float, default=0.99, help="pyFAI polarization factor (default 0.99)")
+    add_option(p, "--npt", decl=D["npt"], metavar="N")
+    add_option(p, "--q-range", decl=D["q_range"], metavar=("QMIN", "QMAX"), extra="in --q-unit")
+    add_option(p, "--q-unit", decl=D["q_unit"], extra="also of the files")
+    add_option(p, "--error-model", decl=D["error_model"])
+    add_option(p, "--polarization-factor", decl=D["polarization_factor"], metavar="P")
     p.add_argument("--no-polarization", action="store_true", help="no polarization correction")
     p.add_argument("--no-solid-angle", action="store_true",
                    help="no solid-angle correction (as Fit2D's GEOMETRY COR. NO; not for absolute intensities)")
-    p.add_argument("--normalization", default="monitor", metavar="MODE",
-                   help="what each frame is divided by: monitor (transmitted monitor, default), exposure (exposure "
-                        "time: counts per second), constant=F, or none. All but monitor give arbitrary units unless "
-                        "--calibration-factor is given")
-    p.add_argument("--monitor-table", metavar="FILE",
-                   help="per-frame monitors/exposure from a CSV/TSV table or a BioCAT/RAW .log beside the frames "
-                        "(columns I1, I0, exposure, Filename recognised by name)")
-    p.add_argument("--table-column", action="append", default=[], metavar="FIELD=COLUMN",
-                   help="column of the monitor table for FIELD (frame, transmitted_monitor, incident_monitor, "
-                        "exposure_time); repeatable")
-    p.add_argument("--saturation", type=float, metavar="COUNTS",
-                   help="mask pixels at or above COUNTS (default: the header's Count_cutoff, when present)")
-    p.add_argument("--thickness-cm", type=float, help="sample thickness (default: header key SampleThickness_cm; "
-                                                      "optional in arbitrary units)")
-    p.add_argument("--calibration-factor", type=float,
-                   help="absolute calibration factor (default 1 with --normalization monitor: simulated data / "
-                        "already calibrated monitors; otherwise none: arbitrary units)")
-    p.add_argument("--arbitrary-units", action="store_true",
-                   help="no absolute calibration (intensity 'arbitrary'; a thickness is then optional)")
-    p.add_argument("--water", nargs="+", metavar="WATER_FRAMES",
-                   help="water reference frames: derive the calibration factor (0.0163 1/cm at 20 C) from them")
-    p.add_argument("--water-empty", nargs="+", metavar="EMPTY_FRAMES", help="empty-cell frames subtracted from the water")
-    p.add_argument("--water-thickness-cm", type=float,
-                   help="water thickness in cm (default: the water frames' header key SampleThickness_cm); the empty "
-                        "cell is normalized with the same thickness. --thickness-cm applies to the sample only")
-    p.add_argument("--empty-cell-transmission", type=float, help="I1/I0 of the empty cell (transmissions relative to it)")
-    p.add_argument("--reject-threshold", type=float, default=5.0, help="robust sigma threshold for frame rejection")
+    _add_scale_options(p, D)
+    add_option(p, "--reject-threshold", decl=D["reject_mad_threshold"], metavar="K")
     p.add_argument("--no-reject", action="store_true", help="average all frames (no fault rejection)")
     p.add_argument("--skip-bad-frames", action="store_true", help="reject corrupt/invalid frames instead of failing")
     p.add_argument("--nan-mask", action="store_true", help="ignore NaN/inf pixels instead of failing")
@@ -95,6 +67,33 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         "transmission-based rejection). A mapped key missing from a frame is an error")
     p.add_argument("--workers", type=int, default=1, help="processes for integration (default 1)")
     p.set_defaults(func=_run)
+
+
+def _add_scale_options(p: argparse.ArgumentParser, D: dict) -> None:
+    """Normalisation, thickness and absolute-scale options (defaults and help from ReductionSettings)."""
+    p.add_argument("--normalization", default=D["normalization"].default, metavar="MODE",
+                   help=D["normalization"].help(extra="constant=F divides by F. All but monitor give arbitrary units "
+                                                      "unless --calibration-factor is given"))
+    p.add_argument("--monitor-table", metavar="FILE",
+                   help="per-frame monitors/exposure from a CSV/TSV table or a BioCAT/RAW .log beside the frames "
+                        "(columns I1, I0, exposure, Filename recognised by name)")
+    p.add_argument("--table-column", action="append", default=[], metavar="FIELD=COLUMN",
+                   help="column of the monitor table for FIELD (frame, transmitted_monitor, incident_monitor, "
+                        "exposure_time); repeatable")
+    add_option(p, "--saturation", decl=D["saturation"], metavar="COUNTS")
+    add_option(p, "--thickness-cm", decl=D["thickness_cm"], metavar="CM", extra="optional in arbitrary units")
+    p.add_argument("--calibration-factor", type=float, metavar="F",
+                   help=f"absolute calibration factor (default {D['calibration_factor'].default:g} with --normalization "
+                        "monitor: simulated data / already calibrated monitors; otherwise none: arbitrary units)")
+    p.add_argument("--arbitrary-units", action="store_true",
+                   help="no absolute calibration (intensity 'arbitrary'; a thickness is then optional)")
+    p.add_argument("--water", nargs="+", metavar="WATER_FRAMES",
+                   help="water reference frames: derive the calibration factor (0.0163 1/cm at 20 C) from them")
+    p.add_argument("--water-empty", nargs="+", metavar="EMPTY_FRAMES", help="empty-cell frames subtracted from the water")
+    p.add_argument("--water-thickness-cm", type=float,
+                   help="water thickness in cm (default: the water frames' header key SampleThickness_cm); the empty "
+                        "cell is normalized with the same thickness. --thickness-cm applies to the sample only")
+    add_option(p, "--empty-cell-transmission", decl=D["empty_cell_transmission"], metavar="T")
 
 
 def _pairs(items: list[str], option: str, example: str, problems: list[str]) -> dict[str, str]:
@@ -123,8 +122,9 @@ def _normalization(text: str, problems: list[str]) -> tuple[str, float | None]:
 
 def _settings(args: argparse.Namespace, problems: list[str] | None = None):
     """ReductionSettings from the arguments; every problem is appended to ``problems`` (raised when None)."""
-    from saxs_mc.reduce.settings import HeaderMap, ReductionSettings
+    from saxs_mc.reduce.settings import HeaderMap
 
+    D = declarations(ReductionSettings)
     own = problems is None
     problems = [] if problems is None else problems
     n0 = len(problems)
@@ -133,7 +133,7 @@ def _settings(args: argparse.Namespace, problems: list[str] | None = None):
     mode, constant = _normalization(args.normalization, problems)
     factor = None if args.arbitrary_units else args.calibration_factor
     if factor is None and not args.arbitrary_units and mode == "monitor":
-        factor = 1.0
+        factor = declarations(ReductionSettings)["calibration_factor"].default
     if args.arbitrary_units and args.calibration_factor is not None:
         problems.append("--arbitrary-units and --calibration-factor contradict each other; drop one")
     try:
@@ -147,8 +147,8 @@ def _settings(args: argparse.Namespace, problems: list[str] | None = None):
             error_model=args.error_model, polarization_factor=None if args.no_polarization else args.polarization_factor,
             correct_solid_angle=not args.no_solid_angle, thickness_cm=args.thickness_cm, calibration_factor=factor,
             empty_cell_transmission=args.empty_cell_transmission, reject_outliers=not args.no_reject,
-            reject_mad_threshold=args.reject_threshold, nan_policy="mask" if args.nan_mask else "error",
-            bad_frames="reject" if args.skip_bad_frames else "error", header=hmap, normalization=mode,
+            reject_mad_threshold=args.reject_threshold, nan_policy="mask" if args.nan_mask else D["nan_policy"].default,
+            bad_frames="reject" if args.skip_bad_frames else D["bad_frames"].default, header=hmap, normalization=mode,
             normalization_constant=constant, monitor_table=args.monitor_table, table_columns=tuple(columns.items()),
             flip=args.flip, mask_flip=args.mask_flip, saturation=args.saturation)
     except ValueError as exc:

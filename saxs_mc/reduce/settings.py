@@ -6,6 +6,18 @@ import dataclasses
 from collections.abc import Mapping
 from typing import Any
 
+from saxs_mc._settings import (
+    between,
+    non_negative,
+    one_of,
+    pair,
+    positive,
+    problems,
+    setting,
+    strings,
+)
+from saxs_mc.models.water import WATER_DSIGMA_20C_1_CM
+
 Q_UNITS = {"1/nm": "q_nm^-1", "1/A": "q_A^-1"}
 ERROR_MODELS = ("poisson", "azimuthal")
 #: what each frame is divided by (see :class:`ReductionSettings`)
@@ -14,6 +26,11 @@ NORMALIZATIONS = ("monitor", "exposure", "constant", "none")
 FLIPS = ("ud", "lr", "udlr")
 #: HeaderMap fields a monitor table (CSV/TSV/log beside the frames) can supply per frame
 TABLE_FIELDS = ("frame", "transmitted_monitor", "incident_monitor", "exposure_time")
+#: most q bins of a reduced curve
+MAX_NPT = 10000
+
+
+_HEADER_HINT = "give the header key name, or false if the beamline does not record it"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -53,22 +70,37 @@ class HeaderMap:
     the number is read and the unit converted (s, ms; m, mm, A, nm).
     """
 
-    transmitted_monitor: str = "Intensity1ShutCor"
-    incident_monitor: str | None = "Intensity0ShutCor"
-    exposure_time: str | None = "ExposureTime"
-    monitor_is_rate: bool = False
-    dummy: str | None = "Dummy"
-    delta_dummy: str | None = "DDummy"
-    thickness_cm: str | None = "SampleThickness_cm"
-    temperature_C: str | None = "SampleTemperature_C"
-    center_1: str = "Center_1"
-    center_2: str = "Center_2"
-    psize_1: str = "PSize_1"
-    psize_2: str = "PSize_2"
-    sample_distance: str = "SampleDistance"
-    wavelength: str = "WaveLength"
-    title: str | None = "Title"
-    count_cutoff: str | None = "Count_cutoff"
+    transmitted_monitor: str = setting("Intensity1ShutCor", kind=str, optional=True, hint=_HEADER_HINT,
+                                       doc="photons through the sample (normalization monitor)")
+    incident_monitor: str | None = setting("Intensity0ShutCor", kind=str, optional=True, hint=_HEADER_HINT,
+                                           doc="incident photons (transmission = I1/I0)")
+    exposure_time: str | None = setting("ExposureTime", kind=str, optional=True, hint=_HEADER_HINT,
+                                        doc="exposure time in s")
+    monitor_is_rate: bool = setting(False, kind=bool, doc="true if the monitors are rates (1/s): multiplied by the exposure")
+    dummy: str | None = setting("Dummy", kind=str, optional=True, hint=_HEADER_HINT,
+                                doc="invalid pixel value (|I - Dummy| <= DDummy); Dummy = 0: none")
+    delta_dummy: str | None = setting("DDummy", kind=str, optional=True, hint=_HEADER_HINT,
+                                      doc="tolerance of the invalid pixel value")
+    thickness_cm: str | None = setting("SampleThickness_cm", kind=str, optional=True, hint=_HEADER_HINT,
+                                       doc="sample thickness in cm (when no thickness is given)")
+    temperature_C: str | None = setting("SampleTemperature_C", kind=str, optional=True, hint=_HEADER_HINT,
+                                        doc="sample temperature in C")
+    center_1: str = setting("Center_1", kind=str, optional=True, hint=_HEADER_HINT,
+                            doc="beam centre (pixels), used only without a PONI file")
+    center_2: str = setting("Center_2", kind=str, optional=True, hint=_HEADER_HINT,
+                            doc="beam centre (pixels), used only without a PONI file")
+    psize_1: str = setting("PSize_1", kind=str, optional=True, hint=_HEADER_HINT,
+                           doc="pixel size (m), used only without a PONI file")
+    psize_2: str = setting("PSize_2", kind=str, optional=True, hint=_HEADER_HINT,
+                           doc="pixel size (m), used only without a PONI file")
+    sample_distance: str = setting("SampleDistance", kind=str, optional=True, hint=_HEADER_HINT,
+                                   doc="sample-detector distance (m), used only without a PONI file")
+    wavelength: str = setting("WaveLength", kind=str, optional=True, hint=_HEADER_HINT,
+                              doc="wavelength (m), used only without a PONI file")
+    title: str | None = setting("Title", kind=str, optional=True, hint=_HEADER_HINT,
+                                doc="sample title")
+    count_cutoff: str | None = setting("Count_cutoff", kind=str, optional=True, hint=_HEADER_HINT,
+                                       doc="counts at or above it are masked (Pilatus TIFF)")
 
     @classmethod
     def from_pairs(cls, pairs: Mapping[str, Any] | None = None, **kwargs: Any) -> HeaderMap:
@@ -166,31 +198,58 @@ class ReductionSettings:
         a warning is logged and recorded.
     """
 
-    npt: int | None = None
-    q_range: tuple[float, float] | None = None
-    q_unit: str = "1/nm"
-    error_model: str = "poisson"
-    method: tuple[str, str, str] = ("full", "csr", "cython")
-    polarization_factor: float | None = 0.99
-    correct_solid_angle: bool = True
-    thickness_cm: float | None = None
-    calibration_factor: float | None = 1.0
-    calibration_factor_sigma: float | None = None
-    empty_cell_transmission: float | None = None
-    reject_outliers: bool = True
-    reject_mad_threshold: float = 5.0
-    reject_min_rel_dev: float = 0.01
-    nan_policy: str = "error"
-    bad_frames: str = "error"
+    npt: int | None = setting(
+        None, kind=int, check=between(10, MAX_NPT, integer=True, note=" (more q bins than detector pixels along the radius add no "
+                                                          "information)"),
+        doc="number of q bins; none: one per pixel of radius from the direct beam, to resolve rings")
+    q_range: tuple[float, float] | None = setting(
+        None, kind=tuple, check=pair, hint="give [qmin, qmax] with 0 <= qmin < qmax",
+        doc="radial range of the integration; none: all pixels")
+    q_unit: str = setting("1/nm", kind=str, check=one_of(*Q_UNITS), doc="unit of the integration grid")
+    error_model: str = setting("poisson", kind=str, check=one_of(*ERROR_MODELS),
+                               doc="uncertainty of each q bin: poisson (counting statistics) or azimuthal (ring spread)")
+    method: tuple[str, str, str] = setting(
+        ("full", "csr", "cython"), kind=tuple, check=strings(3, '["full", "csr", "cython"]'),
+        doc="pyFAI integration method (split, algorithm, implementation)")
+    polarization_factor: float | None = setting(
+        0.99, kind=float, check=between(-1, 1), optional=True, hint="false: no polarization correction",
+        doc="pyFAI polarization factor (-1..1)")
+    correct_solid_angle: bool = setting(True, kind=bool, doc="divide by the pixel solid angle (absolute intensities)")
+    thickness_cm: float | None = setting(None, kind=float, check=positive,
+                                         doc="sample thickness in cm; none: from each frame's header")
+    calibration_factor: float | None = setting(
+        1.0, kind=float, check=positive, optional=True, hint="false: arbitrary units",
+        doc="absolute scale factor (1/cm); none: arbitrary units")
+    calibration_factor_sigma: float | None = setting(None, kind=float, check=non_negative,
+                                                     doc="one-sigma uncertainty of calibration_factor")
+    empty_cell_transmission: float | None = setting(None, kind=float, check=positive,
+                                                    doc="I1/I0 of the empty cell (transmissions relative to it)")
+    reject_outliers: bool = setting(True, kind=bool, doc="robust rejection of faulty frames (gas bubbles, spikes)")
+    reject_mad_threshold: float = setting(5.0, kind=float, check=positive, hint="typ. 4-6",
+                                          doc="reject frames beyond this many robust sigmas")
+    reject_min_rel_dev: float = setting(0.01, kind=float, check=non_negative, hint="typ. 0.01",
+                                        doc="floor of the robust sigma relative to the median")
+    nan_policy: str = setting("error", kind=str, check=one_of("error", "mask"),
+                              doc="NaN/inf in unmasked pixels: error or mask them")
+    bad_frames: str = setting("error", kind=str, check=one_of("error", "reject"),
+                              doc="corrupt or inconsistent frame: error (the reduction fails) or reject (listed)")
     header: HeaderMap = dataclasses.field(default_factory=HeaderMap)
-    normalization: str = "monitor"
-    normalization_constant: float | None = None
-    monitor_table: str | None = None
-    table_columns: tuple[tuple[str, str], ...] = ()
-    flip: str | None = None
-    mask_flip: str | None = None
-    saturation: float | None = None
-    geometry_tolerance: float = 0.01
+    normalization: str = setting(
+        "monitor", kind=str, check=one_of(*NORMALIZATIONS),
+        doc="what each frame is divided by: monitor, exposure (per second), constant, none")
+    normalization_constant: float | None = setting(None, kind=float, check=positive,
+                                                   doc="the divisor for normalization = constant")
+    monitor_table: str | None = setting(None, kind=str, doc="per-frame I0/I1/exposure table (CSV/TSV/.log)")
+    table_columns: tuple[tuple[str, str], ...] = setting(
+        (), kind=tuple, doc="monitor-table columns of frame, transmitted_monitor, incident_monitor, exposure_time")
+    flip: str | None = setting(None, kind=str, check=one_of(*FLIPS),
+                               hint="ud: top-to-bottom, as Fit2D and Dioptas images",
+                               doc="flip every frame: ud (top-to-bottom, Fit2D/Dioptas), lr, udlr")
+    mask_flip: str | None = setting(None, kind=str, check=one_of(*FLIPS), doc="flip the mask file only")
+    saturation: float | None = setting(None, kind=float, check=positive,
+                                       doc="mask counts at or above this; none: the header's count_cutoff")
+    geometry_tolerance: float = setting(0.01, kind=float, check=between(0, 1, open_lo=True),
+                                        doc="relative PONI/header distance and wavelength difference that is logged")
 
     def __post_init__(self) -> None:
         problems = _problems(self)
@@ -239,77 +298,39 @@ class ReductionSettings:
         return cls(**kw)
 
 
-def _finite_positive(v: Any) -> bool:
-    try:
-        return 0 < float(v) < float("inf")
-    except (TypeError, ValueError):
-        return False
+@dataclasses.dataclass(frozen=True)
+class WaterReferenceSettings:
+    """Settings of the absolute calibration against water (:func:`saxs_mc.reduce.calibration.water_calibration`)."""
+
+    dsigma_1_cm: float = setting(WATER_DSIGMA_20C_1_CM, kind=float, check=positive,
+                                 doc="differential scattering cross-section of water in 1/cm (0.0163 at 20 C)")
+    q_range_nm: tuple[float, float] = setting((0.5, 3.0), kind=tuple, check=pair, hint="give [qmin, qmax] in 1/nm",
+                                              doc="q range (1/nm) over which the water level is averaged")
 
 
 def _problems(s: ReductionSettings) -> list[str]:
-    """Every invalid value of ``s`` (one message each: field, value, fix)."""
-    out: list[str] = []
+    """Every invalid value of ``s`` (one message each: field, value, fix): the declarations, then the pairs."""
+    out = problems(s)
 
     def bad(name: str, fix: str) -> None:
         out.append(f"ReductionSettings.{name}={getattr(s, name)!r} is invalid; {fix}")
 
-    _value_problems(s, bad)
+    if s.calibration_factor_sigma is not None and s.calibration_factor is None:
+        bad("calibration_factor_sigma", "an uncertainty needs a calibration_factor; set both or neither")
     _frame_problems(s, bad)
     if not isinstance(s.header, HeaderMap):
         out.append(f"ReductionSettings.header must be a HeaderMap, got {type(s.header).__name__}")
     return out
 
 
-def _value_problems(s: ReductionSettings, bad: Any) -> None:
-    """Integration, scale and rejection settings."""
-    if s.npt is not None and (isinstance(s.npt, bool) or not isinstance(s.npt, int) or s.npt < 2):
-        bad("npt", "give an integer >= 2 (number of q bins), or None for one bin per pixel of radius")
-    if s.q_range is not None:
-        try:
-            lo, hi = (float(x) for x in s.q_range)
-            ok = 0 <= lo < hi < float("inf")
-        except (TypeError, ValueError):
-            ok = False
-        if not ok:
-            bad("q_range", "give (qmin, qmax) with 0 <= qmin < qmax, in q_unit")
-    if s.q_unit not in Q_UNITS:
-        bad("q_unit", f"use one of {list(Q_UNITS)}")
-    if s.error_model not in ERROR_MODELS:
-        bad("error_model", f"use one of {ERROR_MODELS}")
-    if s.polarization_factor is not None and not -1.0 <= float(s.polarization_factor) <= 1.0:
-        bad("polarization_factor", "use a value in [-1, 1] or None")
-    for name in ("thickness_cm", "calibration_factor", "empty_cell_transmission", "normalization_constant", "saturation"):
-        if getattr(s, name) is not None and not _finite_positive(getattr(s, name)):
-            bad(name, "give a positive finite number or None")
-    cs = s.calibration_factor_sigma
-    if cs is not None and not (0 <= float(cs) < float("inf")):
-        bad("calibration_factor_sigma", "give a finite number >= 0 or None")
-    if cs is not None and s.calibration_factor is None:
-        bad("calibration_factor_sigma", "an uncertainty needs a calibration_factor; set both or neither")
-    if not s.reject_mad_threshold > 0:
-        bad("reject_mad_threshold", "give a positive number (typ. 4-6)")
-    if not s.reject_min_rel_dev >= 0:
-        bad("reject_min_rel_dev", "give a number >= 0 (typ. 0.01)")
-    if s.nan_policy not in ("error", "mask"):
-        bad("nan_policy", "use 'error' or 'mask'")
-    if s.bad_frames not in ("error", "reject"):
-        bad("bad_frames", "use 'error' or 'reject'")
-    if not 0 < s.geometry_tolerance < 1:
-        bad("geometry_tolerance", "give a relative tolerance in (0, 1), e.g. 0.01")
-
-
 def _frame_problems(s: ReductionSettings, bad: Any) -> None:
     """Normalisation, orientation and monitor-table settings."""
     if s.normalization not in NORMALIZATIONS:
-        bad("normalization", f"use one of {list(NORMALIZATIONS)} (monitor: transmitted monitor; exposure: per second; "
-                             "constant: normalization_constant; none: raw counts)")
+        pass  # named by the declaration
     elif s.normalization == "constant" and s.normalization_constant is None:
         bad("normalization", "normalization='constant' needs normalization_constant (CLI: --normalization constant=F)")
     elif s.normalization_constant is not None and s.normalization != "constant":
         bad("normalization_constant", "only used with normalization='constant'; drop it or set normalization='constant'")
-    for name in ("flip", "mask_flip"):
-        if getattr(s, name) is not None and getattr(s, name) not in FLIPS:
-            bad(name, f"use one of {list(FLIPS)} or None (ud: top-to-bottom, as Fit2D and Dioptas images)")
     try:
         cols = dict(s.table_columns)
     except (TypeError, ValueError):

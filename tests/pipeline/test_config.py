@@ -105,7 +105,7 @@ def test_missing_poni_and_mask(tmp_path):
 
 
 @pytest.mark.parametrize("old,new,match", [
-    ("contributions = 10", "contributions = 0", r"fit\.contributions: 0: must be >= 1"),
+    ("contributions = 10", "contributions = 0", r"fit\.contributions: 0: must be >= 2"),
     ("contributions = 10", 'contributions = "many"', r"fit\.contributions: expected int, got str"),
     ("seed = 7", "seed = 7\nq_range_nm = [2.0, 1.0]", r"fit\.q_range_nm: .*0 <= min < max"),
     ("schema_version = 1", "schema_version = 2", r"schema_version = 2 is not supported"),
@@ -129,3 +129,66 @@ def test_cli_reports_config_error_before_any_work(tmp_path, capsys):
     assert not (tmp_path / "out").exists()
     assert capsys.readouterr().out == ""
     assert main(["run", str(tmp_path / "nope.toml")]) == 2
+
+
+def _toml(v) -> str:
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, str):
+        return '"' + v + '"'
+    if isinstance(v, (list, tuple)):
+        return "[" + ", ".join(_toml(x) for x in v) + "]"
+    return repr(v)
+
+
+def test_every_declared_key_at_its_default_changes_nothing(tmp_path):
+    """The keys the template is tested against (declared_settings) are the keys the parser reads, with the same
+    defaults: a config giving every one of them its declared default equals one giving none of them."""
+    import dataclasses
+
+    from saxs_mc.pipeline.config import FamiliesConfig, declared_settings
+
+    path = make_experiment(tmp_path, populations=False)
+    text = path.read_text()
+    base = load_config(path)
+    given = {"fit": {"contributions", "repetitions", "seed"}, "output": {"dir", "figures"}, "execution": {"n_workers"}}
+    blocks = {}
+    for table, settings in declared_settings().items():
+        if table == "normalization.water":  # needs frames; its two keys are read like every other table's
+            continue
+        lines = [f"{k} = {_toml(d.default)}" for k, d in settings.items()
+                 if d.default is not None and d.default is not dataclasses.MISSING and d.default != ()
+                 and k not in given.get(table, ())]
+        blocks[table] = "\n".join(lines)
+    pops = ('[[fit.populations]]\nname = "MSC r=0.94 nm"\nr_min_nm = 0.905\nr_max_nm = 0.98\n'
+            'family_radius_nm = 0.94\n')
+    for table in ("geometry", "fit", "output", "execution"):
+        text = text.replace(f"[{table}]\n", f"[{table}]\n{blocks.pop(table)}\n", 1)
+    text = text.replace("[output]\n", pops + "[output]\n", 1)
+    head, sep, rest = text.partition("[geometry]\n")
+    text = head + "".join(f"[{t}]\n{b}\n" for t, b in blocks.items()) + sep + rest
+    path.write_text(text)
+    full = load_config(path)
+    for section in ("header", "normalization", "reduction", "readout", "peaks", "output", "execution", "geometry"):
+        assert getattr(full, section) == getattr(base, section), section
+    assert dataclasses.replace(full.fit, populations=()) == dataclasses.replace(base.fit, populations=())
+    assert base.families is None and full.families == FamiliesConfig(
+        **{k: d.default for k, d in declared_settings()["families"].items() if k != "enabled"})
+
+
+def test_false_means_none_for_optional_settings_and_type_errors_are_collected(tmp_path):
+    cfg = edit(make_experiment(tmp_path), "[fit]", "[reduction]\npolarization_factor = false\n"
+               "[normalization]\ncalibration_factor = false\n[fit]\ncontrast_1e6_A2 = false")
+    c = load_config(cfg)
+    assert c.reduction.polarization_factor is None and c.normalization.calibration_factor is None
+    assert c.fit.contrast_1e6_A2 is None  # relative volume fractions
+    assert load_config(make_experiment(tmp_path / "d")).fit.contrast_1e6_A2 == 34.65  # the pipeline's default
+    edit(cfg, "polarization_factor = false", 'polarization_factor = "0.99"\nnpt = 5\nbad_frames = "skip"')
+    edit(cfg, "calibration_factor = false", "calibration_factor = true")
+    with pytest.raises(ConfigError) as e:
+        load_config(cfg)
+    msg = str(e.value)
+    assert msg.startswith("4 problems")
+    assert "reduction.polarization_factor: expected float, got str '0.99'; false: no polarization correction" in msg
+    assert "reduction.npt: 5: must be in 10..10000" in msg and "reduction.bad_frames: 'skip': use one of" in msg
+    assert "normalization.calibration_factor: expected float, got bool True; false: arbitrary units" in msg
