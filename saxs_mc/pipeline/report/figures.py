@@ -267,6 +267,19 @@ def _common_grid(have: Sequence[SampleSummary]) -> tuple[np.ndarray, np.ndarray,
     return edges, c0, np.array(cols).T
 
 
+def _log_radius_y(ax: Axes, lo: float, hi: float) -> None:
+    """Log radius axis from ``lo`` to ``hi`` with plain-number ticks."""
+    from matplotlib.ticker import NullFormatter, ScalarFormatter
+
+    ax.set_yscale("log")
+    ax.set_ylim(lo, hi)
+    ticks = [t for t in (0.3, 0.5, 0.7, 1, 1.5, 2, 3, 5, 7, 10, 20, 50, 100) if lo <= t <= hi]
+    if ticks:
+        ax.set_yticks(ticks)
+    ax.yaxis.set_major_formatter(ScalarFormatter())
+    ax.yaxis.set_minor_formatter(NullFormatter())
+
+
 def series_map_figure(series: SeriesSummary) -> Figure | None:
     """Volume fraction per radius bin against the series axis (pcolormesh, log colour), mean radius on top."""
     from matplotlib.colors import LogNorm
@@ -289,8 +302,7 @@ def series_map_figure(series: SeriesSummary) -> Figure | None:
     sd = np.array([_nan_none(s.mean_radius[1]) for s in have])
     ax.fill_between(x, mean - sd, mean + sd, color="w", alpha=0.35, lw=0)
     ax.plot(x, mean, "-", color="w", lw=1.2, label="volume-weighted mean radius ±1σ")
-    ax.set_yscale("log")
-    ax.set_ylim(float(edges[0]), float(edges[-1]))
+    _log_radius_y(ax, float(edges[0]), float(edges[-1]))
     ax.set_xlabel(_txt(series.axis.text))
     ax.set_ylabel("radius r (nm)")
     ax.set_title(_txt(f"MC size distributions: {series.axis.label} – radius map ({len(have)} samples)"), fontsize=9)
@@ -351,6 +363,9 @@ def _bragg_panel(ax: Axes, have: Sequence[SampleSummary], x: np.ndarray) -> None
     sd = np.array([_nan_none(s.bragg_area[1]) for s in have])
     _band(ax, x, y, sd, "C3", "sum of Bragg-peak areas ±1σ (peak fits)")
     ax.set_ylabel("Bragg-peak area")
+    if not np.nan_to_num(y).any():
+        ax.text(0.5, 0.5, "no Bragg peak found in any sample", transform=ax.transAxes, ha="center", va="center",
+                fontsize=8, color="0.3")
 
 
 def series_trends_figure(series: SeriesSummary) -> Figure | None:
