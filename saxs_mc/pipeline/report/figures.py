@@ -154,7 +154,7 @@ def distributions_figure(series: SeriesSummary) -> Figure | None:
     if not have_all:
         return None
     have = _thin(have_all, MAX_STACKED)
-    fig = new_figure(5.8, 2.3 + 0.55 * len(have))
+    fig = new_figure(5.8, 2.3 + (0.55 if len(have) <= 12 else 0.4) * len(have))
     ax = fig.add_subplot()
     for i, s in enumerate(have):
         d, col = cast("FitDigest", s.digest), f"C{i % 10}"  # ``have`` holds samples with a digest
@@ -197,7 +197,7 @@ def family_shares_figure(series: SeriesSummary) -> Figure | None:
     fig = new_figure(6.4, 3.4)
     ax = fig.add_subplot()
     t = np.array([T for T, _ in rows], dtype=float)
-    dx = 0.006 * (float(np.ptp(t)) or 1.0)  # MC left, decomposition right of each sample
+    dx = 0.013 * (float(np.ptp(t)) or 1.0)  # MC left, decomposition right of each sample
     for k, fam in enumerate(fams):
         col = f"C{k % 10}"
         get = lambda key, k=k: np.array([_nan_none(rr[k][key]) for _, rr in rows], dtype=float)  # noqa: E731
