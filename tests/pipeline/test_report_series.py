@@ -108,7 +108,7 @@ def make_axis_run(tmp_path: Path, axis: str, values: list[float], *, radii: list
     cfg = dataclasses.replace(base, name="series", samples=tuple(samples), blanks=blanks, fit=fit, families=None,
                               peaks=dataclasses.replace(base.peaks, samples=peak_areas is not None),
                               output=dataclasses.replace(base.output, figures=True))
-    for j, b in enumerate(cfg.blanks):
+    for b in cfg.blanks:
         outcomes[f"reduce/{b.name}"] = _outcome(f"reduce/{b.name}", {"outputs": {}, "n_frames": 1, "n_rejected": 0,
                                                                      "rejected": []})
     if mesophase:

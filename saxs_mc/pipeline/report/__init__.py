@@ -11,6 +11,18 @@ Layout: :mod:`.model` (typed summary: frozen records built by :func:`collect`),
 (Jinja2 templates in ``templates/``, autoescaped) and this module, which
 writes the files.
 
+Series axis
+-----------
+Each sample's conditions and the axis of the series come from its reduce-step manifest
+(``steps/reduce/<name>/manifest.json``, ``settings["metadata"]``: ``conditions``,
+``series_axis``, ``stack``, ``time_point``), else from legacy top-level keys there, else from
+the configuration (:mod:`.axis`).  Everything is plotted against that axis with the label and
+unit its key names (``time_s`` -> "time (s)").  The magic-size family table, Yu columns,
+family shares and the growth read-out appear only with families configured; the mesophase
+only with blanks at two or more temperatures.  Series figures for any axis: an axis-radius
+map of the size distributions, stacked distributions and curves, and trends (total volume
+fraction, mean radius, family shares, Bragg-peak area) with ±1σ bands.
+
 Step digests
 ------------
 - reduce/subtract: result ``{"outputs": {"curve": <3-column ASCII>}, "n_frames", "n_rejected",
@@ -19,13 +31,14 @@ Step digests
   "volume_fraction", "volume_fraction_std", "bin_scale", "q_nm", "intensity", "sigma", "model",
   "chi2_r", "chi2_r_per_repetition", "seed", "intensity_unit", "total_volume_fraction", "absolute"}``;
   ``outputs["json"]`` -> the fit document (``total_volume_fraction_std`` is read from it)
-- peaks: result ``{"peaks": [{"q_nm", "q_err", "d_nm", "fwhm", "area", "significance"}],
+- peaks: result ``{"peaks": [{"q_nm", "q_err", "d_nm", "fwhm", "area", "area_err", "significance"}],
   "phase": {"name", "lattice_nm", "score"}}``
 - mesophase: result ``{"temperatures_C", "intensity", "position_nm", "melting_temperature_C",
   "melting_bracket_C", "melting_method"}``; ``outputs["json"]`` -> ``total_area_err``
 
 Outputs (in the output folder): ``report.html``, ``samples/<name>.html``, ``blanks/<name>.html``,
-``summary.csv``, ``summary.json``; all rendered in memory first, then written together
+``summary.csv``, ``summary.json`` (sample rows gain ``conditions``, ``series_axis``, ``series_value``,
+``mean_radius_nm``, ``bragg_peak_area`` with ``*_std``; the CSV has a column per condition); all rendered in memory first, then written together
 (each file atomically; nothing is replaced if any of them cannot be written).
 Figures use the Agg backend and are embedded as base64 PNG, so every page is self-contained.
 """

@@ -189,15 +189,16 @@ def resolve_axis(cfg: Any, conds: Sequence[Conditions]) -> SeriesAxis:
     if len(recorded) > 1:
         log.warning("report: samples record different series axes %s; plotting against %r", dict(recorded), key)
     series = getattr(cfg, "series", None)
-    if key is None and isinstance(getattr(series, "axis", None), str):
-        key = series.axis
+    cfg_axis = getattr(series, "axis", None)
+    if key is None and isinstance(cfg_axis, str):
+        key = cfg_axis
     if key is None:
         shared = [k for k in (conds[0].values if conds else {})
                   if all(isinstance(c.values.get(k), float) for c in conds)]
         key = (DEFAULT_AXIS if DEFAULT_AXIS in shared or not conds
                else shared[0] if len(shared) == 1 else INDEX_AXIS)
     ax = SeriesAxis.from_key(key)
-    if series is not None and getattr(series, "axis", None) == key:  # the configuration's own label and unit
+    if cfg_axis == key:  # the configuration's own label and unit
         label, unit = getattr(series, "label", None), getattr(series, "unit", None)
         ax = SeriesAxis(key, label if isinstance(label, str) and label else ax.label,
                         unit if isinstance(unit, str) else ax.unit)

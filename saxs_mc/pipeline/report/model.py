@@ -378,8 +378,8 @@ class SampleSummary:
         if not areas:
             return 0.0, None
         errs = [p.area_err for p in self.peaks if p.area is not None]
-        sd = math.sqrt(sum(e * e for e in errs)) if all(e is not None for e in errs) else None  # type: ignore[operator]
-        return float(sum(areas)), sd
+        known = [e for e in errs if e is not None]
+        return float(sum(areas)), (math.sqrt(sum(e * e for e in known)) if len(known) == len(errs) else None)
 
     def row(self) -> dict[str, Any]:
         """The ``summary.json`` row (JSON-safe; uncertainties are one standard deviation)."""
