@@ -237,6 +237,14 @@ def test_legacy_manifests_and_config_give_the_same_rows_as_conditions(tmp_path):
     assert r["series_axis"] == "nucleation_temperature_C" and r["series_value"] == 190
     header = (root / "summary.csv").read_text().splitlines()[0].split(",")
     assert header[:4] == ["kind", "name", "nucleation_temperature_C", "temperature_C"]
+    # the CdSe sections are all there, and the disagreement rule is stated where the flags are shown
+    html = (root / "report.html").read_text(encoding="utf-8")
+    for section in ("Series read-out", "Magic-size families", "Family fractions vs nucleation temperature",
+                    "Precursor blanks and mesophase", "Mesophase melting"):
+        assert section in html, section
+    page = (root / "samples" / f"{cfg.samples[0].name}.html").read_text(encoding="utf-8")
+    assert all("holds the whole resolved volume by construction" in t for t in (html, page))
+    assert docs[0]["readout_rule"]["disagreement_rule"].startswith("A present family disagrees")
 
 
 # ----------------------------------------------------------------------

@@ -60,7 +60,7 @@ from saxs_mc.io.atomic import atomic_path, jsonable
 from saxs_mc.models.optical import yu_equivalent_absorption_nm  # noqa: F401  (re-exported for compatibility)
 
 from ..config import PipelineConfig
-from ..readout import describe_rule
+from ..readout import NOT_ASSESSED, describe_rule
 from .figures import (
     FigureCache,
     blank_figure,
@@ -204,9 +204,9 @@ def render_pages(series: SeriesSummary, fc: FigureCache, versions: Mapping[str, 
     """All HTML pages of the report, as ``{relative path: text}`` (nothing is written)."""
     pages: dict[str, str] = {}
     common = {"rejected_names": _rejected_names, "populations": series.populations, "axis": series.axis,
-              "families": series.has_families}
+              "families": series.has_families, "disagree_rule": DISAGREE_RULE}
     pages["report.html"] = render("report.html.j2", title=f"saxs_mc report: {series.name}", s=series,
-                                  rule_text=describe_rule(series.rule), disagree_rule=DISAGREE_RULE,
+                                  rule_text=describe_rule(series.rule),
                                   figures=_series_figures(series, fc), versions=dict(versions), **common)
     pops = _pops(series)
     for x in series.samples:
@@ -293,7 +293,7 @@ def format_summary_table(res: Any) -> str:
         value = r.get("series_value", r.get("nucleation_temperature_C"))
         where = f"{value:g}" if isinstance(value, (int, float)) else "-"
         lines.append(f"{r['sample']:<12} {where:>10} {r['status']:<7} "
-                     f"{(r['growth'] or '-'):<11} {(r.get('family_label') or '-'):<9} {fmt(r['dominant_radius_nm']):>8} "
+                     f"{(r['growth'] if r['growth'] != NOT_ASSESSED else 'n/a') or '-':<11} {(r.get('family_label') or '-'):<9} {fmt(r['dominant_radius_nm']):>8} "
                      f"{fmt(r.get('yu_absorption_nm'), 0):>8} {fmt(r['chi2_r'], 2):>7} {fmt(r['n_rejected']):>8}")
     for t in data["readout"]["text"]:
         lines.append(f"read-out: {t}")
