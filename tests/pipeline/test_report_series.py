@@ -286,3 +286,20 @@ def test_volume_weighted_mean_and_its_uncertainty_follow_first_order_propagation
     draws = [volume_weighted_mean(CENTERS, v + s * rng.standard_normal(v.size), s)[0] for _ in range(4000)]
     assert abs(np.std(draws) / sd - 1) < 0.1  # Monte Carlo spread matches the propagated sigma
     assert volume_weighted_mean(CENTERS, np.zeros_like(v), s) == (None, None)
+
+
+def test_axis_resolution_follows_the_manifests_then_the_config_then_the_default_rule():
+    from saxs_mc.pipeline.report.axis import Conditions, axis_value, resolve_axis
+
+    cfg = SimpleNamespace()  # an older configuration: no [series]
+    legacy = [Conditions({"nucleation_temperature_C": t, "growth_temperature_C": 230.0}, None) for t in (190.0, 200.0)]
+    assert resolve_axis(cfg, legacy).key == "nucleation_temperature_C"
+    flow = [Conditions({"flow_rate_ml_min": f, "solvent": "toluene"}, None) for f in (0.5, 1.0)]
+    assert resolve_axis(cfg, flow).key == "flow_rate_ml_min"  # the single numeric key every sample shares
+    two = [Conditions({"a_s": 1.0, "b_C": 2.0}, None)] * 2
+    ax = resolve_axis(cfg, two)
+    assert ax.key == "index" and [axis_value(ax, c, i) for i, c in enumerate(two)] == [0.0, 1.0]
+    series = SimpleNamespace(series=SimpleNamespace(axis="b_C", label="bath temperature", unit="°C"))
+    assert resolve_axis(series, two).text == "bath temperature (°C)"  # the configuration's own label
+    recorded = [Conditions({"a_s": 1.0, "b_C": 2.0}, "a_s")] * 2
+    assert resolve_axis(series, recorded).text == "a (s)"  # what the manifests record wins
