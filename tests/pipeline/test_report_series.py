@@ -167,7 +167,7 @@ def test_time_series_gets_map_stacked_and_trend_figures_with_bands(tmp_path):
     phi_true = 1e-4 * (1 + t / 20)
     area = np.clip(1.0 - t / 10.0, 0, None) * 5.0  # the mesophase melts in the first 10 s
     cfg, outcomes, root = make_axis_run(tmp_path, "time_s", list(t), radii=list(r_true), phis=list(phi_true),
-                                        peak_areas=list(area))
+                                        peak_areas=list(area), extra_conditions={"growth_temperature_C": 230.0})
     write_report(cfg, outcomes, root)
     series = collect(cfg, outcomes, root)
     assert series.axis.text == "time (s)"
@@ -190,6 +190,8 @@ def test_time_series_gets_map_stacked_and_trend_figures_with_bands(tmp_path):
         assert np.ptp(band) > 0  # a band of finite width is drawn
     rows = json.loads((root / "summary.json").read_text())["samples"]
     assert all(r["mean_radius_nm_std"] > 0 for r in rows)
+    # no empty CdSe condition fields on a time series; its own conditions are there
+    assert all("nucleation_temperature_C" not in r and r["conditions"]["growth_temperature_C"] == 230 for r in rows)
     np.testing.assert_allclose([r["bragg_peak_area"] for r in rows], area)
     html = (root / "report.html").read_text(encoding="utf-8")
     assert "Series: size distributions and trends against time" in html

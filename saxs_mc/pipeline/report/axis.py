@@ -146,8 +146,9 @@ class Conditions:
 
     @property
     def legacy(self) -> bool:
-        """True for samples described by the CdSe study's keys (their summary rows keep those columns)."""
-        return any(k in self.values for k in LEGACY_KEYS)
+        """True for samples of a nucleation-temperature study: their summary rows keep the CdSe study's
+        three condition fields (None where absent), as before conditions existed."""
+        return DEFAULT_AXIS in self.values
 
 
 def sample_conditions(root: Path, s: Any) -> Conditions:
