@@ -239,6 +239,7 @@ def test_legacy_manifests_and_config_give_the_same_rows_as_conditions(tmp_path):
     assert r["series_axis"] == "nucleation_temperature_C" and r["series_value"] == 190
     header = (root / "summary.csv").read_text().splitlines()[0].split(",")
     assert header[:4] == ["kind", "name", "nucleation_temperature_C", "temperature_C"]
+    assert header[-4:] == ["bragg_peak_area", "bragg_peak_area_std", "series_axis", "series_value"]
     # the CdSe sections are all there, and the disagreement rule is stated where the flags are shown
     html = (root / "report.html").read_text(encoding="utf-8")
     for section in ("Series read-out", "Magic-size families", "Family fractions vs nucleation temperature",

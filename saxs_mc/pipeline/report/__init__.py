@@ -96,6 +96,9 @@ def families_table(cfg: PipelineConfig) -> list[dict[str, Any]]:
 # ----------------------------------------------------------------------
 # summary.csv
 _CSV_LEAD = ("kind", "name")
+#: columns added with the series axis: last, so the columns of earlier outputs keep their order
+_CSV_TAIL = ("mean_radius_nm", "mean_radius_nm_std", "bragg_peak_area", "bragg_peak_area_std", "series_axis",
+             "series_value", "stack")
 
 
 def _flat_row(r: dict[str, Any]) -> dict[str, Any]:
@@ -138,6 +141,7 @@ def summary_csv(series: SeriesSummary) -> str:
     fields = list(_CSV_LEAD) + ([axis] if any(axis in r for r in rows) else []) + ["temperature_C"]
     for r in rows:
         fields += [k for k in r if k not in fields]
+    fields = [f for f in fields if f not in _CSV_TAIL] + [f for f in _CSV_TAIL if f in fields]
     buf = io.StringIO()
     w = csv.DictWriter(buf, fieldnames=fields, lineterminator="\n")
     w.writeheader()
