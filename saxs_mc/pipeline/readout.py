@@ -41,9 +41,14 @@ another, issue 12):
     dominant radius still come from the Monte Carlo histogram.  When the
     decomposition is missing or resolves no family, rule 3 applies.
 
+Without any family (no ``family_radius_nm`` in the population windows) the
+rule does not apply: samples are :data:`NOT_ASSESSED` and the series read-out
+says so instead of guessing.
+
 Series
 ------
-Samples sorted by nucleation temperature; consecutive quantized samples on
+Samples sorted by their position on the series axis (the nucleation
+temperature for the CdSe study; any condition otherwise); consecutive quantized samples on
 the same family form a *plateau*; a change of family between neighbours is a
 *jump* (reported between the two temperatures); the *transition to
 continuous growth* is the lowest temperature from which every sample is
@@ -266,9 +271,21 @@ class SampleState:
     family_label: str | None = None  # e.g. "CdSe-437" (the family's display name)
     shoulder_labels: tuple[str, ...] = ()
     basis: str = "histogram"  # what the rule used: "histogram" (MC windows) or "decomposition" (family shares)
+    series_value: float | None = None  # position on the series axis (None: the nucleation temperature)
 
     def summary(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
+
+    @property
+    def position(self) -> float:
+        """Where the sample sits on the series: ``series_value``, else the nucleation temperature."""
+        return self.series_value if self.series_value is not None else self.nucleation_temperature_C
+
+
+#: growth state of a sample when no magic-size family is configured (the read-out does not apply)
+NOT_ASSESSED = "not assessed"
+NO_FAMILIES_TEXT = ("no magic-size families configured ([[fit.populations]] with family_radius_nm): the "
+                    "quantized/continuous growth read-out does not apply and is not attempted")
 
 
 def _family_r(w: PopulationWindow) -> float:
@@ -358,15 +375,34 @@ def _classify_by_shares(name: str, temperature_C: float, modes: Sequence[Mode], 
 def classify_sample(name: str, temperature_C: float, centers_nm: np.ndarray | None,
                     volume_fraction: np.ndarray | None, windows: Sequence[PopulationWindow],
                     rule: ReadoutConfig, *, log_bins: bool = True,
-                    family_shares: Mapping[str, FamilyShare] | None = None) -> SampleState:
+                    family_shares: Mapping[str, FamilyShare] | None = None,
+                    series_value: float | None = None) -> SampleState:
     """Apply the rule of the module docstring to one sample.
 
     ``family_shares`` (population-window name -> :class:`FamilyShare`) are the decomposition's;
     when they give any family a share, rule 3' is used, else the histogram windows (rule 3).
+    Without any family window (no ``family_radius_nm``) the rule does not apply: the state is
+    :data:`NOT_ASSESSED` (modes and the dominant radius are still found).  ``series_value``
+    places the sample on a series axis other than the nucleation temperature.
     """
+    st = _classify(name, temperature_C, centers_nm, volume_fraction, windows, rule, log_bins, family_shares)
+    return st if series_value is None else dataclasses.replace(st, series_value=float(series_value))
+
+
+def _not_assessed(name: str, temperature_C: float, modes: Sequence[Mode]) -> SampleState:
+    dom = modes[0].radius_nm if modes else None
+    return SampleState(name, temperature_C, NOT_ASSESSED, None, None, dom, tuple(m.radius_nm for m in modes), (),
+                       None, NO_FAMILIES_TEXT)
+
+
+def _classify(name: str, temperature_C: float, centers_nm: np.ndarray | None, volume_fraction: np.ndarray | None,
+              windows: Sequence[PopulationWindow], rule: ReadoutConfig, log_bins: bool,
+              family_shares: Mapping[str, FamilyShare] | None) -> SampleState:
     fams = [w for w in windows if w.family_radius_nm is not None]
     modes = (find_modes(centers_nm, volume_fraction, min_height=rule.min_mode_height, log_bins=log_bins)
              if centers_nm is not None and volume_fraction is not None else [])
+    if not fams:
+        return _not_assessed(name, temperature_C, modes)
     if family_shares is not None and _usable_shares(family_shares, fams):
         return _classify_by_shares(name, temperature_C, modes, fams, family_shares, rule)
     if centers_nm is None or volume_fraction is None:
@@ -423,12 +459,12 @@ def _plateaus(det: Sequence[SampleState]) -> list[dict[str, Any]]:
         if s.state != "quantized":
             continue
         if plateaus and plateaus[-1]["family"] == s.family and plateaus[-1]["_last"] is det[i - 1]:
-            plateaus[-1]["T_to_C"] = s.nucleation_temperature_C
+            plateaus[-1]["T_to_C"] = s.position
             plateaus[-1]["samples"].append(s.name)
             plateaus[-1]["_last"] = s
         else:
             plateaus.append({"family": s.family, "label": s.family_label, "radius_nm": s.family_radius_nm,
-                             "T_from_C": s.nucleation_temperature_C, "T_to_C": s.nucleation_temperature_C,
+                             "T_from_C": s.position, "T_to_C": s.position,
                              "samples": [s.name], "_last": s})
     for p in plateaus:
         p.pop("_last")
@@ -439,7 +475,7 @@ def _jumps(det: Sequence[SampleState]) -> list[dict[str, Any]]:
     """Changes of family between neighbouring quantized samples."""
     return [{"from_family": a.family, "from_label": a.family_label, "from_radius_nm": a.family_radius_nm,
              "to_family": b.family, "to_label": b.family_label, "to_radius_nm": b.family_radius_nm,
-             "T_below_C": a.nucleation_temperature_C, "T_above_C": b.nucleation_temperature_C}
+             "T_below_C": a.position, "T_above_C": b.position}
             for a, b in zip(det, det[1:]) if a.state == b.state == "quantized" and a.family != b.family]
 
 
@@ -447,44 +483,54 @@ def _transition(det: Sequence[SampleState]) -> tuple[float | None, float | None]
     """Lowest temperature from which every sample is continuous, and the last quantized one below it."""
     for i in range(len(det)):
         if all(s.state == "continuous" for s in det[i:]):
-            last_q = next((s.nucleation_temperature_C for s in reversed(det[:i]) if s.state == "quantized"), None)
-            return det[i].nucleation_temperature_C, last_q
+            last_q = next((s.position for s in reversed(det[:i]) if s.state == "quantized"), None)
+            return det[i].position, last_q
     return None, None
 
 
 def _readout_text(ss: Sequence[SampleState], det: Sequence[SampleState], plateaus: list[dict[str, Any]],
-                  jumps: list[dict[str, Any]], cont_from: float | None, last_q: float | None) -> list[str]:
+                  jumps: list[dict[str, Any]], cont_from: float | None, last_q: float | None,
+                  unit: str = "C") -> list[str]:
+    u = f" {unit}" if unit else ""
     text = []
     for p in plateaus:
-        rng = (f"{p['T_from_C']:g} C" if p["T_from_C"] == p["T_to_C"] else f"{p['T_from_C']:g}-{p['T_to_C']:g} C")
+        rng = (f"{p['T_from_C']:g}{u}" if p["T_from_C"] == p["T_to_C"] else f"{p['T_from_C']:g}-{p['T_to_C']:g}{u}")
         text.append(f"quantized growth on {p['label'] or p['family']} (r = {p['radius_nm']:g} nm) at {rng}")
     for j in jumps:
         names = (f" ({j['from_label']} -> {j['to_label']})" if j["from_label"] and j["to_label"] else "")
         text.append(f"discrete jump {j['from_radius_nm']:g} -> {j['to_radius_nm']:g} nm{names} between "
-                    f"{j['T_below_C']:g} and {j['T_above_C']:g} C")
+                    f"{j['T_below_C']:g} and {j['T_above_C']:g}{u}")
     for s in ss:
         if s.state == "quantized" and s.shoulders:
-            text.append(f"{s.nucleation_temperature_C:g} C: shoulder at {', '.join(s.shoulder_labels or s.shoulders)}")
+            text.append(f"{s.position:g}{u}: shoulder at {', '.join(s.shoulder_labels or s.shoulders)}")
     if cont_from is not None:
         radii = [s.dominant_radius_nm for s in det
-                 if s.nucleation_temperature_C >= cont_from and s.dominant_radius_nm is not None]
+                 if s.position >= cont_from and s.dominant_radius_nm is not None]
         trend = f" (dominant radius {radii[0]:.2f} -> {radii[-1]:.2f} nm)" if len(radii) >= 2 else ""
-        where = f", transition between {last_q:g} and {cont_from:g} C" if last_q is not None else ""
-        text.append(f"continuous growth from {cont_from:g} C{where}{trend}")
+        where = f", transition between {last_q:g} and {cont_from:g}{u}" if last_q is not None else ""
+        text.append(f"continuous growth from {cont_from:g}{u}{where}{trend}")
     for s in det:
-        if s.state == "continuous" and (cont_from is None or s.nucleation_temperature_C < cont_from):
-            text.append(f"{s.nucleation_temperature_C:g} C: off-family/broad distribution inside the quantized regime "
+        if s.state == "continuous" and (cont_from is None or s.position < cont_from):
+            text.append(f"{s.position:g}{u}: off-family/broad distribution inside the quantized regime "
                         f"({s.reason})")
     if not det:
         text.append("no fitted sample: no read-out")
     return text
 
 
-def series_readout(states: Sequence[SampleState]) -> SeriesReadout:
-    """Plateaus, jumps and the quantized -> continuous transition of a series."""
-    ss = sorted(states, key=lambda s: s.nucleation_temperature_C)
-    det = [s for s in ss if s.state != "undetermined"]
+def series_readout(states: Sequence[SampleState], *, unit: str = "C") -> SeriesReadout:
+    """Plateaus, jumps and the quantized -> continuous transition of a series.
+
+    Samples are ordered by their position on the series axis (:attr:`SampleState.position`);
+    ``unit`` follows the numbers in the sentences.  The plateau/jump/transition keys keep the
+    names of the nucleation-temperature study (``T_from_C`` ...) and hold axis positions.
+    Samples :data:`NOT_ASSESSED` (no families configured) give no read-out, only a sentence saying so.
+    """
+    ss = sorted(states, key=lambda s: s.position)
+    if ss and all(s.state == NOT_ASSESSED for s in ss):
+        return SeriesReadout(tuple(ss), (), (), None, None, (NO_FAMILIES_TEXT,))
+    det = [s for s in ss if s.state not in ("undetermined", NOT_ASSESSED)]
     plateaus, jumps = _plateaus(det), _jumps(det)
     cont_from, last_q = _transition(det)
-    text = _readout_text(ss, det, plateaus, jumps, cont_from, last_q)
+    text = _readout_text(ss, det, plateaus, jumps, cont_from, last_q, unit)
     return SeriesReadout(tuple(ss), tuple(plateaus), tuple(jumps), cont_from, last_q, tuple(text))

@@ -135,8 +135,8 @@ def test_series_readout_matches_truth(serial_run):
     html = res.report_path.read_text()
     assert "continuous growth from 250 C" in html and "samples/nuc190C.html" in html
     assert "quantized growth on CdSe-403 (r = 0.87 nm) at 190 C" in html and "230 C: shoulder at CdSe-465" in html
-    # distributions, curves + fits, blanks, family shares vs temperature (self-contained)
-    assert html.count("data:image/png;base64,") == 4
+    # distributions, curves + fits, blanks, family shares vs temperature, temperature-radius map, trends
+    assert html.count("data:image/png;base64,") == 6
     assert "Family fractions vs nucleation temperature" in html
     assert "data:image/png;base64," in (res.root / "samples" / "nuc230C.html").read_text()
     assert (res.root / "samples" / "nuc260C.html").is_file()

@@ -158,7 +158,7 @@ def test_markup_in_names_descriptions_headers_and_figure_cache_is_never_executab
     write_report(cfg, outcomes, root)
     cache = root / ".saxs_mc" / "figures"
     cached = sorted(cache.glob("*.png"))
-    assert len(cached) == 4 + 2 + 2  # series figures, two sample pages, two blank pages
+    assert len(cached) == 6 + 2 + 2  # series figures (incl. map and trends), two sample pages, two blank pages
     # the attack of issue 13: crafted cache files (old .b64 name, and the new .png names)
     for p in cached:
         p.write_bytes(b"\x89PNG\r\n\x1a\n" + EVIL.encode() if p.name.startswith("sample") else EVIL.encode())

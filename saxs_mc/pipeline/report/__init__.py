@@ -11,6 +11,18 @@ Layout: :mod:`.model` (typed summary: frozen records built by :func:`collect`),
 (Jinja2 templates in ``templates/``, autoescaped) and this module, which
 writes the files.
 
+Series axis
+-----------
+Each sample's conditions and the axis of the series come from its reduce-step manifest
+(``steps/reduce/<name>/manifest.json``, ``settings["metadata"]``: ``conditions``,
+``series_axis``, ``stack``, ``time_point``), else from legacy top-level keys there, else from
+the configuration (:mod:`.axis`).  Everything is plotted against that axis with the label and
+unit its key names (``time_s`` -> "time (s)").  The magic-size family table, Yu columns,
+family shares and the growth read-out appear only with families configured; the mesophase
+only with blanks at two or more temperatures.  Series figures for any axis: an axis-radius
+map of the size distributions, stacked distributions and curves, and trends (total volume
+fraction, mean radius, family shares, Bragg-peak area) with ±1σ bands.
+
 Step digests
 ------------
 - reduce/subtract: result ``{"outputs": {"curve": <3-column ASCII>}, "n_frames", "n_rejected",
@@ -19,13 +31,14 @@ Step digests
   "volume_fraction", "volume_fraction_std", "bin_scale", "q_nm", "intensity", "sigma", "model",
   "chi2_r", "chi2_r_per_repetition", "seed", "intensity_unit", "total_volume_fraction", "absolute"}``;
   ``outputs["json"]`` -> the fit document (``total_volume_fraction_std`` is read from it)
-- peaks: result ``{"peaks": [{"q_nm", "q_err", "d_nm", "fwhm", "area", "significance"}],
+- peaks: result ``{"peaks": [{"q_nm", "q_err", "d_nm", "fwhm", "area", "area_err", "significance"}],
   "phase": {"name", "lattice_nm", "score"}}``
 - mesophase: result ``{"temperatures_C", "intensity", "position_nm", "melting_temperature_C",
   "melting_bracket_C", "melting_method"}``; ``outputs["json"]`` -> ``total_area_err``
 
 Outputs (in the output folder): ``report.html``, ``samples/<name>.html``, ``blanks/<name>.html``,
-``summary.csv``, ``summary.json``; all rendered in memory first, then written together
+``summary.csv``, ``summary.json`` (sample rows gain ``conditions``, ``series_axis``, ``series_value``,
+``mean_radius_nm``, ``bragg_peak_area`` with ``*_std``; the CSV has a column per condition); all rendered in memory first, then written together
 (each file atomically; nothing is replaced if any of them cannot be written).
 Figures use the Agg backend and are embedded as base64 PNG, so every page is self-contained.
 """
@@ -47,7 +60,7 @@ from saxs_mc.io.atomic import atomic_path, jsonable
 from saxs_mc.models.optical import yu_equivalent_absorption_nm  # noqa: F401  (re-exported for compatibility)
 
 from ..config import PipelineConfig
-from ..readout import describe_rule
+from ..readout import NOT_ASSESSED, describe_rule
 from .figures import (
     FigureCache,
     blank_figure,
@@ -56,8 +69,10 @@ from .figures import (
     distributions_figure,
     family_shares_figure,
     sample_figure,
+    series_map_figure,
+    series_trends_figure,
 )
-from .model import BlankSummary, SampleSummary, SeriesSummary, collect
+from .model import DISAGREE_RULE, BlankSummary, SampleSummary, SeriesSummary, collect, contrast_info
 from .pages import PngImage, fmt, page_name, render
 
 __all__ = ["write_report", "collect", "summary_csv", "format_summary_table", "families_table", "SeriesSummary",
@@ -80,7 +95,22 @@ def families_table(cfg: PipelineConfig) -> list[dict[str, Any]]:
 
 # ----------------------------------------------------------------------
 # summary.csv
-_CSV_LEAD = ("kind", "name", "nucleation_temperature_C", "temperature_C")
+_CSV_LEAD = ("kind", "name")
+#: columns added with the series axis: last, so the columns of earlier outputs keep their order
+_CSV_TAIL = ("mean_radius_nm", "mean_radius_nm_std", "bragg_peak_area", "bragg_peak_area_std", "series_axis",
+             "series_value", "stack")
+
+
+def _flat_row(r: dict[str, Any]) -> dict[str, Any]:
+    """A summary row for the CSV: each condition in a column of its own.
+
+    The column is the condition key itself (the CdSe study's keys are columns already), or
+    ``condition[<key>]`` where the key would clash with another field of the row.
+    """
+    conds = r.pop("conditions", None) or {}
+    for k, v in conds.items():
+        r[k if k not in r or r[k] == v else f"condition[{k}]"] = v
+    return r
 
 
 def _csv_cell(v: Any) -> Any:
@@ -97,18 +127,21 @@ def summary_csv(series: SeriesSummary) -> str:
     """``summary.csv``: one row per sample, then one per blank (``kind`` column), uncertainties as ``*_std``.
 
     Plain comma-separated values with one header line: ``pandas.read_csv(path)`` reads it
-    with default options.  Lists (modes, peaks, rejected frames) are ``;``-separated in one cell.
+    with default options.  Lists (modes, peaks, rejected frames) are ``;``-separated in one cell;
+    every sample condition has a column (see :func:`_flat_row`), the series axis key comes third.
     """
     rows = []
     for s in series.samples:
-        r = s.row()
+        r = _flat_row(s.row())
         rows.append({"kind": "sample", "name": r.pop("sample"), **r})
     for b in series.blanks:
-        r = b.row()
+        r = _flat_row(b.row())
         rows.append({"kind": "blank", "name": r.pop("blank"), **r})
-    fields = list(_CSV_LEAD)
+    axis = series.axis.key
+    fields = list(_CSV_LEAD) + ([axis] if any(axis in r for r in rows) else []) + ["temperature_C"]
     for r in rows:
         fields += [k for k in r if k not in fields]
+    fields = [f for f in fields if f not in _CSV_TAIL] + [f for f in _CSV_TAIL if f in fields]
     buf = io.StringIO()
     w = csv.DictWriter(buf, fieldnames=fields, lineterminator="\n")
     w.writeheader()
@@ -124,7 +157,7 @@ def _provenance(cfg: PipelineConfig) -> dict[str, Any]:
             "poni": str(cfg.geometry.poni), "poni_sha256": file_sha256(cfg.geometry.poni),
             "mask": str(cfg.geometry.mask) if cfg.geometry.mask else None,
             "mask_sha256": file_sha256(cfg.geometry.mask) if cfg.geometry.mask else None,
-            "fit_seed": cfg.fit.seed, "versions": package_versions(),
+            "fit_seed": cfg.fit.seed, "contrast": contrast_info(cfg), "versions": package_versions(),
             "steps": "per-step settings, inputs, seeds and versions: steps/<kind>/<name>/manifest.json"}
 
 
@@ -136,8 +169,8 @@ def _pops(series: SeriesSummary) -> list[Any]:
 
 
 def _sample_content(s: SampleSummary) -> Any:
-    return [s.nucleation_temperature_C, s.digest.raw if s.digest else None, _curve_content(s.curve),
-            s.state.summary()]
+    return [s.series_axis, s.series_value, s.conditions, s.digest.raw if s.digest else None, _curve_content(s.curve),
+            s.state.summary(), s.total_volume_fraction_std, s.dominant_radius_std_nm, s.bragg_area]
 
 
 def _curve_content(c: Any) -> Any:
@@ -145,18 +178,25 @@ def _curve_content(c: Any) -> Any:
 
 
 def _series_figures(series: SeriesSummary, fc: FigureCache) -> dict[str, PngImage]:
-    samples = jsonable([_sample_content(s) for s in series.samples])
+    axis = [series.axis.key, series.axis.label, series.axis.unit, series.has_families, series.show_mesophase]
+    samples = jsonable([axis, [_sample_content(s) for s in series.samples]])
     blanks = jsonable([[b.row(), _curve_content(b.curve)] for b in series.blanks]
-                      + [series.mesophase.fields if series.mesophase else None,
+                      + [series.show_mesophase, series.mesophase.fields if series.mesophase else None,
                          series.mesophase.area_err if series.mesophase else None])
+    trends = jsonable([samples, [s.family_rows() for s in series.samples]])
     return {
         "distributions": PngImage(fc.get("distributions", [_pops(series), samples],
                                          lambda: distributions_figure(series)), "size distributions"),
         "curves": PngImage(fc.get("curves", samples, lambda: curves_figure(series)), "SAXS curves with MC fits"),
         "blanks": PngImage(fc.get("blanks", blanks, lambda: blanks_figure(series)), "blanks"),
-        "family_shares": PngImage(fc.get("family_shares", jsonable([[s.nucleation_temperature_C, s.family_rows()]
-                                                                    for s in series.samples]),
-                                         lambda: family_shares_figure(series)), "family shares vs temperature"),
+        "family_shares": PngImage(fc.get("family_shares", jsonable([axis, [[s.series_value, s.family_rows()]
+                                                                           for s in series.samples]]),
+                                         lambda: family_shares_figure(series)),
+                                  f"family shares vs {series.axis.label}"),
+        "map": PngImage(fc.get("map", samples, lambda: series_map_figure(series)),
+                        f"{series.axis.label} – radius map of the size distributions"),
+        "trends": PngImage(fc.get("trends", trends, lambda: series_trends_figure(series)),
+                           f"volume fraction, mean radius and more vs {series.axis.label}"),
     }
 
 
@@ -167,10 +207,11 @@ def _rejected_names(frames: Any) -> str:
 def render_pages(series: SeriesSummary, fc: FigureCache, versions: Mapping[str, Any]) -> dict[str, str]:
     """All HTML pages of the report, as ``{relative path: text}`` (nothing is written)."""
     pages: dict[str, str] = {}
-    common = {"rejected_names": _rejected_names, "populations": series.populations}
+    common = {"rejected_names": _rejected_names, "populations": series.populations, "axis": series.axis,
+              "families": series.has_families, "disagree_rule": DISAGREE_RULE}
     pages["report.html"] = render("report.html.j2", title=f"saxs_mc report: {series.name}", s=series,
-                                  rule_text=describe_rule(series.rule), figures=_series_figures(series, fc),
-                                  versions=dict(versions), **common)
+                                  rule_text=describe_rule(series.rule),
+                                  figures=_series_figures(series, fc), versions=dict(versions), **common)
     pops = _pops(series)
     for x in series.samples:
         img = PngImage(fc.get("sample", [pops, jsonable([_sample_content(x), _curve_content(x.raw_curve)])],
@@ -248,11 +289,15 @@ def format_summary_table(res: Any) -> str:
         data = json.loads(p.read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return "no summary"
-    lines = [f"{'sample':<12} {'T_nuc':>6} {'status':<7} {'growth':<11} {'family':<9} {'r_dom/nm':>8} "
+    axis = data.get("series_axis", {}).get("key", "nucleation_temperature_C")
+    head = "T_nuc" if axis == "nucleation_temperature_C" else axis[:10]
+    lines = [f"{'sample':<12} {head:>10} {'status':<7} {'growth':<11} {'family':<9} {'r_dom/nm':>8} "
              f"{'lamYu/nm':>8} {'chi2_r':>7} {'rejected':>8}"]
     for r in data["samples"]:
-        lines.append(f"{r['sample']:<12} {fmt(r['nucleation_temperature_C'], 0):>6} {r['status']:<7} "
-                     f"{(r['growth'] or '-'):<11} {(r.get('family_label') or '-'):<9} {fmt(r['dominant_radius_nm']):>8} "
+        value = r.get("series_value", r.get("nucleation_temperature_C"))
+        where = f"{value:g}" if isinstance(value, (int, float)) else "-"
+        lines.append(f"{r['sample']:<12} {where:>10} {r['status']:<7} "
+                     f"{(r['growth'] if r['growth'] != NOT_ASSESSED else 'n/a') or '-':<11} {(r.get('family_label') or '-'):<9} {fmt(r['dominant_radius_nm']):>8} "
                      f"{fmt(r.get('yu_absorption_nm'), 0):>8} {fmt(r['chi2_r'], 2):>7} {fmt(r['n_rejected']):>8}")
     for t in data["readout"]["text"]:
         lines.append(f"read-out: {t}")

@@ -33,6 +33,16 @@ from ..readout import (
     window_fractions,
     window_fractions_std,
 )
+from .axis import (
+    DEFAULT_AXIS,
+    INDEX_AXIS,
+    LEGACY_KEYS,
+    SeriesAxis,
+    axis_value,
+    blank_conditions,
+    resolve_axis,
+    sample_conditions,
+)
 
 log = logging.getLogger("saxs_mc.pipeline.report")
 
@@ -164,13 +174,33 @@ class PeakRow:
     area: float | None
     significance: float | None
     order: int | None = None
+    area_err: float | None = None
 
     @classmethod
     def from_json(cls, p: Any) -> PeakRow:
         p = p if isinstance(p, dict) else {}
         order = p.get("order")
         return cls(_num(p.get("q_nm")), _num(p.get("q_err")), _num(p.get("d_nm")), _num(p.get("fwhm")),
-                   _num(p.get("area")), _num(p.get("significance")), order if isinstance(order, int) else None)
+                   _num(p.get("area")), _num(p.get("significance")), order if isinstance(order, int) else None,
+                   _num(p.get("area_err")))
+
+
+def volume_weighted_mean(centers_nm: np.ndarray, volume_fraction: np.ndarray,
+                         volume_fraction_std: np.ndarray) -> tuple[float | None, float | None]:
+    """Volume-weighted mean radius sum(v r) / sum(v) and its one-sigma uncertainty.
+
+    First-order propagation of the per-bin standard deviations (spread over the MC
+    repetitions, bins independent): var = sum((r_i - mean)^2 s_i^2) / (sum v)^2.
+    (None, None) for an empty distribution.
+    """
+    c = np.asarray(centers_nm, dtype=float)
+    v = np.nan_to_num(np.asarray(volume_fraction, dtype=float), nan=0.0)
+    e = np.nan_to_num(np.asarray(volume_fraction_std, dtype=float), nan=0.0)
+    tot = float(v.sum())
+    if not tot > 0:
+        return None, None
+    mean = float((v * c).sum() / tot)
+    return mean, float(math.sqrt(float((((c - mean) * e) ** 2).sum())) / tot)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -279,10 +309,8 @@ class SampleSummary:
     """Everything the report knows about one sample (row of ``summary.json``/``summary.csv``)."""
 
     name: str
-    nucleation_temperature_C: float
-    growth_temperature_C: float
-    reaction_time_s: float | None
-    blank: str
+    conditions: dict[str, float | str]
+    blank: str | None
     status: str
     error: str | None
     state: SampleState
@@ -304,30 +332,76 @@ class SampleSummary:
     decomposition: Decomposition | None = None
     optical: tuple[OpticalPeak, ...] | None = None  # None: no spectrum named
     populations: tuple[PopulationWindow, ...] = ()
+    series_axis: str = DEFAULT_AXIS
+    series_value: float | None = None  # position on the series axis (None: the sample lacks that condition)
+    stack: str | None = None  # the [[stacks]] entry a time point came from
+    time_point: dict[str, Any] | None = None
+    legacy_conditions: bool = True  # the row keeps the CdSe study's condition columns
 
     def __repr__(self) -> str:
-        return (f"SampleSummary({self.name!r}, T_nuc={self.nucleation_temperature_C:g} C, status={self.status!r}, "
+        return (f"SampleSummary({self.name!r}, {self.series_axis}={self.series_value}, status={self.status!r}, "
                 f"growth={self.state.state!r}, r_dom={self.state.dominant_radius_nm})")
+
+    @property
+    def nucleation_temperature_C(self) -> float | None:
+        return _num(self.conditions.get("nucleation_temperature_C"))
+
+    @property
+    def growth_temperature_C(self) -> float | None:
+        return _num(self.conditions.get("growth_temperature_C"))
+
+    @property
+    def reaction_time_s(self) -> float | None:
+        return _num(self.conditions.get("reaction_time_s"))
+
+    @property
+    def has_families(self) -> bool:
+        """True when magic-size families are configured (family table, Yu columns and read-out apply)."""
+        return any(w.family_radius_nm is not None for w in self.populations)
+
+    @property
+    def mean_radius(self) -> tuple[float | None, float | None]:
+        """Volume-weighted mean radius (nm) of the MC distribution and its one-sigma uncertainty."""
+        d = self.digest
+        return (None, None) if d is None else volume_weighted_mean(d.radius_centers_nm, d.volume_fraction,
+                                                                    d.volume_fraction_std)
+
+    @property
+    def bragg_area(self) -> tuple[float | None, float | None]:
+        """Sum of the Bragg-peak areas of the sample's peaks step and its one-sigma uncertainty.
+
+        (None, None) without a peaks step; (0, None) when it found no peak.
+        """
+        if self.n_peaks is None:
+            return None, None
+        areas = [p.area for p in self.peaks if p.area is not None]
+        if not areas:
+            return 0.0, None
+        errs = [p.area_err for p in self.peaks if p.area is not None]
+        known = [e for e in errs if e is not None]
+        return float(sum(areas)), (math.sqrt(sum(e * e for e in known)) if len(known) == len(errs) else None)
 
     def row(self) -> dict[str, Any]:
         """The ``summary.json`` row (JSON-safe; uncertainties are one standard deviation)."""
         st, d = self.state, self.digest
         dom = st.dominant_radius_nm
         std = self.dominant_radius_std_nm
+        fams = self.has_families
+        legacy = {k: self.conditions.get(k) for k in LEGACY_KEYS} if self.legacy_conditions else {}
+        mean, mean_sd = self.mean_radius
+        bragg, bragg_sd = self.bragg_area
         return {
             "sample": self.name,
-            "nucleation_temperature_C": self.nucleation_temperature_C,
-            "growth_temperature_C": self.growth_temperature_C,
-            "reaction_time_s": self.reaction_time_s,
+            **legacy,
             "blank": self.blank,
             "status": self.status,
             "dominant_radius_nm": dom,
             "dominant_radius_nm_std": std,
             "dominant_diameter_nm": 2.0 * dom if dom is not None else None,
             "dominant_diameter_nm_std": 2.0 * std if std is not None else None,
-            "yu_absorption_nm": yu_equivalent_absorption_nm(dom),
+            **({"yu_absorption_nm": yu_equivalent_absorption_nm(dom)} if fams else {}),
             "modes_nm": list(st.modes_nm),
-            "modes_yu_absorption_nm": [yu_equivalent_absorption_nm(r) for r in st.modes_nm],
+            **({"modes_yu_absorption_nm": [yu_equivalent_absorption_nm(r) for r in st.modes_nm]} if fams else {}),
             **{f"fraction[{k}]": v for k, v in self.fractions.items()},
             **{f"fraction_std[{k}]": v for k, v in self.fractions_std.items()},
             "total_volume_fraction": d.total_volume_fraction if d is not None else None,
@@ -336,19 +410,26 @@ class SampleSummary:
             "chi2_r": self.chi2_r,
             "chi2_r_std": d.chi2_r_std if d is not None else None,
             "growth": st.state,
-            "family": st.family,
-            "family_label": st.family_label,
-            "shoulders": list(st.shoulder_labels),
+            **({"family": st.family, "family_label": st.family_label, "shoulders": list(st.shoulder_labels)}
+               if fams else {}),
             "n_frames": self.n_frames,
             "n_rejected": self.n_rejected,
             "rejected_frames": list(self.rejected_frames),
             "n_peaks": self.n_peaks,
             "error": self.error,
-            "readout_basis": st.basis,
+            **({"readout_basis": st.basis} if fams else {}),
             "resolvable_radius_nm": self.resolvable_radius_nm,
             "unresolved_volume_fraction": self.unresolved_volume_fraction,
             **self._family_columns(),
             **self._optical_columns(),
+            "mean_radius_nm": mean,
+            "mean_radius_nm_std": mean_sd,
+            "bragg_peak_area": bragg,
+            "bragg_peak_area_std": bragg_sd,
+            "series_axis": self.series_axis,
+            "series_value": self.series_value,
+            "conditions": dict(self.conditions),
+            **({"stack": self.stack} if self.stack is not None else {}),
         }
 
     @property
@@ -378,7 +459,8 @@ class SampleSummary:
                          "share_std": None if d is None or not math.isfinite(d.share_std) else d.share_std,
                          "share_upper": None if d is None or not math.isfinite(d.share_upper) else d.share_upper,
                          "status": None if d is None else d.status,
-                         "disagree": _disagree(mc, mc_sd, d),
+                         "disagree": (flag := _disagree(mc, mc_sd, d, self.decomposition)),
+                         "disagree_note": _disagree_note(flag, d, self.decomposition),
                          "optical_nm": None if p is None else p.wavelength_nm,
                          "optical_height": None if p is None else p.height,
                          "yu_diameter_nm": None if p is None else p.diameter_nm,
@@ -414,14 +496,49 @@ DISAGREE_N_SIGMA = 2.0
 #: a family seen in only one of SAXS and absorption counts as a disagreement when its SAXS share is at least this
 OPTICAL_MIN_SHARE = 0.1
 
+#: the MC-vs-decomposition rule, as stated in the report and in ``summary.json`` (``readout_rule``)
+DISAGREE_RULE = (
+    f"A present family disagrees with its MC window share when |decomposition - MC| > {DISAGREE_N_SIGMA:g} "
+    "combined sigma (decomposition covariance and spread over the MC repetitions). The only family present, with "
+    "no continuous population, holds the whole resolved volume by construction (share 1 with no uncertainty): "
+    "it is not compared (its neighbours' windows show any MC spill-over). An absent family (share 0, one-sided "
+    f"95 % upper limit U) disagrees when the MC window share is above U by more than {DISAGREE_N_SIGMA:g} sigma "
+    f"of the MC share itself (MC - {DISAGREE_N_SIGMA:g} sigma_MC > U). Unresolved families are not compared.")
 
-def _disagree(mc: float | None, mc_sd: float | None, d: FamilyShare | None) -> bool | None:
-    """|decomposition - MC window share| > DISAGREE_N_SIGMA * combined sigma (None: not comparable)."""
-    if mc is None or d is None or not math.isfinite(d.share) or not math.isfinite(mc):
+
+def _sole_family(d: FamilyShare, dec: Decomposition | None) -> bool:
+    """True when ``d`` is the only present term of the decomposition (share 1 by construction)."""
+    if dec is None or d.status != "present":
+        return False
+    others = [f for f in dec.shares.values() if f is not d and f.status == "present"
+              and math.isfinite(f.share) and f.share > 0]
+    cont = dec.continuous
+    cont_present = cont is not None and cont.status == "present" and math.isfinite(cont.share) and cont.share > 0
+    return not others and not cont_present
+
+
+def _disagree(mc: float | None, mc_sd: float | None, d: FamilyShare | None,
+              dec: Decomposition | None = None) -> bool | None:
+    """The MC-vs-decomposition flag of :data:`DISAGREE_RULE` (None: not compared)."""
+    if mc is None or d is None or not math.isfinite(mc) or d.status == "unresolved":
         return None
-    sd = math.hypot(mc_sd if mc_sd is not None and math.isfinite(mc_sd) else 0.0,
-                    d.share_std if math.isfinite(d.share_std) else 0.0)
+    sd_mc = mc_sd if mc_sd is not None and math.isfinite(mc_sd) else 0.0
+    if d.status == "absent":
+        up = d.share_upper if math.isfinite(d.share_upper) else (d.share if math.isfinite(d.share) else 0.0)
+        return bool(mc - DISAGREE_N_SIGMA * sd_mc > up)
+    if not math.isfinite(d.share) or _sole_family(d, dec):
+        return None
+    sd = math.hypot(sd_mc, d.share_std if math.isfinite(d.share_std) else 0.0)
     return bool(abs(d.share - mc) > DISAGREE_N_SIGMA * sd)
+
+
+def _disagree_note(flag: bool | None, d: FamilyShare | None, dec: Decomposition | None) -> str:
+    """Plain text for the family table's MC-vs-decomposition column."""
+    if flag is None:
+        if d is not None and d.status == "present" and _sole_family(d, dec):
+            return "sole family: 1 by construction"
+        return "–"
+    return f"disagree (> {DISAGREE_N_SIGMA:g}σ)" if flag else "agree"
 
 
 def _optical_flag(optical: tuple[OpticalPeak, ...] | None, d: FamilyShare | None, p: OpticalPeak | None) -> str | None:
@@ -439,7 +556,7 @@ class BlankSummary:
     """A precursor blank: its reduced curve, Bragg peaks and indexed phase."""
 
     name: str
-    temperature_C: float
+    temperature_C: float | None
     status: str
     error: str | None
     n_frames: Any
@@ -451,9 +568,10 @@ class BlankSummary:
     curve: Curve | None
     frames: tuple[FrameRow, ...]
     files: tuple[OutputFile, ...]
+    conditions: dict[str, float | str] = dataclasses.field(default_factory=dict)
 
     def __repr__(self) -> str:
-        return f"BlankSummary({self.name!r}, T={self.temperature_C:g} C, {len(self.peaks)} peaks, phase={self.phase!r})"
+        return f"BlankSummary({self.name!r}, T={self.temperature_C} C, {len(self.peaks)} peaks, phase={self.phase!r})"
 
     def row(self) -> dict[str, Any]:
         """The ``summary.json`` row of the blank."""
@@ -461,7 +579,7 @@ class BlankSummary:
                 "n_frames": self.n_frames, "n_rejected": self.n_rejected, "rejected_frames": list(self.rejected_frames),
                 "peaks_q_nm": [p.q_nm for p in self.peaks], "peaks_q_err_nm": [p.q_err for p in self.peaks],
                 "d_nm": [p.d_nm for p in self.peaks], "phase": self.phase, "lattice_nm": self.lattice_nm,
-                "error": self.error}
+                "error": self.error, "conditions": dict(self.conditions)}
 
 
 @dataclasses.dataclass(frozen=True, repr=False)
@@ -519,10 +637,28 @@ class SeriesSummary:
     readout: SeriesReadout
     failures: tuple[dict[str, Any], ...]
     calibration: str | None
+    axis: SeriesAxis = SeriesAxis.from_key(DEFAULT_AXIS)
+    contrast: dict[str, Any] = dataclasses.field(default_factory=dict)
 
     def __repr__(self) -> str:
         return (f"SeriesSummary({self.name!r}, {len(self.samples)} samples, {len(self.blanks)} blanks, "
-                f"{len(self.failures)} failures)")
+                f"axis={self.axis.key!r}, {len(self.failures)} failures)")
+
+    @property
+    def has_families(self) -> bool:
+        """Magic-size families configured: the family table, Yu columns and the growth read-out apply."""
+        return any(w.family_radius_nm is not None for w in self.populations)
+
+    @property
+    def show_mesophase(self) -> bool:
+        """The mesophase section applies: blanks at >= 2 distinct temperatures and a mesophase result."""
+        temps = {b.temperature_C for b in self.blanks if b.temperature_C is not None and math.isfinite(b.temperature_C)}
+        return len(temps) >= 2 and self.mesophase is not None
+
+    @property
+    def has_peaks(self) -> bool:
+        """A Bragg-peak search ran on the samples."""
+        return any(s.n_peaks is not None for s in self.samples)
 
     @property
     def families(self) -> list[dict[str, Any]]:
@@ -546,7 +682,9 @@ class SeriesSummary:
                              "min_mode_height": r.min_mode_height, "shoulder_shift_fraction": r.shoulder_shift_fraction,
                              "shoulder_min_fraction": r.shoulder_min_fraction, "shoulder_n_sigma": r.shoulder_n_sigma,
                              "shoulder_min_share": r.shoulder_min_share,
-                             "disagreement_n_sigma": DISAGREE_N_SIGMA},
+                             "disagreement_n_sigma": DISAGREE_N_SIGMA, "disagreement_rule": DISAGREE_RULE},
+            "series_axis": {"key": self.axis.key, "label": self.axis.label, "unit": self.axis.unit},
+            "contrast": self.contrast,
             "samples": [s.row() for s in self.samples],
             "blanks": [b.row() for b in self.blanks],
             "mesophase": (self.mesophase.fields or None) if self.mesophase is not None else None,
@@ -579,7 +717,21 @@ def _uncertainties(d: FitDigest | None, windows: Sequence[PopulationWindow], st:
             mode_radius_std(c, v, e, st.dominant_radius_nm, log_bins=log_bins))
 
 
-def _sample(cfg: PipelineConfig, outcomes: Mapping[str, Any], root: Path, s: Any) -> SampleSummary:
+def _blank_name(cfg: PipelineConfig, s: Any) -> str | None:
+    """The blank subtracted from ``s`` (None when the configuration cannot say)."""
+    try:
+        return cfg.blank_for(s).name
+    except Exception:  # a hand-built or partial configuration: the sample's explicit blank
+        return getattr(s, "blank", None)
+
+
+def _optical(outcomes: Mapping[str, Any], name: str) -> tuple[OpticalPeak, ...] | None:
+    res = _result(outcomes, f"optical/{name}")
+    return tuple(OpticalPeak.from_json(p) for p in res["peaks"]) if isinstance(res.get("peaks"), list) else None
+
+
+def _sample(cfg: PipelineConfig, outcomes: Mapping[str, Any], root: Path, s: Any, cond: Any, axis: SeriesAxis,
+            value: float | None) -> SampleSummary:
     kinds = ("reduce", "subtract", "fit") + (("peaks",) if cfg.peaks.samples else ())  # optional steps: failures list
     kinds += ("families", "optical")  # a failed decomposition or spectrum fails its sample (issue 12); absent: ignored
     status, error = _status(outcomes, [f"{k}/{s.name}" for k in kinds])
@@ -587,16 +739,15 @@ def _sample(cfg: PipelineConfig, outcomes: Mapping[str, Any], root: Path, s: Any
     raw, digest = _digest(root, s.name, fitr)
     log_bins = (digest.bin_scale if digest is not None else cfg.fit.bin_scale) == "log"
     dec = Decomposition.from_result(_result(outcomes, f"families/{s.name}"), cfg.fit.populations)
-    opt_res = _result(outcomes, f"optical/{s.name}")
-    optical = (tuple(OpticalPeak.from_json(p) for p in opt_res.get("peaks") or [])
-               if isinstance(opt_res.get("peaks"), list) else None)
-    st = classify_sample(s.name, s.nucleation_temperature_C, digest.radius_centers_nm if digest else None,
-                         digest.volume_fraction if digest else None, cfg.fit.populations, cfg.readout,
-                         log_bins=log_bins, family_shares=dec.shares if dec is not None else None)
+    t_nuc = _num(cond.values.get("nucleation_temperature_C"))
+    st = classify_sample(s.name, math.nan if t_nuc is None else t_nuc,
+                         digest.radius_centers_nm if digest else None, digest.volume_fraction if digest else None,
+                         cfg.fit.populations, cfg.readout, log_bins=log_bins,
+                         family_shares=dec.shares if dec is not None else None, series_value=value)
     fr, fr_std, dom_std = _uncertainties(digest, cfg.fit.populations, st, log_bins)
     fit_doc = _load_json(root, _outputs(fitr).get("json")) or {}
     return SampleSummary(
-        s.name, s.nucleation_temperature_C, s.growth_temperature_C, s.reaction_time_s, cfg.blank_for(s).name,
+        s.name, cond.values, _blank_name(cfg, s),
         status, error, st, fr, fr_std, dom_std, _num(fit_doc.get("total_volume_fraction_std")),
         (raw or {}).get("chi2_r", fitr.get("chi2_r")),
         red.get("n_frames", s.n_frames), red.get("n_rejected"), tuple(str(x) for x in red.get("rejected", [])),
@@ -604,20 +755,24 @@ def _sample(cfg: PipelineConfig, outcomes: Mapping[str, Any], root: Path, s: Any
         _load_curve(root, _outputs(sub).get("curve")), _load_curve(root, _outputs(red).get("curve")),
         tuple(PeakRow.from_json(p) for p in pk.get("peaks") or []), _frames(red),
         _files(root, outcomes, [f"{k}/{s.name}" for k in ("reduce", "subtract", "fit", "peaks", "families", "optical")]),
-        dec, optical, tuple(cfg.fit.populations))
+        dec, _optical(outcomes, s.name), tuple(cfg.fit.populations), series_axis=axis.key, series_value=value,
+        stack=cond.stack, time_point=cond.time_point, legacy_conditions=cond.legacy)
 
 
 def _blank(outcomes: Mapping[str, Any], root: Path, b: Any) -> BlankSummary:
+    cond = blank_conditions(root, b)
+    temp = getattr(b, "temperature_C", None)
+    temp = _num(cond.get("temperature_C")) if temp is None else _num(temp)
     red, pk = _result(outcomes, f"reduce/{b.name}"), _result(outcomes, f"peaks/{b.name}")
     status, error = _status(outcomes, [f"reduce/{b.name}", f"peaks/{b.name}"])
     phase = pk.get("phase")
     phase = phase if isinstance(phase, dict) else {}
     return BlankSummary(
-        b.name, b.temperature_C, status, error, red.get("n_frames", b.n_frames), red.get("n_rejected"),
+        b.name, temp, status, error, red.get("n_frames", b.n_frames), red.get("n_rejected"),
         tuple(str(x) for x in red.get("rejected", [])), tuple(PeakRow.from_json(p) for p in pk.get("peaks") or []),
         None if phase.get("name") is None else str(phase.get("name")), _num(phase.get("lattice_nm")),
         _load_curve(root, _outputs(red).get("curve")), _frames(red),
-        _files(root, outcomes, [f"reduce/{b.name}", f"peaks/{b.name}"]))
+        _files(root, outcomes, [f"reduce/{b.name}", f"peaks/{b.name}"]), cond)
 
 
 def _calibration(cfg: PipelineConfig, outcomes: Mapping[str, Any]) -> str | None:
@@ -642,12 +797,31 @@ def collect(cfg: PipelineConfig, outcomes: Mapping[str, Any], root: str | Path) 
         The output folder; every file read is resolved inside it.
     """
     root = Path(root)
-    samples = tuple(_sample(cfg, outcomes, root, s)
-                    for s in sorted(cfg.samples, key=lambda s: (s.nucleation_temperature_C, s.name)))
-    blanks = tuple(_blank(outcomes, root, b) for b in sorted(cfg.blanks, key=lambda b: b.temperature_C))
+    conds = [sample_conditions(root, s) for s in cfg.samples]
+    axis = resolve_axis(cfg, conds)
+    values = [axis_value(axis, c, i) for i, c in enumerate(conds)]
+    if axis.key != INDEX_AXIS and any(v is None for v in values):
+        missing = [s.name for s, v in zip(cfg.samples, values) if v is None]
+        log.warning("report: %d sample(s) have no numeric %s (%s); they are listed but not plotted against it",
+                    len(missing), axis.key, ", ".join(missing[:5]))
+    order = sorted(range(len(conds)), key=lambda i: (values[i] is None, values[i] or 0.0, cfg.samples[i].name))
+    samples = tuple(_sample(cfg, outcomes, root, cfg.samples[i], conds[i], axis, values[i]) for i in order)
+    blanks = tuple(_blank(outcomes, root, b) for b in cfg.blanks)
+    blanks = tuple(sorted(blanks, key=lambda b: (b.temperature_C is None, b.temperature_C or 0.0, b.name)))
     failures = tuple({"step": o.id, "status": o.status, "error": o.error}
                      for o in outcomes.values() if o.status in ("failed", "skipped"))
     return SeriesSummary(
         cfg.name, cfg.description or "", str(cfg.source), tuple(cfg.fit.populations), cfg.readout, cfg.fit.bin_scale,
         samples, blanks, Mesophase.from_result(_result(outcomes, "mesophase/series"), root),
-        series_readout([s.state for s in samples]), failures, _calibration(cfg, outcomes))
+        series_readout([s.state for s in samples], unit=axis.short_unit), failures,
+        _calibration(cfg, outcomes), axis, contrast_info(cfg))
+
+
+def contrast_info(cfg: PipelineConfig) -> dict[str, Any]:
+    """The particle-solvent contrast the fits used and where it came from (``[material]``, else ``[fit]``)."""
+    mat = getattr(cfg, "material", None)
+    if mat is not None and _num(getattr(mat, "contrast_1e6_A2", None)) is not None:
+        return {"contrast_1e6_A2": float(mat.contrast_1e6_A2), "from": "[material]",
+                **{k: getattr(mat, k, None) for k in ("source", "particle", "solvent", "energy_keV")}}
+    return {"contrast_1e6_A2": cfg.fit.contrast_1e6_A2, "from": "[fit] contrast_1e6_A2", "source": "number",
+            "particle": None, "solvent": None, "energy_keV": None}
