@@ -282,6 +282,21 @@ def write_report(cfg: PipelineConfig, outcomes: Mapping[str, Any], root: str | P
     return root / "report.html"
 
 
+def _table_columns(rows: list[dict[str, Any]]) -> list[tuple[str, int, Any]]:
+    """(header, width, cell) of the CLI table; the family/Yu columns only when a growth read-out was made."""
+    cols: list[tuple[str, int, Any]] = [("status", -7, lambda r: r["status"])]
+    if any(r.get("growth") not in (None, NOT_ASSESSED) for r in rows):
+        cols += [("growth", -11, lambda r: r["growth"] or "-"), ("family", -9, lambda r: r.get("family_label") or "-")]
+    cols.append(("r_dom/nm", 8, lambda r: fmt(r["dominant_radius_nm"])))
+    if any(r.get("yu_absorption_nm") is not None for r in rows):
+        cols.append(("lamYu/nm", 8, lambda r: fmt(r.get("yu_absorption_nm"), 0)))
+    else:
+        cols += [("r_mean/nm", 9, lambda r: fmt(r.get("mean_radius_nm"))),
+                 ("phi", 9, lambda r: f"{r['total_volume_fraction']:.3g}"
+                  if isinstance(r.get("total_volume_fraction"), (int, float)) else "-")]
+    return cols + [("chi2_r", 7, lambda r: fmt(r["chi2_r"], 2)), ("rejected", 8, lambda r: fmt(r["n_rejected"]))]
+
+
 def format_summary_table(res: Any) -> str:
     """A plain-text table of the samples from ``summary.json`` (for the CLI's final log)."""
     p = Path(res.root) / "summary.json"
@@ -291,16 +306,13 @@ def format_summary_table(res: Any) -> str:
         return "no summary"
     axis = data.get("series_axis", {}).get("key", "nucleation_temperature_C")
     head = "T_nuc" if axis == "nucleation_temperature_C" else axis[:10]
-    lines = [f"{'sample':<12} {head:>10} {'status':<7} {'growth':<11} {'family':<9} {'r_dom/nm':>8} "
-             f"{'lamYu/nm':>8} {'chi2_r':>7} {'rejected':>8}"]
+    cols = _table_columns(data["samples"])
+    lines = [f"{'sample':<12} {head:>10} " + " ".join(f"{h:<{-w}}" if w < 0 else f"{h:>{w}}" for h, w, _ in cols)]
     for r in data["samples"]:
         value = r.get("series_value", r.get("nucleation_temperature_C"))
         where = f"{value:g}" if isinstance(value, (int, float)) else "-"
-        lines.append(f"{r['sample']:<12} {where:>10} {r['status']:<7} "
-                     f"{(r['growth'] if r['growth'] != NOT_ASSESSED else 'n/a') or '-':<11} {(r.get('family_label') or '-'):<9} {fmt(r['dominant_radius_nm']):>8} "
-                     f"{fmt(r.get('yu_absorption_nm'), 0):>8} {fmt(r['chi2_r'], 2):>7} {fmt(r['n_rejected']):>8}")
-    for t in data["readout"]["text"]:
-        lines.append(f"read-out: {t}")
-    for f in data["failures"]:
-        lines.append(f"FAILED {f['step']}: {f['error']}")
+        cells = " ".join(f"{c(r)!s:<{-w}}" if w < 0 else f"{c(r)!s:>{w}}" for _, w, c in cols)
+        lines.append(f"{r['sample']:<12} {where:>10} {cells}")
+    lines += [f"read-out: {t}" for t in data["readout"]["text"]]
+    lines += [f"FAILED {f['step']}: {f['error']}" for f in data["failures"]]
     return "\n".join(lines)
