@@ -306,3 +306,23 @@ def test_axis_resolution_follows_the_manifests_then_the_config_then_the_default_
     assert resolve_axis(series, two).text == "bath temperature (°C)"  # the configuration's own label
     recorded = [Conditions({"a_s": 1.0, "b_C": 2.0}, "a_s")] * 2
     assert resolve_axis(series, recorded).text == "a (s)"  # what the manifests record wins
+
+
+def test_cli_table_has_family_columns_only_with_a_readout(tmp_path):
+    """The final log table of `saxs-mc run`: no growth/family/Yu columns for a series without families."""
+    import json
+    import types
+
+    from saxs_mc.pipeline.report import format_summary_table
+
+    row = {"sample": "t000", "series_value": 3.0, "status": "ok", "growth": "not assessed", "family_label": None,
+           "dominant_radius_nm": 1.0, "mean_radius_nm": 1.2, "total_volume_fraction": 3.6e-4, "chi2_r": 1.2,
+           "n_rejected": 0, "yu_absorption_nm": None}
+    doc = {"series_axis": {"key": "time_s"}, "samples": [row], "readout": {"text": []}, "failures": []}
+    (tmp_path / "summary.json").write_text(json.dumps(doc))
+    text = format_summary_table(types.SimpleNamespace(root=tmp_path))
+    assert "family" not in text and "lamYu" not in text and "0.00036" in text and "time_s" in text
+    doc["samples"] = [{**row, "growth": "quantized", "family_label": "CdSe-437", "yu_absorption_nm": 442.0}]
+    (tmp_path / "summary.json").write_text(json.dumps(doc))
+    text = format_summary_table(types.SimpleNamespace(root=tmp_path))
+    assert "CdSe-437" in text and "lamYu" in text and "quantized" in text
