@@ -102,3 +102,30 @@ def test_stack_frames_read_chunk_by_chunk(tmp_path: Path) -> None:
     path.write_bytes(bytes(raw))
     frames = list(iter_frames(f"{path}::/d[0:4]"))
     assert [int(fr.data[0, 0]) for fr in frames] == [0, 64, 128, 192]
+
+
+def test_a_stack_is_hashed_once_for_all_its_time_points(stack, tmp_path: Path, monkeypatch) -> None:
+    import os
+    import shutil
+
+    from saxs_mc import provenance
+
+    src, poni, mask = stack
+    path = tmp_path / "copy.h5"
+    shutil.copyfile(src, path)
+    calls: list[Path] = []
+    real = provenance.file_sha256
+    monkeypatch.setattr(provenance, "file_sha256", lambda p, **kw: calls.append(Path(p)) or real(p, **kw))
+    with Reducer(poni=poni, mask=mask, settings=ReductionSettings(npt=50)) as red:
+        points = [red.reduce(f"{path}::{DATA}[{a}:{a + 4}]", title=f"tp{a}") for a in (0, 4, 8)]
+        digests = {tp.provenance()["inputs"][0]["sha256"] for tp in points}
+        assert digests == {real(path)}
+        assert calls.count(path.resolve()) == 1  # was: once per time point (the whole stack each time)
+        # a rewrite of the same size with the mtime set back is still seen (the ctime changed): hashed anew
+        st = path.stat()
+        raw = bytearray(path.read_bytes())
+        raw[-1] ^= 0xFF
+        path.write_bytes(bytes(raw))
+        os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns))
+        again = points[0].provenance()["inputs"][0]["sha256"]
+    assert calls.count(path.resolve()) == 2 and again == real(path) and again not in digests
