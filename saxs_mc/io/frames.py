@@ -106,7 +106,7 @@ def _parse_indices(text: str, n: int, source: str) -> list[int]:
             parts = [int(p) if p.strip() else None for p in text.split(":")]
             if len(parts) > 3:
                 raise ValueError
-            idx = list(range(n))[slice(*parts)]
+            idx = list(range(n)[slice(*parts)])  # a range slice: no list of the whole stack
         else:
             idx = [int(p) for p in text.split(",") if p.strip()]
     except ValueError:
@@ -336,9 +336,13 @@ def _read_fabio(ref: FrameRef) -> Frame:
 
 
 class _H5Stack:
-    """An open HDF5 frame dataset with its per-frame header values (kept open while streaming)."""
+    """An open HDF5 frame dataset with its per-frame header values (kept open while streaming).
 
-    def __init__(self, path: Path, dataset: str) -> None:
+    ``frames``: (first, last) frame index that will be read; per-frame header values are read
+    for that span only (a time point of 10 frames reads 10 values per key, not the whole run's).
+    """
+
+    def __init__(self, path: Path, dataset: str, frames: tuple[int, int] | None = None) -> None:
         import h5py
 
         self.path, self.dataset = path, dataset
@@ -348,6 +352,8 @@ class _H5Stack:
         n = ds.shape[0] if ds.ndim == 3 else 1
         header: dict[str, Any] = {}
         per_frame: dict[str, np.ndarray] = {}
+        lo, hi = (0, n - 1) if frames is None else (max(0, frames[0]), min(n - 1, frames[1]))
+        self._offset = lo
         parent = ds.parent
         for attrs in (parent.attrs, ds.attrs):
             for k, v in attrs.items():
@@ -364,8 +370,9 @@ class _H5Stack:
                 if obj.ndim == 0 or obj.size == 1:
                     header[k] = _scalar(obj[()])
                 elif obj.ndim == 1 and obj.shape[0] == n and n > 1:
-                    per_frame[k] = obj[()]
+                    per_frame[k] = obj[lo:hi + 1]
         self.header, self.per_frame = header, per_frame
+        self._groups = groups[::-1]  # the group a per-frame value came from: the last one holding the key
 
     def read(self, ref: FrameRef) -> Frame:
         name = ref.name
@@ -376,10 +383,18 @@ class _H5Stack:
                                    "or is the compression filter missing (import hdf5plugin)?") from exc
         header = dict(self.header)
         if ref.index is not None:
+            j = ref.index - self._offset
             for k, arr in self.per_frame.items():
-                header[k] = _scalar(arr[ref.index])
+                header[k] = _scalar(arr[j] if 0 <= j < arr.shape[0] else self._one_value(k, ref.index))
         data = np.asarray(data)
         return Frame(data=data, header=header, ref=ref)
+
+    def _one_value(self, key: str, index: int) -> Any:
+        """A per-frame header value outside the span read at opening (not expected; read on its own)."""
+        for grp in self._groups:
+            if key in grp:
+                return grp[key][index]
+        raise KeyError(key)  # pragma: no cover - per_frame keys come from these groups
 
     def close(self) -> None:
         self.fh.close()
@@ -420,6 +435,17 @@ def header_number(value: Any) -> float:
     return float(m.group(1)) * _UNIT_FACTORS[m.group(2).lower()]
 
 
+def _index_spans(refs: Sequence[FrameRef]) -> dict[tuple[Path, str], tuple[int, int]]:
+    """(first, last) frame index asked of each HDF5 dataset among ``refs``."""
+    spans: dict[tuple[Path, str], tuple[int, int]] = {}
+    for r in refs:
+        if r.dataset is not None and r.index is not None:
+            key = (r.path, r.dataset)
+            lo, hi = spans.get(key, (r.index, r.index))
+            spans[key] = (min(lo, r.index), max(hi, r.index))
+    return spans
+
+
 def iter_frames(sources: str | Path | Iterable[str | Path] | Sequence[FrameRef]) -> Generator[Frame, None, None]:
     """Yield the frames of ``sources`` one at a time (lazily; HDF5 files stay open while in use).
 
@@ -433,6 +459,7 @@ def iter_frames(sources: str | Path | Iterable[str | Path] | Sequence[FrameRef])
         refs: list[FrameRef] = items  # type: ignore[assignment]
     else:
         refs = expand_sources(items)  # type: ignore[arg-type]
+    spans = _index_spans(refs)
     stack: _H5Stack | None = None
     try:
         for ref in refs:
@@ -440,7 +467,7 @@ def iter_frames(sources: str | Path | Iterable[str | Path] | Sequence[FrameRef])
                 if stack is None or stack.path != ref.path or stack.dataset != ref.dataset:
                     if stack is not None:
                         stack.close()
-                    stack = _H5Stack(ref.path, ref.dataset)
+                    stack = _H5Stack(ref.path, ref.dataset, spans.get((ref.path, ref.dataset)))
                 yield stack.read(ref)
             else:
                 yield _read_fabio(ref)

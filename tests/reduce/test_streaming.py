@@ -104,6 +104,22 @@ def test_stack_frames_read_chunk_by_chunk(tmp_path: Path) -> None:
     assert [int(fr.data[0, 0]) for fr in frames] == [0, 64, 128, 192]
 
 
+def test_per_frame_header_values_read_for_the_frames_asked_only(tmp_path: Path) -> None:
+    """A time point reads its own frames' header values, not the whole run's (a damaged far chunk is not touched)."""
+    path = tmp_path / "h.h5"
+    n = 60
+    with h5py.File(path, "w") as f:
+        f.create_dataset("d", data=np.zeros((n, 4, 4), dtype=np.int32), chunks=(1, 4, 4))
+        f.create_dataset("monitor", data=np.arange(n, dtype=float) * 10.0, chunks=(10,), compression="gzip")
+        offset = f["monitor"].id.get_chunk_info(5).byte_offset  # elements 50..59
+    raw = bytearray(path.read_bytes())
+    raw[offset: offset + 16] = b"\xff" * 16
+    path.write_bytes(bytes(raw))
+    frames = list(iter_frames(f"{path}::/d[12:15]"))
+    assert [fr.header["monitor"] for fr in frames] == [120.0, 130.0, 140.0]
+    assert [fr.header["monitor"] for fr in iter_frames(f"{path}::/d[3,41,7]")] == [30.0, 410.0, 70.0]
+
+
 def test_a_stack_is_hashed_once_for_all_its_time_points(stack, tmp_path: Path, monkeypatch) -> None:
     import os
     import shutil
