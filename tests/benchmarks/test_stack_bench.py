@@ -22,8 +22,9 @@ def test_quick_run_writes_all_fields(tmp_path: Path) -> None:
     assert doc["contention_before"]["cpu_count"] >= 1
     (run,) = doc["runs"]
     assert (run["frames"], run["time_points"], run["workers"]) == (20, 2, 1)
-    for section, keys in {"reduce": ("chain_s", "bare_s", "chain_over_bare", "chain_frames_per_s", "bare_frames_per_s"),
-                          "fit": ("s", "time_points_per_s"),
+    for section, keys in {"reduce": ("chain_s", "bare_s", "chain_over_bare", "chain_frames_per_s", "bare_frames_per_s",
+                                     "chain_cpu_s", "bare_cpu_s", "chain_over_bare_cpu"),
+                          "fit": ("s", "cpu_s", "time_points_per_s"),
                           "end_to_end": ("s", "frames_per_s", "time_points_per_s"),
                           "memory_mb": ("peak_rss_tree", "maxrss_self", "maxrss_children")}.items():
         for k in keys:
