@@ -105,19 +105,41 @@ def test_stack_frames_read_chunk_by_chunk(tmp_path: Path) -> None:
 
 
 def test_per_frame_header_values_read_for_the_frames_asked_only(tmp_path: Path) -> None:
-    """A time point reads its own frames' header values, not the whole run's (a damaged far chunk is not touched)."""
+    """A time point reads its own block of header values, not the whole run's (a damaged far chunk is not touched)."""
+    from saxs_mc.io.frames import _HEADER_BLOCK
+
     path = tmp_path / "h.h5"
-    n = 60
+    n = 4 * _HEADER_BLOCK
     with h5py.File(path, "w") as f:
         f.create_dataset("d", data=np.zeros((n, 4, 4), dtype=np.int32), chunks=(1, 4, 4))
         f.create_dataset("monitor", data=np.arange(n, dtype=float) * 10.0, chunks=(10,), compression="gzip")
-        offset = f["monitor"].id.get_chunk_info(5).byte_offset  # elements 50..59
+        offset = f["monitor"].id.get_chunk_info((n - 20) // 10).byte_offset  # a chunk in the last block
     raw = bytearray(path.read_bytes())
     raw[offset: offset + 16] = b"\xff" * 16
     path.write_bytes(bytes(raw))
     frames = list(iter_frames(f"{path}::/d[12:15]"))
     assert [fr.header["monitor"] for fr in frames] == [120.0, 130.0, 140.0]
-    assert [fr.header["monitor"] for fr in iter_frames(f"{path}::/d[3,41,7]")] == [30.0, 410.0, 70.0]
+    far = _HEADER_BLOCK + 41
+    assert [fr.header["monitor"] for fr in iter_frames(f"{path}::/d[3,{far},7]")] == [30.0, 10.0 * far, 70.0]
+
+
+def test_header_values_of_a_rewritten_stack_are_read_anew(tmp_path: Path) -> None:
+    """The kept header layout and values belong to one version of the file: a rewrite (or growth) is read again."""
+    path = tmp_path / "r.h5"
+
+    def write(n: int, scale: float) -> None:
+        with h5py.File(path, "w") as f:
+            f.create_dataset("d", data=np.zeros((n, 4, 4), dtype=np.int32))
+            f.create_dataset("monitor", data=np.arange(n, dtype=float) * scale)
+            f.create_dataset("Dummy", data=-1.0 if scale == 1.0 else -2.0)
+
+    write(5, 1.0)
+    first = [(fr.header["monitor"], fr.header["Dummy"]) for fr in iter_frames(f"{path}::/d[1:3]")]
+    write(5, 3.0)
+    second = [(fr.header["monitor"], fr.header["Dummy"]) for fr in iter_frames(f"{path}::/d[1:3]")]
+    write(8, 3.0)
+    grown = [fr.header["monitor"] for fr in iter_frames(f"{path}::/d[6:8]")]
+    assert first == [(1.0, -1.0), (2.0, -1.0)] and second == [(3.0, -2.0), (6.0, -2.0)] and grown == [18.0, 21.0]
 
 
 def test_a_stack_is_hashed_once_for_all_its_time_points(stack, tmp_path: Path, monkeypatch) -> None:
