@@ -113,7 +113,13 @@ def _render_to_h5(path: Path, conds: list, geom, rng, poni_text: str) -> None:
 def make_data(root: Path, size: int, n_frames: int, n_blank: int, seed: int = SEED) -> dict:
     """Write (once) the PONI, mask, sample stack and blank stack; returns their paths."""
     from saxs_mc.simulate.geometry import load_geometry, make_geometry, write_mask, write_poni
-    from saxs_mc.simulate.growth import GrowthAcquisition, GrowthKinetics, _blank_condition, _contrast_for, _frame_condition
+    from saxs_mc.simulate.growth import (
+        GrowthAcquisition,
+        GrowthKinetics,
+        _blank_condition,
+        _contrast_for,
+        _frame_condition,
+    )
 
     d = root / f"stack_{size}px_{n_frames}f_{n_blank}b_seed{seed}_v{GEOMETRY_VERSION}"
     out = {"dir": d, "poni": d / "bench.poni", "mask": d / "bench_mask.edf", "stack": d / "growth.h5",
