@@ -259,6 +259,11 @@ def _fit_point(k: int, curve) -> dict:
     return {"mean_nm": r.mean_nm, "volume_fraction": r.volume_fraction}
 
 
+def _pid_after(seconds: float) -> int:
+    time.sleep(seconds)
+    return os.getpid()
+
+
 def _call(fn_name: str, *args):  # a module-level trampoline so the pool pickles names, not closures
     return globals()[fn_name](*args)
 
@@ -292,7 +297,9 @@ def _run_phase(kind: str, init_args: tuple, fn_name: str, tasks: list[tuple], wo
     ctx = multiprocessing.get_context("spawn")
     with concurrent.futures.ProcessPoolExecutor(workers, mp_context=ctx, initializer=_init,
                                                 initargs=(kind, *init_args)) as pool:
-        list(pool.map(time.sleep, [0.2] * workers))  # start the workers (and their warm-up) before timing
+        seen: set[int] = set()  # a task runs only after its worker's initializer: wait until every worker ran one
+        while len(seen) < workers:
+            seen |= set(pool.map(_pid_after, [0.3] * workers))
         t, c = time.perf_counter(), _cpu_s(True)
         futs = [pool.submit(_call, fn_name, *a) for a in tasks]
         out = [f.result() for f in futs]
