@@ -28,6 +28,7 @@ import glob
 import logging
 import os
 import re
+import threading
 from collections.abc import Generator, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -106,7 +107,7 @@ def _parse_indices(text: str, n: int, source: str) -> list[int]:
             parts = [int(p) if p.strip() else None for p in text.split(":")]
             if len(parts) > 3:
                 raise ValueError
-            idx = list(range(n))[slice(*parts)]
+            idx = list(range(n)[slice(*parts)])  # a range slice: no list of the whole stack
         else:
             idx = [int(p) for p in text.split(",") if p.strip()]
     except ValueError:
@@ -335,37 +336,80 @@ def _read_fabio(ref: FrameRef) -> Frame:
     return Frame(data=data, header=header, ref=ref)
 
 
+#: per-frame header values are read in aligned blocks of this many frames (and kept, see :class:`_H5Stack`)
+_HEADER_BLOCK = 256
+#: stack identity -> (constant header, {key: path of its per-frame dataset}); (identity, block) -> {key: values}
+_LAYOUTS: dict[tuple[Any, ...], tuple[dict[str, Any], dict[str, str]]] = {}
+_BLOCKS: dict[tuple[Any, ...], dict[str, np.ndarray]] = {}
+_MEMO_LOCK = threading.Lock()
+
+
+def _memo_put(memo: dict, key: tuple[Any, ...], value: Any, limit: int) -> None:
+    with _MEMO_LOCK:
+        while len(memo) >= limit:
+            memo.pop(next(iter(memo)))
+        memo[key] = value
+
+
+def _header_layout(fh, ds, n: int) -> tuple[dict[str, Any], dict[str, str]]:
+    """Constant header values of a frame dataset and the paths of its per-frame (1D, one value per frame) ones."""
+    import h5py
+
+    header: dict[str, Any] = {}
+    per_frame: dict[str, str] = {}
+    parent = ds.parent
+    for attrs in (parent.attrs, ds.attrs):
+        for k, v in attrs.items():
+            header[k] = _scalar(v)
+    groups = [parent] + [parent[g] for g in _HEADER_GROUPS if g in parent and isinstance(parent[g], h5py.Group)]
+    # groups whose name contains "header" directly under the NXentry (e.g. /entry/id02_headers), highest precedence
+    top = fh[ds.name.split("/")[1]] if ds.name.count("/") > 1 else None
+    if top is not None:
+        groups += [g for k, g in top.items() if isinstance(g, h5py.Group) and "header" in k.lower() and g not in groups]
+    for grp in groups:
+        for k, obj in grp.items():
+            if not isinstance(obj, h5py.Dataset) or obj.name == ds.name:
+                continue
+            if obj.ndim == 0 or obj.size == 1:
+                header[k] = _scalar(obj[()])
+            elif obj.ndim == 1 and obj.shape[0] == n and n > 1:
+                per_frame[k] = obj.name
+    return header, per_frame
+
+
 class _H5Stack:
-    """An open HDF5 frame dataset with its per-frame header values (kept open while streaming)."""
+    """An open HDF5 frame dataset with its per-frame header values (kept open while streaming).
+
+    Per-frame header values are read in aligned blocks of :data:`_HEADER_BLOCK` frames, so a
+    time point of 10 frames reads one block, not the whole run's values.  The header layout and
+    the last blocks read are kept in memory (a few per process) under the file's identity
+    (device, inode, size, mtime, ctime and the number of frames): the time points of one stack
+    share them, and a file that is rewritten or grows is read anew.
+    """
 
     def __init__(self, path: Path, dataset: str) -> None:
-        import h5py
-
         self.path, self.dataset = path, dataset
         self.fh = _open_h5(path)
         ds = self.fh[dataset]
         self.ds = ds
-        n = ds.shape[0] if ds.ndim == 3 else 1
-        header: dict[str, Any] = {}
-        per_frame: dict[str, np.ndarray] = {}
-        parent = ds.parent
-        for attrs in (parent.attrs, ds.attrs):
-            for k, v in attrs.items():
-                header[k] = _scalar(v)
-        groups = [parent] + [parent[g] for g in _HEADER_GROUPS if g in parent and isinstance(parent[g], h5py.Group)]
-        # groups whose name contains "header" directly under the NXentry (e.g. /entry/id02_headers), highest precedence
-        top = self.fh[ds.name.split("/")[1]] if ds.name.count("/") > 1 else None
-        if top is not None:
-            groups += [g for k, g in top.items() if isinstance(g, h5py.Group) and "header" in k.lower() and g not in groups]
-        for grp in groups:
-            for k, obj in grp.items():
-                if not isinstance(obj, h5py.Dataset) or obj.name == ds.name:
-                    continue
-                if obj.ndim == 0 or obj.size == 1:
-                    header[k] = _scalar(obj[()])
-                elif obj.ndim == 1 and obj.shape[0] == n and n > 1:
-                    per_frame[k] = obj[()]
-        self.header, self.per_frame = header, per_frame
+        self.n = ds.shape[0] if ds.ndim == 3 else 1
+        st = path.stat()
+        self._key = (str(path.resolve()), ds.name, st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns,
+                     self.n)
+        layout = _LAYOUTS.get(self._key)
+        if layout is None:
+            layout = _header_layout(self.fh, ds, self.n)
+            _memo_put(_LAYOUTS, self._key, layout, 8)
+        self.header, self._per_frame = layout
+
+    def _block(self, index: int) -> dict[str, np.ndarray]:
+        b = index // _HEADER_BLOCK
+        block = _BLOCKS.get((self._key, b))
+        if block is None:
+            sl = slice(b * _HEADER_BLOCK, min(self.n, (b + 1) * _HEADER_BLOCK))
+            block = {k: self.fh[p][sl] for k, p in self._per_frame.items()}
+            _memo_put(_BLOCKS, (self._key, b), block, 16)
+        return block
 
     def read(self, ref: FrameRef) -> Frame:
         name = ref.name
@@ -375,9 +419,10 @@ class _H5Stack:
             raise FrameError(name, f"cannot read/decompress this frame ({type(exc).__name__}: {exc}); is the file truncated, "
                                    "or is the compression filter missing (import hdf5plugin)?") from exc
         header = dict(self.header)
-        if ref.index is not None:
-            for k, arr in self.per_frame.items():
-                header[k] = _scalar(arr[ref.index])
+        if ref.index is not None and self._per_frame:
+            j = ref.index % _HEADER_BLOCK
+            for k, arr in self._block(ref.index).items():
+                header[k] = _scalar(arr[j])
         data = np.asarray(data)
         return Frame(data=data, header=header, ref=ref)
 
