@@ -126,18 +126,19 @@ def _finite_mean(a: Any) -> float:
 
 
 def _groups(cfg: PipelineConfig) -> dict[str, tuple[str, ...]]:
-    """Sample/blank name -> its resolved glob patterns (file patterns only; HDF5 stacks are not followed)."""
+    """Sample/blank name -> its resolved glob patterns (``file_glob::/dataset`` for HDF5 stacks, followed as they grow)."""
     base = cfg.source.parent
     out: dict[str, tuple[str, ...]] = {}
     items: list[SampleConfig | BlankConfig] = [*cfg.blanks, *cfg.samples]
     for item in items:
         pats = []
         for pat in item.frames:
-            if "::" in pat:
-                raise ValueError(f"{cfg.source}: {item.name}: HDF5 stack {pat!r}: saxs-mc watch follows frame "
-                                 f"files only so far; use saxs-mc run for HDF5 stacks")
-            p = Path(pat).expanduser()
-            pats.append(str(p if p.is_absolute() else base / p))
+            file_part, sep, ds = pat.partition("::")
+            if sep and ds.rstrip().endswith("]"):
+                raise ValueError(f"{cfg.source}: {item.name}: HDF5 stack {pat!r}: a frame selection cannot be followed "
+                                 f"as the stack grows; give the dataset without [...] (every frame is used)")
+            p = Path(file_part).expanduser()
+            pats.append(str(p if p.is_absolute() else base / p) + sep + ds)
         out[item.name] = tuple(pats)
     return out
 
@@ -179,7 +180,7 @@ class WatchSession:
         self.settings = settings or WatchSettings()
         self.groups = _groups(cfg)
         self.shape = expected_shape(cfg)
-        self.frames: dict[Path, FrameRecord] = {}
+        self.frames: dict[Any, FrameRecord] = {}  # a file's Path, or (stack Path, index) for a frame of an HDF5 stack
         self.wake = threading.Event()
         self.stop = threading.Event()
         self.dirty_since: float | None = None
@@ -198,6 +199,8 @@ class WatchSession:
         self.base_doc: Any = None
         self.sync_retry_at = 0.0
         self._said_empty: set[str] = set()
+        self.stack_waits: dict[tuple[Path, None], str] = {}
+        self.stale: set[str] = set()  # groups that lost a frame: their curves are recomputed
         table = cfg.reduction.monitor_table
         self.sidecar = SidecarTable(table, cfg.reduction.table_columns) if table else None
         self.table_changed_at = 0.0
@@ -213,17 +216,50 @@ class WatchSession:
                 if rec.state == "rejected" and rec.table_wait:
                     rec.state, rec.reason = "pending", ""
         for group, pats in self.groups.items():
-            found = sorted({Path(m) for pat in pats for m in glob.glob(pat, recursive=True)})
+            stacks = {Path(m): pat.partition("::")[2] or None for pat in pats if "::" in pat
+                      for m in glob.glob(pat.partition("::")[0], recursive=True)}
+            found = sorted({Path(m) for pat in pats if "::" not in pat for m in glob.glob(pat, recursive=True)})
             found = [p for p in found if p.is_file()]
-            self._say_empty(group, pats, found)
+            self._say_empty(group, pats, found + sorted(stacks))
+            for path, dataset in sorted(stacks.items()):
+                changed |= self._scan_stack(group, path, dataset, now)
             present = set(found)
-            for gone in [r for r in self.frames.values() if r.group == group and r.path not in present]:
+            for gone in [r for r in self.frames.values()
+                         if r.group == group and r.dataset is None and r.path not in present]:
                 changed |= self._update(gone, now)
             for p in found:
                 if p not in self.frames:
                     self.frames[p] = FrameRecord(p, group, now, None, now)
                     log.debug("%s: new file %s", group, p.name)
                 changed |= self._update(self.frames[p], now)
+        return changed
+
+    def _scan_stack(self, group: str, path: Path, dataset: str | None, now: float) -> bool:
+        """New frames of an HDF5 stack: those within the dataset's shape (SWMR-refreshed) when it is opened now.
+
+        A stack that cannot be opened yet (being created, or written without SWMR and still open) waits;
+        frames are never read beyond the committed shape.
+        """
+        from saxs_mc.io.frames import FrameError, expand_sources
+
+        spec = f"{path}::{dataset}" if dataset else str(path)
+        try:
+            refs = expand_sources(spec)
+        except (FrameError, OSError, KeyError, ValueError) as exc:
+            key = (path, None)
+            if key not in self.stack_waits:
+                log.info("%s: stack %s not readable yet (%s); waiting", group, path, exc)
+            self.stack_waits[key] = str(exc)
+            return False
+        self.stack_waits.pop((path, None), None)
+        changed = False
+        for ref in refs:
+            key = (ref.path, ref.index)
+            if key in self.frames:
+                continue
+            rec = FrameRecord(ref.path, group, now, stat_key(ref.path), now, dataset=ref.dataset, index=ref.index)
+            self.frames[key] = rec
+            changed |= self._accept(rec, Check("complete"), now)
         return changed
 
     def _say_empty(self, group: str, pats: tuple[str, ...], found: list[Path]) -> None:
@@ -238,6 +274,9 @@ class WatchSession:
         if st is None:  # deleted or renamed away: forget it (the next update runs without it)
             log.warning("%s: %s disappeared; it is no longer used", rec.group, rec.path)
             del self.frames[rec.path]
+            if self.live is not None and rec.state == "processed":
+                self.live.discard(rec.group, rec.ref())
+                self.stale.add(rec.group)
             return rec.state in ("complete", "processed")
         if st != rec.stat:
             if rec.state in ("complete", "processed") and st is not None:
@@ -330,10 +369,10 @@ class WatchSession:
         """
         fresh = sorted((r for r in self.frames.values() if r.state == "complete"),
                        key=lambda r: (r.complete_at or 0, str(r.path), r.index or 0))
-        if not fresh:
+        if not fresh and not self.stale:
             return []
         live = self._live()
-        groups = set()
+        groups, self.stale = set(self.stale), set()
         for r in fresh:
             row = self.sidecar.row(r.ref()) if self.sidecar is not None else None
             live.add(r.group, r.ref(), row)
@@ -347,7 +386,8 @@ class WatchSession:
         for r in fresh:
             r.state, r.processed_at = "processed", done
             log.debug("%s: %s processed (%.2f s after complete)", r.group, r.name, done - (r.complete_at or done))
-        self.last_sample = max(fresh, key=lambda r: r.complete_at or 0).group
+        if fresh:
+            self.last_sample = max(fresh, key=lambda r: r.complete_at or 0).group
         return changed
 
     def _update_sample(self, name: str) -> bool:

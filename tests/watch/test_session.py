@@ -152,17 +152,12 @@ def test_a_sync_while_run_holds_the_output_folder_is_retried_later(live_setup, c
     assert s.sync_due(now + s.settings.status_every_s + 1)
 
 
-def test_cli_refuses_bad_settings_and_hdf5_stacks_before_watching(live_setup, tmp_path, capsys):
+def test_cli_refuses_bad_settings_before_watching(live_setup, tmp_path, capsys):
     from saxs_mc.cli import main
 
     cfg_path, _, _ = live_setup
     assert main(["watch", str(cfg_path), "--poll", "0"]) == 2
     assert "poll_s=0.0 must be > 0" in capsys.readouterr().err
-    h5cfg = tmp_path / "h5.toml"
-    h5cfg.write_text(cfg_path.read_text().replace('nuc190C_*.edf"', 'stack*.h5::/entry/data/data"'))
-    assert main(["watch", str(h5cfg)]) == 2
-    err = capsys.readouterr().err
-    assert "HDF5 stack" in err and "use saxs-mc run" in err
 
 
 def test_an_update_that_raises_is_logged_and_retried_not_fatal(live_setup, caplog, monkeypatch):
