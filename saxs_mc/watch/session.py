@@ -56,7 +56,8 @@ class FrameRecord:
     handed_size: int | None = None
     polls_stable: int = 0
     table_wait: bool = False  # waiting for (or rejected for lack of) its monitor-table row
-    fitted_at: float | None = None  # first live fit (in summary.json) whose curve includes this frame
+    summary_at: float | None = None  # its sample's curve including it first in summary.json
+    fitted_at: float | None = None  # a fit (live or batch) including it first in summary.json
     dataset: str | None = None  # frame ``index`` of the HDF5 stack ``path::dataset``
     index: int | None = None
 
@@ -74,7 +75,7 @@ class FrameRecord:
     def summary(self) -> dict[str, Any]:
         return {"file": self.name, "group": self.group, "state": self.state, "reason": self.reason or None,
                 "first_seen": self.first_seen, "complete_at": self.complete_at, "processed_at": self.processed_at,
-                "fitted_at": self.fitted_at, "size": None if self.stat is None else self.stat[0],
+                "summary_at": self.summary_at, "fitted_at": self.fitted_at, "size": None if self.stat is None else self.stat[0],
                 "handed_size": self.handed_size}
 
 
@@ -381,11 +382,11 @@ class WatchSession:
         changed = [name for name in touched if self._update_sample(name)]
         self._collect_rejections()
         self.version += 1
-        self.write_summary()
         done = time.time()
         for r in fresh:
             r.state, r.processed_at = "processed", done
             log.debug("%s: %s processed (%.2f s after complete)", r.group, r.name, done - (r.complete_at or done))
+        self.write_summary()
         if fresh:
             self.last_sample = max(fresh, key=lambda r: r.complete_at or 0).group
         return changed
@@ -503,15 +504,9 @@ class WatchSession:
         if done:
             self.version += 1
             self.write_summary()
-            now = time.time()
             for name in done:
                 st = self.samples[name]
-                keys = st.fitted_frames | (st.fit_of[2] if st.fit_of else frozenset())
-                for r in self.frames.values():
-                    if r.fitted_at is None and _rec_key(r) in keys:
-                        r.fitted_at = now
-                log.debug("%s: live fit in summary.json (chi2_r %.2f, %.1f s)", name, st.fit["chi2_r"],
-                          st.fit["fit_s"])
+                log.debug("%s: live fit done (chi2_r %.2f, %.1f s)", name, st.fit["chi2_r"], st.fit["fit_s"])
         return done
 
     # ------------------------------------------------------------------ sync (exact batch pipeline)
@@ -572,8 +567,19 @@ class WatchSession:
             log.error("%s", msg)
         self.base_doc = _read_json(self.cfg.output.dir / "summary.json")
         log.debug("sync %d done in %.1f s: %s", self.runs, res["elapsed_s"], res["counts"])
+        self._stamp(self.sync_keys, self.sync_keys)  # the batch summary has their curves and fits
         self.write_summary()
         return res
+
+    def _stamp(self, curves: dict[str, frozenset], fits: dict[str, frozenset]) -> None:
+        """Record when each frame's curve / fit first reached ``summary.json`` (latencies in status.json)."""
+        now = time.time()
+        for r in self.frames.values():
+            k = _rec_key(r)
+            if r.summary_at is None and r.state == "processed" and k in curves.get(r.group, ()):
+                r.summary_at = now
+            if r.fitted_at is None and k in fits.get(r.group, ()):
+                r.fitted_at = now
 
     # ------------------------------------------------------------------ summary.json
     def write_summary(self) -> None:
@@ -595,6 +601,16 @@ class WatchSession:
                        "newer than the batch results above; replaced by the batch results when it syncs",
                        "counts": self.counts(), "samples": {n: st.summary() for n, st in ahead.items()}}
         write_json_atomic(self.cfg.output.dir / "summary.json", jsonable(doc))
+        curves: dict[str, set] = {}
+        fits: dict[str, set] = {}
+        for n, st in ahead.items():
+            b = self._blank(n)
+            curves.setdefault(n, set()).update(st.frames)
+            curves.setdefault(b, set()).update(st.blank_frames)
+            if st.fit is not None and st.fit_of is not None:
+                fits.setdefault(n, set()).update(st.fitted_frames)
+                fits.setdefault(b, set()).update(st.fit_of[2])
+        self._stamp(curves, fits)  # type: ignore[arg-type]
 
     # ------------------------------------------------------------------ status
     def counts(self) -> dict[str, Any]:
@@ -627,4 +643,4 @@ class WatchSession:
         rejected += [{"file": f, "reason": why, "by": "reduction"} for f, why in self.pipeline_rejected.items()]
         return {"counts": self.counts(), "updated": time.time(), "config": str(self.cfg.source),
                 "frames": [r.summary() for r in sorted(self.frames.values(), key=lambda r: r.first_seen)],
-                "rejected": rejected}
+                "samples": {n: st.summary() for n, st in self.samples.items()}, "rejected": rejected}
