@@ -90,6 +90,27 @@ class LiveReducer:
             red = self._reducers[key] = Reducer(poni=s["poni"], mask=s["mask"], settings=settings)
         return red
 
+    def warm(self) -> float:
+        """Build each reducer's pyFAI integration engine now (with a blank frame of the detector's shape), so
+        that the first real frame does not pay for it; seconds spent.  Reducers whose geometry comes from the
+        frame headers are built on their first frame."""
+        import time
+
+        import numpy as np
+
+        t0 = time.perf_counter()
+        for group in self.reduce_settings:
+            red = self.reducer(group)
+            ai, s = red.integrator, red.settings
+            if ai is None or getattr(red, "_warm", False):
+                continue
+            # the same integration call as Reducer.integrate_frame (pyFAI caches the engine by these arguments)
+            ai.integrate1d(np.zeros(red._shape, np.float32), red.npt, unit=s.pyfai_unit, error_model=s.error_model,
+                           method=s.method, mask=red._mask, polarization_factor=s.polarization_factor,
+                           radial_range=s.q_range, correctSolidAngle=s.correct_solid_angle, normalization_factor=1.0)
+            red._warm = True
+        return time.perf_counter() - t0
+
     # ------------------------------------------------------------------ frames
     def add(self, group: str, ref: Any, table: Mapping[str, float] | None = None) -> Any:
         """Integrate one complete frame (a :class:`~saxs_mc.io.frames.FrameRef`) into ``group``; its record.

@@ -162,8 +162,10 @@ def warm_up(session: WatchSession) -> None:
     import saxs_mc.reduce.reducer  # noqa: F401
 
     live = session._live()
-    for group in live.reduce_settings:
-        live.reducer(group)
+    try:
+        live.warm()
+    except Exception as exc:  # e.g. a PONI that cannot be read: the curve path reports it on the first frame
+        log.debug("integrator not warmed up: %s", exc)
     log.debug("warmed up in %.1f s", time.perf_counter() - t0)
 
 
