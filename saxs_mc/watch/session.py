@@ -255,11 +255,10 @@ class WatchSession:
         self.stack_waits.pop((path, None), None)
         changed = False
         for ref in refs:
-            key = (ref.path, ref.index)
-            if key in self.frames:
+            if (ref.path, ref.index) in self.frames:
                 continue
             rec = FrameRecord(ref.path, group, now, stat_key(ref.path), now, dataset=ref.dataset, index=ref.index)
-            self.frames[key] = rec
+            self.frames[(ref.path, ref.index)] = rec
             changed |= self._accept(rec, Check("complete"), now)
         return changed
 
@@ -505,8 +504,8 @@ class WatchSession:
             self.version += 1
             self.write_summary()
             for name in done:
-                st = self.samples[name]
-                log.debug("%s: live fit done (chi2_r %.2f, %.1f s)", name, st.fit["chi2_r"], st.fit["fit_s"])
+                fit = self.samples[name].fit or {}
+                log.debug("%s: live fit done (chi2_r %.2f, %.1f s)", name, fit.get("chi2_r"), fit.get("fit_s"))
         return done
 
     # ------------------------------------------------------------------ sync (exact batch pipeline)
