@@ -34,6 +34,7 @@ import json
 import math
 import os
 import shutil
+import signal
 import statistics
 import subprocess
 import sys
@@ -99,6 +100,18 @@ def _pct(xs: list[float], p: float) -> float:
     return sorted(xs)[max(0, math.ceil(p * len(xs)) - 1)] if xs else math.nan  # nearest rank
 
 
+def _wait_all_processed(status: Path, n: int, timeout: float) -> None:
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        try:
+            recs = json.loads(status.read_text())["frames"]
+        except (OSError, ValueError, KeyError):
+            recs = []
+        if sum(bool(r.get("summary_at")) for r in recs) >= n:
+            return
+        time.sleep(0.5)
+
+
 def run_once(rate: float, workers: int, args: argparse.Namespace, source: Path, conditions: list[str],
              cal: tuple[Path, Path] | None) -> dict:
     with tempfile.TemporaryDirectory(prefix="watch_bench_") as t:
@@ -119,6 +132,9 @@ def run_once(rate: float, workers: int, args: argparse.Namespace, source: Path, 
             frames, rate, source=source, conditions=conditions, chunks=5)))
         sim.start()
         sim.join()
+        if args.mode == "keepup":  # stop once every frame's curve is in summary.json (the final sync is not measured)
+            _wait_all_processed(tmp / "out" / "live" / "status.json", len(result["run"].files), timeout=600)
+            proc.send_signal(signal.SIGTERM)
         _, err = proc.communicate(timeout=3600)
         status = json.loads((tmp / "out" / "live" / "status.json").read_text())
     recs = {r["file"]: r for r in status["frames"]}

@@ -197,7 +197,9 @@ class WatchSession:
         self.synced_keys: dict[str, frozenset] = {}
         self.sync_started = 0.0
         self.last_sync_at = time.time()
-        self.base_doc: Any = None
+        self.base_doc: Any = _read_json(cfg.output.dir / "summary.json")  # the last batch results, kept until a sync
+        if isinstance(self.base_doc, dict):
+            self.base_doc.pop("live", None)
         self.sync_retry_at = 0.0
         self._said_empty: set[str] = set()
         self.stack_waits: dict[tuple[Path, None], str] = {}
