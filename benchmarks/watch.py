@@ -8,7 +8,8 @@ EDF, or ``--size 1mpx``) written at each ``--rates`` with partial writes.  Per f
 simulator's clock when its last byte was written (same machine):
 
 * curve latency = when ``summary.json`` first held its sample's averaged curve including it
-  (``summary_at`` in ``live/status.json``);
+  (``summary_at`` in ``live/status.json``), over the samples' frames (the blank's frames, written
+  first, have no sample curve to update yet);
 * fit latency, per fit (live fit or batch sync): from the newest frame it includes being on disk to
   the fit being in ``summary.json`` ("per fit");
 * and per frame: to the first fit including it ("any frame"); with the noise rule a frame that does
@@ -140,7 +141,8 @@ def run_once(rate: float, workers: int, args: argparse.Namespace, source: Path, 
     recs = {r["file"]: r for r in status["frames"]}
     run = result["run"]
     pairs = [(recs.get(str(f)), c) for f, c in zip(run.files, run.completed_at)]
-    curve = [r["summary_at"] - c for r, c in pairs if r and r.get("summary_at")]
+    # curve latency of the samples' frames (a blank's frames change the curves of its samples, which may not exist yet)
+    curve = [r["summary_at"] - c for r, c in pairs if r and r.get("summary_at") and not r["group"].startswith("blank")]
     fit = [r["fitted_at"] - c for r, c in pairs if r and r.get("fitted_at")]
     per_fit: dict[float, float] = {}  # each fit (live or sync): the latency of the newest frame it included
     for r, c in pairs:
@@ -149,6 +151,8 @@ def run_once(rate: float, workers: int, args: argparse.Namespace, source: Path, 
     trig = list(per_fit.values())
     third = max(1, len(curve) // 3)
     fit_s = [s["fit"]["fit_s"] for s in status.get("samples", {}).values() if s.get("fit")]
+    if proc.returncode:
+        print(err[-4000:], file=sys.stderr)
     return {"rate_hz": rate, "workers": workers, "frames": len(run.files), "in_summary": len(curve),
             "writer_s": run.elapsed_s, "fits": status["counts"]["fits"], "syncs": status["counts"]["runs"],
             "curve_med": statistics.median(curve) if curve else math.nan, "curve_p95": _pct(curve, 0.95),

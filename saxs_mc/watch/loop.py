@@ -81,13 +81,22 @@ class _Workers:
         from .worker import init_worker
 
         levels = {n: logging.getLogger(n).getEffectiveLevel() for n in ("saxs_mc", "saxs_mc.pipeline", "saxs_mc.fit")}
-        self.pool = concurrent.futures.ProcessPoolExecutor(max_workers=n, mp_context=multiprocessing.get_context("spawn"),
-                                                           initializer=init_worker, initargs=(levels,))
+        self._new = lambda: concurrent.futures.ProcessPoolExecutor(
+            max_workers=n, mp_context=multiprocessing.get_context("spawn"), initializer=init_worker, initargs=(levels,))
+        self.pool = self._new()
         self.wake = wake
         self.warm = [self.submit(_ping) for _ in range(n)]
 
     def submit(self, fn: Any, *args: Any) -> Any:
-        fut = self.pool.submit(fn, *args)
+        from concurrent.futures.process import BrokenProcessPool
+
+        try:
+            fut = self.pool.submit(fn, *args)
+        except BrokenProcessPool:  # a worker died (e.g. killed): a new pool, and the task again
+            log.error("a worker process died; starting new ones")
+            self.pool.shutdown(wait=False, cancel_futures=True)
+            self.pool = self._new()
+            fut = self.pool.submit(fn, *args)
         fut.add_done_callback(lambda f: self.wake.set())  # the loop takes results at once
         return fut
 
@@ -185,7 +194,7 @@ def _idle(session: WatchSession) -> bool:
     st, c = session.settings, session.counts()
     return bool(st.idle_exit_s and session.frames and c["pending"] == 0 and c["waiting"] == 0
                 and session.dirty_since is None and session.sync_future is None
-                and session.complete_keys() == session.synced_keys
+                and (session.complete_keys() == session.synced_keys or session.live_config() is None)
                 and time.monotonic() - session.last_activity >= st.idle_exit_s)
 
 

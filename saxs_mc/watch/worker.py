@@ -14,6 +14,7 @@ takes SIGINT as ``run`` does (cached steps kept, staging folders removed).
 from __future__ import annotations
 
 import logging
+import os
 import signal
 import time
 from typing import Any
@@ -36,6 +37,8 @@ def init_worker(levels: dict[str, int]) -> None:
     fit_log.setLevel(logging.ERROR)
     try:
         warm_fit_kernels()
+    except Exception as exc:  # an initializer that raises breaks the whole pool: the first fit compiles instead
+        log.warning("fit kernels not warmed up in worker %d: %s: %s", os.getpid(), type(exc).__name__, exc)
     finally:
         fit_log.setLevel(level)
 

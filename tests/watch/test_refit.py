@@ -94,3 +94,34 @@ def test_live_curve_and_live_fit_equal_the_batch_pipeline_steps(live_setup):
     assert st.fit["chi2_r"] == res.outcomes["fit/nuc260C"].result["chi2_r"]
     # no new frame: nothing to re-fit
     assert s.fits_due(1.0) == []
+
+
+def test_the_curve_path_does_not_wait_for_a_running_fit(live_setup):
+    import concurrent.futures
+    import json
+
+    cfg_path, frames, out = live_setup
+    with allow_unmatched_globs():
+        cfg = load_config(cfg_path)
+    s = WatchSession(cfg, WatchSettings(refit_every_s=None))
+    for name in ("blank_230C_00000.edf", "nuc190C_00000.edf"):
+        (frames / name.rsplit("_", 1)[0]).mkdir(exist_ok=True)
+        shutil.copy(DATA / name.rsplit("_", 1)[0] / name, frames / name.rsplit("_", 1)[0])
+    s.scan(now=0.0)
+    assert s.update_curves() == ["nuc190C"] and s.fits_due(0.0) == ["nuc190C"]
+    running: concurrent.futures.Future = concurrent.futures.Future()
+    s.start_fit("nuc190C", lambda fn, *a: running)  # a fit that has not finished
+    shutil.copy(DATA / "nuc190C" / "nuc190C_00001.edf", frames / "nuc190C")
+    s.scan(now=1.0)
+    assert s.update_curves() == ["nuc190C"]  # the new frame's curve is in at once
+    assert s.samples["nuc190C"].n_frames == 2 and s.fits_due(1.0) == [] and s.collect_fits() == []
+    live = json.loads((out / "summary.json").read_text())["live"]["samples"]["nuc190C"]
+    assert live["n_frames"] == 2 and live["fit"] is None
+    running.set_result({"chi2_r": 1.1, "peak_radius_nm": 2.0, "all_converged": True, "total_volume_fraction": 0.01,
+                        "fit_s": 1.0, "peaks": [], "q_nm": [], "model": []})
+    assert s.collect_fits() == ["nuc190C"]
+    live = json.loads((out / "summary.json").read_text())["live"]["samples"]["nuc190C"]
+    assert live["fit"]["n_frames_fitted"] == 1 and live["n_frames"] == 2
+    assert s.samples["nuc190C"].last_change is None
+    s.fits_due(2.0)  # the curve moved on since the fit: the rule is evaluated (nested: one frame added)
+    assert s.samples["nuc190C"].last_change["nested"] is True
