@@ -153,7 +153,8 @@ def run_once(rate: float, workers: int, args: argparse.Namespace, source: Path, 
     fit_s = [s["fit"]["fit_s"] for s in status.get("samples", {}).values() if s.get("fit")]
     if proc.returncode:
         print(err[-4000:], file=sys.stderr)
-    return {"rate_hz": rate, "workers": workers, "frames": len(run.files), "in_summary": len(curve),
+    n_sample = sum(1 for r, _ in pairs if r and not r["group"].startswith("blank"))
+    return {"rate_hz": rate, "workers": workers, "frames": n_sample, "in_summary": len(curve),
             "writer_s": run.elapsed_s, "fits": status["counts"]["fits"], "syncs": status["counts"]["runs"],
             "curve_med": statistics.median(curve) if curve else math.nan, "curve_p95": _pct(curve, 0.95),
             "curve_max": max(curve, default=math.nan),
