@@ -122,7 +122,8 @@ def run_once(rate: float, workers: int, args: argparse.Namespace, source: Path, 
         cfg = _config(tmp, frames, args, [c for c in conditions if not c.startswith("blank")], cal)
         cmd = [sys.executable, "-m", "saxs_mc.cli", "-q", "watch", str(cfg), "--poll", "0.2", "--idle-exit", "5",
                "--workers", str(workers), "--sync-idle", str(args.sync_idle), "--refit-k", str(args.refit_k)]
-        proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        errf = open(tmp / "watch.err", "w+")  # a file, not a pipe: a full pipe would block the watch
+        proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=errf, text=True)
         page = tmp / "out" / "live" / "index.html"  # written once the watch has warmed up
         t_end = time.monotonic() + args.warmup
         while not page.is_file() and time.monotonic() < t_end:
@@ -136,7 +137,10 @@ def run_once(rate: float, workers: int, args: argparse.Namespace, source: Path, 
         if args.mode == "keepup":  # stop once every frame's curve is in summary.json (the final sync is not measured)
             _wait_all_processed(tmp / "out" / "live" / "status.json", len(result["run"].files), timeout=600)
             proc.send_signal(signal.SIGTERM)
-        _, err = proc.communicate(timeout=3600)
+        proc.wait(timeout=3600)
+        errf.seek(0)
+        err = errf.read()
+        errf.close()
         status = json.loads((tmp / "out" / "live" / "status.json").read_text())
     recs = {r["file"]: r for r in status["frames"]}
     run = result["run"]

@@ -183,7 +183,13 @@ class LiveReducer:
             return None
         if smp is None or blank is None:
             return None
-        return smp.subtract(blank, scale=sub["scale"])
+        quiet = logging.getLogger("saxs_mc.reduce.blank")
+        level = quiet.level
+        quiet.setLevel(logging.ERROR)  # its warnings (negative points) would repeat per frame: the batch sync logs them
+        try:
+            return smp.subtract(blank, scale=sub["scale"])
+        finally:
+            quiet.setLevel(level)
 
 
 def _key(ref: Any) -> tuple[str, int]:
