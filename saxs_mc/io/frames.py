@@ -130,6 +130,10 @@ def _open_h5(path: Path):
     import h5py
     import hdf5plugin  # noqa: F401  (registers bitshuffle/LZ4/... filters)
 
+    try:  # read-only; SWMR when the writer uses it (a stack still growing), else a plain read-only open
+        return h5py.File(path, "r", libver="latest", swmr=True)
+    except OSError:
+        pass
     try:
         return h5py.File(path, "r")
     except OSError as exc:
@@ -366,11 +370,14 @@ def _header_layout(fh, ds, n: int) -> tuple[dict[str, Any], dict[str, str]]:
     top = fh[ds.name.split("/")[1]] if ds.name.count("/") > 1 else None
     if top is not None:
         groups += [g for k, g in top.items() if isinstance(g, h5py.Group) and "header" in k.lower() and g not in groups]
+    grows = fh.swmr_mode  # SWMR writer: per-frame values may be appended just ahead of their frame
     for grp in groups:
         for k, obj in grp.items():
             if not isinstance(obj, h5py.Dataset) or obj.name == ds.name:
                 continue
-            if obj.ndim == 0 or obj.size == 1:
+            if grows and obj.ndim == 1 and obj.shape[0] > n > 0:  # appended ahead of the frame data
+                per_frame[k] = obj.name  # blocks are read within the frames' count only
+            elif obj.ndim == 0 or obj.size == 1:
                 header[k] = _scalar(obj[()])
             elif obj.ndim == 1 and obj.shape[0] == n and n > 1:
                 per_frame[k] = obj.name

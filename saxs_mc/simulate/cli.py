@@ -73,6 +73,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--rate", type=float, default=2.0, metavar="HZ", help="with --live: frames per second (default 2)")
     p.add_argument("--live-conditions", default=None, metavar="A,B",
                    help="with --live: only these condition folders, e.g. blank_230C,nuc190C,nuc260C")
+    p.add_argument("--hdf5", action="store_true",
+                   help="with --live: append to one HDF5 stack per condition under SWMR instead of writing EDF files")
     p.set_defaults(func=_run)
 
 
@@ -124,9 +126,10 @@ def _run_growth(args: argparse.Namespace) -> int:
 
 def _run_live(args: argparse.Namespace) -> int:
     """``--live OUTDIR --rate HZ``: the shipped series written frame by frame (saxs_mc.simulate.live)."""
-    from saxs_mc.simulate.live import write_live
+    from saxs_mc.simulate.live import write_live, write_live_hdf5
 
     conds = [c for c in args.live_conditions.split(",") if c] if args.live_conditions else None
-    res = write_live(args.live, args.rate, conditions=conds)
+    writer = write_live_hdf5 if args.hdf5 else write_live
+    res = writer(args.live, args.rate, conditions=conds)
     log.info("%s", res.report())
     return 0

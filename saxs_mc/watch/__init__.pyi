@@ -12,6 +12,15 @@ from .complete import (
 from .complete import (
     hdf5_committed_frames as hdf5_committed_frames,
 )
+from .live_reduce import (
+    LiveReducer as LiveReducer,
+)
+from .refit import (
+    CurveChange as CurveChange,
+)
+from .refit import (
+    curve_change as curve_change,
+)
 from .session import (
     WatchSession as WatchSession,
 )

@@ -75,3 +75,12 @@ class SidecarTable:
         except ValueError as exc:
             return f"waiting for its row in the monitor table ({exc})"
         return None
+
+    def row(self, ref: Any) -> dict[str, Any]:
+        """This frame's values from the table (empty without a frame column: the batch sync matches by order)."""
+        if self.table is None or "frame" not in self.table.fields:
+            return {}
+        try:
+            return dict(self.table.values_for([ref])[0])
+        except ValueError:
+            return {}

@@ -85,10 +85,12 @@ def test_watch_stopped_midway_and_restarted_gives_the_same_result(live_setup, tm
     sim = _simulate(frames, rate=1.0)
     deadline = time.monotonic() + 120
     status = out / "live" / "status.json"
-    while time.monotonic() < deadline:  # stop after the first pipeline update, while frames still arrive
-        if status.is_file() and json.loads(status.read_text())["counts"]["runs"] >= 1:
+    while time.monotonic() < deadline:  # stop after the first live curves, while frames still arrive
+        if status.is_file() and json.loads(status.read_text())["counts"]["processed"] >= 5:
             break
         time.sleep(0.2)
+    live = json.loads((out / "summary.json").read_text())["live"]  # the curve path wrote the live part
+    assert live["samples"] and all(s["n_frames"] >= 1 for s in live["samples"].values())
     proc.send_signal(signal.SIGTERM)
     _, err = proc.communicate(timeout=60)
     assert proc.returncode == 0, err

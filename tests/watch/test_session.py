@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import shutil
+import time
 
 import fabio
 import numpy as np
@@ -117,38 +118,50 @@ def test_a_file_that_disappears_is_forgotten_and_the_set_changes(live_setup, cap
     assert s.complete_files("nuc190C") == ()
 
 
-def test_an_update_while_run_holds_the_output_folder_is_retried_later(live_setup, caplog):
+def _inline(fn, *args):
+    """A submit() that runs the task here and returns its finished future."""
+    import concurrent.futures
+
+    fut = concurrent.futures.Future()
+    try:
+        fut.set_result(fn(*args))
+    except Exception as exc:
+        fut.set_exception(exc)
+    return fut
+
+
+def test_a_sync_while_run_holds_the_output_folder_is_retried_later(live_setup, caplog):
     from saxs_mc.pipeline.run import output_lock
-    from saxs_mc.watch.loop import _process
 
     cfg_path, frames, out = live_setup
-    s = _session(cfg_path)
+    s = _session(cfg_path, sync_idle_s=0.1)
     for c in ("blank_230C", "nuc190C"):
         (frames / c).mkdir()
         shutil.copy(DATA / c / f"{c}_00000.edf", frames / c)
     assert s.scan(now=0.0) is True
-    out.mkdir()
+    assert s.update_curves() == ["nuc190C"]  # the curve path does not need the lock
+    assert s.samples["nuc190C"].curve is not None
+    s.last_activity -= 1.0
+    now = time.time()
+    assert s.sync_due(now)
     with output_lock(out), caplog.at_level(logging.WARNING, logger="saxs_mc.watch"):
-        _process(s)
-    assert "trying again" in caplog.text and s.dirty_since is not None and s.runs == 0
-    assert all(r.state == "complete" for r in s.frames.values())  # not marked processed
+        s.start_sync(_inline)
+        s.collect_sync()
+    assert "trying again" in caplog.text and s.runs == 0 and s.synced_keys == {}
+    assert not s.sync_due(now)  # not hammered: retried after a pause
+    assert s.sync_due(now + s.settings.status_every_s + 1)
 
 
-def test_cli_refuses_bad_settings_and_hdf5_stacks_before_watching(live_setup, tmp_path, capsys):
+def test_cli_refuses_bad_settings_before_watching(live_setup, tmp_path, capsys):
     from saxs_mc.cli import main
 
     cfg_path, _, _ = live_setup
     assert main(["watch", str(cfg_path), "--poll", "0"]) == 2
     assert "poll_s=0.0 must be > 0" in capsys.readouterr().err
-    h5cfg = tmp_path / "h5.toml"
-    h5cfg.write_text(cfg_path.read_text().replace('nuc190C_*.edf"', 'stack*.h5::/entry/data/data"'))
-    assert main(["watch", str(h5cfg)]) == 2
-    err = capsys.readouterr().err
-    assert "HDF5 stack" in err and "use saxs-mc run" in err
 
 
 def test_an_update_that_raises_is_logged_and_retried_not_fatal(live_setup, caplog, monkeypatch):
-    from saxs_mc.watch.loop import _process
+    from saxs_mc.watch.loop import _curves
 
     cfg_path, _, _ = live_setup
     s = _session(cfg_path)
@@ -156,7 +169,7 @@ def test_an_update_that_raises_is_logged_and_retried_not_fatal(live_setup, caplo
     def boom():
         raise FileNotFoundError("frame x.edf vanished")
 
-    monkeypatch.setattr(s, "process", boom)
+    monkeypatch.setattr(s, "update_curves", boom)
     with caplog.at_level(logging.ERROR, logger="saxs_mc.watch"):
-        _process(s)
+        _curves(s)
     assert "update failed: frame x.edf vanished" in caplog.text and s.dirty_since is not None
