@@ -61,47 +61,51 @@ from saxs_mc.io.atomic import jsonable
 _HMAX = 7
 
 
-def _cubic_allowed(name: str, h: int, k: int, l: int) -> bool:  # noqa: E741
+def _zero_pairs(h: int, k: int, l: int) -> list[tuple[int, ...]]:  # noqa: E741
+    """The other two indices (sorted) for every zero index of (hkl): the 0kl reflections."""
     idx = sorted((h, k, l))
-    a, b, c = idx
+    return [tuple(x for j, x in enumerate(idx) if j != i) for i in range(3) if idx[i] == 0]
 
-    def hhl_pairs():
-        # (repeated index, other index) for every way of reading (hkl) as hhl
-        out = []
-        if a == b:
-            out.append((a, c))
-        if b == c:
-            out.append((b, a))
-        if a == c:
-            out.append((a, b))
-        return out
 
-    zero_pairs = [tuple(x for j, x in enumerate(idx) if j != i) for i in range(3) if idx[i] == 0]
-    if name == "Im3m":
-        return (h + k + l) % 2 == 0
-    if name == "Pn3m":
-        return all((p + r) % 2 == 0 for p, r in zero_pairs)
-    if name == "Pm3n":
-        return all(lv % 2 == 0 for _h, lv in hhl_pairs())
-    if name == "Ia3d":
-        if (h + k + l) % 2:
-            return False
-        if any(p % 2 or r % 2 for p, r in zero_pairs):
-            return False
-        if any((2 * hv + lv) % 4 for hv, lv in hhl_pairs()):
-            return False
-        if a == 0 and b == 0 and c % 4:
-            return False
-        return True
-    if name == "Fm3m":
-        return len({h % 2, k % 2, l % 2}) == 1
-    if name == "Fd3m":
-        if len({h % 2, k % 2, l % 2}) != 1:
-            return False
-        if any((p + r) % 4 for p, r in zero_pairs):
-            return False
-        return True
-    raise KeyError(name)
+def _hhl_pairs(h: int, k: int, l: int) -> list[tuple[int, int]]:  # noqa: E741
+    """(repeated index, other index) for every way of reading (hkl) as hhl."""
+    a, b, c = sorted((h, k, l))
+    out = []
+    if a == b:
+        out.append((a, c))
+    if b == c:
+        out.append((b, a))
+    if a == c:
+        out.append((a, b))
+    return out
+
+
+def _all_even_or_odd(h: int, k: int, l: int) -> bool:  # noqa: E741
+    return len({h % 2, k % 2, l % 2}) == 1
+
+
+def _ia3d(h: int, k: int, l: int) -> bool:  # noqa: E741
+    a, b, c = sorted((h, k, l))
+    return not ((h + k + l) % 2 or any(p % 2 or r % 2 for p, r in _zero_pairs(h, k, l))
+                or any((2 * hv + lv) % 4 for hv, lv in _hhl_pairs(h, k, l)) or (a == 0 and b == 0 and c % 4))
+
+
+#: reflection conditions of the cubic space groups (International Tables), by space-group name
+_CUBIC_RULES: dict[str, Any] = {
+    "Im3m": lambda h, k, l: (h + k + l) % 2 == 0,  # noqa: E741
+    "Pn3m": lambda h, k, l: all((p + r) % 2 == 0 for p, r in _zero_pairs(h, k, l)),  # noqa: E741
+    "Pm3n": lambda h, k, l: all(lv % 2 == 0 for _h, lv in _hhl_pairs(h, k, l)),  # noqa: E741
+    "Ia3d": _ia3d,
+    "Fm3m": _all_even_or_odd,
+    "Fd3m": lambda h, k, l: _all_even_or_odd(h, k, l) and not any((p + r) % 4 for p, r in _zero_pairs(h, k, l)),  # noqa: E741
+}
+
+
+def _cubic_allowed(name: str, h: int, k: int, l: int) -> bool:  # noqa: E741
+    """True when reflection (hkl) is allowed in the cubic space group ``name``; KeyError for an unknown group."""
+    if name not in _CUBIC_RULES:
+        raise KeyError(name)
+    return bool(_CUBIC_RULES[name](h, k, l))
 
 
 def _cubic_reflections(name: str) -> list[tuple[float, str]]:
