@@ -457,23 +457,13 @@ def index_peaks(
     best = good[0]
     ph = PHASES[best["name"]]
     orders = _orders(best, order, q.size)
-    secondary: tuple[IndexResult, ...] = ()
     unexp = [i for i in range(q.size) if orders[i] is None]
-    if len(unexp) >= 2 and _depth < 2:
-        sec = index_peaks(q[unexp], e[unexp], phases=phases, q_range_nm=q_range_nm, sys_rel=sys_rel,
-                          tol_sigma=tol_sigma, max_score=max_score, _depth=_depth + 1)
-        if sec.indexed:
-            secondary = (sec,)
+    secondary = _secondary(q[unexp], e[unexp], _depth, phases=phases, q_range_nm=q_range_nm, sys_rel=sys_rel,
+                           tol_sigma=tol_sigma, max_score=max_score)
     acceptance = best["score"] - _UNEXPLAINED_PENALTY * sum(_n_explained(s) for s in secondary)
     lat = ph["lattice"](best["base"])
     if acceptance > max_score:
-        nan = float("nan")
-        hint = {"name": best["name"], "lattice_nm": float(lat), "lattice_label": ph["label"],
-                "score": float(best["score"]), "acceptance_score": float(acceptance), "orders": list(orders),
-                "n_matched": best["n_matched"]}
-        return IndexResult("unindexed", nan, nan, "", (None,) * q.size, float(best["score"]), float(best["chi2"]), 0,
-                           q.size, 0, alternatives=_alternatives(good), acceptance_score=float(acceptance),
-                           max_score=max_score, hint=hint)
+        return _rejected(best, good, orders, float(lat), float(acceptance), max_score)
     return IndexResult(
         phase=best["name"],
         lattice_nm=float(lat),
@@ -491,3 +481,24 @@ def index_peaks(
         acceptance_score=float(acceptance),
         max_score=max_score,
     )
+
+
+def _secondary(q: np.ndarray, e: np.ndarray, depth: int, **kwargs: Any) -> tuple[IndexResult, ...]:
+    """A second phase indexing the peaks the first left unexplained (at least 2; two levels deep at most)."""
+    if q.size < 2 or depth >= 2:
+        return ()
+    sec = index_peaks(q, e, _depth=depth + 1, **kwargs)
+    return (sec,) if sec.indexed else ()
+
+
+def _rejected(best: dict[str, Any], good: list[dict[str, Any]], orders: tuple[str | None, ...], lat: float,
+              acceptance: float, max_score: float) -> IndexResult:
+    """"unindexed": the best candidate scores worse than ``max_score``; it is kept as the ``hint``."""
+    nan = float("nan")
+    n = len(orders)
+    hint = {"name": best["name"], "lattice_nm": lat, "lattice_label": PHASES[best["name"]]["label"],
+            "score": float(best["score"]), "acceptance_score": acceptance, "orders": list(orders),
+            "n_matched": best["n_matched"]}
+    return IndexResult("unindexed", nan, nan, "", (None,) * n, float(best["score"]), float(best["chi2"]), 0,
+                       n, 0, alternatives=_alternatives(good), acceptance_score=acceptance,
+                       max_score=max_score, hint=hint)
