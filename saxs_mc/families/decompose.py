@@ -60,6 +60,7 @@ import logging
 import math
 import time
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 
@@ -144,30 +145,37 @@ def decompose(curve: Curve, families: Sequence[Family] | None = None, *, continu
 
 # ----------------------------------------------------------------------
 def _check_settings(curve, continuous, background, power_law_exponent, contrast, selection, n_sigma, p_flat):
-    problems = []
+    """The continuous population to fit (None without one); every bad setting reported at once (ValueError)."""
     if not isinstance(curve, Curve):
         raise TypeError(f"curve must be a saxs_mc.io.curves.Curve (read one with read_curve), got {type(curve).__name__}")
-    if background not in BACKGROUNDS:
-        problems.append(f"background={background!r}: use one of {BACKGROUNDS}")
-    if selection not in SELECTIONS:
-        problems.append(f"selection={selection!r}: use one of {SELECTIONS}")
-    if power_law_exponent is not None and not (isinstance(power_law_exponent, (int, float))
-                                               and math.isfinite(power_law_exponent) and power_law_exponent > 0):
-        problems.append(f"power_law_exponent={power_law_exponent!r}: give a finite exponent > 0 (e.g. 4) or None")
-    if contrast is not None and not (isinstance(contrast, (int, float)) and math.isfinite(contrast) and contrast != 0):
-        problems.append(f"contrast_1e6_A2={contrast!r}: give a finite non-zero SLD difference in 1e-6 A^-2 "
-                        "(CdSe/octadecene 34.65)")
-    if not (isinstance(n_sigma, (int, float)) and n_sigma > 0):
-        problems.append(f"resolve_n_sigma={n_sigma!r} must be > 0 (default {INFORMATIVE_N_SIGMA:g})")
-    if not (isinstance(p_flat, (int, float)) and 0 < p_flat < 1):
-        problems.append(f"resolve_p_flat={p_flat!r} must be in (0, 1) (default {P_FLAT:g})")
-    if not isinstance(continuous, (bool, Continuous)):
-        problems.append(f"continuous={continuous!r}: give True/False or a Continuous(...)")
+    problems = _setting_problems(continuous, background, power_law_exponent, contrast, selection, n_sigma, p_flat)
     if problems:
         raise ValueError(f"decompose({curve.title or 'curve'!r}): " + "; ".join(problems))
     if continuous is True:
         return Continuous()
     return continuous or None
+
+
+def _finite_number(x: Any) -> bool:
+    return isinstance(x, (int, float)) and math.isfinite(x)
+
+
+def _setting_problems(continuous, background, power_law_exponent, contrast, selection, n_sigma, p_flat) -> list[str]:
+    """One message (value and fix) per bad setting of :func:`decompose`, in the order of its signature."""
+    checks = (
+        (background in BACKGROUNDS, f"background={background!r}: use one of {BACKGROUNDS}"),
+        (selection in SELECTIONS, f"selection={selection!r}: use one of {SELECTIONS}"),
+        (power_law_exponent is None or (_finite_number(power_law_exponent) and power_law_exponent > 0),
+         f"power_law_exponent={power_law_exponent!r}: give a finite exponent > 0 (e.g. 4) or None"),
+        (contrast is None or (_finite_number(contrast) and contrast != 0),
+         f"contrast_1e6_A2={contrast!r}: give a finite non-zero SLD difference in 1e-6 A^-2 (CdSe/octadecene 34.65)"),
+        (isinstance(n_sigma, (int, float)) and n_sigma > 0,
+         f"resolve_n_sigma={n_sigma!r} must be > 0 (default {INFORMATIVE_N_SIGMA:g})"),
+        (isinstance(p_flat, (int, float)) and 0 < p_flat < 1,
+         f"resolve_p_flat={p_flat!r} must be in (0, 1) (default {P_FLAT:g})"),
+        (isinstance(continuous, (bool, Continuous)), f"continuous={continuous!r}: give True/False or a Continuous(...)"),
+    )
+    return [msg for ok, msg in checks if not ok]
 
 
 def _select_data(curve: Curve, q_range_nm) -> Curve:

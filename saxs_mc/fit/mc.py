@@ -656,9 +656,7 @@ def fit_arrays(
     # --- kernels
     seeds = spawn_seeds(seed, opts.repetitions).astype(np.uint64)
     pb = _build_problem(q, i_obs, sig, rr, opts, radius_sampling, power_law_exponent)
-    chi2_r_target = 1.0 + chi2_k * math.sqrt(2.0 / pb.dof) if chi2_k is not None else float("nan")
-    chi2_r_accept = 1.0 + chi2_k_accept * math.sqrt(2.0 / pb.dof)
-    stag_delta = stagnation_tol * math.sqrt(2.0 * pb.dof)
+    chi2_r_target, chi2_r_accept, stag_delta = _stop_thresholds(pb.dof, chi2_k, chi2_k_accept, stagnation_tol)
     warmup_s = warm_up()
     # without a target, -1 can never be reached (chi2 >= 0): repetitions run to their plateau
     idx, fsum, info, elapsed = _run_kernels(pb, opts, seeds, chi2_r_target * pb.dof if chi2_k is not None else -1.0,
@@ -679,22 +677,12 @@ def fit_arrays(
         _warn("the fitted scale s is 0 in some repetitions: the data show no size-dependent scattering in this range")
     from saxs_mc.provenance import package_versions
 
-    settings: dict[str, Any] = {
-        "q_range_nm": list(qr) if qr else None, "q_fitted_nm": [float(q[0]), float(q[-1])], "n_q": int(q.size),
-        "r_range_nm": list(rr), "contributions": opts.contributions, "repetitions": opts.repetitions,
-        "radius_sampling": radius_sampling, "radius_grid_points": opts.radius_grid_points,
-        "n_bins": opts.n_bins, "bin_scale": bin_scale, "ranges_nm": [list(r) for r in ranges],
-        "background": opts.bg_mode, "background_bounds": list(opts.background_bounds) if opts.background_bounds else None,
-        "power_law_exponent": power_law_exponent, "contrast_1e6_A2": contrast, "intensity_unit": intensity_unit,
-        "chi2_k": chi2_k, "chi2_r_target": chi2_r_target if chi2_k is not None else None,
-        "stop_rule": "plateau" if chi2_k is None else "target_or_plateau", "chi2_k_accept": chi2_k_accept,
-        "chi2_r_accept": chi2_r_accept, "dof": pb.dof, "max_iterations": opts.max_iterations,
-        "stagnation_window": opts.stagnation_window, "stagnation_tol": stagnation_tol,
-        "stagnation_delta_chi2": stag_delta,
-        "resolvable_radius_nm": r_res, "informative_q_max_nm": q_info,
-        "resolution_criterion": {"p_flat": P_FLAT, "n_sigma": INFORMATIVE_N_SIGMA},
-        "seed": int(cast(int, seed)) if seed_source != "generator" else None, "seed_source": seed_source,
-    }
+    settings = _fit_settings(
+        q, qr, rr, ranges, opts, pb.dof, radius_sampling=radius_sampling, bin_scale=bin_scale,
+        power_law_exponent=power_law_exponent, contrast=contrast, intensity_unit=intensity_unit, chi2_k=chi2_k,
+        chi2_k_accept=chi2_k_accept, chi2_r_target=chi2_r_target, chi2_r_accept=chi2_r_accept,
+        stagnation_tol=stagnation_tol, stag_delta=stag_delta, r_res=r_res, q_info=q_info, seed=seed,
+        seed_source=seed_source)
     return FitResult(
         q_nm=q, intensity=i_obs, sigma=sig, intensity_unit=intensity_unit, absolute=absolute,
         contrast_1e6_A2=float(contrast) if contrast is not None else None, **dist,
@@ -707,6 +695,39 @@ def fit_arrays(
         repetition_seeds=seeds, settings=settings, warnings=tuple(warn_list), versions=package_versions(),
         elapsed_s=elapsed, warmup_s=warmup_s, title=title, resolvable_radius_nm=r_res,
     )
+
+
+def _stop_thresholds(dof: int, chi2_k: float | None, chi2_k_accept: float,
+                     stagnation_tol: float) -> tuple[float, float, float]:
+    """chi2_r target (NaN without ``chi2_k``), chi2_r accepted as a plateau, and the significant chi2 improvement."""
+    chi2_r_target = 1.0 + chi2_k * math.sqrt(2.0 / dof) if chi2_k is not None else float("nan")
+    chi2_r_accept = 1.0 + chi2_k_accept * math.sqrt(2.0 / dof)
+    return chi2_r_target, chi2_r_accept, stagnation_tol * math.sqrt(2.0 * dof)
+
+
+def _fit_settings(q: np.ndarray, qr: tuple[float, float] | None, rr: tuple[float, float],
+                  ranges: Sequence[tuple[float, float]], opts: _Options, dof: int, *, radius_sampling: str,
+                  bin_scale: str, power_law_exponent: float | None, contrast: float | None, intensity_unit: str,
+                  chi2_k: float | None, chi2_k_accept: float, chi2_r_target: float, chi2_r_accept: float,
+                  stagnation_tol: float, stag_delta: float, r_res: float, q_info: float, seed: Any,
+                  seed_source: str) -> dict[str, Any]:
+    """``FitResult.settings``: every setting of the fit as used, with the derived thresholds and the seed."""
+    return {
+        "q_range_nm": list(qr) if qr else None, "q_fitted_nm": [float(q[0]), float(q[-1])], "n_q": int(q.size),
+        "r_range_nm": list(rr), "contributions": opts.contributions, "repetitions": opts.repetitions,
+        "radius_sampling": radius_sampling, "radius_grid_points": opts.radius_grid_points,
+        "n_bins": opts.n_bins, "bin_scale": bin_scale, "ranges_nm": [list(r) for r in ranges],
+        "background": opts.bg_mode, "background_bounds": list(opts.background_bounds) if opts.background_bounds else None,
+        "power_law_exponent": power_law_exponent, "contrast_1e6_A2": contrast, "intensity_unit": intensity_unit,
+        "chi2_k": chi2_k, "chi2_r_target": chi2_r_target if chi2_k is not None else None,
+        "stop_rule": "plateau" if chi2_k is None else "target_or_plateau", "chi2_k_accept": chi2_k_accept,
+        "chi2_r_accept": chi2_r_accept, "dof": dof, "max_iterations": opts.max_iterations,
+        "stagnation_window": opts.stagnation_window, "stagnation_tol": stagnation_tol,
+        "stagnation_delta_chi2": stag_delta,
+        "resolvable_radius_nm": r_res, "informative_q_max_nm": q_info,
+        "resolution_criterion": {"p_flat": P_FLAT, "n_sigma": INFORMATIVE_N_SIGMA},
+        "seed": int(cast(int, seed)) if seed_source != "generator" else None, "seed_source": seed_source,
+    }
 
 
 def _volume_per_contribution(absolute: bool, contrast: float | None, scale: np.ndarray, opts: _Options

@@ -220,48 +220,9 @@ def read_curve_ascii(path: str | Path, *, q_unit: str | None = None) -> Curve:
         text = path.read_text(encoding="utf-8", errors="replace")
     except OSError as exc:
         raise ValueError(f"{path}: cannot read curve file ({exc})") from exc
-    header_unit = None
-    i_unit = "arbitrary"
-    title = path.stem
-    meta: dict[str, Any] = {}
-    rows: list[list[float]] = []
-    for line in text.splitlines():
-        s = line.strip()
-        if not s:
-            continue
-        if s[0] in "#%;":
-            body = s.lstrip("#%; ")
-            if m := re.match(r"q_unit\s*=\s*(\S+)", body):
-                header_unit = m.group(1)
-            elif m := re.match(r"intensity_unit\s*=\s*(\S+)", body):
-                i_unit = m.group(1) if m.group(1) in INTENSITY_UNITS else "arbitrary"
-            elif m := re.match(r"metadata\s*=\s*(\{.*\})\s*$", body):
-                try:
-                    meta = json.loads(m.group(1))
-                except json.JSONDecodeError:
-                    meta = {}
-            elif body.startswith("saxs_mc reduced curve:"):
-                title = body.split(":", 1)[1].strip() or title
-            elif header_unit is None and (m := re.search(r"q\s*[\(\[]\s*(1/a|1/nm|a\^-1|nm\^-1|1/å|å\^-1)\s*[\)\]]", body, re.I)):
-                header_unit = m.group(1)
-            continue
-        parts = re.split(r"[\s,;]+", s)
-        try:
-            vals = [float(x) for x in parts if x]
-        except ValueError:
-            if not rows:  # a text column header line
-                if m := re.search(r"q\s*[\(\[]\s*(1/a|1/nm|a\^-1|nm\^-1)\s*[\)\]]", s, re.I):
-                    header_unit = m.group(1)
-                continue
-            raise ValueError(f"{path}: line {line!r} is not numeric; fix or comment it with '#'") from None
-        rows.append(vals)
-    if not rows:
-        raise ValueError(f"{path}: no numeric data found; expected columns q, I, Idev")
-    ncol = min(len(r) for r in rows)
-    if ncol < 2:
-        raise ValueError(f"{path}: needs at least 2 columns (q, I), found {ncol}")
-    data = np.array([r[:3] if ncol >= 3 else r[:2] for r in rows], dtype=float)
-    unit = q_unit or header_unit
+    rows, hdr = _ascii_rows(path, text)
+    data = _ascii_columns(path, rows)
+    unit = q_unit or hdr.q_unit
     if unit is None:
         raise ValueError(
             f"{path}: the q unit is not stated in the file (SasView would assume 1/A, saxs_mc refuses to guess); "
@@ -270,8 +231,80 @@ def read_curve_ascii(path: str | Path, *, q_unit: str | None = None) -> Curve:
     q = data[:, 0] * q_factor_to_nm(unit, source=str(path))
     sigma = data[:, 2] if data.shape[1] >= 3 else np.full(len(q), np.nan)
     order = np.argsort(q, kind="stable")
-    return Curve(q=q[order], intensity=data[order, 1], sigma=sigma[order], intensity_unit=i_unit, title=title,
-                 metadata={**meta, "source_file": str(path)})
+    return Curve(q=q[order], intensity=data[order, 1], sigma=sigma[order], intensity_unit=hdr.intensity_unit,
+                 title=hdr.title, metadata={**hdr.metadata, "source_file": str(path)})
+
+
+@dataclasses.dataclass
+class _AsciiHeader:
+    """What the comment lines (and a text column header) of an ASCII curve state."""
+
+    title: str
+    q_unit: str | None = None
+    intensity_unit: str = "arbitrary"
+    metadata: dict[str, Any] = dataclasses.field(default_factory=dict)
+
+
+#: a q unit in a comment line, e.g. ``# Q (1/A)``
+_COMMENT_Q_UNIT = re.compile(r"q\s*[\(\[]\s*(1/a|1/nm|a\^-1|nm\^-1|1/å|å\^-1)\s*[\)\]]", re.I)
+#: a q unit in a text column header line before the data, e.g. ``Q (1/nm)  I  Idev``
+_COLUMN_Q_UNIT = re.compile(r"q\s*[\(\[]\s*(1/a|1/nm|a\^-1|nm\^-1)\s*[\)\]]", re.I)
+
+
+def _read_comment(body: str, hdr: _AsciiHeader) -> None:
+    """Take what one comment line (without its comment marks) says into ``hdr``."""
+    if m := re.match(r"q_unit\s*=\s*(\S+)", body):
+        hdr.q_unit = m.group(1)
+    elif m := re.match(r"intensity_unit\s*=\s*(\S+)", body):
+        hdr.intensity_unit = m.group(1) if m.group(1) in INTENSITY_UNITS else "arbitrary"
+    elif m := re.match(r"metadata\s*=\s*(\{.*\})\s*$", body):
+        try:
+            hdr.metadata = json.loads(m.group(1))
+        except json.JSONDecodeError:
+            hdr.metadata = {}
+    elif body.startswith("saxs_mc reduced curve:"):
+        hdr.title = body.split(":", 1)[1].strip() or hdr.title
+    elif hdr.q_unit is None and (m := _COMMENT_Q_UNIT.search(body)):
+        hdr.q_unit = m.group(1)
+
+
+def _numbers(line: str) -> list[float] | None:
+    """The numbers of a data line (split at white space, commas, semicolons); None if one is not a number."""
+    try:
+        return [float(x) for x in re.split(r"[\s,;]+", line) if x]
+    except ValueError:
+        return None
+
+
+def _ascii_rows(path: Path, text: str) -> tuple[list[list[float]], _AsciiHeader]:
+    """Numeric rows and header of an ASCII curve; ValueError on a non-numeric line after the data starts."""
+    hdr = _AsciiHeader(title=path.stem)
+    rows: list[list[float]] = []
+    for line in text.splitlines():
+        s = line.strip()
+        if not s:
+            continue
+        if s[0] in "#%;":
+            _read_comment(s.lstrip("#%; "), hdr)
+            continue
+        vals = _numbers(s)
+        if vals is not None:
+            rows.append(vals)
+        elif rows:
+            raise ValueError(f"{path}: line {line!r} is not numeric; fix or comment it with '#'")
+        elif m := _COLUMN_Q_UNIT.search(s):  # a text column header line
+            hdr.q_unit = m.group(1)
+    return rows, hdr
+
+
+def _ascii_columns(path: Path, rows: list[list[float]]) -> np.ndarray:
+    """The (n, 2) or (n, 3) array of q, I[, Idev]; ValueError without data or with fewer than 2 columns."""
+    if not rows:
+        raise ValueError(f"{path}: no numeric data found; expected columns q, I, Idev")
+    ncol = min(len(r) for r in rows)
+    if ncol < 2:
+        raise ValueError(f"{path}: needs at least 2 columns (q, I), found {ncol}")
+    return np.array([r[:3] if ncol >= 3 else r[:2] for r in rows], dtype=float)
 
 
 def read_curve(path: str | Path, *, entry: str | None = None, q_unit: str | None = None) -> Curve:

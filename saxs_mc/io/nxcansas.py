@@ -213,19 +213,8 @@ def read_nxcansas(path: str | Path, *, entry: str | None = None, q_unit: str | N
     except OSError as exc:
         raise ValueError(f"{path}: not a readable HDF5 file ({exc}); is it truncated?") from exc
     with fh:
-        entries = [entry] if entry else ([_decode(fh.attrs["default"])] if "default" in fh.attrs and _decode(fh.attrs["default"]) in fh else [])
-        entries += [k for k in _find_class(fh, "SASentry") if k not in entries]
-        if not entries:
-            raise ValueError(f"{path}: no SASentry group (canSAS_class='SASentry') found; is this an NXcanSAS file?")
-        ent = fh[entries[0]]
-        if "default" in ent.attrs and _decode(ent.attrs["default"]) in ent:
-            dname = _decode(ent.attrs["default"])
-        else:
-            found = _find_class(ent, "SASdata")
-            if not found:
-                raise ValueError(f"{path}:{ent.name}: no SASdata group found")
-            dname = found[0]
-        grp = ent[dname]
+        ent = _entry(fh, path, entry)
+        grp = _data_group(ent, path)
         signal = _decode(grp.attrs.get("signal", "I"))
         axes = _decode(grp.attrs.get("I_axes", "Q")).split(",")[-1].strip()
         if signal not in grp or axes not in grp:
@@ -240,31 +229,60 @@ def read_nxcansas(path: str | Path, *, entry: str | None = None, q_unit: str | N
                 raise ValueError(f"{q_where}: the Q dataset has no @units attribute, so its unit is unknown; pass "
                                  "q_unit='1/nm' or '1/A' (CLI: --q-unit) or add the attribute to the file")
             q_unit = _decode(grp[axes].attrs["units"])
-        i_unit_raw = _decode(grp[signal].attrs.get("units", "")).strip()
-        i_key = i_unit_raw.lower().replace(" ", "")
-        if i_key in _I_FACTORS_TO_CM:
-            i_unit, i_factor = "1/cm", _I_FACTORS_TO_CM[i_key]
-        else:
-            i_unit, i_factor = "arbitrary", 1.0
-            if i_unit_raw.lower() not in _I_ARBITRARY:
-                log.warning("%s:%s/%s: intensity unit %r is not an absolute unit saxs_mc knows (1/cm, 1/m); "
-                            "reading the intensity as 'arbitrary'", path, grp.name, signal, i_unit_raw)
+        i_unit, i_factor = _intensity_unit(_decode(grp[signal].attrs.get("units", "")).strip(),
+                                           f"{path}:{grp.name}/{signal}")
         i = i * i_factor
         sigma = sigma * i_factor
         title = _decode(ent["title"][()]) if "title" in ent else path.stem
-        meta: dict[str, Any] = {"source_file": str(path), "entry": ent.name}
-        for pname in _find_class(ent, "SASprocess"):
-            proc = ent[pname]
-            if "provenance" in proc:
-                try:
-                    meta["provenance"] = json.loads(_decode(proc["provenance"][()]))
-                except json.JSONDecodeError:
-                    pass
-            if "curve_metadata" in proc:
-                try:
-                    meta.update(json.loads(_decode(proc["curve_metadata"][()])))
-                except json.JSONDecodeError:
-                    pass
+        meta: dict[str, Any] = {"source_file": str(path), "entry": ent.name, **_process_metadata(ent)}
     q = q * q_factor_to_nm(q_unit, source=q_where)
     order = np.argsort(q, kind="stable")
     return Curve(q=q[order], intensity=i[order], sigma=sigma[order], intensity_unit=i_unit, title=title, metadata=meta)
+
+
+def _entry(fh: h5py.File, path: Path, entry: str | None) -> h5py.Group:
+    """The named SASentry, else the file's default, else the first; ValueError when there is none."""
+    entries = [entry] if entry else ([_decode(fh.attrs["default"])] if "default" in fh.attrs and _decode(fh.attrs["default"]) in fh else [])
+    entries += [k for k in _find_class(fh, "SASentry") if k not in entries]
+    if not entries:
+        raise ValueError(f"{path}: no SASentry group (canSAS_class='SASentry') found; is this an NXcanSAS file?")
+    return fh[entries[0]]
+
+
+def _data_group(ent: h5py.Group, path: Path) -> h5py.Group:
+    """The entry's default SASdata group, else its first; ValueError when there is none."""
+    if "default" in ent.attrs and _decode(ent.attrs["default"]) in ent:
+        return ent[_decode(ent.attrs["default"])]
+    found = _find_class(ent, "SASdata")
+    if not found:
+        raise ValueError(f"{path}:{ent.name}: no SASdata group found")
+    return ent[found[0]]
+
+
+def _intensity_unit(raw: str, where: str) -> tuple[str, float]:
+    """("1/cm", factor to 1/cm) for an absolute unit, else ("arbitrary", 1) with a warning for an unknown one."""
+    key = raw.lower().replace(" ", "")
+    if key in _I_FACTORS_TO_CM:
+        return "1/cm", _I_FACTORS_TO_CM[key]
+    if raw.lower() not in _I_ARBITRARY:
+        log.warning("%s: intensity unit %r is not an absolute unit saxs_mc knows (1/cm, 1/m); "
+                    "reading the intensity as 'arbitrary'", where, raw)
+    return "arbitrary", 1.0
+
+
+def _process_metadata(ent: h5py.Group) -> dict[str, Any]:
+    """``provenance`` and the curve metadata stored by saxs_mc in the entry's SASprocess groups (JSON)."""
+    meta: dict[str, Any] = {}
+    for pname in _find_class(ent, "SASprocess"):
+        proc = ent[pname]
+        if "provenance" in proc:
+            try:
+                meta["provenance"] = json.loads(_decode(proc["provenance"][()]))
+            except json.JSONDecodeError:
+                pass
+        if "curve_metadata" in proc:
+            try:
+                meta.update(json.loads(_decode(proc["curve_metadata"][()])))
+            except json.JSONDecodeError:
+                pass
+    return meta

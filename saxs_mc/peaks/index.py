@@ -61,47 +61,51 @@ from saxs_mc.io.atomic import jsonable
 _HMAX = 7
 
 
-def _cubic_allowed(name: str, h: int, k: int, l: int) -> bool:  # noqa: E741
+def _zero_pairs(h: int, k: int, l: int) -> list[tuple[int, ...]]:  # noqa: E741
+    """The other two indices (sorted) for every zero index of (hkl): the 0kl reflections."""
     idx = sorted((h, k, l))
-    a, b, c = idx
+    return [tuple(x for j, x in enumerate(idx) if j != i) for i in range(3) if idx[i] == 0]
 
-    def hhl_pairs():
-        # (repeated index, other index) for every way of reading (hkl) as hhl
-        out = []
-        if a == b:
-            out.append((a, c))
-        if b == c:
-            out.append((b, a))
-        if a == c:
-            out.append((a, b))
-        return out
 
-    zero_pairs = [tuple(x for j, x in enumerate(idx) if j != i) for i in range(3) if idx[i] == 0]
-    if name == "Im3m":
-        return (h + k + l) % 2 == 0
-    if name == "Pn3m":
-        return all((p + r) % 2 == 0 for p, r in zero_pairs)
-    if name == "Pm3n":
-        return all(lv % 2 == 0 for _h, lv in hhl_pairs())
-    if name == "Ia3d":
-        if (h + k + l) % 2:
-            return False
-        if any(p % 2 or r % 2 for p, r in zero_pairs):
-            return False
-        if any((2 * hv + lv) % 4 for hv, lv in hhl_pairs()):
-            return False
-        if a == 0 and b == 0 and c % 4:
-            return False
-        return True
-    if name == "Fm3m":
-        return len({h % 2, k % 2, l % 2}) == 1
-    if name == "Fd3m":
-        if len({h % 2, k % 2, l % 2}) != 1:
-            return False
-        if any((p + r) % 4 for p, r in zero_pairs):
-            return False
-        return True
-    raise KeyError(name)
+def _hhl_pairs(h: int, k: int, l: int) -> list[tuple[int, int]]:  # noqa: E741
+    """(repeated index, other index) for every way of reading (hkl) as hhl."""
+    a, b, c = sorted((h, k, l))
+    out = []
+    if a == b:
+        out.append((a, c))
+    if b == c:
+        out.append((b, a))
+    if a == c:
+        out.append((a, b))
+    return out
+
+
+def _all_even_or_odd(h: int, k: int, l: int) -> bool:  # noqa: E741
+    return len({h % 2, k % 2, l % 2}) == 1
+
+
+def _ia3d(h: int, k: int, l: int) -> bool:  # noqa: E741
+    a, b, c = sorted((h, k, l))
+    return not ((h + k + l) % 2 or any(p % 2 or r % 2 for p, r in _zero_pairs(h, k, l))
+                or any((2 * hv + lv) % 4 for hv, lv in _hhl_pairs(h, k, l)) or (a == 0 and b == 0 and c % 4))
+
+
+#: reflection conditions of the cubic space groups (International Tables), by space-group name
+_CUBIC_RULES: dict[str, Any] = {
+    "Im3m": lambda h, k, l: (h + k + l) % 2 == 0,  # noqa: E741
+    "Pn3m": lambda h, k, l: all((p + r) % 2 == 0 for p, r in _zero_pairs(h, k, l)),  # noqa: E741
+    "Pm3n": lambda h, k, l: all(lv % 2 == 0 for _h, lv in _hhl_pairs(h, k, l)),  # noqa: E741
+    "Ia3d": _ia3d,
+    "Fm3m": _all_even_or_odd,
+    "Fd3m": lambda h, k, l: _all_even_or_odd(h, k, l) and not any((p + r) % 4 for p, r in _zero_pairs(h, k, l)),  # noqa: E741
+}
+
+
+def _cubic_allowed(name: str, h: int, k: int, l: int) -> bool:  # noqa: E741
+    """True when reflection (hkl) is allowed in the cubic space group ``name``; KeyError for an unknown group."""
+    if name not in _CUBIC_RULES:
+        raise KeyError(name)
+    return bool(_CUBIC_RULES[name](h, k, l))
 
 
 def _cubic_reflections(name: str) -> list[tuple[float, str]]:
@@ -453,23 +457,13 @@ def index_peaks(
     best = good[0]
     ph = PHASES[best["name"]]
     orders = _orders(best, order, q.size)
-    secondary: tuple[IndexResult, ...] = ()
     unexp = [i for i in range(q.size) if orders[i] is None]
-    if len(unexp) >= 2 and _depth < 2:
-        sec = index_peaks(q[unexp], e[unexp], phases=phases, q_range_nm=q_range_nm, sys_rel=sys_rel,
-                          tol_sigma=tol_sigma, max_score=max_score, _depth=_depth + 1)
-        if sec.indexed:
-            secondary = (sec,)
+    secondary = _secondary(q[unexp], e[unexp], _depth, phases=phases, q_range_nm=q_range_nm, sys_rel=sys_rel,
+                           tol_sigma=tol_sigma, max_score=max_score)
     acceptance = best["score"] - _UNEXPLAINED_PENALTY * sum(_n_explained(s) for s in secondary)
     lat = ph["lattice"](best["base"])
     if acceptance > max_score:
-        nan = float("nan")
-        hint = {"name": best["name"], "lattice_nm": float(lat), "lattice_label": ph["label"],
-                "score": float(best["score"]), "acceptance_score": float(acceptance), "orders": list(orders),
-                "n_matched": best["n_matched"]}
-        return IndexResult("unindexed", nan, nan, "", (None,) * q.size, float(best["score"]), float(best["chi2"]), 0,
-                           q.size, 0, alternatives=_alternatives(good), acceptance_score=float(acceptance),
-                           max_score=max_score, hint=hint)
+        return _rejected(best, good, orders, float(lat), float(acceptance), max_score)
     return IndexResult(
         phase=best["name"],
         lattice_nm=float(lat),
@@ -487,3 +481,24 @@ def index_peaks(
         acceptance_score=float(acceptance),
         max_score=max_score,
     )
+
+
+def _secondary(q: np.ndarray, e: np.ndarray, depth: int, **kwargs: Any) -> tuple[IndexResult, ...]:
+    """A second phase indexing the peaks the first left unexplained (at least 2; two levels deep at most)."""
+    if q.size < 2 or depth >= 2:
+        return ()
+    sec = index_peaks(q, e, _depth=depth + 1, **kwargs)
+    return (sec,) if sec.indexed else ()
+
+
+def _rejected(best: dict[str, Any], good: list[dict[str, Any]], orders: tuple[str | None, ...], lat: float,
+              acceptance: float, max_score: float) -> IndexResult:
+    """"unindexed": the best candidate scores worse than ``max_score``; it is kept as the ``hint``."""
+    nan = float("nan")
+    n = len(orders)
+    hint = {"name": best["name"], "lattice_nm": lat, "lattice_label": PHASES[best["name"]]["label"],
+            "score": float(best["score"]), "acceptance_score": acceptance, "orders": list(orders),
+            "n_matched": best["n_matched"]}
+    return IndexResult("unindexed", nan, nan, "", (None,) * n, float(best["score"]), float(best["chi2"]), 0,
+                       n, 0, alternatives=_alternatives(good), acceptance_score=acceptance,
+                       max_score=max_score, hint=hint)

@@ -105,6 +105,28 @@ def mesophase_series(temperatures_C: Sequence[float], peak_results: Sequence[Pea
     -------
     MesophaseSeries
     """
+    t = _check_series(temperatures_C, peak_results)
+    order = np.argsort(t)
+    t = t[order]
+    res = [peak_results[i] for i in order]
+    n = np.array([len(r.peaks) for r in res])
+    area = np.array([sum(p.area for p in r.peaks) for r in res], dtype=float)
+    area_err = np.array([math.sqrt(sum(p.area_err**2 for p in r.peaks)) for r in res], dtype=float)
+    q1 = np.array([r.peaks[0].q_nm if r.peaks else np.nan for r in res])
+    q1e = np.array([r.peaks[0].q_err if r.peaks else np.nan for r in res])
+    a1 = np.array([r.peaks[0].area if r.peaks else 0.0 for r in res])
+    phases = tuple(r.phase.phase for r in res)
+    lat = np.array([r.phase.lattice_nm for r in res], dtype=float)
+    tm, bracket, method = _melting(t, n > 0, area)
+    return MesophaseSeries(
+        temperatures_C=t, n_peaks=n, total_area=area, total_area_err=area_err, first_peak_q_nm=q1, first_peak_q_err=q1e,
+        first_peak_area=a1, phases=phases, lattice_nm=lat, melting_temperature_C=tm, melting_bracket_C=bracket,
+        melting_method=method,
+    )
+
+
+def _check_series(temperatures_C: Sequence[float], peak_results: Sequence[PeakResult]) -> np.ndarray:
+    """The temperatures as a float array; ValueError/TypeError naming what is wrong and the fix."""
     t = np.asarray(temperatures_C, dtype=float)
     if t.ndim != 1 or t.size == 0:
         raise ValueError(f"mesophase_series: temperatures_C must be a non-empty 1D sequence, got {temperatures_C!r}")
@@ -117,40 +139,22 @@ def mesophase_series(temperatures_C: Sequence[float], peak_results: Sequence[Pea
             raise TypeError(f"mesophase_series: peak_results[{i}] is {type(pk).__name__}, expected PeakResult")
     if np.unique(t).size != t.size:
         raise ValueError(f"mesophase_series: duplicate temperatures {t.tolist()}; average the curves first")
-    order = np.argsort(t)
-    t = t[order]
-    res = [peak_results[i] for i in order]
-    n = np.array([len(r.peaks) for r in res])
-    area = np.array([sum(p.area for p in r.peaks) for r in res], dtype=float)
-    area_err = np.array([math.sqrt(sum(p.area_err**2 for p in r.peaks)) for r in res], dtype=float)
-    q1 = np.array([r.peaks[0].q_nm if r.peaks else np.nan for r in res])
-    q1e = np.array([r.peaks[0].q_err if r.peaks else np.nan for r in res])
-    a1 = np.array([r.peaks[0].area if r.peaks else 0.0 for r in res])
-    phases = tuple(r.phase.phase for r in res)
-    lat = np.array([r.phase.lattice_nm for r in res], dtype=float)
+    return t
 
-    has = n > 0
-    tm, bracket, method = float("nan"), (float("nan"), float("nan")), ""
+
+def _melting(t: np.ndarray, has: np.ndarray, area: np.ndarray) -> tuple[float, tuple[float, float], str]:
+    """Melting estimate, its bracket and the method (rule of :func:`mesophase_series`); ``t`` sorted."""
     if not has.any():
-        method = "no significant Bragg peaks at any temperature"
-    else:
-        last_on = int(np.flatnonzero(has)[-1])
-        if last_on == t.size - 1:
-            method = f"peaks persist up to the highest temperature ({t[-1]:.1f} C)"
-        else:
-            lo, hi = float(t[last_on]), float(t[last_on + 1])
-            bracket = (lo, hi)
-            tm = 0.5 * (lo + hi)
-            method = "midpoint of the bracket"
-            if last_on >= 1 and has[last_on - 1]:
-                t0, t1 = float(t[last_on - 1]), lo
-                a0, a1_ = area[last_on - 1], area[last_on]
-                if a1_ < a0:
-                    tz = t1 + a1_ * (t1 - t0) / (a0 - a1_)
-                    tm = float(min(max(tz, lo), hi))
-                    method = "linear extrapolation of the total peak area to zero, clipped to the bracket"
-    return MesophaseSeries(
-        temperatures_C=t, n_peaks=n, total_area=area, total_area_err=area_err, first_peak_q_nm=q1, first_peak_q_err=q1e,
-        first_peak_area=a1, phases=phases, lattice_nm=lat, melting_temperature_C=tm, melting_bracket_C=bracket,
-        melting_method=method,
-    )
+        return float("nan"), (float("nan"), float("nan")), "no significant Bragg peaks at any temperature"
+    last_on = int(np.flatnonzero(has)[-1])
+    if last_on == t.size - 1:
+        return float("nan"), (float("nan"), float("nan")), f"peaks persist up to the highest temperature ({t[-1]:.1f} C)"
+    lo, hi = float(t[last_on]), float(t[last_on + 1])
+    if last_on >= 1 and has[last_on - 1]:
+        t0, t1 = float(t[last_on - 1]), lo
+        a0, a1_ = area[last_on - 1], area[last_on]
+        if a1_ < a0:
+            tz = t1 + a1_ * (t1 - t0) / (a0 - a1_)
+            return (float(min(max(tz, lo), hi)), (lo, hi),
+                    "linear extrapolation of the total peak area to zero, clipped to the bracket")
+    return 0.5 * (lo + hi), (lo, hi), "midpoint of the bracket"

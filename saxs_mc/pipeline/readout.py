@@ -96,35 +96,39 @@ def find_modes(centers_nm: np.ndarray, volume_fraction: np.ndarray, *, min_heigh
     if not vmax > 0:
         return []
     x = np.log(c) if log_bins else c
+    modes = [Mode(float(np.exp(pos)) if log_bins else float(pos), float(v[i] / vmax))
+             for i, pos in _maxima(x, v, min_height * vmax)]
+    modes.sort(key=lambda m: -m.height)
+    return modes
+
+
+def _maxima(x: np.ndarray, v: np.ndarray, min_value: float) -> list[tuple[int, float]]:
+    """Local maxima of ``v`` (a plateau of equal values counts once) at least ``min_value``.
+
+    Returns (first index of the maximum, refined position in ``x``) per maximum, left to right.
+    """
     padded = np.concatenate([[-np.inf], v, [-np.inf]])
-    modes = []
+    out = []
     i = 0
     n = v.size
     while i < n:
         j = i
         while j + 1 < n and v[j + 1] == v[i]:  # plateau of equal values
             j += 1
-        left, right = padded[i], padded[j + 2]
-        if v[i] > left and v[i] > right and v[i] >= min_height * vmax:
-            k = (i + j) // 2
-            pos = x[k]
-            if i == j and 0 < k < n - 1:
-                y0, y1, y2 = v[k - 1], v[k], v[k + 1]
-                den = y0 - 2 * y1 + y2
-                if den < 0:
-                    # vertex of the parabola through the 3 points (uneven spacing allowed)
-                    x0, x1, x2 = x[k - 1], x[k], x[k + 1]
-                    num = (x1 - x0) ** 2 * (y1 - y2) - (x1 - x2) ** 2 * (y1 - y0)
-                    d = (x1 - x0) * (y1 - y2) - (x1 - x2) * (y1 - y0)
-                    if d != 0:
-                        cand = x1 - 0.5 * num / d
-                        if x0 <= cand <= x2:
-                            pos = cand
-            r = float(np.exp(pos)) if log_bins else float(pos)
-            modes.append(Mode(r, float(v[i] / vmax)))
+        if v[i] > padded[i] and v[i] > padded[j + 2] and v[i] >= min_value:
+            out.append((i, _peak_position(x, v, i, j)))
         i = j + 1
-    modes.sort(key=lambda m: -m.height)
-    return modes
+    return out
+
+
+def _peak_position(x: np.ndarray, v: np.ndarray, i: int, j: int) -> float:
+    """Position of the maximum spanning bins ``i..j``: its middle bin, refined by a parabola for a single bin."""
+    k = (i + j) // 2
+    if i == j and 0 < k < v.size - 1:
+        cand = _vertex(x[k - 1:k + 2], v[k - 1:k + 2])
+        if cand is not None:
+            return cand
+    return x[k]
 
 
 def window_fractions(centers_nm: np.ndarray, volume_fraction: np.ndarray,
@@ -410,6 +414,12 @@ def _classify(name: str, temperature_C: float, centers_nm: np.ndarray | None, vo
     if not modes:
         return SampleState(name, temperature_C, "undetermined", None, None, None, (), (), None,
                            "empty size distribution")
+    return _classify_by_windows(name, temperature_C, centers_nm, volume_fraction, modes, fams, rule)
+
+
+def _classify_by_windows(name: str, temperature_C: float, centers_nm: np.ndarray, volume_fraction: np.ndarray,
+                         modes: Sequence[Mode], fams: Sequence[PopulationWindow], rule: ReadoutConfig) -> SampleState:
+    """Rule 3 of the module docstring (dominant mode near a family radius, volume in the family windows)."""
     fr = window_fractions(centers_nm, volume_fraction, fams)
     fam_frac = float(sum(v for v in fr.values() if math.isfinite(v)))
     dom = modes[0].radius_nm
@@ -488,31 +498,55 @@ def _transition(det: Sequence[SampleState]) -> tuple[float | None, float | None]
     return None, None
 
 
-def _readout_text(ss: Sequence[SampleState], det: Sequence[SampleState], plateaus: list[dict[str, Any]],
-                  jumps: list[dict[str, Any]], cont_from: float | None, last_q: float | None,
-                  unit: str = "C") -> list[str]:
-    u = f" {unit}" if unit else ""
+def _plateau_lines(plateaus: list[dict[str, Any]], u: str) -> list[str]:
+    """One sentence per plateau of quantized growth."""
     text = []
     for p in plateaus:
         rng = (f"{p['T_from_C']:g}{u}" if p["T_from_C"] == p["T_to_C"] else f"{p['T_from_C']:g}-{p['T_to_C']:g}{u}")
         text.append(f"quantized growth on {p['label'] or p['family']} (r = {p['radius_nm']:g} nm) at {rng}")
+    return text
+
+
+def _jump_lines(jumps: list[dict[str, Any]], u: str) -> list[str]:
+    """One sentence per discrete jump between families."""
+    text = []
     for j in jumps:
         names = (f" ({j['from_label']} -> {j['to_label']})" if j["from_label"] and j["to_label"] else "")
         text.append(f"discrete jump {j['from_radius_nm']:g} -> {j['to_radius_nm']:g} nm{names} between "
                     f"{j['T_below_C']:g} and {j['T_above_C']:g}{u}")
-    for s in ss:
-        if s.state == "quantized" and s.shoulders:
-            text.append(f"{s.position:g}{u}: shoulder at {', '.join(s.shoulder_labels or s.shoulders)}")
+    return text
+
+
+def _shoulder_lines(ss: Sequence[SampleState], u: str) -> list[str]:
+    """One sentence per quantized sample with shoulder families."""
+    return [f"{s.position:g}{u}: shoulder at {', '.join(s.shoulder_labels or s.shoulders)}"
+            for s in ss if s.state == "quantized" and s.shoulders]
+
+
+def _continuous_line(det: Sequence[SampleState], cont_from: float, last_q: float | None, u: str) -> str:
+    """The sentence on continuous growth from ``cont_from`` (with the transition and the radius trend)."""
+    radii = [s.dominant_radius_nm for s in det
+             if s.position >= cont_from and s.dominant_radius_nm is not None]
+    trend = f" (dominant radius {radii[0]:.2f} -> {radii[-1]:.2f} nm)" if len(radii) >= 2 else ""
+    where = f", transition between {last_q:g} and {cont_from:g}{u}" if last_q is not None else ""
+    return f"continuous growth from {cont_from:g}{u}{where}{trend}"
+
+
+def _off_family_lines(det: Sequence[SampleState], cont_from: float | None, u: str) -> list[str]:
+    """One sentence per continuous sample inside the quantized regime (below ``cont_from``)."""
+    return [f"{s.position:g}{u}: off-family/broad distribution inside the quantized regime ({s.reason})"
+            for s in det if s.state == "continuous" and (cont_from is None or s.position < cont_from)]
+
+
+def _readout_text(ss: Sequence[SampleState], det: Sequence[SampleState], plateaus: list[dict[str, Any]],
+                  jumps: list[dict[str, Any]], cont_from: float | None, last_q: float | None,
+                  unit: str = "C") -> list[str]:
+    """The read-out sentences: plateaus, jumps, shoulders, continuous growth, off-family samples."""
+    u = f" {unit}" if unit else ""
+    text = _plateau_lines(plateaus, u) + _jump_lines(jumps, u) + _shoulder_lines(ss, u)
     if cont_from is not None:
-        radii = [s.dominant_radius_nm for s in det
-                 if s.position >= cont_from and s.dominant_radius_nm is not None]
-        trend = f" (dominant radius {radii[0]:.2f} -> {radii[-1]:.2f} nm)" if len(radii) >= 2 else ""
-        where = f", transition between {last_q:g} and {cont_from:g}{u}" if last_q is not None else ""
-        text.append(f"continuous growth from {cont_from:g}{u}{where}{trend}")
-    for s in det:
-        if s.state == "continuous" and (cont_from is None or s.position < cont_from):
-            text.append(f"{s.position:g}{u}: off-family/broad distribution inside the quantized regime "
-                        f"({s.reason})")
+        text.append(_continuous_line(det, cont_from, last_q, u))
+    text += _off_family_lines(det, cont_from, u)
     if not det:
         text.append("no fitted sample: no read-out")
     return text

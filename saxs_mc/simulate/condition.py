@@ -121,6 +121,13 @@ class MeasurementCondition:
             raise ValueError(f"condition name={self.name!r} must be a non-empty string without '/', '\\' or spaces")
         if self.kind not in KINDS:
             raise ValueError(f"condition {self.name}: kind={self.kind!r} is unknown; use one of {sorted(KINDS)}")
+        object.__setattr__(self, "distributions", self._checked_distributions())
+        self._check_temperatures()
+        self._check_beam()
+        object.__setattr__(self, "gas_bubbles", self._checked_bubbles())
+
+    def _checked_distributions(self) -> tuple[SizeDistribution, ...]:
+        """The distributions (dict forms built), only in a sample; TypeError/ValueError otherwise."""
         dists = []
         for i, d in enumerate(self.distributions):
             if isinstance(d, Mapping):
@@ -128,9 +135,12 @@ class MeasurementCondition:
             if not isinstance(d, SizeDistribution):
                 raise TypeError(f"condition {self.name}: distributions[{i}]={d!r} must be a SizeDistribution or its dict form")
             dists.append(d)
-        object.__setattr__(self, "distributions", tuple(dists))
         if dists and self.kind != "sample":
             raise ValueError(f"condition {self.name}: kind={self.kind!r} cannot hold particle distributions; use kind='sample'")
+        return tuple(dists)
+
+    def _check_temperatures(self) -> None:
+        """Temperatures, reaction time, mesophase strength, thickness and transmission."""
         _finite(f"condition {self.name}: temperature_C", self.temperature_C, lo=-273.15)
         for key in ("nucleation_temperature_C", "growth_temperature_C"):
             _finite(f"condition {self.name}: {key}", getattr(self, key), lo=-273.15, allow_none=True)
@@ -145,6 +155,9 @@ class MeasurementCondition:
                 f"condition {self.name}: transmission={self.transmission} exceeds the empty-cell transmission "
                 f"{CELL_TRANSMISSION}; give a value <= {CELL_TRANSMISSION} or None"
             )
+
+    def _check_beam(self) -> None:
+        """Flux, exposure, flux jitter, contrast and the number of frames."""
         _finite(f"condition {self.name}: flux_ph_s", self.flux_ph_s, lo=0, lo_open=True)
         _finite(f"condition {self.name}: exposure_s", self.exposure_s, lo=0, lo_open=True)
         _finite(f"condition {self.name}: flux_jitter", self.flux_jitter, lo=0)
@@ -153,6 +166,9 @@ class MeasurementCondition:
         _finite(f"condition {self.name}: contrast_1e6_A2", self.contrast_1e6_A2)
         if isinstance(self.n_frames, bool) or not isinstance(self.n_frames, int) or self.n_frames < 1:
             raise ValueError(f"condition {self.name}: n_frames={self.n_frames!r} must be an int >= 1")
+
+    def _checked_bubbles(self) -> tuple[GasBubble, ...]:
+        """The gas bubbles, one per frame inside the series, never in an empty cell."""
         bubbles = tuple(self.gas_bubbles)
         for b in bubbles:
             if not isinstance(b, GasBubble):
@@ -163,7 +179,7 @@ class MeasurementCondition:
                 raise ValueError(f"condition {self.name}: an empty cell has no liquid for a gas bubble; remove gas_bubbles")
         if len({b.frame for b in bubbles}) != len(bubbles):
             raise ValueError(f"condition {self.name}: two GasBubble entries for the same frame; give one per frame")
-        object.__setattr__(self, "gas_bubbles", bubbles)
+        return bubbles
 
     # ------------------------------------------------------------------
     @property

@@ -158,72 +158,28 @@ def simulate_series(conditions: Sequence[MeasurementCondition], outdir: str | Pa
     nexus_condition : str or None
         Also write this condition's frames as ``outdir/eiger/<name>.h5`` (bitshuffle-LZ4).
     """
-    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
-        raise ValueError(f"seed={seed!r} must be an int >= 0 so the series is reproducible")
-    names = [c.name for c in conditions]
-    if len(set(names)) != len(names):
-        raise ValueError(f"condition names must be unique, got {names}")
-    if nexus_condition is not None and nexus_condition not in names:
-        raise ValueError(f"nexus_condition={nexus_condition!r} is not one of the conditions {names}")
-    if not isinstance(poni, (str, Path)):
-        raise TypeError(f"poni={poni!r}: simulate_series needs the PONI file path (it is hashed into truth.json)")
-    if mask is not None and not isinstance(mask, (str, Path)):
-        raise TypeError(f"mask={type(mask).__name__}: simulate_series needs the mask file path or None")
+    names = _check_series_args(conditions, poni, mask, seed, nexus_condition)
     outdir = Path(outdir)
     geom: PixelGeometry = load_geometry(poni, mask)
     seeds = _condition_seeds(int(seed), names)
     q_lo, q_hi = geom.q_range_nm()
     q_truth = np.geomspace(q_lo, q_hi, 600)
     truth_conditions: dict[str, Any] = {}
-    faulty: list[str] = []
     nexus_path = None
-    n_total = 0
     for cond in conditions:
         log.info("rendering %s (%d frames)", cond.name, cond.n_frames)
         cdir = outdir / cond.name
         cdir.mkdir(parents=True, exist_ok=True)
-        dsig = pixel_dsigma(geom, cond)
-        rng = np.random.default_rng(seeds[cond.name])
-        frames, headers, frame_info = [], [], []
-        for i, fname in enumerate(cond.frame_names()):
-            data, header, mon = render_frame_truth(cond, geom, i, rng, dsigma=dsig,
-                                             header_extra={"SimulationSeed": seeds[cond.name],
-                                                           "MaskFileName": Path(mask).name if mask else ""})
-            write_edf(cdir / fname, data, header)
-            frames.append(data)
-            headers.append(header)
-            info = {"file": f"{cond.name}/{fname}", "frame": i, "Intensity0ShutCor": mon.i0,
-                    "Intensity1ShutCor": mon.i1, "transmission": mon.transmission, "faulty": mon.faulty,
-                    "reason": f"gas bubble: {mon.gas_fraction:.0%} of the liquid path is gas "
-                              f"(higher transmission, {mon.gas_fraction:.0%} less liquid scattering)" if mon.faulty else None,
-                    "gas_fraction": mon.gas_fraction}
-            frame_info.append(info)
-            if mon.faulty:
-                faulty.append(str(info["file"]))
-            n_total += 1
+        frames, headers, frame_info = _render_condition(cond, geom, cdir, seeds[cond.name], mask)
         curve_path = write_truth_curve(cdir / f"{cond.name}_truth.dat", q_truth, cond)
-        entry = cond.to_dict()
-        entry.update({
-            "mesophase_strength": (C.mesophase_strength(cond.temperature_C) if cond.mesophase_strength is None
-                                   else cond.mesophase_strength) if "precursor" in cond.components else 0.0,
-            "peaks": C.true_peaks(cond.temperature_C, cond.mesophase_strength) if "precursor" in cond.components else [],
-            "broad_maximum": ({"q_nm": C.BROAD_MAX_Q_NM, "sigma_nm": C.BROAD_MAX_WIDTH_NM,
-                               "height_cm": C.broad_maximum_height(cond.temperature_C)}
-                              if "precursor" in cond.components else None),
-            "distribution_moments": [d.moments() for d in cond.distributions],
-            "liquid_transmission": cond.liquid_transmission(),
-            "frames": frame_info,
-            "faulty_frames": [f["file"] for f in frame_info if f["faulty"]],
-            "truth_curve": f"{cond.name}/{curve_path.name}",
-            "subtract_blank": "blank_230C" if cond.kind == "sample" else None,
-        })
-        truth_conditions[cond.name] = entry
+        truth_conditions[cond.name] = _condition_truth(cond, frame_info, curve_path)
         if cond.name == nexus_condition:
             nexus_path = outdir / "eiger" / f"{cond.name}.h5"
             poni_text = Path(poni).read_text()
             write_nexus_stack(nexus_path, frames, headers, mask=geom.mask, gaps=geom.gaps,
                               poni_text=poni_text, sample_name=cond.name)
-    g = geom.header_geometry()
+    faulty = [f for entry in truth_conditions.values() for f in entry["faulty_frames"]]
+    n_total = sum(len(entry["frames"]) for entry in truth_conditions.values())
     truth = {
         "schema_version": TRUTH_SCHEMA_VERSION,
         "series": series_name,
@@ -235,11 +191,7 @@ def simulate_series(conditions: Sequence[MeasurementCondition], outdir: str | Pa
         "absolute_scale_convention": ("counts_p = Intensity1ShutCor * SampleThickness_cm * dSigma/dOmega(q_p) [1/cm] "
                                       "* dOmega_p [sr, absolute, pyFAI solidAngleArray(absolute=True)] * pol_p "
                                       "[pyFAI polarization(factor=PolarizationFactor)]; no dark current; calibration_factor = 1"),
-        "geometry": {"poni": Path(str(poni)).name, "mask": Path(mask).name if mask else None,
-                     "poni_sha256": file_sha256(poni), "mask_sha256": file_sha256(mask) if mask else None,
-                     "shape": list(geom.shape), **g,
-                     "q_range_nm": [q_lo, q_hi], "polarization_factor": geom.polarization_factor,
-                     "dummy": -1, "ddummy": 0.1},
+        "geometry": _geometry_truth(geom, poni, mask),
         "contrast_1e6_A2": conditions[0].contrast_1e6_A2 if conditions else None,
         "mesophase": {"phase": "lamellar", "d_nm": C.MESOPHASE_D_NM,
                       "peaks": [dict(p) for p in C.MESOPHASE_PEAKS],
@@ -255,6 +207,76 @@ def simulate_series(conditions: Sequence[MeasurementCondition], outdir: str | Pa
     truth_path = write_json_atomic(outdir / "truth.json", jsonable(truth))
     return SeriesResult(outdir=outdir, truth_path=truth_path, conditions=tuple(names), n_frames=n_total,
                         faulty_frames=tuple(faulty), nexus_path=nexus_path, seed=int(seed))
+
+
+def _check_series_args(conditions: Sequence[MeasurementCondition], poni: Any, mask: Any, seed: Any,
+                       nexus_condition: str | None) -> list[str]:
+    """The condition names; ValueError/TypeError naming the bad argument and the fix."""
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+        raise ValueError(f"seed={seed!r} must be an int >= 0 so the series is reproducible")
+    names = [c.name for c in conditions]
+    if len(set(names)) != len(names):
+        raise ValueError(f"condition names must be unique, got {names}")
+    if nexus_condition is not None and nexus_condition not in names:
+        raise ValueError(f"nexus_condition={nexus_condition!r} is not one of the conditions {names}")
+    if not isinstance(poni, (str, Path)):
+        raise TypeError(f"poni={poni!r}: simulate_series needs the PONI file path (it is hashed into truth.json)")
+    if mask is not None and not isinstance(mask, (str, Path)):
+        raise TypeError(f"mask={type(mask).__name__}: simulate_series needs the mask file path or None")
+    return names
+
+
+def _render_condition(cond: MeasurementCondition, geom: PixelGeometry, cdir: Path, seed: int,
+                      mask: str | Path | None) -> tuple[list[np.ndarray], list[dict[str, Any]], list[dict[str, Any]]]:
+    """Render and write the frames of one condition: (frames, headers, truth record per frame)."""
+    dsig = pixel_dsigma(geom, cond)
+    rng = np.random.default_rng(seed)
+    frames, headers, frame_info = [], [], []
+    for i, fname in enumerate(cond.frame_names()):
+        data, header, mon = render_frame_truth(cond, geom, i, rng, dsigma=dsig,
+                                               header_extra={"SimulationSeed": seed,
+                                                             "MaskFileName": Path(mask).name if mask else ""})
+        write_edf(cdir / fname, data, header)
+        frames.append(data)
+        headers.append(header)
+        frame_info.append({"file": f"{cond.name}/{fname}", "frame": i, "Intensity0ShutCor": mon.i0,
+                           "Intensity1ShutCor": mon.i1, "transmission": mon.transmission, "faulty": mon.faulty,
+                           "reason": f"gas bubble: {mon.gas_fraction:.0%} of the liquid path is gas "
+                                     f"(higher transmission, {mon.gas_fraction:.0%} less liquid scattering)"
+                           if mon.faulty else None,
+                           "gas_fraction": mon.gas_fraction})
+    return frames, headers, frame_info
+
+
+def _condition_truth(cond: MeasurementCondition, frame_info: list[dict[str, Any]], curve_path: Path) -> dict[str, Any]:
+    """The ``truth.json`` entry of one condition: its settings, the precursor's true peaks and the frames."""
+    precursor = "precursor" in cond.components
+    entry = cond.to_dict()
+    entry.update({
+        "mesophase_strength": (C.mesophase_strength(cond.temperature_C) if cond.mesophase_strength is None
+                               else cond.mesophase_strength) if precursor else 0.0,
+        "peaks": C.true_peaks(cond.temperature_C, cond.mesophase_strength) if precursor else [],
+        "broad_maximum": ({"q_nm": C.BROAD_MAX_Q_NM, "sigma_nm": C.BROAD_MAX_WIDTH_NM,
+                           "height_cm": C.broad_maximum_height(cond.temperature_C)}
+                          if precursor else None),
+        "distribution_moments": [d.moments() for d in cond.distributions],
+        "liquid_transmission": cond.liquid_transmission(),
+        "frames": frame_info,
+        "faulty_frames": [f["file"] for f in frame_info if f["faulty"]],
+        "truth_curve": f"{cond.name}/{curve_path.name}",
+        "subtract_blank": "blank_230C" if cond.kind == "sample" else None,
+    })
+    return entry
+
+
+def _geometry_truth(geom: PixelGeometry, poni: str | Path, mask: str | Path | None) -> dict[str, Any]:
+    """The ``truth.json`` geometry: file names and hashes, detector shape, header geometry and q range."""
+    q_lo, q_hi = geom.q_range_nm()
+    return {"poni": Path(str(poni)).name, "mask": Path(mask).name if mask else None,
+            "poni_sha256": file_sha256(poni), "mask_sha256": file_sha256(mask) if mask else None,
+            "shape": list(geom.shape), **geom.header_geometry(),
+            "q_range_nm": [q_lo, q_hi], "polarization_factor": geom.polarization_factor,
+            "dummy": -1, "ddummy": 0.1}
 
 
 def make_cdse_series(outdir: str | Path = "sample_data/cdse_series", calibration_dir: str | Path = "calibration", *,

@@ -73,15 +73,8 @@ def write_nexus_stack(path: str | Path, frames: Sequence[np.ndarray], headers: S
     stamp_time : bool
         Write the creation time into the file (off by default: byte-identical regeneration).
     """
-    if len(frames) == 0 or len(frames) != len(headers):
-        raise ValueError(f"frames ({len(frames)}) and headers ({len(headers)}) must be non-empty and of equal length")
-    stack = np.ascontiguousarray(np.stack([np.asarray(f) for f in frames]))
+    stack, keys, col = _stack_columns(frames, headers)
     h0 = headers[0]
-    keys = list(h0)
-    for i, h in enumerate(headers):
-        if list(h) != keys:
-            raise ValueError(f"headers[{i}] has keys {sorted(h)} but headers[0] has {sorted(keys)}; give equal keys")
-    col = {k: [h[k] for h in headers] for k in keys}
     path = Path(path)
     with atomic_path(path) as tmp, h5py.File(tmp, "w") as f:
         f.attrs["default"] = "entry"
@@ -97,50 +90,13 @@ def write_nexus_stack(path: str | Path, frames: Sequence[np.ndarray], headers: S
         inst = entry.create_group("instrument")
         inst.attrs["NX_class"] = "NXinstrument"
         inst["name"] = "ESRF ID02-like SAXS (simulated)"
-        det = inst.create_group("detector")
-        det.attrs["NX_class"] = "NXdetector"
-        ds = det.create_dataset("data", data=stack, chunks=(1, *stack.shape[1:]),
-                                **hdf5plugin.Bitshuffle(cname="lz4"))
-        ds.attrs["units"] = "counts"
-        ds.attrs["interpretation"] = "image"
-        ds.attrs["dummy"] = float(h0.get("Dummy", -1))
-        for name, val, unit in (("x_pixel_size", float(h0["PSize_1"]), "m"), ("y_pixel_size", float(h0["PSize_2"]), "m"),
-                                ("distance", float(h0["SampleDistance"]), "m"),
-                                ("beam_center_x", float(h0["Center_1"]), "pixel"),
-                                ("beam_center_y", float(h0["Center_2"]), "pixel"),
-                                ("count_time", float(h0["ExposureTime"]), "s")):
-            det[name] = val
-            det[name].attrs["units"] = unit
-        det["description"] = "Eiger-like stack of a simulated Pilatus-geometry detector (saxs_mc.simulate)"
-        if poni_text:
-            det["poni"] = poni_text
-        if mask is not None:
-            pm = np.zeros(stack.shape[1:], dtype=np.uint32)
-            m = np.asarray(mask, dtype=bool)
-            g = np.zeros_like(m) if gaps is None else np.asarray(gaps, dtype=bool)
-            pm[m & ~g] = 256
-            pm[g] = 1
-            det.create_dataset("pixel_mask", data=pm, **hdf5plugin.Bitshuffle(cname="lz4"))
+        ds = _write_detector(inst, stack, h0, poni_text, mask, gaps)
         mono = inst.create_group("monochromator")
         mono.attrs["NX_class"] = "NXmonochromator"
         mono["wavelength"] = float(h0["WaveLength"])
         mono["wavelength"].attrs["units"] = "m"
-        for name, key in (("monitor_i0", "Intensity0"), ("monitor_i1", "Intensity1")):
-            mon = entry.create_group(name)
-            mon.attrs["NX_class"] = "NXmonitor"
-            mon["mode"] = "monitor"
-            mon["data"] = np.array([float(v) for v in col[f"{key}ShutCor"]])
-            mon["data"].attrs["units"] = "counts"
-            mon["data_uncorrected"] = np.array([float(v) for v in col[f"{key}UnCor"]])
-            mon["data_uncorrected"].attrs["units"] = "counts"
-        sam = entry.create_group("sample")
-        sam.attrs["NX_class"] = "NXsample"
-        sam["name"] = sample_name or h0.get("Title", "")
-        sam["temperature"] = np.array([float(v) for v in col["SampleTemperature_C"]])
-        sam["temperature"].attrs["units"] = "degC"
-        sam["thickness"] = float(h0["SampleThickness_cm"])
-        sam["thickness"].attrs["units"] = "cm"
-        sam["transmission"] = np.array([float(a) / float(b) for a, b in zip(col["Intensity1ShutCor"], col["Intensity0ShutCor"])])
+        _write_monitors(entry, col)
+        _write_sample(entry, h0, col, sample_name)
         nxdata = entry.create_group("data")
         nxdata.attrs["NX_class"] = "NXdata"
         nxdata.attrs["signal"] = "data"
@@ -151,6 +107,79 @@ def write_nexus_stack(path: str | Path, frames: Sequence[np.ndarray], headers: S
         for k in keys:
             hdr[k] = _header_value(col[k])
     return path
+
+
+def _stack_columns(frames: Sequence[np.ndarray], headers: Sequence[dict[str, str]]
+                   ) -> tuple[np.ndarray, list[str], dict[str, list[str]]]:
+    """The frame stack (n, ny, nx), the header keys and each key's values per frame; ValueError on a mismatch."""
+    if len(frames) == 0 or len(frames) != len(headers):
+        raise ValueError(f"frames ({len(frames)}) and headers ({len(headers)}) must be non-empty and of equal length")
+    stack = np.ascontiguousarray(np.stack([np.asarray(f) for f in frames]))
+    keys = list(headers[0])
+    for i, h in enumerate(headers):
+        if list(h) != keys:
+            raise ValueError(f"headers[{i}] has keys {sorted(h)} but headers[0] has {sorted(keys)}; give equal keys")
+    return stack, keys, {k: [h[k] for h in headers] for k in keys}
+
+
+def _write_detector(inst: h5py.Group, stack: np.ndarray, h0: dict[str, str], poni_text: str,
+                    mask: np.ndarray | None, gaps: np.ndarray | None) -> h5py.Dataset:
+    """The NXdetector group: compressed frames, pixel sizes, distance, beam centre, PONI and pixel mask."""
+    det = inst.create_group("detector")
+    det.attrs["NX_class"] = "NXdetector"
+    ds = det.create_dataset("data", data=stack, chunks=(1, *stack.shape[1:]),
+                            **hdf5plugin.Bitshuffle(cname="lz4"))
+    ds.attrs["units"] = "counts"
+    ds.attrs["interpretation"] = "image"
+    ds.attrs["dummy"] = float(h0.get("Dummy", -1))
+    for name, val, unit in (("x_pixel_size", float(h0["PSize_1"]), "m"), ("y_pixel_size", float(h0["PSize_2"]), "m"),
+                            ("distance", float(h0["SampleDistance"]), "m"),
+                            ("beam_center_x", float(h0["Center_1"]), "pixel"),
+                            ("beam_center_y", float(h0["Center_2"]), "pixel"),
+                            ("count_time", float(h0["ExposureTime"]), "s")):
+        det[name] = val
+        det[name].attrs["units"] = unit
+    det["description"] = "Eiger-like stack of a simulated Pilatus-geometry detector (saxs_mc.simulate)"
+    if poni_text:
+        det["poni"] = poni_text
+    if mask is not None:
+        det.create_dataset("pixel_mask", data=_pixel_mask(stack.shape[1:], mask, gaps),
+                           **hdf5plugin.Bitshuffle(cname="lz4"))
+    return ds
+
+
+def _pixel_mask(shape: tuple[int, ...], mask: np.ndarray, gaps: np.ndarray | None) -> np.ndarray:
+    """NXmx ``pixel_mask``: 1 in module gaps, 256 for other masked pixels, else 0."""
+    pm = np.zeros(shape, dtype=np.uint32)
+    m = np.asarray(mask, dtype=bool)
+    g = np.zeros_like(m) if gaps is None else np.asarray(gaps, dtype=bool)
+    pm[m & ~g] = 256
+    pm[g] = 1
+    return pm
+
+
+def _write_monitors(entry: h5py.Group, col: dict[str, list[str]]) -> None:
+    """The two NXmonitor groups (before and after the sample), shutter-corrected and uncorrected counts."""
+    for name, key in (("monitor_i0", "Intensity0"), ("monitor_i1", "Intensity1")):
+        mon = entry.create_group(name)
+        mon.attrs["NX_class"] = "NXmonitor"
+        mon["mode"] = "monitor"
+        mon["data"] = np.array([float(v) for v in col[f"{key}ShutCor"]])
+        mon["data"].attrs["units"] = "counts"
+        mon["data_uncorrected"] = np.array([float(v) for v in col[f"{key}UnCor"]])
+        mon["data_uncorrected"].attrs["units"] = "counts"
+
+
+def _write_sample(entry: h5py.Group, h0: dict[str, str], col: dict[str, list[str]], sample_name: str) -> None:
+    """The NXsample group: name, temperature and transmission per frame, thickness."""
+    sam = entry.create_group("sample")
+    sam.attrs["NX_class"] = "NXsample"
+    sam["name"] = sample_name or h0.get("Title", "")
+    sam["temperature"] = np.array([float(v) for v in col["SampleTemperature_C"]])
+    sam["temperature"].attrs["units"] = "degC"
+    sam["thickness"] = float(h0["SampleThickness_cm"])
+    sam["thickness"].attrs["units"] = "cm"
+    sam["transmission"] = np.array([float(a) / float(b) for a, b in zip(col["Intensity1ShutCor"], col["Intensity0ShutCor"])])
 
 
 def read_nexus_stack(path: str | Path) -> tuple[np.ndarray, list[dict[str, str]]]:

@@ -6,8 +6,10 @@ is rebuilt identically from a cached run.  Every file it reads must resolve
 inside the output folder; everything it embeds in HTML is escaped by the
 template engine or, for figures, re-encoded from verified PNG bytes.
 
-Layout: :mod:`.model` (typed summary: frozen records built by :func:`collect`),
-:mod:`.figures` (object-oriented matplotlib, figure cache), :mod:`.pages`
+Layout: :mod:`.model` (typed summary: frozen records built by :func:`collect`; split into
+:mod:`.sources`, :mod:`.records`, :mod:`.families`, :mod:`.sample`, :mod:`.series`, :mod:`.build`),
+:mod:`.figures` (object-oriented matplotlib; split into :mod:`.plotting`, :mod:`.series_figures`,
+:mod:`.page_figures`, :mod:`.figure_cache`), :mod:`.axis` (the series axis), :mod:`.pages`
 (Jinja2 templates in ``templates/``, autoescaped) and this module, which
 writes the files.
 
