@@ -601,6 +601,12 @@ def _resolve(base: Path, p: str) -> Path:
     return path if path.is_absolute() else (base / path)
 
 
+def _datasets_in(fh: Any, min_ndim: int) -> list[str]:
+    from .series_config import datasets_in
+
+    return datasets_in(fh, min_ndim)
+
+
 def _check_datasets(t: _Table, key: str, pat: str, files: list[Path], dset: str) -> None:
     """Every HDF5 file of ``file.h5::/dataset[idx]`` must hold the dataset (checked before any work)."""
     import h5py
@@ -615,11 +621,12 @@ def _check_datasets(t: _Table, key: str, pat: str, files: list[Path], dset: str)
             with h5py.File(f, "r") as h:
                 obj = h.get(path)
                 ok = isinstance(obj, h5py.Dataset) and obj.ndim >= 2
+                found = [] if ok else _datasets_in(h, 2)
         except OSError as exc:
             raise t.error(f"pattern {pat!r}: {f} is not a readable HDF5 file ({exc})", key) from None
         if not ok:
-            raise t.error(f"pattern {pat!r}: {f} has no 2D/3D dataset {path!r}; check the dataset path "
-                          f"(h5ls -r {f.name})", key)
+            raise t.error(f"pattern {pat!r}: {f} has no 2D/3D dataset {path!r}; 2D/3D datasets in the file: "
+                          f"{found if found else 'none'} (h5ls -r {f.name})", key)
         try:  # the frame selection [i], [a:b], [i,j] must exist in the dataset's shape
             expand_sources([f"{f}::{dset}"])
         except ValueError as exc:

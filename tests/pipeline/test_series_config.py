@@ -255,7 +255,7 @@ def test_every_bad_input_in_one_message_and_exit_2(tmp_path):
     assert re.match(r"\d+ problems in the configuration", msg), msg
     assert "stacks[0]: stack 'gappy'" in msg and "time window(s) hold no frame: [4, 6) s, [6, 8) s" in msg
     assert "stacks[1]: stack 'untimed'" in msg and "window_s=2 needs per-frame timestamps, but none were found" in msg
-    assert "material: invalid contrast specification" in msg and "'Qx2O3' is not understood" in msg
+    assert "material.particle_formula: 'Qx2O3' is neither a preset" in msg and "(unknown element Qx)" in msg
     assert "samples 'b' has no condition 'solvent', which [blank_matching] matches on" in msg
     assert "samples[2].reaction_tme_s: unknown key (did you mean 'reaction_time_s'?)" in msg
     assert main(["run", str(cfg_path), "--dry-run", "--no-progress"]) == 2
