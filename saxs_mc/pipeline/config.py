@@ -32,6 +32,7 @@ import dataclasses
 import difflib
 import glob
 import math
+import os
 import tomllib
 from collections.abc import Callable
 from pathlib import Path
@@ -673,7 +674,7 @@ def _expand_frames(t: _Table, key: str, base: Path) -> tuple[tuple[str, ...], tu
             continue
         if not matches:
             raise t.error(
-                f"pattern {pat!r} (resolved to {full}) matches no file; paths are relative to the "
+                f"pattern {pat!r} (resolved to {os.path.normpath(full)}) matches no file; paths are relative to the "
                 f"config file's folder {base}; fix the pattern or the data location", key)
         if sep:
             _check_datasets(t, key, pat, matches, dset)
@@ -901,15 +902,15 @@ def _parse_geometry(top: _Table, base: Path) -> tuple[GeometryConfig, dict[str, 
     flips = g.read_all(ReductionConfig, ["flip", "mask_flip"])
     g.finish()
     poni = _resolve(base, poni_s).resolve()
-    if not poni.is_file():
-        raise g.error(f"PONI file {poni_s!r} (resolved to {poni}) does not exist; paths are relative to "
-                      f"{base}; calibrate with pyFAI-calib2 or fix the path", "poni")
+    if not poni.is_file():  # noted: the frame paths etc. are still checked
+        g.problems.append(g.error(f"PONI file {poni_s!r} (resolved to {poni}) does not exist; paths are relative to "
+                                  f"{base}; calibrate with pyFAI-calib2 or fix the path", "poni"))
     mask = None
     if mask_s is not None:
         mask = _resolve(base, mask_s).resolve()
         if not mask.is_file():
-            raise g.error(f"mask file {mask_s!r} (resolved to {mask}) does not exist; fix the path or "
-                          f"remove the key to use no mask", "mask")
+            g.problems.append(g.error(f"mask file {mask_s!r} (resolved to {mask}) does not exist; paths are "
+                                      f"relative to {base}; fix the path or remove the key to use no mask", "mask"))
     return GeometryConfig(poni, mask), flips
 
 

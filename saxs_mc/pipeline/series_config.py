@@ -567,6 +567,8 @@ def _parse_material(top: _Table, poni: Path) -> MaterialConfig | None:
                                     f"{', '.join(PRESETS)}; or particle_formula + particle_density_g_cm3, ...)"))
         return None
     if energy is None:
+        if not poni.is_file():
+            return None  # the missing PONI file is already a problem
         energy = poni_energy_keV(poni)
         if energy is None:
             mt.problems.append(mt.error(f"the PONI file {poni} gives no wavelength: set energy_keV", "energy_keV"))
@@ -597,6 +599,8 @@ def _material_problem(mt: _Table, role: str, spec: Any, density: float | None) -
         resolve_material(spec, density_g_cm3=density, role=role)
     except MaterialError as exc:
         msg = str(exc)
+        if "needs a density" in msg and key.endswith("_formula"):
+            return mt.error(f"{spec!r} is given without its mass density: add {role}_density_g_cm3 = <g/cm3>", key)
         if "needs a density" in msg:
             return mt.error(f"{spec!r} is not a preset ({presets}), so it is read as a chemical formula and needs its "
                             f"mass density: add {role}_density_g_cm3 = <g/cm3>", key)
