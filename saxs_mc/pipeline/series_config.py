@@ -27,6 +27,7 @@ from __future__ import annotations
 import dataclasses
 import difflib
 import glob
+import logging
 import math
 import re
 from collections.abc import Sequence
@@ -71,6 +72,7 @@ UNIT_SUFFIXES = (("_ml_min", "ml/min"), ("_ul_min", "µl/min"), ("_ml_h", "ml/h"
                  ("_um", "µm"), ("_mm", "mm"), ("_ms", "ms"), ("_C", "°C"), ("_K", "K"), ("_s", "s"),
                  ("_h", "h"), ("_M", "M"))
 _KEY_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+log = logging.getLogger("saxs_mc.pipeline")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -497,6 +499,15 @@ def default_axis(samples: Sequence[SampleConfig]) -> str:
     return shared[0] if len(shared) == 1 else "index"
 
 
+def _varying_numeric(samples: Sequence[SampleConfig]) -> list[str]:
+    """Numeric condition keys every sample has, whose values differ between samples."""
+    if not samples:
+        return []
+    keys = [k for k, v in samples[0].conditions.items() if isinstance(v, float)
+            and all(isinstance(s.conditions.get(k), float) for s in samples)]
+    return [k for k in keys if len({s.conditions[k] for s in samples}) > 1]
+
+
 def _parse_axis(top: _Table, samples: Sequence[SampleConfig]) -> SeriesConfig:
     st = top.sub("series")
     axis = st.get("axis", str, default=None, hint="a condition key of the samples, e.g. 'flow_rate_ml_min', or "
@@ -506,6 +517,11 @@ def _parse_axis(top: _Table, samples: Sequence[SampleConfig]) -> SeriesConfig:
     _unknown_keys(st, list(st.known))  # noted, not raised: the other problems are still found
     if axis is None:
         axis = default_axis(samples)
+        varying = _varying_numeric(samples)
+        if axis == "index" and len(varying) > 1:
+            log.warning("%s: [series] axis is not set and %d numeric conditions vary (%s): the report plots against "
+                        "the sample order; set [series] axis = \"%s\" (or another of them)", top.source,
+                        len(varying), ", ".join(varying), varying[0])
     elif axis != "index":
         lacking = [s.name for s in samples if not isinstance(s.conditions.get(axis), (float, str))]
         if lacking:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import logging
 import re
 from pathlib import Path
 
@@ -451,3 +452,19 @@ def test_hdf5_sample_with_a_wrong_dataset_lists_the_datasets(tmp_path):
     with pytest.raises(ConfigError, match=r"samples\[0\]\.frames: .* has no 2D/3D dataset '/entry/instrument/detector'; "
                                           r"2D/3D datasets in the file: \['/entry/data/data'.*\] \(h5ls -r "):
         load_config(write(tmp_path, body))
+
+
+def test_two_varying_conditions_without_an_axis_warn_and_name_both(tmp_path, caplog, monkeypatch):
+    body = "".join(sample(n, conditions=f"{{ flow_rate_ml_min = {f}, position_mm = {x} }}")
+                   for n, f, x in (("a", 1, 0), ("b", 2, 5)))
+    monkeypatch.setattr(logging.getLogger("saxs_mc"), "propagate", True)  # the CLI may have switched it off
+    with caplog.at_level("WARNING", logger="saxs_mc.pipeline"):
+        cfg = load_config(write(tmp_path, body))
+    assert cfg.series.axis == "index"
+    assert ("[series] axis is not set and 2 numeric conditions vary (flow_rate_ml_min, position_mm): the report "
+            'plots against the sample order; set [series] axis = "flow_rate_ml_min"') in caplog.text
+    one = "".join(sample(n, conditions=f"{{ flow_rate_ml_min = {f}, position_mm = 0 }}") for n, f in (("a", 1), ("b", 2)))
+    caplog.clear()
+    with caplog.at_level("WARNING", logger="saxs_mc.pipeline"):
+        assert load_config(write(tmp_path / "one", one)).series.axis == "flow_rate_ml_min"
+    assert "axis is not set" not in caplog.text
