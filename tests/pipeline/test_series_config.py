@@ -448,7 +448,7 @@ def test_stack_path_errors_say_what_the_path_is(tmp_path, frames, expected):
 
 
 def test_hdf5_sample_with_a_wrong_dataset_lists_the_datasets(tmp_path):
-    body = sample("a", frames=f"eiger/*.h5::/entry/instrument/detector")
+    body = sample("a", frames="eiger/*.h5::/entry/instrument/detector")
     with pytest.raises(ConfigError, match=r"samples\[0\]\.frames: .* has no 2D/3D dataset '/entry/instrument/detector'; "
                                           r"2D/3D datasets in the file: \['/entry/data/data'.*\] \(h5ls -r "):
         load_config(write(tmp_path, body))
