@@ -32,6 +32,7 @@ import dataclasses
 import difflib
 import glob
 import math
+import os
 import tomllib
 from collections.abc import Callable
 from pathlib import Path
@@ -601,6 +602,12 @@ def _resolve(base: Path, p: str) -> Path:
     return path if path.is_absolute() else (base / path)
 
 
+def _datasets_in(fh: Any, min_ndim: int) -> list[str]:
+    from .series_config import datasets_in
+
+    return datasets_in(fh, min_ndim)
+
+
 def _check_datasets(t: _Table, key: str, pat: str, files: list[Path], dset: str) -> None:
     """Every HDF5 file of ``file.h5::/dataset[idx]`` must hold the dataset (checked before any work)."""
     import h5py
@@ -615,11 +622,12 @@ def _check_datasets(t: _Table, key: str, pat: str, files: list[Path], dset: str)
             with h5py.File(f, "r") as h:
                 obj = h.get(path)
                 ok = isinstance(obj, h5py.Dataset) and obj.ndim >= 2
+                found = [] if ok else _datasets_in(h, 2)
         except OSError as exc:
             raise t.error(f"pattern {pat!r}: {f} is not a readable HDF5 file ({exc})", key) from None
         if not ok:
-            raise t.error(f"pattern {pat!r}: {f} has no 2D/3D dataset {path!r}; check the dataset path "
-                          f"(h5ls -r {f.name})", key)
+            raise t.error(f"pattern {pat!r}: {f} has no 2D/3D dataset {path!r}; 2D/3D datasets in the file: "
+                          f"{found if found else 'none'} (h5ls -r {f.name})", key)
         try:  # the frame selection [i], [a:b], [i,j] must exist in the dataset's shape
             expand_sources([f"{f}::{dset}"])
         except ValueError as exc:
@@ -666,7 +674,7 @@ def _expand_frames(t: _Table, key: str, base: Path) -> tuple[tuple[str, ...], tu
             continue
         if not matches:
             raise t.error(
-                f"pattern {pat!r} (resolved to {full}) matches no file; paths are relative to the "
+                f"pattern {pat!r} (resolved to {os.path.normpath(full)}) matches no file; paths are relative to the "
                 f"config file's folder {base}; fix the pattern or the data location", key)
         if sep:
             _check_datasets(t, key, pat, matches, dset)
@@ -894,15 +902,15 @@ def _parse_geometry(top: _Table, base: Path) -> tuple[GeometryConfig, dict[str, 
     flips = g.read_all(ReductionConfig, ["flip", "mask_flip"])
     g.finish()
     poni = _resolve(base, poni_s).resolve()
-    if not poni.is_file():
-        raise g.error(f"PONI file {poni_s!r} (resolved to {poni}) does not exist; paths are relative to "
-                      f"{base}; calibrate with pyFAI-calib2 or fix the path", "poni")
+    if not poni.is_file():  # noted: the frame paths etc. are still checked
+        g.problems.append(g.error(f"PONI file {poni_s!r} (resolved to {poni}) does not exist; paths are relative to "
+                                  f"{base}; calibrate with pyFAI-calib2 or fix the path", "poni"))
     mask = None
     if mask_s is not None:
         mask = _resolve(base, mask_s).resolve()
         if not mask.is_file():
-            raise g.error(f"mask file {mask_s!r} (resolved to {mask}) does not exist; fix the path or "
-                          f"remove the key to use no mask", "mask")
+            g.problems.append(g.error(f"mask file {mask_s!r} (resolved to {mask}) does not exist; paths are "
+                                      f"relative to {base}; fix the path or remove the key to use no mask", "mask"))
     return GeometryConfig(poni, mask), flips
 
 

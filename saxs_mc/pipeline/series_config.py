@@ -26,6 +26,8 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import glob
+import logging
 import math
 import re
 from collections.abc import Sequence
@@ -70,6 +72,7 @@ UNIT_SUFFIXES = (("_ml_min", "ml/min"), ("_ul_min", "µl/min"), ("_ml_h", "ml/h"
                  ("_um", "µm"), ("_mm", "mm"), ("_ms", "ms"), ("_C", "°C"), ("_K", "K"), ("_s", "s"),
                  ("_h", "h"), ("_M", "M"))
 _KEY_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+log = logging.getLogger("saxs_mc.pipeline")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -192,20 +195,28 @@ def _conditions(t: _Table, legacy: Sequence[str]) -> dict[str, float | str]:
 
 
 def _unknown_keys(t: _Table, keys: Sequence[str]) -> None:
-    """Every unknown key of an entry is a problem, with a "did you mean" among the valid keys."""
+    """Every unknown key of an entry is a problem, with a "did you mean" among the valid keys.
+
+    In an entry with ``conditions`` an unknown key that is not a typo of one of its keys is taken for a
+    condition: the fix is the conditions table.  A legacy CdSe key is suggested only for a near spelling
+    (``nucleation_temperatur_C``), never ``growth_temperature_C`` for ``temperature_C``.
+    """
     t.known.extend(keys)
+    legacy = [k for k in keys if k in LEGACY_SAMPLE_KEYS + LEGACY_BLANK_KEYS]
+    own = [k for k in keys if k not in legacy]
     for k in t.table:
         if k in t.known:
             continue
-        close = difflib.get_close_matches(k, keys, n=1, cutoff=0.75)
+        close = (difflib.get_close_matches(k, own, n=1, cutoff=0.75)
+                 or difflib.get_close_matches(k, legacy, n=1, cutoff=0.9))
         if close:
             hint = f" (did you mean '{close[0]}'?)"
         elif "conditions" in keys:
             hint = (f"; free conditions go into the entry's conditions table: conditions = {{ {k} = ... }} "
-                    "(or a [samples.conditions] section)")
+                    f"(or a [{t.path.split('[')[0]}.conditions] section)")
         else:
             hint = ""
-        t.problems.append(t.error(f"unknown key{hint}; valid keys here: {', '.join(sorted(set(keys)))}", k))
+        t.problems.append(t.error(f"unknown key{hint}; valid keys here: {', '.join(sorted(set(own)))}", k))
 
 
 def _condition_typos(items: Sequence[Any], source: Path, what: str) -> list[ConfigError]:
@@ -257,12 +268,16 @@ def _stack(t: _Table, base: Path) -> tuple[StackConfig, list[SampleConfig]] | No
     blank = t.get("blank", str, default=None)
     thickness = t.get("thickness_cm", float, default=None, check=_positive)
     conditions = _conditions(t, LEGACY_SAMPLE_KEYS)
+    path_problem = _stack_path_problem(base, frames)
+    if path_problem:
+        t.problems.append(t.error(f"stack '{name}': {path_problem}", "frames"))
+        return None
     try:
         grouping = Grouping(**kw)
         sg = group_frames(_stack_source(base, frames), grouping, timestamps=_timestamps(base, ts_raw))
     except GroupingError as exc:
         for p in exc.problems:
-            t.problems.append(t.error(f"stack '{name}' ({frames}): {p}"))
+            t.problems.append(t.error(f"stack '{name}' ({frames}): {_config_words(p)}"))
         return None
     width = max(3, len(str(len(sg) - 1)))
     points = [_time_point_sample(name, k, tp, sg.stack, frames, width, blank, thickness, conditions)
@@ -271,6 +286,54 @@ def _stack(t: _Table, base: Path) -> tuple[StackConfig, list[SampleConfig]] | No
                         grouping={**grouping.to_dict(), "timestamps": sg.timestamps_source},
                         n_frames=sg.stack.n_frames, n_time_points=len(sg))
     return stack, points
+
+
+def _config_words(problem: str) -> str:
+    """A grouping problem in the words of the config file (keys as written in a [[stacks]] entry)."""
+    return problem.replace(
+        "timestamps='run.h5::/entry/data/time' (HDF5 dataset), 'run_frames.csv::time_s' (sidecar CSV column) or an "
+        "array, or group by frame count (every=N)",
+        "timestamps = \"run.h5::/entry/data/time\" (HDF5 dataset), \"run_frames.csv::time_s\" (sidecar CSV column) "
+        "or \"header:<key>\" (a number in each frame's header), or group by frame count (every = N instead of window_s)")
+
+
+def datasets_in(fh: Any, min_ndim: int, max_ndim: int = 3) -> list[str]:
+    """Paths of the datasets of an open HDF5 file with ``min_ndim``..``max_ndim`` dimensions (for error messages)."""
+    import h5py
+
+    out: list[str] = []
+    fh.visititems(lambda n, o: out.append("/" + n) if isinstance(o, h5py.Dataset)
+                  and min_ndim <= o.ndim <= max_ndim else None)
+    return out[:8]
+
+
+def _stack_path_problem(base: Path, frames: str) -> str | None:
+    """What is wrong with the ``frames`` path of a stack, in terms of the config (None: the path is fine)."""
+    import h5py
+
+    file_part, sep, ds = frames.partition("::")
+    full = _resolve(base, file_part)
+    where = f"paths are relative to the config file's folder {base}"
+    if not sep:
+        if not glob.glob(str(full)):
+            return (f"frames = {frames!r} (resolved to {full}) matches no file; {where}; give one HDF5 stack "
+                    "'run.h5::/entry/instrument/detector/data' or a glob of numbered frame files 'frames/run_*.edf'")
+        return None
+    if not full.is_file():
+        return f"HDF5 file {file_part!r} (resolved to {full.resolve()}) does not exist; {where}"
+    if not h5py.is_hdf5(full):
+        return (f"{file_part!r} is not an HDF5 file, and '::{ds}' names a dataset inside an HDF5/NeXus file; "
+                "for numbered frame files give a glob without '::' ('frames/run_*.edf')")
+    dset = ds.split("[", 1)[0]
+    with h5py.File(full, "r") as fh:
+        obj = fh.get(dset) if dset else None
+        if isinstance(obj, h5py.Dataset) and obj.ndim == 3:
+            return None
+        stacks = datasets_in(fh, 3)
+        what = (f"is a {obj.ndim}D dataset" if isinstance(obj, h5py.Dataset) else
+                "is a group, not a dataset" if isinstance(obj, h5py.Group) else "does not exist")
+    return (f"'{dset}' in {file_part} {what}; a stack is a 3D dataset (frames, rows, columns); "
+            f"3D datasets in the file: {stacks if stacks else 'none'} (h5ls -r {full.name})")
 
 
 def _time_point_sample(stack: str, k: int, tp: Any, fs: Any, frames: str, width: int, blank: str | None,
@@ -436,6 +499,15 @@ def default_axis(samples: Sequence[SampleConfig]) -> str:
     return shared[0] if len(shared) == 1 else "index"
 
 
+def _varying_numeric(samples: Sequence[SampleConfig]) -> list[str]:
+    """Numeric condition keys every sample has, whose values differ between samples."""
+    if not samples:
+        return []
+    keys = [k for k, v in samples[0].conditions.items() if isinstance(v, float)
+            and all(isinstance(s.conditions.get(k), float) for s in samples)]
+    return [k for k in keys if len({s.conditions[k] for s in samples}) > 1]
+
+
 def _parse_axis(top: _Table, samples: Sequence[SampleConfig]) -> SeriesConfig:
     st = top.sub("series")
     axis = st.get("axis", str, default=None, hint="a condition key of the samples, e.g. 'flow_rate_ml_min', or "
@@ -445,6 +517,11 @@ def _parse_axis(top: _Table, samples: Sequence[SampleConfig]) -> SeriesConfig:
     _unknown_keys(st, list(st.known))  # noted, not raised: the other problems are still found
     if axis is None:
         axis = default_axis(samples)
+        varying = _varying_numeric(samples)
+        if axis == "index" and len(varying) > 1:
+            log.warning("%s: [series] axis is not set and %d numeric conditions vary (%s): the report plots against "
+                        "the sample order; set [series] axis = \"%s\" (or another of them)", top.source,
+                        len(varying), ", ".join(varying), varying[0])
     elif axis != "index":
         lacking = [s.name for s in samples if not isinstance(s.conditions.get(axis), (float, str))]
         if lacking:
@@ -506,10 +583,16 @@ def _parse_material(top: _Table, poni: Path) -> MaterialConfig | None:
                                     f"{', '.join(PRESETS)}; or particle_formula + particle_density_g_cm3, ...)"))
         return None
     if energy is None:
+        if not poni.is_file():
+            return None  # the missing PONI file is already a problem
         energy = poni_energy_keV(poni)
         if energy is None:
             mt.problems.append(mt.error(f"the PONI file {poni} gives no wavelength: set energy_keV", "energy_keV"))
             return None
+    bad = [_material_problem(mt, role, spec, dens) for role, spec, dens in (("particle", p, pd), ("solvent", s, sd))]
+    if any(bad) or any(d is not None and not d > 0 for d in (pd, sd)):  # a bad density is noted by its check
+        mt.problems.extend(b for b in bad if b is not None)
+        return None
     try:
         c = contrast(p, s, energy_keV=energy, particle_density_g_cm3=pd, solvent_density_g_cm3=sd)
     except MaterialError as exc:
@@ -518,3 +601,30 @@ def _parse_material(top: _Table, poni: Path) -> MaterialConfig | None:
     preset = c.particle in PRESETS.values() and c.solvent in PRESETS.values()  # unchanged presets
     return MaterialConfig(c.contrast_1e6_A2, c.particle.name, c.solvent.name, c.energy_keV,
                           "preset" if preset else "formula", c.summary())
+
+
+def _material_problem(mt: _Table, role: str, spec: Any, density: float | None) -> ConfigError | None:
+    """A problem of ``[material] <role>`` named by its config key (``particle_formula``, ``particle_density_g_cm3``)."""
+    from saxs_mc.models.materials import PARTICLES, SOLVENTS, MaterialError, resolve_material
+
+    key = role if role in mt.table else f"{role}_formula"
+    presets = ", ".join(PARTICLES if role == "particle" else SOLVENTS)
+    if density is not None and not density > 0:
+        return None  # already noted by the key's check
+    try:
+        resolve_material(spec, density_g_cm3=density, role=role)
+    except MaterialError as exc:
+        msg = str(exc)
+        if "needs a density" in msg and key.endswith("_formula"):
+            return mt.error(f"{spec!r} is given without its mass density: add {role}_density_g_cm3 = <g/cm3>", key)
+        if "needs a density" in msg:
+            return mt.error(f"{spec!r} is not a preset ({presets}), so it is read as a chemical formula and needs its "
+                            f"mass density: add {role}_density_g_cm3 = <g/cm3>", key)
+        if "not understood" in msg or "holds no atoms" in msg:
+            elem = re.search(r"unknown element (\w+)", msg)
+            why = f" (unknown element {elem.group(1)})" if elem else ""
+            return mt.error(f"{spec!r} is neither a preset ({presets}) nor a chemical formula{why}; use a preset, or "
+                            f"{role}_formula = \"<element symbols and counts, e.g. Cu2S>\" with "
+                            f"{role}_density_g_cm3 = <g/cm3>", key)
+        return mt.error(msg, f"{role}_density_g_cm3" if density is not None else key)
+    return None

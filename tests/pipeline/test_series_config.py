@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import logging
 import re
 from pathlib import Path
 
@@ -255,7 +256,7 @@ def test_every_bad_input_in_one_message_and_exit_2(tmp_path):
     assert re.match(r"\d+ problems in the configuration", msg), msg
     assert "stacks[0]: stack 'gappy'" in msg and "time window(s) hold no frame: [4, 6) s, [6, 8) s" in msg
     assert "stacks[1]: stack 'untimed'" in msg and "window_s=2 needs per-frame timestamps, but none were found" in msg
-    assert "material: invalid contrast specification" in msg and "'Qx2O3' is not understood" in msg
+    assert "material.particle_formula: 'Qx2O3' is neither a preset" in msg and "(unknown element Qx)" in msg
     assert "samples 'b' has no condition 'solvent', which [blank_matching] matches on" in msg
     assert "samples[2].reaction_tme_s: unknown key (did you mean 'reaction_time_s'?)" in msg
     assert main(["run", str(cfg_path), "--dry-run", "--no-progress"]) == 2
@@ -304,8 +305,7 @@ def test_cdse_plan_settings_unchanged_but_for_added_metadata():
 # a made-up axis from the template: no families, no populations, one blank; it runs
 def _from_template(tmp: Path) -> Path:
     text = (ROOT / "pipelines" / "template.toml").read_text().replace('"../', f'"{ROOT}/')
-    text = re.sub(r"^\[\[fit\.populations\]\].*?(?=^\[(?!\[fit\.populations))", "", text, flags=re.S | re.M)
-    text = re.sub(r"^\[families\].*?(?=^\[)", "", text, flags=re.S | re.M)
+    text = text[:text.index("# =====")]  # the README: delete the CdSe families part, from its banner to the end
     text = re.sub(r"^spectrum = .*$", "", text, flags=re.M)
     text = re.sub(r"^conditions = \{ nucleation_temperature_C = 190.*\}$", "conditions = { flow_rate_ml_min = 0.5 }",
                   text, flags=re.M)
@@ -374,3 +374,97 @@ def test_unknown_keys_in_series_sections_are_listed_with_the_rest(tmp_path):
     for key, fix in (("samples[1].blnk", "blank"), ("series.axs", "axis"), ("material.solvant", "solvent"),
                      ("blank_matching.tolerence", "tolerance")):
         assert f"{key}: unknown key (did you mean '{fix}'?)" in msg, msg
+
+
+# ----------------------------------------------------------------------
+# first use (issue 10): messages a new user meets, each naming the key, the value and the fix
+def test_condition_like_key_is_pointed_to_conditions_not_to_a_cdse_key(tmp_path):
+    """``temperature_C`` on a sample used to get "did you mean 'growth_temperature_C'?" (a different quantity)."""
+    body = (sample("a", temperature_C="230") + sample("b", reaction_temperature_C="230")
+            + sample("c", nucleation_temperatur_C="190"))
+    with pytest.raises(ConfigError) as e:
+        load_config(write(tmp_path, body))
+    msg = str(e.value)
+    for i, key in ((0, "temperature_C"), (1, "reaction_temperature_C")):
+        assert (f"samples[{i}].{key}: unknown key; free conditions go into the entry's conditions table: "
+                f"conditions = {{ {key} = ... }} (or a [samples.conditions] section); valid keys here: blank, "
+                "conditions, frames, name, spectrum, thickness_cm") in msg
+    assert "samples[2].nucleation_temperatur_C: unknown key (did you mean 'nucleation_temperature_C'?)" in msg
+    assert "did you mean 'growth_temperature_C'" not in msg
+
+
+@pytest.mark.parametrize("material, key, expected", [
+    ('particle = "Cu2S"\nsolvent = "water"', "material.particle",
+     "'Cu2S' is not a preset (CdSe, CdS, PbS, Au, SiO2, Fe3O4, ZnO, TiO2), so it is read as a chemical formula and "
+     "needs its mass density: add particle_density_g_cm3 = <g/cm3>"),
+    ('particle = "Au"\nsolvent_formula = "C2H6O2"', "material.solvent_formula",
+     "'C2H6O2' is given without its mass density: add solvent_density_g_cm3 = <g/cm3>"),
+    ('particle = "Au"\nsolvent = "glycol"', "material.solvent",
+     "'glycol' is neither a preset (octadecene, toluene, hexane, water) nor a chemical formula; use a preset, or "
+     'solvent_formula = "<element symbols and counts, e.g. Cu2S>" with solvent_density_g_cm3 = <g/cm3>'),
+])
+def test_material_problems_name_their_config_key(tmp_path, material, key, expected):
+    """The library's wording ("give density_g_cm3") used to stand under the bare key path 'material'."""
+    with pytest.raises(ConfigError) as e:
+        load_config(write(tmp_path, sample("a") + f"[material]\n{material}\n"))
+    assert f"{key}: {expected}" in str(e.value)
+
+
+def test_a_negative_density_is_one_problem(tmp_path):
+    body = sample("a") + '[material]\nparticle = "CdSe"\nparticle_density_g_cm3 = -1\nsolvent = "toluene"\n'
+    with pytest.raises(ConfigError) as e:
+        load_config(write(tmp_path, body))
+    assert str(e.value).endswith("material.particle_density_g_cm3: -1.0: must be > 0")
+
+
+def test_missing_poni_mask_and_frames_are_listed_together(tmp_path):
+    """A copied template with stale relative paths: every path is named in one message (was: the PONI only)."""
+    body = sample("a", frames="nowhere/*.edf") + '[material]\nparticle = "Au"\nsolvent = "water"\n'
+    p = write(tmp_path, body, poni="missing.poni")
+    p.write_text(p.read_text().replace("[geometry]\n", '[geometry]\nmask = "cal/mask.edf"\n'))
+    with pytest.raises(ConfigError) as e:
+        load_config(p)
+    msg = str(e.value)
+    assert msg.startswith("3 problems in the configuration")
+    assert "geometry.poni: PONI file" in msg and "geometry.mask: mask file 'cal/mask.edf'" in msg
+    assert f"samples[0].frames: pattern '{DATA / 'nowhere/*.edf'}'" in msg
+
+
+@pytest.mark.parametrize("frames, expected", [
+    (f"{GROWTH / 'growth_230C.h5'}::/entry/instrument/detector",
+     "'/entry/instrument/detector' in {file} is a group, not a dataset; a stack is a 3D dataset (frames, rows, "
+     "columns); 3D datasets in the file: ['/entry/data/data'] (h5ls -r growth_230C.h5)"),
+    (f"{GROWTH / 'growth_230C_frames.csv'}::/entry/data",
+     "'{file}' is not an HDF5 file, and '::/entry/data' names a dataset inside an HDF5/NeXus file; for numbered "
+     "frame files give a glob without '::' ('frames/run_*.edf')"),
+    (f"{GROWTH / 'growth_230c.h5'}::/entry/data/data", "HDF5 file '{file}' (resolved to {file}) does not exist"),
+])
+def test_stack_path_errors_say_what_the_path_is(tmp_path, frames, expected):
+    """These used to read "... growth_230C_frames.csv::/entry/data does not exist" or "dataset not found"."""
+    body = f'[[stacks]]\nname = "run"\nframes = "{frames}"\nevery = 30\n'
+    with pytest.raises(ConfigError) as e:
+        load_config(write(tmp_path, body, poni="eiger_growth.poni"))
+    assert f"stacks[0].frames: stack 'run': {expected.format(file=frames.split('::')[0])}" in str(e.value)
+
+
+def test_hdf5_sample_with_a_wrong_dataset_lists_the_datasets(tmp_path):
+    body = sample("a", frames="eiger/*.h5::/entry/instrument/detector")
+    with pytest.raises(ConfigError, match=r"samples\[0\]\.frames: .* has no 2D/3D dataset '/entry/instrument/detector'; "
+                                          r"2D/3D datasets in the file: \['/entry/data/data'.*\] \(h5ls -r "):
+        load_config(write(tmp_path, body))
+
+
+def test_two_varying_conditions_without_an_axis_warn_and_name_both(tmp_path, caplog, monkeypatch):
+    body = "".join(sample(n, conditions=f"{{ flow_rate_ml_min = {f}, position_mm = {x} }}")
+                   for n, f, x in (("a", 1, 0), ("b", 2, 5)))
+    monkeypatch.setattr(logging.getLogger("saxs_mc"), "propagate", True)  # the CLI may have switched it off
+    with caplog.at_level("WARNING", logger="saxs_mc.pipeline"):
+        cfg = load_config(write(tmp_path, body))
+    assert cfg.series.axis == "index"
+    assert ("[series] axis is not set and 2 numeric conditions vary (flow_rate_ml_min, position_mm): the report "
+            'plots against the sample order; set [series] axis = "flow_rate_ml_min"') in caplog.text
+    one = "".join(sample(n, conditions=f"{{ flow_rate_ml_min = {f}, position_mm = 0 }}") for n, f in (("a", 1), ("b", 2)))
+    caplog.clear()
+    with caplog.at_level("WARNING", logger="saxs_mc.pipeline"):
+        assert load_config(write(tmp_path / "one", one)).series.axis == "flow_rate_ml_min"
+    assert "axis is not set" not in caplog.text
