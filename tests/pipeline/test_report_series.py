@@ -318,10 +318,10 @@ def test_cli_table_has_family_columns_only_with_a_readout(tmp_path):
     row = {"sample": "t000", "series_value": 3.0, "status": "ok", "growth": "not assessed", "family_label": None,
            "dominant_radius_nm": 1.0, "mean_radius_nm": 1.2, "total_volume_fraction": 3.6e-4, "chi2_r": 1.2,
            "n_rejected": 0, "yu_absorption_nm": None}
-    doc = {"series_axis": {"key": "time_s"}, "samples": [row], "readout": {"text": []}, "failures": []}
+    doc = {"series_axis": {"key": "flow_rate_ml_min"}, "samples": [row], "readout": {"text": []}, "failures": []}
     (tmp_path / "summary.json").write_text(json.dumps(doc))
     text = format_summary_table(types.SimpleNamespace(root=tmp_path))
-    assert "family" not in text and "lamYu" not in text and "0.00036" in text and "time_s" in text
+    assert "family" not in text and "lamYu" not in text and "0.00036" in text and "flow_rate_ml_min" in text
     doc["samples"] = [{**row, "growth": "quantized", "family_label": "CdSe-437", "yu_absorption_nm": 442.0}]
     (tmp_path / "summary.json").write_text(json.dumps(doc))
     text = format_summary_table(types.SimpleNamespace(root=tmp_path))

@@ -307,14 +307,15 @@ def format_summary_table(res: Any) -> str:
     except (OSError, ValueError):
         return "no summary"
     axis = data.get("series_axis", {}).get("key", "nucleation_temperature_C")
-    head = "T_nuc" if axis == "nucleation_temperature_C" else axis[:10]
+    head = "T_nuc" if axis == "nucleation_temperature_C" else axis
+    width = max(10, len(head))
     cols = _table_columns(data["samples"])
-    lines = [f"{'sample':<12} {head:>10} " + " ".join(f"{h:<{-w}}" if w < 0 else f"{h:>{w}}" for h, w, _ in cols)]
+    lines = [f"{'sample':<12} {head:>{width}} " + " ".join(f"{h:<{-w}}" if w < 0 else f"{h:>{w}}" for h, w, _ in cols)]
     for r in data["samples"]:
         value = r.get("series_value", r.get("nucleation_temperature_C"))
         where = f"{value:g}" if isinstance(value, (int, float)) else "-"
         cells = " ".join(f"{c(r)!s:<{-w}}" if w < 0 else f"{c(r)!s:>{w}}" for _, w, c in cols)
-        lines.append(f"{r['sample']:<12} {where:>10} {cells}")
+        lines.append(f"{r['sample']:<12} {where:>{width}} {cells}")
     lines += [f"read-out: {t}" for t in data["readout"]["text"]]
     lines += [f"FAILED {f['step']}: {f['error']}" for f in data["failures"]]
     return "\n".join(lines)
