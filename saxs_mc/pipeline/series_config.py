@@ -277,7 +277,7 @@ def _stack(t: _Table, base: Path) -> tuple[StackConfig, list[SampleConfig]] | No
         sg = group_frames(_stack_source(base, frames), grouping, timestamps=_timestamps(base, ts_raw))
     except GroupingError as exc:
         for p in exc.problems:
-            t.problems.append(t.error(f"stack '{name}' ({frames}): {_config_words(p)}"))
+            t.problems.append(t.error(f"stack '{name}' ({frames}): {p}"))
         return None
     width = max(3, len(str(len(sg) - 1)))
     points = [_time_point_sample(name, k, tp, sg.stack, frames, width, blank, thickness, conditions)
@@ -286,15 +286,6 @@ def _stack(t: _Table, base: Path) -> tuple[StackConfig, list[SampleConfig]] | No
                         grouping={**grouping.to_dict(), "timestamps": sg.timestamps_source},
                         n_frames=sg.stack.n_frames, n_time_points=len(sg))
     return stack, points
-
-
-def _config_words(problem: str) -> str:
-    """A grouping problem in the words of the config file (keys as written in a [[stacks]] entry)."""
-    return problem.replace(
-        "timestamps='run.h5::/entry/data/time' (HDF5 dataset), 'run_frames.csv::time_s' (sidecar CSV column) or an "
-        "array, or group by frame count (every=N)",
-        "timestamps = \"run.h5::/entry/data/time\" (HDF5 dataset), \"run_frames.csv::time_s\" (sidecar CSV column) "
-        "or \"header:<key>\" (a number in each frame's header), or group by frame count (every = N instead of window_s)")
 
 
 def datasets_in(fh: Any, min_ndim: int, max_ndim: int = 3) -> list[str]:

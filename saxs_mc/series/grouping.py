@@ -417,8 +417,9 @@ def _timestamp_problems(t: np.ndarray | None, n: int, grouping: Grouping, origin
     if t is None:
         if grouping.needs_timestamps:
             return [f"window_s={grouping.window_s:g} needs per-frame timestamps, but none were found; give "
-                    "timestamps='run.h5::/entry/data/time' (HDF5 dataset), 'run_frames.csv::time_s' (sidecar CSV "
-                    "column) or an array, or group by frame count (every=N)"]
+                    "timestamps = \"run.h5::/entry/data/time\" (HDF5 dataset), \"run_frames.csv::time_s\" (sidecar "
+                    "CSV column), \"header:<key>\" (a number in each frame's header) or an array, or group by "
+                    "frame count (every = N instead of window_s)"]
         return []
     out = []
     if t.shape[0] != n:

@@ -162,7 +162,7 @@ def test_empty_time_windows_are_an_error_naming_them(tmp_path):
 
 def test_missing_timestamps_for_time_windows(tmp_path):
     src = _stack(tmp_path / "run.h5")  # no time axis
-    with pytest.raises(GroupingError, match=r"window_s=2 needs per-frame timestamps.*every=N"):
+    with pytest.raises(GroupingError, match=r"window_s=2 needs per-frame timestamps.*every = N"):
         group_frames(src, Grouping(window_s=2.0))
 
 
