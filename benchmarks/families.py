@@ -59,18 +59,29 @@ def _three(phi):
 #: label: (true populations, true shares (0 = absent), fit the log-normal too).  Fitted as the shipped pipeline
 #: ([families] continuous = true) unless the label says "families-only fit"
 CASES = {
-    "2 fam 70:30, phi 5e-4": ([gauss(0.94, 3.5e-4), gauss(1.02, 1.5e-4)],
-                              {"F087": 0, "F094": 0.7, "F102": 0.3, "continuous": 0}, True),
-    "2 fam 42:58, phi 5e-4": ([gauss(0.94, 2.1e-4), gauss(1.02, 2.9e-4)],
-                              {"F087": 0, "F094": 0.42, "F102": 0.58, "continuous": 0}, True),
-    "2 fam + lognormal": ([gauss(0.87, 2.4e-4), gauss(0.94, 3.6e-4), lognorm(1.4, 0.15, 2.4e-4)],
-                          {"F087": 2 / 7, "F094": 3 / 7, "F102": 0, "continuous": 2 / 7}, True),
+    "2 fam 70:30, phi 5e-4": (
+        [gauss(0.94, 3.5e-4), gauss(1.02, 1.5e-4)],
+        {"F087": 0, "F094": 0.7, "F102": 0.3, "continuous": 0},
+        True,
+    ),
+    "2 fam 42:58, phi 5e-4": (
+        [gauss(0.94, 2.1e-4), gauss(1.02, 2.9e-4)],
+        {"F087": 0, "F094": 0.42, "F102": 0.58, "continuous": 0},
+        True,
+    ),
+    "2 fam + lognormal": (
+        [gauss(0.87, 2.4e-4), gauss(0.94, 3.6e-4), lognorm(1.4, 0.15, 2.4e-4)],
+        {"F087": 2 / 7, "F094": 3 / 7, "F102": 0, "continuous": 2 / 7},
+        True,
+    ),
     "1 fam, others absent": ([gauss(0.94, 3e-4)], {"F087": 0, "F094": 1.0, "F102": 0, "continuous": 0}, True),
     "3 fam, phi 5e-4": (_three(5e-4), {**_S3, "continuous": 0}, True),
     "3 fam, phi 5e-4, families-only fit": (_three(5e-4), _S3, False),
-    "3 fam + lognormal, phi 6e-4": ([gauss(0.87, 1.0e-4), gauss(0.94, 1.8e-4), gauss(1.02, 1.2e-4),
-                                     lognorm(1.4, 0.15, 2.0e-4)],
-                                    {"F087": 1 / 6, "F094": 0.3, "F102": 0.2, "continuous": 1 / 3}, True),
+    "3 fam + lognormal, phi 6e-4": (
+        [gauss(0.87, 1.0e-4), gauss(0.94, 1.8e-4), gauss(1.02, 1.2e-4), lognorm(1.4, 0.15, 2.0e-4)],
+        {"F087": 1 / 6, "F094": 0.3, "F102": 0.2, "continuous": 1 / 3},
+        True,
+    ),
     "3 fam, phi 1e-3": (_three(1e-3), {**_S3, "continuous": 0}, True),
     "3 fam, phi 1.5e-3": (_three(1.5e-3), {**_S3, "continuous": 0}, True),
     "3 fam, phi 1.5e-3, families-only fit": (_three(1.5e-3), _S3, False),
@@ -111,25 +122,33 @@ def _within(sd, tol=0.05):
 
 def print_bounds():
     need = 0.05 / 1.6449  # +-0.05 in 90 % of seeds for an unbiased Gaussian estimate
-    print(f"Cramer-Rao bound on the shares (sd; P(|error| <= 0.05) of an efficient unbiased estimate); "
-          f"+-0.05 in 90 % needs sd <= {need:.4f}")
+    print(
+        f"Cramer-Rao bound on the shares (sd; P(|error| <= 0.05) of an efficient unbiased estimate); "
+        f"+-0.05 in 90 % needs sd <= {need:.4f}"
+    )
     s3 = np.array([0.25, 0.45, 0.30])
-    rows = [("3 fam phi 5e-4, shipped noise, flat bg unknown", dict()),
-            ("  same, white noise at the stated sigma", dict(noise="white")),
-            ("  same, flat bg known (= 0)", dict(background=False)),
-            ("  same, blank measured without noise (frames 3 + inf)", dict(frames=(3, 1e9))),
-            ("  same, sample and blank 6 + 6 frames", dict(frames=(6, 6)))]
+    rows = [
+        ("3 fam phi 5e-4, shipped noise, flat bg unknown", dict()),
+        ("  same, white noise at the stated sigma", dict(noise="white")),
+        ("  same, flat bg known (= 0)", dict(background=False)),
+        ("  same, blank measured without noise (frames 3 + inf)", dict(frames=(3, 1e9))),
+        ("  same, sample and blank 6 + 6 frames", dict(frames=(6, 6))),
+    ]
     for label, kw in rows:
         sd = share_bound(5e-4 * s3, FAMS, **kw)
         print(f"  {label:<58} sd {np.round(sd, 4)}  P {[round(_within(v), 2) for v in sd]}")
-    for label, scan in (("phi", lambda v: share_bound(v * s3, FAMS)), ("frames (sample = blank)",
-                                                                  lambda v: share_bound(5e-4 * s3, FAMS, frames=(v, v)))):
+    for label, scan in (
+        ("phi", lambda v: share_bound(v * s3, FAMS)),
+        ("frames (sample = blank)", lambda v: share_bound(5e-4 * s3, FAMS, frames=(v, v))),
+    ):
         grid = np.geomspace(5e-4, 5e-3, 200) if label == "phi" else np.arange(3, 61)
         hit = next((v for v in grid if scan(v).max() <= need), None)
         print(f"  3 fam 25:45:30: smallest {label} with every share sd <= {need:.4f}: {hit:.3g}")
-    for label, fam, ln in (("2 fam 70:30 phi 5e-4", (0, 3.5e-4, 1.5e-4), None),
-                           ("2 fam + lognormal", (2.4e-4, 3.6e-4, 0), (1.4, 0.15, 2.4e-4)),
-                           ("3 fam + lognormal", (1.0e-4, 1.8e-4, 1.2e-4), (1.4, 0.15, 2.0e-4))):
+    for label, fam, ln in (
+        ("2 fam 70:30 phi 5e-4", (0, 3.5e-4, 1.5e-4), None),
+        ("2 fam + lognormal", (2.4e-4, 3.6e-4, 0), (1.4, 0.15, 2.4e-4)),
+        ("3 fam + lognormal", (1.0e-4, 1.8e-4, 1.2e-4), (1.4, 0.15, 2.0e-4)),
+    ):
         present = [f for f, v in zip(FAMS, fam) if v > 0]  # absent families left out (known absent)
         sd = share_bound([v for v in fam if v > 0], present, ln)
         print(f"  {label:<58} sd {np.round(sd, 4)}  P {[round(_within(v), 2) for v in sd]}")
@@ -151,16 +170,22 @@ def main(argv=None) -> int:
             continue
         times, cpu, errs, z, absent, peak = _run_case(dists, truth, cont, range(args.seeds), args.white)
         med = float(np.median(times))
-        print(f"{label:<36} wall median {med * 1e3:6.1f} ms, max {times.max() * 1e3:6.1f} ms; CPU median "
-              f"{np.median(cpu) * 1e3:6.1f} ms; wall / {BUDGET_S:g} s budget {med / BUDGET_S:.2f}; "
-              f"peak memory {peak / 1e6:.1f} MB", flush=True)
+        print(
+            f"{label:<36} wall median {med * 1e3:6.1f} ms, max {times.max() * 1e3:6.1f} ms; CPU median "
+            f"{np.median(cpu) * 1e3:6.1f} ms; wall / {BUDGET_S:g} s budget {med / BUDGET_S:.2f}; "
+            f"peak memory {peak / 1e6:.1f} MB",
+            flush=True,
+        )
         if args.accuracy:
             names = [n for n, s in truth.items() if s > 0]
             within = np.abs(errs) <= 0.05
             for k, n in enumerate(names):
-                print(f"    {n:<11} bias {errs[:, k].mean():+.4f} rms {np.sqrt((errs[:, k] ** 2).mean()):.4f} "
-                      f"|e|<=0.05 {within[:, k].mean():.2f}  |e|<=2sig {z[:, k].mean():.2f}  "
-                      f"both {(within[:, k] & z[:, k]).mean():.2f}", flush=True)
+                print(
+                    f"    {n:<11} bias {errs[:, k].mean():+.4f} rms {np.sqrt((errs[:, k] ** 2).mean()):.4f} "
+                    f"|e|<=0.05 {within[:, k].mean():.2f}  |e|<=2sig {z[:, k].mean():.2f}  "
+                    f"both {(within[:, k] & z[:, k]).mean():.2f}",
+                    flush=True,
+                )
             for k, n in enumerate(n for n, s in truth.items() if s == 0):
                 print(f"    {n:<11} reported absent {absent[:, k].mean():.2f}", flush=True)
     return 0

@@ -37,10 +37,14 @@ CONTRAST = 34.65
 Q = np.geomspace(0.2, 5.0, 200)
 POPULATIONS = {
     "msc1": [dict(kind="gaussian", mean_nm=0.94, sd_nm=0.025, volume_fraction=2e-4)],
-    "msc2": [dict(kind="gaussian", mean_nm=0.94, sd_nm=0.025, volume_fraction=1.4e-4),
-             dict(kind="gaussian", mean_nm=1.02, sd_nm=0.025, volume_fraction=0.6e-4)],
-    "msc2b": [dict(kind="gaussian", mean_nm=0.94, sd_nm=0.025, volume_fraction=0.84e-4),
-              dict(kind="gaussian", mean_nm=1.02, sd_nm=0.025, volume_fraction=1.16e-4)],
+    "msc2": [
+        dict(kind="gaussian", mean_nm=0.94, sd_nm=0.025, volume_fraction=1.4e-4),
+        dict(kind="gaussian", mean_nm=1.02, sd_nm=0.025, volume_fraction=0.6e-4),
+    ],
+    "msc2b": [
+        dict(kind="gaussian", mean_nm=0.94, sd_nm=0.025, volume_fraction=0.84e-4),
+        dict(kind="gaussian", mean_nm=1.02, sd_nm=0.025, volume_fraction=1.16e-4),
+    ],
     "lognormal": [dict(kind="lognormal", median_nm=1.15, sigma=0.12, volume_fraction=6e-4)],
 }
 BACKGROUND_FACTORS = (0.0, 1.0, 3.0)
@@ -52,8 +56,11 @@ def truth(name: str) -> dict:
 
     d = [make_distribution(dict(s)) for s in POPULATIONS[name]]
     phi = sum(x.volume_fraction for x in d)
-    return {"phi": phi, "mean_nm": sum(x.moments()["mean_nm"] * x.volume_fraction for x in d) / phi,
-            "particles": sum(x.dsigma(Q, CONTRAST) for x in d)}
+    return {
+        "phi": phi,
+        "mean_nm": sum(x.moments()["mean_nm"] * x.volume_fraction for x in d) / phi,
+        "particles": sum(x.dsigma(Q, CONTRAST) for x in d),
+    }
 
 
 def curve(name: str, bg_factor: float, seed: int, t: dict | None = None):
@@ -72,10 +79,15 @@ def run_one(name: str, bg_factor: float, r_low: float, seed: int, t: dict, **kw)
     rr = (r_low * np.pi / q.max(), np.pi / q.min())
     res = fit_arrays(q, i, s, r_range_nm=rr, contrast=CONTRAST, intensity_unit="1/cm", seed=seed, **kw)
     whole = res.ranges[0]
-    out = {"phi_err": whole.volume_fraction / t["phi"] - 1, "mean_err": whole.mean_nm / t["mean_nm"] - 1,
-           "background": float(res.background.mean()), "true_background": b, "chi2_r": float(res.chi2_r.mean()),
-           "unresolved": float(getattr(res, "unresolved_volume_fraction", (0.0, 0.0))[0]),
-           "r_resolvable_nm": float(getattr(res, "resolvable_radius_nm", float("nan")))}
+    out = {
+        "phi_err": whole.volume_fraction / t["phi"] - 1,
+        "mean_err": whole.mean_nm / t["mean_nm"] - 1,
+        "background": float(res.background.mean()),
+        "true_background": b,
+        "chi2_r": float(res.chi2_r.mean()),
+        "unresolved": float(getattr(res, "unresolved_volume_fraction", (0.0, 0.0))[0]),
+        "r_resolvable_nm": float(getattr(res, "resolvable_radius_nm", float("nan"))),
+    }
     out["ok"] = abs(out["phi_err"]) <= 0.10 and abs(out["mean_err"]) <= 0.03
     return out
 
@@ -93,8 +105,10 @@ def main(argv=None) -> int:
 
     logging.getLogger("saxs_mc").setLevel(logging.ERROR)
     rows, t0 = [], time.perf_counter()
-    print("| population | background / I_p(q_max) | r_min / (pi/q_max) | pass | phi error (median, worst) | "
-          "mean r error (median, worst) | unresolved phi / truth | r_res nm |")
+    print(
+        "| population | background / I_p(q_max) | r_min / (pi/q_max) | pass | phi error (median, worst) | "
+        "mean r error (median, worst) | unresolved phi / truth | r_res nm |"
+    )
     print("|---|---|---|---|---|---|---|---|")
     all_ok = True
     for name in args.populations:
@@ -109,11 +123,15 @@ def main(argv=None) -> int:
                 all_ok &= ok
                 un = np.median([r["unresolved"] for r in runs]) / t["phi"]
                 rres = np.median([r["r_resolvable_nm"] for r in runs])
-                print(f"| {name} | {bf:g} | {rl:g} | {n_ok}/{len(runs)}{'' if ok else ' FAIL'} | "
-                      f"{np.median(pe):+.1%}, {pe[np.argmax(abs(pe))]:+.1%} | {np.median(me):+.2%}, "
-                      f"{me[np.argmax(abs(me))]:+.2%} | {un:.3f} | {rres:.3f} |", flush=True)
-                rows.append({"population": name, "background_factor": bf, "r_low_factor": rl, "runs": runs,
-                             "passed": ok})
+                print(
+                    f"| {name} | {bf:g} | {rl:g} | {n_ok}/{len(runs)}{'' if ok else ' FAIL'} | "
+                    f"{np.median(pe):+.1%}, {pe[np.argmax(abs(pe))]:+.1%} | {np.median(me):+.2%}, "
+                    f"{me[np.argmax(abs(me))]:+.2%} | {un:.3f} | {rres:.3f} |",
+                    flush=True,
+                )
+                rows.append(
+                    {"population": name, "background_factor": bf, "r_low_factor": rl, "runs": runs, "passed": ok}
+                )
     print(f"\nall combinations pass: {all_ok}; {time.perf_counter() - t0:.0f} s")
     if args.json:
         args.json.write_text(json.dumps(rows, indent=1, default=float))

@@ -45,13 +45,27 @@ import numpy as np
 REPO = Path(__file__).resolve().parents[1]
 CONTRAST = 34.65  # CdSe in octadecene, 1e-6 A^-2
 POPULATIONS = [
-    {"kind": "gaussian", "mean_nm": 1.2, "sd_nm": 0.06, "volume_fraction": 6e-4, "label": "small", "range_nm": (0.8, 2.0)},
-    {"kind": "gaussian", "mean_nm": 4.0, "sd_nm": 0.2, "volume_fraction": 4e-4, "label": "large", "range_nm": (3.0, 5.5)},
+    {
+        "kind": "gaussian",
+        "mean_nm": 1.2,
+        "sd_nm": 0.06,
+        "volume_fraction": 6e-4,
+        "label": "small",
+        "range_nm": (0.8, 2.0),
+    },
+    {
+        "kind": "gaussian",
+        "mean_nm": 4.0,
+        "sd_nm": 0.2,
+        "volume_fraction": 4e-4,
+        "label": "large",
+        "range_nm": (3.0, 5.5),
+    },
 ]
 BACKGROUND = 0.01  # 1/cm
 
 WORKER = textwrap.dedent(
-    r'''
+    r"""
     import json, sys, time, logging
     import numpy as np, pandas
     logging.disable(logging.WARNING)
@@ -86,7 +100,7 @@ WORKER = textwrap.dedent(
         })
         print(f"McSAS3 repetition {rep}: {el:.1f} s, {opt.step} iterations, chi2/n {opt.gof:.4f}", file=sys.stderr, flush=True)
     json.dump(out, open(cfg["out"], "w"))
-    '''
+    """
 )
 
 
@@ -99,19 +113,30 @@ def find_python312(explicit: str | None) -> str:
     if os.environ.get("MCSAS3_PYTHON"):
         candidates.append(os.environ["MCSAS3_PYTHON"])
     for name in ("python3.12", "python3.13", "python3.14"):
-        if (p := shutil.which(name)):
+        if p := shutil.which(name):
             candidates.append(p)
-    pyenv_root = os.environ.get("PYENV_ROOT") or (subprocess.run(["pyenv", "root"], capture_output=True, text=True).stdout.strip()
-                                                 if shutil.which("pyenv") else "") or str(Path.home() / ".pyenv")
+    pyenv_root = (
+        os.environ.get("PYENV_ROOT")
+        or (
+            subprocess.run(["pyenv", "root"], capture_output=True, text=True).stdout.strip()
+            if shutil.which("pyenv")
+            else ""
+        )
+        or str(Path.home() / ".pyenv")
+    )
     candidates += sorted(glob.glob(os.path.join(pyenv_root, "versions", "3.1[2-9]*", "bin", "python3")))
     for c in candidates:
         try:
-            r = subprocess.run([c, "-c", "import sys; print(sys.version_info >= (3, 12))"], capture_output=True, text=True, timeout=30)
+            r = subprocess.run(
+                [c, "-c", "import sys; print(sys.version_info >= (3, 12))"], capture_output=True, text=True, timeout=30
+            )
         except (OSError, subprocess.TimeoutExpired):
             continue
         if r.returncode == 0 and r.stdout.strip() == "True":
             return c
-    raise SystemExit("no Python >= 3.12 found for McSAS3: install one (e.g. pyenv install 3.12) or pass --python /path/to/python3.12")
+    raise SystemExit(
+        "no Python >= 3.12 found for McSAS3: install one (e.g. pyenv install 3.12) or pass --python /path/to/python3.12"
+    )
 
 
 def ensure_venv(venv: Path, python: str) -> Path:
@@ -132,7 +157,8 @@ def simulate(n_q: int, seed: int):
 
     q = np.geomspace(0.15, 6.0, n_q)
     i_true = BACKGROUND + sum(
-        make_distribution({k: v for k, v in p.items() if k != "range_nm"}).dsigma(q, CONTRAST) for p in POPULATIONS)
+        make_distribution({k: v for k, v in p.items() if k != "range_nm"}).dsigma(q, CONTRAST) for p in POPULATIONS
+    )
     sigma = 0.01 * i_true
     return q, i_true + np.random.default_rng(seed).normal(0, sigma), sigma
 
@@ -145,13 +171,29 @@ def population_stats(radii: np.ndarray, phi_k: np.ndarray) -> list[dict]:
         per = []
         for r, ph in zip(radii, phi_k):
             sel = r[(r >= lo) & (r <= hi)]
-            per.append([sel.mean() if sel.size else np.nan, sel.std() if sel.size > 1 else np.nan,
-                        sel.size / r.size, sel.size * ph])
+            per.append(
+                [
+                    sel.mean() if sel.size else np.nan,
+                    sel.std() if sel.size > 1 else np.nan,
+                    sel.size / r.size,
+                    sel.size * ph,
+                ]
+            )
         per = np.array(per)
         m = np.nanmean(per, axis=0)
         s = np.nanstd(per, axis=0, ddof=1) if len(per) > 1 else np.full(4, np.nan)
-        out.append({"mean_nm": m[0], "mean_nm_std": s[0], "sd_nm": m[1], "sd_nm_std": s[1],
-                    "share": m[2], "share_std": s[2], "volume_fraction": m[3], "volume_fraction_std": s[3]})
+        out.append(
+            {
+                "mean_nm": m[0],
+                "mean_nm_std": s[0],
+                "sd_nm": m[1],
+                "sd_nm_std": s[1],
+                "share": m[2],
+                "share_std": s[2],
+                "volume_fraction": m[3],
+                "volume_fraction_std": s[3],
+            }
+        )
     return out
 
 
@@ -162,8 +204,14 @@ def truth_stats() -> list[dict]:
     out = []
     for p in POPULATIONS:
         mom = make_distribution({k: v for k, v in p.items() if k != "range_nm"}).moments()
-        out.append({"mean_nm": mom["mean_nm"], "sd_nm": mom["sd_nm"], "share": p["volume_fraction"] / total,
-                    "volume_fraction": p["volume_fraction"]})
+        out.append(
+            {
+                "mean_nm": mom["mean_nm"],
+                "sd_nm": mom["sd_nm"],
+                "share": p["volume_fraction"] / total,
+                "volume_fraction": p["volume_fraction"],
+            }
+        )
     return out
 
 
@@ -171,9 +219,17 @@ def truth_stats() -> list[dict]:
 def run_mcsas3(vpy: Path, q, i, sigma, r_range, args, tmp: Path) -> dict:
     np.savez(tmp / "curve.npz", q=q, i=i, sigma=sigma)
     (tmp / "worker.py").write_text(WORKER)
-    cfg = {"data": str(tmp / "curve.npz"), "out": str(tmp / "mcsas3.json"), "repetitions": args.mcsas3_repetitions,
-           "contributions": args.contributions, "r_range_nm": list(r_range), "contrast": CONTRAST,
-           "seed": args.seed, "max_iter": args.max_iter, "conv_crit": 1.0}
+    cfg = {
+        "data": str(tmp / "curve.npz"),
+        "out": str(tmp / "mcsas3.json"),
+        "repetitions": args.mcsas3_repetitions,
+        "contributions": args.contributions,
+        "r_range_nm": list(r_range),
+        "contrast": CONTRAST,
+        "seed": args.seed,
+        "max_iter": args.max_iter,
+        "conv_crit": 1.0,
+    }
     (tmp / "cfg.json").write_text(json.dumps(cfg))
     env = {**os.environ, "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
     subprocess.run([str(vpy), str(tmp / "worker.py"), str(tmp / "cfg.json")], check=True, env=env)
@@ -184,10 +240,16 @@ def run_mcsas3(vpy: Path, q, i, sigma, r_range, args, tmp: Path) -> dict:
     phi_k = np.array([r["scaling"] * r["vf_factor"] for r in reps])
     secs = np.array([r["seconds"] for r in reps])
     steps = np.array([r["steps"] for r in reps])
-    return {"name": f"McSAS3 {res['version']}", "sec_per_rep": secs.mean(), "sec_per_iter": secs.sum() / steps.sum(),
-            "iterations": steps.mean(), "chi2_r": np.mean([r["gof"] for r in reps]) * len(q) / (len(q) - 2),
-            "converged": f"{sum(r['gof'] <= 1.0 for r in reps)}/{len(reps)} (chi2/n <= 1)",
-            "repetitions": len(reps), "populations": population_stats(radii, phi_k)}
+    return {
+        "name": f"McSAS3 {res['version']}",
+        "sec_per_rep": secs.mean(),
+        "sec_per_iter": secs.sum() / steps.sum(),
+        "iterations": steps.mean(),
+        "chi2_r": np.mean([r["gof"] for r in reps]) * len(q) / (len(q) - 2),
+        "converged": f"{sum(r['gof'] <= 1.0 for r in reps)}/{len(reps)} (chi2/n <= 1)",
+        "repetitions": len(reps),
+        "populations": population_stats(radii, phi_k),
+    }
 
 
 def run_saxs_mc(q, i, sigma, r_range, args) -> list[dict]:
@@ -201,8 +263,15 @@ def run_saxs_mc(q, i, sigma, r_range, args) -> list[dict]:
     from saxs_mc.fit import FitWarning, fit_arrays
 
     warnings.simplefilter("ignore", FitWarning)  # non-converged repetitions are counted in the table
-    kw = dict(r_range_nm=r_range, contributions=args.contributions, contrast=CONTRAST, intensity_unit="1/cm",
-              seed=args.seed, radius_sampling="log", max_iterations=args.max_iter)
+    kw = dict(
+        r_range_nm=r_range,
+        contributions=args.contributions,
+        contrast=CONTRAST,
+        intensity_unit="1/cm",
+        seed=args.seed,
+        radius_sampling="log",
+        max_iterations=args.max_iter,
+    )
     fit_arrays(q, i, sigma, **{**kw, "repetitions": 2})  # compile / load the kernel cache
     before = numba.get_num_threads()
     out = []
@@ -212,22 +281,32 @@ def run_saxs_mc(q, i, sigma, r_range, args) -> list[dict]:
         res = fit_arrays(q, i, sigma, **{**kw, "repetitions": args.saxs_mc_repetitions, "chi2_k": k})
         wall = time.perf_counter() - t0
         rule = "plateau (default)" if k is None else f"chi2_k={k:g}"
-        out.append({"name": f"saxs_mc ({threads} thread{'s' if threads > 1 else ''}, {rule})",
-                    "threads": threads, "chi2_k": k,
-                    "sec_per_rep": res.elapsed_s / res.n_repetitions, "sec_per_iter": res.time_per_iteration_s,
-                    "wall_s": wall, "iterations": float(res.iterations.mean()), "chi2_r": float(res.chi2_r.mean()),
-                    "converged": f"{int(res.converged.sum())}/{res.n_repetitions}"
-                                 + (" (plateau)" if k is None else f" (chi2_r <= {res.chi2_r_target:.3f})"),
-                    "repetitions": res.n_repetitions,
-                    "populations": population_stats(np.asarray(res.radii_nm), np.asarray(res.phi_per_contribution))})
+        out.append(
+            {
+                "name": f"saxs_mc ({threads} thread{'s' if threads > 1 else ''}, {rule})",
+                "threads": threads,
+                "chi2_k": k,
+                "sec_per_rep": res.elapsed_s / res.n_repetitions,
+                "sec_per_iter": res.time_per_iteration_s,
+                "wall_s": wall,
+                "iterations": float(res.iterations.mean()),
+                "chi2_r": float(res.chi2_r.mean()),
+                "converged": f"{int(res.converged.sum())}/{res.n_repetitions}"
+                + (" (plateau)" if k is None else f" (chi2_r <= {res.chi2_r_target:.3f})"),
+                "repetitions": res.n_repetitions,
+                "populations": population_stats(np.asarray(res.radii_nm), np.asarray(res.phi_per_contribution)),
+            }
+        )
     numba.set_num_threads(before)
     return out
 
 
 def fmt_pop(p: dict, truth: dict | None = None) -> str:
     if truth is not None:
-        return (f"{p['mean_nm']:.4f} ({100 * (p['mean_nm'] / truth['mean_nm'] - 1):+.2f}%) | {p['sd_nm']:.4f} | "
-                f"{p['share']:.4f} | {p['volume_fraction']:.3e} ({100 * (p['volume_fraction'] / truth['volume_fraction'] - 1):+.1f}%)")
+        return (
+            f"{p['mean_nm']:.4f} ({100 * (p['mean_nm'] / truth['mean_nm'] - 1):+.2f}%) | {p['sd_nm']:.4f} | "
+            f"{p['share']:.4f} | {p['volume_fraction']:.3e} ({100 * (p['volume_fraction'] / truth['volume_fraction'] - 1):+.1f}%)"
+        )
     return f"{p['mean_nm']:.4f} | {p['sd_nm']:.4f} | {p['share']:.4f} | {p['volume_fraction']:.3e}"
 
 
@@ -260,16 +339,20 @@ def main(argv=None) -> int:
         "|---|---|---|---|---|---|---|",
     ]
     for r in (mc3, s1, sn, s0):
-        lines.append(f"| {r['name']} | {r['repetitions']} | {r['iterations']:.0f} | {r['sec_per_iter'] * 1e6:.3f} us | "
-                     f"{r['sec_per_rep']:.4g} s | {r['chi2_r']:.3f} | {r['converged']} |")
-    lines += ["",
-              f"Ratio McSAS3 / saxs_mc (1 core): time per iteration {mc3['sec_per_iter'] / s1['sec_per_iter']:.0f}x, "
-              f"time per repetition {mc3['sec_per_rep'] / s1['sec_per_rep']:.0f}x; "
-              f"with {sn['threads']} threads: per repetition {mc3['sec_per_rep'] / sn['sec_per_rep']:.0f}x; "
-              f"1 core with McSAS3's target (chi2_k=0): per repetition {mc3['sec_per_rep'] / s0['sec_per_rep']:.0f}x",
-              "",
-              "| population | source | mean r (nm) (error) | sd r (nm) | volume share | volume fraction (error) |",
-              "|---|---|---|---|---|---|"]
+        lines.append(
+            f"| {r['name']} | {r['repetitions']} | {r['iterations']:.0f} | {r['sec_per_iter'] * 1e6:.3f} us | "
+            f"{r['sec_per_rep']:.4g} s | {r['chi2_r']:.3f} | {r['converged']} |"
+        )
+    lines += [
+        "",
+        f"Ratio McSAS3 / saxs_mc (1 core): time per iteration {mc3['sec_per_iter'] / s1['sec_per_iter']:.0f}x, "
+        f"time per repetition {mc3['sec_per_rep'] / s1['sec_per_rep']:.0f}x; "
+        f"with {sn['threads']} threads: per repetition {mc3['sec_per_rep'] / sn['sec_per_rep']:.0f}x; "
+        f"1 core with McSAS3's target (chi2_k=0): per repetition {mc3['sec_per_rep'] / s0['sec_per_rep']:.0f}x",
+        "",
+        "| population | source | mean r (nm) (error) | sd r (nm) | volume share | volume fraction (error) |",
+        "|---|---|---|---|---|---|",
+    ]
     for k, p in enumerate(POPULATIONS):
         t = truth[k]
         lines.append(f"| {p['label']} {p['range_nm'][0]}-{p['range_nm'][1]} nm | truth | {fmt_pop(t)} |")
@@ -278,8 +361,20 @@ def main(argv=None) -> int:
     text = "\n".join(lines)
     print(text)
     if args.json:
-        args.json.write_text(json.dumps({"mcsas3": mc3, "saxs_mc_1thread": s1, "saxs_mc_all": sn, "saxs_mc_1thread_k0": s0, "truth": truth,
-                                         "table": text}, indent=2, default=float))
+        args.json.write_text(
+            json.dumps(
+                {
+                    "mcsas3": mc3,
+                    "saxs_mc_1thread": s1,
+                    "saxs_mc_all": sn,
+                    "saxs_mc_1thread_k0": s0,
+                    "truth": truth,
+                    "table": text,
+                },
+                indent=2,
+                default=float,
+            )
+        )
     return 0
 
 

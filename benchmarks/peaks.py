@@ -59,10 +59,15 @@ def old_find_peaks(commit: str):
     pkg.mkdir()
     (pkg / "__init__.py").write_text("")
     for mod in ("_background", "_matched", "detect", "index"):
-        src = subprocess.run(["git", "-C", str(REPO), "show", f"{commit}:saxs_mc/peaks/{mod}.py"], check=True,
-                             capture_output=True, text=True).stdout
+        src = subprocess.run(
+            ["git", "-C", str(REPO), "show", f"{commit}:saxs_mc/peaks/{mod}.py"],
+            check=True,
+            capture_output=True,
+            text=True,
+        ).stdout
         src = src.replace("from saxs_mc.peaks import", "from old_peaks import").replace(
-            "from saxs_mc.peaks.index import", "from old_peaks.index import")
+            "from saxs_mc.peaks.index import", "from old_peaks.index import"
+        )
         (pkg / f"{mod}.py").write_text(src)
     sys.path.insert(0, str(tmp))
     return importlib.import_module("old_peaks.detect").find_peaks
@@ -96,7 +101,9 @@ def main(argv=None) -> None:
     old = old_find_peaks(args.old) if args.old else None
     if old is not None:
         old(*curve(300))
-    print(f"{'n':>7} {'time (s)':>9} {'peak MB':>8} {'goal':>6}  {'old (s)':>8} {'old MB':>7} {'speed-up':>8}  peaks (1/nm)")
+    print(
+        f"{'n':>7} {'time (s)':>9} {'peak MB':>8} {'goal':>6}  {'old (s)':>8} {'old MB':>7} {'speed-up':>8}  peaks (1/nm)"
+    )
     for n in args.n:
         t, mb, peaks = measure(find_peaks, n, args.repeat if n <= 10000 else 1)
         goal = f"{GOALS_S[n]:.1f}" if n in GOALS_S else "-"

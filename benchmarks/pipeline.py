@@ -45,8 +45,9 @@ def run_mode(cfg, mode: str, workers: int) -> dict:
         if mode == "dask":
             import distributed
 
-            cluster = distributed.LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
-                                               dashboard_address=None)
+            cluster = distributed.LocalCluster(
+                n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None
+            )
             client = distributed.Client(cluster)
         hash_s = time_keys(c)
         t0 = time.perf_counter()
@@ -65,12 +66,19 @@ def run_mode(cfg, mode: str, workers: int) -> dict:
         n_frames = sum(len(s.files) for s in cfg.samples) + sum(len(b.files) for b in cfg.blanks)
         n_fits = len(cfg.samples)
         return {
-            "mode": mode, "workers": 1 if mode == "serial" else workers, "ok": res.ok, "wall_s": wall,
-            "frames": n_frames, "fits": n_fits,
-            "frames_per_s_end_to_end": n_frames / wall, "fits_per_s_end_to_end": n_fits / wall,
+            "mode": mode,
+            "workers": 1 if mode == "serial" else workers,
+            "ok": res.ok,
+            "wall_s": wall,
+            "frames": n_frames,
+            "fits": n_fits,
+            "frames_per_s_end_to_end": n_frames / wall,
+            "fits_per_s_end_to_end": n_fits / wall,
             "frames_per_s_in_reduce": n_frames / per_kind.get("reduce", float("nan")),
             "fits_per_s_in_fit": n_fits / per_kind.get("fit", float("nan")),
-            "step_time_s": per_kind, "hash_keys_s": hash_s, "hash_share": hash_s / wall,
+            "step_time_s": per_kind,
+            "hash_keys_s": hash_s,
+            "hash_share": hash_s / wall,
         }
 
 
@@ -111,8 +119,14 @@ def hash_vs_reduce(side: int, run: dict | None = None, repeat: int = 3) -> dict:
         nbytes = f.stat().st_size
         t_hash = min(_timed(lambda: cache.FileHashCache().digest(f)) for _ in range(repeat))
         t_red = min(_timed(lambda: ai.integrate1d(fabio.open(str(f)).data, 500, **kw)) for _ in range(repeat))
-    out = {"pixels": side * side, "bytes": nbytes, "hash_s": t_hash, "read_reduce_s": t_red,
-           "hash_GB_per_s": nbytes / t_hash / 1e9, "share_frame": t_hash / (t_hash + t_red)}
+    out = {
+        "pixels": side * side,
+        "bytes": nbytes,
+        "hash_s": t_hash,
+        "read_reduce_s": t_red,
+        "hash_GB_per_s": nbytes / t_hash / 1e9,
+        "share_frame": t_hash / (t_hash + t_red),
+    }
     if run is not None:
         other = sum(v for k, v in run["step_time_s"].items() if k != "reduce") / run["frames"]
         out["other_per_frame_s"] = other
@@ -129,12 +143,20 @@ def _timed(fn) -> float:
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--config", default=str(REPO / "pipelines" / "cdse_nucleation_series.toml"))
-    ap.add_argument("--modes", nargs="+", default=["serial", "processes", "dask"], choices=["serial", "processes", "dask"])
+    ap.add_argument(
+        "--modes", nargs="+", default=["serial", "processes", "dask"], choices=["serial", "processes", "dask"]
+    )
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--no-sample-peaks", action="store_true", help="skip Bragg-peak search on samples")
     ap.add_argument("--json", help="also write the results here")
-    ap.add_argument("--hash-sizes", nargs="*", type=int, default=[1024, 3072], metavar="SIDE",
-                    help="frame sides for the hashing-vs-reduction comparison (default 1024 3072: 1 and 9 Mpx)")
+    ap.add_argument(
+        "--hash-sizes",
+        nargs="*",
+        type=int,
+        default=[1024, 3072],
+        metavar="SIDE",
+        help="frame sides for the hashing-vs-reduction comparison (default 1024 3072: 1 and 9 Mpx)",
+    )
     args = ap.parse_args(argv)
 
     from saxs_mc.pipeline.config import load_config
@@ -144,26 +166,36 @@ def main(argv: list[str] | None = None) -> int:
         cfg = dataclasses.replace(cfg, peaks=dataclasses.replace(cfg.peaks, samples=False))
     import os
 
-    print(f"# {cfg.name}: {len(cfg.samples)} samples, {len(cfg.blanks)} blanks, "
-          f"fit {cfg.fit.contributions} x {cfg.fit.repetitions}; {os.cpu_count()} cores; "
-          f"sample peaks {'on' if cfg.peaks.samples else 'off'}")
+    print(
+        f"# {cfg.name}: {len(cfg.samples)} samples, {len(cfg.blanks)} blanks, "
+        f"fit {cfg.fit.contributions} x {cfg.fit.repetitions}; {os.cpu_count()} cores; "
+        f"sample peaks {'on' if cfg.peaks.samples else 'off'}"
+    )
     rows = [run_mode(cfg, m, args.workers) for m in args.modes]
-    print(f"{'mode':<10} {'workers':>7} {'wall s':>8} {'frames/s':>9} {'fits/s':>8} {'frames/s*':>10} {'fits/s*':>8}  step time (s)")
+    print(
+        f"{'mode':<10} {'workers':>7} {'wall s':>8} {'frames/s':>9} {'fits/s':>8} {'frames/s*':>10} {'fits/s*':>8}  step time (s)"
+    )
     for r in rows:
         kinds = ", ".join(f"{k} {v:.1f}" for k, v in sorted(r["step_time_s"].items()))
-        print(f"{r['mode']:<10} {r['workers']:>7} {r['wall_s']:>8.1f} {r['frames_per_s_end_to_end']:>9.2f} "
-              f"{r['fits_per_s_end_to_end']:>8.3f} {r['frames_per_s_in_reduce']:>10.2f} {r['fits_per_s_in_fit']:>8.2f}  {kinds}"
-              + ("" if r["ok"] else "  (FAILURES)"))
+        print(
+            f"{r['mode']:<10} {r['workers']:>7} {r['wall_s']:>8.1f} {r['frames_per_s_end_to_end']:>9.2f} "
+            f"{r['fits_per_s_end_to_end']:>8.3f} {r['frames_per_s_in_reduce']:>10.2f} {r['fits_per_s_in_fit']:>8.2f}  {kinds}"
+            + ("" if r["ok"] else "  (FAILURES)")
+        )
     print("* inside the steps: frames / summed reduce time, fits / summed fit time (per worker)")
     for r in rows:
-        print(f"content hashing of all inputs ({r['mode']}): {r['hash_keys_s']:.3f} s = "
-              f"{100 * r['hash_share']:.2f} % of the run")
+        print(
+            f"content hashing of all inputs ({r['mode']}): {r['hash_keys_s']:.3f} s = "
+            f"{100 * r['hash_share']:.2f} % of the run"
+        )
     hashes = [hash_vs_reduce(side, rows[0]) for side in args.hash_sizes]
     for h in hashes:
-        print(f"{h['pixels'] / 1e6:.1f} Mpx int32 EDF frame ({h['bytes'] / 1e6:.0f} MB): BLAKE3 {1e3 * h['hash_s']:.1f} ms "
-              f"({h['hash_GB_per_s']:.2f} GB/s); read + integrate1d {1e3 * h['read_reduce_s']:.1f} ms; hashing = "
-              f"{100 * h['share_frame']:.1f} % of hash + read + integrate, {100 * h['share_run']:.2f} % of a run of "
-              f"this series ({h['other_per_frame_s']:.2f} s of other steps per frame)")
+        print(
+            f"{h['pixels'] / 1e6:.1f} Mpx int32 EDF frame ({h['bytes'] / 1e6:.0f} MB): BLAKE3 {1e3 * h['hash_s']:.1f} ms "
+            f"({h['hash_GB_per_s']:.2f} GB/s); read + integrate1d {1e3 * h['read_reduce_s']:.1f} ms; hashing = "
+            f"{100 * h['share_frame']:.1f} % of hash + read + integrate, {100 * h['share_run']:.2f} % of a run of "
+            f"this series ({h['other_per_frame_s']:.2f} s of other steps per frame)"
+        )
     if args.json:
         from saxs_mc.io.atomic import jsonable, write_json_atomic
 

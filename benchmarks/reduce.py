@@ -43,7 +43,9 @@ DIST = 1.5
 POL = 0.99
 
 
-def make_dataset(root: Path, size: int, n_sample: int, n_blank: int, seed: int = 0) -> tuple[Path, Path, list[Path], list[Path]]:
+def make_dataset(
+    root: Path, size: int, n_sample: int, n_blank: int, seed: int = 0
+) -> tuple[Path, Path, list[Path], list[Path]]:
     """Write a PONI, a mask and ID02-like EDF frames (int32 Poisson counts) for a size x size detector."""
     from fabio.edfimage import EdfImage
     from pyFAI.detectors import Detector
@@ -52,29 +54,46 @@ def make_dataset(root: Path, size: int, n_sample: int, n_blank: int, seed: int =
     root.mkdir(parents=True, exist_ok=True)
     shape = (size, size)
     c1, c2 = size * 0.45, size * 0.48
-    ai = AzimuthalIntegrator(dist=DIST, poni1=c2 * PIXEL, poni2=c1 * PIXEL,
-                             detector=Detector(PIXEL, PIXEL, max_shape=shape), wavelength=1e-10)
+    ai = AzimuthalIntegrator(
+        dist=DIST,
+        poni1=c2 * PIXEL,
+        poni2=c1 * PIXEL,
+        detector=Detector(PIXEL, PIXEL, max_shape=shape),
+        wavelength=1e-10,
+    )
     poni = root / "bench.poni"
     ai.save(str(poni))
     mask = np.zeros(shape, np.uint8)
-    mask[:, size // 2: size // 2 + 8] = 1
+    mask[:, size // 2 : size // 2 + 8] = 1
     yy, xx = np.ogrid[:size, :size]
     mask[(yy - c2) ** 2 + (xx - c1) ** 2 < (size * 0.02) ** 2] = 1
     mpath = root / "mask.edf"
     EdfImage(data=mask).write(str(mpath))
     q = ai.qArray(shape)
     rg = 1.2
-    lam = 2e11 * 0.15 * (0.05 + 2.0 * np.exp(-(q * rg) ** 2 / 3)) * ai.solidAngleArray(shape, absolute=True)
+    lam = 2e11 * 0.15 * (0.05 + 2.0 * np.exp(-((q * rg) ** 2) / 3)) * ai.solidAngleArray(shape, absolute=True)
     rng = np.random.default_rng(seed)
     frames = {"sample": [], "blank": []}
     for kind, n in (("sample", n_sample), ("blank", n_blank)):
         for k in range(n):
             img = rng.poisson(lam * (1.0 if kind == "sample" else 0.3)).astype(np.int32)
             img[mask.astype(bool)] = -1
-            hdr = {"Dummy": "-1", "DDummy": "0.1", "Center_1": repr(c1), "Center_2": repr(c2), "PSize_1": repr(PIXEL),
-                   "PSize_2": repr(PIXEL), "SampleDistance": repr(DIST), "WaveLength": "1e-10", "ExposureTime": "0.1",
-                   "Intensity0ShutCor": "3e11", "Intensity1ShutCor": repr(2e11 * (1 + 0.01 * rng.standard_normal())),
-                   "SampleThickness_cm": "0.15", "SampleTemperature_C": "230", "Title": kind}
+            hdr = {
+                "Dummy": "-1",
+                "DDummy": "0.1",
+                "Center_1": repr(c1),
+                "Center_2": repr(c2),
+                "PSize_1": repr(PIXEL),
+                "PSize_2": repr(PIXEL),
+                "SampleDistance": repr(DIST),
+                "WaveLength": "1e-10",
+                "ExposureTime": "0.1",
+                "Intensity0ShutCor": "3e11",
+                "Intensity1ShutCor": repr(2e11 * (1 + 0.01 * rng.standard_normal())),
+                "SampleThickness_cm": "0.15",
+                "SampleTemperature_C": "230",
+                "Title": kind,
+            }
             p = root / f"{kind}_{k:05d}.edf"
             EdfImage(data=img, header=hdr).write(str(p))
             frames[kind].append(p)
@@ -102,8 +121,18 @@ def _bare_frames(paths: list[str]) -> int:
     for p in paths:
         with fabio.open(p) as img:
             data = img.data
-        ai.integrate1d(data, NPT, unit="q_nm^-1", method=METHOD, error_model="poisson", mask=mask, dummy=-1.0,
-                       delta_dummy=0.1, polarization_factor=POL, normalization_factor=1.0)
+        ai.integrate1d(
+            data,
+            NPT,
+            unit="q_nm^-1",
+            method=METHOD,
+            error_model="poisson",
+            mask=mask,
+            dummy=-1.0,
+            delta_dummy=0.1,
+            polarization_factor=POL,
+            normalization_factor=1.0,
+        )
     return len(paths)
 
 
@@ -117,8 +146,9 @@ def run_bare(poni: Path, mask: Path, paths: list[Path], processes: int) -> float
         return time.perf_counter() - t
     chunks = [list(c) for c in np.array_split(np.array(paths_s, dtype=object), 2 * processes)]
     ctx = multiprocessing.get_context("spawn")
-    with concurrent.futures.ProcessPoolExecutor(processes, mp_context=ctx, initializer=_bare_init,
-                                                initargs=(str(poni), str(mask))) as pool:
+    with concurrent.futures.ProcessPoolExecutor(
+        processes, mp_context=ctx, initializer=_bare_init, initargs=(str(poni), str(mask))
+    ) as pool:
         # warm-up: start the workers and build their engines (one frame per worker)
         list(pool.map(_bare_frames, [paths_s[:1]] * processes))
         t = time.perf_counter()
@@ -158,8 +188,10 @@ def main(argv: list[str] | None = None) -> int:
             nb = max(2, n // 2)
             t0 = time.perf_counter()
             poni, mask, sample, blank = make_dataset(tmp / f"d{size}", size, n, nb)
-            print(f"# {size}x{size} ({size * size / 1e6:.1f} Mpx): wrote {n}+{nb} frames in {time.perf_counter() - t0:.1f} s",
-                  file=sys.stderr)
+            print(
+                f"# {size}x{size} ({size * size / 1e6:.1f} Mpx): wrote {n}+{nb} frames in {time.perf_counter() - t0:.1f} s",
+                file=sys.stderr,
+            )
             for procs in args.processes:
                 # alternate and keep the best of `repeat` runs on each side (shared machine: less order bias)
                 tb = tc = float("inf")
@@ -172,7 +204,9 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         if not args.keep:
             shutil.rmtree(tmp, ignore_errors=True)
-    print(f"\nsaxs_mc reduction benchmark (npt={NPT}, method={'/'.join(METHOD)}, OMP_NUM_THREADS={os.environ['OMP_NUM_THREADS']})")
+    print(
+        f"\nsaxs_mc reduction benchmark (npt={NPT}, method={'/'.join(METHOD)}, OMP_NUM_THREADS={os.environ['OMP_NUM_THREADS']})"
+    )
     print(f"{'detector':>10} {'procs':>5} {'frames':>6} {'bare fr/s':>10} {'chain fr/s':>11} {'chain/bare time':>16}")
     for det, procs, nt, fb, fc, ratio in rows:
         print(f"{det:>10} {procs:>5d} {nt:>6d} {fb:>10.1f} {fc:>11.1f} {ratio:>16.3f}")

@@ -61,7 +61,9 @@ def _upsampled_series(dst: Path, conditions: list[str], n_per_cond: int | None) 
 
     ry, rx = UPSAMPLE
     poni = (REPO / "calibration" / "id02_sim.poni").read_text()
-    poni = poni.replace('"pixel1": 0.000172, "pixel2": 0.000172', f'"pixel1": {0.000172 / ry}, "pixel2": {0.000172 / rx}')
+    poni = poni.replace(
+        '"pixel1": 0.000172, "pixel2": 0.000172', f'"pixel1": {0.000172 / ry}, "pixel2": {0.000172 / rx}'
+    )
     poni = poni.replace('"max_shape": [320, 288]', f'"max_shape": [{320 * ry}, {288 * rx}]')
     (dst / "cal").mkdir(parents=True)
     (dst / "cal" / "big.poni").write_text(poni)
@@ -74,14 +76,20 @@ def _upsampled_series(dst: Path, conditions: list[str], n_per_cond: int | None) 
         for i in range(n):
             img = fabio.open(str(src[i % len(src)]))
             h = {k: v for k, v in img.header.items() if k not in ("Dim_1", "Dim_2", "Size", "EDF_BinarySize")}
-            h.update(PSize_1=str(0.000172 / rx), PSize_2=str(0.000172 / ry),
-                     Center_1=str(float(h["Center_1"]) * rx), Center_2=str(float(h["Center_2"]) * ry))
+            h.update(
+                PSize_1=str(0.000172 / rx),
+                PSize_2=str(0.000172 / ry),
+                Center_1=str(float(h["Center_1"]) * rx),
+                Center_2=str(float(h["Center_2"]) * ry),
+            )
             big = np.kron(img.data, np.ones(UPSAMPLE, img.data.dtype))
             fabio.edfimage.EdfImage(data=big, header=h).write(str(dst / "src" / cond / f"{cond}_{i:05d}.edf"))
     return dst / "cal" / "big.poni", dst / "cal" / "big_mask.edf"
 
 
-def _config(tmp: Path, frames: Path, args: argparse.Namespace, samples: list[str], cal: tuple[Path, Path] | None) -> Path:
+def _config(
+    tmp: Path, frames: Path, args: argparse.Namespace, samples: list[str], cal: tuple[Path, Path] | None
+) -> Path:
     cfg = small_config(tmp / "bench.toml", frames, tmp / "out").read_text()
     cfg = cfg.replace("contributions = 60", f"contributions = {args.contributions}")
     cfg = cfg.replace("repetitions = 2", f"repetitions = {args.repetitions}").replace("npt = 150", "npt = 300")
@@ -89,8 +97,11 @@ def _config(tmp: Path, frames: Path, args: argparse.Namespace, samples: list[str
         cfg = cfg.replace(str(REPO / "calibration" / "id02_sim.poni"), str(cal[0]))
         cfg = cfg.replace(str(REPO / "calibration" / "id02_sim_mask.edf"), str(cal[1]))
     head, _, _ = cfg.partition("[[samples]]")
-    blocks = [f'[[samples]]\nname = "{s}"\nframes = "{frames}/{s}/{s}_*.edf"\n'
-              f'nucleation_temperature_C = {int(s[3:6])}\ngrowth_temperature_C = 230\n' for s in samples]
+    blocks = [
+        f'[[samples]]\nname = "{s}"\nframes = "{frames}/{s}/{s}_*.edf"\n'
+        f"nucleation_temperature_C = {int(s[3:6])}\ngrowth_temperature_C = 230\n"
+        for s in samples
+    ]
     blank = f'[[blanks]]\nname = "blank_230C"\nframes = "{frames}/blank_230C/blank_230C_*.edf"\ntemperature_C = 230\n'
     path = tmp / "bench.toml"
     path.write_text(head + "\n".join(blocks) + blank)
@@ -113,15 +124,37 @@ def _wait_all_processed(status: Path, n: int, timeout: float) -> None:
         time.sleep(0.5)
 
 
-def run_once(rate: float, workers: int, args: argparse.Namespace, source: Path, conditions: list[str],
-             cal: tuple[Path, Path] | None) -> dict:
+def run_once(
+    rate: float,
+    workers: int,
+    args: argparse.Namespace,
+    source: Path,
+    conditions: list[str],
+    cal: tuple[Path, Path] | None,
+) -> dict:
     with tempfile.TemporaryDirectory(prefix="watch_bench_") as t:
         tmp = Path(t)
         frames = tmp / "frames"
         frames.mkdir()
         cfg = _config(tmp, frames, args, [c for c in conditions if not c.startswith("blank")], cal)
-        cmd = [sys.executable, "-m", "saxs_mc.cli", "-q", "watch", str(cfg), "--poll", "0.2", "--idle-exit", "5",
-               "--workers", str(workers), "--sync-idle", str(args.sync_idle), "--refit-k", str(args.refit_k)]
+        cmd = [
+            sys.executable,
+            "-m",
+            "saxs_mc.cli",
+            "-q",
+            "watch",
+            str(cfg),
+            "--poll",
+            "0.2",
+            "--idle-exit",
+            "5",
+            "--workers",
+            str(workers),
+            "--sync-idle",
+            str(args.sync_idle),
+            "--refit-k",
+            str(args.refit_k),
+        ]
         errf = open(tmp / "watch.err", "w+")  # a file, not a pipe: a full pipe would block the watch
         proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=errf, text=True)
         page = tmp / "out" / "live" / "index.html"  # written once the watch has warmed up
@@ -130,8 +163,9 @@ def run_once(rate: float, workers: int, args: argparse.Namespace, source: Path, 
             time.sleep(0.2)
         time.sleep(args.settle)  # the fit workers warm up in parallel with the watch's own start
         result: dict = {}
-        sim = threading.Thread(target=lambda: result.update(run=write_live(
-            frames, rate, source=source, conditions=conditions, chunks=5)))
+        sim = threading.Thread(
+            target=lambda: result.update(run=write_live(frames, rate, source=source, conditions=conditions, chunks=5))
+        )
         sim.start()
         sim.join()
         if args.mode == "keepup":  # stop once every frame's curve is in summary.json (the final sync is not measured)
@@ -158,16 +192,28 @@ def run_once(rate: float, workers: int, args: argparse.Namespace, source: Path, 
     if proc.returncode:
         print(err[-4000:], file=sys.stderr)
     n_sample = sum(1 for r, _ in pairs if r and not r["group"].startswith("blank"))
-    return {"rate_hz": rate, "workers": workers, "frames": n_sample, "in_summary": len(curve),
-            "writer_s": run.elapsed_s, "fits": status["counts"]["fits"], "syncs": status["counts"]["runs"],
-            "curve_med": statistics.median(curve) if curve else math.nan, "curve_p95": _pct(curve, 0.95),
-            "curve_max": max(curve, default=math.nan),
-            "fit_s": statistics.median(fit_s) if fit_s else math.nan,
-            "trig_med": statistics.median(trig) if trig else math.nan, "trig_p95": _pct(trig, 0.95),
-            "fit_med": statistics.median(fit) if fit else math.nan, "fit_p95": _pct(fit, 0.95), "n_fit": len(fit),
-            "first3": statistics.median(curve[:third]) if curve else math.nan,
-            "last3": statistics.median(curve[-third:]) if curve else math.nan,
-            "returncode": proc.returncode, "stderr_tail": err.strip().splitlines()[-2:] if err.strip() else []}
+    return {
+        "rate_hz": rate,
+        "workers": workers,
+        "frames": n_sample,
+        "in_summary": len(curve),
+        "writer_s": run.elapsed_s,
+        "fits": status["counts"]["fits"],
+        "syncs": status["counts"]["runs"],
+        "curve_med": statistics.median(curve) if curve else math.nan,
+        "curve_p95": _pct(curve, 0.95),
+        "curve_max": max(curve, default=math.nan),
+        "fit_s": statistics.median(fit_s) if fit_s else math.nan,
+        "trig_med": statistics.median(trig) if trig else math.nan,
+        "trig_p95": _pct(trig, 0.95),
+        "fit_med": statistics.median(fit) if fit else math.nan,
+        "fit_p95": _pct(fit, 0.95),
+        "n_fit": len(fit),
+        "first3": statistics.median(curve[:third]) if curve else math.nan,
+        "last3": statistics.median(curve[-third:]) if curve else math.nan,
+        "returncode": proc.returncode,
+        "stderr_tail": err.strip().splitlines()[-2:] if err.strip() else [],
+    }
 
 
 def main() -> None:
@@ -199,19 +245,24 @@ def main() -> None:
                         f.unlink()
             n_frames = len(live_frames(src, conditions))
             for w in args.workers:
-                print(f"# {args.mode}: {n_frames} frames ({args.size}) at {rate:g}/s; fit {args.contributions} x "
-                      f"{args.repetitions}; {w} fit worker(s); load average {os.getloadavg()[0]:.1f} on "
-                      f"{os.cpu_count()} cores", flush=True)
+                print(
+                    f"# {args.mode}: {n_frames} frames ({args.size}) at {rate:g}/s; fit {args.contributions} x "
+                    f"{args.repetitions}; {w} fit worker(s); load average {os.getloadavg()[0]:.1f} on "
+                    f"{os.cpu_count()} cores",
+                    flush=True,
+                )
                 r = run_once(rate, w, args, src, conditions, cal)
                 bounded = r["in_summary"] == r["frames"] and r["last3"] <= r["first3"] + 1.0
-                print(f"rate {rate:g}/s workers {w}: curve median {r['curve_med']:.2f} s p95 {r['curve_p95']:.2f} s "
-                      f"max {r['curve_max']:.2f} s | per fit (newest frame) median {r['trig_med']:.2f} s p95 {r['trig_p95']:.2f} s "
-              f"| any frame to a fit including it: median {r['fit_med']:.2f} s p95 {r['fit_p95']:.2f} s "
-                      f"({r['n_fit']} frames, {r['fits']} live fits of median {r['fit_s']:.1f} s, {r['syncs']} syncs) | first third "
-                      f"{r['first3']:.2f} s, last third {r['last3']:.2f} s: lag {'bounded' if bounded else 'GROWS'}"
-                      f" | writer {r['writer_s']:.0f} s, load {os.getloadavg()[0]:.1f}"
-                      + ("" if r["returncode"] == 0 else f"  (watch exit {r['returncode']}: {r['stderr_tail']})"),
-                      flush=True)
+                print(
+                    f"rate {rate:g}/s workers {w}: curve median {r['curve_med']:.2f} s p95 {r['curve_p95']:.2f} s "
+                    f"max {r['curve_max']:.2f} s | per fit (newest frame) median {r['trig_med']:.2f} s p95 {r['trig_p95']:.2f} s "
+                    f"| any frame to a fit including it: median {r['fit_med']:.2f} s p95 {r['fit_p95']:.2f} s "
+                    f"({r['n_fit']} frames, {r['fits']} live fits of median {r['fit_s']:.1f} s, {r['syncs']} syncs) | first third "
+                    f"{r['first3']:.2f} s, last third {r['last3']:.2f} s: lag {'bounded' if bounded else 'GROWS'}"
+                    f" | writer {r['writer_s']:.0f} s, load {os.getloadavg()[0]:.1f}"
+                    + ("" if r["returncode"] == 0 else f"  (watch exit {r['returncode']}: {r['stderr_tail']})"),
+                    flush=True,
+                )
 
 
 if __name__ == "__main__":

@@ -45,8 +45,18 @@ class Progress:
     Use :func:`progress` to make one.  ``mode`` is ``"bar"``, ``"log"`` or ``"off"``.
     """
 
-    def __init__(self, total: int, desc: str, unit: str, *, mode: str, interval_s: float,
-                 logger: logging.Logger, clock: Callable[[], float], stream: TextIO) -> None:
+    def __init__(
+        self,
+        total: int,
+        desc: str,
+        unit: str,
+        *,
+        mode: str,
+        interval_s: float,
+        logger: logging.Logger,
+        clock: Callable[[], float],
+        stream: TextIO,
+    ) -> None:
         self.total = int(total)
         self.desc = desc
         self.unit = unit
@@ -98,14 +108,23 @@ class Progress:
     def __enter__(self) -> Progress:
         return self
 
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
         self.close()
 
 
-def progress(total: int, desc: str, unit: str = "item", *, enabled: bool = True,
-             interval_s: float | None = None, stream: TextIO | None = None,
-             logger: logging.Logger | None = None, clock: Callable[[], float] = time.monotonic) -> Progress:
+def progress(
+    total: int,
+    desc: str,
+    unit: str = "item",
+    *,
+    enabled: bool = True,
+    interval_s: float | None = None,
+    stream: TextIO | None = None,
+    logger: logging.Logger | None = None,
+    clock: Callable[[], float] = time.monotonic,
+) -> Progress:
     """A progress reporter over ``total`` units of work.
 
     Parameters
@@ -133,6 +152,13 @@ def progress(total: int, desc: str, unit: str = "item", *, enabled: bool = True,
     stream = sys.stderr if stream is None else stream
     isatty = getattr(stream, "isatty", None)
     mode = "off" if not enabled else ("bar" if callable(isatty) and isatty() else "log")
-    return Progress(total, desc, unit, mode=mode,
-                    interval_s=LOG_INTERVAL_S if interval_s is None else interval_s, logger=logger or _log, clock=clock,
-                    stream=stream)
+    return Progress(
+        total,
+        desc,
+        unit,
+        mode=mode,
+        interval_s=LOG_INTERVAL_S if interval_s is None else interval_s,
+        logger=logger or _log,
+        clock=clock,
+        stream=stream,
+    )

@@ -83,8 +83,11 @@ class Setting:
         kinds = self.kind
         if isinstance(value, bool) and bool not in kinds:
             return f"expected {_names(kinds)}, got bool"
-        ok = isinstance(value, kinds) or (float in kinds and isinstance(value, int)) or (
-            tuple in kinds and isinstance(value, list))
+        ok = (
+            isinstance(value, kinds)
+            or (float in kinds and isinstance(value, int))
+            or (tuple in kinds and isinstance(value, list))
+        )
         if not ok:
             return f"expected {_names(kinds)}, got {type(value).__name__}"
         if isinstance(value, float) and not math.isfinite(value):
@@ -105,8 +108,16 @@ def _names(kinds: tuple[type, ...]) -> str:
     return " or ".join(t.__name__ for t in kinds)
 
 
-def setting(default: Any = dataclasses.MISSING, *, kind: type | tuple[type, ...], check: Check | None = None,
-            hint: str = "", doc: str = "", optional: bool | None = None, expect: str = "") -> Any:
+def setting(
+    default: Any = dataclasses.MISSING,
+    *,
+    kind: type | tuple[type, ...],
+    check: Check | None = None,
+    hint: str = "",
+    doc: str = "",
+    optional: bool | None = None,
+    expect: str = "",
+) -> Any:
     """A dataclass field carrying its :class:`Setting` declaration.
 
     Parameters
@@ -195,8 +206,9 @@ def did_you_mean(key: str, known: Iterable[str]) -> str:
 def unknown_keys(given: Mapping[str, Any] | Iterable[str], known: Iterable[str]) -> list[str]:
     """One message per unknown key, with a "did you mean" and the valid keys."""
     known = sorted(set(known))
-    return [f"unknown key {k!r}{did_you_mean(k, known)}; valid keys: {', '.join(known)}"
-            for k in given if k not in known]
+    return [
+        f"unknown key {k!r}{did_you_mean(k, known)}; valid keys: {', '.join(known)}" for k in given if k not in known
+    ]
 
 
 # ----------------------------------------------------------------------
@@ -231,12 +243,14 @@ def _option_type(decl: Setting) -> Callable[[str], Any]:
         try:
             value = base(text)
         except ValueError:
-            raise argparse.ArgumentTypeError(f"{text!r} is not {'an' if base is int else 'a'} "
-                                             f"{base.__name__}") from None
+            raise argparse.ArgumentTypeError(
+                f"{text!r} is not {'an' if base is int else 'a'} {base.__name__}"
+            ) from None
         msg = decl.problem(value)
         if msg:
             raise argparse.ArgumentTypeError(f"{text}: {msg}")
         return value
+
     convert.__name__ = base.__name__
     return convert
 
@@ -245,16 +259,20 @@ def _option_type(decl: Setting) -> Callable[[str], Any]:
 # checks (each returns None or the problem with its fix)
 def one_of(*choices: Any) -> Check:
     """The value is one of ``choices`` (kept as ``check.choices`` for argparse)."""
+
     def check(v: Any) -> str | None:
         return None if v in choices else f"use one of {list(choices)}"
+
     check.choices = choices  # type: ignore[attr-defined]
     return check
 
 
 def at_least(lo: float, note: str = "") -> Check:
     """``v >= lo``."""
+
     def check(v: Any) -> str | None:
         return None if v >= lo else f"must be >= {lo:g}{note}"
+
     return check
 
 
@@ -270,6 +288,7 @@ def non_negative(v: Any) -> str | None:
 
 def between(lo: float, hi: float, *, open_lo: bool = False, note: str = "", integer: bool = False) -> Check:
     """``lo <= v <= hi`` (``lo < v`` with ``open_lo``); the message names the interval (``lo..hi`` for integers)."""
+
     def check(v: Any) -> str | None:
         ok = (lo < v if open_lo else lo <= v) and v <= hi
         if ok:
@@ -277,6 +296,7 @@ def between(lo: float, hi: float, *, open_lo: bool = False, note: str = "", inte
         if integer:
             return f"must be in {lo:g}..{hi:g}{note}"
         return f"must be in {'(' if open_lo else '['}{lo:g}, {hi:g}]{note}"
+
     return check
 
 
@@ -292,7 +312,9 @@ def pair(v: Any) -> str | None:
 
 def strings(n: int, example: str) -> Check:
     """A sequence of ``n`` strings."""
+
     def check(v: Any) -> str | None:
         ok = len(v) == n and all(isinstance(x, str) for x in v)
         return None if ok else f"must be {n} strings, e.g. {example}"
+
     return check

@@ -16,15 +16,15 @@ from saxs_mc import __version__
 
 #: subcommand modules, in the order shown by ``saxs-mc --help``
 SUBCOMMAND_MODULES = (
-    "saxs_mc.pipeline.cli",   # run
-    "saxs_mc.simulate.cli",   # simulate
-    "saxs_mc.reduce.cli",     # reduce
-    "saxs_mc.geometry.cli",   # geometry
-    "saxs_mc.fit.cli",        # fit
-    "saxs_mc.peaks.cli",      # peaks
-    "saxs_mc.families.cli",   # families
-    "saxs_mc.optical.cli",    # optical
-    "saxs_mc.watch.cli",      # watch
+    "saxs_mc.pipeline.cli",  # run
+    "saxs_mc.simulate.cli",  # simulate
+    "saxs_mc.reduce.cli",  # reduce
+    "saxs_mc.geometry.cli",  # geometry
+    "saxs_mc.fit.cli",  # fit
+    "saxs_mc.peaks.cli",  # peaks
+    "saxs_mc.families.cli",  # families
+    "saxs_mc.optical.cli",  # optical
+    "saxs_mc.watch.cli",  # watch
 )
 
 log = logging.getLogger("saxs_mc")
@@ -59,8 +59,14 @@ class HelpFormatter(argparse.RawDescriptionHelpFormatter):
     def _get_help_string(self, action: argparse.Action) -> str:
         help_ = action.help or ""
         default = action.default
-        if (help_ and "default" not in help_ and action.option_strings and action.nargs != 0
-                and default not in (None, False, argparse.SUPPRESS) and default != []):
+        if (
+            help_
+            and "default" not in help_
+            and action.option_strings
+            and action.nargs != 0
+            and default not in (None, False, argparse.SUPPRESS)
+            and default != []
+        ):
             help_ += " (default: %(default)s)"
         return help_
 
@@ -69,7 +75,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="saxs-mc",
         description="In situ SAXS: pyFAI reduction, Monte Carlo sphere size distributions, Bragg peaks, batch reports.",
-        epilog=EXAMPLES, formatter_class=HelpFormatter,
+        epilog=EXAMPLES,
+        formatter_class=HelpFormatter,
     )
     parser.add_argument("--version", action="version", version=f"saxs_mc {__version__}")
     _add_logging_options(parser, default_verbose=0, default_quiet=False)
@@ -87,10 +94,8 @@ def build_parser() -> argparse.ArgumentParser:
 def _add_logging_options(parser: argparse.ArgumentParser, *, default_verbose: object, default_quiet: object) -> None:
     """The shared ``-v/--verbose`` and ``-q/--quiet`` options (before or after the subcommand)."""
     group = parser.add_argument_group("logging")
-    group.add_argument("-v", "--verbose", action="count", default=default_verbose,
-                       help="more logging (-vv for debug)")
-    group.add_argument("-q", "--quiet", action="store_true", default=default_quiet,
-                       help="only warnings and errors")
+    group.add_argument("-v", "--verbose", action="count", default=default_verbose, help="more logging (-vv for debug)")
+    group.add_argument("-q", "--quiet", action="store_true", default=default_quiet, help="only warnings and errors")
 
 
 def setup_logging(verbose: int = 0, quiet: bool = False) -> None:

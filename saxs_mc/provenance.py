@@ -9,7 +9,20 @@ import platform
 import sys
 from pathlib import Path
 
-_PACKAGES = ("saxs_mc", "numpy", "scipy", "numba", "pyFAI", "fabio", "h5py", "hdf5plugin", "lmfit", "matplotlib", "dask", "distributed")
+_PACKAGES = (
+    "saxs_mc",
+    "numpy",
+    "scipy",
+    "numba",
+    "pyFAI",
+    "fabio",
+    "h5py",
+    "hdf5plugin",
+    "lmfit",
+    "matplotlib",
+    "dask",
+    "distributed",
+)
 
 
 def package_versions() -> dict[str, str]:

@@ -15,8 +15,9 @@ import pytest  # noqa: E402
 
 #: real Pilatus 1M frames from the Elettra SAXS beamline, beside the project (never copied into it; see its README)
 ELETTRA = Path(__file__).resolve().parents[1].parent / "shared" / "realdata" / "elettra_pilatus1m"
-needs_elettra = pytest.mark.skipif(not ELETTRA.is_dir(), reason="real Elettra frames (../shared/realdata) are not "
-                                                                "available in this checkout")
+needs_elettra = pytest.mark.skipif(
+    not ELETTRA.is_dir(), reason="real Elettra frames (../shared/realdata) are not available in this checkout"
+)
 
 
 @pytest.fixture(autouse=True)

@@ -20,9 +20,21 @@ import saxs_mc
 
 PACKAGE_DIR = Path(saxs_mc.__file__).parent
 #: subpackages whose public names are declared in an ``__init__.pyi`` and loaded by ``lazy_loader.attach_stub``
-STUB_PACKAGES = ["saxs_mc", "saxs_mc.fit", "saxs_mc.io", "saxs_mc.models", "saxs_mc.reduce", "saxs_mc.simulate",
-                 "saxs_mc.families", "saxs_mc.optical", "saxs_mc.series", "saxs_mc.geometry", "saxs_mc.pipeline",
-                 "saxs_mc.peaks", "saxs_mc.watch"]
+STUB_PACKAGES = [
+    "saxs_mc",
+    "saxs_mc.fit",
+    "saxs_mc.io",
+    "saxs_mc.models",
+    "saxs_mc.reduce",
+    "saxs_mc.simulate",
+    "saxs_mc.families",
+    "saxs_mc.optical",
+    "saxs_mc.series",
+    "saxs_mc.geometry",
+    "saxs_mc.pipeline",
+    "saxs_mc.peaks",
+    "saxs_mc.watch",
+]
 HEAVY = ("numba", "pyFAI", "lmfit", "fabio", "scipy", "matplotlib")
 
 
@@ -59,8 +71,9 @@ def test_public_functions_have_real_signatures(package):
         if inspect.isfunction(obj):
             params = inspect.signature(obj).parameters
             kinds = [p.kind for p in params.values()]
-            assert kinds != [inspect.Parameter.VAR_POSITIONAL, inspect.Parameter.VAR_KEYWORD], \
+            assert kinds != [inspect.Parameter.VAR_POSITIONAL, inspect.Parameter.VAR_KEYWORD], (
                 f"{package}.{name} hides its signature behind (*args, **kwargs)"
+            )
             assert obj.__module__.startswith(package), f"{package}.{name} comes from {obj.__module__}"
 
 
@@ -70,7 +83,11 @@ def test_fit_signatures_name_the_data_arguments():
     assert list(params)[0] == "curve" and {"contrast", "seed", "r_range_nm", "repetitions"} <= set(params)
     assert not any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values())
     # the signature shown is the one accepted: every option of fit_arrays, the curve's unit/title by default
-    assert set(params) - {"curve"} == set(inspect.signature(saxs_mc.fit_arrays).parameters) - {"q", "intensity", "sigma"}
+    assert set(params) - {"curve"} == set(inspect.signature(saxs_mc.fit_arrays).parameters) - {
+        "q",
+        "intensity",
+        "sigma",
+    }
     assert inspect.signature(saxs_mc.read_curve).parameters["path"].kind is inspect.Parameter.POSITIONAL_OR_KEYWORD
     assert not callable(saxs_mc.fit), "saxs_mc.fit is the subpackage; call saxs_mc.fit_curve or saxs_mc.fit_arrays"
 
@@ -86,13 +103,24 @@ def test_each_init_uses_attach_stub_only():
 
 
 def _modules_after(code: str) -> set[str]:
-    out = subprocess.run([sys.executable, "-c", f"{code}\nimport sys\nprint('\\n'.join(sys.modules))"],
-                         capture_output=True, text=True, check=True, timeout=120)
+    out = subprocess.run(
+        [sys.executable, "-c", f"{code}\nimport sys\nprint('\\n'.join(sys.modules))"],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=120,
+    )
     return set(out.stdout.split())
 
 
-@pytest.mark.parametrize("code", ["import saxs_mc", "import saxs_mc; dir(saxs_mc); saxs_mc.__version__",
-                                  "import saxs_mc.cli; saxs_mc.cli.build_parser()"])
+@pytest.mark.parametrize(
+    "code",
+    [
+        "import saxs_mc",
+        "import saxs_mc; dir(saxs_mc); saxs_mc.__version__",
+        "import saxs_mc.cli; saxs_mc.cli.build_parser()",
+    ],
+)
 def test_import_and_cli_parser_do_not_load_heavy_libraries(code):
     loaded = _modules_after(code)
     heavy = sorted(m for m in HEAVY if m in loaded)

@@ -49,6 +49,7 @@ def leftovers(root: Path) -> list[str]:
 def _limit_fsize(nbytes: int):
     def set_limit() -> None:
         resource.setrlimit(resource.RLIMIT_FSIZE, (nbytes, nbytes))
+
     return set_limit
 
 
@@ -89,11 +90,11 @@ def nxcansas_curve(tmp_path_factory):
     i = 1e3 * np.asarray(sphere_form_factor(q, 1.5), dtype=float).reshape(q.shape) + 1e-2
     curve = Curve(q=q, intensity=i, sigma=0.03 * i, intensity_unit="1/cm", title="spheres", metadata={})
     src = write_reduced(d / "spheres.h5", curve)
-    args = ["fit", str(src), "--repetitions", "2", "--contributions", "50", "--max-iterations", "2000",
-            "--no-progress"]
+    args = ["fit", str(src), "--repetitions", "2", "--contributions", "50", "--max-iterations", "2000", "--no-progress"]
     good = d / "good"
-    proc = subprocess.run([PY, "-m", "saxs_mc.cli", *args, "-o", str(good)], capture_output=True, text=True,
-                          env=_env(), timeout=600)
+    proc = subprocess.run(
+        [PY, "-m", "saxs_mc.cli", *args, "-o", str(good)], capture_output=True, text=True, env=_env(), timeout=600
+    )
     assert proc.returncode == 0, proc.stderr
     return src, args, good
 
@@ -103,8 +104,14 @@ def test_fit_under_a_file_size_limit_fails_cleanly_and_keeps_good_outputs(nxcans
     src, args, good = nxcansas_curve
     before = snapshot(good)
     assert {Path(k).suffix for k in before} == {".csv", ".h5", ".json", ".png"}
-    proc = subprocess.run([PY, "-m", "saxs_mc.cli", *args, "-o", str(good)], capture_output=True, text=True,
-                          env=_env(), preexec_fn=_limit_fsize(30_000), timeout=600)
+    proc = subprocess.run(
+        [PY, "-m", "saxs_mc.cli", *args, "-o", str(good)],
+        capture_output=True,
+        text=True,
+        env=_env(),
+        preexec_fn=_limit_fsize(30_000),
+        timeout=600,
+    )
     assert proc.returncode == 1, proc.stderr[-3000:]
     assert "Traceback" not in proc.stderr and "Segmentation" not in proc.stderr
     last = proc.stderr.strip().splitlines()[-1]
@@ -116,16 +123,29 @@ def test_fit_under_a_file_size_limit_fails_cleanly_and_keeps_good_outputs(nxcans
 def test_fit_under_a_file_size_limit_leaves_no_partial_set(nxcansas_curve, tmp_path):
     src, args, _ = nxcansas_curve
     out = tmp_path / "new"
-    proc = subprocess.run([PY, "-m", "saxs_mc.cli", *args, "-o", str(out)], capture_output=True, text=True,
-                          env=_env(), preexec_fn=_limit_fsize(30_000), timeout=600)
+    proc = subprocess.run(
+        [PY, "-m", "saxs_mc.cli", *args, "-o", str(out)],
+        capture_output=True,
+        text=True,
+        env=_env(),
+        preexec_fn=_limit_fsize(30_000),
+        timeout=600,
+    )
     assert proc.returncode == 1 and "EFBIG" in proc.stderr.strip().splitlines()[-1]
     assert sorted(p.name for p in out.iterdir()) == []  # all outputs or none: none, no temporary file
 
 
 def test_pipeline_under_a_file_size_limit_names_efbig_and_resumes(tmp_path):
     cfg = make_experiment(tmp_path, series=ONE_SAMPLE, blanks=(230, 25, 100))
-    proc = subprocess.run([PY, "-c", RUN_FAKES, str(cfg), "1"], capture_output=True, text=True, env=_env(),
-                          preexec_fn=_limit_fsize(8_000), timeout=600, cwd=REPO)
+    proc = subprocess.run(
+        [PY, "-c", RUN_FAKES, str(cfg), "1"],
+        capture_output=True,
+        text=True,
+        env=_env(),
+        preexec_fn=_limit_fsize(8_000),
+        timeout=600,
+        cwd=REPO,
+    )
     out = json.loads(proc.stdout.strip().splitlines()[-1])
     # the fake fit writes an 11 kB digest: every fit fails with EFBIG, everything else is done
     for sid, (status, err, cause) in out.items():
@@ -147,13 +167,22 @@ def test_pipeline_under_a_file_size_limit_names_efbig_and_resumes(tmp_path):
 def _have_unshare() -> bool:
     if shutil.which("unshare") is None:
         return False
-    p = subprocess.run(["unshare", "-rm", "sh", "-c", "mount -t tmpfs -o size=64k tmpfs /mnt 2>/dev/null || "
-                        "mount -t tmpfs -o size=64k tmpfs /tmp"], capture_output=True)
+    p = subprocess.run(
+        [
+            "unshare",
+            "-rm",
+            "sh",
+            "-c",
+            "mount -t tmpfs -o size=64k tmpfs /mnt 2>/dev/null || mount -t tmpfs -o size=64k tmpfs /tmp",
+        ],
+        capture_output=True,
+    )
     return p.returncode == 0
 
 
-needs_mount_ns = pytest.mark.skipif(not _have_unshare(), reason="needs unshare -rm (user + mount namespaces) "
-                                    "to mount a small tmpfs")
+needs_mount_ns = pytest.mark.skipif(
+    not _have_unshare(), reason="needs unshare -rm (user + mount namespaces) to mount a small tmpfs"
+)
 
 SCENARIO = """
 import errno, hashlib, json, os, subprocess, sys
@@ -212,8 +241,9 @@ def _in_tmpfs(tmp_path: Path, mode: str, *extra: str) -> dict:
     script = tmp_path / "scenario.py"
     script.write_text(SCENARIO)
     inner = f"mount -t tmpfs -o size=2m tmpfs {mnt} && exec {PY} {script} {cfg} {mnt / 'out'} {mode} " + " ".join(extra)
-    proc = subprocess.run(["unshare", "-rm", "sh", "-c", inner], capture_output=True, text=True, env=_env(),
-                          cwd=REPO, timeout=600)
+    proc = subprocess.run(
+        ["unshare", "-rm", "sh", "-c", inner], capture_output=True, text=True, env=_env(), cwd=REPO, timeout=600
+    )
     assert proc.returncode == 0, proc.stderr[-4000:]
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
@@ -272,9 +302,19 @@ def test_bad_output_location_is_refused_before_computing(tmp_path, cmd, capsys, 
     q = np.linspace(0.2, 5, 100)
     np.savetxt(data, np.c_[q, 1 / q, 0.01 / q], header="q_nm^-1 I sigma")
     frame = REPO / "sample_data" / "cdse_series" / "nuc190C" / "nuc190C_00000.edf"
-    argv = {"fit": ["fit", str(data), "-o", str(afile)], "peaks": ["peaks", str(data), "-o", str(afile)],
-            "reduce": ["reduce", str(frame), "--poni", str(REPO / "calibration" / "id02_sim.poni"), "-q",
-                       "-o", str(tmp_path)]}
+    argv = {
+        "fit": ["fit", str(data), "-o", str(afile)],
+        "peaks": ["peaks", str(data), "-o", str(afile)],
+        "reduce": [
+            "reduce",
+            str(frame),
+            "--poni",
+            str(REPO / "calibration" / "id02_sim.poni"),
+            "-q",
+            "-o",
+            str(tmp_path),
+        ],
+    }
     assert main(argv[cmd]) == 2
     err = [line for line in capsys.readouterr().err.strip().splitlines() if line.strip()]
     if cmd == "reduce":  # reduce lists every input problem at once: here the output location is the only one
@@ -375,8 +415,14 @@ def _alive(pid: int) -> bool:
 
 def _start_slow_run(tmp_path: Path) -> tuple[subprocess.Popen, Path, list[int]]:
     cfg = make_experiment(tmp_path, blanks=(230, 25, 100))
-    proc = subprocess.Popen([PY, "-c", RUN_FAKES, str(cfg), "2"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            text=True, env=_env(SAXS_MC_FAKE_DELAY="20"), cwd=REPO)
+    proc = subprocess.Popen(
+        [PY, "-c", RUN_FAKES, str(cfg), "2"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=_env(SAXS_MC_FAKE_DELAY="20"),
+        cwd=REPO,
+    )
     root = tmp_path / "out"
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:  # until both workers are inside a step

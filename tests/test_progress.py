@@ -56,9 +56,11 @@ def test_without_a_terminal_logs_a_line_per_interval_and_a_final_one(lines):
             bar.update()
     assert stream.getvalue() == ""  # no bar characters in a log file
     # clock: 0 at start, then 1 s per update -> lines at 10 and 20 s, a final line at close
-    assert lines == ["reduce s1: 10/30 frames (33 %), 10 s elapsed, ~20 s left",
-                     "reduce s1: 20/30 frames (67 %), 20 s elapsed, ~10 s left",
-                     "reduce s1: 25/30 frames (83 %), 26 s elapsed"]
+    assert lines == [
+        "reduce s1: 10/30 frames (33 %), 10 s elapsed, ~20 s left",
+        "reduce s1: 20/30 frames (67 %), 20 s elapsed, ~10 s left",
+        "reduce s1: 25/30 frames (83 %), 26 s elapsed",
+    ]
 
 
 def test_short_work_without_a_terminal_stays_silent(lines):

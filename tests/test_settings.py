@@ -61,8 +61,12 @@ def test_declarations_hold_default_check_and_doc():
 def test_problems_name_every_bad_value_at_once():
     bad = _Demo(bins=1, scale="cubic", q_range=(3.0, 1.0), factor=float("nan"))
     msgs = problems(bad)
-    assert msgs == ["_Demo.bins=1: must be >= 2", "_Demo.scale='cubic': use one of ['log', 'linear']",
-                    "_Demo.q_range=(3.0, 1.0): must satisfy 0 <= min < max (finite)", "_Demo.factor=nan: is not finite"]
+    assert msgs == [
+        "_Demo.bins=1: must be >= 2",
+        "_Demo.scale='cubic': use one of ['log', 'linear']",
+        "_Demo.q_range=(3.0, 1.0): must satisfy 0 <= min < max (finite)",
+        "_Demo.factor=nan: is not finite",
+    ]
     assert problems(_Demo(bins=True)) == ["_Demo.bins=True: expected int, got bool"]  # bool is not an int here
     assert problems(_Demo(factor=2, q_range=[0.1, 1])) == ["_Demo.factor=2: must be in [0, 1]"]  # int for float ok
     assert problems(_Demo(factor="x")) == ["_Demo.factor='x': expected float, got str; false: none"]
@@ -89,8 +93,11 @@ def test_add_option_takes_default_choices_check_and_help(capsys):
     text = " ".join(p.format_help().split())
     assert "histogram bins (default 40)" in text and "{log,linear}" in text and "q range; none: all" in text
     assert "(default 1.0)" in text  # unset: the help still shows the declared default
-    for argv, msg in ((["--bins", "1"], "--bins: 1: must be >= 2"), (["--bins", "x"], "'x' is not an int"),
-                      (["--scale", "cubic"], "invalid choice")):
+    for argv, msg in (
+        (["--bins", "1"], "--bins: 1: must be >= 2"),
+        (["--bins", "x"], "'x' is not an int"),
+        (["--scale", "cubic"], "invalid choice"),
+    ):
         with pytest.raises(SystemExit) as e:
             p.parse_args(argv)
         assert e.value.code == 2 and msg in capsys.readouterr().err
@@ -99,8 +106,9 @@ def test_add_option_takes_default_choices_check_and_help(capsys):
 # ----------------------------------------------------------------------
 # the library functions use the declared defaults
 def _signature_defaults(func) -> dict:
-    return {k: v.default for k, v in inspect.signature(func).parameters.items()
-            if v.default is not inspect.Parameter.empty}
+    return {
+        k: v.default for k, v in inspect.signature(func).parameters.items() if v.default is not inspect.Parameter.empty
+    }
 
 
 def test_fit_arrays_defaults_are_the_declared_ones():
@@ -159,20 +167,54 @@ def test_reduction_settings_validate_with_their_declarations():
 
 # ----------------------------------------------------------------------
 # the command-line interfaces take their defaults from the declarations
-@pytest.mark.parametrize("argv,cls,mapping", [
-    (["fit", "x", "-o", "o"], "saxs_mc.fit.settings:FitSettings",
-     {"contributions": "contributions", "repetitions": "repetitions", "seed": "seed", "contrast": "contrast",
-      "n_bins": "bins", "bin_scale": "bin_scale", "radius_sampling": "sampling", "background": "background",
-      "power_law_exponent": "power_law", "max_iterations": "max_iterations", "chi2_k": "chi2_k",
-      "q_range_nm": "q_range", "r_range_nm": "r_range", "background_bounds": "background_bounds"}),
-    (["peaks", "x", "-o", "o"], "saxs_mc.peaks.settings:PeakSearchSettings",
-     {"profile": "profile", "min_significance": "min_significance"}),
-    (["reduce", "x", "-o", "o.h5"], "saxs_mc.reduce.settings:ReductionSettings",
-     {"npt": "npt", "q_range": "q_range", "q_unit": "q_unit", "error_model": "error_model",
-      "polarization_factor": "polarization_factor", "normalization": "normalization", "saturation": "saturation",
-      "thickness_cm": "thickness_cm", "empty_cell_transmission": "empty_cell_transmission",
-      "reject_mad_threshold": "reject_threshold", "flip": "flip", "mask_flip": "mask_flip"}),
-])
+@pytest.mark.parametrize(
+    "argv,cls,mapping",
+    [
+        (
+            ["fit", "x", "-o", "o"],
+            "saxs_mc.fit.settings:FitSettings",
+            {
+                "contributions": "contributions",
+                "repetitions": "repetitions",
+                "seed": "seed",
+                "contrast": "contrast",
+                "n_bins": "bins",
+                "bin_scale": "bin_scale",
+                "radius_sampling": "sampling",
+                "background": "background",
+                "power_law_exponent": "power_law",
+                "max_iterations": "max_iterations",
+                "chi2_k": "chi2_k",
+                "q_range_nm": "q_range",
+                "r_range_nm": "r_range",
+                "background_bounds": "background_bounds",
+            },
+        ),
+        (
+            ["peaks", "x", "-o", "o"],
+            "saxs_mc.peaks.settings:PeakSearchSettings",
+            {"profile": "profile", "min_significance": "min_significance"},
+        ),
+        (
+            ["reduce", "x", "-o", "o.h5"],
+            "saxs_mc.reduce.settings:ReductionSettings",
+            {
+                "npt": "npt",
+                "q_range": "q_range",
+                "q_unit": "q_unit",
+                "error_model": "error_model",
+                "polarization_factor": "polarization_factor",
+                "normalization": "normalization",
+                "saturation": "saturation",
+                "thickness_cm": "thickness_cm",
+                "empty_cell_transmission": "empty_cell_transmission",
+                "reject_mad_threshold": "reject_threshold",
+                "flip": "flip",
+                "mask_flip": "mask_flip",
+            },
+        ),
+    ],
+)
 def test_cli_defaults_are_the_declared_ones(argv, cls, mapping):
     import importlib
 
@@ -190,13 +232,19 @@ def test_families_cli_leaves_unset_options_to_the_config_file():
     from saxs_mc.families.spec import DecomposeSettings
 
     ns = build_parser().parse_args(["families", "x"])
-    assert (ns.background, ns.selection, ns.contrast, ns.continuous) == (None, None, None,
-                                                                         defaults(DecomposeSettings)["continuous"])
+    assert (ns.background, ns.selection, ns.contrast, ns.continuous) == (
+        None,
+        None,
+        None,
+        defaults(DecomposeSettings)["continuous"],
+    )
 
 
 def test_cli_start_up_imports_no_heavy_library():
-    code = ("import sys, saxs_mc.cli as c; c.build_parser().format_help(); "
-            "print(sorted({m.split('.')[0] for m in sys.modules} & {'numpy', 'lmfit', 'numba', 'pyFAI', 'scipy'}))")
+    code = (
+        "import sys, saxs_mc.cli as c; c.build_parser().format_help(); "
+        "print(sorted({m.split('.')[0] for m in sys.modules} & {'numpy', 'lmfit', 'numba', 'pyFAI', 'scipy'}))"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
 
@@ -223,7 +271,7 @@ def _template_entries() -> dict[str, dict[str, list[tuple[object, str]]]]:
             continue
         line = raw.lstrip("#").strip()
         try:
-            (key, value), = tomllib.loads(line).items()
+            ((key, value),) = tomllib.loads(line).items()
         except (tomllib.TOMLDecodeError, ValueError):
             continue  # prose in a comment
         comment = line.split("#", 1)[1] if "#" in line.split("=", 1)[1] else ""
@@ -265,8 +313,10 @@ def test_template_shows_every_declared_setting_with_its_default():
                 continue  # not a TOML value: presence is enough
             lit = _toml_literal(list(d) if isinstance(d, tuple) else d).replace("'", '"')
             if not any(_same(v, d) or ("default" in c and lit in c) for v, c in lines):
-                wrong.append(f"[{table}] {key} = {lines[0][0]!r}: the declared default is {lit} "
-                             "(show it, or say 'default {lit}' in the comment)")
+                wrong.append(
+                    f"[{table}] {key} = {lines[0][0]!r}: the declared default is {lit} "
+                    "(show it, or say 'default {lit}' in the comment)"
+                )
     assert not missing, "pipelines/template.toml lacks declared settings: " + ", ".join(missing)
     assert not wrong, "pipelines/template.toml: " + "; ".join(wrong)
 

@@ -68,8 +68,9 @@ class Problem:
             if t < len(self.families):
                 f = self.families[t]
                 r = theta[f"r{t}"]
-                cols.append(self._cached(("f", t, r),
-                                         lambda r=r, f=f: _basis.family_column(self.q, r, f.sd_nm, self.drho2)))
+                cols.append(
+                    self._cached(("f", t, r), lambda r=r, f=f: _basis.family_column(self.q, r, f.sd_nm, self.drho2))
+                )
             else:
                 m, w = theta["median"], theta["width"]
                 cols.append(self._cached(("c", m, w), lambda m=m, w=w: self.lognormal(m, w)))
@@ -206,8 +207,9 @@ def select_bic(prob: Problem, sol: Solution, *, max_nfev: int) -> tuple[Solution
 MAX_SUBSET_TERMS = 5
 
 
-def select_bic_subsets(prob: Problem, sol: Solution, *, max_nfev: int
-                       ) -> tuple[Solution, dict[int, tuple[float, float]]]:
+def select_bic_subsets(
+    prob: Problem, sol: Solution, *, max_nfev: int
+) -> tuple[Solution, dict[int, tuple[float, float]]]:
     """The subset of terms with the lowest Schwarz criterion BIC = chi2 + k ln n, over all subsets.
 
     Greedy backward elimination can end in the wrong model when two descriptions are

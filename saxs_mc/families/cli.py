@@ -34,20 +34,26 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "families",
         help="decompose a curve into discrete sphere families (+ a log-normal): fractions with uncertainties",
         description="Fit a blank-subtracted curve as a sum of discrete sphere families (e.g. magic-size "
-                    "clusters), an optional continuous log-normal population and a flat background: volume "
-                    "fractions by NNLS inside an lmfit shape fit, families kept or dropped by BIC, uncertainties "
-                    "from the covariance, 95 %% upper limits for absent families.",
-        epilog="examples:\n" + __doc__.split("Examples\n--------\n", 1)[1], formatter_class=argparse.RawDescriptionHelpFormatter,
+        "clusters), an optional continuous log-normal population and a flat background: volume "
+        "fractions by NNLS inside an lmfit shape fit, families kept or dropped by BIC, uncertainties "
+        "from the covariance, 95 %% upper limits for absent families.",
+        epilog="examples:\n" + __doc__.split("Examples\n--------\n", 1)[1],
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("data", metavar="DATA", help="NXcanSAS (.h5/.nxs) or 3-column ASCII curve (q, I, Idev)")
     p.add_argument("-o", "--outdir", default=".", help="output directory (default: .)")
     p.add_argument("--stem", default=None, help="output file-name stem (default: DATA's stem)")
     p.add_argument("--entry", default=None, help="NXcanSAS entry to read (default: the file's default)")
     p.add_argument("--q-unit", default=None, choices=("1/nm", "1/A"), help="q unit of an ASCII file without one")
-    p.add_argument("--family", action="append", default=None, metavar="NAME:R[:SD[:HALF]]",
-                   help=f"a family (nm): radius R, standard deviation SD (default {DEFAULT_SD_NM:g}), refinement "
-                        f"half-window HALF (default {DEFAULT_HALF_WINDOW_NM:g}: fixed radius); repeatable; default: "
-                        "CdSe-403/437/465 at 0.87/0.94/1.02")
+    p.add_argument(
+        "--family",
+        action="append",
+        default=None,
+        metavar="NAME:R[:SD[:HALF]]",
+        help=f"a family (nm): radius R, standard deviation SD (default {DEFAULT_SD_NM:g}), refinement "
+        f"half-window HALF (default {DEFAULT_HALF_WINDOW_NM:g}: fixed radius); repeatable; default: "
+        "CdSe-403/437/465 at 0.87/0.94/1.02",
+    )
     p.add_argument("--config", type=Path, default=None, help="TOML file with [[family]] tables and settings")
     p.add_argument("--continuous", action="store_true", default=D["continuous"].default, help=D["continuous"].doc)
     add_option(p, "--background", decl=D["background"], unset=True)
@@ -75,9 +81,13 @@ def _settings(args: argparse.Namespace) -> dict:
         if problems:
             raise ValueError("; ".join(problems))
         kw["families"] = check_families(fams)
-    for key, val in (("background", args.background), ("power_law_exponent", args.power_law),
-                     ("contrast_1e6_A2", args.contrast), ("selection", args.selection),
-                     ("q_range_nm", tuple(args.q_range) if args.q_range else None)):
+    for key, val in (
+        ("background", args.background),
+        ("power_law_exponent", args.power_law),
+        ("contrast_1e6_A2", args.contrast),
+        ("selection", args.selection),
+        ("q_range_nm", tuple(args.q_range) if args.q_range else None),
+    ):
         if val is not None:
             kw[key] = val
     if args.continuous:

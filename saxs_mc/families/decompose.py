@@ -77,11 +77,20 @@ log = logging.getLogger(__name__)
 POOR_FIT_CHI2_R = 2.0
 
 
-def decompose(curve: Curve, families: Sequence[Family] | None = None, *, continuous: bool | Continuous = False,
-              background: str = "nonnegative", power_law_exponent: float | None = None,
-              q_range_nm: tuple[float, float] | None = None, contrast_1e6_A2: float | None = None,
-              selection: str = "bic", resolve_n_sigma: float = INFORMATIVE_N_SIGMA,
-              resolve_p_flat: float = P_FLAT, max_nfev: int = 300) -> FamilyResult:
+def decompose(
+    curve: Curve,
+    families: Sequence[Family] | None = None,
+    *,
+    continuous: bool | Continuous = False,
+    background: str = "nonnegative",
+    power_law_exponent: float | None = None,
+    q_range_nm: tuple[float, float] | None = None,
+    contrast_1e6_A2: float | None = None,
+    selection: str = "bic",
+    resolve_n_sigma: float = INFORMATIVE_N_SIGMA,
+    resolve_p_flat: float = P_FLAT,
+    max_nfev: int = 300,
+) -> FamilyResult:
     """Fit a curve as a sum of discrete families (+ a log-normal population) and a background.
 
     Parameters
@@ -121,13 +130,15 @@ def decompose(curve: Curve, families: Sequence[Family] | None = None, *, continu
     """
     t0 = time.perf_counter()
     fams = check_families(CDSE_MSC_FAMILIES if families is None else families)
-    cont = _check_settings(curve, continuous, background, power_law_exponent, contrast_1e6_A2, selection,
-                           resolve_n_sigma, resolve_p_flat)
+    cont = _check_settings(
+        curve, continuous, background, power_law_exponent, contrast_1e6_A2, selection, resolve_n_sigma, resolve_p_flat
+    )
     data = _select_data(curve, q_range_nm)
     absolute = contrast_1e6_A2 is not None and curve.intensity_unit == "1/cm"
     drho2 = contrast_to_cm2(contrast_1e6_A2 if contrast_1e6_A2 is not None else 1.0) ** 2
-    r_res, cont_start = _resolvable(data, fams, cont, drho2, background, power_law_exponent, resolve_n_sigma,
-                                   resolve_p_flat)
+    r_res, cont_start = _resolvable(
+        data, fams, cont, drho2, background, power_law_exponent, resolve_n_sigma, resolve_p_flat
+    )
     resolved = tuple(f for f in fams if f.radius_nm >= r_res)
     cont_fit = _resolved_continuous(cont, r_res)
     prob = _fit.Problem(data.q, data.intensity, data.sigma, drho2, resolved, cont_fit, background, power_law_exponent)
@@ -137,17 +148,42 @@ def decompose(curve: Curve, families: Sequence[Family] | None = None, *, continu
     warnings = _warnings(prob, sol, terms, fams, r_res)
     for w in warnings:
         log.warning("%s: %s", curve.title or "curve", w)
-    return _make_result(curve, data, prob, sol, names, cov, terms, total, total_sd, r_res, absolute, contrast_1e6_A2,
-                        warnings, time.perf_counter() - t0,
-                        _settings(fams, cont, background, power_law_exponent, q_range_nm, contrast_1e6_A2,
-                                  selection, resolve_n_sigma, resolve_p_flat))
+    return _make_result(
+        curve,
+        data,
+        prob,
+        sol,
+        names,
+        cov,
+        terms,
+        total,
+        total_sd,
+        r_res,
+        absolute,
+        contrast_1e6_A2,
+        warnings,
+        time.perf_counter() - t0,
+        _settings(
+            fams,
+            cont,
+            background,
+            power_law_exponent,
+            q_range_nm,
+            contrast_1e6_A2,
+            selection,
+            resolve_n_sigma,
+            resolve_p_flat,
+        ),
+    )
 
 
 # ----------------------------------------------------------------------
 def _check_settings(curve, continuous, background, power_law_exponent, contrast, selection, n_sigma, p_flat):
     """The continuous population to fit (None without one); every bad setting reported at once (ValueError)."""
     if not isinstance(curve, Curve):
-        raise TypeError(f"curve must be a saxs_mc.io.curves.Curve (read one with read_curve), got {type(curve).__name__}")
+        raise TypeError(
+            f"curve must be a saxs_mc.io.curves.Curve (read one with read_curve), got {type(curve).__name__}"
+        )
     problems = _setting_problems(continuous, background, power_law_exponent, contrast, selection, n_sigma, p_flat)
     if problems:
         raise ValueError(f"decompose({curve.title or 'curve'!r}): " + "; ".join(problems))
@@ -165,15 +201,26 @@ def _setting_problems(continuous, background, power_law_exponent, contrast, sele
     checks = (
         (background in BACKGROUNDS, f"background={background!r}: use one of {BACKGROUNDS}"),
         (selection in SELECTIONS, f"selection={selection!r}: use one of {SELECTIONS}"),
-        (power_law_exponent is None or (_finite_number(power_law_exponent) and power_law_exponent > 0),
-         f"power_law_exponent={power_law_exponent!r}: give a finite exponent > 0 (e.g. 4) or None"),
-        (contrast is None or (_finite_number(contrast) and contrast != 0),
-         f"contrast_1e6_A2={contrast!r}: give a finite non-zero SLD difference in 1e-6 A^-2 (CdSe/octadecene 34.65)"),
-        (isinstance(n_sigma, (int, float)) and n_sigma > 0,
-         f"resolve_n_sigma={n_sigma!r} must be > 0 (default {INFORMATIVE_N_SIGMA:g})"),
-        (isinstance(p_flat, (int, float)) and 0 < p_flat < 1,
-         f"resolve_p_flat={p_flat!r} must be in (0, 1) (default {P_FLAT:g})"),
-        (isinstance(continuous, (bool, Continuous)), f"continuous={continuous!r}: give True/False or a Continuous(...)"),
+        (
+            power_law_exponent is None or (_finite_number(power_law_exponent) and power_law_exponent > 0),
+            f"power_law_exponent={power_law_exponent!r}: give a finite exponent > 0 (e.g. 4) or None",
+        ),
+        (
+            contrast is None or (_finite_number(contrast) and contrast != 0),
+            f"contrast_1e6_A2={contrast!r}: give a finite non-zero SLD difference in 1e-6 A^-2 (CdSe/octadecene 34.65)",
+        ),
+        (
+            isinstance(n_sigma, (int, float)) and n_sigma > 0,
+            f"resolve_n_sigma={n_sigma!r} must be > 0 (default {INFORMATIVE_N_SIGMA:g})",
+        ),
+        (
+            isinstance(p_flat, (int, float)) and 0 < p_flat < 1,
+            f"resolve_p_flat={p_flat!r} must be in (0, 1) (default {P_FLAT:g})",
+        ),
+        (
+            isinstance(continuous, (bool, Continuous)),
+            f"continuous={continuous!r}: give True/False or a Continuous(...)",
+        ),
     )
     return [msg for ok, msg in checks if not ok]
 
@@ -187,9 +234,11 @@ def _select_data(curve: Curve, q_range_nm) -> Curve:
     bad = ~(np.isfinite(c.q) & np.isfinite(c.intensity) & np.isfinite(c.sigma) & (c.sigma > 0))
     if bad.any():
         k = int(np.flatnonzero(bad)[0])
-        raise ValueError(f"curve {curve.title!r}: {int(bad.sum())} point(s) with non-finite q/I or sigma <= 0 "
-                         f"(first at q={c.q[k]:.4g} 1/nm: I={c.intensity[k]!r}, sigma={c.sigma[k]!r}); "
-                         "drop them (Curve.finite()) or give uncertainties")
+        raise ValueError(
+            f"curve {curve.title!r}: {int(bad.sum())} point(s) with non-finite q/I or sigma <= 0 "
+            f"(first at q={c.q[k]:.4g} 1/nm: I={c.intensity[k]!r}, sigma={c.sigma[k]!r}); "
+            "drop them (Curve.finite()) or give uncertainties"
+        )
     if c.n_q < 10:
         raise ValueError(f"curve {curve.title!r}: only {c.n_q} points in the fit range; need at least 10")
     return c
@@ -278,46 +327,112 @@ def _assemble_terms(prob, sol, tests, names, cov, fams, cont, r_res, absolute):
 
 def _family_term(prob, sol, tests, f, t, share, share_sd, x, tot, sd_of, absolute) -> TermFraction:
     nan = float("nan")
-    common = dict(name=f.name, kind="family", sd_nm=f.sd_nm, sd_std=nan, window_nm=f.window_nm,
-                  absorption_nm=f.absorption_nm)
+    common = dict(
+        name=f.name, kind="family", sd_nm=f.sd_nm, sd_std=nan, window_nm=f.window_nm, absorption_nm=f.absorption_nm
+    )
     if t is None:
-        return TermFraction(status="unresolved", radius_nm=f.radius_nm, radius_std_nm=nan, at_bound=False,
-                            volume_fraction=None, volume_fraction_std=None, volume_fraction_upper=None, share=nan,
-                            share_std=nan, share_upper=nan, delta_chi2=nan, delta_bic=nan, **common)
+        return TermFraction(
+            status="unresolved",
+            radius_nm=f.radius_nm,
+            radius_std_nm=nan,
+            at_bound=False,
+            volume_fraction=None,
+            volume_fraction_std=None,
+            volume_fraction_upper=None,
+            share=nan,
+            share_std=nan,
+            share_upper=nan,
+            delta_chi2=nan,
+            delta_bic=nan,
+            **common,
+        )
     d_chi2, d_bic = tests.get(t, (nan, nan))
     if t in sol.include:
         k = sol.include.index(t)
         r = sol.theta[f"r{t}"]
         lo, hi = f.window_nm
         at_bound = f.refined and (r - lo < 1e-4 * (hi - lo) or hi - r < 1e-4 * (hi - lo))
-        return TermFraction(status="present", radius_nm=r, radius_std_nm=sd_of(f"r{t}"), at_bound=bool(at_bound),
-                            volume_fraction=float(x[k]) if absolute else None,
-                            volume_fraction_std=sd_of(f"x{k}") if absolute else None, volume_fraction_upper=None,
-                            share=float(share[k]), share_std=float(share_sd[k]), share_upper=nan,
-                            delta_chi2=d_chi2, delta_bic=d_bic, **common)
+        return TermFraction(
+            status="present",
+            radius_nm=r,
+            radius_std_nm=sd_of(f"r{t}"),
+            at_bound=bool(at_bound),
+            volume_fraction=float(x[k]) if absolute else None,
+            volume_fraction_std=sd_of(f"x{k}") if absolute else None,
+            volume_fraction_upper=None,
+            share=float(share[k]),
+            share_std=float(share_sd[k]),
+            share_upper=nan,
+            delta_chi2=d_chi2,
+            delta_bic=d_bic,
+            **common,
+        )
     col = _basis.family_column(prob.q, f.radius_nm, f.sd_nm, prob.drho2)
     ul = _fit.upper_limit(prob, sol, col)
-    return TermFraction(status="absent", radius_nm=f.radius_nm, radius_std_nm=nan, at_bound=False,
-                        volume_fraction=0.0 if absolute else None, volume_fraction_std=None,
-                        volume_fraction_upper=ul if absolute else None, share=0.0, share_std=nan,
-                        share_upper=ul / (tot + ul) if tot + ul > 0 else nan, delta_chi2=d_chi2, delta_bic=d_bic,
-                        **common)
+    return TermFraction(
+        status="absent",
+        radius_nm=f.radius_nm,
+        radius_std_nm=nan,
+        at_bound=False,
+        volume_fraction=0.0 if absolute else None,
+        volume_fraction_std=None,
+        volume_fraction_upper=ul if absolute else None,
+        share=0.0,
+        share_std=nan,
+        share_upper=ul / (tot + ul) if tot + ul > 0 else nan,
+        delta_chi2=d_chi2,
+        delta_bic=d_bic,
+        **common,
+    )
 
 
 def _continuous_term(prob, sol, tests, cont, share, share_sd, x, tot, sd_of, cov, idx, absolute) -> TermFraction:
     nan = float("nan")
     t = len(prob.families)
     if prob.continuous is None:
-        return TermFraction("continuous", "continuous", "unresolved", nan, nan, nan, nan, cont.median_nm, False, None,
-                            None, None, nan, nan, nan, nan, nan)
+        return TermFraction(
+            "continuous",
+            "continuous",
+            "unresolved",
+            nan,
+            nan,
+            nan,
+            nan,
+            cont.median_nm,
+            False,
+            None,
+            None,
+            None,
+            nan,
+            nan,
+            nan,
+            nan,
+            nan,
+        )
     med, s = sol.theta["median"], sol.theta["width"]
     mean = _basis.lognormal_mean_nm(med, s)
     d_chi2, d_bic = tests.get(t, (nan, nan))
     if t not in sol.include:
         ul = _fit.upper_limit(prob, sol, prob.lognormal(med, s))
-        return TermFraction("continuous", "continuous", "absent", mean, nan, s, nan, cont.median_nm, False,
-                            0.0 if absolute else None, None, ul if absolute else None, 0.0, nan,
-                            ul / (tot + ul) if tot + ul > 0 else nan, d_chi2, d_bic)
+        return TermFraction(
+            "continuous",
+            "continuous",
+            "absent",
+            mean,
+            nan,
+            s,
+            nan,
+            cont.median_nm,
+            False,
+            0.0 if absolute else None,
+            None,
+            ul if absolute else None,
+            0.0,
+            nan,
+            ul / (tot + ul) if tot + ul > 0 else nan,
+            d_chi2,
+            d_bic,
+        )
     k = sol.include.index(t)
     g = np.array([math.exp(0.5 * s * s), med * s * math.exp(0.5 * s * s)])
     mean_sd = nan
@@ -326,41 +441,74 @@ def _continuous_term(prob, sol, tests, cont, share, share_sd, x, tot, sd_of, cov
         mean_sd = float(math.sqrt(max(g @ c2 @ g, 0.0)))
     (mlo, mhi), (slo, shi) = prob.continuous.median_nm, prob.continuous.sigma
     at_bound = any(abs(v - b) < 1e-4 * (hi - lo) for v, lo, hi in ((med, mlo, mhi), (s, slo, shi)) for b in (lo, hi))
-    return TermFraction("continuous", "continuous", "present", mean, mean_sd, s, sd_of("width"), cont.median_nm,
-                        bool(at_bound), float(x[k]) if absolute else None, sd_of(f"x{k}") if absolute else None, None,
-                        float(share[k]), float(share_sd[k]), nan, d_chi2, d_bic)
+    return TermFraction(
+        "continuous",
+        "continuous",
+        "present",
+        mean,
+        mean_sd,
+        s,
+        sd_of("width"),
+        cont.median_nm,
+        bool(at_bound),
+        float(x[k]) if absolute else None,
+        sd_of(f"x{k}") if absolute else None,
+        None,
+        float(share[k]),
+        float(share_sd[k]),
+        nan,
+        d_chi2,
+        d_bic,
+    )
 
 
 def _warnings(prob, sol, terms, fams, r_res) -> tuple[str, ...]:
     out = []
     dof = max(prob.q.size - len(sol.x), 1)
     if sol.chi2 / dof > POOR_FIT_CHI2_R:
-        out.append(f"poor fit: chi2_r = {sol.chi2 / dof:.2f} > {POOR_FIT_CHI2_R:g}; the families may not describe the "
-                   "curve (another population, a structure factor, a bad blank subtraction?): compare with the Monte "
-                   "Carlo distribution")
+        out.append(
+            f"poor fit: chi2_r = {sol.chi2 / dof:.2f} > {POOR_FIT_CHI2_R:g}; the families may not describe the "
+            "curve (another population, a structure factor, a bad blank subtraction?): compare with the Monte "
+            "Carlo distribution"
+        )
     unres = [t.name for t in terms if t.status == "unresolved"]
     if unres:
-        out.append(f"{', '.join(unres)} below the resolvable radius {r_res:.3f} nm for this q range and noise: "
-                   "reported unresolved, not counted (extend the q range to higher q to resolve them)")
+        out.append(
+            f"{', '.join(unres)} below the resolvable radius {r_res:.3f} nm for this q range and noise: "
+            "reported unresolved, not counted (extend the q range to higher q to resolve them)"
+        )
     for t in terms:
         if t.status == "absent" and t.share_upper > 0.5:
-            out.append(f"{t.name} is absent by the model selection but cannot be excluded (share up to "
-                       f"{t.share_upper:.2f}): the data do not separate it from the other populations (q range, noise)")
+            out.append(
+                f"{t.name} is absent by the model selection but cannot be excluded (share up to "
+                f"{t.share_upper:.2f}): the data do not separate it from the other populations (q range, noise)"
+            )
         if t.at_bound:
-            out.append(f"{t.name}: refined shape ended on its bound (radius {t.radius_nm:.4f} nm, window "
-                       f"{t.window_nm[0]:g}-{t.window_nm[1]:g}); the family may sit elsewhere: widen the window or "
-                       "add a family")
+            out.append(
+                f"{t.name}: refined shape ended on its bound (radius {t.radius_nm:.4f} nm, window "
+                f"{t.window_nm[0]:g}-{t.window_nm[1]:g}); the family may sit elsewhere: widen the window or "
+                "add a family"
+            )
     return tuple(out)
 
 
 def _settings(fams, cont, background, power_law_exponent, q_range_nm, contrast, selection, n_sigma, p_flat):
-    return {"families": [f.to_dict() for f in fams], "continuous": cont.to_dict() if cont else None,
-            "background": background, "power_law_exponent": power_law_exponent,
-            "q_range_nm": list(q_range_nm) if q_range_nm is not None else None, "contrast_1e6_A2": contrast,
-            "selection": selection, "selection_rule": "lowest BIC = chi2 + k ln n over all subsets of terms" if selection == "bic"
-            else "none (every resolved term kept)", "resolve_n_sigma": n_sigma, "resolve_p_flat": p_flat,
-            "resolvable_radius_rule": "saxs_mc.fit.resolvable_radius (shared with the Monte Carlo fit)",
-            "upper_limit": "one-sided 95 %, profile chi2 + 2.71 at the nominal shape"}
+    return {
+        "families": [f.to_dict() for f in fams],
+        "continuous": cont.to_dict() if cont else None,
+        "background": background,
+        "power_law_exponent": power_law_exponent,
+        "q_range_nm": list(q_range_nm) if q_range_nm is not None else None,
+        "contrast_1e6_A2": contrast,
+        "selection": selection,
+        "selection_rule": "lowest BIC = chi2 + k ln n over all subsets of terms"
+        if selection == "bic"
+        else "none (every resolved term kept)",
+        "resolve_n_sigma": n_sigma,
+        "resolve_p_flat": p_flat,
+        "resolvable_radius_rule": "saxs_mc.fit.resolvable_radius (shared with the Monte Carlo fit)",
+        "upper_limit": "one-sided 95 %, profile chi2 + 2.71 at the nominal shape",
+    }
 
 
 _VERSIONS: dict[str, str] = {}
@@ -375,16 +523,18 @@ def _versions() -> dict[str, str]:
     return dict(_VERSIONS)
 
 
-def _make_result(curve, data, prob, sol, names, cov, terms, total, total_sd, r_res, absolute, contrast, warnings,
-                 elapsed, settings) -> FamilyResult:
+def _make_result(
+    curve, data, prob, sol, names, cov, terms, total, total_sd, r_res, absolute, contrast, warnings, elapsed, settings
+) -> FamilyResult:
     a = prob.design(sol.theta, sol.include)
     comps, comp_names = [], []
     for k, t in enumerate(sol.include):
         comps.append(a[:, k] * sol.x[k])
         comp_names.append(prob.families[t].name if t < len(prob.families) else "continuous")
     n_inc = len(sol.include)
-    extra_names = {"nonnegative": ["background"], "free": ["background", "background (negative)"],
-                   "none": []}[prob.background] + (["power law"] if prob.power_law_exponent is not None else [])
+    extra_names = {"nonnegative": ["background"], "free": ["background", "background (negative)"], "none": []}[
+        prob.background
+    ] + (["power law"] if prob.power_law_exponent is not None else [])
     for j, nm in enumerate(extra_names):
         comps.append(a[:, n_inc + j] * sol.x[n_inc + j])
         comp_names.append(nm)
@@ -392,13 +542,31 @@ def _make_result(curve, data, prob, sol, names, cov, terms, total, total_sd, r_r
     pl = float(sol.x[-1]) if prob.power_law_exponent is not None else 0.0
     n_free = len(names)
     return FamilyResult(
-        title=curve.title, q_nm=data.q, intensity=data.intensity, sigma=data.sigma, model=a @ sol.x,
-        components=np.array(comps) if comps else np.zeros((0, data.n_q)), component_names=tuple(comp_names),
-        terms=terms, background=bg, background_std=bg_sd, power_law_coefficient=pl, chi2=sol.chi2,
-        chi2_r=sol.chi2 / max(data.n_q - n_free, 1), n_free=n_free, resolvable_radius_nm=r_res,
-        total_volume_fraction=total, total_volume_fraction_std=total_sd, absolute=absolute, contrast_1e6_A2=contrast,
-        intensity_unit=curve.intensity_unit, settings=settings, warnings=warnings, versions=_versions(),
-        elapsed_s=elapsed)
+        title=curve.title,
+        q_nm=data.q,
+        intensity=data.intensity,
+        sigma=data.sigma,
+        model=a @ sol.x,
+        components=np.array(comps) if comps else np.zeros((0, data.n_q)),
+        component_names=tuple(comp_names),
+        terms=terms,
+        background=bg,
+        background_std=bg_sd,
+        power_law_coefficient=pl,
+        chi2=sol.chi2,
+        chi2_r=sol.chi2 / max(data.n_q - n_free, 1),
+        n_free=n_free,
+        resolvable_radius_nm=r_res,
+        total_volume_fraction=total,
+        total_volume_fraction_std=total_sd,
+        absolute=absolute,
+        contrast_1e6_A2=contrast,
+        intensity_unit=curve.intensity_unit,
+        settings=settings,
+        warnings=warnings,
+        versions=_versions(),
+        elapsed_s=elapsed,
+    )
 
 
 def _background(prob, sol, names, cov) -> tuple[float, float]:
@@ -410,4 +578,3 @@ def _background(prob, sol, names, cov) -> tuple[float, float]:
     keys = [idx[f"x{n_inc + j}"] for j in range(2 if prob.background == "free" else 1) if f"x{n_inc + j}" in idx]
     sd = float(math.sqrt(max(cov[np.ix_(keys, keys)].sum(), 0.0))) if keys else float("nan")
     return b, sd
-

@@ -29,8 +29,22 @@ from saxs_mc.io.atomic import atomic_path, jsonable, write_json_atomic, write_te
 from saxs_mc.provenance import file_sha256, utc_now
 
 SCHEMA = "saxs_mc.families/1"
-_CSV_COLUMNS = ("name", "kind", "status", "radius_nm", "radius_std_nm", "sd_nm", "share", "share_std", "share_upper",
-                "volume_fraction", "volume_fraction_std", "volume_fraction_upper", "delta_chi2", "delta_bic")
+_CSV_COLUMNS = (
+    "name",
+    "kind",
+    "status",
+    "radius_nm",
+    "radius_std_nm",
+    "sd_nm",
+    "share",
+    "share_std",
+    "share_upper",
+    "volume_fraction",
+    "volume_fraction_std",
+    "volume_fraction_upper",
+    "delta_chi2",
+    "delta_bic",
+)
 
 
 def _cell(v) -> str:
@@ -39,18 +53,24 @@ def _cell(v) -> str:
     return f"{v:.6g}" if isinstance(v, float) else str(v)
 
 
-def write_family_outputs(outdir: str | Path, stem: str, result: FamilyResult, *, source: str | Path | None = None,
-                         plot: bool = True) -> dict[str, Path]:
+def write_family_outputs(
+    outdir: str | Path, stem: str, result: FamilyResult, *, source: str | Path | None = None, plot: bool = True
+) -> dict[str, Path]:
     """Write JSON, CSV tables and a plot of ``result`` into ``outdir``; return the paths by kind."""
     outdir = Path(outdir)
     outdir.mkdir(parents=True, exist_ok=True)
-    paths = {"json": outdir / f"{stem}_families.json", "table": outdir / f"{stem}_families.csv",
-             "curve": outdir / f"{stem}_families_curve.csv"}
+    paths = {
+        "json": outdir / f"{stem}_families.json",
+        "table": outdir / f"{stem}_families.csv",
+        "curve": outdir / f"{stem}_families_curve.csv",
+    }
     if plot:
         paths["plot"] = outdir / f"{stem}_families.png"
     buf = io.StringIO()
-    buf.write(f"# family decomposition of {result.title}; volume fractions "
-              f"{'absolute' if result.absolute else 'not absolute (shares only)'}\n")
+    buf.write(
+        f"# family decomposition of {result.title}; volume fractions "
+        f"{'absolute' if result.absolute else 'not absolute (shares only)'}\n"
+    )
     w = csv.writer(buf, lineterminator="\n")
     w.writerow(_CSV_COLUMNS)
     for t in result.terms:
@@ -63,8 +83,13 @@ def write_family_outputs(outdir: str | Path, stem: str, result: FamilyResult, *,
     if plot:
         _plot(paths["plot"], result)
     src = None if source is None else {"path": str(source), "sha256": file_sha256(source)}
-    doc = {"schema": SCHEMA, "created": utc_now(), "source": src,
-           "outputs": {k: p.name for k, p in paths.items() if k != "json"}, **result.summary()}
+    doc = {
+        "schema": SCHEMA,
+        "created": utc_now(),
+        "source": src,
+        "outputs": {k: p.name for k, p in paths.items() if k != "json"},
+        **result.summary(),
+    }
     write_json_atomic(paths["json"], jsonable(doc))
     return paths
 

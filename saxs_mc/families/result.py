@@ -143,8 +143,9 @@ class FamilyResult:
         freeze_array_fields(self)
 
     def __repr__(self) -> str:
-        parts = ", ".join(f"{t.name}={t.share:.3f}+-{t.share_std:.3f}" if t.present else f"{t.name}:{t.status}"
-                          for t in self.terms)
+        parts = ", ".join(
+            f"{t.name}={t.share:.3f}+-{t.share_std:.3f}" if t.present else f"{t.name}:{t.status}" for t in self.terms
+        )
         return f"FamilyResult({self.title!r}, {parts}, chi2_r={self.chi2_r:.3f})"
 
     # ------------------------------------------------------------------
@@ -167,38 +168,58 @@ class FamilyResult:
 
     def summary(self) -> dict[str, Any]:
         """JSON-safe summary: per-term fractions +- uncertainty, fit quality, settings, versions."""
-        return jsonable({
-            "title": self.title,
-            "data": {"n_q": int(self.q_nm.size), "q_min_nm": float(self.q_nm[0]), "q_max_nm": float(self.q_nm[-1]),
-                     "intensity_unit": self.intensity_unit},
-            "volume_fraction_kind": "absolute" if self.absolute else "relative",
-            "contrast_1e6_A2": self.contrast_1e6_A2,
-            "terms": [t.summary() for t in self.terms],
-            "present": list(self.present),
-            "total_volume_fraction": self.total_volume_fraction,
-            "total_volume_fraction_std": self.total_volume_fraction_std,
-            "background": self.background, "background_std": self.background_std,
-            "power_law_coefficient": self.power_law_coefficient,
-            "chi2": self.chi2, "chi2_r": self.chi2_r, "n_free": self.n_free,
-            "resolvable_radius_nm": self.resolvable_radius_nm,
-            "settings": self.settings, "warnings": list(self.warnings), "versions": self.versions,
-            "elapsed_s": self.elapsed_s,
-        })
+        return jsonable(
+            {
+                "title": self.title,
+                "data": {
+                    "n_q": int(self.q_nm.size),
+                    "q_min_nm": float(self.q_nm[0]),
+                    "q_max_nm": float(self.q_nm[-1]),
+                    "intensity_unit": self.intensity_unit,
+                },
+                "volume_fraction_kind": "absolute" if self.absolute else "relative",
+                "contrast_1e6_A2": self.contrast_1e6_A2,
+                "terms": [t.summary() for t in self.terms],
+                "present": list(self.present),
+                "total_volume_fraction": self.total_volume_fraction,
+                "total_volume_fraction_std": self.total_volume_fraction_std,
+                "background": self.background,
+                "background_std": self.background_std,
+                "power_law_coefficient": self.power_law_coefficient,
+                "chi2": self.chi2,
+                "chi2_r": self.chi2_r,
+                "n_free": self.n_free,
+                "resolvable_radius_nm": self.resolvable_radius_nm,
+                "settings": self.settings,
+                "warnings": list(self.warnings),
+                "versions": self.versions,
+                "elapsed_s": self.elapsed_s,
+            }
+        )
 
     def report(self) -> str:
         """Readable text report."""
-        lines = [f"Family decomposition: {self.title or '(untitled)'}",
-                 f"  data: {self.q_nm.size} q points, {self.q_nm[0]:.4g}-{self.q_nm[-1]:.4g} 1/nm, I in {self.intensity_unit}",
-                 f"  chi2_r = {self.chi2_r:.4f} ({self.n_free} free parameters); model selection: "
-                 f"{self.settings.get('selection')}; resolvable radius {self.resolvable_radius_nm:.3f} nm",
-                 f"  background {self.background:.4g} +- {self.background_std:.2g} {self.intensity_unit}"
-                 + (f"; power law {self.power_law_coefficient:.4g} at q_min" if self.settings.get("power_law_exponent")
-                    is not None else "")]
+        lines = [
+            f"Family decomposition: {self.title or '(untitled)'}",
+            f"  data: {self.q_nm.size} q points, {self.q_nm[0]:.4g}-{self.q_nm[-1]:.4g} 1/nm, I in {self.intensity_unit}",
+            f"  chi2_r = {self.chi2_r:.4f} ({self.n_free} free parameters); model selection: "
+            f"{self.settings.get('selection')}; resolvable radius {self.resolvable_radius_nm:.3f} nm",
+            f"  background {self.background:.4g} +- {self.background_std:.2g} {self.intensity_unit}"
+            + (
+                f"; power law {self.power_law_coefficient:.4g} at q_min"
+                if self.settings.get("power_law_exponent") is not None
+                else ""
+            ),
+        ]
         if self.absolute and self.total_volume_fraction is not None:
-            lines.append(f"  resolved total volume fraction {self.total_volume_fraction:.4g} +- "
-                         f"{self.total_volume_fraction_std:.2g} (contrast {self.contrast_1e6_A2:g}e-6 A^-2)")
-        lines.append(f"  {'term':<14} {'status':<10} {'radius nm':>10} {'+-':>7} {'width':>6} {'share':>7} {'+-':>6} "
-                     f"{'phi':>10} {'+-':>8} {'dBIC':>8}")
+            lines.append(
+                f"  resolved total volume fraction {self.total_volume_fraction:.4g} +- "
+                f"{self.total_volume_fraction_std:.2g} (contrast {self.contrast_1e6_A2:g}e-6 A^-2)"
+            )
+        lines.append(
+            f"  {'term':<14} {'status':<10} {'radius nm':>10} {'+-':>7} {'width':>6} {'share':>7} {'+-':>6} "
+            f"{'phi':>10} {'+-':>8} {'dBIC':>8}"
+        )
         for t in self.terms:
             lines.append(_term_line(t))
         for w in self.warnings:
@@ -225,8 +246,7 @@ class FamilyResult:
             ax.set_xscale("log")
             ax.set_ylabel("(I - model) / sigma")
         else:
-            ax.errorbar(self.q_nm, self.intensity, self.sigma, fmt=".", ms=3, color="0.4", elinewidth=0.6,
-                        label="data")
+            ax.errorbar(self.q_nm, self.intensity, self.sigma, fmt=".", ms=3, color="0.4", elinewidth=0.6, label="data")
             ax.plot(self.q_nm, self.model, "k-", lw=1.4, label=f"model, chi2_r {self.chi2_r:.2f}")
             for name, comp in zip(self.component_names, self.components):
                 if np.any(comp > 0):
@@ -250,9 +270,13 @@ def _term_line(t: TermFraction) -> str:
     if t.status == "absent":
         share = f"< {f(t.share_upper, '.3f')}"
         phi = f"< {f(t.volume_fraction_upper, '.3g')}" if t.volume_fraction_upper is not None else "-"
-        return (f"  {t.name:<14} {t.status:<10} {t.radius_nm:10.4f} {'':>7} {t.sd_nm:6.3f} {share:>14} "
-                f"{phi:>19} {f(t.delta_bic, '8.1f')}")
+        return (
+            f"  {t.name:<14} {t.status:<10} {t.radius_nm:10.4f} {'':>7} {t.sd_nm:6.3f} {share:>14} "
+            f"{phi:>19} {f(t.delta_bic, '8.1f')}"
+        )
     edge = "  ! shape at its bound" if t.at_bound else ""
-    return (f"  {t.name:<14} {t.status:<10} {t.radius_nm:10.4f} {f(t.radius_std_nm, '7.4f'):>7} {t.sd_nm:6.3f} "
-            f"{f(t.share, '7.3f'):>7} {f(t.share_std, '6.3f'):>6} {f(t.volume_fraction, '10.4g'):>10} "
-            f"{f(t.volume_fraction_std, '8.2g'):>8} {f(t.delta_bic, '8.1f'):>8}{edge}")
+    return (
+        f"  {t.name:<14} {t.status:<10} {t.radius_nm:10.4f} {f(t.radius_std_nm, '7.4f'):>7} {t.sd_nm:6.3f} "
+        f"{f(t.share, '7.3f'):>7} {f(t.share_std, '6.3f'):>6} {f(t.volume_fraction, '10.4g'):>10} "
+        f"{f(t.volume_fraction_std, '8.2g'):>8} {f(t.delta_bic, '8.1f'):>8}{edge}"
+    )

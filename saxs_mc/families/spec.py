@@ -35,19 +35,35 @@ class DecomposeSettings:
     and help here; the signature defaults of ``decompose`` equal them (``tests/test_settings.py``).
     """
 
-    sd_nm: float = setting(DEFAULT_SD_NM, kind=float, check=positive,
-                           doc="standard deviation (nm) of each family's Gaussian radius distribution")
+    sd_nm: float = setting(
+        DEFAULT_SD_NM,
+        kind=float,
+        check=positive,
+        doc="standard deviation (nm) of each family's Gaussian radius distribution",
+    )
     continuous: bool = setting(False, kind=bool, doc="also fit one continuous log-normal population")
-    background: str = setting("nonnegative", kind=str, check=one_of(*BACKGROUNDS),
-                              doc="flat background: nonnegative (b >= 0), free (over-subtracted blank) or none")
+    background: str = setting(
+        "nonnegative",
+        kind=str,
+        check=one_of(*BACKGROUNDS),
+        doc="flat background: nonnegative (b >= 0), free (over-subtracted blank) or none",
+    )
     power_law_exponent: float | None = setting(None, kind=float, check=positive, doc="also fit c (q/q_min)^-N, c >= 0")
-    q_range_nm: tuple[float, float] | None = setting(None, kind=tuple, check=pair, hint="give [qmin, qmax] in 1/nm",
-                                                     doc="fit range in 1/nm; none: the whole curve")
-    contrast_1e6_A2: float | None = setting(None, kind=float, check=positive,
-                                            doc="SLD difference in 1e-6 A^-2; with I in 1/cm the fractions are absolute; "
-                                                "none: relative")
-    selection: str = setting("bic", kind=str, check=one_of(*SELECTIONS),
-                             doc="which families are present: bic (backward elimination) or none (keep all)")
+    q_range_nm: tuple[float, float] | None = setting(
+        None, kind=tuple, check=pair, hint="give [qmin, qmax] in 1/nm", doc="fit range in 1/nm; none: the whole curve"
+    )
+    contrast_1e6_A2: float | None = setting(
+        None,
+        kind=float,
+        check=positive,
+        doc="SLD difference in 1e-6 A^-2; with I in 1/cm the fractions are absolute; none: relative",
+    )
+    selection: str = setting(
+        "bic",
+        kind=str,
+        check=one_of(*SELECTIONS),
+        doc="which families are present: bic (backward elimination) or none (keep all)",
+    )
 
 
 @dataclasses.dataclass(frozen=True)
@@ -81,8 +97,10 @@ class Family:
         r = _positive(f"family {self.name}: radius_nm", self.radius_nm, "nm")
         sd = _positive(f"family {self.name}: sd_nm", self.sd_nm, "nm")
         if sd > 0.25 * r:
-            raise ValueError(f"family {self.name}: sd_nm={sd:g} is more than 25 % of radius_nm={r:g}; a family is a "
-                             "narrow population: use the continuous (log-normal) population for broad ones")
+            raise ValueError(
+                f"family {self.name}: sd_nm={sd:g} is more than 25 % of radius_nm={r:g}; a family is a "
+                "narrow population: use the continuous (log-normal) population for broad ones"
+            )
         win = self.window_nm
         if win is None:
             win = (max(r - DEFAULT_HALF_WINDOW_NM, 1e-3), r + DEFAULT_HALF_WINDOW_NM)
@@ -92,8 +110,9 @@ class Family:
         if not lo <= r <= hi:
             raise ValueError(f"family {self.name}: window_nm=[{lo:g}, {hi:g}] must contain radius_nm={r:g}")
         if self.absorption_nm is not None:
-            object.__setattr__(self, "absorption_nm", _positive(f"family {self.name}: absorption_nm",
-                                                               self.absorption_nm, "nm"))
+            object.__setattr__(
+                self, "absorption_nm", _positive(f"family {self.name}: absorption_nm", self.absorption_nm, "nm")
+            )
         object.__setattr__(self, "radius_nm", r)
         object.__setattr__(self, "sd_nm", sd)
         object.__setattr__(self, "window_nm", (lo, hi))
@@ -105,8 +124,13 @@ class Family:
         return hi > lo
 
     def to_dict(self) -> dict[str, Any]:
-        return {"name": self.name, "radius_nm": self.radius_nm, "sd_nm": self.sd_nm,
-                "window_nm": list(_window(self)), "absorption_nm": self.absorption_nm}
+        return {
+            "name": self.name,
+            "radius_nm": self.radius_nm,
+            "sd_nm": self.sd_nm,
+            "window_nm": list(_window(self)),
+            "absorption_nm": self.absorption_nm,
+        }
 
 
 @dataclasses.dataclass(frozen=True)
@@ -130,8 +154,10 @@ class Continuous:
                 raise ValueError(f"continuous {key}=[{lo:g}, {hi:g}]: lo must be < hi")
             object.__setattr__(self, key, (lo, hi))
         if self.sigma[0] < 0.05:
-            raise ValueError(f"continuous sigma lower bound {self.sigma[0]:g} < 0.05: a log-normal that narrow is a "
-                             "family; declare it as a family instead")
+            raise ValueError(
+                f"continuous sigma lower bound {self.sigma[0]:g} < 0.05: a log-normal that narrow is a "
+                "family; declare it as a family instead"
+            )
 
     def to_dict(self) -> dict[str, Any]:
         return {"median_nm": list(self.median_nm), "sigma": list(self.sigma)}
@@ -163,8 +189,10 @@ def parse_family(text: str) -> Family:
     """
     parts = text.split(":")
     if len(parts) < 2 or len(parts) > 4 or not parts[0].strip():
-        raise ValueError(f"--family {text!r}: expected NAME:R[:SD[:HALF]] with radius R, standard deviation SD and "
-                         "refinement half-window HALF in nm, e.g. CdSe-437:0.94:0.025:0.02")
+        raise ValueError(
+            f"--family {text!r}: expected NAME:R[:SD[:HALF]] with radius R, standard deviation SD and "
+            "refinement half-window HALF in nm, e.g. CdSe-437:0.94:0.025:0.02"
+        )
     try:
         nums = [float(p) for p in parts[1:]]
     except ValueError:
@@ -197,10 +225,12 @@ def check_families(families: Sequence[Family]) -> tuple[Family, ...]:
     for a, b in zip(order, order[1:]):
         (a_lo, a_hi), (b_lo, b_hi) = _window(a), _window(b)
         if b_lo <= a_hi:
-            problems.append(f"families {a.name} (window {a_lo:g}-{a_hi:g} nm) and {b.name} "
-                            f"(window {b_lo:g}-{b_hi:g} nm) overlap: two families refined in a "
-                            "shared range are not identifiable; narrow the windows (HALF in NAME:R:SD:HALF) so they "
-                            "are disjoint")
+            problems.append(
+                f"families {a.name} (window {a_lo:g}-{a_hi:g} nm) and {b.name} "
+                f"(window {b_lo:g}-{b_hi:g} nm) overlap: two families refined in a "
+                "shared range are not identifiable; narrow the windows (HALF in NAME:R:SD:HALF) so they "
+                "are disjoint"
+            )
     if problems:
         raise ValueError("bad family definitions:\n  " + "\n  ".join(problems))
     return tuple(sorted(fams, key=lambda f: f.radius_nm))
@@ -213,8 +243,11 @@ def families_from_windows(populations: Sequence[Any], *, sd_nm: float = DEFAULT_
     Windows without ``family_radius_nm`` (e.g. "regular NCs") are skipped: use the continuous
     population for them.  Radii are fixed; the name is the label when there is one.
     """
-    out = [Family(p.label or p.name, p.family_radius_nm, sd_nm, None, p.absorption_nm)
-           for p in populations if getattr(p, "family_radius_nm", None) is not None]
+    out = [
+        Family(p.label or p.name, p.family_radius_nm, sd_nm, None, p.absorption_nm)
+        for p in populations
+        if getattr(p, "family_radius_nm", None) is not None
+    ]
     return check_families(out)
 
 
@@ -258,8 +291,11 @@ def load_families_config(path: str | Path) -> dict[str, Any]:
         doc = tomllib.loads(path.read_text(encoding="utf-8"))
     except (OSError, tomllib.TOMLDecodeError) as exc:
         raise ValueError(f"{path}: cannot read the families file ({exc})") from exc
-    problems = [f"unknown key {k!r} (allowed: family, {', '.join(sorted(_SETTING_KEYS))})"
-                for k in doc if k not in _SETTING_KEYS | {"family"}]
+    problems = [
+        f"unknown key {k!r} (allowed: family, {', '.join(sorted(_SETTING_KEYS))})"
+        for k in doc
+        if k not in _SETTING_KEYS | {"family"}
+    ]
     fams = []
     for i, t in enumerate(doc.get("family", [])):
         bad = sorted(set(t) - _FAMILY_KEYS)
@@ -297,8 +333,13 @@ def _family_from_table(t: dict[str, Any]) -> Family:
     if "half_window_nm" in t:
         h = float(t["half_window_nm"])
         win = (r - h, r + h)
-    return Family(str(t["name"]), r, float(t.get("sd_nm", DEFAULT_SD_NM)), tuple(win) if win is not None else None,
-                  t.get("absorption_nm"))
+    return Family(
+        str(t["name"]),
+        r,
+        float(t.get("sd_nm", DEFAULT_SD_NM)),
+        tuple(win) if win is not None else None,
+        t.get("absorption_nm"),
+    )
 
 
 #: the CdSe magic-size families of the reference study (Palencia et al. 2020), named by absorption peak

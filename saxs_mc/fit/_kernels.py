@@ -30,9 +30,9 @@ from numba import prange
 from saxs_mc._numba import njit
 
 #: stop-reason codes written to ``info[:, INFO_REASON]``
-STOP_CHI2 = 0          # chi2 reached the statistical target: converged
-STOP_STAGNATION = 1    # no significant chi2 improvement over a window of attempts
-STOP_CAP = 2           # iteration cap reached (not converged)
+STOP_CHI2 = 0  # chi2 reached the statistical target: converged
+STOP_STAGNATION = 1  # no significant chi2 improvement over a window of attempts
+STOP_CAP = 2  # iteration cap reached (not converged)
 
 #: a move is accepted only if it lowers chi2 by more than ACCEPT_REL * sum(w I^2).
 #: chi2 comes from the closed form sum(w I^2) - 2 s sum(w F I) + ..., whose rounding
@@ -236,8 +236,27 @@ def _rebuild(table, idx, f):
 
 
 @njit
-def mc_single(table, w, wi, swii, n_contrib, seed, max_iter, chi2_target, stag_window, stag_delta,
-              fit_background, rebuild_every, idx, f, info, trace, p, fit_powerlaw, c_max=np.inf):
+def mc_single(
+    table,
+    w,
+    wi,
+    swii,
+    n_contrib,
+    seed,
+    max_iter,
+    chi2_target,
+    stag_window,
+    stag_delta,
+    fit_background,
+    rebuild_every,
+    idx,
+    f,
+    info,
+    trace,
+    p,
+    fit_powerlaw,
+    c_max=np.inf,
+):
     """One Monte Carlo repetition (serial).
 
     Parameters
@@ -302,7 +321,9 @@ def mc_single(table, w, wi, swii, n_contrib, seed, max_iter, chi2_target, stag_w
     sf, sff, sfi = _sums(f, w, wi)
     cp = 0.0
     if fit_powerlaw:
-        s, b, cp, chi2 = solve_bounded3(sff, sf, _sum_fp(f, wp), sw, sp, spp, sfi, swi, spi, swii, fit_background, True, c_max)
+        s, b, cp, chi2 = solve_bounded3(
+            sff, sf, _sum_fp(f, wp), sw, sp, spp, sfi, swi, spi, swii, fit_background, True, c_max
+        )
     else:
         s, b, chi2 = solve_scale_background(sw, swi, swii, sf, sff, sfi, fit_background)
     n_trace = trace.shape[0]
@@ -349,8 +370,9 @@ def mc_single(table, w, wi, swii, n_contrib, seed, max_iter, chi2_target, stag_w
                 _rebuild(table, idx, f)
                 sf, sff, sfi = _sums(f, w, wi)
                 if fit_powerlaw:
-                    s2, b2, cp2, chi2n = solve_bounded3(sff, sf, _sum_fp(f, wp), sw, sp, spp, sfi, swi, spi, swii,
-                                                        fit_background, True, c_max)
+                    s2, b2, cp2, chi2n = solve_bounded3(
+                        sff, sf, _sum_fp(f, wp), sw, sp, spp, sfi, swi, spi, swii, fit_background, True, c_max
+                    )
                 else:
                     s2, b2, chi2n = solve_scale_background(sw, swi, swii, sf, sff, sfi, fit_background)
             else:
@@ -378,8 +400,26 @@ def mc_single(table, w, wi, swii, n_contrib, seed, max_iter, chi2_target, stag_w
 
 
 @njit(parallel=True)
-def mc_repetitions(table, w, wi, swii, n_contrib, seeds, max_iter, chi2_target, stag_window, stag_delta,
-                   fit_background, rebuild_every, idx_out, f_out, info_out, p, fit_powerlaw, c_max=np.inf):
+def mc_repetitions(
+    table,
+    w,
+    wi,
+    swii,
+    n_contrib,
+    seeds,
+    max_iter,
+    chi2_target,
+    stag_window,
+    stag_delta,
+    fit_background,
+    rebuild_every,
+    idx_out,
+    f_out,
+    info_out,
+    p,
+    fit_powerlaw,
+    c_max=np.inf,
+):
     """Run ``seeds.shape[0]`` independent repetitions in parallel (``prange``).
 
     Repetition ``i`` uses ``seeds[i]`` and writes only row ``i`` of
@@ -388,5 +428,24 @@ def mc_repetitions(table, w, wi, swii, n_contrib, seeds, max_iter, chi2_target, 
     """
     no_trace = np.empty(0, dtype=np.float64)
     for i in prange(seeds.shape[0]):
-        mc_single(table, w, wi, swii, n_contrib, seeds[i], max_iter, chi2_target, stag_window, stag_delta,
-                  fit_background, rebuild_every, idx_out[i], f_out[i], info_out[i], no_trace, p, fit_powerlaw, c_max)
+        mc_single(
+            table,
+            w,
+            wi,
+            swii,
+            n_contrib,
+            seeds[i],
+            max_iter,
+            chi2_target,
+            stag_window,
+            stag_delta,
+            fit_background,
+            rebuild_every,
+            idx_out[i],
+            f_out[i],
+            info_out[i],
+            no_trace,
+            p,
+            fit_powerlaw,
+            c_max,
+        )

@@ -41,10 +41,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "fit",
         help="Monte Carlo (McSAS) sphere size distribution of a reduced curve",
         description="McSAS-style Monte Carlo fit of a volume-weighted sphere size distribution "
-                    "(numba; repetitions in parallel).  Writes <stem>_distribution.csv, <stem>_fitcurve.csv, "
-                    "<stem>_fit.json, <stem>_fit.png and, for NXcanSAS input, <stem>_fit.h5.  Volume below the "
-                    "resolvable radius (spheres the data cannot tell from a flat background) is reported apart "
-                    "as unresolved.",
+        "(numba; repetitions in parallel).  Writes <stem>_distribution.csv, <stem>_fitcurve.csv, "
+        "<stem>_fit.json, <stem>_fit.png and, for NXcanSAS input, <stem>_fit.h5.  Volume below the "
+        "resolvable radius (spheres the data cannot tell from a flat background) is reported apart "
+        "as unresolved.",
         epilog=EXAMPLES,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -52,14 +52,23 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("-o", "--outdir", required=True, help="output directory")
     p.add_argument("--stem", default=None, help="output file-name stem (default: DATA's stem)")
     p.add_argument("--entry", default=None, help="NXcanSAS entry to read (default: the file's default)")
-    p.add_argument("--q-unit", default=None, choices=("1/nm", "1/A"),
-                   help="q unit of an ASCII file whose header does not state it (default: from the header)")
-    p.add_argument("--intensity-unit", default=None, choices=("1/cm", "arbitrary"),
-                   help="intensity unit of an ASCII file whose header does not state it; 1/cm with --contrast gives "
-                        "absolute volume fractions (default: from the file, else arbitrary)")
+    p.add_argument(
+        "--q-unit",
+        default=None,
+        choices=("1/nm", "1/A"),
+        help="q unit of an ASCII file whose header does not state it (default: from the header)",
+    )
+    p.add_argument(
+        "--intensity-unit",
+        default=None,
+        choices=("1/cm", "arbitrary"),
+        help="intensity unit of an ASCII file whose header does not state it; 1/cm with --contrast gives "
+        "absolute volume fractions (default: from the file, else arbitrary)",
+    )
     add_option(p, "--q-range", decl=D["q_range_nm"], metavar=("QMIN", "QMAX"))
-    add_option(p, "--r-range", decl=D["r_range_nm"], metavar=("RMIN", "RMAX"),
-               extra="the statistics windows are --stats-range")
+    add_option(
+        p, "--r-range", decl=D["r_range_nm"], metavar=("RMIN", "RMAX"), extra="the statistics windows are --stats-range"
+    )
     add_option(p, "--contributions", decl=D["contributions"])
     add_option(p, "--repetitions", decl=D["repetitions"])
     add_option(p, "--seed", decl=D["seed"])
@@ -67,21 +76,38 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     add_option(p, "--bins", decl=D["n_bins"])
     add_option(p, "--bin-scale", decl=D["bin_scale"])
     add_option(p, "--sampling", decl=D["radius_sampling"])
-    p.add_argument("--stats-range", "--range", dest="ranges", nargs=2, type=float, action="append",
-                   metavar=("RLO", "RHI"),
-                   help="extra radius window (nm) for population statistics, repeatable; does not change the fitted "
-                        "radius range (that is --r-range). --range is the old spelling (default: whole range only)")
-    add_option(p, "--background", decl=D["background"],
-               extra="e.g. flat for an over-subtracted blank; --no-background is none")
-    add_option(p, "--background-bounds", decl=D["background_bounds"], metavar=("BMIN", "BMAX"),
-               extra="e.g. from the subtracted blank's level and uncertainty; with nonnegative BMIN is raised to 0")
+    p.add_argument(
+        "--stats-range",
+        "--range",
+        dest="ranges",
+        nargs=2,
+        type=float,
+        action="append",
+        metavar=("RLO", "RHI"),
+        help="extra radius window (nm) for population statistics, repeatable; does not change the fitted "
+        "radius range (that is --r-range). --range is the old spelling (default: whole range only)",
+    )
+    add_option(
+        p, "--background", decl=D["background"], extra="e.g. flat for an over-subtracted blank; --no-background is none"
+    )
+    add_option(
+        p,
+        "--background-bounds",
+        decl=D["background_bounds"],
+        metavar=("BMIN", "BMAX"),
+        extra="e.g. from the subtracted blank's level and uncertainty; with nonnegative BMIN is raised to 0",
+    )
     p.add_argument("--no-background", action="store_true", help="same as --background none")
     add_option(p, "--power-law", decl=D["power_law_exponent"], metavar="N")
     add_option(p, "--max-iterations", decl=D["max_iterations"])
     add_option(p, "--chi2-k", decl=D["chi2_k"], metavar="K", extra="see saxs_mc.fit.mc")
     p.add_argument("--strict", action="store_true", help="exit code 3 if any repetition did not converge")
     p.add_argument("--no-plot", action="store_true", help="skip the PNG plot <stem>_fit.png")
-    p.add_argument("--no-progress", action="store_true", help="no progress report (a bar on a terminal, otherwise a log line every 10 s)")
+    p.add_argument(
+        "--no-progress",
+        action="store_true",
+        help="no progress report (a bar on a terminal, otherwise a log line every 10 s)",
+    )
     p.set_defaults(func=_run)
 
 
@@ -101,8 +127,10 @@ def _run(args: argparse.Namespace) -> int:
     curve = read_curve(path, entry=args.entry, q_unit=args.q_unit)
     if args.intensity_unit is not None and args.intensity_unit != curve.intensity_unit:
         if curve.intensity_unit != "arbitrary":
-            raise ValueError(f"--intensity-unit {args.intensity_unit} contradicts {path}, which states "
-                             f"{curve.intensity_unit}; drop the option or fix the file")
+            raise ValueError(
+                f"--intensity-unit {args.intensity_unit} contradicts {path}, which states "
+                f"{curve.intensity_unit}; drop the option or fix the file"
+            )
         curve = dataclasses.replace(curve, intensity_unit=args.intensity_unit)
     res = fit_curve(
         curve,

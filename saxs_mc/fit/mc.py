@@ -160,8 +160,25 @@ def warm_up() -> float:
     idx = np.zeros((1, 2), dtype=np.int64)
     fsum = np.zeros((1, q.size))
     info = np.zeros((1, K.N_INFO))
-    K.mc_repetitions(table, w, w * table[0], float(np.sum(table[0] ** 2)), 2, np.array([1], dtype=np.uint64),
-                     10, -1.0, 10, 0.0, True, 10_000, idx, fsum, info, np.zeros(q.size), False)
+    K.mc_repetitions(
+        table,
+        w,
+        w * table[0],
+        float(np.sum(table[0] ** 2)),
+        2,
+        np.array([1], dtype=np.uint64),
+        10,
+        -1.0,
+        10,
+        0.0,
+        True,
+        10_000,
+        idx,
+        fsum,
+        info,
+        np.zeros(q.size),
+        False,
+    )
     _WARMUP_S = time.perf_counter() - t0
     return _WARMUP_S
 
@@ -256,7 +273,11 @@ class _Problem:
 
 
 def _finite_number(value: Any, name: str, hint: str, *, minimum: float | None = None) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)) or not math.isfinite(value):
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, (int, float, np.integer, np.floating))
+        or not math.isfinite(value)
+    ):
         raise ValueError(f"{name}={value!r}: {hint}")
     if minimum is not None and value < minimum:
         raise ValueError(f"{name}={value!r}: {hint}")
@@ -270,8 +291,10 @@ def _background_mode(background: bool | str | None, power_law_exponent: float | 
         return "flat" if background else "none"
     if isinstance(background, str) and background in BACKGROUND_MODES:
         return background
-    raise ValueError(f"background={background!r}: use None (default), 'nonnegative' (b >= 0), "
-                     "True/'flat' (free b) or False/'none' (b = 0)")
+    raise ValueError(
+        f"background={background!r}: use None (default), 'nonnegative' (b >= 0), "
+        "True/'flat' (free b) or False/'none' (b = 0)"
+    )
 
 
 def _check_bounds(bounds: Any, bg_mode: str, power_law_exponent: float | None) -> tuple[float, float] | None:
@@ -280,52 +303,91 @@ def _check_bounds(bounds: Any, bg_mode: str, power_law_exponent: float | None) -
     try:
         lo, hi = (float(v) for v in bounds)
     except (TypeError, ValueError):
-        raise TypeError(f"background_bounds={bounds!r}: give two numbers (b_min, b_max) in the intensity unit") from None
+        raise TypeError(
+            f"background_bounds={bounds!r}: give two numbers (b_min, b_max) in the intensity unit"
+        ) from None
     if not (math.isfinite(lo) and math.isfinite(hi) and lo <= hi):
         raise ValueError(f"background_bounds=({lo}, {hi}): need finite b_min <= b_max")
     if bg_mode == "none" or power_law_exponent is not None:
-        raise ValueError(f"background_bounds={bounds!r} cannot be combined with "
-                         + ("background='none'" if bg_mode == "none" else "power_law_exponent")
-                         + ": drop one of them")
+        raise ValueError(
+            f"background_bounds={bounds!r} cannot be combined with "
+            + ("background='none'" if bg_mode == "none" else "power_law_exponent")
+            + ": drop one of them"
+        )
     if bg_mode == "nonnegative":  # b >= 0 stays; the bounds can only narrow it
         lo = max(lo, 0.0)
         if hi < lo:
-            raise ValueError(f"background_bounds={bounds!r}: the upper bound is below 0 but background='nonnegative' "
-                             "needs b >= 0; use background='flat' for a negative residual background")
+            raise ValueError(
+                f"background_bounds={bounds!r}: the upper bound is below 0 but background='nonnegative' "
+                "needs b >= 0; use background='flat' for a negative residual background"
+            )
     return lo, hi
 
 
-def _check_options(contributions: Any, repetitions: Any, n_bins: Any, max_iterations: Any, radius_grid_points: Any,
-                   stagnation_window: Any, stagnation_tol: Any, chi2_k: Any, chi2_k_accept: Any, intensity_unit: Any,
-                   bin_scale: Any, radius_sampling: Any, background: Any, power_law_exponent: Any,
-                   background_bounds: Any) -> _Options:
+def _check_options(
+    contributions: Any,
+    repetitions: Any,
+    n_bins: Any,
+    max_iterations: Any,
+    radius_grid_points: Any,
+    stagnation_window: Any,
+    stagnation_tol: Any,
+    chi2_k: Any,
+    chi2_k_accept: Any,
+    intensity_unit: Any,
+    bin_scale: Any,
+    radius_sampling: Any,
+    background: Any,
+    power_law_exponent: Any,
+    background_bounds: Any,
+) -> _Options:
     """Validate every scalar setting (all errors before any work)."""
     if intensity_unit not in ("arbitrary", "1/cm"):
         raise ValueError(f"intensity_unit={intensity_unit!r}: use '1/cm' (absolute) or 'arbitrary'")
-    for name, val, allowed in (("bin_scale", bin_scale, ("log", "linear")), ("radius_sampling", radius_sampling, ("log", "linear"))):
+    for name, val, allowed in (
+        ("bin_scale", bin_scale, ("log", "linear")),
+        ("radius_sampling", radius_sampling, ("log", "linear")),
+    ):
         if val not in allowed:
             raise ValueError(f"{name}={val!r}: use one of {allowed}")
     contributions = _positive_int(contributions, "contributions", 2)
-    out = dict(contributions=contributions, repetitions=_positive_int(repetitions, "repetitions", 1),
-               n_bins=_positive_int(n_bins, "n_bins", 1), max_iterations=_positive_int(max_iterations, "max_iterations", 1),
-               radius_grid_points=_positive_int(radius_grid_points, "radius_grid_points", 16),
-               stagnation_window=_positive_int(stagnation_window if stagnation_window is not None else 50 * contributions,
-                                               "stagnation_window", 1))
+    out = dict(
+        contributions=contributions,
+        repetitions=_positive_int(repetitions, "repetitions", 1),
+        n_bins=_positive_int(n_bins, "n_bins", 1),
+        max_iterations=_positive_int(max_iterations, "max_iterations", 1),
+        radius_grid_points=_positive_int(radius_grid_points, "radius_grid_points", 16),
+        stagnation_window=_positive_int(
+            stagnation_window if stagnation_window is not None else 50 * contributions, "stagnation_window", 1
+        ),
+    )
     if chi2_k is not None:
-        _finite_number(chi2_k, "chi2_k", "give None (run to the chi2 plateau) or a finite number >= 0 "
-                       "(1 = stop at one standard deviation of chi2_r above 1)", minimum=0.0)
-    if not (isinstance(chi2_k_accept, (int, float)) and math.isfinite(chi2_k_accept)
-            and chi2_k_accept >= (chi2_k or 0.0)):
+        _finite_number(
+            chi2_k,
+            "chi2_k",
+            "give None (run to the chi2 plateau) or a finite number >= 0 "
+            "(1 = stop at one standard deviation of chi2_r above 1)",
+            minimum=0.0,
+        )
+    if not (
+        isinstance(chi2_k_accept, (int, float)) and math.isfinite(chi2_k_accept) and chi2_k_accept >= (chi2_k or 0.0)
+    ):
         raise ValueError(f"chi2_k_accept={chi2_k_accept!r}: must be a finite number >= chi2_k={chi2_k} (and >= 0)")
     bg_mode = _background_mode(background, power_law_exponent)
     if not (isinstance(stagnation_tol, (int, float)) and math.isfinite(stagnation_tol) and stagnation_tol >= 0):
         raise ValueError(f"stagnation_tol={stagnation_tol!r}: must be a finite number >= 0")
     if power_law_exponent is not None:
-        _finite_number(power_law_exponent, "power_law_exponent",
-                       "give a finite exponent > 0 (e.g. 4 for Porod) or None", minimum=1e-300)
+        _finite_number(
+            power_law_exponent,
+            "power_law_exponent",
+            "give a finite exponent > 0 (e.g. 4 for Porod) or None",
+            minimum=1e-300,
+        )
     if bg_mode == "nonnegative" and power_law_exponent is not None:
-        raise ValueError("background='nonnegative' cannot be combined with power_law_exponent: use background='flat' "
-                         "(free b) with the power law, or drop the power law")
+        raise ValueError(
+            "background='nonnegative' cannot be combined with power_law_exponent: use background='flat' "
+            "(free b) with the power law, or drop the power law"
+        )
     bounds = _check_bounds(background_bounds, bg_mode, power_law_exponent)
     return _Options(**out, bg_mode=bg_mode, background_bounds=bounds)
 
@@ -335,15 +397,18 @@ def _as_arrays(q: Any, intensity: Any, sigma: Any) -> tuple[np.ndarray, np.ndarr
     i_obs = np.asarray(intensity, dtype=float)
     sig = np.asarray(sigma, dtype=float)
     if q.ndim != 1 or i_obs.shape != q.shape or sig.shape != q.shape:
-        raise ValueError(f"q, intensity and sigma must be 1D arrays of equal length; got shapes {q.shape}, {i_obs.shape}, {sig.shape}")
+        raise ValueError(
+            f"q, intensity and sigma must be 1D arrays of equal length; got shapes {q.shape}, {i_obs.shape}, {sig.shape}"
+        )
     if not np.all(np.isfinite(q)):
         bad = np.flatnonzero(~np.isfinite(q))
         raise ValueError(f"q has {bad.size} non-finite value(s) (first at index {bad[0]}); remove those points")
     return q, i_obs, sig
 
 
-def _select_q(q: np.ndarray, i_obs: np.ndarray, sig: np.ndarray, qr: tuple[float, float] | None
-              ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _select_q(
+    q: np.ndarray, i_obs: np.ndarray, sig: np.ndarray, qr: tuple[float, float] | None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The fitted points: inside ``qr``, sorted by q, checked (finite, sigma > 0, no duplicated q)."""
     sel = np.ones(q.shape, bool) if qr is None else (q >= qr[0]) & (q <= qr[1])
     q, i_obs, sig = q[sel], i_obs[sel], sig[sel]
@@ -353,7 +418,9 @@ def _select_q(q: np.ndarray, i_obs: np.ndarray, sig: np.ndarray, qr: tuple[float
             f"{MIN_Q_POINTS}: widen the q range or use finer binning"
         )
     if np.any(q <= 0):
-        raise ValueError(f"q contains {int(np.sum(q <= 0))} value(s) <= 0 (min {q.min():.4g} 1/nm); set q_range_nm to exclude them")
+        raise ValueError(
+            f"q contains {int(np.sum(q <= 0))} value(s) <= 0 (min {q.min():.4g} 1/nm); set q_range_nm to exclude them"
+        )
     order = np.argsort(q, kind="stable")
     q, i_obs, sig = q[order], i_obs[order], sig[order]
     dup = np.flatnonzero(np.diff(q) == 0)
@@ -401,8 +468,15 @@ def _absolute_scale(contrast: Any, intensity_unit: str, warn: Callable[[str], No
     """True when volume fractions are absolute (I in 1/cm and a contrast)."""
     if contrast is None:
         return False
-    if isinstance(contrast, bool) or not isinstance(contrast, (int, float, np.floating, np.integer)) or not math.isfinite(contrast) or contrast == 0:
-        raise ValueError(f"contrast={contrast!r}: give the SLD difference in 1e-6 A^-2 as a finite non-zero number (e.g. 34.65 for CdSe in octadecene)")
+    if (
+        isinstance(contrast, bool)
+        or not isinstance(contrast, (int, float, np.floating, np.integer))
+        or not math.isfinite(contrast)
+        or contrast == 0
+    ):
+        raise ValueError(
+            f"contrast={contrast!r}: give the SLD difference in 1e-6 A^-2 as a finite non-zero number (e.g. 34.65 for CdSe in octadecene)"
+        )
     if intensity_unit != "1/cm":
         warn(
             f"contrast={contrast} given but the intensity is on an arbitrary scale (intensity_unit={intensity_unit!r}): "
@@ -429,8 +503,15 @@ def _background_term(opts: _Options) -> _Background:
     return _Background(free=False, bounded=True, offset=lo, c_max=hi - lo)
 
 
-def _build_problem(q: np.ndarray, i_obs: np.ndarray, sig: np.ndarray, rr: tuple[float, float], opts: _Options,
-                   radius_sampling: str, power_law_exponent: float | None) -> _Problem:
+def _build_problem(
+    q: np.ndarray,
+    i_obs: np.ndarray,
+    sig: np.ndarray,
+    rr: tuple[float, float],
+    opts: _Options,
+    radius_sampling: str,
+    power_law_exponent: float | None,
+) -> _Problem:
     """Radius grid, intensity table, weights and the bounded-term basis of the kernels."""
     grid = radius_grid(rr[0], rr[1], opts.radius_grid_points, radius_sampling)
     table = intensity_table(q, grid)
@@ -446,12 +527,25 @@ def _build_problem(q: np.ndarray, i_obs: np.ndarray, sig: np.ndarray, rr: tuple[
     else:
         power_law = np.zeros_like(q)
         p_basis = np.ones_like(q) if bg.bounded else np.zeros_like(q)
-    return _Problem(q=q, intensity=i_obs, sigma=sig, grid=grid, table=table, w=w, wi=wi, swii=swii, p_basis=p_basis,
-                    power_law=power_law, background=bg, dof=q.size - n_par)
+    return _Problem(
+        q=q,
+        intensity=i_obs,
+        sigma=sig,
+        grid=grid,
+        table=table,
+        w=w,
+        wi=wi,
+        swii=swii,
+        p_basis=p_basis,
+        power_law=power_law,
+        background=bg,
+        dof=q.size - n_par,
+    )
 
 
-def _run_kernels(pb: _Problem, opts: _Options, seeds: np.ndarray, chi2_target: float, stag_delta: float,
-                 progress: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray, float]:
+def _run_kernels(
+    pb: _Problem, opts: _Options, seeds: np.ndarray, chi2_target: float, stag_delta: float, progress: bool
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, float]:
     """All repetitions (in parallel, optionally in chunks with a progress bar); returns idx, fsum, info, seconds."""
     n_rep = opts.repetitions
     idx = np.zeros((n_rep, opts.contributions), dtype=np.int64)
@@ -466,8 +560,9 @@ def _run_kernels(pb: _Problem, opts: _Options, seeds: np.ndarray, chi2_target: f
     with _progress(n_rep, "MC repetitions", "repetition", enabled=progress) as bar:
         for a in range(0, n_rep, chunk):
             b = min(a + chunk, n_rep)
-            K.mc_repetitions(*kargs, seeds[a:b], *kopts, idx[a:b], fsum[a:b], info[a:b], pb.p_basis, bounded,
-                             pb.background.c_max)
+            K.mc_repetitions(
+                *kargs, seeds[a:b], *kopts, idx[a:b], fsum[a:b], info[a:b], pb.p_basis, bounded, pb.background.c_max
+            )
             bar.update(b - a)
     return idx, fsum, info, time.perf_counter() - t0
 
@@ -475,7 +570,11 @@ def _run_kernels(pb: _Problem, opts: _Options, seeds: np.ndarray, chi2_target: f
 def _stop_reasons(info: np.ndarray, chi2_r: np.ndarray, chi2_r_accept: float) -> tuple[str, ...]:
     codes = info[:, K.INFO_REASON].astype(int)
     return tuple(
-        "target" if c == K.STOP_CHI2 else "cap" if c == K.STOP_CAP else ("plateau" if x2 <= chi2_r_accept else "stagnated")
+        "target"
+        if c == K.STOP_CHI2
+        else "cap"
+        if c == K.STOP_CAP
+        else ("plateau" if x2 <= chi2_r_accept else "stagnated")
         for c, x2 in zip(codes, chi2_r)
     )
 
@@ -489,15 +588,23 @@ def _terms(info: np.ndarray, pb: _Problem) -> tuple[np.ndarray, np.ndarray, np.n
     return scale, info[:, K.INFO_BACKGROUND].copy(), bounded_term
 
 
-def _resolution_split(pb: _Problem, scale: np.ndarray, fsum: np.ndarray, radii: np.ndarray,
-                      rr: tuple[float, float], warn: Callable[[str], None]) -> tuple[float, float, np.ndarray]:
+def _resolution_split(
+    pb: _Problem,
+    scale: np.ndarray,
+    fsum: np.ndarray,
+    radii: np.ndarray,
+    rr: tuple[float, float],
+    warn: Callable[[str], None],
+) -> tuple[float, float, np.ndarray]:
     """Resolvable radius, informative q_max, and the radii with unresolved contributions set to NaN."""
     particle = (scale[:, None] * fsum).mean(axis=0)
     q_info = informative_q_max(pb.q, pb.sigma, particle)
     r_res = resolvable_radius(pb.q, pb.sigma, particle)
     if not math.isfinite(r_res):
-        warn("the fitted particle scattering is nowhere 3 sigma above the data uncertainty: no volume is resolved "
-             "(all of it is reported as unresolved)")
+        warn(
+            "the fitted particle scattering is nowhere 3 sigma above the data uncertainty: no volume is resolved "
+            "(all of it is reported as unresolved)"
+        )
     elif rr[0] < r_res:
         warn(
             f"r_range_nm starts at {rr[0]:.4g} nm, below the resolvable radius {r_res:.4g} nm (form factor still above "
@@ -631,9 +738,23 @@ def fit_arrays(
     1.5
     """
     q, i_obs, sig = _as_arrays(q, intensity, sigma)
-    opts = _check_options(contributions, repetitions, n_bins, max_iterations, radius_grid_points, stagnation_window,
-                          stagnation_tol, chi2_k, chi2_k_accept, intensity_unit, bin_scale, radius_sampling, background,
-                          power_law_exponent, background_bounds)
+    opts = _check_options(
+        contributions,
+        repetitions,
+        n_bins,
+        max_iterations,
+        radius_grid_points,
+        stagnation_window,
+        stagnation_tol,
+        chi2_k,
+        chi2_k_accept,
+        intensity_unit,
+        bin_scale,
+        radius_sampling,
+        background,
+        power_law_exponent,
+        background_bounds,
+    )
     warn_list: list[str] = []
 
     def _warn(msg: str) -> None:
@@ -659,8 +780,9 @@ def fit_arrays(
     chi2_r_target, chi2_r_accept, stag_delta = _stop_thresholds(pb.dof, chi2_k, chi2_k_accept, stagnation_tol)
     warmup_s = warm_up()
     # without a target, -1 can never be reached (chi2 >= 0): repetitions run to their plateau
-    idx, fsum, info, elapsed = _run_kernels(pb, opts, seeds, chi2_r_target * pb.dof if chi2_k is not None else -1.0,
-                                            stag_delta, progress)
+    idx, fsum, info, elapsed = _run_kernels(
+        pb, opts, seeds, chi2_r_target * pb.dof if chi2_k is not None else -1.0, stag_delta, progress
+    )
 
     # --- results
     scale, bg, plc = _terms(info, pb)
@@ -678,60 +800,134 @@ def fit_arrays(
     from saxs_mc.provenance import package_versions
 
     settings = _fit_settings(
-        q, qr, rr, ranges, opts, pb.dof, radius_sampling=radius_sampling, bin_scale=bin_scale,
-        power_law_exponent=power_law_exponent, contrast=contrast, intensity_unit=intensity_unit, chi2_k=chi2_k,
-        chi2_k_accept=chi2_k_accept, chi2_r_target=chi2_r_target, chi2_r_accept=chi2_r_accept,
-        stagnation_tol=stagnation_tol, stag_delta=stag_delta, r_res=r_res, q_info=q_info, seed=seed,
-        seed_source=seed_source)
+        q,
+        qr,
+        rr,
+        ranges,
+        opts,
+        pb.dof,
+        radius_sampling=radius_sampling,
+        bin_scale=bin_scale,
+        power_law_exponent=power_law_exponent,
+        contrast=contrast,
+        intensity_unit=intensity_unit,
+        chi2_k=chi2_k,
+        chi2_k_accept=chi2_k_accept,
+        chi2_r_target=chi2_r_target,
+        chi2_r_accept=chi2_r_accept,
+        stagnation_tol=stagnation_tol,
+        stag_delta=stag_delta,
+        r_res=r_res,
+        q_info=q_info,
+        seed=seed,
+        seed_source=seed_source,
+    )
     return FitResult(
-        q_nm=q, intensity=i_obs, sigma=sig, intensity_unit=intensity_unit, absolute=absolute,
-        contrast_1e6_A2=float(contrast) if contrast is not None else None, **dist,
-        model_mean=model.mean(axis=0), model_std=model.std(axis=0, ddof=ddof),
-        radii_nm=radii, phi_per_contribution=phi_k, scale=scale, background=bg, power_law_coefficient=plc,
+        q_nm=q,
+        intensity=i_obs,
+        sigma=sig,
+        intensity_unit=intensity_unit,
+        absolute=absolute,
+        contrast_1e6_A2=float(contrast) if contrast is not None else None,
+        **dist,
+        model_mean=model.mean(axis=0),
+        model_std=model.std(axis=0, ddof=ddof),
+        radii_nm=radii,
+        phi_per_contribution=phi_k,
+        scale=scale,
+        background=bg,
+        power_law_coefficient=plc,
         background_at_bound=int(np.sum(bg <= pb.background.offset)) if pb.background.bounded else 0,
-        chi2_r=chi2_r, chi2_r_target=chi2_r_target, chi2_r_accept=chi2_r_accept,
-        iterations=info[:, K.INFO_ITERATIONS].astype(np.int64), accepted=info[:, K.INFO_ACCEPTED].astype(np.int64),
-        stop_reason=reasons, seed=settings["seed"],
-        repetition_seeds=seeds, settings=settings, warnings=tuple(warn_list), versions=package_versions(),
-        elapsed_s=elapsed, warmup_s=warmup_s, title=title, resolvable_radius_nm=r_res,
+        chi2_r=chi2_r,
+        chi2_r_target=chi2_r_target,
+        chi2_r_accept=chi2_r_accept,
+        iterations=info[:, K.INFO_ITERATIONS].astype(np.int64),
+        accepted=info[:, K.INFO_ACCEPTED].astype(np.int64),
+        stop_reason=reasons,
+        seed=settings["seed"],
+        repetition_seeds=seeds,
+        settings=settings,
+        warnings=tuple(warn_list),
+        versions=package_versions(),
+        elapsed_s=elapsed,
+        warmup_s=warmup_s,
+        title=title,
+        resolvable_radius_nm=r_res,
     )
 
 
-def _stop_thresholds(dof: int, chi2_k: float | None, chi2_k_accept: float,
-                     stagnation_tol: float) -> tuple[float, float, float]:
+def _stop_thresholds(
+    dof: int, chi2_k: float | None, chi2_k_accept: float, stagnation_tol: float
+) -> tuple[float, float, float]:
     """chi2_r target (NaN without ``chi2_k``), chi2_r accepted as a plateau, and the significant chi2 improvement."""
     chi2_r_target = 1.0 + chi2_k * math.sqrt(2.0 / dof) if chi2_k is not None else float("nan")
     chi2_r_accept = 1.0 + chi2_k_accept * math.sqrt(2.0 / dof)
     return chi2_r_target, chi2_r_accept, stagnation_tol * math.sqrt(2.0 * dof)
 
 
-def _fit_settings(q: np.ndarray, qr: tuple[float, float] | None, rr: tuple[float, float],
-                  ranges: Sequence[tuple[float, float]], opts: _Options, dof: int, *, radius_sampling: str,
-                  bin_scale: str, power_law_exponent: float | None, contrast: float | None, intensity_unit: str,
-                  chi2_k: float | None, chi2_k_accept: float, chi2_r_target: float, chi2_r_accept: float,
-                  stagnation_tol: float, stag_delta: float, r_res: float, q_info: float, seed: Any,
-                  seed_source: str) -> dict[str, Any]:
+def _fit_settings(
+    q: np.ndarray,
+    qr: tuple[float, float] | None,
+    rr: tuple[float, float],
+    ranges: Sequence[tuple[float, float]],
+    opts: _Options,
+    dof: int,
+    *,
+    radius_sampling: str,
+    bin_scale: str,
+    power_law_exponent: float | None,
+    contrast: float | None,
+    intensity_unit: str,
+    chi2_k: float | None,
+    chi2_k_accept: float,
+    chi2_r_target: float,
+    chi2_r_accept: float,
+    stagnation_tol: float,
+    stag_delta: float,
+    r_res: float,
+    q_info: float,
+    seed: Any,
+    seed_source: str,
+) -> dict[str, Any]:
     """``FitResult.settings``: every setting of the fit as used, with the derived thresholds and the seed."""
     return {
-        "q_range_nm": list(qr) if qr else None, "q_fitted_nm": [float(q[0]), float(q[-1])], "n_q": int(q.size),
-        "r_range_nm": list(rr), "contributions": opts.contributions, "repetitions": opts.repetitions,
-        "radius_sampling": radius_sampling, "radius_grid_points": opts.radius_grid_points,
-        "n_bins": opts.n_bins, "bin_scale": bin_scale, "ranges_nm": [list(r) for r in ranges],
-        "background": opts.bg_mode, "background_bounds": list(opts.background_bounds) if opts.background_bounds else None,
-        "power_law_exponent": power_law_exponent, "contrast_1e6_A2": contrast, "intensity_unit": intensity_unit,
-        "chi2_k": chi2_k, "chi2_r_target": chi2_r_target if chi2_k is not None else None,
-        "stop_rule": "plateau" if chi2_k is None else "target_or_plateau", "chi2_k_accept": chi2_k_accept,
-        "chi2_r_accept": chi2_r_accept, "dof": dof, "max_iterations": opts.max_iterations,
-        "stagnation_window": opts.stagnation_window, "stagnation_tol": stagnation_tol,
+        "q_range_nm": list(qr) if qr else None,
+        "q_fitted_nm": [float(q[0]), float(q[-1])],
+        "n_q": int(q.size),
+        "r_range_nm": list(rr),
+        "contributions": opts.contributions,
+        "repetitions": opts.repetitions,
+        "radius_sampling": radius_sampling,
+        "radius_grid_points": opts.radius_grid_points,
+        "n_bins": opts.n_bins,
+        "bin_scale": bin_scale,
+        "ranges_nm": [list(r) for r in ranges],
+        "background": opts.bg_mode,
+        "background_bounds": list(opts.background_bounds) if opts.background_bounds else None,
+        "power_law_exponent": power_law_exponent,
+        "contrast_1e6_A2": contrast,
+        "intensity_unit": intensity_unit,
+        "chi2_k": chi2_k,
+        "chi2_r_target": chi2_r_target if chi2_k is not None else None,
+        "stop_rule": "plateau" if chi2_k is None else "target_or_plateau",
+        "chi2_k_accept": chi2_k_accept,
+        "chi2_r_accept": chi2_r_accept,
+        "dof": dof,
+        "max_iterations": opts.max_iterations,
+        "stagnation_window": opts.stagnation_window,
+        "stagnation_tol": stagnation_tol,
         "stagnation_delta_chi2": stag_delta,
-        "resolvable_radius_nm": r_res, "informative_q_max_nm": q_info,
+        "resolvable_radius_nm": r_res,
+        "informative_q_max_nm": q_info,
         "resolution_criterion": {"p_flat": P_FLAT, "n_sigma": INFORMATIVE_N_SIGMA},
-        "seed": int(cast(int, seed)) if seed_source != "generator" else None, "seed_source": seed_source,
+        "seed": int(cast(int, seed)) if seed_source != "generator" else None,
+        "seed_source": seed_source,
     }
 
 
-def _volume_per_contribution(absolute: bool, contrast: float | None, scale: np.ndarray, opts: _Options
-                             ) -> tuple[np.ndarray, np.ndarray]:
+def _volume_per_contribution(
+    absolute: bool, contrast: float | None, scale: np.ndarray, opts: _Options
+) -> tuple[np.ndarray, np.ndarray]:
     """Volume fraction carried by each contribution, and g (intensity per volume fraction per nm^3), per repetition."""
     if absolute:
         assert contrast is not None  # absolute scale implies a contrast (_absolute_scale)
@@ -740,9 +936,18 @@ def _volume_per_contribution(absolute: bool, contrast: float | None, scale: np.n
     return np.full(opts.repetitions, 1.0 / opts.contributions), scale * opts.contributions
 
 
-def _distribution(pb: _Problem, radii: np.ndarray, resolved_radii: np.ndarray, phi_k: np.ndarray, g_rep: np.ndarray,
-                  rr: tuple[float, float], ranges: list[tuple[float, float]], n_bins: int, bin_scale: str,
-                  ddof: int) -> dict[str, Any]:
+def _distribution(
+    pb: _Problem,
+    radii: np.ndarray,
+    resolved_radii: np.ndarray,
+    phi_k: np.ndarray,
+    g_rep: np.ndarray,
+    rr: tuple[float, float],
+    ranges: list[tuple[float, float]],
+    n_bins: int,
+    bin_scale: str,
+    ddof: int,
+) -> dict[str, Any]:
     """Histograms, minimum visibility and per-range statistics (FitResult fields)."""
     edges = bin_edges(rr[0], rr[1], n_bins, bin_scale)
     vh = volume_histogram(radii, phi_k, edges)
@@ -753,18 +958,33 @@ def _distribution(pb: _Problem, radii: np.ndarray, resolved_radii: np.ndarray, p
     def stats(r: np.ndarray, **kw: Any) -> tuple[RangeStats, ...]:
         return tuple(range_stats(r, phi_k, lo, hi, edges=edges, visible=visible, **kw) for lo, hi in ranges)
 
-    return dict(bin_edges_nm=edges, bin_scale=bin_scale,
-                volume_fraction=vh.mean(axis=0), volume_fraction_std=vh.std(axis=0, ddof=ddof),
-                number_fraction=nh.mean(axis=0), number_fraction_std=nh.std(axis=0, ddof=ddof),
-                min_visibility=minvis, ranges=stats(resolved_radii), ranges_all=stats(radii),
-                ranges_visible=stats(resolved_radii, visible_only=True))
+    return dict(
+        bin_edges_nm=edges,
+        bin_scale=bin_scale,
+        volume_fraction=vh.mean(axis=0),
+        volume_fraction_std=vh.std(axis=0, ddof=ddof),
+        number_fraction=nh.mean(axis=0),
+        number_fraction_std=nh.std(axis=0, ddof=ddof),
+        min_visibility=minvis,
+        ranges=stats(resolved_radii),
+        ranges_all=stats(radii),
+        ranges_visible=stats(resolved_radii, visible_only=True),
+    )
 
 
-def _warn_convergence(reasons: tuple[str, ...], chi2_r: np.ndarray, chi2_k: float | None, chi2_r_target: float,
-                      chi2_r_accept: float, warn: Callable[[str], None]) -> None:
+def _warn_convergence(
+    reasons: tuple[str, ...],
+    chi2_r: np.ndarray,
+    chi2_k: float | None,
+    chi2_r_target: float,
+    chi2_r_accept: float,
+    warn: Callable[[str], None],
+) -> None:
     n_bad = sum(r not in CONVERGED_REASONS for r in reasons)
     if n_bad:
-        worst = ", ".join(f"#{i}: {r} (chi2_r {chi2_r[i]:.3f})" for i, r in enumerate(reasons) if r not in CONVERGED_REASONS)
+        worst = ", ".join(
+            f"#{i}: {r} (chi2_r {chi2_r[i]:.3f})" for i, r in enumerate(reasons) if r not in CONVERGED_REASONS
+        )
         warn(
             f"{n_bad}/{len(reasons)} repetition(s) did not converge ("
             + ("stop rule: chi2 plateau" if chi2_k is None else f"target chi2_r <= {chi2_r_target:.4f}")
@@ -803,7 +1023,9 @@ def fit_curve(curve: Curve, **kwargs: Any) -> FitResult:
     ('demo', 1.5)
     """
     if not isinstance(curve, Curve):
-        raise TypeError(f"curve must be a saxs_mc.io.curves.Curve, got {type(curve).__name__}; use fit_arrays(q, I, sigma) for arrays")
+        raise TypeError(
+            f"curve must be a saxs_mc.io.curves.Curve, got {type(curve).__name__}; use fit_arrays(q, I, sigma) for arrays"
+        )
     if kwargs.get("intensity_unit") is None:
         kwargs["intensity_unit"] = curve.intensity_unit
     if kwargs.get("title") is None:
@@ -815,8 +1037,10 @@ def _curve_signature() -> inspect.Signature:
     """``fit_curve``'s real signature for ``help()``/``inspect``: ``curve`` then the options of :func:`fit_arrays`
     (``intensity_unit`` and ``title`` default to None: the curve's own)."""
     base = inspect.signature(fit_arrays)
-    options = [p.replace(default=None, annotation="str | None") if p.name in ("intensity_unit", "title") else p
-               for p in list(base.parameters.values())[3:]]
+    options = [
+        p.replace(default=None, annotation="str | None") if p.name in ("intensity_unit", "title") else p
+        for p in list(base.parameters.values())[3:]
+    ]
     curve = inspect.Parameter("curve", inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation="Curve")
     return base.replace(parameters=[curve, *options])
 

@@ -86,17 +86,30 @@ from saxs_mc.io.curves import HDF5_SUFFIXES
 from saxs_mc.io.nxcansas import _decode, _find_class, _set_str
 
 SCHEMA = "saxs_mc.fit/1"
-DISTRIBUTION_COLUMNS = ("r_lo_nm", "r_hi_nm", "volume_fraction", "volume_fraction_std", "min_visibility",
-                        "volume_fraction_resolved")
+DISTRIBUTION_COLUMNS = (
+    "r_lo_nm",
+    "r_hi_nm",
+    "volume_fraction",
+    "volume_fraction_std",
+    "min_visibility",
+    "volume_fraction_resolved",
+)
 FITCURVE_COLUMNS = ("q_nm", "intensity", "sigma", "model_mean", "model_std")
-
 
 
 def write_distribution_csv(path: str | Path, res: FitResult) -> Path:
     """``<stem>_distribution.csv`` (see module docstring): plain CSV, one header line, loads with ``pandas.read_csv(path)``."""
     path = Path(path)
-    data = np.column_stack([res.bin_edges_nm[:-1], res.bin_edges_nm[1:], res.volume_fraction,
-                            res.volume_fraction_std, res.min_visibility, res.volume_fraction_resolved])
+    data = np.column_stack(
+        [
+            res.bin_edges_nm[:-1],
+            res.bin_edges_nm[1:],
+            res.volume_fraction,
+            res.volume_fraction_std,
+            res.min_visibility,
+            res.volume_fraction_resolved,
+        ]
+    )
     return _write_csv(path, DISTRIBUTION_COLUMNS, data)
 
 
@@ -196,16 +209,20 @@ def write_nxcansas_analysis(source: str | Path, target: str | Path, res: FitResu
                 ds.attrs["long_name"] = long_name
             curve = coll.create_group("fit_curve")
             curve.attrs.update({"NX_class": "NXdata", "signal": "I_model", "axes": "Q"})
-            for name, arr, unit in (("Q", res.q_nm, "1/nm"), ("I_model", res.model_mean, res.intensity_unit),
-                                    ("I_model_errors", res.model_std, res.intensity_unit)):
+            for name, arr, unit in (
+                ("Q", res.q_nm, "1/nm"),
+                ("I_model", res.model_mean, res.intensity_unit),
+                ("I_model_errors", res.model_std, res.intensity_unit),
+            ):
                 ds = curve.create_dataset(name, data=np.asarray(arr, dtype=float))
                 ds.attrs["units"] = unit
             _set_str(coll, "summary_json", summary_json)
     return target
 
 
-def write_fit_outputs(outdir: str | Path, stem: str, res: FitResult, *, source: str | Path | None = None,
-                      plot: bool = True) -> dict[str, Path]:
+def write_fit_outputs(
+    outdir: str | Path, stem: str, res: FitResult, *, source: str | Path | None = None, plot: bool = True
+) -> dict[str, Path]:
     """Write the distribution CSV, fit-curve CSV, JSON summary, a plot and (for NXcanSAS input) an HDF5 copy.
 
     Parameters
@@ -238,8 +255,7 @@ def write_fit_outputs(outdir: str | Path, stem: str, res: FitResult, *, source: 
     return {k: final / p.name for k, p in paths.items()}
 
 
-def _write_fit_files(outdir: Path, stem: str, res: FitResult, src: Path | None, *,
-                     plot: bool) -> dict[str, Path]:
+def _write_fit_files(outdir: Path, stem: str, res: FitResult, src: Path | None, *, plot: bool) -> dict[str, Path]:
     from saxs_mc.provenance import file_sha256, utc_now
 
     paths: dict[str, Path] = {
@@ -251,8 +267,11 @@ def _write_fit_files(outdir: Path, stem: str, res: FitResult, src: Path | None, 
         "schema": SCHEMA,
         "created": utc_now(),
         "source": {"path": str(src), "sha256": file_sha256(src)} if src is not None else None,
-        "outputs": {"distribution": paths["distribution"].name, "fitcurve": paths["fitcurve"].name,
-                    "nxcansas": f"{stem}_fit.h5" if nx else None},
+        "outputs": {
+            "distribution": paths["distribution"].name,
+            "fitcurve": paths["fitcurve"].name,
+            "nxcansas": f"{stem}_fit.h5" if nx else None,
+        },
         **res.summary(),
     }
     doc = jsonable(doc)

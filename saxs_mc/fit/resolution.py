@@ -83,8 +83,9 @@ def flat_limit_x(p_flat: float = P_FLAT) -> float:
     return float(brentq(f, 1e-6, 4.4934))  # P decreases monotonically up to its first zero
 
 
-def informative_q_max(q: np.ndarray, sigma: np.ndarray, particle_intensity: np.ndarray,
-                      n_sigma: float = INFORMATIVE_N_SIGMA) -> float:
+def informative_q_max(
+    q: np.ndarray, sigma: np.ndarray, particle_intensity: np.ndarray, n_sigma: float = INFORMATIVE_N_SIGMA
+) -> float:
     """Largest q (1/nm) where ``particle_intensity >= n_sigma * sigma``; NaN when there is none.
 
     Parameters
@@ -98,8 +99,14 @@ def informative_q_max(q: np.ndarray, sigma: np.ndarray, particle_intensity: np.n
     return float(q[ok].max()) if ok.any() else float("nan")
 
 
-def resolvable_radius(q: np.ndarray, sigma: np.ndarray, particle_intensity: np.ndarray, *,
-                      n_sigma: float = INFORMATIVE_N_SIGMA, p_flat: float = P_FLAT) -> float:
+def resolvable_radius(
+    q: np.ndarray,
+    sigma: np.ndarray,
+    particle_intensity: np.ndarray,
+    *,
+    n_sigma: float = INFORMATIVE_N_SIGMA,
+    p_flat: float = P_FLAT,
+) -> float:
     """Smallest radius (nm) the data resolve from a flat background (module docstring).
 
     Parameters
@@ -134,9 +141,14 @@ def resolvable_radius(q: np.ndarray, sigma: np.ndarray, particle_intensity: np.n
     return flat_limit_x(p_flat) / q_info
 
 
-def blank_background_bounds(blank: Any, *, q_range_nm: tuple[float, float] | None = None, scale: float = 1.0,
-                            rel_scale_error: float = BLANK_REL_SCALE_ERROR,
-                            n_sigma: float = INFORMATIVE_N_SIGMA) -> tuple[float, float]:
+def blank_background_bounds(
+    blank: Any,
+    *,
+    q_range_nm: tuple[float, float] | None = None,
+    scale: float = 1.0,
+    rel_scale_error: float = BLANK_REL_SCALE_ERROR,
+    n_sigma: float = INFORMATIVE_N_SIGMA,
+) -> tuple[float, float]:
     """Bounds (lo, hi) of the residual flat background after subtracting ``blank`` (module docstring).
 
     Parameters
@@ -169,8 +181,10 @@ def blank_background_bounds(blank: Any, *, q_range_nm: tuple[float, float] | Non
     if q_range_nm is not None:
         ok &= (q >= q_range_nm[0]) & (q <= q_range_nm[1])
     if not ok.any():
-        raise ValueError(f"blank {getattr(blank, 'title', '')!r}: no finite points with sigma > 0 in q_range_nm={q_range_nm}; "
-                         "cannot bound the residual background from it")
+        raise ValueError(
+            f"blank {getattr(blank, 'title', '')!r}: no finite points with sigma > 0 in q_range_nm={q_range_nm}; "
+            "cannot bound the residual background from it"
+        )
     if not (math.isfinite(rel_scale_error) and rel_scale_error >= 0 and math.isfinite(n_sigma) and n_sigma >= 0):
         raise ValueError(f"rel_scale_error={rel_scale_error!r}, n_sigma={n_sigma!r}: give finite numbers >= 0")
     w = 1.0 / s[ok] ** 2

@@ -195,7 +195,7 @@ class FitResult:
         keep = np.isfinite(radii)
         h = np.zeros((radii.shape[0], edges.size - 1))
         for i in range(radii.shape[0]):
-            h[i] = volume_histogram(radii[i][keep[i]][None, :], self.phi_per_contribution[i:i + 1], edges)[0]
+            h[i] = volume_histogram(radii[i][keep[i]][None, :], self.phi_per_contribution[i : i + 1], edges)[0]
         return h.mean(axis=0)
 
     @property
@@ -212,11 +212,13 @@ class FitResult:
         tot = self.total_volume_fraction[0]
         whole = self.ranges[0] if self.ranges else None
         mean = f", mean r {whole.mean_nm:.4g} nm" if whole is not None else ""
-        return (f"FitResult({self.title or 'untitled'!r}: {self.q_nm.size} q points, {self.n_contributions} x "
-                f"{self.n_repetitions} contributions, chi2_r {self.chi2_r.mean():.3f}, "
-                f"converged {int(self.converged.sum())}/{self.n_repetitions}, "
-                f"{'phi' if self.absolute else 'relative volume'} {tot:.4g}{mean}, "
-                f"unresolved {self.unresolved_volume_fraction[0]:.3g} below {self.resolvable_radius_nm:.3g} nm)")
+        return (
+            f"FitResult({self.title or 'untitled'!r}: {self.q_nm.size} q points, {self.n_contributions} x "
+            f"{self.n_repetitions} contributions, chi2_r {self.chi2_r.mean():.3f}, "
+            f"converged {int(self.converged.sum())}/{self.n_repetitions}, "
+            f"{'phi' if self.absolute else 'relative volume'} {tot:.4g}{mean}, "
+            f"unresolved {self.unresolved_volume_fraction[0]:.3g} below {self.resolvable_radius_nm:.3g} nm)"
+        )
 
     def plot(self, axes: Any = None) -> Any:
         """Data with the fitted curve and the volume-weighted distribution; returns the two matplotlib axes.
@@ -253,15 +255,34 @@ class FitResult:
         res = self.volume_fraction_resolved
         ax_d.bar(left, res, width=widths, align="edge", color="tab:blue", alpha=0.7, label="resolved")
         if np.any(self.volume_fraction - res > 0):
-            ax_d.bar(left, self.volume_fraction - res, bottom=res, width=widths, align="edge", color="0.7",
-                     label="unresolved (not counted)")
-        ax_d.errorbar(self.bin_centers_nm, self.volume_fraction, yerr=self.volume_fraction_std, fmt="none",
-                      ecolor="k", lw=0.6)
-        ax_d.step(self.bin_centers_nm, self.min_visibility, where="mid", color="tab:orange", lw=1.0,
-                  label="minimum visibility")
+            ax_d.bar(
+                left,
+                self.volume_fraction - res,
+                bottom=res,
+                width=widths,
+                align="edge",
+                color="0.7",
+                label="unresolved (not counted)",
+            )
+        ax_d.errorbar(
+            self.bin_centers_nm, self.volume_fraction, yerr=self.volume_fraction_std, fmt="none", ecolor="k", lw=0.6
+        )
+        ax_d.step(
+            self.bin_centers_nm,
+            self.min_visibility,
+            where="mid",
+            color="tab:orange",
+            lw=1.0,
+            label="minimum visibility",
+        )
         if self.bin_edges_nm[0] < self.resolvable_radius_nm < self.bin_edges_nm[-1]:
-            ax_d.axvline(self.resolvable_radius_nm, color="k", ls=":", lw=1.0,
-                         label=f"resolvable radius {self.resolvable_radius_nm:.3g} nm")
+            ax_d.axvline(
+                self.resolvable_radius_nm,
+                color="k",
+                ls=":",
+                lw=1.0,
+                label=f"resolvable radius {self.resolvable_radius_nm:.3g} nm",
+            )
         if self.bin_scale == "log":
             ax_d.set_xscale("log")
         ax_d.set_xlabel("radius (nm)")
@@ -273,68 +294,92 @@ class FitResult:
     def convergence(self) -> list[dict[str, Any]]:
         """Per repetition: converged flag, reason, iterations, acceptance rate, chi2_r, seed."""
         return [
-            {"repetition": i, "converged": bool(self.converged[i]), "reason": self.stop_reason[i],
-             "iterations": int(self.iterations[i]), "accepted": int(self.accepted[i]),
-             "acceptance_rate": float(self.acceptance_rate[i]), "chi2_r": float(self.chi2_r[i]),
-             "seed": int(self.repetition_seeds[i])}
+            {
+                "repetition": i,
+                "converged": bool(self.converged[i]),
+                "reason": self.stop_reason[i],
+                "iterations": int(self.iterations[i]),
+                "accepted": int(self.accepted[i]),
+                "acceptance_rate": float(self.acceptance_rate[i]),
+                "chi2_r": float(self.chi2_r[i]),
+                "seed": int(self.repetition_seeds[i]),
+            }
             for i in range(self.n_repetitions)
         ]
 
     def summary(self) -> dict[str, Any]:
         """JSON-safe summary: settings, convergence, histogram, statistics per range, seed, versions."""
         tot, tot_sd = self.total_volume_fraction
-        return jsonable({
-            "title": self.title,
-            "settings": self.settings,
-            "seed": self.seed,
-            "repetition_seeds": [int(s) for s in self.repetition_seeds],
-            "data": {"n_q": int(self.q_nm.size), "q_min_nm": float(self.q_nm.min()), "q_max_nm": float(self.q_nm.max()),
-                     "intensity_unit": self.intensity_unit},
-            "volume_fraction_kind": "absolute" if self.absolute else "relative",
-            "contrast_1e6_A2": self.contrast_1e6_A2,
-            "convergence": {
-                "all_converged": self.all_converged,
-                "chi2_r_target": self.chi2_r_target, "chi2_r_accept": self.chi2_r_accept,
-                "chi2_r_mean": float(self.chi2_r.mean()), "chi2_r_std": float(self.chi2_r.std()),
-                "iterations_mean": float(self.iterations.mean()),
-                "acceptance_rate_mean": float(self.acceptance_rate.mean()),
-                "stop_rule": self.settings.get("stop_rule"),
-                "elapsed_s": self.elapsed_s, "time_per_iteration_s": self.time_per_iteration_s,
-                "warmup_s": self.warmup_s,
-                "repetitions": self.convergence(),
-            },
-            "total_volume_fraction": tot, "total_volume_fraction_std": tot_sd,
-            "total_volume_fraction_note": "resolved volume only (radius >= resolvable_radius_nm)",
-            "unresolved_volume_fraction": self.unresolved_volume_fraction[0],
-            "unresolved_volume_fraction_std": self.unresolved_volume_fraction[1],
-            "resolvable_radius_nm": self.resolvable_radius_nm,
-            "informative_q_max_nm": self.settings.get("informative_q_max_nm"),
-            "scale_mean": float(self.scale.mean()), "background_mean": float(self.background.mean()),
-            "background_std": float(self.background.std()),
-            "background_mode": self.settings.get("background"), "background_at_bound": self.background_at_bound,
-            "power_law_coefficient_mean": float(self.power_law_coefficient.mean()),
-            "histogram": {
-                "bin_scale": self.bin_scale,
-                "r_lo_nm": self.bin_edges_nm[:-1], "r_hi_nm": self.bin_edges_nm[1:],
-                "volume_fraction": self.volume_fraction, "volume_fraction_std": self.volume_fraction_std,
-                "number_fraction": self.number_fraction, "number_fraction_std": self.number_fraction_std,
-                "min_visibility": self.min_visibility,
-                "volume_fraction_resolved": self.volume_fraction_resolved,
-            },
-            "ranges": [r.summary() for r in self.ranges],
-            "ranges_all": [r.summary() for r in self.ranges_all],
-            "ranges_visible": [r.summary() for r in self.ranges_visible],
-            "warnings": list(self.warnings),
-            "versions": self.versions,
-        })
+        return jsonable(
+            {
+                "title": self.title,
+                "settings": self.settings,
+                "seed": self.seed,
+                "repetition_seeds": [int(s) for s in self.repetition_seeds],
+                "data": {
+                    "n_q": int(self.q_nm.size),
+                    "q_min_nm": float(self.q_nm.min()),
+                    "q_max_nm": float(self.q_nm.max()),
+                    "intensity_unit": self.intensity_unit,
+                },
+                "volume_fraction_kind": "absolute" if self.absolute else "relative",
+                "contrast_1e6_A2": self.contrast_1e6_A2,
+                "convergence": {
+                    "all_converged": self.all_converged,
+                    "chi2_r_target": self.chi2_r_target,
+                    "chi2_r_accept": self.chi2_r_accept,
+                    "chi2_r_mean": float(self.chi2_r.mean()),
+                    "chi2_r_std": float(self.chi2_r.std()),
+                    "iterations_mean": float(self.iterations.mean()),
+                    "acceptance_rate_mean": float(self.acceptance_rate.mean()),
+                    "stop_rule": self.settings.get("stop_rule"),
+                    "elapsed_s": self.elapsed_s,
+                    "time_per_iteration_s": self.time_per_iteration_s,
+                    "warmup_s": self.warmup_s,
+                    "repetitions": self.convergence(),
+                },
+                "total_volume_fraction": tot,
+                "total_volume_fraction_std": tot_sd,
+                "total_volume_fraction_note": "resolved volume only (radius >= resolvable_radius_nm)",
+                "unresolved_volume_fraction": self.unresolved_volume_fraction[0],
+                "unresolved_volume_fraction_std": self.unresolved_volume_fraction[1],
+                "resolvable_radius_nm": self.resolvable_radius_nm,
+                "informative_q_max_nm": self.settings.get("informative_q_max_nm"),
+                "scale_mean": float(self.scale.mean()),
+                "background_mean": float(self.background.mean()),
+                "background_std": float(self.background.std()),
+                "background_mode": self.settings.get("background"),
+                "background_at_bound": self.background_at_bound,
+                "power_law_coefficient_mean": float(self.power_law_coefficient.mean()),
+                "histogram": {
+                    "bin_scale": self.bin_scale,
+                    "r_lo_nm": self.bin_edges_nm[:-1],
+                    "r_hi_nm": self.bin_edges_nm[1:],
+                    "volume_fraction": self.volume_fraction,
+                    "volume_fraction_std": self.volume_fraction_std,
+                    "number_fraction": self.number_fraction,
+                    "number_fraction_std": self.number_fraction_std,
+                    "min_visibility": self.min_visibility,
+                    "volume_fraction_resolved": self.volume_fraction_resolved,
+                },
+                "ranges": [r.summary() for r in self.ranges],
+                "ranges_all": [r.summary() for r in self.ranges_all],
+                "ranges_visible": [r.summary() for r in self.ranges_visible],
+                "warnings": list(self.warnings),
+                "versions": self.versions,
+            }
+        )
 
     def report(self) -> str:
         """A readable multi-line text report."""
         kind = "absolute" if self.absolute else "relative (sum 1)"
         tot, tot_sd = self.total_volume_fraction
         n_conv = int(self.converged.sum())
-        target = (f"target <= {self.chi2_r_target:.4f}" if np.isfinite(self.chi2_r_target)
-                  else f"run to plateau, acceptable <= {self.chi2_r_accept:.4f}")
+        target = (
+            f"target <= {self.chi2_r_target:.4f}"
+            if np.isfinite(self.chi2_r_target)
+            else f"run to plateau, acceptable <= {self.chi2_r_accept:.4f}"
+        )
         lines = [
             f"Monte Carlo sphere fit: {self.title or '(untitled)'}",
             f"  data: {self.q_nm.size} q points, {self.q_nm.min():.4g}-{self.q_nm.max():.4g} 1/nm, I in {self.intensity_unit}",
@@ -349,36 +394,60 @@ class FitResult:
             f"(radius < resolvable {self.resolvable_radius_nm:.4g} nm, reported apart)",
             f"  background {self.background.mean():.5g} "
             f"({self.settings.get('background')}"
-            + (f", at its bound 0 in {self.background_at_bound}/{self.n_repetitions} repetitions)"
-               if self.settings.get("background") == "nonnegative" else ")"),
+            + (
+                f", at its bound 0 in {self.background_at_bound}/{self.n_repetitions} repetitions)"
+                if self.settings.get("background") == "nonnegative"
+                else ")"
+            ),
         ]
         bad = [c for c in self.convergence() if not c["converged"]]
         for c in bad:
-            what = ("not converged: cap reached" if c["reason"] == "cap"
-                    else f"not converged: stagnated above chi2_r {self.chi2_r_accept:.4f}")
-            lines.append(f"  ! repetition {c['repetition']}: {what} (chi2_r {c['chi2_r']:.4f}, {c['iterations']} iterations)")
+            what = (
+                "not converged: cap reached"
+                if c["reason"] == "cap"
+                else f"not converged: stagnated above chi2_r {self.chi2_r_accept:.4f}"
+            )
+            lines.append(
+                f"  ! repetition {c['repetition']}: {what} (chi2_r {c['chi2_r']:.4f}, {c['iterations']} iterations)"
+            )
         lines.append("")
-        head = (f"  {'range (nm)':>17} {'vol.frac':>11} {'+-':>9} {'mean nm':>8} {'+-':>7} {'sd nm':>7} "
-                f"{'skew':>6} {'ex.kurt':>7} {'<r>_N nm':>8} {'sub-vis':>7}")
-        for label, stats in (("all resolved contributions", self.ranges), ("visible bins only", self.ranges_visible),
-                             ("including unresolved volume", self.ranges_all)):
+        head = (
+            f"  {'range (nm)':>17} {'vol.frac':>11} {'+-':>9} {'mean nm':>8} {'+-':>7} {'sd nm':>7} "
+            f"{'skew':>6} {'ex.kurt':>7} {'<r>_N nm':>8} {'sub-vis':>7}"
+        )
+        for label, stats in (
+            ("all resolved contributions", self.ranges),
+            ("visible bins only", self.ranges_visible),
+            ("including unresolved volume", self.ranges_all),
+        ):
             if not stats:
                 continue
             lines.append(f"  statistics per range, {label}:")
             lines.append(head)
             for r in stats:
-                flag = "  ! dominated by sub-visibility volume" if r.dominated_by_sub_visibility and label[0] == "a" else ""
+                flag = (
+                    "  ! dominated by sub-visibility volume"
+                    if r.dominated_by_sub_visibility and label[0] == "a"
+                    else ""
+                )
                 lines.append(
                     f"  {r.r_lo_nm:8.4g}-{r.r_hi_nm:<8.4g} {r.volume_fraction:11.5g} {r.volume_fraction_std:9.2g} "
                     f"{r.mean_nm:8.4f} {r.mean_nm_std:7.4f} {r.sd_nm:7.4f} {r.skew:6.2f} {r.excess_kurtosis:7.2f} "
                     f"{r.number_mean_nm:8.4f} {r.sub_visibility_fraction:7.3f}{flag}"
                 )
-        lines.append(f"  (sub-vis: share of the range's volume in bins below the minimum visibility; "
-                     f"flagged above {SUB_VISIBILITY_DOMINATED:g})")
+        lines.append(
+            f"  (sub-vis: share of the range's volume in bins below the minimum visibility; "
+            f"flagged above {SUB_VISIBILITY_DOMINATED:g})"
+        )
         lines.append("")
         lines.append(f"  {'r_lo nm':>8} {'r_hi nm':>8} {'vol.frac':>11} {'std':>10} {'min.vis':>10}")
-        for lo, hi, v, s, m in zip(self.bin_edges_nm[:-1], self.bin_edges_nm[1:], self.volume_fraction,
-                                   self.volume_fraction_std, self.min_visibility):
+        for lo, hi, v, s, m in zip(
+            self.bin_edges_nm[:-1],
+            self.bin_edges_nm[1:],
+            self.volume_fraction,
+            self.volume_fraction_std,
+            self.min_visibility,
+        ):
             flag = "" if v >= m else "  (below visibility)"
             if v > 0 or s > 0:
                 lines.append(f"  {lo:8.4f} {hi:8.4f} {v:11.4g} {s:10.3g} {m:10.3g}{flag}")

@@ -31,30 +31,48 @@ class FitSettings:
     """
 
     q_range_nm: tuple[float, float] | None = setting(
-        None, kind=tuple, check=pair, hint="give [qmin, qmax] in 1/nm", doc="fit only these q (1/nm); none: whole curve")
+        None, kind=tuple, check=pair, hint="give [qmin, qmax] in 1/nm", doc="fit only these q (1/nm); none: whole curve"
+    )
     r_range_nm: tuple[float, float] | None = setting(
-        None, kind=tuple, check=pair, hint="give [rmin, rmax] in nm",
-        doc="radius range (nm) the Monte Carlo draws from; none: pi/q_max .. pi/q_min")
+        None,
+        kind=tuple,
+        check=pair,
+        hint="give [rmin, rmax] in nm",
+        doc="radius range (nm) the Monte Carlo draws from; none: pi/q_max .. pi/q_min",
+    )
     contributions: int = setting(300, kind=int, check=at_least(2), doc="contributions per repetition")
     repetitions: int = setting(10, kind=int, check=at_least(1), doc="independent repetitions")
-    seed: int | None = setting(None, kind=int, check=non_negative,
-                               doc="random seed; none: OS entropy, recorded in the result")
+    seed: int | None = setting(
+        None, kind=int, check=non_negative, doc="random seed; none: OS entropy, recorded in the result"
+    )
     contrast: float | None = setting(
-        None, kind=float, check=positive, hint="e.g. 34.65 for CdSe in octadecene",
+        None,
+        kind=float,
+        check=positive,
+        hint="e.g. 34.65 for CdSe in octadecene",
         doc="SLD difference in 1e-6 A^-2 (e.g. 34.65 for CdSe/octadecene); with I in 1/cm gives absolute volume "
-            "fractions; none: volume fractions are relative and sum to 1")
+        "fractions; none: volume fractions are relative and sum to 1",
+    )
     n_bins: int = setting(40, kind=int, check=at_least(1), doc="histogram bins over the radius range")
     bin_scale: str = setting("log", kind=str, check=one_of(*SCALES), doc="histogram bin spacing")
     radius_sampling: str = setting("log", kind=str, check=one_of(*SCALES), doc="radius sampling (log: log-uniform)")
     background: str | None = setting(
-        None, kind=str, check=one_of(*BACKGROUND_MODES),
+        None,
+        kind=str,
+        check=one_of(*BACKGROUND_MODES),
         doc="flat background b: nonnegative (b >= 0), flat (free b) or none (b = 0); "
-            "none given: nonnegative, or flat with a power law")
+        "none given: nonnegative, or flat with a power law",
+    )
     background_bounds: tuple[float, float] | None = setting(
-        None, kind=tuple, doc="bounds (b_min, b_max) on b in the intensity unit")
-    power_law_exponent: float | None = setting(None, kind=float, check=positive,
-                                               doc="also fit c q^-N (c >= 0), e.g. 4 for Porod scattering")
+        None, kind=tuple, doc="bounds (b_min, b_max) on b in the intensity unit"
+    )
+    power_law_exponent: float | None = setting(
+        None, kind=float, check=positive, doc="also fit c q^-N (c >= 0), e.g. 4 for Porod scattering"
+    )
     max_iterations: int = setting(200_000, kind=int, check=at_least(1), doc="iteration cap per repetition")
     chi2_k: float | None = setting(
-        None, kind=float, check=non_negative,
-        doc="stop once chi2_r <= 1 + K sqrt(2/dof) (McSAS-style); none: run every repetition to its chi2 plateau")
+        None,
+        kind=float,
+        check=non_negative,
+        doc="stop once chi2_r <= 1 + K sqrt(2/dof) (McSAS-style); none: run every repetition to its chi2 plateau",
+    )

@@ -167,7 +167,9 @@ class RangeStats:
         return float(np.sqrt(self.variance_nm2))
 
     def summary(self) -> dict[str, Any]:
-        out: dict[str, Any] = {k: (None if not np.isfinite(v) else float(v)) for k, v in dataclasses.asdict(self).items()}
+        out: dict[str, Any] = {
+            k: (None if not np.isfinite(v) else float(v)) for k, v in dataclasses.asdict(self).items()
+        }
         out["dominated_by_sub_visibility"] = self.dominated_by_sub_visibility
         return out
 
@@ -185,9 +187,16 @@ def visible_bins(volume_fraction: np.ndarray, min_vis: np.ndarray) -> np.ndarray
     return np.asarray(volume_fraction) >= np.asarray(min_vis)
 
 
-def range_stats(radii_nm: np.ndarray, phi_per_contribution: np.ndarray, r_lo: float, r_hi: float, *,
-                edges: np.ndarray | None = None, visible: np.ndarray | None = None,
-                visible_only: bool = False) -> RangeStats:
+def range_stats(
+    radii_nm: np.ndarray,
+    phi_per_contribution: np.ndarray,
+    r_lo: float,
+    r_hi: float,
+    *,
+    edges: np.ndarray | None = None,
+    visible: np.ndarray | None = None,
+    visible_only: bool = False,
+) -> RangeStats:
     """Statistics of the contributions with r_lo <= r <= r_hi (see :class:`RangeStats`).
 
     All contributions carry equal volume, so volume-weighted moments are plain

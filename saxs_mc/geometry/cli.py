@@ -20,14 +20,21 @@ then reduce with the frames flipped as Fit2D sees them:
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser(
-        "geometry", help="write a pyFAI PONI file from a Fit2D calibration (log or values)",
+        "geometry",
+        help="write a pyFAI PONI file from a Fit2D calibration (log or values)",
         description="Convert a Fit2D geometry (beam centre X/Y in pixels, distance in mm, tilt, tilt-plane rotation, "
-                    "wavelength) to a pyFAI PONI file with pyFAI's setFit2D. Fit2D refers to the image flipped "
-                    "top-to-bottom: reduce with --flip ud.",
-        epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--from-fit2d", required=True, metavar="LOG|VALUES",
-                   help="Fit2D refinement log file, or 'dist_mm=..,center_x=..,center_y=..,tilt=..,tilt_plane=..,"
-                        "wavelength_A=..[,pixel_um=..]'")
+        "wavelength) to a pyFAI PONI file with pyFAI's setFit2D. Fit2D refers to the image flipped "
+        "top-to-bottom: reduce with --flip ud.",
+        epilog=EXAMPLES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument(
+        "--from-fit2d",
+        required=True,
+        metavar="LOG|VALUES",
+        help="Fit2D refinement log file, or 'dist_mm=..,center_x=..,center_y=..,tilt=..,tilt_plane=..,"
+        "wavelength_A=..[,pixel_um=..]'",
+    )
     p.add_argument("--detector", required=True, metavar="NAME", help="pyFAI detector name, e.g. Pilatus1M, Eiger2_4M")
     p.add_argument("--wavelength-A", type=float, help="wavelength in A (default: from the log/values)")
     p.add_argument("-o", "--output", required=True, help="PONI file to write")

@@ -27,10 +27,23 @@ _LOG_PATTERNS = {
 }
 #: names accepted in a VALUES string ("dist_mm=1031.657, center_x=387.772, ...")
 _VALUE_KEYS = {
-    "dist_mm": "dist_mm", "distance_mm": "dist_mm", "center_x": "center_x", "centre_x": "center_x", "x": "center_x",
-    "center_y": "center_y", "centre_y": "center_y", "y": "center_y", "tilt": "tilt_deg", "tilt_deg": "tilt_deg",
-    "tilt_plane": "tilt_plane_deg", "tilt_plane_deg": "tilt_plane_deg", "tiltplanrotation": "tilt_plane_deg",
-    "wavelength_a": "wavelength_A", "wavelength": "wavelength_A", "pixel_um": "pixel_um", "pixel_x_um": "pixel_x_um",
+    "dist_mm": "dist_mm",
+    "distance_mm": "dist_mm",
+    "center_x": "center_x",
+    "centre_x": "center_x",
+    "x": "center_x",
+    "center_y": "center_y",
+    "centre_y": "center_y",
+    "y": "center_y",
+    "tilt": "tilt_deg",
+    "tilt_deg": "tilt_deg",
+    "tilt_plane": "tilt_plane_deg",
+    "tilt_plane_deg": "tilt_plane_deg",
+    "tiltplanrotation": "tilt_plane_deg",
+    "wavelength_a": "wavelength_A",
+    "wavelength": "wavelength_A",
+    "pixel_um": "pixel_um",
+    "pixel_x_um": "pixel_x_um",
     "pixel_y_um": "pixel_y_um",
 }
 
@@ -83,8 +96,10 @@ class Fit2DGeometry:
     def report(self) -> str:
         px = "" if self.pixel_x_um is None else f", pixels {self.pixel_x_um:g} x {self.pixel_y_um:g} um"
         wl = "" if self.wavelength_A is None else f", wavelength {self.wavelength_A:g} A"
-        return (f"Fit2D geometry ({self.source}): beam centre x={self.center_x:g}, y={self.center_y:g} px, distance "
-                f"{self.dist_mm:g} mm, tilt {self.tilt_deg:g} deg in plane {self.tilt_plane_deg:g} deg{wl}{px}")
+        return (
+            f"Fit2D geometry ({self.source}): beam centre x={self.center_x:g}, y={self.center_y:g} px, distance "
+            f"{self.dist_mm:g} mm, tilt {self.tilt_deg:g} deg in plane {self.tilt_plane_deg:g} deg{wl}{px}"
+        )
 
 
 def _last(pattern: re.Pattern, text: str) -> tuple[float, ...] | None:
@@ -118,15 +133,22 @@ def read_fit2d(source: str | Path) -> Fit2DGeometry:
         return parse_fit2d_values(text)
     path = Path(text)
     if not path.is_file():
-        raise ValueError(f"Fit2D calibration {path} does not exist; give the Fit2D refinement log or "
-                         "'dist_mm=...,center_x=...,center_y=...,tilt=...,tilt_plane=...,wavelength_A=...'")
+        raise ValueError(
+            f"Fit2D calibration {path} does not exist; give the Fit2D refinement log or "
+            "'dist_mm=...,center_x=...,center_y=...,tilt=...,tilt_plane=...,wavelength_A=...'"
+        )
     log = path.read_text(encoding="utf-8", errors="replace")
     got: dict[str, Any] = {k: _last(p, log) for k, p in _LOG_PATTERNS.items()}
-    missing = [what for what, k in (("beam centre (pixels)", "center_px"), ("sample to detector distance", "dist_mm"))
-               if got[k] is None]
+    missing = [
+        what
+        for what, k in (("beam centre (pixels)", "center_px"), ("sample to detector distance", "dist_mm"))
+        if got[k] is None
+    ]
     if missing:
-        raise ValueError(f"{path}: no {' and no '.join(missing)} found; is this a Fit2D calibration log? Give the "
-                         "values instead: --from-fit2d 'dist_mm=...,center_x=...,center_y=...,tilt=...,tilt_plane=...'")
+        raise ValueError(
+            f"{path}: no {' and no '.join(missing)} found; is this a Fit2D calibration log? Give the "
+            "values instead: --from-fit2d 'dist_mm=...,center_x=...,center_y=...,tilt=...,tilt_plane=...'"
+        )
     px = py = None
     if got["pixel_um"]:
         px = got["pixel_um"][0]
@@ -135,10 +157,16 @@ def read_fit2d(source: str | Path) -> Fit2DGeometry:
         px = 1000.0 * got["center_mm"][0] / got["center_px"][0]
         py = 1000.0 * got["center_mm"][1] / got["center_px"][1]
     return Fit2DGeometry(
-        dist_mm=got["dist_mm"][0], center_x=got["center_px"][0], center_y=got["center_px"][1],
-        tilt_deg=(got["tilt_deg"] or (0.0,))[0], tilt_plane_deg=(got["tilt_plane_deg"] or (0.0,))[0],
+        dist_mm=got["dist_mm"][0],
+        center_x=got["center_px"][0],
+        center_y=got["center_px"][1],
+        tilt_deg=(got["tilt_deg"] or (0.0,))[0],
+        tilt_plane_deg=(got["tilt_plane_deg"] or (0.0,))[0],
         wavelength_A=None if got["wavelength_A"] is None else got["wavelength_A"][0],
-        pixel_x_um=px, pixel_y_um=py, source=str(path))
+        pixel_x_um=px,
+        pixel_y_um=py,
+        source=str(path),
+    )
 
 
 def parse_fit2d_values(text: str) -> Fit2DGeometry:
@@ -182,8 +210,10 @@ def integrator_from_fit2d(geom: Fit2DGeometry, detector: str, *, wavelength_A: f
     try:
         det = detector_factory(detector)
     except Exception as exc:  # pyFAI raises RuntimeError/KeyError for unknown names
-        raise ValueError(f"detector {detector!r} is not a pyFAI detector name ({exc}); use e.g. Pilatus1M, Eiger2_4M "
-                         "(pyFAI.detectors.ALL_DETECTORS lists them)") from None
+        raise ValueError(
+            f"detector {detector!r} is not a pyFAI detector name ({exc}); use e.g. Pilatus1M, Eiger2_4M "
+            "(pyFAI.detectors.ALL_DETECTORS lists them)"
+        ) from None
     wl = wavelength_A if wavelength_A is not None else geom.wavelength_A
     if wl is None:
         raise ValueError(f"{geom.source}: no wavelength; give --wavelength-A")
@@ -191,11 +221,20 @@ def integrator_from_fit2d(geom: Fit2DGeometry, detector: str, *, wavelength_A: f
     px = geom.pixel_x_um if geom.pixel_x_um is not None else det_um[0]
     py = geom.pixel_y_um if geom.pixel_y_um is not None else det_um[1]
     if abs(px / det_um[0] - 1) > 0.01 or abs(py / det_um[1] - 1) > 0.01:
-        raise ValueError(f"{geom.source}: pixel size {px:.4g} x {py:.4g} um differs from the {detector}'s "
-                         f"{det_um[0]:.4g} x {det_um[1]:.4g} um; check the detector name (or binning)")
+        raise ValueError(
+            f"{geom.source}: pixel size {px:.4g} x {py:.4g} um differs from the {detector}'s "
+            f"{det_um[0]:.4g} x {det_um[1]:.4g} um; check the detector name (or binning)"
+        )
     ai = AzimuthalIntegrator(detector=det, wavelength=wl * 1e-10)
-    ai.setFit2D(geom.dist_mm, geom.center_x, geom.center_y, tilt=geom.tilt_deg, tiltPlanRotation=geom.tilt_plane_deg,
-                pixelX=det_um[0], pixelY=det_um[1])
+    ai.setFit2D(
+        geom.dist_mm,
+        geom.center_x,
+        geom.center_y,
+        tilt=geom.tilt_deg,
+        tiltPlanRotation=geom.tilt_plane_deg,
+        pixelX=det_um[0],
+        pixelY=det_um[1],
+    )
     return ai
 
 
@@ -209,7 +248,9 @@ def fit2d_to_poni(geom: Fit2DGeometry, detector: str, path: str | Path, *, wavel
     path = Path(path)
     with atomic_path(path) as tmp:
         with open(tmp, "w", encoding="utf-8") as fh:
-            fh.write(f"# from {geom.report()}\n# the frames must be flipped top-to-bottom to match (saxs-mc reduce "
-                     "--flip ud)\n")
+            fh.write(
+                f"# from {geom.report()}\n# the frames must be flipped top-to-bottom to match (saxs-mc reduce "
+                "--flip ud)\n"
+            )
             PoniFile(ai).write(fh)
     return path

@@ -282,8 +282,9 @@ def _existing_ancestor(path: Path) -> Path:
     return p
 
 
-def check_output_location(path: str | Path, *, folder: bool, option: str = "-o",
-                          min_free_bytes: int = MIN_FREE_BYTES) -> Path:
+def check_output_location(
+    path: str | Path, *, folder: bool, option: str = "-o", min_free_bytes: int = MIN_FREE_BYTES
+) -> Path:
     """Check that ``path`` can receive outputs, before any computation; return it.
 
     Parameters
@@ -325,12 +326,12 @@ def check_output_location(path: str | Path, *, folder: bool, option: str = "-o",
     try:  # the only reliable test of writability (read-only mounts, ACLs, root squash)
         os.close(os.open(probe, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
     except OSError as exc:
-        raise OutputLocationError(f"{option} {path}: cannot write in {base}: "
-                                  f"{describe_write_failure(exc)}") from None
+        raise OutputLocationError(f"{option} {path}: cannot write in {base}: {describe_write_failure(exc)}") from None
     with contextlib.suppress(OSError):
         probe.unlink()
     free = shutil.disk_usage(base).free
     if free < min_free_bytes:
-        raise OutputLocationError(f"{option} {path}: {describe_write_failure(OSError(_errno.ENOSPC, 'full'))} "
-                                  f"({free} bytes free in {base})")
+        raise OutputLocationError(
+            f"{option} {path}: {describe_write_failure(OSError(_errno.ENOSPC, 'full'))} ({free} bytes free in {base})"
+        )
     return path

@@ -71,7 +71,9 @@ class Curve:
                 f"got shapes {q.shape}, {i.shape}, {s.shape}"
             )
         if self.intensity_unit not in INTENSITY_UNITS:
-            raise ValueError(f"curve {self.title!r}: intensity_unit={self.intensity_unit!r}; use one of {INTENSITY_UNITS}")
+            raise ValueError(
+                f"curve {self.title!r}: intensity_unit={self.intensity_unit!r}; use one of {INTENSITY_UNITS}"
+            )
         for arr in (q, i, s):
             arr.flags.writeable = False
         object.__setattr__(self, "q", q)
@@ -139,7 +141,6 @@ class Curve:
             ax.set_title(self.title)
         return ax
 
-
     def select(self, mask: np.ndarray) -> Curve:
         """A new curve with only the points where ``mask`` is True."""
         return dataclasses.replace(self, q=self.q[mask], intensity=self.intensity[mask], sigma=self.sigma[mask])
@@ -165,8 +166,9 @@ class Curve:
 
 # ----------------------------------------------------------------------
 # ASCII
-def write_curve_ascii(path: str | Path, curve: Curve, *, q_unit: str = "1/nm",
-                      exclude_metadata: Iterable[str] = ()) -> Path:
+def write_curve_ascii(
+    path: str | Path, curve: Curve, *, q_unit: str = "1/nm", exclude_metadata: Iterable[str] = ()
+) -> Path:
     """Write a 3-column ASCII file (Q, I, Idev) with units in a commented header, atomically.
 
     Parameters
@@ -195,8 +197,9 @@ def write_curve_ascii(path: str | Path, curve: Curve, *, q_unit: str = "1/nm",
         f"columns: Q ({unit})  I ({curve.intensity_unit})  Idev ({curve.intensity_unit})",
     ]
     with atomic_path(path) as tmp:
-        np.savetxt(tmp, np.column_stack([curve.q * fac, curve.intensity, curve.sigma]), header="\n".join(header),
-                   fmt="%.10e")
+        np.savetxt(
+            tmp, np.column_stack([curve.q * fac, curve.intensity, curve.sigma]), header="\n".join(header), fmt="%.10e"
+        )
     return path
 
 
@@ -231,8 +234,14 @@ def read_curve_ascii(path: str | Path, *, q_unit: str | None = None) -> Curve:
     q = data[:, 0] * q_factor_to_nm(unit, source=str(path))
     sigma = data[:, 2] if data.shape[1] >= 3 else np.full(len(q), np.nan)
     order = np.argsort(q, kind="stable")
-    return Curve(q=q[order], intensity=data[order, 1], sigma=sigma[order], intensity_unit=hdr.intensity_unit,
-                 title=hdr.title, metadata={**hdr.metadata, "source_file": str(path)})
+    return Curve(
+        q=q[order],
+        intensity=data[order, 1],
+        sigma=sigma[order],
+        intensity_unit=hdr.intensity_unit,
+        title=hdr.title,
+        metadata={**hdr.metadata, "source_file": str(path)},
+    )
 
 
 @dataclasses.dataclass

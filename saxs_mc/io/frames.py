@@ -111,12 +111,16 @@ def _parse_indices(text: str, n: int, source: str) -> list[int]:
         else:
             idx = [int(p) for p in text.split(",") if p.strip()]
     except ValueError:
-        raise FrameError(source, f"frame index {text!r} is not understood; use e.g. [3], [3:7], [::2] or [0,4,9]") from None
+        raise FrameError(
+            source, f"frame index {text!r} is not understood; use e.g. [3], [3:7], [::2] or [0,4,9]"
+        ) from None
     if ":" in text:  # a slice bound beyond the stack would silently select fewer frames
         for b in parts[:2]:
             if b is not None and not -n <= b <= n:
-                raise FrameError(source, f"frame slice [{text}] reaches frame {b}, out of range for {n} frame(s); "
-                                         f"use bounds within 0..{n}")
+                raise FrameError(
+                    source,
+                    f"frame slice [{text}] reaches frame {b}, out of range for {n} frame(s); use bounds within 0..{n}",
+                )
     for i in idx:
         if not -n <= i < n:
             raise FrameError(source, f"frame index {i} is out of range for {n} frame(s); use 0..{n - 1}")
@@ -137,7 +141,9 @@ def _open_h5(path: Path):
     try:
         return h5py.File(path, "r")
     except OSError as exc:
-        raise FrameError(str(path), f"not a readable HDF5 file ({exc}); is it truncated or still being written?") from exc
+        raise FrameError(
+            str(path), f"not a readable HDF5 file ({exc}); is it truncated or still being written?"
+        ) from exc
 
 
 def _default_h5_dataset(fh, path: Path) -> str:
@@ -159,7 +165,11 @@ def _default_h5_dataset(fh, path: Path) -> str:
         if cand in fh and isinstance(fh[cand], h5py.Dataset):
             return cand
     found: list[str] = []
-    fh.visititems(lambda n, o: found.append("/" + n) if isinstance(o, h5py.Dataset) and o.ndim in (2, 3) and o.size > 1000 else None)
+    fh.visititems(
+        lambda n, o: (
+            found.append("/" + n) if isinstance(o, h5py.Dataset) and o.ndim in (2, 3) and o.size > 1000 else None
+        )
+    )
     hint = f"; candidates: {', '.join(found[:5])}" if found else ""
     raise FrameError(str(path), f"no frame dataset found; address it explicitly as '{path}::/path/to/dataset'{hint}")
 
@@ -185,14 +195,19 @@ def _h5_refs(path: Path, dataset: str | None, index_text: str | None, source: st
             dataset = _default_h5_dataset(fh, path)
         dataset = _follow_signal(fh, dataset)
         if dataset not in fh or not isinstance(fh[dataset], h5py.Dataset):
-            raise FrameError(source, f"dataset {dataset!r} not found in {path}; check the path after '::' (h5ls -r {path})")
+            raise FrameError(
+                source, f"dataset {dataset!r} not found in {path}; check the path after '::' (h5ls -r {path})"
+            )
         ds = fh[dataset]
         if ds.ndim == 2:
             n = 1
         elif ds.ndim == 3:
             n = ds.shape[0]
         else:
-            raise FrameError(source, f"dataset {dataset!r} has shape {ds.shape}; need a 2D frame or a 3D stack (n_frames, n_slow, n_fast)")
+            raise FrameError(
+                source,
+                f"dataset {dataset!r} has shape {ds.shape}; need a 2D frame or a 3D stack (n_frames, n_slow, n_fast)",
+            )
         dataset = ds.name
         ndim = ds.ndim
     idx = _parse_indices(index_text, n, source) if index_text else list(range(n))
@@ -233,8 +248,9 @@ def _fabio_refs(path: Path, index_text: str | None, source: str) -> list[FrameRe
         n = _fabio_nframes(path)
     except Exception as exc:  # fabio raises many types
         if index_text is not None:
-            raise FrameError(str(path), f"fabio cannot read this file ({type(exc).__name__}: {exc}); is it truncated "
-                                        "or corrupt?") from exc
+            raise FrameError(
+                str(path), f"fabio cannot read this file ({type(exc).__name__}: {exc}); is it truncated or corrupt?"
+            ) from exc
         n = 1  # unreadable: reported (or rejected) frame by frame when read
     n = max(n, 1)
     idx = _parse_indices(index_text, n, source) if index_text else list(range(n))
@@ -262,7 +278,9 @@ def expand_sources(sources: str | Path | Iterable[str | Path]) -> list[FrameRef]
     refs: list[FrameRef] = []
     for src in sources:
         if not isinstance(src, (str, Path)):
-            raise TypeError(f"frame source {src!r} has type {type(src).__name__}; give a path, glob or 'file.h5::/dataset'")
+            raise TypeError(
+                f"frame source {src!r} has type {type(src).__name__}; give a path, glob or 'file.h5::/dataset'"
+            )
         text = os.fspath(src)
         file_part, _, ds_part = text.partition("::")
         ds_match = _INDEX_RE.match(ds_part) if ds_part else None
@@ -282,7 +300,9 @@ def expand_sources(sources: str | Path | Iterable[str | Path]) -> list[FrameRef]
                 refs.extend(_h5_refs(p, dataset, index_text, text))
             else:
                 if dataset:
-                    raise FrameError(text, f"'::{dataset}' dataset addressing needs an HDF5 file ({', '.join(HDF5_SUFFIXES)})")
+                    raise FrameError(
+                        text, f"'::{dataset}' dataset addressing needs an HDF5 file ({', '.join(HDF5_SUFFIXES)})"
+                    )
                 refs.extend(_fabio_refs(p, index_text, text))
     if not refs:
         raise FrameError(str(list(sources)), "no frames given")
@@ -317,19 +337,28 @@ def _read_fabio(ref: FrameRef) -> Frame:
             else:
                 data, header = img.data, img.header
                 frames = getattr(img, "_frames", None)
-                if frames and ref.path.suffix.lower() not in (".gz", ".bz2"):  # EDF: the data block must fit in the file
+                if frames and ref.path.suffix.lower() not in (
+                    ".gz",
+                    ".bz2",
+                ):  # EDF: the data block must fit in the file
                     blk = frames[ref.index or 0]
                     start, size = getattr(blk, "start", None), getattr(blk, "blobsize", None)
                     if start is not None and size is not None and start + size > ref.path.stat().st_size:
-                        raise FrameError(name, f"truncated file: data block needs {start + size} bytes, file has "
-                                               f"{ref.path.stat().st_size}; re-copy or exclude the frame")
+                        raise FrameError(
+                            name,
+                            f"truncated file: data block needs {start + size} bytes, file has "
+                            f"{ref.path.stat().st_size}; re-copy or exclude the frame",
+                        )
             data = np.asarray(data)
             header = dict(header)
     except FrameError:
         raise
     except Exception as exc:  # fabio raises OSError, ValueError, struct.error, ...
-        raise FrameError(name, f"fabio cannot read this frame ({type(exc).__name__}: {exc}); is it truncated or corrupt? "
-                               "Re-copy or exclude it") from exc
+        raise FrameError(
+            name,
+            f"fabio cannot read this frame ({type(exc).__name__}: {exc}); is it truncated or corrupt? "
+            "Re-copy or exclude it",
+        ) from exc
     finally:
         flog.removeHandler(trap)
     bad = [m for m in trap.messages if re.search(r"incomplete|truncat|corrupt|premature|short", m, re.I)]
@@ -401,8 +430,16 @@ class _H5Stack:
         self.ds = ds
         self.n = ds.shape[0] if ds.ndim == 3 else 1
         st = path.stat()
-        self._key = (str(path.resolve()), ds.name, st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns,
-                     self.n)
+        self._key = (
+            str(path.resolve()),
+            ds.name,
+            st.st_dev,
+            st.st_ino,
+            st.st_size,
+            st.st_mtime_ns,
+            st.st_ctime_ns,
+            self.n,
+        )
         layout = _LAYOUTS.get(self._key)
         if layout is None:
             layout = _header_layout(self.fh, ds, self.n)
@@ -423,8 +460,11 @@ class _H5Stack:
         try:
             data = self.ds[ref.index] if ref.index is not None and self.ds.ndim == 3 else self.ds[()]
         except Exception as exc:  # h5py/filters raise OSError, ValueError...
-            raise FrameError(name, f"cannot read/decompress this frame ({type(exc).__name__}: {exc}); is the file truncated, "
-                                   "or is the compression filter missing (import hdf5plugin)?") from exc
+            raise FrameError(
+                name,
+                f"cannot read/decompress this frame ({type(exc).__name__}: {exc}); is the file truncated, "
+                "or is the compression filter missing (import hdf5plugin)?",
+            ) from exc
         header = dict(self.header)
         if ref.index is not None and self._per_frame:
             j = ref.index % _HEADER_BLOCK
@@ -448,8 +488,24 @@ def _scalar(v: Any) -> Any:
 
 
 #: unit -> factor to SI (s, m) for header values such as "10.0000000 s" or "1.54 A"
-_UNIT_FACTORS = {"": 1.0, "s": 1.0, "sec": 1.0, "ms": 1e-3, "us": 1e-6, "m": 1.0, "mm": 1e-3, "um": 1e-6, "cm": 1e-2,
-                 "a": 1e-10, "\u00e5": 1e-10, "angstrom": 1e-10, "nm": 1e-9, "counts": 1.0, "count": 1.0, "cts": 1.0}
+_UNIT_FACTORS = {
+    "": 1.0,
+    "s": 1.0,
+    "sec": 1.0,
+    "ms": 1e-3,
+    "us": 1e-6,
+    "m": 1.0,
+    "mm": 1e-3,
+    "um": 1e-6,
+    "cm": 1e-2,
+    "a": 1e-10,
+    "\u00e5": 1e-10,
+    "angstrom": 1e-10,
+    "nm": 1e-9,
+    "counts": 1.0,
+    "count": 1.0,
+    "cts": 1.0,
+}
 _NUMBER_UNIT_RE = re.compile(r"^\s*([-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)\s*([A-Za-z\u00c5\u00e5]*)\s*$")
 
 
@@ -532,5 +588,8 @@ def read_mask(path: str | Path, *, shape: tuple[int, int] | None = None) -> np.n
     if arr.ndim != 2:
         raise FrameError(text, f"mask has shape {arr.shape}; need a 2D array")
     if shape is not None and arr.shape != tuple(shape):
-        raise FrameError(text, f"mask shape {arr.shape} differs from the detector shape {tuple(shape)}; use the mask made for this detector")
+        raise FrameError(
+            text,
+            f"mask shape {arr.shape} differs from the detector shape {tuple(shape)}; use the mask made for this detector",
+        )
     return arr != 0

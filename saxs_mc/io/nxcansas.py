@@ -91,12 +91,22 @@ def write_nxcansas(
             fh.attrs["file_time"] = utc_now()
             fh.attrs["NX_class"] = "NXroot"
             entry = fh.create_group("sasentry01")
-            entry.attrs.update({"NX_class": "NXentry", "canSAS_class": "SASentry", "version": "1.0", "default": "sasdata01"})
+            entry.attrs.update(
+                {"NX_class": "NXentry", "canSAS_class": "SASentry", "version": "1.0", "default": "sasdata01"}
+            )
             _set_str(entry, "definition", "NXcanSAS")
             _set_str(entry, "title", curve.title or path.stem)
             _set_str(entry, "run", str(run))
             data = entry.create_group("sasdata01")
-            data.attrs.update({"NX_class": "NXdata", "canSAS_class": "SASdata", "signal": "I", "I_axes": "Q", "Q_indices": np.int32(0)})
+            data.attrs.update(
+                {
+                    "NX_class": "NXdata",
+                    "canSAS_class": "SASdata",
+                    "signal": "I",
+                    "I_axes": "Q",
+                    "Q_indices": np.int32(0),
+                }
+            )
             dq = data.create_dataset("Q", data=curve.q * q_to_unit)
             dq.attrs["units"] = q_unit_out
             di = data.create_dataset("I", data=curve.intensity)
@@ -181,7 +191,13 @@ def _decode(value: Any) -> str:
 
 
 def _find_class(group: h5py.Group, cls: str) -> list[str]:
-    return [k for k, v in group.items() if isinstance(v, h5py.Group) and _decode(v.attrs.get("canSAS_class", v.attrs.get("NX_class", ""))) in (cls, "NX" + cls[3:].lower() if cls.startswith("SAS") else cls)]
+    return [
+        k
+        for k, v in group.items()
+        if isinstance(v, h5py.Group)
+        and _decode(v.attrs.get("canSAS_class", v.attrs.get("NX_class", "")))
+        in (cls, "NX" + cls[3:].lower() if cls.startswith("SAS") else cls)
+    ]
 
 
 def read_nxcansas(path: str | Path, *, entry: str | None = None, q_unit: str | None = None) -> Curve:
@@ -226,11 +242,14 @@ def read_nxcansas(path: str | Path, *, entry: str | None = None, q_unit: str | N
         q_where = f"{path}:{grp.name}/{axes}"
         if q_unit is None:
             if "units" not in grp[axes].attrs:
-                raise ValueError(f"{q_where}: the Q dataset has no @units attribute, so its unit is unknown; pass "
-                                 "q_unit='1/nm' or '1/A' (CLI: --q-unit) or add the attribute to the file")
+                raise ValueError(
+                    f"{q_where}: the Q dataset has no @units attribute, so its unit is unknown; pass "
+                    "q_unit='1/nm' or '1/A' (CLI: --q-unit) or add the attribute to the file"
+                )
             q_unit = _decode(grp[axes].attrs["units"])
-        i_unit, i_factor = _intensity_unit(_decode(grp[signal].attrs.get("units", "")).strip(),
-                                           f"{path}:{grp.name}/{signal}")
+        i_unit, i_factor = _intensity_unit(
+            _decode(grp[signal].attrs.get("units", "")).strip(), f"{path}:{grp.name}/{signal}"
+        )
         i = i * i_factor
         sigma = sigma * i_factor
         title = _decode(ent["title"][()]) if "title" in ent else path.stem
@@ -242,7 +261,11 @@ def read_nxcansas(path: str | Path, *, entry: str | None = None, q_unit: str | N
 
 def _entry(fh: h5py.File, path: Path, entry: str | None) -> h5py.Group:
     """The named SASentry, else the file's default, else the first; ValueError when there is none."""
-    entries = [entry] if entry else ([_decode(fh.attrs["default"])] if "default" in fh.attrs and _decode(fh.attrs["default"]) in fh else [])
+    entries = (
+        [entry]
+        if entry
+        else ([_decode(fh.attrs["default"])] if "default" in fh.attrs and _decode(fh.attrs["default"]) in fh else [])
+    )
     entries += [k for k in _find_class(fh, "SASentry") if k not in entries]
     if not entries:
         raise ValueError(f"{path}: no SASentry group (canSAS_class='SASentry') found; is this an NXcanSAS file?")
@@ -265,8 +288,12 @@ def _intensity_unit(raw: str, where: str) -> tuple[str, float]:
     if key in _I_FACTORS_TO_CM:
         return "1/cm", _I_FACTORS_TO_CM[key]
     if raw.lower() not in _I_ARBITRARY:
-        log.warning("%s: intensity unit %r is not an absolute unit saxs_mc knows (1/cm, 1/m); "
-                    "reading the intensity as 'arbitrary'", where, raw)
+        log.warning(
+            "%s: intensity unit %r is not an absolute unit saxs_mc knows (1/cm, 1/m); "
+            "reading the intensity as 'arbitrary'",
+            where,
+            raw,
+        )
     return "arbitrary", 1.0
 
 

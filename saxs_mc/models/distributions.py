@@ -59,12 +59,12 @@ class SizeDistribution:
 
     def __post_init__(self) -> None:
         if self.kind not in _KINDS:
-            raise ValueError(
-                f"distribution kind={self.kind!r} is unknown; use one of {sorted(_KINDS)}"
-            )
+            raise ValueError(f"distribution kind={self.kind!r} is unknown; use one of {sorted(_KINDS)}")
         if not isinstance(self.params, Mapping):
-            raise TypeError(f"{self.kind} distribution: params={self.params!r} must be a mapping such as "
-                            f"{{{', '.join(repr(k) + ': ...' for k in _KINDS[self.kind])}}}")
+            raise TypeError(
+                f"{self.kind} distribution: params={self.params!r} must be a mapping such as "
+                f"{{{', '.join(repr(k) + ': ...' for k in _KINDS[self.kind])}}}"
+            )
         need = _KINDS[self.kind]
         got = set(self.params)
         if got != set(need):
@@ -75,8 +75,10 @@ class SizeDistribution:
         clean: dict[str, float] = {}
         for key, val in self.params.items():
             if isinstance(val, (bool, np.bool_)) or not isinstance(val, numbers.Real):
-                raise ValueError(f"{self.kind} parameter {key}={val!r} (type {type(val).__name__}) must be a real number "
-                                 "(int, float or a NumPy number)")
+                raise ValueError(
+                    f"{self.kind} parameter {key}={val!r} (type {type(val).__name__}) must be a real number "
+                    "(int, float or a NumPy number)"
+                )
             if not math.isfinite(float(val)):
                 raise ValueError(f"{self.kind} parameter {key}={val!r} must be a finite number")
             clean[key] = float(val)
@@ -91,7 +93,12 @@ class SizeDistribution:
                 f"uniform distribution needs 0 <= min_nm < max_nm, got min_nm={p['min_nm']}, max_nm={p['max_nm']}"
             )
         vf = self.volume_fraction
-        if isinstance(vf, (bool, np.bool_)) or not isinstance(vf, numbers.Real) or not math.isfinite(float(vf)) or vf < 0:
+        if (
+            isinstance(vf, (bool, np.bool_))
+            or not isinstance(vf, numbers.Real)
+            or not math.isfinite(float(vf))
+            or vf < 0
+        ):
             raise ValueError(f"volume_fraction={vf!r} must be a finite number >= 0")
         object.__setattr__(self, "volume_fraction", float(vf))
         if not isinstance(self.label, str):
@@ -178,8 +185,12 @@ class SizeDistribution:
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-safe description (inverse of :func:`make_distribution`)."""
-        return {"kind": self.kind, **{k: float(v) for k, v in self.params.items()},
-                "volume_fraction": float(self.volume_fraction), "label": self.label}
+        return {
+            "kind": self.kind,
+            **{k: float(v) for k, v in self.params.items()},
+            "volume_fraction": float(self.volume_fraction),
+            "label": self.label,
+        }
 
 
 def make_distribution(spec: dict[str, Any]) -> SizeDistribution:

@@ -50,42 +50,54 @@ def _m(name: str, formula: str, density: float, note: str) -> tuple[str, Materia
 
 
 #: Particle presets (room-temperature bulk densities).
-PARTICLES: dict[str, Material] = dict([
-    # CRC Handbook of Chemistry and Physics, "Physical Constants of Inorganic Compounds": CdSe 5.81;
-    # 5.82 g/cm3 is the wurtzite X-ray density used for CdSe nanocrystals (REFERENCE.md)
-    _m("CdSe", "CdSe", 5.82, "wurtzite, X-ray density"),
-    # CRC Handbook: CdS (greenockite, wurtzite) 4.82
-    _m("CdS", "CdS", 4.82, "wurtzite (greenockite)"),
-    # CRC Handbook: PbS (galena, rock salt) 7.60
-    _m("PbS", "PbS", 7.60, "rock salt (galena)"),
-    # CRC Handbook: gold 19.3 (19.32 at 20 C)
-    _m("Au", "Au", 19.32, "fcc metal, 20 C"),
-    # CRC Handbook: fused (amorphous) silica 2.20; Stoeber silica is porous and lighter (~1.9-2.0): pass it explicitly
-    _m("SiO2", "SiO2", 2.20, "amorphous (fused) silica"),
-    # CRC Handbook: Fe3O4 (magnetite) 5.17
-    _m("Fe3O4", "Fe3O4", 5.17, "magnetite (spinel)"),
-    # CRC Handbook: ZnO (zincite, wurtzite) 5.61
-    _m("ZnO", "ZnO", 5.61, "wurtzite (zincite)"),
-    # CRC Handbook: TiO2 anatase 3.9 (rutile 4.17-4.25): nanoparticles are mostly anatase
-    _m("TiO2", "TiO2", 3.90, "anatase (rutile: 4.23)"),
-])
+PARTICLES: dict[str, Material] = dict(
+    [
+        # CRC Handbook of Chemistry and Physics, "Physical Constants of Inorganic Compounds": CdSe 5.81;
+        # 5.82 g/cm3 is the wurtzite X-ray density used for CdSe nanocrystals (REFERENCE.md)
+        _m("CdSe", "CdSe", 5.82, "wurtzite, X-ray density"),
+        # CRC Handbook: CdS (greenockite, wurtzite) 4.82
+        _m("CdS", "CdS", 4.82, "wurtzite (greenockite)"),
+        # CRC Handbook: PbS (galena, rock salt) 7.60
+        _m("PbS", "PbS", 7.60, "rock salt (galena)"),
+        # CRC Handbook: gold 19.3 (19.32 at 20 C)
+        _m("Au", "Au", 19.32, "fcc metal, 20 C"),
+        # CRC Handbook: fused (amorphous) silica 2.20; Stoeber silica is porous and lighter (~1.9-2.0): pass it explicitly
+        _m("SiO2", "SiO2", 2.20, "amorphous (fused) silica"),
+        # CRC Handbook: Fe3O4 (magnetite) 5.17
+        _m("Fe3O4", "Fe3O4", 5.17, "magnetite (spinel)"),
+        # CRC Handbook: ZnO (zincite, wurtzite) 5.61
+        _m("ZnO", "ZnO", 5.61, "wurtzite (zincite)"),
+        # CRC Handbook: TiO2 anatase 3.9 (rutile 4.17-4.25): nanoparticles are mostly anatase
+        _m("TiO2", "TiO2", 3.90, "anatase (rutile: 4.23)"),
+    ]
+)
 
 #: Solvent presets (liquid densities at 20-25 C).
-SOLVENTS: dict[str, Material] = dict([
-    # 1-octadecene: 0.789 g/mL at 25 C (Sigma-Aldrich product specification, technical grade 90 %)
-    _m("octadecene", "C18H36", 0.789, "1-octadecene, 25 C"),
-    # toluene: 0.8668 g/cm3 at 20 C (CRC Handbook, "Physical Constants of Organic Compounds")
-    _m("toluene", "C7H8", 0.867, "20 C"),
-    # n-hexane: 0.6606 g/cm3 at 20 C (CRC Handbook; 0.655 at 25 C)
-    _m("hexane", "C6H14", 0.661, "n-hexane, 20 C"),
-    # water: 0.99705 g/cm3 at 25 C (CRC Handbook, "Properties of Water in the Range 0-100 C"; 0.99820 at 20 C)
-    _m("water", "H2O", 0.997, "25 C"),
-])
+SOLVENTS: dict[str, Material] = dict(
+    [
+        # 1-octadecene: 0.789 g/mL at 25 C (Sigma-Aldrich product specification, technical grade 90 %)
+        _m("octadecene", "C18H36", 0.789, "1-octadecene, 25 C"),
+        # toluene: 0.8668 g/cm3 at 20 C (CRC Handbook, "Physical Constants of Organic Compounds")
+        _m("toluene", "C7H8", 0.867, "20 C"),
+        # n-hexane: 0.6606 g/cm3 at 20 C (CRC Handbook; 0.655 at 25 C)
+        _m("hexane", "C6H14", 0.661, "n-hexane, 20 C"),
+        # water: 0.99705 g/cm3 at 25 C (CRC Handbook, "Properties of Water in the Range 0-100 C"; 0.99820 at 20 C)
+        _m("water", "H2O", 0.997, "25 C"),
+    ]
+)
 
 #: Other names accepted for presets (lower case)
-ALIASES: dict[str, str] = {"ode": "octadecene", "1-octadecene": "octadecene", "n-hexane": "hexane",
-                           "h2o": "water", "gold": "Au", "silica": "SiO2", "magnetite": "Fe3O4",
-                           "titania": "TiO2", "anatase": "TiO2"}
+ALIASES: dict[str, str] = {
+    "ode": "octadecene",
+    "1-octadecene": "octadecene",
+    "n-hexane": "hexane",
+    "h2o": "water",
+    "gold": "Au",
+    "silica": "SiO2",
+    "magnetite": "Fe3O4",
+    "titania": "TiO2",
+    "anatase": "TiO2",
+}
 
 PRESETS: dict[str, Material] = {**PARTICLES, **SOLVENTS}
 
@@ -108,15 +120,18 @@ def _parse_formula(formula: str) -> Any:
     try:
         f = periodictable.formula(formula)
     except Exception as exc:  # periodictable raises ValueError or pyparsing's ParseException
-        raise MaterialError(f"chemical formula {formula!r} is not understood ({exc}); write it with element symbols "
-                            f"and counts, e.g. 'CdSe', 'C18H36', 'Fe3O4', or use a preset: {', '.join(PRESETS)}") from None
+        raise MaterialError(
+            f"chemical formula {formula!r} is not understood ({exc}); write it with element symbols "
+            f"and counts, e.g. 'CdSe', 'C18H36', 'Fe3O4', or use a preset: {', '.join(PRESETS)}"
+        ) from None
     if not f.atoms or f.mass <= 0:
         raise MaterialError(f"chemical formula {formula!r} holds no atoms; write e.g. 'CdSe' or 'C18H36'")
     return f
 
 
-def resolve_material(spec: str | Material | Mapping[str, Any], *, density_g_cm3: float | None = None,
-                     role: str = "material") -> Material:
+def resolve_material(
+    spec: str | Material | Mapping[str, Any], *, density_g_cm3: float | None = None, role: str = "material"
+) -> Material:
     """A :class:`Material` from a preset name, a formula (with ``density_g_cm3``) or a mapping.
 
     Parameters
@@ -139,11 +154,17 @@ def resolve_material(spec: str | Material | Mapping[str, Any], *, density_g_cm3:
     elif isinstance(spec, Mapping):
         unknown = sorted(set(spec) - {"name", "formula", "density_g_cm3", "note"})
         if unknown or "formula" not in spec:
-            raise MaterialError(f"{role} {dict(spec)!r}: give keys 'formula' and 'density_g_cm3' (optional 'name'); "
-                                f"unknown keys: {unknown}")
+            raise MaterialError(
+                f"{role} {dict(spec)!r}: give keys 'formula' and 'density_g_cm3' (optional 'name'); "
+                f"unknown keys: {unknown}"
+            )
         dens = spec.get("density_g_cm3")
-        mat = Material(str(spec.get("name", spec["formula"])), str(spec["formula"]),
-                       float("nan") if dens is None else dens, str(spec.get("note", "")))
+        mat = Material(
+            str(spec.get("name", spec["formula"])),
+            str(spec["formula"]),
+            float("nan") if dens is None else dens,
+            str(spec.get("note", "")),
+        )
     elif isinstance(spec, str):
         preset = _lookup(spec)
         mat = preset if preset is not None else Material(spec.strip(), spec.strip(), float("nan"), "formula")
@@ -155,18 +176,24 @@ def resolve_material(spec: str | Material | Mapping[str, Any], *, density_g_cm3:
     d = mat.density_g_cm3
     if isinstance(d, bool) or not isinstance(d, (int, float)) or not math.isfinite(d) or d <= 0:
         if isinstance(d, float) and math.isnan(d):
-            raise MaterialError(f"{role} {mat.name!r} is not a preset, so it needs a density: give density_g_cm3 "
-                                f"(mass density in g/cm3) with the formula, or use a preset: {', '.join(PRESETS)}")
-        raise MaterialError(f"{role} {mat.name!r} ({mat.formula}): density_g_cm3={d!r} is not a positive number; "
-                            "give the mass density in g/cm3")
+            raise MaterialError(
+                f"{role} {mat.name!r} is not a preset, so it needs a density: give density_g_cm3 "
+                f"(mass density in g/cm3) with the formula, or use a preset: {', '.join(PRESETS)}"
+            )
+        raise MaterialError(
+            f"{role} {mat.name!r} ({mat.formula}): density_g_cm3={d!r} is not a positive number; "
+            "give the mass density in g/cm3"
+        )
     return dataclasses.replace(mat, density_g_cm3=float(d))
 
 
 def beam_energy_keV(*, energy_keV: float | None = None, wavelength_nm: float | None = None) -> float:
     """Beam energy in keV from exactly one of ``energy_keV`` or ``wavelength_nm``."""
     if (energy_keV is None) == (wavelength_nm is None):
-        raise MaterialError("give exactly one of energy_keV or wavelength_nm (the beam energy of the data, "
-                            "e.g. wavelength_nm=0.1 for 12.4 keV)")
+        raise MaterialError(
+            "give exactly one of energy_keV or wavelength_nm (the beam energy of the data, "
+            "e.g. wavelength_nm=0.1 for 12.4 keV)"
+        )
     val: float | None
     if energy_keV is not None:
         e = float(energy_keV)
@@ -176,13 +203,20 @@ def beam_energy_keV(*, energy_keV: float | None = None, wavelength_nm: float | N
         e = HC_KEV_NM / w if w > 0 else float("nan")
         name, val = "wavelength_nm", wavelength_nm
     if not (math.isfinite(e) and 0.03 <= e <= 1000):
-        raise MaterialError(f"{name}={val!r} gives a beam energy of {e:g} keV; X-ray SLDs need 0.03-1000 keV "
-                            "(wavelength_nm is in nm: 0.1 nm = 12.4 keV)")
+        raise MaterialError(
+            f"{name}={val!r} gives a beam energy of {e:g} keV; X-ray SLDs need 0.03-1000 keV "
+            "(wavelength_nm is in nm: 0.1 nm = 12.4 keV)"
+        )
     return e
 
 
-def xray_sld(material: str | Material | Mapping[str, Any], *, energy_keV: float | None = None,
-             wavelength_nm: float | None = None, density_g_cm3: float | None = None) -> tuple[float, float]:
+def xray_sld(
+    material: str | Material | Mapping[str, Any],
+    *,
+    energy_keV: float | None = None,
+    wavelength_nm: float | None = None,
+    density_g_cm3: float | None = None,
+) -> tuple[float, float]:
     """Real and imaginary X-ray SLD (1e-6 A^-2) of one material at the beam energy.
 
     Parameters
@@ -244,30 +278,43 @@ class Contrast:
         return self.sld_particle_1e6_A2 - self.sld_solvent_1e6_A2
 
     def __repr__(self) -> str:
-        return (f"Contrast({self.particle.formula} {self.particle.density_g_cm3:g} g/cm3 in {self.solvent.formula} "
-                f"{self.solvent.density_g_cm3:g} g/cm3 at {self.energy_keV:.4g} keV: {self.contrast_1e6_A2:.4g}e-6 A^-2)")
+        return (
+            f"Contrast({self.particle.formula} {self.particle.density_g_cm3:g} g/cm3 in {self.solvent.formula} "
+            f"{self.solvent.density_g_cm3:g} g/cm3 at {self.energy_keV:.4g} keV: {self.contrast_1e6_A2:.4g}e-6 A^-2)"
+        )
 
     def summary(self) -> dict[str, Any]:
         """JSON-safe record for provenance."""
         import periodictable
 
-        return {"contrast_1e6_A2": self.contrast_1e6_A2, "energy_keV": self.energy_keV,
-                "particle": {**self.particle.to_dict(), "sld_1e6_A2": self.sld_particle_1e6_A2,
-                             "sld_imag_1e6_A2": self.sld_particle_imag_1e6_A2},
-                "solvent": {**self.solvent.to_dict(), "sld_1e6_A2": self.sld_solvent_1e6_A2,
-                            "sld_imag_1e6_A2": self.sld_solvent_imag_1e6_A2},
-                "source": f"{self.source} (periodictable {periodictable.__version__})"}
+        return {
+            "contrast_1e6_A2": self.contrast_1e6_A2,
+            "energy_keV": self.energy_keV,
+            "particle": {
+                **self.particle.to_dict(),
+                "sld_1e6_A2": self.sld_particle_1e6_A2,
+                "sld_imag_1e6_A2": self.sld_particle_imag_1e6_A2,
+            },
+            "solvent": {
+                **self.solvent.to_dict(),
+                "sld_1e6_A2": self.sld_solvent_1e6_A2,
+                "sld_imag_1e6_A2": self.sld_solvent_imag_1e6_A2,
+            },
+            "source": f"{self.source} (periodictable {periodictable.__version__})",
+        }
 
     def report(self) -> str:
         """Text for logs and reports."""
         p, s = self.particle, self.solvent
-        return "\n".join([
-            f"X-ray contrast at {self.energy_keV:.4g} keV ({HC_KEV_NM / self.energy_keV:.5g} nm): "
-            f"{self.contrast_1e6_A2:.4g}e-6 A^-2",
-            f"  particle {p.name} ({p.formula}, {p.density_g_cm3:g} g/cm3): SLD {self.sld_particle_1e6_A2:.4g}e-6 A^-2",
-            f"  solvent  {s.name} ({s.formula}, {s.density_g_cm3:g} g/cm3): SLD {self.sld_solvent_1e6_A2:.4g}e-6 A^-2",
-            f"  source: {self.source}",
-        ])
+        return "\n".join(
+            [
+                f"X-ray contrast at {self.energy_keV:.4g} keV ({HC_KEV_NM / self.energy_keV:.5g} nm): "
+                f"{self.contrast_1e6_A2:.4g}e-6 A^-2",
+                f"  particle {p.name} ({p.formula}, {p.density_g_cm3:g} g/cm3): SLD {self.sld_particle_1e6_A2:.4g}e-6 A^-2",
+                f"  solvent  {s.name} ({s.formula}, {s.density_g_cm3:g} g/cm3): SLD {self.sld_solvent_1e6_A2:.4g}e-6 A^-2",
+                f"  source: {self.source}",
+            ]
+        )
 
     def plot(self, ax: Any = None, *, energies_keV: tuple[float, float] = (5.0, 30.0)) -> Any:
         """Contrast against beam energy (edges show as jumps), the used energy marked; returns the axes."""
@@ -287,9 +334,15 @@ class Contrast:
         return ax
 
 
-def contrast(particle: str | Material | Mapping[str, Any], solvent: str | Material | Mapping[str, Any], *,
-             energy_keV: float | None = None, wavelength_nm: float | None = None,
-             particle_density_g_cm3: float | None = None, solvent_density_g_cm3: float | None = None) -> Contrast:
+def contrast(
+    particle: str | Material | Mapping[str, Any],
+    solvent: str | Material | Mapping[str, Any],
+    *,
+    energy_keV: float | None = None,
+    wavelength_nm: float | None = None,
+    particle_density_g_cm3: float | None = None,
+    solvent_density_g_cm3: float | None = None,
+) -> Contrast:
     """X-ray SLD contrast of ``particle`` in ``solvent`` at the beam energy.
 
     Parameters
@@ -313,7 +366,10 @@ def contrast(particle: str | Material | Mapping[str, Any], solvent: str | Materi
     """
     problems: list[str] = []
     mats: list[Material] = []
-    for role, spec, dens in (("particle", particle, particle_density_g_cm3), ("solvent", solvent, solvent_density_g_cm3)):
+    for role, spec, dens in (
+        ("particle", particle, particle_density_g_cm3),
+        ("solvent", solvent, solvent_density_g_cm3),
+    ):
         try:
             mats.append(resolve_material(spec, density_g_cm3=dens, role=role))
         except MaterialError as exc:
@@ -329,5 +385,12 @@ def contrast(particle: str | Material | Mapping[str, Any], solvent: str | Materi
 
     pre, pim = periodictable.xray_sld(p.formula, density=p.density_g_cm3, energy=e)
     sre, sim = periodictable.xray_sld(s.formula, density=s.density_g_cm3, energy=e)
-    return Contrast(particle=p, solvent=s, energy_keV=e, sld_particle_1e6_A2=float(pre), sld_solvent_1e6_A2=float(sre),
-                    sld_particle_imag_1e6_A2=float(pim), sld_solvent_imag_1e6_A2=float(sim))
+    return Contrast(
+        particle=p,
+        solvent=s,
+        energy_keV=e,
+        sld_particle_1e6_A2=float(pre),
+        sld_solvent_1e6_A2=float(sre),
+        sld_particle_imag_1e6_A2=float(pim),
+        sld_solvent_imag_1e6_A2=float(sim),
+    )

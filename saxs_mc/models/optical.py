@@ -28,8 +28,7 @@ import math
 
 import numpy as np
 
-__all__ = ["YU_COEFFICIENTS", "YU_ABSORPTION_RANGE_NM", "YU_DIAMETER_RANGE_NM", "yu_diameter_nm",
-           "yu_absorption_nm"]
+__all__ = ["YU_COEFFICIENTS", "YU_ABSORPTION_RANGE_NM", "YU_DIAMETER_RANGE_NM", "yu_diameter_nm", "yu_absorption_nm"]
 
 #: polynomial coefficients of D(lambda), highest power first (Yu et al. 2003, CdSe)
 YU_COEFFICIENTS: tuple[float, ...] = (1.6122e-9, -2.6575e-6, 1.6242e-3, -0.4277, 41.57)
@@ -43,8 +42,10 @@ def _poly(lam: np.ndarray) -> np.ndarray:
 
 
 #: diameters (nm) accepted by :func:`yu_absorption_nm` (the image of the wavelength range)
-YU_DIAMETER_RANGE_NM: tuple[float, float] = (float(_poly(np.array(YU_ABSORPTION_RANGE_NM[0]))),
-                                             float(_poly(np.array(YU_ABSORPTION_RANGE_NM[1]))))
+YU_DIAMETER_RANGE_NM: tuple[float, float] = (
+    float(_poly(np.array(YU_ABSORPTION_RANGE_NM[0]))),
+    float(_poly(np.array(YU_ABSORPTION_RANGE_NM[1]))),
+)
 
 
 def _as_finite_array(value: object, name: str, unit: str) -> np.ndarray:
@@ -66,7 +67,8 @@ def _check_range(arr: np.ndarray, name: str, lo: float, hi: float, unit: str, wh
         raise ValueError(
             f"{name}={v:g} {unit} is outside the validity range {lo:g}-{hi:g} {unit} of the Yu et al. (2003) CdSe "
             f"sizing curve ({what}); outside it the quartic is an uncalibrated extrapolation: use another sizing "
-            "calibration (e.g. Jasieniak et al. 2009) or report the value without optical size")
+            "calibration (e.g. Jasieniak et al. 2009) or report the value without optical size"
+        )
 
 
 def yu_diameter_nm(absorption_nm: float | np.ndarray) -> float | np.ndarray:
@@ -189,9 +191,13 @@ def msc_family_sizes(radius_nm: float, absorption_nm: float | None) -> dict[str,
     >>> round(s["saxs_diameter_nm"], 2), round(s["optical_diameter_nm"], 2)
     (1.88, 1.85)
     """
-    return {"radius_nm": radius_nm, "saxs_diameter_nm": 2.0 * radius_nm, "absorption_nm": absorption_nm,
-            "optical_diameter_nm": float(yu_diameter_nm(absorption_nm)) if absorption_nm is not None else None,
-            "yu_absorption_of_saxs_diameter_nm": yu_equivalent_absorption_nm(radius_nm)}
+    return {
+        "radius_nm": radius_nm,
+        "saxs_diameter_nm": 2.0 * radius_nm,
+        "absorption_nm": absorption_nm,
+        "optical_diameter_nm": float(yu_diameter_nm(absorption_nm)) if absorption_nm is not None else None,
+        "yu_absorption_of_saxs_diameter_nm": yu_equivalent_absorption_nm(radius_nm),
+    }
 
 
 __all__ += ["yu_equivalent_absorption_nm", "msc_family_sizes"]

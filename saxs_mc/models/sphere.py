@@ -93,14 +93,18 @@ def sphere_dsigma(
     phi = np.atleast_1d(np.asarray(volume_fraction, dtype=float))
     q = np.asarray(q_nm, dtype=float)
     if r.shape != phi.shape:
-        raise ValueError(f"radius_nm has shape {r.shape} but volume_fraction has {phi.shape}; give one fraction per radius")
+        raise ValueError(
+            f"radius_nm has shape {r.shape} but volume_fraction has {phi.shape}; give one fraction per radius"
+        )
     _check_array("radius_nm", r, lower=0.0, strict=True, fix="give finite radii > 0 nm")
     _check_array("volume_fraction", phi, lower=0.0, strict=False, fix="give finite volume fractions >= 0")
     _check_array("q_nm", q, lower=0.0, strict=False, fix="give finite q >= 0 in 1/nm")
     c = float(contrast_1e6_A2)
     if not np.isfinite(c):
-        raise ValueError(f"contrast_1e6_A2={contrast_1e6_A2!r} is not finite; give the SLD difference in 1e-6 A^-2 "
-                         f"(CdSe in octadecene: {CONTRAST_CDSE_ODE:.2f})")
+        raise ValueError(
+            f"contrast_1e6_A2={contrast_1e6_A2!r} is not finite; give the SLD difference in 1e-6 A^-2 "
+            f"(CdSe in octadecene: {CONTRAST_CDSE_ODE:.2f})"
+        )
     drho = contrast_to_cm2(c)
     p = sphere_form_factor(q_nm, r)
     return drho**2 * (phi * sphere_volume_cm3(r)) @ p
@@ -112,5 +116,7 @@ def _check_array(name: str, a: np.ndarray, *, lower: float, strict: bool, fix: s
     if bad.any():
         k = int(np.flatnonzero(bad.reshape(-1))[0])
         rel = ">" if strict else ">="
-        raise ValueError(f"{name}[{k}]={float(a.reshape(-1)[k])!r} is invalid ({int(bad.sum())} bad value(s); each must be finite "
-                         f"and {rel} {lower:g}); {fix}")
+        raise ValueError(
+            f"{name}[{k}]={float(a.reshape(-1)[k])!r} is invalid ({int(bad.sum())} bad value(s); each must be finite "
+            f"and {rel} {lower:g}); {fix}"
+        )

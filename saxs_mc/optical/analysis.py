@@ -85,28 +85,45 @@ class OpticalResult:
 
     def summary(self) -> dict[str, Any]:
         """JSON-safe: per spectrum its peaks (position +- std, height, FWHM, family, Yu diameter) and warnings."""
-        return jsonable({
-            "source": self.source,
-            "wavelength_range_nm": [float(self.wavelength_nm[0]), float(self.wavelength_nm[-1])],
-            "families": [dataclasses.asdict(f) for f in self.families],
-            "spectra": [{"name": s.name, "first_exciton_nm": s.first_exciton.wavelength_nm if s.first_exciton is not None else None,
-                         "peaks": [dataclasses.asdict(p) for p in s.peaks], "warnings": list(s.warnings)}
-                        for s in self.spectra],
-            "settings": self.settings, "versions": self.versions,
-        })
+        return jsonable(
+            {
+                "source": self.source,
+                "wavelength_range_nm": [float(self.wavelength_nm[0]), float(self.wavelength_nm[-1])],
+                "families": [dataclasses.asdict(f) for f in self.families],
+                "spectra": [
+                    {
+                        "name": s.name,
+                        "first_exciton_nm": s.first_exciton.wavelength_nm if s.first_exciton is not None else None,
+                        "peaks": [dataclasses.asdict(p) for p in s.peaks],
+                        "warnings": list(s.warnings),
+                    }
+                    for s in self.spectra
+                ],
+                "settings": self.settings,
+                "versions": self.versions,
+            }
+        )
 
     def report(self) -> str:
-        lines = [f"Absorption spectra: {self.source} ({len(self.spectra)} spectra, "
-                 f"{self.wavelength_nm[0]:g}-{self.wavelength_nm[-1]:g} nm)",
-                 f"  {'spectrum':<16} {'peak nm':>8} {'+-':>5} {'height':>7} {'FWHM':>5} {'family':<10} "
-                 f"{'Yu D nm':>7} {'+-':>5}"]
+        lines = [
+            f"Absorption spectra: {self.source} ({len(self.spectra)} spectra, "
+            f"{self.wavelength_nm[0]:g}-{self.wavelength_nm[-1]:g} nm)",
+            f"  {'spectrum':<16} {'peak nm':>8} {'+-':>5} {'height':>7} {'FWHM':>5} {'family':<10} "
+            f"{'Yu D nm':>7} {'+-':>5}",
+        ]
         for s in self.spectra:
             if not s.peaks:
                 lines.append(f"  {s.name:<16} no excitonic peak found")
             for p in s.peaks:
-                d = f"{p.diameter_nm:7.3f} {p.diameter_std_nm:5.3f}" if p.diameter_nm is not None else f"{'-':>7} {'':>5}"
-                lines.append(f"  {s.name:<16} {p.wavelength_nm:8.1f} {p.wavelength_std_nm:5.2f} {p.height:7.4f} "
-                             f"{p.fwhm_nm:5.1f} {p.family or '-':<10} {d}")
+                d = (
+                    f"{p.diameter_nm:7.3f} {p.diameter_std_nm:5.3f}"
+                    if p.diameter_nm is not None
+                    else f"{'-':>7} {'':>5}"
+                )
+                lines.append(
+                    f"  {s.name:<16} {p.wavelength_nm:8.1f} {p.wavelength_std_nm:5.2f} {p.height:7.4f} "
+                    f"{p.fwhm_nm:5.1f} {p.family or '-':<10} {d}"
+                )
         for w in self.warnings:
             lines.append(f"  warning: {w}")
         return "\n".join(lines)
@@ -122,8 +139,14 @@ class OpticalResult:
             for p in s.peaks:
                 j = int(np.argmin(np.abs(self.wavelength_nm - p.wavelength_nm)))
                 ax.plot([p.wavelength_nm], [a[j]], "v", color=line.get_color(), ms=5)
-                ax.annotate(p.family or f"{p.wavelength_nm:.0f}", (p.wavelength_nm, a[j]), fontsize=6,
-                            xytext=(0, 4), textcoords="offset points", ha="center")
+                ax.annotate(
+                    p.family or f"{p.wavelength_nm:.0f}",
+                    (p.wavelength_nm, a[j]),
+                    fontsize=6,
+                    xytext=(0, 4),
+                    textcoords="offset points",
+                    ha="center",
+                )
         ax.set_xlabel("wavelength (nm)")
         ax.set_ylabel("absorbance")
         ax.legend(fontsize=6, ncol=2)
@@ -131,13 +154,20 @@ class OpticalResult:
         return ax
 
 
-def _analyse_one(name: str, wl: np.ndarray, a: np.ndarray, families, min_significance: float,
-                 smooth_nm: float) -> SpectrumPeaks:
+def _analyse_one(
+    name: str, wl: np.ndarray, a: np.ndarray, families, min_significance: float, smooth_nm: float
+) -> SpectrumPeaks:
     warnings = []
     lo, hi = SIZING_RANGE_NM
     if wl[-1] < lo or wl[0] > hi:
-        return SpectrumPeaks(name, (), (f"spectrum covers {wl[0]:g}-{wl[-1]:g} nm, outside the {lo:g}-{hi:g} nm "
-                                        "sizing range: no first-exciton size",))
+        return SpectrumPeaks(
+            name,
+            (),
+            (
+                f"spectrum covers {wl[0]:g}-{wl[-1]:g} nm, outside the {lo:g}-{hi:g} nm "
+                "sizing range: no first-exciton size",
+            ),
+        )
     cands, noise = find_candidates(wl, a, min_significance=min_significance, smooth_nm=smooth_nm)
     fitted = fit_peaks(wl, a, [(float(wl[i]), w) for i, w in cands], noise)
     peaks = []
@@ -146,16 +176,24 @@ def _analyse_one(name: str, wl: np.ndarray, a: np.ndarray, families, min_signifi
             continue
         d, sd = yu_size(c, sc)
         if d is None:
-            warnings.append(f"peak at {c:.1f} nm is outside the {YU_ABSORPTION_RANGE_NM[0]:g}-"
-                            f"{YU_ABSORPTION_RANGE_NM[1]:g} nm range of the Yu et al. (2003) sizing curve: no size")
-        peaks.append(ExcitonPeak(c, sc, h, sh, fwhm, h / sh if sh > 0 else float("inf"), assign_family(c, families),
-                                 d, sd))
+            warnings.append(
+                f"peak at {c:.1f} nm is outside the {YU_ABSORPTION_RANGE_NM[0]:g}-"
+                f"{YU_ABSORPTION_RANGE_NM[1]:g} nm range of the Yu et al. (2003) sizing curve: no size"
+            )
+        peaks.append(
+            ExcitonPeak(c, sc, h, sh, fwhm, h / sh if sh > 0 else float("inf"), assign_family(c, families), d, sd)
+        )
     peaks.sort(key=lambda p: -p.wavelength_nm)
     return SpectrumPeaks(name, tuple(peaks), tuple(warnings))
 
 
-def analyse_spectra(spectra: Spectra | str | Path, families: Sequence[OpticalFamily] | None = None, *,
-                    min_significance: float = 5.0, smooth_nm: float = 8.0) -> OpticalResult:
+def analyse_spectra(
+    spectra: Spectra | str | Path,
+    families: Sequence[OpticalFamily] | None = None,
+    *,
+    min_significance: float = 5.0,
+    smooth_nm: float = 8.0,
+) -> OpticalResult:
     """Find first-exciton peaks, assign them to families and size them (Yu et al. 2003).
 
     Parameters
@@ -188,14 +226,26 @@ def analyse_spectra(spectra: Spectra | str | Path, families: Sequence[OpticalFam
         raise ValueError(f"min_significance={min_significance!r} must be > 0 (standard deviations, default 5)")
     if not (isinstance(smooth_nm, (int, float)) and smooth_nm > 0):
         raise ValueError(f"smooth_nm={smooth_nm!r} must be > 0 nm (default 8)")
-    out = tuple(_analyse_one(n, spectra.wavelength_nm, a, fams, min_significance, smooth_nm)
-                for n, a in zip(spectra.names, spectra.absorbance))
+    out = tuple(
+        _analyse_one(n, spectra.wavelength_nm, a, fams, min_significance, smooth_nm)
+        for n, a in zip(spectra.names, spectra.absorbance)
+    )
     for s in out:
         for w in s.warnings:
             log.warning("%s: %s: %s", spectra.source, s.name, w)
-    return OpticalResult(spectra.source, spectra.wavelength_nm, spectra.absorbance, out, fams,
-                         {"min_significance": min_significance, "smooth_nm": smooth_nm,
-                          "sizing_range_nm": list(SIZING_RANGE_NM), "yu_range_nm": list(YU_ABSORPTION_RANGE_NM),
-                          "method": "Savitzky-Golay second-derivative candidates, joint Gaussian fit on a cubic "
-                                    "baseline in photon energy (lmfit), Yu et al. 2003 diameters"},
-                         package_versions())
+    return OpticalResult(
+        spectra.source,
+        spectra.wavelength_nm,
+        spectra.absorbance,
+        out,
+        fams,
+        {
+            "min_significance": min_significance,
+            "smooth_nm": smooth_nm,
+            "sizing_range_nm": list(SIZING_RANGE_NM),
+            "yu_range_nm": list(YU_ABSORPTION_RANGE_NM),
+            "method": "Savitzky-Golay second-derivative candidates, joint Gaussian fit on a cubic "
+            "baseline in photon energy (lmfit), Yu et al. 2003 diameters",
+        },
+        package_versions(),
+    )

@@ -25,18 +25,25 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "optical",
         help="first-exciton peaks of absorbance spectra: magic-size families and Yu et al. (2003) diameters",
         description="Read UV-Vis absorbance spectra (CSV/TXT: wavelength in nm, one or many absorbance columns), "
-                    "find first-exciton peaks on the scattering/continuum background (second derivative + lmfit "
-                    "Gaussian fit), assign them to magic-size families and size them with Yu et al. (2003). "
-                    "Writes <stem>_optical.json per file.",
-        epilog="examples:\n" + __doc__.split("Examples\n--------\n", 1)[1], formatter_class=argparse.RawDescriptionHelpFormatter,
+        "find first-exciton peaks on the scattering/continuum background (second derivative + lmfit "
+        "Gaussian fit), assign them to magic-size families and size them with Yu et al. (2003). "
+        "Writes <stem>_optical.json per file.",
+        epilog="examples:\n" + __doc__.split("Examples\n--------\n", 1)[1],
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("spectra", nargs="+", metavar="SPECTRUM", help="CSV/TXT spectrum file(s)")
     p.add_argument("-o", "--outdir", default=".", help="output directory (default: .)")
-    p.add_argument("--family", action="append", default=None, metavar="NAME:LAMBDA[:TOL]",
-                   help="a family by absorption peak (nm) and assignment tolerance (default 6 nm); repeatable; "
-                        "default CdSe-382/403/437/465")
-    p.add_argument("--min-significance", type=float, default=5.0,
-                   help="detection threshold in standard deviations (default 5)")
+    p.add_argument(
+        "--family",
+        action="append",
+        default=None,
+        metavar="NAME:LAMBDA[:TOL]",
+        help="a family by absorption peak (nm) and assignment tolerance (default 6 nm); repeatable; "
+        "default CdSe-382/403/437/465",
+    )
+    p.add_argument(
+        "--min-significance", type=float, default=5.0, help="detection threshold in standard deviations (default 5)"
+    )
     p.add_argument("--smooth-nm", type=float, default=8.0, help="second-derivative smoothing window in nm (default 8)")
     p.add_argument("--no-plot", action="store_true", help="do not write <stem>_optical.png")
     p.set_defaults(func=_run)
@@ -74,8 +81,12 @@ def _run(args: argparse.Namespace) -> int:
         res = analyse_spectra(sp, fams, min_significance=args.min_significance, smooth_nm=args.smooth_nm)
         log.info("\n%s", res.report())
         stem = Path(sp.source).stem
-        doc = {"schema": "saxs_mc.optical/1", "created": utc_now(),
-               "input": {"path": sp.source, "sha256": file_sha256(sp.source)}, **res.summary()}
+        doc = {
+            "schema": "saxs_mc.optical/1",
+            "created": utc_now(),
+            "input": {"path": sp.source, "sha256": file_sha256(sp.source)},
+            **res.summary(),
+        }
         path = write_json_atomic(outdir / f"{stem}_optical.json", doc)
         if not args.no_plot:
             ax = res.plot()

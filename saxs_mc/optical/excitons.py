@@ -29,8 +29,12 @@ import numpy as np
 from saxs_mc.models.optical import YU_ABSORPTION_RANGE_NM, yu_diameter_nm
 
 #: magic-size CdSe families named by their first-exciton absorption peak (nm)
-CDSE_MSC_ABSORPTION: tuple[tuple[str, float], ...] = (("CdSe-382", 382.0), ("CdSe-403", 403.0),
-                                                      ("CdSe-437", 437.0), ("CdSe-465", 465.0))
+CDSE_MSC_ABSORPTION: tuple[tuple[str, float], ...] = (
+    ("CdSe-382", 382.0),
+    ("CdSe-403", 403.0),
+    ("CdSe-437", 437.0),
+    ("CdSe-465", 465.0),
+)
 #: degree of the baseline polynomial in photon energy under the fitted peaks
 BASELINE_DEGREE = 3
 #: photon energy (eV) times wavelength (nm)
@@ -65,19 +69,25 @@ def parse_optical_family(text: str) -> OpticalFamily:
             raise ValueError
         return OpticalFamily(parts[0], float(parts[1]), *(float(p) for p in parts[2:]))
     except ValueError as exc:
-        raise ValueError(f"--family {text!r}: expected NAME:LAMBDA[:TOL] with the absorption peak and tolerance in "
-                         f"nm, e.g. CdSe-437:437:6 ({exc})") from None
+        raise ValueError(
+            f"--family {text!r}: expected NAME:LAMBDA[:TOL] with the absorption peak and tolerance in "
+            f"nm, e.g. CdSe-437:437:6 ({exc})"
+        ) from None
 
 
 def check_optical_families(families: Sequence[OpticalFamily]) -> tuple[OpticalFamily, ...]:
     """Unique names and non-overlapping assignment ranges (all problems at once)."""
     fams = sorted(families, key=lambda f: f.absorption_nm)
-    problems = [f"optical family name {n!r} is used more than once" for n in
-                sorted({f.name for f in fams if [g.name for g in fams].count(f.name) > 1})]
+    problems = [
+        f"optical family name {n!r} is used more than once"
+        for n in sorted({f.name for f in fams if [g.name for g in fams].count(f.name) > 1})
+    ]
     for a, b in zip(fams, fams[1:]):
         if a.absorption_nm + a.tolerance_nm >= b.absorption_nm - b.tolerance_nm:
-            problems.append(f"optical families {a.name} ({a.absorption_nm:g} +- {a.tolerance_nm:g} nm) and {b.name} "
-                            f"({b.absorption_nm:g} +- {b.tolerance_nm:g} nm) overlap; reduce the tolerances")
+            problems.append(
+                f"optical families {a.name} ({a.absorption_nm:g} +- {a.tolerance_nm:g} nm) and {b.name} "
+                f"({b.absorption_nm:g} +- {b.tolerance_nm:g} nm) overlap; reduce the tolerances"
+            )
     if problems:
         raise ValueError("bad optical families: " + "; ".join(problems))
     return tuple(fams)
@@ -115,8 +125,9 @@ def _sg_second_derivative(a: np.ndarray, step: float, window: int) -> tuple[np.n
     return d2, sigma_a * gain, sigma_a
 
 
-def find_candidates(wl: np.ndarray, a: np.ndarray, *, min_significance: float = 5.0,
-                    smooth_nm: float = 8.0) -> tuple[list[tuple[int, float]], float]:
+def find_candidates(
+    wl: np.ndarray, a: np.ndarray, *, min_significance: float = 5.0, smooth_nm: float = 8.0
+) -> tuple[list[tuple[int, float]], float]:
     """Peak candidates and the absorbance noise.
 
     Each negative lobe of the smoothed second derivative (a run where d2A/dlambda2 < 0)
@@ -127,11 +138,12 @@ def find_candidates(wl: np.ndarray, a: np.ndarray, *, min_significance: float = 
     step = float(np.median(np.diff(wl)))
     window = max(7, int(round(smooth_nm / step)) | 1)
     if window >= wl.size:
-        raise ValueError(f"spectrum has {wl.size} points at {step:g} nm spacing: too few for peak finding "
-                         f"(need more than {window})")
+        raise ValueError(
+            f"spectrum has {wl.size} points at {step:g} nm spacing: too few for peak finding (need more than {window})"
+        )
     d2, noise_d2, sigma_a = _sg_second_derivative(a, step, window)
     half = window // 2
-    neg = np.concatenate([[False], d2[half:wl.size - half] < 0, [False]])
+    neg = np.concatenate([[False], d2[half : wl.size - half] < 0, [False]])
     edges = np.flatnonzero(np.diff(neg.astype(int)))
     out = []
     for i0, i1 in zip(edges[::2] + half, edges[1::2] + half):
@@ -152,8 +164,9 @@ def _groups(cands: list[tuple[float, float]]) -> list[list[tuple[float, float]]]
     return out
 
 
-def fit_peaks(wl: np.ndarray, a: np.ndarray, cands: list[tuple[float, float]],
-              noise: float) -> list[tuple[float, float, float, float, float]]:
+def fit_peaks(
+    wl: np.ndarray, a: np.ndarray, cands: list[tuple[float, float]], noise: float
+) -> list[tuple[float, float, float, float, float]]:
     """Joint Gaussian fit of overlapping candidates on a cubic-in-energy baseline (lmfit).
 
     Parameters
@@ -199,8 +212,15 @@ def fit_peaks(wl: np.ndarray, a: np.ndarray, cands: list[tuple[float, float]],
             sd_c, sd_h = p[f"c{k}"].stderr, p[f"h{k}"].stderr
             if sd_c is None or sd_h is None or not (np.isfinite(sd_c) and np.isfinite(sd_h)):
                 continue  # no covariance: the peak is not determined
-            out.append((float(p[f"c{k}"].value), float(sd_c), float(p[f"h{k}"].value), float(sd_h),
-                        2.3548 * float(p[f"s{k}"].value)))
+            out.append(
+                (
+                    float(p[f"c{k}"].value),
+                    float(sd_c),
+                    float(p[f"h{k}"].value),
+                    float(sd_h),
+                    2.3548 * float(p[f"s{k}"].value),
+                )
+            )
     return out
 
 
@@ -220,5 +240,6 @@ def yu_size(wavelength_nm: float, std_nm: float) -> tuple[float | None, float | 
     d = float(yu_diameter_nm(wavelength_nm))
     h = 0.5
     slope = (float(yu_diameter_nm(min(wavelength_nm + h, hi))) - float(yu_diameter_nm(max(wavelength_nm - h, lo)))) / (
-        min(wavelength_nm + h, hi) - max(wavelength_nm - h, lo))
+        min(wavelength_nm + h, hi) - max(wavelength_nm - h, lo)
+    )
     return d, abs(slope) * std_nm

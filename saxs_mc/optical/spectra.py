@@ -48,8 +48,10 @@ class Spectra:
         wl = np.array(self.wavelength_nm, dtype=float)
         a = np.atleast_2d(np.array(self.absorbance, dtype=float))
         if wl.ndim != 1 or a.shape[1] != wl.size or len(self.names) != a.shape[0]:
-            raise ValueError(f"{self.source or 'spectra'}: wavelength {wl.shape}, absorbance {a.shape} and "
-                             f"{len(self.names)} names do not match")
+            raise ValueError(
+                f"{self.source or 'spectra'}: wavelength {wl.shape}, absorbance {a.shape} and "
+                f"{len(self.names)} names do not match"
+            )
         for arr in (wl, a):
             arr.flags.writeable = False
         object.__setattr__(self, "wavelength_nm", wl)
@@ -71,8 +73,9 @@ def _rows(path: Path) -> tuple[list[str] | None, list[list[float]]]:
             rows.append([float(p) for p in parts])
         except ValueError:
             if rows:
-                raise ValueError(f"{path}: line {n} {line.strip()!r} is not numeric; fix it or comment it "
-                                 "out with '#'") from None
+                raise ValueError(
+                    f"{path}: line {n} {line.strip()!r} is not numeric; fix it or comment it out with '#'"
+                ) from None
             header = [p.strip().strip('"') for p in re.split(r"[,;\t]+", s) if p.strip()]
             if len(header) == 1:
                 header = parts
@@ -85,23 +88,31 @@ def _wavelength_column(path: Path, header: list[str] | None, data: np.ndarray) -
     if header is not None and len(header) == data.shape[1]:
         for name in header:
             if _EV_NAME.search(name) and not _WL_NAME.search(name):
-                raise ValueError(f"{path}: column {name!r} is a photon energy (eV); saxs_mc.optical needs the "
-                                 "wavelength in nm: convert with lambda [nm] = 1239.84 / E [eV]")
+                raise ValueError(
+                    f"{path}: column {name!r} is a photon energy (eV); saxs_mc.optical needs the "
+                    "wavelength in nm: convert with lambda [nm] = 1239.84 / E [eV]"
+                )
         for k, name in enumerate(header):
             if _WL_NAME.search(name):
                 return k
     x = data[:, 0]
     d = np.diff(x)
     if data.shape[1] < 2 or not (np.all(d > 0) or np.all(d < 0)):
-        raise ValueError(f"{path}: no wavelength column found (no column named wavelength/lambda/nm, and the first "
-                         "column is not monotonic); give the wavelength in nm as the first column, then absorbance")
+        raise ValueError(
+            f"{path}: no wavelength column found (no column named wavelength/lambda/nm, and the first "
+            "column is not monotonic); give the wavelength in nm as the first column, then absorbance"
+        )
     lo, hi = float(np.min(x)), float(np.max(x))
     if EV_RANGE[0] <= lo and hi <= EV_RANGE[1]:
-        raise ValueError(f"{path}: the first column runs {lo:g}-{hi:g}: that is a photon energy in eV, not a "
-                         "wavelength; convert to nm (lambda [nm] = 1239.84 / E [eV])")
+        raise ValueError(
+            f"{path}: the first column runs {lo:g}-{hi:g}: that is a photon energy in eV, not a "
+            "wavelength; convert to nm (lambda [nm] = 1239.84 / E [eV])"
+        )
     if not (NM_RANGE[0] <= lo and hi <= NM_RANGE[1]):
-        raise ValueError(f"{path}: the first column runs {lo:g}-{hi:g}, not a UV-Vis wavelength in nm "
-                         f"({NM_RANGE[0]:g}-{NM_RANGE[1]:g}); give the wavelength in nm as the first column")
+        raise ValueError(
+            f"{path}: the first column runs {lo:g}-{hi:g}, not a UV-Vis wavelength in nm "
+            f"({NM_RANGE[0]:g}-{NM_RANGE[1]:g}); give the wavelength in nm as the first column"
+        )
     return 0
 
 
@@ -134,8 +145,10 @@ def read_spectra(path: str | Path) -> Spectra:
     header, rows = _rows(path)
     ncol = {len(r) for r in rows}
     if len(ncol) != 1:
-        raise ValueError(f"{path}: rows have different numbers of columns {sorted(ncol)}; every row needs the "
-                         "wavelength and the same absorbance columns")
+        raise ValueError(
+            f"{path}: rows have different numbers of columns {sorted(ncol)}; every row needs the "
+            "wavelength and the same absorbance columns"
+        )
     data = np.array(rows, dtype=float)
     k = _wavelength_column(path, header, data)
     others = [j for j in range(data.shape[1]) if j != k]

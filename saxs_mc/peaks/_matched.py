@@ -80,8 +80,17 @@ def _evaluate(q, resid, w, fw_row, centres, halfwin):
     snr = np.zeros(centres.size)
     amp = np.zeros(centres.size)
     if centres.size:
-        _scan_kernel.template_fits(np.ascontiguousarray(q), np.ascontiguousarray(resid), np.ascontiguousarray(w),
-                                   np.ascontiguousarray(fw_row), centres, float(halfwin), 8, snr, amp)
+        _scan_kernel.template_fits(
+            np.ascontiguousarray(q),
+            np.ascontiguousarray(resid),
+            np.ascontiguousarray(w),
+            np.ascontiguousarray(fw_row),
+            centres,
+            float(halfwin),
+            8,
+            snr,
+            amp,
+        )
     return snr, amp
 
 
@@ -109,9 +118,20 @@ class MatchedFilter:
         within F_c / 2 of its centre.
     """
 
-    def __init__(self, q, resid, sigma, width_limit, factors, *, refine_above: float, weight_mask=None,
-                 see_through: Sequence[tuple[float, float]] = (), min_points_per_fwhm: float = 2.5,
-                 halfwin: float = 4.0):
+    def __init__(
+        self,
+        q,
+        resid,
+        sigma,
+        width_limit,
+        factors,
+        *,
+        refine_above: float,
+        weight_mask=None,
+        see_through: Sequence[tuple[float, float]] = (),
+        min_points_per_fwhm: float = 2.5,
+        halfwin: float = 4.0,
+    ):
         self.q, self.resid = q, resid
         self.w_all = 1.0 / sigma**2
         self.width_limit = width_limit
@@ -204,8 +224,17 @@ class MatchedFilter:
         self.evaluated[r, centres] = True
 
 
-def scan(q, resid, sigma, width_limit, factors, *, refine_above: float, weight_mask=None,
-         see_through: Sequence[tuple[float, float]] = ()) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def scan(
+    q,
+    resid,
+    sigma,
+    width_limit,
+    factors,
+    *,
+    refine_above: float,
+    weight_mask=None,
+    see_through: Sequence[tuple[float, float]] = (),
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Significance map over centres and widths (one-off :class:`MatchedFilter`).
 
     Returns
@@ -217,12 +246,25 @@ def scan(q, resid, sigma, width_limit, factors, *, refine_above: float, weight_m
     fwhm : ndarray of shape (k, n)
         Template FWHM (1/nm).
     """
-    return MatchedFilter(q, resid, sigma, width_limit, factors, refine_above=refine_above, weight_mask=weight_mask,
-                         see_through=see_through).maps
+    return MatchedFilter(
+        q,
+        resid,
+        sigma,
+        width_limit,
+        factors,
+        refine_above=refine_above,
+        weight_mask=weight_mask,
+        see_through=see_through,
+    ).maps
 
 
 def pick_candidates(
-    q: np.ndarray, snr: np.ndarray, amp: np.ndarray, fwhm: np.ndarray, threshold: float, max_candidates: int,
+    q: np.ndarray,
+    snr: np.ndarray,
+    amp: np.ndarray,
+    fwhm: np.ndarray,
+    threshold: float,
+    max_candidates: int,
 ) -> list[Candidate]:
     """Non-maximum suppression on the significance map.
 

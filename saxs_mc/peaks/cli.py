@@ -35,10 +35,17 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("data", type=Path, help="reduced curve: NXcanSAS (.h5/.nxs) or ASCII (q, I, Idev)")
     p.add_argument("-o", "--outdir", type=Path, required=True, help="output directory")
     p.add_argument("--stem", default=None, help="output file stem (default: input file stem)")
-    p.add_argument("--q-range", nargs=2, type=float, default=None, metavar=("QMIN", "QMAX"),
-                   help="q range in 1/nm (default: the whole curve)")
-    p.add_argument("--q-unit", default=None, choices=("1/nm", "1/A"),
-                   help="q unit of an ASCII file whose header does not state it")
+    p.add_argument(
+        "--q-range",
+        nargs=2,
+        type=float,
+        default=None,
+        metavar=("QMIN", "QMAX"),
+        help="q range in 1/nm (default: the whole curve)",
+    )
+    p.add_argument(
+        "--q-unit", default=None, choices=("1/nm", "1/A"), help="q unit of an ASCII file whose header does not state it"
+    )
     add_option(p, "--profile", decl=D["profile"])
     add_option(p, "--min-significance", decl=D["min_significance"])
     p.add_argument("--drop-nonfinite", action="store_true", help="ignore NaN/inf points instead of failing")
@@ -54,8 +61,13 @@ def _run(args: argparse.Namespace) -> int:
 
     check_output_location(args.outdir, folder=True)  # before computing
     curve = read_curve(args.data, q_unit=args.q_unit)
-    pk = find_peaks_curve(curve, q_range_nm=tuple(args.q_range) if args.q_range else None, profile=args.profile,
-                          min_significance=args.min_significance, drop_nonfinite=args.drop_nonfinite)
+    pk = find_peaks_curve(
+        curve,
+        q_range_nm=tuple(args.q_range) if args.q_range else None,
+        profile=args.profile,
+        min_significance=args.min_significance,
+        drop_nonfinite=args.drop_nonfinite,
+    )
     for line in pk.report().splitlines():
         log.info("%s", line)
     stem = args.stem or args.data.stem

@@ -95,8 +95,11 @@ _NARROW_MAX = 1.0  # templates up to W(q) are fitted as peak candidates; broader
 _NARROW_ROWS = np.flatnonzero(_WIDTH_FACTORS <= _NARROW_MAX)
 _BROAD_ROWS = np.flatnonzero(_WIDTH_FACTORS > _NARROW_MAX)
 _GAUSS_AREA = 1.0645  # area of a unit-height Gaussian of unit FWHM: sqrt(pi / (4 ln 2))
-_PROFILE_FUNCS = {"pseudo_voigt": lineshapes.pvoigt, "gaussian": lineshapes.gaussian,
-                  "lorentzian": lineshapes.lorentzian}
+_PROFILE_FUNCS = {
+    "pseudo_voigt": lineshapes.pvoigt,
+    "gaussian": lineshapes.gaussian,
+    "lorentzian": lineshapes.lorentzian,
+}
 
 
 _DEFAULTS = PeakSearchSettings()
@@ -150,8 +153,10 @@ class Peak:
 
     def __repr__(self) -> str:
         order = f" {self.order}" if self.order else ""
-        return (f"Peak({self.kind}{order} q={self.q_nm:.4g}+-{self.q_err:.2g} 1/nm, d={self.d_nm:.4g} nm, "
-                f"FWHM={self.fwhm:.3g}, area={self.area:.4g}+-{self.area_err:.2g}, signif={self.significance:.1f})")
+        return (
+            f"Peak({self.kind}{order} q={self.q_nm:.4g}+-{self.q_err:.2g} 1/nm, d={self.d_nm:.4g} nm, "
+            f"FWHM={self.fwhm:.3g}, area={self.area:.4g}+-{self.area_err:.2g}, signif={self.significance:.1f})"
+        )
 
     def summary(self) -> dict[str, Any]:
         """JSON-safe dict; keys follow the ``<stem>_peaks.json`` schema."""
@@ -246,8 +251,11 @@ class PeakResult:
             found = f"{len(self.peaks)} Bragg peak{'s' if len(self.peaks) > 1 else ''} at q = {where} 1/nm; {self.phase.short()}"
         else:
             found = "no Bragg peaks"
-        broad = f"; {len(self.broad_features)} broad feature{'s' if len(self.broad_features) > 1 else ''}" \
-            if self.broad_features else ""
+        broad = (
+            f"; {len(self.broad_features)} broad feature{'s' if len(self.broad_features) > 1 else ''}"
+            if self.broad_features
+            else ""
+        )
         conv = "" if self.converged else "; fit NOT converged"
         rng = f"q {self.q[0]:.3g}-{self.q[-1]:.3g} 1/nm" if self.q.size else "no data"
         return f"PeakResult({title}{found}{broad}{conv}; {self.q.size} points, {rng})"
@@ -272,7 +280,9 @@ class PeakResult:
 
     def report(self) -> str:
         """Human-readable multi-line report."""
-        lines = [f"Bragg peaks in {self.title or 'curve'} ({self.q.size} points, q {self.q[0]:.3g}-{self.q[-1]:.3g} 1/nm)"]
+        lines = [
+            f"Bragg peaks in {self.title or 'curve'} ({self.q.size} points, q {self.q[0]:.3g}-{self.q[-1]:.3g} 1/nm)"
+        ]
         if not self.converged:
             lines.append(f"  WARNING: joint fit did not converge: {self.fit_message}")
         if not self.peaks:
@@ -284,7 +294,9 @@ class PeakResult:
                 + (f"  {p.order}" if p.order else "")
             )
         for p in self.broad_features:
-            lines.append(f"  broad maximum at q = {p.q_nm:.3f} 1/nm (FWHM {p.fwhm:.3f}, FWHM/q = {p.fwhm / p.q_nm:.2f}) - not a Bragg peak")
+            lines.append(
+                f"  broad maximum at q = {p.q_nm:.3f} 1/nm (FWHM {p.fwhm:.3f}, FWHM/q = {p.fwhm / p.q_nm:.2f}) - not a Bragg peak"
+            )
         lines.append("  " + self.phase.report().replace("\n", "\n  "))
         return "\n".join(lines)
 
@@ -369,7 +381,9 @@ def _select_q_range(q, i, s, q_range_nm):
     if m.sum() < MIN_POINTS:
         raise ValueError(
             f"find_peaks: q_range_nm = {q_range_nm!r} leaves {int(m.sum())} points (need >= {MIN_POINTS}); "
-            f"the data cover {q.min():.4g} - {q.max():.4g} 1/nm" if q.size else "find_peaks: empty curve"
+            f"the data cover {q.min():.4g} - {q.max():.4g} 1/nm"
+            if q.size
+            else "find_peaks: empty curve"
         )
     return q[m], i[m], s[m]
 
@@ -447,8 +461,11 @@ def _search_candidates(q, y, s, baseline, width_limit, cfg: PeakSearchSettings) 
             break
         excl = new
         base = baseline(excl)
-    log.debug("find_peaks: %d candidates %s", len(cands),
-              [(round(c.q0, 4), round(c.fwhm, 4), round(c.significance, 1)) for c in cands])
+    log.debug(
+        "find_peaks: %d candidates %s",
+        len(cands),
+        [(round(c.q0, 4), round(c.fwhm, 4), round(c.significance, 1)) for c in cands],
+    )
     return base, cands
 
 
@@ -590,10 +607,19 @@ class _Fit:
         loc_sig = float(np.mean(self.s[m])) if m.any() else float(self.s[np.argmin(np.abs(self.q - q0))])
         d = 2.0 * math.pi / q0 if q0 > 0 else float("nan")
         return Peak(
-            q_nm=q0, q_err=q0e, fwhm=fwhm, fwhm_err=fwhm_e, area=area, area_err=area_e, height=height,
+            q_nm=q0,
+            q_err=q0e,
+            fwhm=fwhm,
+            fwhm_err=fwhm_e,
+            area=area,
+            area_err=area_e,
+            height=height,
             significance=area / area_e if area_e > 0 and np.isfinite(area_e) else float("nan"),
-            height_snr=height / loc_sig, d_nm=d, d_err=d * q0e / q0 if q0 > 0 else float("nan"),
-            coherence_length_nm=2.0 * math.pi * scherrer_k / fwhm if fwhm > 0 else float("nan"), fraction=frac,
+            height_snr=height / loc_sig,
+            d_nm=d,
+            d_err=d * q0e / q0 if q0 > 0 else float("nan"),
+            coherence_length_nm=2.0 * math.pi * scherrer_k / fwhm if fwhm > 0 else float("nan"),
+            fraction=frac,
         )
 
     def peaks(self, scherrer_k: float) -> tuple[float, list[Peak]]:
@@ -604,8 +630,12 @@ class _Fit:
 
 
 def _passes(p: Peak, cfg: PeakSearchSettings) -> bool:
-    return bool(np.isfinite(p.significance) and p.significance >= cfg.min_significance
-                and p.height_snr >= cfg.min_height_snr and p.area > 0)
+    return bool(
+        np.isfinite(p.significance)
+        and p.significance >= cfg.min_significance
+        and p.height_snr >= cfg.min_height_snr
+        and p.area > 0
+    )
 
 
 def _free_fraction_fit(q, y, s, base, group, window, cfg: PeakSearchSettings):
@@ -652,8 +682,13 @@ def _fit_group(q, y, s, base, group: list[Candidate], window, cfg: PeakSearchSet
         elif not res.success:
             converged = False
             messages.append(f"window {lo:.3g}-{hi:.3g} 1/nm: {msg}")
-        wf = _WindowFit(peaks=tuple(peaks), chi2=chi2, in_fit=fit.in_fit, background=fit.background(fit.res.params),
-                        components=fit.components(q))
+        wf = _WindowFit(
+            peaks=tuple(peaks),
+            chi2=chi2,
+            in_fit=fit.in_fit,
+            background=fit.background(fit.res.params),
+            components=fit.components(q),
+        )
         return wf, messages, converged
     return None, messages, converged
 
@@ -719,17 +754,32 @@ def _broad_peak(c: Candidate, scherrer_k: float) -> Peak:
     """A broad feature reported with its matched-filter position, width and significance."""
     area = c.height * c.fwhm * _GAUSS_AREA
     nan = float("nan")
-    return Peak(q_nm=c.q0, q_err=nan, fwhm=c.fwhm, fwhm_err=nan, area=area, area_err=area / c.significance,
-                height=c.height, significance=c.significance, height_snr=nan, d_nm=2 * math.pi / c.q0, d_err=nan,
-                coherence_length_nm=2 * math.pi * scherrer_k / c.fwhm, fraction=nan, kind="broad")
+    return Peak(
+        q_nm=c.q0,
+        q_err=nan,
+        fwhm=c.fwhm,
+        fwhm_err=nan,
+        area=area,
+        area_err=area / c.significance,
+        height=c.height,
+        significance=c.significance,
+        height_snr=nan,
+        d_nm=2 * math.pi / c.q0,
+        d_err=nan,
+        coherence_length_nm=2 * math.pi * scherrer_k / c.fwhm,
+        fraction=nan,
+        kind="broad",
+    )
 
 
 def _matched_broad_features(q, resid, s, width_limit, kratky, cfg: PeakSearchSettings) -> list[Peak]:
     """Broad features: wide templates on the data minus the fitted peaks (so peak tails do not count)."""
     maps = _matched.scan(q, resid, s, width_limit, _WIDTH_FACTORS[_BROAD_ROWS], refine_above=cfg.min_significance)
-    return [_broad_peak(c, cfg.scherrer_k)
-            for c in _matched.pick_candidates(q, *maps, cfg.min_significance, cfg.max_candidates)
-            if c.height > 0 and _has_local_max(q, kratky, c.q0, 0.5 * c.fwhm)]
+    return [
+        _broad_peak(c, cfg.scherrer_k)
+        for c in _matched.pick_candidates(q, *maps, cfg.min_significance, cfg.max_candidates)
+        if c.height > 0 and _has_local_max(q, kratky, c.q0, 0.5 * c.fwhm)
+    ]
 
 
 def _is_bragg(p: Peak, cfg: PeakSearchSettings) -> bool:
@@ -758,8 +808,10 @@ def _classify(fitted: Sequence[_Feature], broad_mf: Sequence[Peak], q, kratky, c
     for p in broad_mf:  # broad features seen only by the wide matched-filter templates
         if not any(abs(p.q_nm - b.peak.q_nm) < 0.5 * max(p.fwhm, b.peak.fwhm) for b in broad) and not near_bragg(p):
             broad.append(_Feature(p, None))
-    broad = sorted((f for f in broad if _has_local_max(q, kratky, f.peak.q_nm, 0.5 * f.peak.fwhm)
-                    and not near_bragg(f.peak)), key=lambda f: f.peak.q_nm)
+    broad = sorted(
+        (f for f in broad if _has_local_max(q, kratky, f.peak.q_nm, 0.5 * f.peak.fwhm) and not near_bragg(f.peak)),
+        key=lambda f: f.peak.q_nm,
+    )
     return bragg, broad
 
 
@@ -854,9 +906,16 @@ def find_peaks(
     >>> [round(p.q_nm, 2) for p in pk.peaks], pk.phase.phase, round(pk.phase.lattice_nm, 2)
     ([1.84, 3.68], 'lamellar', 3.41)
     """
-    cfg = PeakSearchSettings(profile=profile, min_significance=min_significance, min_height_snr=min_height_snr,
-                             max_rel_fwhm=max_rel_fwhm, max_fwhm_nm=max_fwhm_nm, scherrer_k=scherrer_k,
-                             baseline_stiffness=baseline_stiffness, max_candidates=max_candidates)
+    cfg = PeakSearchSettings(
+        profile=profile,
+        min_significance=min_significance,
+        min_height_snr=min_height_snr,
+        max_rel_fwhm=max_rel_fwhm,
+        max_fwhm_nm=max_fwhm_nm,
+        scherrer_k=scherrer_k,
+        baseline_stiffness=baseline_stiffness,
+        max_candidates=max_candidates,
+    )
     q, y, s = _validate(q, intensity, sigma, q_range_nm, drop_nonfinite)
     width_limit = cfg.width_limit(q)
     base, cands = _search_candidates(q, y, s, _baseline_model(q, y, s, cfg), width_limit, cfg)
@@ -870,9 +929,19 @@ def find_peaks(
         log.warning("find_peaks: peak fit did not converge (%s); peak values are unreliable", message)
     phase, bragg_peaks = _index([f.peak for f in bragg], q, index)
     return PeakResult(
-        peaks=tuple(bragg_peaks), broad_features=tuple(f.peak for f in broad), phase=phase, q=_ro(q),
-        intensity=_ro(y), sigma=_ro(s), background=_ro(background), model=_ro(model), converged=fits.converged,
-        fit_message=str(message), chi2_r=chi2_r, settings=cfg.summary(q_range_nm), title=title,
+        peaks=tuple(bragg_peaks),
+        broad_features=tuple(f.peak for f in broad),
+        phase=phase,
+        q=_ro(q),
+        intensity=_ro(y),
+        sigma=_ro(s),
+        background=_ro(background),
+        model=_ro(model),
+        converged=fits.converged,
+        fit_message=str(message),
+        chi2_r=chi2_r,
+        settings=cfg.summary(q_range_nm),
+        title=title,
         intensity_unit=intensity_unit,
     )
 

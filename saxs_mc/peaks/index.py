@@ -86,8 +86,12 @@ def _all_even_or_odd(h: int, k: int, l: int) -> bool:  # noqa: E741
 
 def _ia3d(h: int, k: int, l: int) -> bool:  # noqa: E741
     a, b, c = sorted((h, k, l))
-    return not ((h + k + l) % 2 or any(p % 2 or r % 2 for p, r in _zero_pairs(h, k, l))
-                or any((2 * hv + lv) % 4 for hv, lv in _hhl_pairs(h, k, l)) or (a == 0 and b == 0 and c % 4))
+    return not (
+        (h + k + l) % 2
+        or any(p % 2 or r % 2 for p, r in _zero_pairs(h, k, l))
+        or any((2 * hv + lv) % 4 for hv, lv in _hhl_pairs(h, k, l))
+        or (a == 0 and b == 0 and c % 4)
+    )
 
 
 #: reflection conditions of the cubic space groups (International Tables), by space-group name
@@ -271,10 +275,12 @@ class IndexResult:
             return f"phase: unindexed single peak (d = {self.lattice_nm:.3f} nm)"
         if self.phase == "unindexed":
             h = self.hint or {}
-            return (f"phase: unindexed - the best candidate, {h.get('name')} ({h.get('lattice_label')} = "
-                    f"{h.get('lattice_nm', float('nan')):.4f} nm, orders {', '.join(o or '?' for o in h.get('orders', []))}), "
-                    f"scores {h.get('acceptance_score', float('nan')):.2f} > {self.max_score:g} (acceptance threshold): "
-                    "a hint only")
+            return (
+                f"phase: unindexed - the best candidate, {h.get('name')} ({h.get('lattice_label')} = "
+                f"{h.get('lattice_nm', float('nan')):.4f} nm, orders {', '.join(o or '?' for o in h.get('orders', []))}), "
+                f"scores {h.get('acceptance_score', float('nan')):.2f} > {self.max_score:g} (acceptance threshold): "
+                "a hint only"
+            )
         s = (
             f"phase: {self.phase}, {self.lattice_label} = {self.lattice_nm:.4f} +- {self.lattice_err:.4f} nm, "
             f"orders {', '.join(o or '?' for o in self.orders)}, score {self.score:.2f}"
@@ -366,8 +372,11 @@ def _candidates(qs, es, names, q_lo, tol_sigma) -> list[dict[str, Any]]:
             if t is None:
                 continue
             t["score"] = (
-                t["chi2"] / max(t["n_matched"] - 1, 1) + _UNEXPLAINED_PENALTY * t["n_unexp"] + 2.0 * len(t["missing"])
-                + 1.0 * t["n_low"] + ph["complexity"]
+                t["chi2"] / max(t["n_matched"] - 1, 1)
+                + _UNEXPLAINED_PENALTY * t["n_unexp"]
+                + 2.0 * len(t["missing"])
+                + 1.0 * t["n_low"]
+                + ph["complexity"]
             )
             t["name"] = name
             if len(t["missing"]) <= max(1, t["n_matched"] - 1) and t["n_low"] <= (0 if t["n_matched"] < 3 else 1):
@@ -441,13 +450,26 @@ def index_peaks(
     """
     q, e, names = _check_inputs(q_positions_nm, q_errors, phases)
     if not (isinstance(max_score, (int, float)) and math.isfinite(max_score) and max_score > 0):
-        raise ValueError(f"index_peaks: max_score must be a positive finite number (default {MAX_SCORE}), got {max_score!r}")
+        raise ValueError(
+            f"index_peaks: max_score must be a positive finite number (default {MAX_SCORE}), got {max_score!r}"
+        )
     if q.size == 0:
         return _none(0, max_score)
     if q.size == 1:
         d = 2 * math.pi / q[0]
-        return IndexResult("unindexed single peak", d, d * e[0] / q[0], "d", (None,), float("nan"), float("nan"), 0, 1, 0,
-                           max_score=max_score)
+        return IndexResult(
+            "unindexed single peak",
+            d,
+            d * e[0] / q[0],
+            "d",
+            (None,),
+            float("nan"),
+            float("nan"),
+            0,
+            1,
+            0,
+            max_score=max_score,
+        )
     order = np.argsort(q)
     qs = q[order]
     es = np.sqrt(e[order] ** 2 + (sys_rel * qs) ** 2)
@@ -458,8 +480,16 @@ def index_peaks(
     ph = PHASES[best["name"]]
     orders = _orders(best, order, q.size)
     unexp = [i for i in range(q.size) if orders[i] is None]
-    secondary = _secondary(q[unexp], e[unexp], _depth, phases=phases, q_range_nm=q_range_nm, sys_rel=sys_rel,
-                           tol_sigma=tol_sigma, max_score=max_score)
+    secondary = _secondary(
+        q[unexp],
+        e[unexp],
+        _depth,
+        phases=phases,
+        q_range_nm=q_range_nm,
+        sys_rel=sys_rel,
+        tol_sigma=tol_sigma,
+        max_score=max_score,
+    )
     acceptance = best["score"] - _UNEXPLAINED_PENALTY * sum(_n_explained(s) for s in secondary)
     lat = ph["lattice"](best["base"])
     if acceptance > max_score:
@@ -491,14 +521,39 @@ def _secondary(q: np.ndarray, e: np.ndarray, depth: int, **kwargs: Any) -> tuple
     return (sec,) if sec.indexed else ()
 
 
-def _rejected(best: dict[str, Any], good: list[dict[str, Any]], orders: tuple[str | None, ...], lat: float,
-              acceptance: float, max_score: float) -> IndexResult:
-    """"unindexed": the best candidate scores worse than ``max_score``; it is kept as the ``hint``."""
+def _rejected(
+    best: dict[str, Any],
+    good: list[dict[str, Any]],
+    orders: tuple[str | None, ...],
+    lat: float,
+    acceptance: float,
+    max_score: float,
+) -> IndexResult:
+    """ "unindexed": the best candidate scores worse than ``max_score``; it is kept as the ``hint``."""
     nan = float("nan")
     n = len(orders)
-    hint = {"name": best["name"], "lattice_nm": lat, "lattice_label": PHASES[best["name"]]["label"],
-            "score": float(best["score"]), "acceptance_score": acceptance, "orders": list(orders),
-            "n_matched": best["n_matched"]}
-    return IndexResult("unindexed", nan, nan, "", (None,) * n, float(best["score"]), float(best["chi2"]), 0,
-                       n, 0, alternatives=_alternatives(good), acceptance_score=acceptance,
-                       max_score=max_score, hint=hint)
+    hint = {
+        "name": best["name"],
+        "lattice_nm": lat,
+        "lattice_label": PHASES[best["name"]]["label"],
+        "score": float(best["score"]),
+        "acceptance_score": acceptance,
+        "orders": list(orders),
+        "n_matched": best["n_matched"],
+    }
+    return IndexResult(
+        "unindexed",
+        nan,
+        nan,
+        "",
+        (None,) * n,
+        float(best["score"]),
+        float(best["chi2"]),
+        0,
+        n,
+        0,
+        alternatives=_alternatives(good),
+        acceptance_score=acceptance,
+        max_score=max_score,
+        hint=hint,
+    )

@@ -23,8 +23,11 @@ LABEL_GID = "peak-label"
 def peaks_document(pk: PeakResult, *, source: str | Path | None = None) -> dict[str, Any]:
     """The JSON document written to ``<stem>_peaks.json``."""
     doc = {"schema": SCHEMA, **pk.summary()}
-    doc["provenance"] = {"source": str(source) if source is not None else None, "created": utc_now(),
-                         "versions": package_versions()}
+    doc["provenance"] = {
+        "source": str(source) if source is not None else None,
+        "created": utc_now(),
+        "versions": package_versions(),
+    }
     return jsonable(doc)
 
 
@@ -42,8 +45,17 @@ def _renderer(ax: Axes):
     return canvas.get_renderer() if hasattr(canvas, "get_renderer") else None
 
 
-def place_labels(ax: Axes, xs: Any, texts: Any, *, color: str = "tab:red", fontsize: float = 7.0,
-                 top: float = 0.97, row_height: float = 0.055, pad_px: float = 4.0) -> list[Any]:
+def place_labels(
+    ax: Axes,
+    xs: Any,
+    texts: Any,
+    *,
+    color: str = "tab:red",
+    fontsize: float = 7.0,
+    top: float = 0.97,
+    row_height: float = 0.055,
+    pad_px: float = 4.0,
+) -> list[Any]:
     """Label positions ``xs`` (data x) near the top of ``ax`` without overlaps.
 
     Labels are packed greedily into rows, left to right: a label goes into the first
@@ -63,8 +75,18 @@ def place_labels(ax: Axes, xs: Any, texts: Any, *, color: str = "tab:red", fonts
     rows_right: list[float] = []
     out = []
     for x, s in sorted(zip(xs, texts), key=lambda t: t[0]):
-        t = ax.text(x, top, s, transform=trans, ha="center", va="top", fontsize=fontsize, color=color, gid=LABEL_GID,
-                    bbox={"boxstyle": "round,pad=0.15", "fc": "white", "ec": "none", "alpha": 0.8})
+        t = ax.text(
+            x,
+            top,
+            s,
+            transform=trans,
+            ha="center",
+            va="top",
+            fontsize=fontsize,
+            color=color,
+            gid=LABEL_GID,
+            bbox={"boxstyle": "round,pad=0.15", "fc": "white", "ec": "none", "alpha": 0.8},
+        )
         if renderer is not None:
             bb = t.get_window_extent(renderer)
             left, right = bb.x0, bb.x1
@@ -94,17 +116,30 @@ def draw_peaks(pk: PeakResult, ax: Axes | None = None) -> Axes:
     ax = _new_axes() if ax is None else ax
     q, y, s = pk.q, pk.intensity, pk.sigma
     pos = y > 0
-    ax.errorbar(q[pos], y[pos], yerr=np.minimum(s[pos], 0.999 * y[pos]), fmt=".", ms=2, lw=0.5, color="0.35",
-                label="data", zorder=1)
+    ax.errorbar(
+        q[pos],
+        y[pos],
+        yerr=np.minimum(s[pos], 0.999 * y[pos]),
+        fmt=".",
+        ms=2,
+        lw=0.5,
+        color="0.35",
+        label="data",
+        zorder=1,
+    )
     bpos = pk.background > 0
     ax.plot(q[bpos], pk.background[bpos], "-", color="tab:blue", lw=1.0, label="background", zorder=2)
     mpos = np.isfinite(pk.model) & (pk.model > 0)
     if np.any(mpos):
-        ax.plot(q, np.where(mpos, pk.model, np.nan), "-", color="tab:red", lw=1.0, label="fit (in fit windows)", zorder=3)
+        ax.plot(
+            q, np.where(mpos, pk.model, np.nan), "-", color="tab:red", lw=1.0, label="fit (in fit windows)", zorder=3
+        )
     for p in pk.peaks:
         ax.axvline(p.q_nm, color="tab:red", lw=0.6, ls=":", zorder=0)
     for i, p in enumerate(pk.broad_features):
-        ax.axvline(p.q_nm, color="tab:green", lw=0.6, ls="--", zorder=0, label="broad feature (not Bragg)" if i == 0 else None)
+        ax.axvline(
+            p.q_nm, color="tab:green", lw=0.6, ls="--", zorder=0, label="broad feature (not Bragg)" if i == 0 else None
+        )
     ax.set_xscale("log")
     if np.any(pos):
         ax.set_yscale("log")
@@ -119,16 +154,29 @@ def draw_peaks(pk: PeakResult, ax: Axes | None = None) -> Axes:
     ax.set_title(ttl, fontsize=9)
     ax.legend(fontsize=7, loc="lower left")
     if not pk.peaks:
-        extra = f" ({len(pk.broad_features)} broad feature{'s' if len(pk.broad_features) != 1 else ''})" \
-            if pk.broad_features else ""
-        ax.text(0.5, 0.95, "no Bragg peaks found" + extra, transform=ax.transAxes, ha="center", va="top",
-                fontsize=11, color="0.3", bbox={"boxstyle": "round,pad=0.3", "fc": "white", "ec": "0.7", "alpha": 0.9})
+        extra = (
+            f" ({len(pk.broad_features)} broad feature{'s' if len(pk.broad_features) != 1 else ''})"
+            if pk.broad_features
+            else ""
+        )
+        ax.text(
+            0.5,
+            0.95,
+            "no Bragg peaks found" + extra,
+            transform=ax.transAxes,
+            ha="center",
+            va="top",
+            fontsize=11,
+            color="0.3",
+            bbox={"boxstyle": "round,pad=0.3", "fc": "white", "ec": "0.7", "alpha": 0.9},
+        )
         return ax
     if ax.get_yscale() == "log":  # headroom for the label rows
         lo, hi = ax.get_ylim()
         ax.set_ylim(lo, hi * (hi / lo) ** 0.25)
-    place_labels(ax, [p.q_nm for p in pk.peaks],
-                 [f"{p.order + ' ' if p.order else ''}d={p.d_nm:.2f} nm" for p in pk.peaks])
+    place_labels(
+        ax, [p.q_nm for p in pk.peaks], [f"{p.order + ' ' if p.order else ''}d={p.d_nm:.2f} nm" for p in pk.peaks]
+    )
     return ax
 
 
@@ -143,8 +191,9 @@ def plot_peaks(path: str | Path, pk: PeakResult) -> Path:
     return path
 
 
-def write_peak_outputs(outdir: str | Path, stem: str, pk: PeakResult, *, source: str | Path | None = None,
-                       plot: bool = True) -> dict[str, Path]:
+def write_peak_outputs(
+    outdir: str | Path, stem: str, pk: PeakResult, *, source: str | Path | None = None, plot: bool = True
+) -> dict[str, Path]:
     """Write ``<outdir>/<stem>_peaks.json`` and ``<outdir>/<stem>_peaks.png``.
 
     Returns

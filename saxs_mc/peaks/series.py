@@ -81,7 +81,9 @@ class MesophaseSeries:
             )
         if math.isfinite(self.melting_temperature_C):
             lo, hi = self.melting_bracket_C
-            lines.append(f"  peaks vanish at ~{self.melting_temperature_C:.1f} C (between {lo:.1f} and {hi:.1f} C; {self.melting_method})")
+            lines.append(
+                f"  peaks vanish at ~{self.melting_temperature_C:.1f} C (between {lo:.1f} and {hi:.1f} C; {self.melting_method})"
+            )
         else:
             lines.append(f"  melting temperature: not determined ({self.melting_method})")
         return "\n".join(lines)
@@ -119,8 +121,17 @@ def mesophase_series(temperatures_C: Sequence[float], peak_results: Sequence[Pea
     lat = np.array([r.phase.lattice_nm for r in res], dtype=float)
     tm, bracket, method = _melting(t, n > 0, area)
     return MesophaseSeries(
-        temperatures_C=t, n_peaks=n, total_area=area, total_area_err=area_err, first_peak_q_nm=q1, first_peak_q_err=q1e,
-        first_peak_area=a1, phases=phases, lattice_nm=lat, melting_temperature_C=tm, melting_bracket_C=bracket,
+        temperatures_C=t,
+        n_peaks=n,
+        total_area=area,
+        total_area_err=area_err,
+        first_peak_q_nm=q1,
+        first_peak_q_err=q1e,
+        first_peak_area=a1,
+        phases=phases,
+        lattice_nm=lat,
+        melting_temperature_C=tm,
+        melting_bracket_C=bracket,
         melting_method=method,
     )
 
@@ -133,7 +144,9 @@ def _check_series(temperatures_C: Sequence[float], peak_results: Sequence[PeakRe
     if not np.all(np.isfinite(t)):
         raise ValueError(f"mesophase_series: temperatures_C must be finite, got {t.tolist()}")
     if len(peak_results) != t.size:
-        raise ValueError(f"mesophase_series: {t.size} temperatures but {len(peak_results)} peak results; pass one per temperature")
+        raise ValueError(
+            f"mesophase_series: {t.size} temperatures but {len(peak_results)} peak results; pass one per temperature"
+        )
     for i, pk in enumerate(peak_results):
         if not isinstance(pk, PeakResult):
             raise TypeError(f"mesophase_series: peak_results[{i}] is {type(pk).__name__}, expected PeakResult")
@@ -148,13 +161,20 @@ def _melting(t: np.ndarray, has: np.ndarray, area: np.ndarray) -> tuple[float, t
         return float("nan"), (float("nan"), float("nan")), "no significant Bragg peaks at any temperature"
     last_on = int(np.flatnonzero(has)[-1])
     if last_on == t.size - 1:
-        return float("nan"), (float("nan"), float("nan")), f"peaks persist up to the highest temperature ({t[-1]:.1f} C)"
+        return (
+            float("nan"),
+            (float("nan"), float("nan")),
+            f"peaks persist up to the highest temperature ({t[-1]:.1f} C)",
+        )
     lo, hi = float(t[last_on]), float(t[last_on + 1])
     if last_on >= 1 and has[last_on - 1]:
         t0, t1 = float(t[last_on - 1]), lo
         a0, a1_ = area[last_on - 1], area[last_on]
         if a1_ < a0:
             tz = t1 + a1_ * (t1 - t0) / (a0 - a1_)
-            return (float(min(max(tz, lo), hi)), (lo, hi),
-                    "linear extrapolation of the total peak area to zero, clipped to the bracket")
+            return (
+                float(min(max(tz, lo), hi)),
+                (lo, hi),
+                "linear extrapolation of the total peak area to zero, clipped to the bracket",
+            )
     return 0.5 * (lo + hi), (lo, hi), "midpoint of the bracket"

@@ -46,26 +46,43 @@ class PeakSearchSettings:
     5.0
     """
 
-    profile: str = setting("pseudo_voigt", kind=str, check=one_of(*PROFILES),
-                           doc="peak line shape of the joint lmfit fit (pseudo_voigt: Gaussian-Lorentzian mix)")
-    min_significance: float = setting(5.0, kind=float, check=positive, expect=_POS,
-                                      doc="minimum area/sd(area) of an accepted peak")
-    min_height_snr: float = setting(1.0, kind=float, check=non_negative, expect="a finite number >= 0 (default 1)",
-                                    doc="minimum peak height over the mean data sigma within its FWHM")
-    max_rel_fwhm: float = setting(0.15, kind=float, check=positive, expect=_POS,
-                                  doc="Bragg width limit: FWHM <= this * q0")
-    max_fwhm_nm: float = setting(0.5, kind=float, check=positive, expect=_POS,
-                                 doc="Bragg width limit: FWHM <= this (1/nm)")
-    scherrer_k: float = setting(0.9, kind=float, check=positive, expect=_POS,
-                                doc="Scherrer constant K in L = 2 pi K / FWHM")
-    baseline_stiffness: float = setting(1.0, kind=float, check=positive, expect=_POS,
-                                        doc="curvature penalty of the background smoother")
-    max_candidates: int = setting(12, kind=int, check=at_least(1), expect="a positive int",
-                                  doc="cap on the jointly fitted components")
+    profile: str = setting(
+        "pseudo_voigt",
+        kind=str,
+        check=one_of(*PROFILES),
+        doc="peak line shape of the joint lmfit fit (pseudo_voigt: Gaussian-Lorentzian mix)",
+    )
+    min_significance: float = setting(
+        5.0, kind=float, check=positive, expect=_POS, doc="minimum area/sd(area) of an accepted peak"
+    )
+    min_height_snr: float = setting(
+        1.0,
+        kind=float,
+        check=non_negative,
+        expect="a finite number >= 0 (default 1)",
+        doc="minimum peak height over the mean data sigma within its FWHM",
+    )
+    max_rel_fwhm: float = setting(
+        0.15, kind=float, check=positive, expect=_POS, doc="Bragg width limit: FWHM <= this * q0"
+    )
+    max_fwhm_nm: float = setting(
+        0.5, kind=float, check=positive, expect=_POS, doc="Bragg width limit: FWHM <= this (1/nm)"
+    )
+    scherrer_k: float = setting(
+        0.9, kind=float, check=positive, expect=_POS, doc="Scherrer constant K in L = 2 pi K / FWHM"
+    )
+    baseline_stiffness: float = setting(
+        1.0, kind=float, check=positive, expect=_POS, doc="curvature penalty of the background smoother"
+    )
+    max_candidates: int = setting(
+        12, kind=int, check=at_least(1), expect="a positive int", doc="cap on the jointly fitted components"
+    )
 
     def __post_init__(self) -> None:
-        found = [f"{name} {msg}, got {value!r}" if msg.startswith("must") else f"{name}={value!r}; {msg}"
-                 for name, value, msg in problem_items(self)]
+        found = [
+            f"{name} {msg}, got {value!r}" if msg.startswith("must") else f"{name}={value!r}; {msg}"
+            for name, value, msg in problem_items(self)
+        ]
         if found:
             raise ValueError("find_peaks: " + "; ".join(found))
 

@@ -34,17 +34,29 @@ folder (nothing run), 3 another run holds the output folder, 130 interrupted.
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser(
-        "run", help="run a batch pipeline (reduce -> subtract blank -> MC fit -> Bragg peaks -> report)",
+        "run",
+        help="run a batch pipeline (reduce -> subtract blank -> MC fit -> Bragg peaks -> report)",
         description="Run the batch pipeline described by a TOML config (see pipelines/template.toml). "
-                    "Steps whose inputs and settings are unchanged are skipped (content hash); "
-                    "prints the path of the HTML report.",
-        epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
+        "Steps whose inputs and settings are unchanged are skipped (content hash); "
+        "prints the path of the HTML report.",
+        epilog=EXAMPLES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     p.add_argument("config", help="pipeline configuration, e.g. pipelines/cdse_nucleation_series.toml")
     p.add_argument("--dry-run", action="store_true", help="list the steps and whether they would run or are cached")
-    p.add_argument("--scheduler", metavar="ADDRESS", default=None,
-                   help="dask.distributed scheduler address (e.g. tcp://host:8786); default: local processes")
-    p.add_argument("--workers", type=int, default=None, metavar="N",
-                   help="local worker processes (1 = serial: one step at a time, 0 = all cores; default from config)")
+    p.add_argument(
+        "--scheduler",
+        metavar="ADDRESS",
+        default=None,
+        help="dask.distributed scheduler address (e.g. tcp://host:8786); default: local processes",
+    )
+    p.add_argument(
+        "--workers",
+        type=int,
+        default=None,
+        metavar="N",
+        help="local worker processes (1 = serial: one step at a time, 0 = all cores; default from config)",
+    )
     p.add_argument("--force", action="store_true", help="ignore the cache and redo every step")
     p.add_argument("--no-progress", action="store_true", help="no progress bars")
     p.set_defaults(func=_run)
@@ -78,15 +90,28 @@ def _run(args: argparse.Namespace) -> int:
     if args.workers is not None and args.workers < 0:
         raise ValueError(f"--workers={args.workers}: use 1 for serial, N > 1 for N processes, 0 for all cores")
     progress = not args.no_progress and sys.stderr.isatty()
-    quiet = [] if getattr(args, "verbose", 0) else [
-        logging.getLogger(n) for n in ("saxs_mc.reduce", "saxs_mc.fit", "saxs_mc.peaks", "saxs_mc.io")
-        if logging.getLogger(n).level == logging.NOTSET]
+    quiet = (
+        []
+        if getattr(args, "verbose", 0)
+        else [
+            logging.getLogger(n)
+            for n in ("saxs_mc.reduce", "saxs_mc.fit", "saxs_mc.peaks", "saxs_mc.io")
+            if logging.getLogger(n).level == logging.NOTSET
+        ]
+    )
     for lg in quiet:  # concise: the library steps only report warnings
         lg.setLevel(logging.WARNING)
     try:
-        res = run_until_interrupted(lambda: run_pipeline(
-            cfg, scheduler=args.scheduler, n_workers=args.workers, dry_run=args.dry_run, progress=progress,
-            force=args.force))
+        res = run_until_interrupted(
+            lambda: run_pipeline(
+                cfg,
+                scheduler=args.scheduler,
+                n_workers=args.workers,
+                dry_run=args.dry_run,
+                progress=progress,
+                force=args.force,
+            )
+        )
         if res is None:
             return 130
     except OutputLockedError as exc:

@@ -107,8 +107,11 @@ class NormalizationConfig:
 
     thickness_cm: float | None = dataclasses.field(metadata=declared(ReductionSettings, "thickness_cm"))
     calibration_factor: float | None = dataclasses.field(  # None: arbitrary units
-        metadata=declared(ReductionSettings, "calibration_factor"))
-    empty_cell_transmission: float | None = dataclasses.field(metadata=declared(ReductionSettings, "empty_cell_transmission"))
+        metadata=declared(ReductionSettings, "calibration_factor")
+    )
+    empty_cell_transmission: float | None = dataclasses.field(
+        metadata=declared(ReductionSettings, "empty_cell_transmission")
+    )
     water: WaterReferenceConfig | None = dataclasses.field()
 
 
@@ -139,9 +142,13 @@ class ReductionConfig:
     flip: str | None = dataclasses.field(metadata=declared(ReductionSettings, "flip"))
     mask_flip: str | None = dataclasses.field(metadata=declared(ReductionSettings, "mask_flip"))
     normalization: str = dataclasses.field(metadata=declared(ReductionSettings, "normalization"))
-    normalization_constant: float | None = dataclasses.field(metadata=declared(ReductionSettings, "normalization_constant"))
+    normalization_constant: float | None = dataclasses.field(
+        metadata=declared(ReductionSettings, "normalization_constant")
+    )
     monitor_table: str | None = dataclasses.field(metadata=declared(ReductionSettings, "monitor_table"))
-    table_columns: tuple[tuple[str, str], ...] = dataclasses.field(metadata=declared(ReductionSettings, "table_columns"))
+    table_columns: tuple[tuple[str, str], ...] = dataclasses.field(
+        metadata=declared(ReductionSettings, "table_columns")
+    )
 
 
 @dataclasses.dataclass(frozen=True)
@@ -261,12 +268,19 @@ DEFAULT_POPULATIONS: tuple[PopulationWindow, ...] = (
 
 
 #: the pipeline's base seed: each sample's fit seed is derived from it and the sample's name
-_BASE_SEED = Setting(20201122, (int,), non_negative, doc="base seed; each sample's seed is derived from it and its name")
+_BASE_SEED = Setting(
+    20201122, (int,), non_negative, doc="base seed; each sample's seed is derived from it and its name"
+)
 #: the pipeline's contrast (the library's ``contrast`` has no default: relative volume fractions)
-_CONTRAST = Setting(34.65, (float,), _positive_check, optional=True,
-                    hint="the SLD difference in 1e-6 A^-2, or false for relative volume fractions",
-                    doc="SLD difference in 1e-6 A^-2 (default: CdSe in octadecene, the reference study); "
-                        "false: relative volume fractions")
+_CONTRAST = Setting(
+    34.65,
+    (float,),
+    _positive_check,
+    optional=True,
+    hint="the SLD difference in 1e-6 A^-2, or false for relative volume fractions",
+    doc="SLD difference in 1e-6 A^-2 (default: CdSe in octadecene, the reference study); "
+    "false: relative volume fractions",
+)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -285,10 +299,14 @@ class FitConfig:
     bin_scale: str = dataclasses.field(metadata=declared(FitSettings, "bin_scale"))
     populations: tuple[PopulationWindow, ...]
     exclude_bragg_peaks: bool = setting(
-        False, kind=bool, doc="leave q within exclude_fwhm x FWHM of each Bragg peak found in the sample out of the fit "
-                              "(needs [peaks] samples = true)")
-    exclude_fwhm: float = setting(2.0, kind=(float,), check=_positive_check,
-                                  doc="half-width of the excluded q interval around each peak, in FWHM")
+        False,
+        kind=bool,
+        doc="leave q within exclude_fwhm x FWHM of each Bragg peak found in the sample out of the fit "
+        "(needs [peaks] samples = true)",
+    )
+    exclude_fwhm: float = setting(
+        2.0, kind=(float,), check=_positive_check, doc="half-width of the excluded q interval around each peak, in FWHM"
+    )
 
 
 @dataclasses.dataclass(frozen=True)
@@ -302,7 +320,8 @@ class FamiliesConfig:
     background: str = dataclasses.field(metadata=declared(DecomposeSettings, "background"))
     power_law_exponent: float | None = dataclasses.field(metadata=declared(DecomposeSettings, "power_law_exponent"))
     q_range_nm: tuple[float, float] | None = dataclasses.field(  # None: the fit's q range
-        metadata=declared(DecomposeSettings, "q_range_nm"))
+        metadata=declared(DecomposeSettings, "q_range_nm")
+    )
     selection: str = dataclasses.field(metadata=declared(DecomposeSettings, "selection"))
 
 
@@ -317,24 +336,35 @@ _FRACTION = _between(0, 1, open_lo=True)
 class ReadoutConfig:
     """Rule parameters of the quantized/continuous growth read-out (see :mod:`saxs_mc.pipeline.readout`)."""
 
-    mode_tolerance_nm: float = setting(0.035, kind=float, check=_positive_check,
-                                       doc="dominant mode within this of a family radius ...")
-    min_family_fraction: float = setting(0.5, kind=float, check=_FRACTION,
-                                         doc="... and at least this share of the volume in the family windows")
-    min_mode_height: float = setting(0.25, kind=float, check=_FRACTION,
-                                     doc="modes: local maxima >= this fraction of the highest bin")
-    shoulder_shift_fraction: float = setting(0.3, kind=float, check=_FRACTION,
-                                             doc="dominant mode displaced this far towards a neighbour family")
-    shoulder_min_fraction: float = setting(0.2, kind=float, check=_FRACTION,
-                                           doc="another family window holding at least this share")
+    mode_tolerance_nm: float = setting(
+        0.035, kind=float, check=_positive_check, doc="dominant mode within this of a family radius ..."
+    )
+    min_family_fraction: float = setting(
+        0.5, kind=float, check=_FRACTION, doc="... and at least this share of the volume in the family windows"
+    )
+    min_mode_height: float = setting(
+        0.25, kind=float, check=_FRACTION, doc="modes: local maxima >= this fraction of the highest bin"
+    )
+    shoulder_shift_fraction: float = setting(
+        0.3, kind=float, check=_FRACTION, doc="dominant mode displaced this far towards a neighbour family"
+    )
+    shoulder_min_fraction: float = setting(
+        0.2, kind=float, check=_FRACTION, doc="another family window holding at least this share"
+    )
     shoulder_n_sigma: float = setting(
-        2.0, kind=float, check=non_negative, hint="standard deviations a shoulder family's share must stand above zero",
-        doc="decomposition: a shoulder family's share - n_sigma * std > 0 ...")
+        2.0,
+        kind=float,
+        check=non_negative,
+        hint="standard deviations a shoulder family's share must stand above zero",
+        doc="decomposition: a shoulder family's share - n_sigma * std > 0 ...",
+    )
     shoulder_min_share: float = setting(0.1, kind=float, check=_between(0, 1), doc="... and share >= this")
 
 
 #: ``[peaks]`` settings of the pipeline only (the search settings are PeakSearchSettings')
-_PEAKS_Q_RANGE = Setting(None, (tuple,), _pair_check, optional=True, doc="q range of the search (1/nm); none: whole curve")
+_PEAKS_Q_RANGE = Setting(
+    None, (tuple,), _pair_check, optional=True, doc="q range of the search (1/nm); none: whole curve"
+)
 _PEAKS_SAMPLES = Setting(True, (bool,), doc="also search the blank-subtracted samples")
 
 
@@ -362,8 +392,13 @@ class ExecutionConfig:
     """Where the work runs: a dask scheduler address, or local processes."""
 
     scheduler: str | None = setting(None, kind=str, doc="address of a dask.distributed scheduler; none: local")
-    n_workers: int = setting(0, kind=int, check=non_negative, hint="0: all cores",
-                             doc="local processes; 0 = all cores, 1 = serial (one step at a time)")
+    n_workers: int = setting(
+        0,
+        kind=int,
+        check=non_negative,
+        hint="0: all cores",
+        doc="local processes; 0 = all cores, 1 = serial (one step at a time)",
+    )
 
 
 @dataclasses.dataclass(frozen=True)
@@ -393,8 +428,14 @@ class MaterialConfig:
 
     def summary(self) -> dict[str, Any]:
         """JSON-safe record for provenance and the report."""
-        return {"contrast_1e6_A2": self.contrast_1e6_A2, "particle": self.particle, "solvent": self.solvent,
-                "energy_keV": self.energy_keV, "source": self.source, "details": self.details}
+        return {
+            "contrast_1e6_A2": self.contrast_1e6_A2,
+            "particle": self.particle,
+            "solvent": self.solvent,
+            "energy_keV": self.energy_keV,
+            "source": self.source,
+            "details": self.details,
+        }
 
     def report(self) -> str:
         """One line for logs and the report."""
@@ -473,8 +514,14 @@ class _Table:
         where = self.key(key) if key is not None else (self.path or "<top level>")
         return ConfigError(f"{self.source}: {where}: {msg}")
 
-    def get(self, k: str, kind: type | tuple[type, ...], default: Any = _REQUIRED,
-            check: Callable[[Any], str | None] | None = None, hint: str = "") -> Any:
+    def get(
+        self,
+        k: str,
+        kind: type | tuple[type, ...],
+        default: Any = _REQUIRED,
+        check: Callable[[Any], str | None] | None = None,
+        hint: str = "",
+    ) -> Any:
         self.known.append(k)
         if k not in self.table:
             if default is _REQUIRED:
@@ -533,7 +580,9 @@ class _Table:
         self.known.append(k)
         if k not in self.table:
             if required:
-                raise self.error(f"required array of tables [[{self.key(k)}]] is missing{'; ' + hint if hint else ''}", k)
+                raise self.error(
+                    f"required array of tables [[{self.key(k)}]] is missing{'; ' + hint if hint else ''}", k
+                )
             return []
         v = self.table[k]
         if not isinstance(v, list) or not all(isinstance(t, dict) for t in v):
@@ -588,7 +637,7 @@ MAX_NAME_LENGTH = 100
 
 
 def _name_check(v: str) -> str | None:
-    if not v or v.strip() != v or any(c in v for c in "/\\:*?\"<>|") or v.startswith("."):
+    if not v or v.strip() != v or any(c in v for c in '/\\:*?"<>|') or v.startswith("."):
         return "must be a non-empty name without path separators, wildcards or leading dot (used as a folder name)"
     if any(ord(c) < 32 or ord(c) == 127 for c in v):
         return "contains a control character (e.g. NUL); use letters, digits, '_', '-' (it names a folder)"
@@ -626,8 +675,11 @@ def _check_datasets(t: _Table, key: str, pat: str, files: list[Path], dset: str)
         except OSError as exc:
             raise t.error(f"pattern {pat!r}: {f} is not a readable HDF5 file ({exc})", key) from None
         if not ok:
-            raise t.error(f"pattern {pat!r}: {f} has no 2D/3D dataset {path!r}; 2D/3D datasets in the file: "
-                          f"{found if found else 'none'} (h5ls -r {f.name})", key)
+            raise t.error(
+                f"pattern {pat!r}: {f} has no 2D/3D dataset {path!r}; 2D/3D datasets in the file: "
+                f"{found if found else 'none'} (h5ls -r {f.name})",
+                key,
+            )
         try:  # the frame selection [i], [a:b], [i,j] must exist in the dataset's shape
             expand_sources([f"{f}::{dset}"])
         except ValueError as exc:
@@ -675,7 +727,9 @@ def _expand_frames(t: _Table, key: str, base: Path) -> tuple[tuple[str, ...], tu
         if not matches:
             raise t.error(
                 f"pattern {pat!r} (resolved to {os.path.normpath(full)}) matches no file; paths are relative to the "
-                f"config file's folder {base}; fix the pattern or the data location", key)
+                f"config file's folder {base}; fix the pattern or the data location",
+                key,
+            )
         if sep:
             _check_datasets(t, key, pat, matches, dset)
         files.extend(matches)
@@ -689,8 +743,10 @@ def _absorption_check(v: float) -> str | None:
 
     lo, hi = YU_ABSORPTION_RANGE_NM
     if not lo <= v <= hi:
-        return (f"must be a first-exciton wavelength inside the Yu et al. (2003) sizing range {lo:g}-{hi:g} nm "
-                "(e.g. 437 for CdSe-437)")
+        return (
+            f"must be a first-exciton wavelength inside the Yu et al. (2003) sizing range {lo:g}-{hi:g} nm "
+            "(e.g. 437 for CdSe-437)"
+        )
     return None
 
 
@@ -701,18 +757,26 @@ def _parse_populations(tables: list[_Table]) -> tuple[PopulationWindow, ...]:
         lo = t.get("r_min_nm", float, check=_non_negative)
         hi = t.get("r_max_nm", float, default=math.inf)
         fam = t.get("family_radius_nm", float, default=None, check=_positive)
-        label = t.get("label", str, default=None,
-                      check=lambda v: None if v.strip() else "must not be empty (omit it to use the name)")
+        label = t.get(
+            "label",
+            str,
+            default=None,
+            check=lambda v: None if v.strip() else "must not be empty (omit it to use the name)",
+        )
         lam = t.get("absorption_nm", float, default=None, check=_absorption_check)
         t.finish()
         if lam is not None and fam is None:
-            raise t.error(f"absorption_nm={lam} given for a window without family_radius_nm; set family_radius_nm "
-                          "(the SAXS radius of that family) or drop absorption_nm", "absorption_nm")
+            raise t.error(
+                f"absorption_nm={lam} given for a window without family_radius_nm; set family_radius_nm "
+                "(the SAXS radius of that family) or drop absorption_nm",
+                "absorption_nm",
+            )
         if not lo < hi:
             raise t.error(f"r_min_nm={lo} must be < r_max_nm={hi}", "r_max_nm")
         if fam is not None and not lo <= fam < hi:
-            raise t.error(f"family_radius_nm={fam} must lie inside [r_min_nm, r_max_nm) = [{lo}, {hi})",
-                          "family_radius_nm")
+            raise t.error(
+                f"family_radius_nm={fam} must lie inside [r_min_nm, r_max_nm) = [{lo}, {hi})", "family_radius_nm"
+            )
         out.append(PopulationWindow(name, lo, hi, fam, label, lam))
     names = [p.name for p in out]
     if len(set(names)) != len(names):
@@ -722,14 +786,23 @@ def _parse_populations(tables: list[_Table]) -> tuple[PopulationWindow, ...]:
 
 def _spectrum_path(t: _Table, base: Path) -> Path | None:
     """``spectrum = "file.csv"`` of a sample: an absorbance spectrum that must exist (read by the optical step)."""
-    raw = t.get("spectrum", str, default=None,
-                hint="give the path of a CSV/TXT absorbance spectrum (wavelength in nm, absorbance)")
+    raw = t.get(
+        "spectrum",
+        str,
+        default=None,
+        hint="give the path of a CSV/TXT absorbance spectrum (wavelength in nm, absorbance)",
+    )
     if raw is None:
         return None
     p = _resolve(base, raw).resolve()
     if not p.is_file():
-        t.problems.append(t.error(f"absorbance spectrum {raw!r} (resolved to {p}) does not exist; paths are "
-                                  f"relative to {base}; fix the path or drop the key", "spectrum"))
+        t.problems.append(
+            t.error(
+                f"absorbance spectrum {raw!r} (resolved to {p}) does not exist; paths are "
+                f"relative to {base}; fix the path or drop the key",
+                "spectrum",
+            )
+        )
         return None
     return p
 
@@ -749,16 +822,22 @@ def _parse_families(top: _Table, fit: FitConfig) -> FamiliesConfig | None:
 
 def _check_family_windows(ft: _Table, fit: FitConfig, cfg: FamiliesConfig) -> None:
     """The families (windows with a family_radius_nm) exist and are at least 2 sd_nm apart."""
-    fams = sorted((w for w in fit.populations if w.family_radius_nm is not None),
-                  key=lambda w: cast(float, w.family_radius_nm))
+    fams = sorted(
+        (w for w in fit.populations if w.family_radius_nm is not None), key=lambda w: cast(float, w.family_radius_nm)
+    )
     if not fams:
-        raise ft.error("no population window has a family_radius_nm: declare the families as [[fit.populations]] "
-                       "with family_radius_nm (see pipelines/template.toml) or drop [families]")
+        raise ft.error(
+            "no population window has a family_radius_nm: declare the families as [[fit.populations]] "
+            "with family_radius_nm (see pipelines/template.toml) or drop [families]"
+        )
     for a, b in zip(fams, fams[1:]):
         if cast(float, b.family_radius_nm) - cast(float, a.family_radius_nm) < 2.0 * cfg.sd_nm:
-            raise ft.error(f"families {a.display!r} (r = {a.family_radius_nm:g} nm) and {b.display!r} "
-                           f"(r = {b.family_radius_nm:g} nm) are closer than 2 sd_nm = {2 * cfg.sd_nm:g} nm: the "
-                           "decomposition cannot separate them; lower sd_nm or merge the windows", "sd_nm")
+            raise ft.error(
+                f"families {a.display!r} (r = {a.family_radius_nm:g} nm) and {b.display!r} "
+                f"(r = {b.family_radius_nm:g} nm) are closer than 2 sd_nm = {2 * cfg.sd_nm:g} nm: the "
+                "decomposition cannot separate them; lower sd_nm or merge the windows",
+                "sd_nm",
+            )
 
 
 def _match_blank(cfg: PipelineConfig, sample: SampleConfig) -> BlankConfig:
@@ -828,11 +907,26 @@ def _load_config(path: str | Path, problems: list[ConfigError]) -> PipelineConfi
     top.finish()
 
     cfg = PipelineConfig(
-        source=src, schema_version=version, name=name, description=description,
-        geometry=geometry, header=header, normalization=normalization,
-        reduction=reduction, samples=ser.samples, blanks=ser.blanks, blank_matching=ser.blank_matching,
-        fit=fit, readout=readout, peaks=peaks, output=output, execution=execution, families=families,
-        series=ser.series, material=ser.material, stacks=ser.stacks,
+        source=src,
+        schema_version=version,
+        name=name,
+        description=description,
+        geometry=geometry,
+        header=header,
+        normalization=normalization,
+        reduction=reduction,
+        samples=ser.samples,
+        blanks=ser.blanks,
+        blank_matching=ser.blank_matching,
+        fit=fit,
+        readout=readout,
+        peaks=peaks,
+        output=output,
+        execution=execution,
+        families=families,
+        series=ser.series,
+        material=ser.material,
+        stacks=ser.stacks,
     )
     problems.extend(series_problems(cfg))  # every sample has exactly one blank, ...
     return cfg
@@ -850,8 +944,10 @@ def declared_settings() -> dict[str, dict[str, Setting]]:
     return {
         "geometry": {k: red[k] for k in ("flip", "mask_flip")},
         "header": declarations(HeaderMap),
-        "normalization": {**{k: norm[k] for k in ("thickness_cm", "calibration_factor", "empty_cell_transmission")},
-                          **from_norm},
+        "normalization": {
+            **{k: norm[k] for k in ("thickness_cm", "calibration_factor", "empty_cell_transmission")},
+            **from_norm,
+        },
         "normalization.water": declarations(WaterReferenceConfig),
         "reduction": {k: d for k, d in red.items() if k not in elsewhere},
         "fit": declarations(FitConfig),
@@ -866,8 +962,10 @@ def declared_settings() -> dict[str, dict[str, Setting]]:
 def _read_toml(path: str | Path) -> tuple[Path, dict[str, Any]]:
     src = Path(path).expanduser().resolve()
     if not src.is_file():
-        raise FileNotFoundError(f"pipeline config {path} does not exist; pass the path of a .toml file "
-                                f"such as pipelines/cdse_nucleation_series.toml")
+        raise FileNotFoundError(
+            f"pipeline config {path} does not exist; pass the path of a .toml file "
+            f"such as pipelines/cdse_nucleation_series.toml"
+        )
     try:
         with open(src, "rb") as fh:
             return src, tomllib.load(fh)
@@ -887,8 +985,11 @@ def _parse_top(top: _Table, src: Path) -> tuple[int, str, str]:
     """``schema_version`` (required, must be supported), ``name`` (default: the file name), ``description``."""
     version = top.get("schema_version", int, hint=f"add schema_version = {SCHEMA_VERSION} at the top")
     if version != SCHEMA_VERSION:
-        raise top.error(f"schema_version = {version} is not supported by this saxs_mc; "
-                        f"use {SCHEMA_VERSION} (see pipelines/template.toml)", "schema_version")
+        raise top.error(
+            f"schema_version = {version} is not supported by this saxs_mc; "
+            f"use {SCHEMA_VERSION} (see pipelines/template.toml)",
+            "schema_version",
+        )
     name = top.get("name", str, default=src.stem, check=_name_check)
     description = top.get("description", str, default="")
     return version, name, description
@@ -903,14 +1004,24 @@ def _parse_geometry(top: _Table, base: Path) -> tuple[GeometryConfig, dict[str, 
     g.finish()
     poni = _resolve(base, poni_s).resolve()
     if not poni.is_file():  # noted: the frame paths etc. are still checked
-        g.problems.append(g.error(f"PONI file {poni_s!r} (resolved to {poni}) does not exist; paths are relative to "
-                                  f"{base}; calibrate with pyFAI-calib2 or fix the path", "poni"))
+        g.problems.append(
+            g.error(
+                f"PONI file {poni_s!r} (resolved to {poni}) does not exist; paths are relative to "
+                f"{base}; calibrate with pyFAI-calib2 or fix the path",
+                "poni",
+            )
+        )
     mask = None
     if mask_s is not None:
         mask = _resolve(base, mask_s).resolve()
         if not mask.is_file():
-            g.problems.append(g.error(f"mask file {mask_s!r} (resolved to {mask}) does not exist; paths are "
-                                      f"relative to {base}; fix the path or remove the key to use no mask", "mask"))
+            g.problems.append(
+                g.error(
+                    f"mask file {mask_s!r} (resolved to {mask}) does not exist; paths are "
+                    f"relative to {base}; fix the path or remove the key to use no mask",
+                    "mask",
+                )
+            )
     return GeometryConfig(poni, mask), flips
 
 
@@ -923,8 +1034,12 @@ def _parse_header(top: _Table) -> HeaderConfig:
 
 
 #: ``[normalization]`` keys of the reducer's settings -> :class:`ReductionConfig` fields
-_NORMALIZATION_KEYS = {"mode": "normalization", "constant": "normalization_constant",
-                       "monitor_table": "monitor_table", "table_columns": "table_columns"}
+_NORMALIZATION_KEYS = {
+    "mode": "normalization",
+    "constant": "normalization_constant",
+    "monitor_table": "monitor_table",
+    "table_columns": "table_columns",
+}
 
 
 def _parse_normalization(top: _Table, base: Path) -> tuple[NormalizationConfig, dict[str, Any]]:
@@ -932,13 +1047,22 @@ def _parse_normalization(top: _Table, base: Path) -> tuple[NormalizationConfig, 
     n = top.sub("normalization")
     red, norm = declarations(ReductionConfig), declarations(NormalizationConfig)
     thickness = n.read("thickness_cm", norm["thickness_cm"])
-    frame = {field: n.read(key, red[field], default={} if key == "table_columns" else dataclasses.MISSING,
-                           kind=dict if key == "table_columns" else None)
-             for key, field in _NORMALIZATION_KEYS.items()}
+    frame = {
+        field: n.read(
+            key,
+            red[field],
+            default={} if key == "table_columns" else dataclasses.MISSING,
+            kind=dict if key == "table_columns" else None,
+        )
+        for key, field in _NORMALIZATION_KEYS.items()
+    }
     _check_frame_normalization(n, frame, base)
     # the declared factor (1.0) is for monitor normalization; any other mode gives arbitrary units by default
-    factor = n.read("calibration_factor", norm["calibration_factor"],
-                    default=norm["calibration_factor"].default if frame["normalization"] == "monitor" else None)
+    factor = n.read(
+        "calibration_factor",
+        norm["calibration_factor"],
+        default=norm["calibration_factor"].default if frame["normalization"] == "monitor" else None,
+    )
     ect = n.read("empty_cell_transmission", norm["empty_cell_transmission"])
     water = _parse_water(n, base)
     n.finish()
@@ -952,14 +1076,16 @@ def _check_frame_normalization(n: _Table, frame: dict[str, Any], base: Path) -> 
     table_s = frame["monitor_table"]
     monitor_table = None if table_s is None else _resolve(base, table_s).resolve()
     if monitor_table is not None and not monitor_table.is_file():
-        raise n.error(f"monitor table {table_s!r} (resolved to {monitor_table}) does not exist; fix the path",
-                      "monitor_table")
+        raise n.error(
+            f"monitor table {table_s!r} (resolved to {monitor_table}) does not exist; fix the path", "monitor_table"
+        )
     frame["monitor_table"] = None if monitor_table is None else str(monitor_table)
     columns = frame["table_columns"]
     columns = columns if isinstance(columns, dict) else {}
     if not (set(columns) <= set(TABLE_FIELDS) and all(isinstance(x, str) for x in columns.values())):
-        n.problems.append(n.error(f"{columns!r}: keys must be among {list(TABLE_FIELDS)}, values column names",
-                                  "table_columns"))
+        n.problems.append(
+            n.error(f"{columns!r}: keys must be among {list(TABLE_FIELDS)}, values column names", "table_columns")
+        )
     if columns and monitor_table is None:
         raise n.error("table_columns needs monitor_table", "table_columns")
     frame["table_columns"] = tuple(columns.items())
@@ -974,13 +1100,19 @@ def _parse_water(n: _Table, base: Path) -> WaterReferenceConfig | None:
     wp, wf, ws = _expand_frames(wt, "frames", base)
     ep, ef, es = _expand_frames(wt, "empty_cell_frames", base)
     water = WaterReferenceConfig(
-        frames=wp, files=wf, sources=ws, empty_cell_frames=ep, empty_cell_files=ef, empty_cell_sources=es,
+        frames=wp,
+        files=wf,
+        sources=ws,
+        empty_cell_frames=ep,
+        empty_cell_files=ef,
+        empty_cell_sources=es,
         **wt.read_all(WaterReferenceConfig),
     )
     wt.finish()
     if "calibration_factor" in n.table:
-        raise n.error("give either calibration_factor or a [normalization.water] reference, not both",
-                      "calibration_factor")
+        raise n.error(
+            "give either calibration_factor or a [normalization.water] reference, not both", "calibration_factor"
+        )
     return water
 
 
@@ -991,7 +1123,6 @@ def _parse_reduction(top: _Table, flips: dict[str, Any], frame_norm: dict[str, A
     values = r.read_all(ReductionConfig, own)
     r.finish()
     return ReductionConfig(**values, **flips, **frame_norm)
-
 
 
 def _parse_fit(top: _Table, ser: Any) -> FitConfig:

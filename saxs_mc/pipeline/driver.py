@@ -53,16 +53,23 @@ class StepOutcome:
     cause: str | None = None
 
 
-def cached_or_todo(steps: list[Step], keys: dict[str, str], root: Path, force: bool,
-                   outcomes: dict[str, StepOutcome], results: dict[str, dict[str, Any]]) -> list[Step]:
+def cached_or_todo(
+    steps: list[Step],
+    keys: dict[str, str],
+    root: Path,
+    force: bool,
+    outcomes: dict[str, StepOutcome],
+    results: dict[str, dict[str, Any]],
+) -> list[Step]:
     """Fill ``outcomes``/``results`` with the cached steps; return the steps to run."""
     todo: list[Step] = []
     for s in steps:
         m, why = (None, "--force") if force else cache.check_manifest(s.folder(root), keys[s.id], root)
         if m is not None:
             results[s.id] = m["result"]
-            outcomes[s.id] = StepOutcome(s.id, s.kind, s.target, "cached", m["result"], None,
-                                         float(m.get("elapsed_s", 0.0) or 0.0))
+            outcomes[s.id] = StepOutcome(
+                s.id, s.kind, s.target, "cached", m["result"], None, float(m.get("elapsed_s", 0.0) or 0.0)
+            )
         else:
             if why not in ("no manifest", "--force", "inputs, settings or code changed"):
                 log.warning("%s: not taken from the cache, rerun: %s", s.id, why)
@@ -113,8 +120,15 @@ class Driver:
     is failed with the cause (the dead worker's signal); the others finish.
     """
 
-    def __init__(self, executor: Any, keys: dict[str, str], root: Path, outcomes: dict[str, StepOutcome],
-                 results: dict[str, dict[str, Any]], update: Callable[[Step], None]):
+    def __init__(
+        self,
+        executor: Any,
+        keys: dict[str, str],
+        root: Path,
+        outcomes: dict[str, StepOutcome],
+        results: dict[str, dict[str, Any]],
+        update: Callable[[Step], None],
+    ):
         self.executor, self.keys, self.root = executor, keys, root
         self.outcomes, self.results, self.update = outcomes, results, update
         self.failed: dict[str, str] = {}
@@ -164,11 +178,15 @@ class Driver:
         while changed:  # submit ready steps; skip those below a failure
             changed = False
             for sid, s in list(self.waiting.items()):
-                bad = [d for d in s.deps if d in self.failed
-                       or (d in self.outcomes and self.outcomes[d].status == "skipped")]
+                bad = [
+                    d
+                    for d in s.deps
+                    if d in self.failed or (d in self.outcomes and self.outcomes[d].status == "skipped")
+                ]
                 if bad:
-                    self.outcomes[sid] = StepOutcome(sid, s.kind, s.target, "skipped", None,
-                                                     f"upstream step {bad[0]} failed")
+                    self.outcomes[sid] = StepOutcome(
+                        sid, s.kind, s.target, "skipped", None, f"upstream step {bad[0]} failed"
+                    )
                     self.update(s)
                 elif all(d in self.results for d in s.deps):
                     self._submit(s)
@@ -186,7 +204,7 @@ class Driver:
         pids = set()
         for p in s.folder(self.root).glob(f"{STAGING_PREFIX}*"):
             with contextlib.suppress(ValueError):
-                pids.add(int(p.name[len(STAGING_PREFIX):].split("-")[0]))
+                pids.add(int(p.name[len(STAGING_PREFIX) :].split("-")[0]))
         return pids
 
     def _worker_died(self, broken: list[Step], alone: bool) -> None:
@@ -212,8 +230,11 @@ class Driver:
         """A suspect that was retried alone and whose worker died again is failed with the cause."""
         for s in [s for s in suspects if s.id in self.suspects]:
             self.suspects.pop(s.id)
-            self._fail(s, RuntimeError(f"{cause}; the step was retried once alone and its worker died again"),
-                       cause="worker died")
+            self._fail(
+                s,
+                RuntimeError(f"{cause}; the step was retried once alone and its worker died again"),
+                cause="worker died",
+            )
             broken.remove(s)
 
     def _retry(self, broken: list[Step], suspects: list[Step], cause: str) -> None:
@@ -223,8 +244,12 @@ class Driver:
                 self.suspects[s.id] = s
         self.waiting.update({s.id: s for s in broken if s.id not in self.suspects})
         if broken:
-            log.warning("%s while running %s; pool replaced, retrying %s", cause,
-                        ", ".join(s.id for s in suspects) or "?", ", ".join(s.id for s in broken))
+            log.warning(
+                "%s while running %s; pool replaced, retrying %s",
+                cause,
+                ", ".join(s.id for s in suspects) or "?",
+                ", ".join(s.id for s in broken),
+            )
         self.executor.restart()
 
     def _fail(self, s: Step, exc: BaseException, cause: str | None = None) -> None:

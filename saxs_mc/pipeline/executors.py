@@ -117,8 +117,12 @@ class _ProcessExecutor:
 
     def _new_pool(self) -> cf.ProcessPoolExecutor:
         threads = max(1, (os.cpu_count() or 1) // self.n_workers)
-        return cf.ProcessPoolExecutor(max_workers=self.n_workers, mp_context=multiprocessing.get_context("spawn"),
-                                      initializer=_worker_init, initargs=(threads, _log_levels(), os.getpid()))
+        return cf.ProcessPoolExecutor(
+            max_workers=self.n_workers,
+            mp_context=multiprocessing.get_context("spawn"),
+            initializer=_worker_init,
+            initargs=(threads, _log_levels(), os.getpid()),
+        )
 
     def submit(self, step: Step, key: str, root: str, upstream: dict) -> cf.Future:
         fut = self.pool.submit(run_step, step, key, root, upstream)
@@ -187,8 +191,12 @@ def death_cause(codes: list[int]) -> str:
             name = signal.Signals(-c).name
         except ValueError:
             name = f"signal {-c}"
-        hint = {"SIGKILL": " (killed: out of memory, or kill -9)", "SIGSEGV": " (crashed)",
-                "SIGXFSZ": " (file-size limit)", "SIGBUS": " (crashed: file truncated or disk full?)"}.get(name, "")
+        hint = {
+            "SIGKILL": " (killed: out of memory, or kill -9)",
+            "SIGSEGV": " (crashed)",
+            "SIGXFSZ": " (file-size limit)",
+            "SIGBUS": " (crashed: file truncated or disk full?)",
+        }.get(name, "")
         return f"worker process killed by {name}{hint}"
     return f"worker process exited with code {c}"
 
@@ -206,16 +214,28 @@ class _DaskExecutor:
             try:
                 self.client = distributed.Client(scheduler, set_as_default=False, timeout=DASK_CONNECT_TIMEOUT)
             except (OSError, TimeoutError) as exc:
-                raise ValueError(f"cannot connect to the dask scheduler {scheduler!r} ({type(exc).__name__}: {exc}); "
-                                 "start one (dask scheduler / dask worker) or drop --scheduler and "
-                                 "[execution] scheduler to run on local processes") from None
+                raise ValueError(
+                    f"cannot connect to the dask scheduler {scheduler!r} ({type(exc).__name__}: {exc}); "
+                    "start one (dask scheduler / dask worker) or drop --scheduler and "
+                    "[execution] scheduler to run on local processes"
+                ) from None
             self._own = True
-        log.info("dask scheduler %s (%d workers)", self.client.scheduler.address,
-                 len(self.client.scheduler_info().get("workers", {})))
+        log.info(
+            "dask scheduler %s (%d workers)",
+            self.client.scheduler.address,
+            len(self.client.scheduler_info().get("workers", {})),
+        )
 
     def submit(self, step: Step, key: str, root: str, upstream: dict) -> Any:
-        return self.client.submit(run_step, step, key, root, upstream, pure=False,
-                                  key=f"saxs_mc-{step.kind}-{step.target}-{os.urandom(4).hex()}")
+        return self.client.submit(
+            run_step,
+            step,
+            key,
+            root,
+            upstream,
+            pure=False,
+            key=f"saxs_mc-{step.kind}-{step.target}-{os.urandom(4).hex()}",
+        )
 
     def wait(self, futs: list) -> tuple[set, set]:
         with self.client.as_current():  # our client need not be the default one

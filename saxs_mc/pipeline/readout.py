@@ -73,8 +73,9 @@ class Mode:
     height: float  # relative to the highest bin (0..1]
 
 
-def find_modes(centers_nm: np.ndarray, volume_fraction: np.ndarray, *, min_height: float = 0.25,
-               log_bins: bool = True) -> list[Mode]:
+def find_modes(
+    centers_nm: np.ndarray, volume_fraction: np.ndarray, *, min_height: float = 0.25, log_bins: bool = True
+) -> list[Mode]:
     """Modes of a volume-weighted radius histogram, highest first.
 
     Parameters
@@ -91,13 +92,17 @@ def find_modes(centers_nm: np.ndarray, volume_fraction: np.ndarray, *, min_heigh
     c = np.asarray(centers_nm, dtype=float)
     v = np.nan_to_num(np.asarray(volume_fraction, dtype=float), nan=0.0)
     if c.ndim != 1 or c.shape != v.shape or c.size == 0:
-        raise ValueError(f"centers_nm and volume_fraction must be 1D of equal non-zero length, got {c.shape}, {v.shape}")
+        raise ValueError(
+            f"centers_nm and volume_fraction must be 1D of equal non-zero length, got {c.shape}, {v.shape}"
+        )
     vmax = float(v.max())
     if not vmax > 0:
         return []
     x = np.log(c) if log_bins else c
-    modes = [Mode(float(np.exp(pos)) if log_bins else float(pos), float(v[i] / vmax))
-             for i, pos in _maxima(x, v, min_height * vmax)]
+    modes = [
+        Mode(float(np.exp(pos)) if log_bins else float(pos), float(v[i] / vmax))
+        for i, pos in _maxima(x, v, min_height * vmax)
+    ]
     modes.sort(key=lambda m: -m.height)
     return modes
 
@@ -125,14 +130,15 @@ def _peak_position(x: np.ndarray, v: np.ndarray, i: int, j: int) -> float:
     """Position of the maximum spanning bins ``i..j``: its middle bin, refined by a parabola for a single bin."""
     k = (i + j) // 2
     if i == j and 0 < k < v.size - 1:
-        cand = _vertex(x[k - 1:k + 2], v[k - 1:k + 2])
+        cand = _vertex(x[k - 1 : k + 2], v[k - 1 : k + 2])
         if cand is not None:
             return cand
     return x[k]
 
 
-def window_fractions(centers_nm: np.ndarray, volume_fraction: np.ndarray,
-                     windows: Sequence[PopulationWindow]) -> dict[str, float]:
+def window_fractions(
+    centers_nm: np.ndarray, volume_fraction: np.ndarray, windows: Sequence[PopulationWindow]
+) -> dict[str, float]:
     """Share of the total volume in each window (by bin centre); NaN if the total is 0."""
     c = np.asarray(centers_nm, dtype=float)
     v = np.nan_to_num(np.asarray(volume_fraction, dtype=float), nan=0.0)
@@ -159,11 +165,16 @@ def describe_rule(rule: ReadoutConfig) -> str:
         f"\u2265 {rule.shoulder_min_fraction:.0%} of the volume. With a family decomposition its shares decide "
         "instead: quantized on the family with the largest share when the families hold "
         f"\u2265 {rule.min_family_fraction:.0%} of the resolved volume; a shoulder is another family with share "
-        f"\u2212 {rule.shoulder_n_sigma:g}\u03c3 > 0 and share \u2265 {rule.shoulder_min_share:.0%}.")
+        f"\u2212 {rule.shoulder_n_sigma:g}\u03c3 > 0 and share \u2265 {rule.shoulder_min_share:.0%}."
+    )
 
 
-def window_fractions_std(centers_nm: np.ndarray, volume_fraction: np.ndarray, volume_fraction_std: np.ndarray,
-                         windows: Sequence[PopulationWindow]) -> dict[str, float]:
+def window_fractions_std(
+    centers_nm: np.ndarray,
+    volume_fraction: np.ndarray,
+    volume_fraction_std: np.ndarray,
+    windows: Sequence[PopulationWindow],
+) -> dict[str, float]:
     """One-sigma uncertainty of :func:`window_fractions`.
 
     First-order propagation of the per-bin standard deviations (the spread over the
@@ -182,7 +193,7 @@ def window_fractions_std(centers_nm: np.ndarray, volume_fraction: np.ndarray, vo
             out[w.name] = math.nan
             continue
         f = float(v[m].sum()) / tot
-        out[w.name] = math.sqrt((1 - f) ** 2 * float(var[m].sum()) + f ** 2 * float(var[~m].sum())) / tot
+        out[w.name] = math.sqrt((1 - f) ** 2 * float(var[m].sum()) + f**2 * float(var[~m].sum())) / tot
     return out
 
 
@@ -199,8 +210,14 @@ def _vertex(x: np.ndarray, y: np.ndarray) -> float | None:
     return float(cand) if x0 <= cand <= x2 else None
 
 
-def mode_radius_std(centers_nm: np.ndarray, volume_fraction: np.ndarray, volume_fraction_std: np.ndarray,
-                    radius_nm: float | None, *, log_bins: bool = True) -> float | None:
+def mode_radius_std(
+    centers_nm: np.ndarray,
+    volume_fraction: np.ndarray,
+    volume_fraction_std: np.ndarray,
+    radius_nm: float | None,
+    *,
+    log_bins: bool = True,
+) -> float | None:
     """One-sigma uncertainty of a mode position found by :func:`find_modes`.
 
     Where the mode was refined by the three-point parabola, the per-bin standard
@@ -217,11 +234,16 @@ def mode_radius_std(centers_nm: np.ndarray, volume_fraction: np.ndarray, volume_
     x = np.log(c) if log_bins else c
     xr = math.log(radius_nm) if log_bins else radius_nm
     k = int(np.argmin(np.abs(x - xr)))
-    edges = np.concatenate([[x[0] - 0.5 * (x[1] - x[0])] if x.size > 1 else [x[0] - 0.5], 0.5 * (x[1:] + x[:-1]),
-                            [x[-1] + 0.5 * (x[-1] - x[-2])] if x.size > 1 else [x[0] + 0.5]])
+    edges = np.concatenate(
+        [
+            [x[0] - 0.5 * (x[1] - x[0])] if x.size > 1 else [x[0] - 0.5],
+            0.5 * (x[1:] + x[:-1]),
+            [x[-1] + 0.5 * (x[-1] - x[-2])] if x.size > 1 else [x[0] + 0.5],
+        ]
+    )
     sx = 0.5 * float(edges[k + 1] - edges[k]) / math.sqrt(3.0)
     if 0 < k < x.size - 1:
-        xs, ys, ss = x[k - 1:k + 2], v[k - 1:k + 2], s[k - 1:k + 2]
+        xs, ys, ss = x[k - 1 : k + 2], v[k - 1 : k + 2], s[k - 1 : k + 2]
         pos = _vertex(xs, ys)
         if pos is not None:
             var = 0.0
@@ -254,8 +276,12 @@ class FamilyShare:
     def significant(self, n_sigma: float, min_share: float) -> bool:
         """share - n_sigma * share_std > 0 and share >= min_share (a present family only)."""
         sd = self.share_std if math.isfinite(self.share_std) else 0.0
-        return (self.status == "present" and math.isfinite(self.share) and self.share - n_sigma * sd > 0
-                and self.share >= min_share)
+        return (
+            self.status == "present"
+            and math.isfinite(self.share)
+            and self.share - n_sigma * sd > 0
+            and self.share >= min_share
+        )
 
 
 @dataclasses.dataclass(frozen=True)
@@ -288,8 +314,10 @@ class SampleState:
 
 #: growth state of a sample when no magic-size family is configured (the read-out does not apply)
 NOT_ASSESSED = "not assessed"
-NO_FAMILIES_TEXT = ("no magic-size families configured ([[fit.populations]] with family_radius_nm): the "
-                    "quantized/continuous growth read-out does not apply and is not attempted")
+NO_FAMILIES_TEXT = (
+    "no magic-size families configured ([[fit.populations]] with family_radius_nm): the "
+    "quantized/continuous growth read-out does not apply and is not attempted"
+)
 
 
 def _family_r(w: PopulationWindow) -> float:
@@ -305,14 +333,14 @@ def _nearest_family(fams: Sequence[PopulationWindow], r: float, tol: float) -> P
     return None
 
 
-def _displaced_towards(fams: Sequence[PopulationWindow], fam: PopulationWindow, dom: float,
-                       shift_fraction: float) -> PopulationWindow | None:
+def _displaced_towards(
+    fams: Sequence[PopulationWindow], fam: PopulationWindow, dom: float, shift_fraction: float
+) -> PopulationWindow | None:
     """The neighbouring family the dominant radius is displaced towards by >= ``shift_fraction`` of the spacing."""
     if dom == _family_r(fam):
         return None
     up = dom > _family_r(fam)
-    side = [w for w in fams if (_family_r(w) > _family_r(fam) if up
-                                else _family_r(w) < _family_r(fam))]
+    side = [w for w in fams if (_family_r(w) > _family_r(fam) if up else _family_r(w) < _family_r(fam))]
     if not side:
         return None
     nb = min(side, key=lambda w: abs(_family_r(w) - _family_r(fam)))
@@ -320,8 +348,13 @@ def _displaced_towards(fams: Sequence[PopulationWindow], fam: PopulationWindow, 
     return nb if shift >= shift_fraction else None
 
 
-def _shoulders(modes: Sequence[Mode], fams: Sequence[PopulationWindow], fam: PopulationWindow | None,
-               fr: dict[str, float], rule: ReadoutConfig) -> list[str]:
+def _shoulders(
+    modes: Sequence[Mode],
+    fams: Sequence[PopulationWindow],
+    fam: PopulationWindow | None,
+    fr: dict[str, float],
+    rule: ReadoutConfig,
+) -> list[str]:
     """Shoulder families (rule 3 of the module docstring), ordered by family radius when on a family."""
     shoulders: list[str] = []
     for m in modes[1:]:
@@ -349,8 +382,14 @@ def _usable_shares(shares: Mapping[str, FamilyShare] | None, fams: Sequence[Popu
     return any(w.name in shares and math.isfinite(shares[w.name].share) for w in fams)
 
 
-def _classify_by_shares(name: str, temperature_C: float, modes: Sequence[Mode], fams: Sequence[PopulationWindow],
-                        shares: Mapping[str, FamilyShare], rule: ReadoutConfig) -> SampleState:
+def _classify_by_shares(
+    name: str,
+    temperature_C: float,
+    modes: Sequence[Mode],
+    fams: Sequence[PopulationWindow],
+    shares: Mapping[str, FamilyShare],
+    rule: ReadoutConfig,
+) -> SampleState:
     """Rule 3' of the module docstring (decomposition shares and their uncertainties)."""
     fin = {w.name: shares[w.name] for w in fams if w.name in shares and math.isfinite(shares[w.name].share)}
     fam_frac = float(sum(f.share for f in fin.values()))
@@ -359,28 +398,66 @@ def _classify_by_shares(name: str, temperature_C: float, modes: Sequence[Mode], 
     dom = modes[0].radius_nm if modes else None
     modes_nm = tuple(m.radius_nm for m in modes)
     order = sorted(fams, key=_family_r)
-    shoulders = tuple(w.name for w in order if w.name != top and w.name in fin
-                      and fin[w.name].significant(rule.shoulder_n_sigma, rule.shoulder_min_share))
+    shoulders = tuple(
+        w.name
+        for w in order
+        if w.name != top and w.name in fin and fin[w.name].significant(rule.shoulder_n_sigma, rule.shoulder_min_share)
+    )
     sh_labels = tuple(by_name[n].display for n in shoulders)
     fam = by_name[top]
     if fin[top].share > 0 and fam_frac >= rule.min_family_fraction:
         f = fin[top]
-        reason = (f"decomposition: {fam.display} holds the largest share {f.share:.2f} \u00b1 {f.share_std:.2f} and the "
-                  f"families {fam_frac:.0%} of the resolved volume")
-        return SampleState(name, temperature_C, "quantized", fam.name, fam.family_radius_nm, dom, modes_nm, shoulders,
-                           fam_frac, reason, family_label=fam.display, shoulder_labels=sh_labels,
-                           basis="decomposition")
-    reason = (f"decomposition: the families hold only {fam_frac:.0%} of the resolved volume "
-              f"(< {rule.min_family_fraction:.0%}); the rest is the continuous population")
-    return SampleState(name, temperature_C, "continuous", None, None, dom, modes_nm, shoulders, fam_frac, reason,
-                       shoulder_labels=sh_labels, basis="decomposition")
+        reason = (
+            f"decomposition: {fam.display} holds the largest share {f.share:.2f} \u00b1 {f.share_std:.2f} and the "
+            f"families {fam_frac:.0%} of the resolved volume"
+        )
+        return SampleState(
+            name,
+            temperature_C,
+            "quantized",
+            fam.name,
+            fam.family_radius_nm,
+            dom,
+            modes_nm,
+            shoulders,
+            fam_frac,
+            reason,
+            family_label=fam.display,
+            shoulder_labels=sh_labels,
+            basis="decomposition",
+        )
+    reason = (
+        f"decomposition: the families hold only {fam_frac:.0%} of the resolved volume "
+        f"(< {rule.min_family_fraction:.0%}); the rest is the continuous population"
+    )
+    return SampleState(
+        name,
+        temperature_C,
+        "continuous",
+        None,
+        None,
+        dom,
+        modes_nm,
+        shoulders,
+        fam_frac,
+        reason,
+        shoulder_labels=sh_labels,
+        basis="decomposition",
+    )
 
 
-def classify_sample(name: str, temperature_C: float, centers_nm: np.ndarray | None,
-                    volume_fraction: np.ndarray | None, windows: Sequence[PopulationWindow],
-                    rule: ReadoutConfig, *, log_bins: bool = True,
-                    family_shares: Mapping[str, FamilyShare] | None = None,
-                    series_value: float | None = None) -> SampleState:
+def classify_sample(
+    name: str,
+    temperature_C: float,
+    centers_nm: np.ndarray | None,
+    volume_fraction: np.ndarray | None,
+    windows: Sequence[PopulationWindow],
+    rule: ReadoutConfig,
+    *,
+    log_bins: bool = True,
+    family_shares: Mapping[str, FamilyShare] | None = None,
+    series_value: float | None = None,
+) -> SampleState:
     """Apply the rule of the module docstring to one sample.
 
     ``family_shares`` (population-window name -> :class:`FamilyShare`) are the decomposition's;
@@ -395,16 +472,36 @@ def classify_sample(name: str, temperature_C: float, centers_nm: np.ndarray | No
 
 def _not_assessed(name: str, temperature_C: float, modes: Sequence[Mode]) -> SampleState:
     dom = modes[0].radius_nm if modes else None
-    return SampleState(name, temperature_C, NOT_ASSESSED, None, None, dom, tuple(m.radius_nm for m in modes), (),
-                       None, NO_FAMILIES_TEXT)
+    return SampleState(
+        name,
+        temperature_C,
+        NOT_ASSESSED,
+        None,
+        None,
+        dom,
+        tuple(m.radius_nm for m in modes),
+        (),
+        None,
+        NO_FAMILIES_TEXT,
+    )
 
 
-def _classify(name: str, temperature_C: float, centers_nm: np.ndarray | None, volume_fraction: np.ndarray | None,
-              windows: Sequence[PopulationWindow], rule: ReadoutConfig, log_bins: bool,
-              family_shares: Mapping[str, FamilyShare] | None) -> SampleState:
+def _classify(
+    name: str,
+    temperature_C: float,
+    centers_nm: np.ndarray | None,
+    volume_fraction: np.ndarray | None,
+    windows: Sequence[PopulationWindow],
+    rule: ReadoutConfig,
+    log_bins: bool,
+    family_shares: Mapping[str, FamilyShare] | None,
+) -> SampleState:
     fams = [w for w in windows if w.family_radius_nm is not None]
-    modes = (find_modes(centers_nm, volume_fraction, min_height=rule.min_mode_height, log_bins=log_bins)
-             if centers_nm is not None and volume_fraction is not None else [])
+    modes = (
+        find_modes(centers_nm, volume_fraction, min_height=rule.min_mode_height, log_bins=log_bins)
+        if centers_nm is not None and volume_fraction is not None
+        else []
+    )
     if not fams:
         return _not_assessed(name, temperature_C, modes)
     if family_shares is not None and _usable_shares(family_shares, fams):
@@ -412,13 +509,21 @@ def _classify(name: str, temperature_C: float, centers_nm: np.ndarray | None, vo
     if centers_nm is None or volume_fraction is None:
         return SampleState(name, temperature_C, "undetermined", None, None, None, (), (), None, "no fit result")
     if not modes:
-        return SampleState(name, temperature_C, "undetermined", None, None, None, (), (), None,
-                           "empty size distribution")
+        return SampleState(
+            name, temperature_C, "undetermined", None, None, None, (), (), None, "empty size distribution"
+        )
     return _classify_by_windows(name, temperature_C, centers_nm, volume_fraction, modes, fams, rule)
 
 
-def _classify_by_windows(name: str, temperature_C: float, centers_nm: np.ndarray, volume_fraction: np.ndarray,
-                         modes: Sequence[Mode], fams: Sequence[PopulationWindow], rule: ReadoutConfig) -> SampleState:
+def _classify_by_windows(
+    name: str,
+    temperature_C: float,
+    centers_nm: np.ndarray,
+    volume_fraction: np.ndarray,
+    modes: Sequence[Mode],
+    fams: Sequence[PopulationWindow],
+    rule: ReadoutConfig,
+) -> SampleState:
     """Rule 3 of the module docstring (dominant mode near a family radius, volume in the family windows)."""
     fr = window_fractions(centers_nm, volume_fraction, fams)
     fam_frac = float(sum(v for v in fr.values() if math.isfinite(v)))
@@ -429,17 +534,44 @@ def _classify_by_windows(name: str, temperature_C: float, centers_nm: np.ndarray
     sh_labels = tuple(by_name[n].display for n in shoulders)
     modes_nm = tuple(m.radius_nm for m in modes)
     if fam is not None and fam_frac >= rule.min_family_fraction:
-        reason = (f"dominant radius {dom:.3f} nm within {rule.mode_tolerance_nm} nm of {fam.family_radius_nm} nm "
-                  f"and {fam_frac:.0%} of the volume in the family windows")
-        return SampleState(name, temperature_C, "quantized", fam.name, fam.family_radius_nm, dom, modes_nm,
-                           tuple(shoulders), fam_frac, reason, family_label=fam.display, shoulder_labels=sh_labels)
+        reason = (
+            f"dominant radius {dom:.3f} nm within {rule.mode_tolerance_nm} nm of {fam.family_radius_nm} nm "
+            f"and {fam_frac:.0%} of the volume in the family windows"
+        )
+        return SampleState(
+            name,
+            temperature_C,
+            "quantized",
+            fam.name,
+            fam.family_radius_nm,
+            dom,
+            modes_nm,
+            tuple(shoulders),
+            fam_frac,
+            reason,
+            family_label=fam.display,
+            shoulder_labels=sh_labels,
+        )
     if fam is None:
         reason = f"dominant radius {dom:.3f} nm is not within {rule.mode_tolerance_nm} nm of a family radius"
     else:
-        reason = (f"only {fam_frac:.0%} of the volume in the family windows "
-                  f"(< {rule.min_family_fraction:.0%}): broad distribution")
-    return SampleState(name, temperature_C, "continuous", None, None, dom, modes_nm, tuple(shoulders), fam_frac, reason,
-                       shoulder_labels=sh_labels)
+        reason = (
+            f"only {fam_frac:.0%} of the volume in the family windows "
+            f"(< {rule.min_family_fraction:.0%}): broad distribution"
+        )
+    return SampleState(
+        name,
+        temperature_C,
+        "continuous",
+        None,
+        None,
+        dom,
+        modes_nm,
+        tuple(shoulders),
+        fam_frac,
+        reason,
+        shoulder_labels=sh_labels,
+    )
 
 
 @dataclasses.dataclass(frozen=True)
@@ -456,8 +588,10 @@ class SeriesReadout:
     def summary(self) -> dict[str, Any]:
         return {
             "samples": [s.summary() for s in self.samples],
-            "plateaus": list(self.plateaus), "jumps": list(self.jumps),
-            "continuous_from_C": self.continuous_from_C, "last_quantized_C": self.last_quantized_C,
+            "plateaus": list(self.plateaus),
+            "jumps": list(self.jumps),
+            "continuous_from_C": self.continuous_from_C,
+            "last_quantized_C": self.last_quantized_C,
             "text": list(self.text),
         }
 
@@ -473,9 +607,17 @@ def _plateaus(det: Sequence[SampleState]) -> list[dict[str, Any]]:
             plateaus[-1]["samples"].append(s.name)
             plateaus[-1]["_last"] = s
         else:
-            plateaus.append({"family": s.family, "label": s.family_label, "radius_nm": s.family_radius_nm,
-                             "T_from_C": s.position, "T_to_C": s.position,
-                             "samples": [s.name], "_last": s})
+            plateaus.append(
+                {
+                    "family": s.family,
+                    "label": s.family_label,
+                    "radius_nm": s.family_radius_nm,
+                    "T_from_C": s.position,
+                    "T_to_C": s.position,
+                    "samples": [s.name],
+                    "_last": s,
+                }
+            )
     for p in plateaus:
         p.pop("_last")
     return plateaus
@@ -483,10 +625,20 @@ def _plateaus(det: Sequence[SampleState]) -> list[dict[str, Any]]:
 
 def _jumps(det: Sequence[SampleState]) -> list[dict[str, Any]]:
     """Changes of family between neighbouring quantized samples."""
-    return [{"from_family": a.family, "from_label": a.family_label, "from_radius_nm": a.family_radius_nm,
-             "to_family": b.family, "to_label": b.family_label, "to_radius_nm": b.family_radius_nm,
-             "T_below_C": a.position, "T_above_C": b.position}
-            for a, b in zip(det, det[1:]) if a.state == b.state == "quantized" and a.family != b.family]
+    return [
+        {
+            "from_family": a.family,
+            "from_label": a.family_label,
+            "from_radius_nm": a.family_radius_nm,
+            "to_family": b.family,
+            "to_label": b.family_label,
+            "to_radius_nm": b.family_radius_nm,
+            "T_below_C": a.position,
+            "T_above_C": b.position,
+        }
+        for a, b in zip(det, det[1:])
+        if a.state == b.state == "quantized" and a.family != b.family
+    ]
 
 
 def _transition(det: Sequence[SampleState]) -> tuple[float | None, float | None]:
@@ -502,7 +654,7 @@ def _plateau_lines(plateaus: list[dict[str, Any]], u: str) -> list[str]:
     """One sentence per plateau of quantized growth."""
     text = []
     for p in plateaus:
-        rng = (f"{p['T_from_C']:g}{u}" if p["T_from_C"] == p["T_to_C"] else f"{p['T_from_C']:g}-{p['T_to_C']:g}{u}")
+        rng = f"{p['T_from_C']:g}{u}" if p["T_from_C"] == p["T_to_C"] else f"{p['T_from_C']:g}-{p['T_to_C']:g}{u}"
         text.append(f"quantized growth on {p['label'] or p['family']} (r = {p['radius_nm']:g} nm) at {rng}")
     return text
 
@@ -511,22 +663,26 @@ def _jump_lines(jumps: list[dict[str, Any]], u: str) -> list[str]:
     """One sentence per discrete jump between families."""
     text = []
     for j in jumps:
-        names = (f" ({j['from_label']} -> {j['to_label']})" if j["from_label"] and j["to_label"] else "")
-        text.append(f"discrete jump {j['from_radius_nm']:g} -> {j['to_radius_nm']:g} nm{names} between "
-                    f"{j['T_below_C']:g} and {j['T_above_C']:g}{u}")
+        names = f" ({j['from_label']} -> {j['to_label']})" if j["from_label"] and j["to_label"] else ""
+        text.append(
+            f"discrete jump {j['from_radius_nm']:g} -> {j['to_radius_nm']:g} nm{names} between "
+            f"{j['T_below_C']:g} and {j['T_above_C']:g}{u}"
+        )
     return text
 
 
 def _shoulder_lines(ss: Sequence[SampleState], u: str) -> list[str]:
     """One sentence per quantized sample with shoulder families."""
-    return [f"{s.position:g}{u}: shoulder at {', '.join(s.shoulder_labels or s.shoulders)}"
-            for s in ss if s.state == "quantized" and s.shoulders]
+    return [
+        f"{s.position:g}{u}: shoulder at {', '.join(s.shoulder_labels or s.shoulders)}"
+        for s in ss
+        if s.state == "quantized" and s.shoulders
+    ]
 
 
 def _continuous_line(det: Sequence[SampleState], cont_from: float, last_q: float | None, u: str) -> str:
     """The sentence on continuous growth from ``cont_from`` (with the transition and the radius trend)."""
-    radii = [s.dominant_radius_nm for s in det
-             if s.position >= cont_from and s.dominant_radius_nm is not None]
+    radii = [s.dominant_radius_nm for s in det if s.position >= cont_from and s.dominant_radius_nm is not None]
     trend = f" (dominant radius {radii[0]:.2f} -> {radii[-1]:.2f} nm)" if len(radii) >= 2 else ""
     where = f", transition between {last_q:g} and {cont_from:g}{u}" if last_q is not None else ""
     return f"continuous growth from {cont_from:g}{u}{where}{trend}"
@@ -534,13 +690,22 @@ def _continuous_line(det: Sequence[SampleState], cont_from: float, last_q: float
 
 def _off_family_lines(det: Sequence[SampleState], cont_from: float | None, u: str) -> list[str]:
     """One sentence per continuous sample inside the quantized regime (below ``cont_from``)."""
-    return [f"{s.position:g}{u}: off-family/broad distribution inside the quantized regime ({s.reason})"
-            for s in det if s.state == "continuous" and (cont_from is None or s.position < cont_from)]
+    return [
+        f"{s.position:g}{u}: off-family/broad distribution inside the quantized regime ({s.reason})"
+        for s in det
+        if s.state == "continuous" and (cont_from is None or s.position < cont_from)
+    ]
 
 
-def _readout_text(ss: Sequence[SampleState], det: Sequence[SampleState], plateaus: list[dict[str, Any]],
-                  jumps: list[dict[str, Any]], cont_from: float | None, last_q: float | None,
-                  unit: str = "C") -> list[str]:
+def _readout_text(
+    ss: Sequence[SampleState],
+    det: Sequence[SampleState],
+    plateaus: list[dict[str, Any]],
+    jumps: list[dict[str, Any]],
+    cont_from: float | None,
+    last_q: float | None,
+    unit: str = "C",
+) -> list[str]:
     """The read-out sentences: plateaus, jumps, shoulders, continuous growth, off-family samples."""
     u = f" {unit}" if unit else ""
     text = _plateau_lines(plateaus, u) + _jump_lines(jumps, u) + _shoulder_lines(ss, u)

@@ -31,8 +31,7 @@ from typing import Any
 from . import steps
 from .tasks import StepContext, func_name
 
-__all__ = ["DEFAULT_FUNCS", "KINDS", "StepFunc", "check_overrides", "check_step_function", "func_name",
-           "registered"]
+__all__ = ["DEFAULT_FUNCS", "KINDS", "StepFunc", "check_overrides", "check_step_function", "func_name", "registered"]
 
 #: signature of a step function: it writes into ``ctx.outdir`` and returns a JSON-safe result
 StepFunc = Callable[[StepContext], dict[str, Any]]
@@ -66,22 +65,30 @@ def check_step_function(kind: str, fn: Any) -> None:
         The candidate step function.
     """
     if isinstance(fn, str):
-        raise TypeError(f"step function for {kind!r} is the string {fn!r}; step functions are callables now: "
-                        "pass the function itself (e.g. tests.pipeline.fakes.fit_step)")
+        raise TypeError(
+            f"step function for {kind!r} is the string {fn!r}; step functions are callables now: "
+            "pass the function itself (e.g. tests.pipeline.fakes.fit_step)"
+        )
     if not callable(fn) or not hasattr(fn, "__module__") or not hasattr(fn, "__qualname__"):
         raise TypeError(f"step function for {kind!r} is {fn!r}, not a function")
     name = func_name(fn)
     if "<" in fn.__qualname__ or "." in fn.__qualname__:
-        raise TypeError(f"step function for {kind!r} is {name}: a lambda, nested function or method cannot be "
-                        "sent to a worker process; define it at the top level of a module")
+        raise TypeError(
+            f"step function for {kind!r} is {name}: a lambda, nested function or method cannot be "
+            "sent to a worker process; define it at the top level of a module"
+        )
     try:
         found = getattr(importlib.import_module(fn.__module__), fn.__qualname__)
     except (ImportError, AttributeError) as exc:
-        raise TypeError(f"step function for {kind!r} ({name}) cannot be imported by name ({exc}); define it at "
-                        "the top level of an importable module") from None
+        raise TypeError(
+            f"step function for {kind!r} ({name}) cannot be imported by name ({exc}); define it at "
+            "the top level of an importable module"
+        ) from None
     if found is not fn:
-        raise TypeError(f"step function for {kind!r}: {name} names another object; define it at the top level "
-                        "of its module under that name")
+        raise TypeError(
+            f"step function for {kind!r}: {name} names another object; define it at the top level "
+            "of its module under that name"
+        )
 
 
 def check_overrides(funcs: Mapping[str, Any] | None) -> dict[str, StepFunc]:

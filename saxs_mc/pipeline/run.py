@@ -68,8 +68,20 @@ from .registry import DEFAULT_FUNCS, StepFunc, check_overrides
 from .safety import check_tree, ensure_folder, open_lock_file
 from .tasks import Step
 
-__all__ = ["DASK_CONNECT_TIMEOUT", "DEFAULT_FUNCS", "ENVIRONMENTAL", "OutputLockedError", "RunResult", "StepOutcome",
-           "_ProcessExecutor", "code_digest", "compute_keys", "output_lock", "plan_steps", "run_pipeline"]
+__all__ = [
+    "DASK_CONNECT_TIMEOUT",
+    "DEFAULT_FUNCS",
+    "ENVIRONMENTAL",
+    "OutputLockedError",
+    "RunResult",
+    "StepOutcome",
+    "_ProcessExecutor",
+    "code_digest",
+    "compute_keys",
+    "output_lock",
+    "plan_steps",
+    "run_pipeline",
+]
 
 log = logging.getLogger("saxs_mc.pipeline")
 
@@ -101,15 +113,20 @@ class RunResult:
 
     def summary(self) -> dict[str, Any]:
         return {
-            "root": str(self.root), "executor": self.executor, "elapsed_s": self.elapsed_s,
-            "counts": self.counts(), "report": str(self.report_path) if self.report_path else None,
+            "root": str(self.root),
+            "executor": self.executor,
+            "elapsed_s": self.elapsed_s,
+            "counts": self.counts(),
+            "report": str(self.report_path) if self.report_path else None,
             "failed": [{"step": o.id, "status": o.status, "error": o.error} for o in self.failed],
         }
 
     def report(self) -> str:
         c = self.counts()
-        lines = [f"pipeline output {self.root} ({self.executor}, {self.elapsed_s:.1f} s): "
-                 + ", ".join(f"{v} {k}" for k, v in sorted(c.items()))]
+        lines = [
+            f"pipeline output {self.root} ({self.executor}, {self.elapsed_s:.1f} s): "
+            + ", ".join(f"{v} {k}" for k, v in sorted(c.items()))
+        ]
         for o in self.failed:
             lines.append(f"  {o.status.upper()} {o.id}: {o.error}")
         return "\n".join(lines)
@@ -130,8 +147,10 @@ def output_lock(root: Path) -> Iterator[None]:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError:
             other = os.pread(fd, 32, 0).decode("ascii", "replace").strip() or "?"
-            raise OutputLockedError(f"output folder {root} is in use by another saxs-mc run (pid {other}); wait for it "
-                               f"to finish or set a different [output] dir") from None
+            raise OutputLockedError(
+                f"output folder {root} is in use by another saxs-mc run (pid {other}); wait for it "
+                f"to finish or set a different [output] dir"
+            ) from None
         pid = str(os.getpid()).encode("ascii")
         os.pwrite(fd, pid, 0)
         os.ftruncate(fd, len(pid))
@@ -187,12 +206,33 @@ def run_pipeline(
         if not dry_run:
             root.mkdir(parents=True, exist_ok=True)
             stack.enter_context(output_lock(root))
-        return _run_under_lock(cfg, steps, root, scheduler=scheduler, n_workers=n_workers, dry_run=dry_run,
-                               progress=progress, make_report=make_report, force=force, t0=t0)
+        return _run_under_lock(
+            cfg,
+            steps,
+            root,
+            scheduler=scheduler,
+            n_workers=n_workers,
+            dry_run=dry_run,
+            progress=progress,
+            make_report=make_report,
+            force=force,
+            t0=t0,
+        )
 
 
-def _run_under_lock(cfg: PipelineConfig, steps: list[Step], root: Path, *, scheduler: Any, n_workers: int | None,
-                    dry_run: bool, progress: bool, make_report: bool, force: bool, t0: float) -> RunResult:
+def _run_under_lock(
+    cfg: PipelineConfig,
+    steps: list[Step],
+    root: Path,
+    *,
+    scheduler: Any,
+    n_workers: int | None,
+    dry_run: bool,
+    progress: bool,
+    make_report: bool,
+    force: bool,
+    t0: float,
+) -> RunResult:
     keys = compute_keys(steps, cache.FileHashCache())
     outcomes: dict[str, StepOutcome] = {}
     results: dict[str, dict[str, Any]] = {}
@@ -204,16 +244,26 @@ def _run_under_lock(cfg: PipelineConfig, steps: list[Step], root: Path, *, sched
         return RunResult(root, "dry-run", ordered, None, time.perf_counter() - t0, dry_run=True)
     _remove_temporaries(root)
     log.info("%s: %d steps, %d cached, %d to run", cfg.name, len(steps), len(steps) - len(todo), len(todo))
-    executor = _execute(cfg, todo, keys, root, outcomes, results, scheduler=scheduler, n_workers=n_workers,
-                        progress=progress)
+    executor = _execute(
+        cfg, todo, keys, root, outcomes, results, scheduler=scheduler, n_workers=n_workers, progress=progress
+    )
     ordered = {s.id: outcomes[s.id] for s in steps}
     report_path = _write_report_if_not_worse(cfg, ordered, root) if make_report else None
     return RunResult(root, executor, ordered, report_path, time.perf_counter() - t0)
 
 
-def _execute(cfg: PipelineConfig, todo: list[Step], keys: dict[str, str], root: Path,
-             outcomes: dict[str, StepOutcome], results: dict[str, dict[str, Any]], *, scheduler: Any,
-             n_workers: int | None, progress: bool) -> str:
+def _execute(
+    cfg: PipelineConfig,
+    todo: list[Step],
+    keys: dict[str, str],
+    root: Path,
+    outcomes: dict[str, StepOutcome],
+    results: dict[str, dict[str, Any]],
+    *,
+    scheduler: Any,
+    n_workers: int | None,
+    progress: bool,
+) -> str:
     """Run ``todo`` on the configured executor (outcomes and results filled in); return the executor's name."""
     n_workers = cfg.execution.n_workers if n_workers is None else n_workers
     n_workers = n_workers or (os.cpu_count() or 1)
@@ -251,11 +301,17 @@ def _write_report_if_not_worse(cfg: PipelineConfig, ordered: dict[str, StepOutco
     env = [o for o in ordered.values() if o.status == "failed" and o.cause in ENVIRONMENTAL]
     previous = [root / n for n in ("summary.csv", "summary.json", "report.html") if (root / n).exists()]
     if env and previous:
-        log.error("kept the previous %s: %d step(s) failed for environmental reasons (%s: %s); fix that and run "
-                  "again (completed steps are cached)", ", ".join(p.name for p in previous), len(env), env[0].id,
-                  env[0].error)
-        ordered["report"] = StepOutcome("report", "report", "series", "skipped", None,
-                                        f"previous report kept ({env[0].cause})", cause=env[0].cause)
+        log.error(
+            "kept the previous %s: %d step(s) failed for environmental reasons (%s: %s); fix that and run "
+            "again (completed steps are cached)",
+            ", ".join(p.name for p in previous),
+            len(env),
+            env[0].id,
+            env[0].error,
+        )
+        ordered["report"] = StepOutcome(
+            "report", "report", "series", "skipped", None, f"previous report kept ({env[0].cause})", cause=env[0].cause
+        )
         return None
     from .report import write_report
 
@@ -267,6 +323,7 @@ def _write_report_if_not_worse(cfg: PipelineConfig, ordered: dict[str, StepOutco
         msg = describe_write_failure(exc)
         log.error("report failed: %s", msg)
         log.debug("%s", "".join(traceback.format_exception(exc)))
-        ordered["report"] = StepOutcome("report", "report", "series", "failed", None, msg,
-                                        cause=write_failure_errno(exc))
+        ordered["report"] = StepOutcome(
+            "report", "report", "series", "failed", None, msg, cause=write_failure_errno(exc)
+        )
         return None

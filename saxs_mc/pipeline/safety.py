@@ -34,7 +34,8 @@ def _link_error(link: Path, root: Path) -> UnsafeOutputError:
         to = "?"
     return UnsafeOutputError(
         f"{link} is a symbolic link (to {to}) inside the output folder {root}; saxs-mc never follows links "
-        f"there (outputs could land outside it): remove the link, or choose another [output] dir")
+        f"there (outputs could land outside it): remove the link, or choose another [output] dir"
+    )
 
 
 def _check_components(root: Path, rel: Path) -> None:
@@ -70,12 +71,16 @@ def resolve_inside(root: str | Path, rel: str | Path, what: str = "path") -> Pat
     """
     root = Path(root)
     if not isinstance(rel, (str, Path)) or not str(rel) or "\x00" in str(rel):
-        raise UnsafeOutputError(f"{what}: {rel!r} in a manifest under {root} is not a file name; delete that "
-                                f"manifest (or the step folder) and run again")
+        raise UnsafeOutputError(
+            f"{what}: {rel!r} in a manifest under {root} is not a file name; delete that "
+            f"manifest (or the step folder) and run again"
+        )
     r = Path(rel)
     if r.is_absolute() or ".." in r.parts:
-        raise UnsafeOutputError(f"{what}: {rel} in a manifest under {root} points outside the output folder; "
-                                f"refused (manifests may only name files inside it); delete that manifest and run again")
+        raise UnsafeOutputError(
+            f"{what}: {rel} in a manifest under {root} points outside the output folder; "
+            f"refused (manifests may only name files inside it); delete that manifest and run again"
+        )
     _check_components(root, r)
     full = root / r
     if not full.resolve().is_relative_to(root.resolve()):  # pragma: no cover - excluded by the checks above
@@ -99,8 +104,10 @@ def ensure_folder(root: str | Path, rel: str | Path) -> Path:
         if p.is_symlink():
             raise _link_error(p, root)
         if not p.is_dir():
-            raise UnsafeOutputError(f"{p} inside the output folder {root} is a file where saxs-mc needs a folder; "
-                                    f"move it away or choose another [output] dir")
+            raise UnsafeOutputError(
+                f"{p} inside the output folder {root} is a file where saxs-mc needs a folder; "
+                f"move it away or choose another [output] dir"
+            )
     return p
 
 
@@ -146,6 +153,8 @@ def open_lock_file(path: Path) -> int:
     st = os.fstat(fd)
     if not stat.S_ISREG(st.st_mode) or st.st_nlink != 1:
         os.close(fd)
-        what = "is not a regular file" if not stat.S_ISREG(st.st_mode) else "has other hard links (to a file elsewhere?)"
+        what = (
+            "is not a regular file" if not stat.S_ISREG(st.st_mode) else "has other hard links (to a file elsewhere?)"
+        )
         raise UnsafeOutputError(f"{path} {what}; saxs-mc would overwrite it: remove it and run again")
     return fd

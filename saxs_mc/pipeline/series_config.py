@@ -59,18 +59,47 @@ LEGACY_SAMPLE_KEYS = ("nucleation_temperature_C", "growth_temperature_C", "react
 LEGACY_BLANK_KEYS = ("temperature_C",)
 SAMPLE_KEYS = ("name", "frames", "blank", "thickness_cm", "spectrum", "conditions", *LEGACY_SAMPLE_KEYS)
 BLANK_KEYS = ("name", "frames", "thickness_cm", "conditions", *LEGACY_BLANK_KEYS)
-STACK_KEYS = ("name", "frames", "every", "step", "window_s", "step_s", "origin_s", "drop_partial", "timestamps",
-              "blank", "thickness_cm", "conditions", *LEGACY_SAMPLE_KEYS)
+STACK_KEYS = (
+    "name",
+    "frames",
+    "every",
+    "step",
+    "window_s",
+    "step_s",
+    "origin_s",
+    "drop_partial",
+    "timestamps",
+    "blank",
+    "thickness_cm",
+    "conditions",
+    *LEGACY_SAMPLE_KEYS,
+)
 #: names a condition may not have (keys of the reduce steps' metadata, see saxs_mc.pipeline.plan)
 RESERVED_CONDITIONS = ("kind", "conditions", "series_axis", "stack", "time_point", "title", "sources")
 MATCH_MODES = ("auto", "condition", "temperature", "explicit")
 #: the legacy temperature rule: sample growth temperature <-> blank temperature
 TEMPERATURE_KEYS = ("growth_temperature_C", "temperature_C")
 #: unit suffixes of condition keys -> unit shown on axes (longest first)
-UNIT_SUFFIXES = (("_ml_min", "ml/min"), ("_ul_min", "µl/min"), ("_ml_h", "ml/h"), ("_percent", "%"),
-                 ("_pct", "%"), ("_min", "min"), ("_bar", "bar"), ("_keV", "keV"), ("_mM", "mM"), ("_nm", "nm"),
-                 ("_um", "µm"), ("_mm", "mm"), ("_ms", "ms"), ("_C", "°C"), ("_K", "K"), ("_s", "s"),
-                 ("_h", "h"), ("_M", "M"))
+UNIT_SUFFIXES = (
+    ("_ml_min", "ml/min"),
+    ("_ul_min", "µl/min"),
+    ("_ml_h", "ml/h"),
+    ("_percent", "%"),
+    ("_pct", "%"),
+    ("_min", "min"),
+    ("_bar", "bar"),
+    ("_keV", "keV"),
+    ("_mM", "mM"),
+    ("_nm", "nm"),
+    ("_um", "µm"),
+    ("_mm", "mm"),
+    ("_ms", "ms"),
+    ("_C", "°C"),
+    ("_K", "K"),
+    ("_s", "s"),
+    ("_h", "h"),
+    ("_M", "M"),
+)
 _KEY_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 log = logging.getLogger("saxs_mc.pipeline")
 
@@ -91,8 +120,13 @@ class SeriesSections:
         if self.material is None:
             return fit
         if "contrast_1e6_A2" in fit_table:
-            top.problems.append(top.error("the contrast is given twice: [material] and [fit] contrast_1e6_A2; "
-                                          "keep one (drop [fit] contrast_1e6_A2)", "fit.contrast_1e6_A2"))
+            top.problems.append(
+                top.error(
+                    "the contrast is given twice: [material] and [fit] contrast_1e6_A2; "
+                    "keep one (drop [fit] contrast_1e6_A2)",
+                    "fit.contrast_1e6_A2",
+                )
+            )
         return dataclasses.replace(fit, contrast_1e6_A2=self.material.contrast_1e6_A2)
 
 
@@ -114,12 +148,21 @@ def parse_series(top: _Table, base: Path, poni: Path) -> SeriesSections:
     names = [s.name for s in samples] + [b.name for b in blanks]
     dup = sorted({x for x in names if names.count(x) > 1})
     if dup:
-        top.problems.append(ConfigError(f"{top.source}: samples/blanks/stacks: names must be unique (they name "
-                                        f"output folders; a stack's time points are <stack>_tNNN); duplicated: {dup}"))
+        top.problems.append(
+            ConfigError(
+                f"{top.source}: samples/blanks/stacks: names must be unique (they name "
+                f"output folders; a stack's time points are <stack>_tNNN); duplicated: {dup}"
+            )
+        )
     top.problems.extend(_condition_typos(samples, top.source, "samples"))
-    return SeriesSections(samples=tuple(samples), blanks=blanks, stacks=tuple(stacks),
-                          blank_matching=_parse_matching(top), series=_parse_axis(top, samples),
-                          material=_parse_material(top, poni))
+    return SeriesSections(
+        samples=tuple(samples),
+        blanks=blanks,
+        stacks=tuple(stacks),
+        blank_matching=_parse_matching(top),
+        series=_parse_axis(top, samples),
+        material=_parse_material(top, poni),
+    )
 
 
 # ----------------------------------------------------------------------
@@ -146,9 +189,16 @@ def _sample(t: _Table, base: Path) -> SampleConfig:
     _unknown_keys(t, SAMPLE_KEYS)
     name = t.get("name", str, check=_name_check)
     pats, files, srcs = _expand_frames(t, "frames", base)
-    out = SampleConfig(name=name, frames=pats, files=files, sources=srcs, blank=t.get("blank", str, default=None),
-                       thickness_cm=t.get("thickness_cm", float, default=None, check=_positive),
-                       spectrum=_spectrum_path(t, base), conditions=_conditions(t, LEGACY_SAMPLE_KEYS))
+    out = SampleConfig(
+        name=name,
+        frames=pats,
+        files=files,
+        sources=srcs,
+        blank=t.get("blank", str, default=None),
+        thickness_cm=t.get("thickness_cm", float, default=None, check=_positive),
+        spectrum=_spectrum_path(t, base),
+        conditions=_conditions(t, LEGACY_SAMPLE_KEYS),
+    )
     return out
 
 
@@ -156,25 +206,42 @@ def _blank(t: _Table, base: Path) -> BlankConfig:
     _unknown_keys(t, BLANK_KEYS)
     name = t.get("name", str, check=_name_check)
     pats, files, srcs = _expand_frames(t, "frames", base)
-    out = BlankConfig(name=name, frames=pats, files=files, sources=srcs,
-                      thickness_cm=t.get("thickness_cm", float, default=None, check=_positive),
-                      conditions=_conditions(t, LEGACY_BLANK_KEYS))
+    out = BlankConfig(
+        name=name,
+        frames=pats,
+        files=files,
+        sources=srcs,
+        thickness_cm=t.get("thickness_cm", float, default=None, check=_positive),
+        conditions=_conditions(t, LEGACY_BLANK_KEYS),
+    )
     return out
 
 
 def _conditions(t: _Table, legacy: Sequence[str]) -> dict[str, float | str]:
     """``conditions`` (table or inline) plus the legacy top-level keys; numbers become floats."""
-    raw = t.get("conditions", dict, default={}, hint="give a table of condition = value, e.g. "
-                "conditions = { flow_rate_ml_min = 2.0, growth_temperature_C = 230 }")
+    raw = t.get(
+        "conditions",
+        dict,
+        default={},
+        hint="give a table of condition = value, e.g. "
+        "conditions = { flow_rate_ml_min = 2.0, growth_temperature_C = 230 }",
+    )
     out: dict[str, float | str] = {}
     for k, v in raw.items():
         where = f"conditions.{k}"
         if k in RESERVED_CONDITIONS:
-            t.problems.append(t.error(f"'{k}' is reserved (it names step metadata); call the condition otherwise, "
-                                      f"e.g. '{k}_value'", where))
+            t.problems.append(
+                t.error(
+                    f"'{k}' is reserved (it names step metadata); call the condition otherwise, e.g. '{k}_value'", where
+                )
+            )
         elif not _KEY_RE.match(k):
-            t.problems.append(t.error("a condition name must be letters, digits and '_' with the unit at the end, "
-                                      "e.g. flow_rate_ml_min", where))
+            t.problems.append(
+                t.error(
+                    "a condition name must be letters, digits and '_' with the unit at the end, e.g. flow_rate_ml_min",
+                    where,
+                )
+            )
         elif isinstance(v, bool) or not isinstance(v, (int, float, str)):
             t.problems.append(t.error(f"{v!r}: a condition is a number or a string (unit in the key name)", where))
         elif isinstance(v, float) and not math.isfinite(v):
@@ -188,8 +255,9 @@ def _conditions(t: _Table, legacy: Sequence[str]) -> dict[str, float | str]:
         if v is None:
             continue
         if k in out and out[k] != v:
-            t.problems.append(t.error(f"given twice with different values ({v:g} and conditions.{k} = {out[k]!r}); "
-                                      "keep one", k))
+            t.problems.append(
+                t.error(f"given twice with different values ({v:g} and conditions.{k} = {out[k]!r}); keep one", k)
+            )
         out[k] = v
     return out
 
@@ -207,13 +275,16 @@ def _unknown_keys(t: _Table, keys: Sequence[str]) -> None:
     for k in t.table:
         if k in t.known:
             continue
-        close = (difflib.get_close_matches(k, own, n=1, cutoff=0.75)
-                 or difflib.get_close_matches(k, legacy, n=1, cutoff=0.9))
+        close = difflib.get_close_matches(k, own, n=1, cutoff=0.75) or difflib.get_close_matches(
+            k, legacy, n=1, cutoff=0.9
+        )
         if close:
             hint = f" (did you mean '{close[0]}'?)"
         elif "conditions" in keys:
-            hint = (f"; free conditions go into the entry's conditions table: conditions = {{ {k} = ... }} "
-                    f"(or a [{t.path.split('[')[0]}.conditions] section)")
+            hint = (
+                f"; free conditions go into the entry's conditions table: conditions = {{ {k} = ... }} "
+                f"(or a [{t.path.split('[')[0]}.conditions] section)"
+            )
         else:
             hint = ""
         t.problems.append(t.error(f"unknown key{hint}; valid keys here: {', '.join(sorted(set(own)))}", k))
@@ -233,8 +304,12 @@ def _condition_typos(items: Sequence[Any], source: Path, what: str) -> list[Conf
             others = [c for c, n in count.items() if c not in it.conditions and n == len(items) - 1]
             close = difflib.get_close_matches(k, others, n=1, cutoff=0.85) if count[k] == 1 else []
             if close:
-                out.append(ConfigError(f"{source}: {what} '{it.name}': condition '{k}' but every other entry has "
-                                       f"'{close[0]}' (and this one has not): did you mean '{close[0]}'?"))
+                out.append(
+                    ConfigError(
+                        f"{source}: {what} '{it.name}': condition '{k}' but every other entry has "
+                        f"'{close[0]}' (and this one has not): did you mean '{close[0]}'?"
+                    )
+                )
     return out
 
 
@@ -257,14 +332,27 @@ def _stack(t: _Table, base: Path) -> tuple[StackConfig, list[SampleConfig]] | No
 
     _unknown_keys(t, STACK_KEYS)
     name = t.get("name", str, check=_name_check)
-    frames = t.get("frames", str, hint="one HDF5 stack 'run.h5::/entry/instrument/detector/data' or a glob of "
-                   "numbered frame files 'frames/run_*.edf'")
-    kw = {"every": t.get("every", int, default=None), "window_s": t.get("window_s", float, default=None),
-          "step": t.get("step", int, default=None), "step_s": t.get("step_s", float, default=None),
-          "origin_s": t.get("origin_s", float, default=None),
-          "drop_partial": t.get("drop_partial", bool, default=False)}
-    ts_raw = t.get("timestamps", str, default=None, hint="'run.h5::/entry/data/time', 'run_frames.csv::time_s' "
-                   "or 'header:<key>'; default: the stack's NeXus time axis")
+    frames = t.get(
+        "frames",
+        str,
+        hint="one HDF5 stack 'run.h5::/entry/instrument/detector/data' or a glob of "
+        "numbered frame files 'frames/run_*.edf'",
+    )
+    kw = {
+        "every": t.get("every", int, default=None),
+        "window_s": t.get("window_s", float, default=None),
+        "step": t.get("step", int, default=None),
+        "step_s": t.get("step_s", float, default=None),
+        "origin_s": t.get("origin_s", float, default=None),
+        "drop_partial": t.get("drop_partial", bool, default=False),
+    }
+    ts_raw = t.get(
+        "timestamps",
+        str,
+        default=None,
+        hint="'run.h5::/entry/data/time', 'run_frames.csv::time_s' "
+        "or 'header:<key>'; default: the stack's NeXus time axis",
+    )
     blank = t.get("blank", str, default=None)
     thickness = t.get("thickness_cm", float, default=None, check=_positive)
     conditions = _conditions(t, LEGACY_SAMPLE_KEYS)
@@ -280,11 +368,20 @@ def _stack(t: _Table, base: Path) -> tuple[StackConfig, list[SampleConfig]] | No
             t.problems.append(t.error(f"stack '{name}' ({frames}): {p}"))
         return None
     width = max(3, len(str(len(sg) - 1)))
-    points = [_time_point_sample(name, k, tp, sg.stack, frames, width, blank, thickness, conditions)
-              for k, tp in enumerate(sg)]
-    stack = StackConfig(name=name, frames=frames, source=sg.stack.source, blank=blank, conditions=conditions,
-                        grouping={**grouping.to_dict(), "timestamps": sg.timestamps_source},
-                        n_frames=sg.stack.n_frames, n_time_points=len(sg))
+    points = [
+        _time_point_sample(name, k, tp, sg.stack, frames, width, blank, thickness, conditions)
+        for k, tp in enumerate(sg)
+    ]
+    stack = StackConfig(
+        name=name,
+        frames=frames,
+        source=sg.stack.source,
+        blank=blank,
+        conditions=conditions,
+        grouping={**grouping.to_dict(), "timestamps": sg.timestamps_source},
+        n_frames=sg.stack.n_frames,
+        n_time_points=len(sg),
+    )
     return stack, points
 
 
@@ -293,8 +390,9 @@ def datasets_in(fh: Any, min_ndim: int, max_ndim: int = 3) -> list[str]:
     import h5py
 
     out: list[str] = []
-    fh.visititems(lambda n, o: out.append("/" + n) if isinstance(o, h5py.Dataset)
-                  and min_ndim <= o.ndim <= max_ndim else None)
+    fh.visititems(
+        lambda n, o: out.append("/" + n) if isinstance(o, h5py.Dataset) and min_ndim <= o.ndim <= max_ndim else None
+    )
     return out[:8]
 
 
@@ -307,45 +405,82 @@ def _stack_path_problem(base: Path, frames: str) -> str | None:
     where = f"paths are relative to the config file's folder {base}"
     if not sep:
         if not glob.glob(str(full)):
-            return (f"frames = {frames!r} (resolved to {full}) matches no file; {where}; give one HDF5 stack "
-                    "'run.h5::/entry/instrument/detector/data' or a glob of numbered frame files 'frames/run_*.edf'")
+            return (
+                f"frames = {frames!r} (resolved to {full}) matches no file; {where}; give one HDF5 stack "
+                "'run.h5::/entry/instrument/detector/data' or a glob of numbered frame files 'frames/run_*.edf'"
+            )
         return None
     if not full.is_file():
         return f"HDF5 file {file_part!r} (resolved to {full.resolve()}) does not exist; {where}"
     if not h5py.is_hdf5(full):
-        return (f"{file_part!r} is not an HDF5 file, and '::{ds}' names a dataset inside an HDF5/NeXus file; "
-                "for numbered frame files give a glob without '::' ('frames/run_*.edf')")
+        return (
+            f"{file_part!r} is not an HDF5 file, and '::{ds}' names a dataset inside an HDF5/NeXus file; "
+            "for numbered frame files give a glob without '::' ('frames/run_*.edf')"
+        )
     dset = ds.split("[", 1)[0]
     with h5py.File(full, "r") as fh:
         obj = fh.get(dset) if dset else None
         if isinstance(obj, h5py.Dataset) and obj.ndim == 3:
             return None
         stacks = datasets_in(fh, 3)
-        what = (f"is a {obj.ndim}D dataset" if isinstance(obj, h5py.Dataset) else
-                "is a group, not a dataset" if isinstance(obj, h5py.Group) else "does not exist")
-    return (f"'{dset}' in {file_part} {what}; a stack is a 3D dataset (frames, rows, columns); "
-            f"3D datasets in the file: {stacks if stacks else 'none'} (h5ls -r {full.name})")
+        what = (
+            f"is a {obj.ndim}D dataset"
+            if isinstance(obj, h5py.Dataset)
+            else "is a group, not a dataset"
+            if isinstance(obj, h5py.Group)
+            else "does not exist"
+        )
+    return (
+        f"'{dset}' in {file_part} {what}; a stack is a 3D dataset (frames, rows, columns); "
+        f"3D datasets in the file: {stacks if stacks else 'none'} (h5ls -r {full.name})"
+    )
 
 
-def _time_point_sample(stack: str, k: int, tp: Any, fs: Any, frames: str, width: int, blank: str | None,
-                       thickness: float | None, conditions: dict[str, float | str]) -> SampleConfig:
+def _time_point_sample(
+    stack: str,
+    k: int,
+    tp: Any,
+    fs: Any,
+    frames: str,
+    width: int,
+    blank: str | None,
+    thickness: float | None,
+    conditions: dict[str, float | str],
+) -> SampleConfig:
     cond = dict(conditions)
     if tp.time_s is not None:
         cond["time_s"] = round(float(tp.time_s), 9)
     else:  # no timestamps: the centre frame of the group
         cond["frame_index"] = float(sum(tp.frames)) / len(tp.frames)
     files = (fs.path.resolve(),) if fs.is_hdf5 else tuple(Path(f).resolve() for f in tp.sources)
-    return SampleConfig(name=f"{stack}_t{k:0{width}d}", frames=(frames,), files=files, sources=tuple(tp.sources),
-                        blank=blank, thickness_cm=thickness, spectrum=None, conditions=cond, stack=stack,
-                        time_point=tp.summary())
+    return SampleConfig(
+        name=f"{stack}_t{k:0{width}d}",
+        frames=(frames,),
+        files=files,
+        sources=tuple(tp.sources),
+        blank=blank,
+        thickness_cm=thickness,
+        spectrum=None,
+        conditions=cond,
+        stack=stack,
+        time_point=tp.summary(),
+    )
 
 
 # ----------------------------------------------------------------------
 # blank matching
 def _parse_matching(top: _Table) -> BlankMatchingConfig:
     bm = top.sub("blank_matching")
-    by = bm.get("by", str, default="auto", check=lambda v: None if v in MATCH_MODES else
-                "use 'condition' (with sample_key, blank_key), 'auto', 'temperature' or 'explicit'")
+    by = bm.get(
+        "by",
+        str,
+        default="auto",
+        check=lambda v: (
+            None
+            if v in MATCH_MODES
+            else "use 'condition' (with sample_key, blank_key), 'auto', 'temperature' or 'explicit'"
+        ),
+    )
     sk = bm.get("sample_key", str, default=None, hint="the sample condition to match, e.g. 'growth_temperature_C'")
     bk = bm.get("blank_key", str, default=None, hint="the blank condition it is matched to; default: sample_key")
     tol = bm.get("tolerance", float, default=None, check=_non_negative)
@@ -355,8 +490,13 @@ def _parse_matching(top: _Table) -> BlankMatchingConfig:
     if tol is not None and tol_c is not None:
         bm.problems.append(bm.error("give tolerance (or its legacy name tolerance_C), not both", "tolerance_C"))
     if by == "condition" and sk is None:
-        bm.problems.append(bm.error("by = 'condition' needs sample_key = '<condition of the samples>' (and "
-                                    "blank_key if the blanks name it differently)", "sample_key"))
+        bm.problems.append(
+            bm.error(
+                "by = 'condition' needs sample_key = '<condition of the samples>' (and "
+                "blank_key if the blanks name it differently)",
+                "sample_key",
+            )
+        )
     if by != "condition" and (sk is not None or bk is not None):
         bm.problems.append(bm.error(f"sample_key/blank_key go with by = 'condition' (by = {by!r} here)", "by"))
     if by == "temperature":
@@ -376,8 +516,9 @@ def _rule(cfg: PipelineConfig, sample: SampleConfig) -> tuple[str, str] | None:
         return TEMPERATURE_KEYS
     raise ConfigError(
         f"{cfg.source}: samples '{sample.name}': {len(cfg.blanks)} blanks and no rule to choose one: set blank = "
-        f"\"<name>\" on the sample (or stack), or [blank_matching] by = \"condition\" with sample_key and blank_key "
-        f"(condition keys of the samples: {sorted(sample.conditions)})")
+        f'"<name>" on the sample (or stack), or [blank_matching] by = "condition" with sample_key and blank_key '
+        f"(condition keys of the samples: {sorted(sample.conditions)})"
+    )
 
 
 def _same(a: float | str, b: float | str, tol: float) -> bool:
@@ -398,14 +539,20 @@ def match_blank(cfg: PipelineConfig, sample: SampleConfig) -> BlankConfig:
         try:
             return cfg.blank_by_name(sample.blank)
         except KeyError:
-            raise ConfigError(f"{cfg.source}: samples '{sample.name}'.blank = {sample.blank!r} names no [[blanks]] "
-                              f"entry; known blanks: {[b.name for b in cfg.blanks]}") from None
+            raise ConfigError(
+                f"{cfg.source}: samples '{sample.name}'.blank = {sample.blank!r} names no [[blanks]] "
+                f"entry; known blanks: {[b.name for b in cfg.blanks]}"
+            ) from None
     if not cfg.blanks:
-        raise ConfigError(f"{cfg.source}: no [[blanks]]: add the blank (solvent/precursor without particles) "
-                          "that is subtracted from the samples")
+        raise ConfigError(
+            f"{cfg.source}: no [[blanks]]: add the blank (solvent/precursor without particles) "
+            "that is subtracted from the samples"
+        )
     if cfg.blank_matching.by == "explicit":
-        raise ConfigError(f"{cfg.source}: samples '{sample.name}' has no 'blank' key but blank_matching.by = "
-                          "'explicit'; add blank = \"<name of a [[blanks]] entry>\" to the sample")
+        raise ConfigError(
+            f"{cfg.source}: samples '{sample.name}' has no 'blank' key but blank_matching.by = "
+            "'explicit'; add blank = \"<name of a [[blanks]] entry>\" to the sample"
+        )
     rule = _rule(cfg, sample)
     if rule is None:
         return cfg.blanks[0]
@@ -415,30 +562,40 @@ def match_blank(cfg: PipelineConfig, sample: SampleConfig) -> BlankConfig:
         raise ConfigError(
             f"{cfg.source}: samples '{sample.name}' has no condition '{sk}', which [blank_matching] matches on"
             f"{f' (did you mean {close[0]!r}?)' if close else ''}; its conditions: {sorted(sample.conditions)}; add "
-            f"{sk} = <value> to its conditions, or set blank = \"<name>\" on the sample")
+            f'{sk} = <value> to its conditions, or set blank = "<name>" on the sample'
+        )
     value, tol = sample.conditions[sk], cfg.blank_matching.tolerance
     cands = [b for b in cfg.blanks if bk in b.conditions and _same(b.conditions[bk], value, tol)]
     if len(cands) == 1:
         return cands[0]
     if cands:
-        raise ConfigError(f"{cfg.source}: samples '{sample.name}': several blanks match {sk} = {value!r}: "
-                          f"{[b.name for b in cands]}; set blank = \"<name>\" on the sample")
-    have = sorted({b.conditions[bk] for b in cfg.blanks if bk in b.conditions},
-                  key=lambda v: (isinstance(v, str), v if isinstance(v, float) else 0.0, str(v)))
+        raise ConfigError(
+            f"{cfg.source}: samples '{sample.name}': several blanks match {sk} = {value!r}: "
+            f'{[b.name for b in cands]}; set blank = "<name>" on the sample'
+        )
+    have = sorted(
+        {b.conditions[bk] for b in cfg.blanks if bk in b.conditions},
+        key=lambda v: (isinstance(v, str), v if isinstance(v, float) else 0.0, str(v)),
+    )
     shown = f"{value:g}" if isinstance(value, float) else repr(value)
     raise ConfigError(
         f"{cfg.source}: samples '{sample.name}': no blank for {sk} = {shown} (within blank_matching.tolerance = "
         f"{tol:g}); blanks exist at {have if have else 'no value'} ({bk}). Add a [[blanks]] entry "
-        f"with {bk} = {shown}, or set blank = \"<name>\" on the sample")
+        f'with {bk} = {shown}, or set blank = "<name>" on the sample'
+    )
 
 
 def series_problems(cfg: PipelineConfig) -> list[ConfigError]:
     """Problems that need the whole configuration: blank matching, Bragg-peak exclusion without peak search."""
     out = blank_problems(cfg)
     if cfg.fit.exclude_bragg_peaks and not cfg.peaks.samples:
-        out.append(ConfigError(f"{cfg.source}: fit.exclude_bragg_peaks = true leaves out the Bragg peaks found in "
-                               "each sample, but [peaks] samples = false searches none; set samples = true or drop "
-                               "exclude_bragg_peaks"))
+        out.append(
+            ConfigError(
+                f"{cfg.source}: fit.exclude_bragg_peaks = true leaves out the Bragg peaks found in "
+                "each sample, but [peaks] samples = false searches none; set samples = true or drop "
+                "exclude_bragg_peaks"
+            )
+        )
     return out
 
 
@@ -479,8 +636,11 @@ def default_axis(samples: Sequence[SampleConfig]) -> str:
     """``time_s`` for stacks, else nucleation_temperature_C, else the shared numeric key that varies."""
     if not samples:
         return "index"
-    shared = [k for k, v in samples[0].conditions.items() if isinstance(v, float)
-              and all(isinstance(s.conditions.get(k), float) for s in samples)]
+    shared = [
+        k
+        for k, v in samples[0].conditions.items()
+        if isinstance(v, float) and all(isinstance(s.conditions.get(k), float) for s in samples)
+    ]
     for key in ("time_s", "frame_index", "nucleation_temperature_C"):
         if key in shared:
             return key
@@ -494,15 +654,22 @@ def _varying_numeric(samples: Sequence[SampleConfig]) -> list[str]:
     """Numeric condition keys every sample has, whose values differ between samples."""
     if not samples:
         return []
-    keys = [k for k, v in samples[0].conditions.items() if isinstance(v, float)
-            and all(isinstance(s.conditions.get(k), float) for s in samples)]
+    keys = [
+        k
+        for k, v in samples[0].conditions.items()
+        if isinstance(v, float) and all(isinstance(s.conditions.get(k), float) for s in samples)
+    ]
     return [k for k in keys if len({s.conditions[k] for s in samples}) > 1]
 
 
 def _parse_axis(top: _Table, samples: Sequence[SampleConfig]) -> SeriesConfig:
     st = top.sub("series")
-    axis = st.get("axis", str, default=None, hint="a condition key of the samples, e.g. 'flow_rate_ml_min', or "
-                  "'index' (sample order)")
+    axis = st.get(
+        "axis",
+        str,
+        default=None,
+        hint="a condition key of the samples, e.g. 'flow_rate_ml_min', or 'index' (sample order)",
+    )
     label = st.get("label", str, default=None)
     unit = st.get("unit", str, default=None)
     _unknown_keys(st, list(st.known))  # noted, not raised: the other problems are still found
@@ -510,21 +677,31 @@ def _parse_axis(top: _Table, samples: Sequence[SampleConfig]) -> SeriesConfig:
         axis = default_axis(samples)
         varying = _varying_numeric(samples)
         if axis == "index" and len(varying) > 1:
-            log.warning("%s: [series] axis is not set and %d numeric conditions vary (%s): the report plots against "
-                        "the sample order; set [series] axis = \"%s\" (or another of them)", top.source,
-                        len(varying), ", ".join(varying), varying[0])
+            log.warning(
+                "%s: [series] axis is not set and %d numeric conditions vary (%s): the report plots against "
+                'the sample order; set [series] axis = "%s" (or another of them)',
+                top.source,
+                len(varying),
+                ", ".join(varying),
+                varying[0],
+            )
     elif axis != "index":
         lacking = [s.name for s in samples if not isinstance(s.conditions.get(axis), (float, str))]
         if lacking:
             keys = sorted({k for s in samples for k in s.conditions})
             close = difflib.get_close_matches(axis, keys, n=1, cutoff=0.75)
-            st.problems.append(st.error(
-                f"{axis!r}: {len(lacking)} sample(s) lack this condition ({', '.join(lacking[:5])}"
-                f"{', ...' if len(lacking) > 5 else ''}){f'; did you mean {close[0]!r}?' if close else ''}; "
-                f"condition keys: {keys}, or 'index'", "axis"))
+            st.problems.append(
+                st.error(
+                    f"{axis!r}: {len(lacking)} sample(s) lack this condition ({', '.join(lacking[:5])}"
+                    f"{', ...' if len(lacking) > 5 else ''}){f'; did you mean {close[0]!r}?' if close else ''}; "
+                    f"condition keys: {keys}, or 'index'",
+                    "axis",
+                )
+            )
     auto_label, auto_unit = axis_label(axis)
-    return SeriesConfig(axis=axis, label=auto_label if label is None else label,
-                        unit=auto_unit if unit is None else unit)
+    return SeriesConfig(
+        axis=axis, label=auto_label if label is None else label, unit=auto_unit if unit is None else unit
+    )
 
 
 # ----------------------------------------------------------------------
@@ -549,8 +726,9 @@ def _material_spec(mt: _Table, role: str) -> tuple[str | dict[str, Any] | None, 
     formula = mt.get(f"{role}_formula", str, default=None)
     density = mt.get(f"{role}_density_g_cm3", float, default=None, check=_positive)
     if name is not None and formula is not None:
-        mt.problems.append(mt.error(f"give {role} (preset) or {role}_formula (with {role}_density_g_cm3), not both",
-                                    f"{role}_formula"))
+        mt.problems.append(
+            mt.error(f"give {role} (preset) or {role}_formula (with {role}_density_g_cm3), not both", f"{role}_formula")
+        )
     return (name if name is not None else formula), density
 
 
@@ -570,8 +748,12 @@ def _parse_material(top: _Table, poni: Path) -> MaterialConfig | None:
             mt.problems.append(mt.error("give contrast_1e6_A2 or particle/solvent, not both", "contrast_1e6_A2"))
         return MaterialConfig(number, None, None, energy, "number")
     if p is None or s is None:
-        mt.problems.append(mt.error(f"give contrast_1e6_A2 = <number>, or particle and solvent (presets: "
-                                    f"{', '.join(PRESETS)}; or particle_formula + particle_density_g_cm3, ...)"))
+        mt.problems.append(
+            mt.error(
+                f"give contrast_1e6_A2 = <number>, or particle and solvent (presets: "
+                f"{', '.join(PRESETS)}; or particle_formula + particle_density_g_cm3, ...)"
+            )
+        )
         return None
     if energy is None:
         if not poni.is_file():
@@ -590,8 +772,9 @@ def _parse_material(top: _Table, poni: Path) -> MaterialConfig | None:
         mt.problems.append(mt.error(str(exc)))
         return None
     preset = c.particle in PRESETS.values() and c.solvent in PRESETS.values()  # unchanged presets
-    return MaterialConfig(c.contrast_1e6_A2, c.particle.name, c.solvent.name, c.energy_keV,
-                          "preset" if preset else "formula", c.summary())
+    return MaterialConfig(
+        c.contrast_1e6_A2, c.particle.name, c.solvent.name, c.energy_keV, "preset" if preset else "formula", c.summary()
+    )
 
 
 def _material_problem(mt: _Table, role: str, spec: Any, density: float | None) -> ConfigError | None:
@@ -609,13 +792,19 @@ def _material_problem(mt: _Table, role: str, spec: Any, density: float | None) -
         if "needs a density" in msg and key.endswith("_formula"):
             return mt.error(f"{spec!r} is given without its mass density: add {role}_density_g_cm3 = <g/cm3>", key)
         if "needs a density" in msg:
-            return mt.error(f"{spec!r} is not a preset ({presets}), so it is read as a chemical formula and needs its "
-                            f"mass density: add {role}_density_g_cm3 = <g/cm3>", key)
+            return mt.error(
+                f"{spec!r} is not a preset ({presets}), so it is read as a chemical formula and needs its "
+                f"mass density: add {role}_density_g_cm3 = <g/cm3>",
+                key,
+            )
         if "not understood" in msg or "holds no atoms" in msg:
             elem = re.search(r"unknown element (\w+)", msg)
             why = f" (unknown element {elem.group(1)})" if elem else ""
-            return mt.error(f"{spec!r} is neither a preset ({presets}) nor a chemical formula{why}; use a preset, or "
-                            f"{role}_formula = \"<element symbols and counts, e.g. Cu2S>\" with "
-                            f"{role}_density_g_cm3 = <g/cm3>", key)
+            return mt.error(
+                f"{spec!r} is neither a preset ({presets}) nor a chemical formula{why}; use a preset, or "
+                f'{role}_formula = "<element symbols and counts, e.g. Cu2S>" with '
+                f"{role}_density_g_cm3 = <g/cm3>",
+                key,
+            )
         return mt.error(msg, f"{role}_density_g_cm3" if density is not None else key)
     return None

@@ -32,8 +32,19 @@ from collections.abc import Mapping
 from types import MappingProxyType
 from typing import Any, TypeVar
 
-__all__ = ["STEP_SETTINGS", "CalibrateSettings", "FamiliesStepSettings", "FitStepSettings", "MesophaseSettings",
-           "OpticalStepSettings", "PeaksStepSettings", "ReduceSettings", "StepSettingsError", "SubtractSettings", "plain"]
+__all__ = [
+    "STEP_SETTINGS",
+    "CalibrateSettings",
+    "FamiliesStepSettings",
+    "FitStepSettings",
+    "MesophaseSettings",
+    "OpticalStepSettings",
+    "PeaksStepSettings",
+    "ReduceSettings",
+    "StepSettingsError",
+    "SubtractSettings",
+    "plain",
+]
 
 T = TypeVar("T", bound="_Settings")
 
@@ -69,8 +80,9 @@ class _Settings:
     @classmethod
     def _keys(cls) -> tuple[set[str], set[str]]:
         fields = [f for f in dataclasses.fields(cls) if not f.name.startswith("_")]
-        required = {f.name for f in fields
-                    if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING}
+        required = {
+            f.name for f in fields if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING
+        }
         return required, {f.name for f in fields} - required
 
     @classmethod
@@ -210,13 +222,15 @@ class OpticalStepSettings(_Settings):
 
 
 #: the settings type of every step kind
-STEP_SETTINGS: Mapping[str, type[_Settings]] = MappingProxyType({
-    "calibrate": CalibrateSettings,
-    "reduce": ReduceSettings,
-    "subtract": SubtractSettings,
-    "fit": FitStepSettings,
-    "peaks": PeaksStepSettings,
-    "mesophase": MesophaseSettings,
-    "families": FamiliesStepSettings,
-    "optical": OpticalStepSettings,
-})
+STEP_SETTINGS: Mapping[str, type[_Settings]] = MappingProxyType(
+    {
+        "calibrate": CalibrateSettings,
+        "reduce": ReduceSettings,
+        "subtract": SubtractSettings,
+        "fit": FitStepSettings,
+        "peaks": PeaksStepSettings,
+        "mesophase": MesophaseSettings,
+        "families": FamiliesStepSettings,
+        "optical": OpticalStepSettings,
+    }
+)

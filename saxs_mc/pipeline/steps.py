@@ -52,26 +52,45 @@ def _read_curve(path: Path) -> Any:
     return read_reduced(path).curve
 
 
-def reduction_settings(s: ReduceSettings | CalibrateSettings | Mapping[str, Any],
-                       calibration_factor: float | None) -> Any:
+def reduction_settings(
+    s: ReduceSettings | CalibrateSettings | Mapping[str, Any], calibration_factor: float | None
+) -> Any:
     """:class:`saxs_mc.reduce.ReductionSettings` from a reduce or calibrate step's settings (typed or JSON form)."""
     from saxs_mc.reduce import HeaderMap, ReductionSettings
 
     if isinstance(s, Mapping):  # the JSON form (or its reduction part: reduction, header, thickness, cell)
-        r, header, thickness, cell = s["reduction"], s["header"], s.get("thickness_cm"), s.get("empty_cell_transmission")
+        r, header, thickness, cell = (
+            s["reduction"],
+            s["header"],
+            s.get("thickness_cm"),
+            s.get("empty_cell_transmission"),
+        )
     else:
         r, header, thickness, cell = s.reduction, s.header, s.thickness_cm, s.empty_cell_transmission
     qr = r.get("q_range_nm")
     qr = None if qr is None else tuple(float(x) / (10.0 if r["q_unit"] == "1/A" else 1.0) for x in qr)
     return ReductionSettings(
-        npt=r["npt"], q_range=qr, q_unit=r["q_unit"], error_model=r["error_model"], method=tuple(r["method"]),
-        saturation=r.get("saturation"), flip=r.get("flip"), mask_flip=r.get("mask_flip"),
-        normalization=r.get("normalization", "monitor"), normalization_constant=r.get("normalization_constant"),
-        monitor_table=r.get("monitor_table"), table_columns=tuple(tuple(kv) for kv in r.get("table_columns") or ()),
-        polarization_factor=r["polarization_factor"], thickness_cm=thickness,
-        calibration_factor=calibration_factor, empty_cell_transmission=cell,
-        reject_outliers=r["reject_outliers"], reject_mad_threshold=r["reject_mad_threshold"],
-        reject_min_rel_dev=r["reject_min_rel_dev"], nan_policy=r["nan_policy"], bad_frames=r["bad_frames"],
+        npt=r["npt"],
+        q_range=qr,
+        q_unit=r["q_unit"],
+        error_model=r["error_model"],
+        method=tuple(r["method"]),
+        saturation=r.get("saturation"),
+        flip=r.get("flip"),
+        mask_flip=r.get("mask_flip"),
+        normalization=r.get("normalization", "monitor"),
+        normalization_constant=r.get("normalization_constant"),
+        monitor_table=r.get("monitor_table"),
+        table_columns=tuple(tuple(kv) for kv in r.get("table_columns") or ()),
+        polarization_factor=r["polarization_factor"],
+        thickness_cm=thickness,
+        calibration_factor=calibration_factor,
+        empty_cell_transmission=cell,
+        reject_outliers=r["reject_outliers"],
+        reject_mad_threshold=r["reject_mad_threshold"],
+        reject_min_rel_dev=r["reject_min_rel_dev"],
+        nan_policy=r["nan_policy"],
+        bad_frames=r["bad_frames"],
         header=HeaderMap.from_pairs(dict(header)),
     )
 
@@ -96,8 +115,10 @@ def _calibration_factor(ctx: StepContext, s: ReduceSettings) -> float | None:
 
 
 def _frames_table(res: Any) -> list[dict[str, Any]]:
-    return [{"file": f.name, "rejected": bool(f.rejected), "reason": f.reason or None,
-             "transmission": f.transmission} for f in res.frames]
+    return [
+        {"file": f.name, "rejected": bool(f.rejected), "reason": f.reason or None, "transmission": f.transmission}
+        for f in res.frames
+    ]
 
 
 def reduce_step(ctx: StepContext) -> dict[str, Any]:
@@ -114,9 +135,13 @@ def reduce_step(ctx: StepContext) -> dict[str, Any]:
     summ = write_json_atomic(ctx.outdir / f"{name}_reduction.json", res.summary())
     return {
         "outputs": {"nxcansas": h5, "curve": dat, "summary": summ},
-        "n_frames": len(res.frames), "n_rejected": len(res.rejected), "rejected": list(res.rejected),
-        "frames": _frames_table(res), "intensity_unit": res.curve.intensity_unit,
-        "normalization": res.curve.metadata.get("normalization"), "warnings": list(res.warnings),
+        "n_frames": len(res.frames),
+        "n_rejected": len(res.rejected),
+        "rejected": list(res.rejected),
+        "frames": _frames_table(res),
+        "intensity_unit": res.curve.intensity_unit,
+        "normalization": res.curve.metadata.get("normalization"),
+        "warnings": list(res.warnings),
     }
 
 
@@ -129,12 +154,15 @@ def calibrate_step(ctx: StepContext) -> dict[str, Any]:
     reducer = get_reducer(s.poni, s.mask, settings)
     water = reducer.reduce(list(s.water_sources), title="water")
     empty = reducer.reduce(list(s.empty_cell_sources), title="empty_cell")
-    cal = water_calibration(water.curve, empty.curve, q_range_nm=s.q_range_nm,
-                            reference_1_cm=s.dsigma_1_cm)
+    cal = water_calibration(water.curve, empty.curve, q_range_nm=s.q_range_nm, reference_1_cm=s.dsigma_1_cm)
     out = write_json_atomic(ctx.outdir / "water_calibration.json", jsonable(cal.summary()))
-    return {"outputs": {"json": out}, "factor": cal.factor, "factor_sigma": cal.factor_sigma,
-            "n_frames": len(water.frames) + len(empty.frames),
-            "rejected": list(water.rejected) + list(empty.rejected)}
+    return {
+        "outputs": {"json": out},
+        "factor": cal.factor,
+        "factor_sigma": cal.factor_sigma,
+        "n_frames": len(water.frames) + len(empty.frames),
+        "rejected": list(water.rejected) + list(empty.rejected),
+    }
 
 
 def subtract_step(ctx: StepContext) -> dict[str, Any]:
@@ -147,9 +175,12 @@ def subtract_step(ctx: StepContext) -> dict[str, Any]:
     sub = sample.subtract(blank, scale=s.scale)
     name = f"{s.sample}_sub"
     h5 = write_reduced(ctx.outdir / f"{name}.h5", sub)
-    return {"outputs": {"nxcansas": h5, "curve": h5.with_suffix(".dat")},
-            "blank": s.blank, "negative_points": sub.curve.metadata.get("negative_points"),
-            "intensity_unit": sub.curve.intensity_unit}
+    return {
+        "outputs": {"nxcansas": h5, "curve": h5.with_suffix(".dat")},
+        "blank": s.blank,
+        "negative_points": sub.curve.metadata.get("negative_points"),
+        "intensity_unit": sub.curve.intensity_unit,
+    }
 
 
 def warm_fit_kernels() -> None:
@@ -173,7 +204,13 @@ def warm_fit_kernels() -> None:
 
 
 def _usable(curve: Any) -> Any:
-    ok = np.isfinite(curve.q) & np.isfinite(curve.intensity) & np.isfinite(curve.sigma) & (curve.sigma > 0) & (curve.q > 0)
+    ok = (
+        np.isfinite(curve.q)
+        & np.isfinite(curve.intensity)
+        & np.isfinite(curve.sigma)
+        & (curve.sigma > 0)
+        & (curve.q > 0)
+    )
     return curve.select(ok)
 
 
@@ -200,8 +237,11 @@ def bragg_exclusions(peaks: Any, n_fwhm: float) -> list[tuple[float, float]]:
     """
     if not (math.isfinite(n_fwhm) and n_fwhm > 0):
         raise ValueError(f"exclude_fwhm = {n_fwhm!r}: give a positive number of FWHM to mask around each peak")
-    spans = sorted((p.q_nm - n_fwhm * p.fwhm, p.q_nm + n_fwhm * p.fwhm) for p in peaks.peaks
-                   if math.isfinite(p.q_nm) and math.isfinite(p.fwhm) and p.fwhm > 0)
+    spans = sorted(
+        (p.q_nm - n_fwhm * p.fwhm, p.q_nm + n_fwhm * p.fwhm)
+        for p in peaks.peaks
+        if math.isfinite(p.q_nm) and math.isfinite(p.fwhm) and p.fwhm > 0
+    )
     merged: list[tuple[float, float]] = []
     for lo, hi in spans:
         if merged and lo <= merged[-1][1]:
@@ -225,9 +265,11 @@ def _fit_exclusions(ctx: StepContext, s: FitStepSettings) -> list[tuple[float, f
         return []
     dep = f"peaks/{s.sample}"
     if dep not in ctx.upstream:
-        raise ValueError(f"fit/{s.sample}: exclude_bragg_peaks needs the sample's peaks step ({dep}) upstream; "
-                         "search peaks on the samples ([peaks] samples = true) or set [fit] exclude_bragg_peaks "
-                         "= false")
+        raise ValueError(
+            f"fit/{s.sample}: exclude_bragg_peaks needs the sample's peaks step ({dep}) upstream; "
+            "search peaks on the samples ([peaks] samples = true) or set [fit] exclude_bragg_peaks "
+            "= false"
+        )
     return bragg_exclusions(read_peaks_json(ctx.upstream_output(dep, "json")), s.exclude_fwhm)
 
 
@@ -247,12 +289,23 @@ def fit_step(ctx: StepContext) -> dict[str, Any]:
     excluded = _fit_exclusions(ctx, s)
     curve = _without_intervals(_usable(reduced.curve), excluded)
     # the residual flat background is bounded by the subtracted blank's level and uncertainty (issue 15)
-    bounds = (None if reduced.blank is None else
-              blank_background_bounds(reduced.blank.curve, q_range_nm=s.q_range_nm, scale=reduced.blank_scale))
+    bounds = (
+        None
+        if reduced.blank is None
+        else blank_background_bounds(reduced.blank.curve, q_range_nm=s.q_range_nm, scale=reduced.blank_scale)
+    )
     res = fit_curve(
-        curve, q_range_nm=s.q_range_nm, r_range_nm=s.r_range_nm, contributions=s.contributions,
-        repetitions=s.repetitions, seed=s.seed, contrast=s.contrast_1e6_A2 if curve.intensity_unit == "1/cm" else None,
-        n_bins=s.bins, bin_scale=s.bin_scale, title=s.sample, background_bounds=bounds,
+        curve,
+        q_range_nm=s.q_range_nm,
+        r_range_nm=s.r_range_nm,
+        contributions=s.contributions,
+        repetitions=s.repetitions,
+        seed=s.seed,
+        contrast=s.contrast_1e6_A2 if curve.intensity_unit == "1/cm" else None,
+        n_bins=s.bins,
+        bin_scale=s.bin_scale,
+        title=s.sample,
+        background_bounds=bounds,
     )
     paths = write_fit_outputs(ctx.outdir, s.sample, res, source=src)
     chi2 = float(np.mean(res.chi2_r))
@@ -260,8 +313,12 @@ def fit_step(ctx: StepContext) -> dict[str, Any]:
     if s.exclude_bragg_peaks:
         digest["excluded_q_nm"] = excluded
     dpath = write_json_atomic(ctx.outdir / f"{s.sample}_digest.json", jsonable(digest))
-    out = {"outputs": {**paths, "digest": dpath}, "chi2_r": chi2,
-           "all_converged": res.all_converged, "warnings": list(res.warnings)}
+    out = {
+        "outputs": {**paths, "digest": dpath},
+        "chi2_r": chi2,
+        "all_converged": res.all_converged,
+        "warnings": list(res.warnings),
+    }
     if s.exclude_bragg_peaks:
         out["excluded_q_nm"] = excluded
     return out
@@ -270,23 +327,46 @@ def fit_step(ctx: StepContext) -> dict[str, Any]:
 def _fit_digest(s: FitStepSettings, res: Any, chi2: float, bounds: Any) -> dict[str, Any]:
     """What the report reads of a fit (``<sample>_digest.json``)."""
     return {
-        "sample": s.sample, "seed": s.seed, "bin_scale": res.bin_scale,
-        "radius_edges_nm": res.bin_edges_nm, "radius_centers_nm": res.bin_centers_nm,
-        "volume_fraction": res.volume_fraction_resolved, "volume_fraction_std": res.volume_fraction_std,
-        "volume_fraction_all": res.volume_fraction, "resolvable_radius_nm": res.resolvable_radius_nm,
-        "unresolved_volume_fraction": res.unresolved_volume_fraction[0], "background_bounds": bounds,
-        "absolute": res.absolute, "q_nm": res.q_nm, "intensity": res.intensity, "sigma": res.sigma,
-        "model": res.model_mean, "chi2_r": chi2, "chi2_r_per_repetition": res.chi2_r,
-        "all_converged": res.all_converged, "intensity_unit": res.intensity_unit,
+        "sample": s.sample,
+        "seed": s.seed,
+        "bin_scale": res.bin_scale,
+        "radius_edges_nm": res.bin_edges_nm,
+        "radius_centers_nm": res.bin_centers_nm,
+        "volume_fraction": res.volume_fraction_resolved,
+        "volume_fraction_std": res.volume_fraction_std,
+        "volume_fraction_all": res.volume_fraction,
+        "resolvable_radius_nm": res.resolvable_radius_nm,
+        "unresolved_volume_fraction": res.unresolved_volume_fraction[0],
+        "background_bounds": bounds,
+        "absolute": res.absolute,
+        "q_nm": res.q_nm,
+        "intensity": res.intensity,
+        "sigma": res.sigma,
+        "model": res.model_mean,
+        "chi2_r": chi2,
+        "chi2_r_per_repetition": res.chi2_r,
+        "all_converged": res.all_converged,
+        "intensity_unit": res.intensity_unit,
         "total_volume_fraction": res.total_volume_fraction[0],
     }
 
 
 def _peak_digest(pk: Any) -> dict[str, Any]:
     return {
-        "peaks": [{"q_nm": p.q_nm, "q_err": p.q_err, "d_nm": p.d_nm, "fwhm": p.fwhm, "area": p.area,
-                   "area_err": p.area_err, "height": p.height, "significance": p.significance, "order": p.order}
-                  for p in pk.peaks],
+        "peaks": [
+            {
+                "q_nm": p.q_nm,
+                "q_err": p.q_err,
+                "d_nm": p.d_nm,
+                "fwhm": p.fwhm,
+                "area": p.area,
+                "area_err": p.area_err,
+                "height": p.height,
+                "significance": p.significance,
+                "order": p.order,
+            }
+            for p in pk.peaks
+        ],
         "broad_features": [{"q_nm": p.q_nm, "fwhm": p.fwhm} for p in pk.broad_features],
         "phase": {"name": pk.phase.phase, "lattice_nm": pk.phase.lattice_nm, "score": pk.phase.score},
     }
@@ -308,10 +388,21 @@ def peaks_step(ctx: StepContext) -> dict[str, Any]:
     return {"outputs": paths, **jsonable(_peak_digest(pk))}
 
 
-_PEAK_FLOATS = {"q_nm": "q_nm^-1", "q_err": "q_err", "fwhm": "fwhm", "fwhm_err": "fwhm_err", "area": "area",
-                "area_err": "area_err", "height": "height", "significance": "significance",
-                "height_snr": "height_snr", "d_nm": "d_nm", "d_err": "d_err",
-                "coherence_length_nm": "coherence_length_nm", "fraction": "fraction"}
+_PEAK_FLOATS = {
+    "q_nm": "q_nm^-1",
+    "q_err": "q_err",
+    "fwhm": "fwhm",
+    "fwhm_err": "fwhm_err",
+    "area": "area",
+    "area_err": "area_err",
+    "height": "height",
+    "significance": "significance",
+    "height_snr": "height_snr",
+    "d_nm": "d_nm",
+    "d_err": "d_err",
+    "coherence_length_nm": "coherence_length_nm",
+    "fraction": "fraction",
+}
 
 
 def _num(doc: dict[str, Any], key: str, where: str) -> float:
@@ -342,8 +433,11 @@ def _peak_from_json(d: Any, where: str) -> Any:
 
     if not isinstance(d, dict):
         raise ValueError(f"{where}: expected an object, got {type(d).__name__}")
-    return Peak(**{f: _num(d, k, where) for f, k in _PEAK_FLOATS.items()},
-                kind=_text(d, "kind", where, "bragg"), order=_text(d, "order", where) if d.get("order") else "")
+    return Peak(
+        **{f: _num(d, k, where) for f, k in _PEAK_FLOATS.items()},
+        kind=_text(d, "kind", where, "bragg"),
+        order=_text(d, "order", where) if d.get("order") else "",
+    )
 
 
 def read_peaks_json(path: str | Path) -> Any:
@@ -384,22 +478,34 @@ def read_peaks_json(path: str | Path) -> Any:
     if not isinstance(peaks, list) or not isinstance(broad, list):
         raise ValueError(f"{path}: 'peaks' and 'broad_features' must be lists")
     phase = IndexResult(
-        phase=_text(ph, "name", f"{path}: phase"), lattice_nm=_num(ph, "lattice_parameter_nm", f"{path}: phase"),
+        phase=_text(ph, "name", f"{path}: phase"),
+        lattice_nm=_num(ph, "lattice_parameter_nm", f"{path}: phase"),
         lattice_err=_num(ph, "lattice_parameter_err", f"{path}: phase"),
         lattice_label=_text(ph, "lattice_parameter_label", f"{path}: phase"),
         orders=tuple(o if isinstance(o, str) else None for o in ph.get("orders") or ()),
-        score=_num(ph, "score", f"{path}: phase"), chi2=_num(ph, "chi2", f"{path}: phase"),
+        score=_num(ph, "score", f"{path}: phase"),
+        chi2=_num(ph, "chi2", f"{path}: phase"),
         n_matched=_count(ph, "n_matched", f"{path}: phase"),
         n_unexplained=_count(ph, "n_unexplained", f"{path}: phase"),
-        n_missing=_count(ph, "n_missing", f"{path}: phase"))
+        n_missing=_count(ph, "n_missing", f"{path}: phase"),
+    )
     empty = np.zeros(0)
     return PeakResult(
         peaks=tuple(_peak_from_json(p, f"{path}: peaks[{i}]") for i, p in enumerate(peaks)),
         broad_features=tuple(_peak_from_json(p, f"{path}: broad_features[{i}]") for i, p in enumerate(broad)),
-        phase=phase, q=empty, intensity=empty, sigma=empty, background=empty, model=empty,
-        converged=bool(fit.get("converged")), fit_message=_text(fit, "message", f"{path}: fit"),
-        chi2_r=_num(fit, "chi2_r", f"{path}: fit"), settings={}, title=_text(doc, "title", str(path)),
-        intensity_unit=_text(doc, "intensity_unit", str(path), "arbitrary"))
+        phase=phase,
+        q=empty,
+        intensity=empty,
+        sigma=empty,
+        background=empty,
+        model=empty,
+        converged=bool(fit.get("converged")),
+        fit_message=_text(fit, "message", f"{path}: fit"),
+        chi2_r=_num(fit, "chi2_r", f"{path}: fit"),
+        settings={},
+        title=_text(doc, "title", str(path)),
+        intensity_unit=_text(doc, "intensity_unit", str(path), "arbitrary"),
+    )
 
 
 def mesophase_step(ctx: StepContext) -> dict[str, Any]:
@@ -411,18 +517,33 @@ def mesophase_step(ctx: StepContext) -> dict[str, Any]:
     ms = mesophase_series(list(s.temperatures_C), pks)
     summ = ms.summary()
     out = write_json_atomic(ctx.outdir / "mesophase.json", summ)
-    return {"outputs": {"json": out}, "temperatures_C": summ["temperatures_C"],
-            "intensity": summ["total_area"], "position_nm": summ["first_peak_q_nm"],
-            "phases": summ["phases"], "lattice_nm": summ["lattice_nm"],
-            "melting_temperature_C": summ["melting_temperature_C"],
-            "melting_bracket_C": summ["melting_bracket_C"], "melting_method": summ["melting_method"]}
+    return {
+        "outputs": {"json": out},
+        "temperatures_C": summ["temperatures_C"],
+        "intensity": summ["total_area"],
+        "position_nm": summ["first_peak_q_nm"],
+        "phases": summ["phases"],
+        "lattice_nm": summ["lattice_nm"],
+        "melting_temperature_C": summ["melting_temperature_C"],
+        "melting_bracket_C": summ["melting_bracket_C"],
+        "melting_method": summ["melting_method"],
+    }
 
 
 def _term_digest(t: Any) -> dict[str, Any]:
-    return {"name": t.name, "kind": t.kind, "status": t.status, "radius_nm": t.radius_nm,
-            "share": t.share, "share_std": t.share_std, "share_upper": t.share_upper,
-            "volume_fraction": t.volume_fraction, "volume_fraction_std": t.volume_fraction_std,
-            "volume_fraction_upper": t.volume_fraction_upper, "absorption_nm": t.absorption_nm}
+    return {
+        "name": t.name,
+        "kind": t.kind,
+        "status": t.status,
+        "radius_nm": t.radius_nm,
+        "share": t.share,
+        "share_std": t.share_std,
+        "share_upper": t.share_upper,
+        "volume_fraction": t.volume_fraction,
+        "volume_fraction_std": t.volume_fraction_std,
+        "volume_fraction_upper": t.volume_fraction_upper,
+        "absorption_nm": t.absorption_nm,
+    }
 
 
 def families_step(ctx: StepContext) -> dict[str, Any]:
@@ -437,16 +558,29 @@ def families_step(ctx: StepContext) -> dict[str, Any]:
     src = ctx.upstream_output(f"subtract/{s.sample}", "nxcansas")
     curve = _usable(_read_curve(src))
     fams = [Family(f["name"], f["radius_nm"], s.sd_nm, None, f.get("absorption_nm")) for f in s.families]
-    res = decompose(curve, fams, continuous=s.continuous, background=s.background,
-                    power_law_exponent=s.power_law_exponent, q_range_nm=s.q_range_nm,
-                    contrast_1e6_A2=s.contrast_1e6_A2 if curve.intensity_unit == "1/cm" else None,
-                    selection=s.selection)
+    res = decompose(
+        curve,
+        fams,
+        continuous=s.continuous,
+        background=s.background,
+        power_law_exponent=s.power_law_exponent,
+        q_range_nm=s.q_range_nm,
+        contrast_1e6_A2=s.contrast_1e6_A2 if curve.intensity_unit == "1/cm" else None,
+        selection=s.selection,
+    )
     paths = write_family_outputs(ctx.outdir, s.sample, res, source=src, plot=s.plot)
-    return {"outputs": paths, "terms": [_term_digest(t) for t in res.terms], "present": list(res.present),
-            "resolvable_radius_nm": res.resolvable_radius_nm, "chi2_r": res.chi2_r,
-            "absolute": res.absolute, "total_volume_fraction": res.total_volume_fraction,
-            "total_volume_fraction_std": res.total_volume_fraction_std, "elapsed_decompose_s": res.elapsed_s,
-            "warnings": list(res.warnings)}
+    return {
+        "outputs": paths,
+        "terms": [_term_digest(t) for t in res.terms],
+        "present": list(res.present),
+        "resolvable_radius_nm": res.resolvable_radius_nm,
+        "chi2_r": res.chi2_r,
+        "absolute": res.absolute,
+        "total_volume_fraction": res.total_volume_fraction,
+        "total_volume_fraction_std": res.total_volume_fraction_std,
+        "elapsed_decompose_s": res.elapsed_s,
+        "warnings": list(res.warnings),
+    }
 
 
 def _pick_spectrum(res: Any, sample: str) -> Any:
@@ -456,8 +590,10 @@ def _pick_spectrum(res: Any, sample: str) -> Any:
         return res.spectrum(sample)
     if len(names) == 1:
         return res.spectra[0]
-    raise ValueError(f"{res.source}: {len(names)} absorbance columns {names} and none is named {sample!r}; "
-                     f"name the sample's column {sample!r} or give a one-column file")
+    raise ValueError(
+        f"{res.source}: {len(names)} absorbance columns {names} and none is named {sample!r}; "
+        f"name the sample's column {sample!r} or give a one-column file"
+    )
 
 
 def optical_step(ctx: StepContext) -> dict[str, Any]:
@@ -482,7 +618,16 @@ def optical_step(ctx: StepContext) -> dict[str, Any]:
         paths["plot"] = ctx.outdir / f"{s.sample}_optical.png"
         with atomic_path(paths["plot"]) as tmp:
             fig.savefig(tmp, format="png", dpi=100)
-    peaks = [{"wavelength_nm": p.wavelength_nm, "wavelength_std_nm": p.wavelength_std_nm, "height": p.height,
-              "height_std": p.height_std, "family": p.family, "diameter_nm": p.diameter_nm,
-              "diameter_std_nm": p.diameter_std_nm} for p in sp.peaks]
+    peaks = [
+        {
+            "wavelength_nm": p.wavelength_nm,
+            "wavelength_std_nm": p.wavelength_std_nm,
+            "height": p.height,
+            "height_std": p.height_std,
+            "family": p.family,
+            "diameter_nm": p.diameter_nm,
+            "diameter_std_nm": p.diameter_std_nm,
+        }
+        for p in sp.peaks
+    ]
     return {"outputs": paths, "spectrum": sp.name, "peaks": peaks, "warnings": list(sp.warnings)}

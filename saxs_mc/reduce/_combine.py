@@ -25,13 +25,16 @@ def _usable_frames(records: list[FrameRecord], parts: list[_Partial | None], tit
     for i in usable[1:]:
         r = parts[i].radial  # type: ignore[union-attr]
         if r.shape != radial0.shape or not np.allclose(r, radial0, rtol=1e-9, atol=0):
-            raise ValueError(f"{records[i].name}: its q grid differs from {records[usable[0]].name}'s; "
-                             "all frames of a sample must share geometry and mask")
+            raise ValueError(
+                f"{records[i].name}: its q grid differs from {records[usable[0]].name}'s; "
+                "all frames of a sample must share geometry and mask"
+            )
     return usable
 
 
-def _reject_outliers(records: list[FrameRecord], usable: list[int], s: ReductionSettings,
-                     title: str) -> list[FrameRecord]:
+def _reject_outliers(
+    records: list[FrameRecord], usable: list[int], s: ReductionSettings, title: str
+) -> list[FrameRecord]:
     """Robust fault rejection on transmission and integrated intensity; records get their z scores."""
     records = list(records)
     z_t: list[float | None] = [None] * len(records)
@@ -41,8 +44,9 @@ def _reject_outliers(records: list[FrameRecord], usable: list[int], s: Reduction
         ii = np.array([records[i].integrated_intensity for i in usable], dtype=float)
         isig = np.array([records[i].integrated_sigma for i in usable], dtype=float)
         ft = robust_outliers(tr, s.reject_mad_threshold, min_rel_dev=s.reject_min_rel_dev)
-        fi = robust_outliers(ii, s.reject_mad_threshold, min_rel_dev=s.reject_min_rel_dev,
-                             abs_floor=float(np.median(isig)))
+        fi = robust_outliers(
+            ii, s.reject_mad_threshold, min_rel_dev=s.reject_min_rel_dev, abs_floor=float(np.median(isig))
+        )
         for k, i in enumerate(usable):
             z_t[i] = None if not np.isfinite(ft.z[k]) else float(ft.z[k])
             z_i[i] = None if not np.isfinite(fi.z[k]) else float(fi.z[k])
@@ -66,8 +70,20 @@ def _rejection_reason(ft: Any, fi: Any, k: int, tr: float, ii: float) -> str:
     return "; ".join(why) + f" ({hint})"
 
 
-_HEADER_SKIP = frozenset({"EDF_DataBlockID", "EDF_BinarySize", "EDF_HeaderSize", "Image", "HeaderID", "Size", "ByteOrder",
-                          "DataType", "Dim_1", "Dim_2"})
+_HEADER_SKIP = frozenset(
+    {
+        "EDF_DataBlockID",
+        "EDF_BinarySize",
+        "EDF_HeaderSize",
+        "Image",
+        "HeaderID",
+        "Size",
+        "ByteOrder",
+        "DataType",
+        "Dim_1",
+        "Dim_2",
+    }
+)
 
 
 def _common_header(headers: list[dict[str, Any]]) -> dict[str, Any]:

@@ -21,33 +21,49 @@ class SetupError(ValueError):
 
 
 #: other beamlines' names of a header value, tried when the ID02 default key is absent (Pilatus TIFF, Eiger)
-_KEY_ALIASES = {"exposure_time": ("Exposure_time", "ExposureTime", "Count_time", "count_time", "exposure_time"),
-                "count_cutoff": ("Count_cutoff", "countrate_correction_count_cutoff")}
+_KEY_ALIASES = {
+    "exposure_time": ("Exposure_time", "ExposureTime", "Count_time", "count_time", "exposure_time"),
+    "count_cutoff": ("Count_cutoff", "countrate_correction_count_cutoff"),
+}
 _DEFAULT_KEYS = {"exposure_time": "ExposureTime", "count_cutoff": "Count_cutoff"}
 
 
-def _get_float(header: Mapping[str, Any], key: str | None, name: str, what: str, *, required: bool,
-               setting: str, table: Mapping[str, float] | None = None) -> float | None:
+def _get_float(
+    header: Mapping[str, Any],
+    key: str | None,
+    name: str,
+    what: str,
+    *,
+    required: bool,
+    setting: str,
+    table: Mapping[str, float] | None = None,
+) -> float | None:
     if table and setting in table:
         return float(table[setting])
     if key is None:
         if required:
-            raise ValueError(f"{name}: no header key is configured for the {what}; set HeaderMap.{setting} "
-                             f"(CLI: --header-key {setting}=<key>), give it in a monitor table (--monitor-table), or "
-                             "normalise otherwise (--normalization exposure|constant=F|none)")
+            raise ValueError(
+                f"{name}: no header key is configured for the {what}; set HeaderMap.{setting} "
+                f"(CLI: --header-key {setting}=<key>), give it in a monitor table (--monitor-table), or "
+                "normalise otherwise (--normalization exposure|constant=F|none)"
+            )
         return None
     if key not in header:
         if required:
-            raise ValueError(f"{name}: header key {key!r} ({what}) is missing; map this beamline's key with "
-                             f"HeaderMap({setting}='<key>') (CLI: --header-key {setting}=<key>), give it in a monitor "
-                             "table (--monitor-table), or normalise otherwise (--normalization exposure|constant=F|none)")
+            raise ValueError(
+                f"{name}: header key {key!r} ({what}) is missing; map this beamline's key with "
+                f"HeaderMap({setting}='<key>') (CLI: --header-key {setting}=<key>), give it in a monitor "
+                "table (--monitor-table), or normalise otherwise (--normalization exposure|constant=F|none)"
+            )
         return None
     raw = header[key]
     try:
         val = header_number(raw)
     except (TypeError, ValueError):
-        raise ValueError(f"{name}: header key {key!r} ({what}) = {raw!r} is not a number (with an optional unit such "
-                         f"as 's'); fix the header or HeaderMap.{setting}") from None
+        raise ValueError(
+            f"{name}: header key {key!r} ({what}) = {raw!r} is not a number (with an optional unit such "
+            f"as 's'); fix the header or HeaderMap.{setting}"
+        ) from None
     if not math.isfinite(val):
         raise ValueError(f"{name}: header key {key!r} ({what}) = {raw!r} is not finite; fix the header")
     return val
@@ -78,8 +94,9 @@ def _dead_pixels(data: np.ndarray) -> np.ndarray:
     return data <= 0
 
 
-def orientation_problem(data: np.ndarray, mask: np.ndarray, *, frame: str, mask_file: str | None,
-                        flip: str | None, mask_flip: str | None) -> str | None:
+def orientation_problem(
+    data: np.ndarray, mask: np.ndarray, *, frame: str, mask_file: str | None, flip: str | None, mask_flip: str | None
+) -> str | None:
     """A message when ``mask`` fits the dead pixels of ``data`` much worse than a flipped mask would, else None.
 
     The frame shows where the detector's module gaps, dead pixels and beam-stop shadow are
@@ -94,11 +111,13 @@ def orientation_problem(data: np.ndarray, mask: np.ndarray, *, frame: str, mask_
     if not (uncovered[best] <= _FLIP_GAIN * now and now - uncovered[best] >= _FLIP_MIN_PIXELS):
         return None
     names = {"ud": "top-to-bottom", "lr": "left-to-right", "udlr": "both ways"}
-    return (f"{frame}: the mask {mask_file} does not line up with the frame (frame flip={flip}, mask flip={mask_flip}): "
-            f"{now} dead/gap/zero-count pixels lie outside it, but only {uncovered[best]} with the mask flipped "
-            f"{names[best]} ({best!r}). Fit2D and Dioptas masks and geometry refer to the image flipped top-to-bottom: "
-            f"add --flip {best} (flips the frames; use it when the geometry comes from Fit2D/Dioptas too) or "
-            f"--mask-flip {best} (flips the mask only); config: [geometry] flip / mask_flip")
+    return (
+        f"{frame}: the mask {mask_file} does not line up with the frame (frame flip={flip}, mask flip={mask_flip}): "
+        f"{now} dead/gap/zero-count pixels lie outside it, but only {uncovered[best]} with the mask flipped "
+        f"{names[best]} ({best!r}). Fit2D and Dioptas masks and geometry refer to the image flipped top-to-bottom: "
+        f"add --flip {best} (flips the frames; use it when the geometry comes from Fit2D/Dioptas too) or "
+        f"--mask-flip {best} (flips the mask only); config: [geometry] flip / mask_flip"
+    )
 
 
 def _check_finite(data: np.ndarray, unmasked: np.ndarray | None, name: str) -> None:
@@ -108,12 +127,15 @@ def _check_finite(data: np.ndarray, unmasked: np.ndarray | None, name: str) -> N
         n_bad = int(np.count_nonzero(bad))
         if n_bad:
             idx = tuple(int(i) for i in np.argwhere(bad)[0])
-            raise ValueError(f"{name}: {n_bad} unmasked pixel(s) are NaN/inf (first at row, col {idx}); mask them "
-                             "(--mask) or set ReductionSettings(nan_policy='mask') to ignore them")
+            raise ValueError(
+                f"{name}: {n_bad} unmasked pixel(s) are NaN/inf (first at row, col {idx}); mask them "
+                "(--mask) or set ReductionSettings(nan_policy='mask') to ignore them"
+            )
 
 
-def _negative_markers(data: np.ndarray, unmasked: np.ndarray | None, dummy: float | None, ddummy: float | None,
-                      name: str) -> np.ndarray | None:
+def _negative_markers(
+    data: np.ndarray, unmasked: np.ndarray | None, dummy: float | None, ddummy: float | None, name: str
+) -> np.ndarray | None:
     """Unmasked pixels at a dead-pixel marker (-1/-2 in integer frames) not covered by the dummy; other negative
     counts outside the dummy value are an error."""
     neg = data < 0
@@ -128,9 +150,11 @@ def _negative_markers(data: np.ndarray, unmasked: np.ndarray | None, dummy: floa
     if wrong.any():
         where = np.flatnonzero(neg)[np.flatnonzero(wrong)[0]]
         idx = tuple(int(i) for i in np.unravel_index(where, data.shape))
-        raise ValueError(f"{name}: {int(wrong.sum())} unmasked pixel(s) have negative counts (min "
-                         f"{float(vals[wrong].min()):g}, first at row, col {idx}) that are not the dummy value {dummy}; "
-                         "mask them (--mask), or declare the invalid-pixel value (--header-key dummy=<key>)")
+        raise ValueError(
+            f"{name}: {int(wrong.sum())} unmasked pixel(s) have negative counts (min "
+            f"{float(vals[wrong].min()):g}, first at row, col {idx}) that are not the dummy value {dummy}; "
+            "mask them (--mask), or declare the invalid-pixel value (--header-key dummy=<key>)"
+        )
     if not marker.any():
         return None
     out = np.zeros(data.shape, bool)
@@ -138,8 +162,9 @@ def _negative_markers(data: np.ndarray, unmasked: np.ndarray | None, dummy: floa
     return out
 
 
-def auto_npt(ai, mask: np.ndarray | None, shape: tuple[int, int], q_range: tuple[float, float] | None,
-             unit: str) -> int:
+def auto_npt(
+    ai, mask: np.ndarray | None, shape: tuple[int, int], q_range: tuple[float, float] | None, unit: str
+) -> int:
     """Default number of q bins: one bin per pixel of radial distance from the direct beam.
 
     ``ceil(r_max - r_min)``, with r the distance (in pixels, along the detector, from the

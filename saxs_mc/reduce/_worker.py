@@ -22,10 +22,17 @@ def init(poni: str | None, mask: str | None, settings: Any) -> None:
         import numpy as np
 
         s = _REDUCER.settings
-        ai.integrate1d(np.zeros(ai.detector.max_shape, dtype=np.float32), _REDUCER.npt, unit=s.pyfai_unit,
-                       method=s.method, error_model=s.error_model, mask=_REDUCER._mask,
-                       polarization_factor=s.polarization_factor, correctSolidAngle=s.correct_solid_angle,
-                       radial_range=s.q_range)
+        ai.integrate1d(
+            np.zeros(ai.detector.max_shape, dtype=np.float32),
+            _REDUCER.npt,
+            unit=s.pyfai_unit,
+            method=s.method,
+            error_model=s.error_model,
+            mask=_REDUCER._mask,
+            polarization_factor=s.polarization_factor,
+            correctSolidAngle=s.correct_solid_angle,
+            radial_range=s.q_range,
+        )
 
 
 def integrate(refs: list, table: list | None = None) -> tuple[list, dict, list]:

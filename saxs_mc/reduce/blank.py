@@ -39,7 +39,9 @@ def subtract_blank(sample: Curve, blank: Curve, *, scale: float = 1.0) -> Curve:
         Different q grids, geometry or intensity units (no silent interpolation), or a bad scale.
     """
     if not isinstance(sample, Curve) or not isinstance(blank, Curve):
-        raise TypeError(f"subtract_blank needs two Curve objects, got {type(sample).__name__} and {type(blank).__name__}")
+        raise TypeError(
+            f"subtract_blank needs two Curve objects, got {type(sample).__name__} and {type(blank).__name__}"
+        )
     try:
         scale = float(scale)
     except (TypeError, ValueError):
@@ -48,37 +50,54 @@ def subtract_blank(sample: Curve, blank: Curve, *, scale: float = 1.0) -> Curve:
         raise ValueError(f"blank scale={scale!r} must be positive and finite (1.0 by default)")
     names = f"sample {sample.title!r} / blank {blank.title!r}"
     if sample.intensity_unit != blank.intensity_unit:
-        raise ValueError(f"{names}: intensity units differ ({sample.intensity_unit} vs {blank.intensity_unit}); "
-                         "reduce both with the same calibration_factor")
+        raise ValueError(
+            f"{names}: intensity units differ ({sample.intensity_unit} vs {blank.intensity_unit}); "
+            "reduce both with the same calibration_factor"
+        )
     ga, gb = sample.metadata.get("geometry") or {}, blank.metadata.get("geometry") or {}
     diff = geometry_differences(ga, gb)
     if diff:
-        raise ValueError(f"{names}: measured with different geometry ({'; '.join(diff)}); use a blank measured in the same "
-                         "configuration (same PONI), not an interpolated one")
+        raise ValueError(
+            f"{names}: measured with different geometry ({'; '.join(diff)}); use a blank measured in the same "
+            "configuration (same PONI), not an interpolated one"
+        )
     if sample.n_q != blank.n_q or not np.allclose(sample.q, blank.q, rtol=Q_GRID_RTOL, atol=0):
-        raise ValueError(f"{names}: q grids differ ({sample.n_q} points {sample.q.min():.4g}-{sample.q.max():.4g} 1/nm vs "
-                         f"{blank.n_q} points {blank.q.min():.4g}-{blank.q.max():.4g} 1/nm); reduce both with the same "
-                         "PONI, mask and npt (the same Reducer) - saxs_mc does not interpolate silently")
+        raise ValueError(
+            f"{names}: q grids differ ({sample.n_q} points {sample.q.min():.4g}-{sample.q.max():.4g} 1/nm vs "
+            f"{blank.n_q} points {blank.q.min():.4g}-{blank.q.max():.4g} 1/nm); reduce both with the same "
+            "PONI, mask and npt (the same Reducer) - saxs_mc does not interpolate silently"
+        )
     intensity = sample.intensity - scale * blank.intensity
     sigma = np.sqrt(sample.sigma**2 + (scale * blank.sigma) ** 2)
     neg = intensity < 0
     sig_neg = intensity < -3.0 * sigma
     meta = dict(sample.metadata)
-    meta.update({
-        "kind": "blank_subtracted",
-        "blank_title": blank.title,
-        "blank_scale": scale,
-        "blank_metadata": {k: v for k, v in blank.metadata.items() if k not in ("geometry", "header")},
-        "negative_points": int(neg.sum()),
-        "significantly_negative_points": int(sig_neg.sum()),
-        "negative_q_nm": [float(x) for x in sample.q[sig_neg][:50]],
-    })
+    meta.update(
+        {
+            "kind": "blank_subtracted",
+            "blank_title": blank.title,
+            "blank_scale": scale,
+            "blank_metadata": {k: v for k, v in blank.metadata.items() if k not in ("geometry", "header")},
+            "negative_points": int(neg.sum()),
+            "significantly_negative_points": int(sig_neg.sum()),
+            "negative_q_nm": [float(x) for x in sample.q[sig_neg][:50]],
+        }
+    )
     if neg.any():
-        log.info("%s: %d point(s) negative after subtraction (%d below -3 sigma); kept, flagged in metadata",
-                 names, int(neg.sum()), int(sig_neg.sum()))
+        log.info(
+            "%s: %d point(s) negative after subtraction (%d below -3 sigma); kept, flagged in metadata",
+            names,
+            int(neg.sum()),
+            int(sig_neg.sum()),
+        )
     if sig_neg.sum() > max(2, 0.01 * sample.n_q):
-        log.warning("%s: %d points significantly negative after blank subtraction; is the blank scale (%g) or "
-                    "the blank itself right?", names, int(sig_neg.sum()), scale)
+        log.warning(
+            "%s: %d points significantly negative after blank subtraction; is the blank scale (%g) or "
+            "the blank itself right?",
+            names,
+            int(sig_neg.sum()),
+            scale,
+        )
     return dataclasses.replace(sample, intensity=intensity, sigma=sigma, metadata=meta)
 
 
@@ -110,6 +129,8 @@ def pick_blank_by_temperature(temperature_C: float, blanks: Mapping[str, Any], *
     best = min(temps, key=lambda n: abs(temps[n] - temperature_C))
     if abs(temps[best] - temperature_C) > tolerance_C:
         listing = ", ".join(f"{n} ({t:g} C)" for n, t in sorted(temps.items(), key=lambda x: x[1]))
-        raise ValueError(f"no blank within {tolerance_C:g} C of {temperature_C:g} C (candidates: {listing}); measure one "
-                         "or give the blank explicitly")
+        raise ValueError(
+            f"no blank within {tolerance_C:g} C of {temperature_C:g} C (candidates: {listing}); measure one "
+            "or give the blank explicitly"
+        )
     return best

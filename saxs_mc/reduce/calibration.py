@@ -28,13 +28,20 @@ class WaterCalibration:
         return dataclasses.asdict(self)
 
     def report(self) -> str:
-        return (f"water calibration: factor {self.factor:.6g} +- {self.factor_sigma:.2g} (reference {self.reference_1_cm} 1/cm, "
-                f"measured {self.measured_mean:.6g} +- {self.measured_sigma:.2g} over {self.n_points} points "
-                f"{self.q_range_nm[0]:g}-{self.q_range_nm[1]:g} 1/nm, flatness chi2_r {self.chi2_r_flat:.2f})")
+        return (
+            f"water calibration: factor {self.factor:.6g} +- {self.factor_sigma:.2g} (reference {self.reference_1_cm} 1/cm, "
+            f"measured {self.measured_mean:.6g} +- {self.measured_sigma:.2g} over {self.n_points} points "
+            f"{self.q_range_nm[0]:g}-{self.q_range_nm[1]:g} 1/nm, flatness chi2_r {self.chi2_r_flat:.2f})"
+        )
 
 
-def water_calibration(water: Curve, empty: Curve | None = None, *, q_range_nm: tuple[float, float] = (0.5, 3.0),
-                      reference_1_cm: float = WATER_DSIGMA_20C) -> WaterCalibration:
+def water_calibration(
+    water: Curve,
+    empty: Curve | None = None,
+    *,
+    q_range_nm: tuple[float, float] = (0.5, 3.0),
+    reference_1_cm: float = WATER_DSIGMA_20C,
+) -> WaterCalibration:
     """Calibration factor from water (minus the empty cell), reduced with ``calibration_factor=1``.
 
     Water scatters a flat ``reference_1_cm`` (0.0163 1/cm at 20 C) at SAXS q; the factor is
@@ -49,15 +56,26 @@ def water_calibration(water: Curve, empty: Curve | None = None, *, q_range_nm: t
     sel = net.q_range(*q_range_nm).finite()
     ok = sel.sigma > 0
     if ok.sum() < 3:
-        raise ValueError(f"water curve {water.title!r}: fewer than 3 points with positive sigma in {q_range_nm} 1/nm; widen q_range_nm")
+        raise ValueError(
+            f"water curve {water.title!r}: fewer than 3 points with positive sigma in {q_range_nm} 1/nm; widen q_range_nm"
+        )
     w = 1.0 / sel.sigma[ok] ** 2
     mean = float(np.sum(w * sel.intensity[ok]) / np.sum(w))
     msig = float(1.0 / math.sqrt(np.sum(w)))
     if not mean > 0:
-        raise ValueError(f"water curve {water.title!r}: mean net intensity {mean:g} <= 0 in {q_range_nm} 1/nm; "
-                         "check the empty cell subtraction and the monitors")
+        raise ValueError(
+            f"water curve {water.title!r}: mean net intensity {mean:g} <= 0 in {q_range_nm} 1/nm; "
+            "check the empty cell subtraction and the monitors"
+        )
     chi2 = float(np.sum(w * (sel.intensity[ok] - mean) ** 2) / max(1, ok.sum() - 1))
     factor = reference_1_cm / mean
-    return WaterCalibration(factor=factor, factor_sigma=factor * msig / mean, measured_mean=mean, measured_sigma=msig,
-                            reference_1_cm=reference_1_cm, q_range_nm=(float(q_range_nm[0]), float(q_range_nm[1])),
-                            n_points=int(ok.sum()), chi2_r_flat=chi2)
+    return WaterCalibration(
+        factor=factor,
+        factor_sigma=factor * msig / mean,
+        measured_mean=mean,
+        measured_sigma=msig,
+        reference_1_cm=reference_1_cm,
+        q_range_nm=(float(q_range_nm[0]), float(q_range_nm[1])),
+        n_points=int(ok.sum()),
+        chi2_r_flat=chi2,
+    )

@@ -30,16 +30,20 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "reduce",
         help="raw frames -> averaged, normalized (1/cm), blank-subtracted I(q) as NXcanSAS + ASCII",
         description="Azimuthally integrate frames with pyFAI, normalize them (transmitted monitor from the header or a "
-                    "per-frame table, exposure time, a constant, or nothing; thickness, solid angle, calibration "
-                    "factor), reject faulty frames (median/MAD of transmission and integrated intensity), average, "
-                    "optionally subtract a blank, and write NXcanSAS + 3-column ASCII. "
-                    "FRAMES are files (any fabio format), globs, or 'file.h5::/path/to/dataset[3:7]'. Every problem of "
-                    "the inputs is reported at once before any work (exit 2, nothing written).",
-        epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter,
+        "per-frame table, exposure time, a constant, or nothing; thickness, solid angle, calibration "
+        "factor), reject faulty frames (median/MAD of transmission and integrated intensity), average, "
+        "optionally subtract a blank, and write NXcanSAS + 3-column ASCII. "
+        "FRAMES are files (any fabio format), globs, or 'file.h5::/path/to/dataset[3:7]'. Every problem of "
+        "the inputs is reported at once before any work (exit 2, nothing written).",
+        epilog=EXAMPLES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("frames", nargs="+", metavar="FRAMES", help="sample frames (files, globs, file.h5::/dataset[idx])")
-    p.add_argument("--poni", help="pyFAI PONI file, version 1 or 2 (default: geometry from the ID02 header keys); "
-                                  "from Fit2D: saxs-mc geometry --from-fit2d")
+    p.add_argument(
+        "--poni",
+        help="pyFAI PONI file, version 1 or 2 (default: geometry from the ID02 header keys); "
+        "from Fit2D: saxs-mc geometry --from-fit2d",
+    )
     p.add_argument("--mask", help="mask file (EDF/TIFF/NPY/Fit2D .msk; non-zero = masked)")
     add_option(p, "--flip", decl=D["flip"], extra="Fit2D and Dioptas geometry and masks refer to the image flipped ud")
     add_option(p, "--mask-flip", decl=D["mask_flip"])
@@ -54,45 +58,82 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     add_option(p, "--error-model", decl=D["error_model"])
     add_option(p, "--polarization-factor", decl=D["polarization_factor"], metavar="P")
     p.add_argument("--no-polarization", action="store_true", help="no polarization correction")
-    p.add_argument("--no-solid-angle", action="store_true",
-                   help="no solid-angle correction (as Fit2D's GEOMETRY COR. NO; not for absolute intensities)")
+    p.add_argument(
+        "--no-solid-angle",
+        action="store_true",
+        help="no solid-angle correction (as Fit2D's GEOMETRY COR. NO; not for absolute intensities)",
+    )
     _add_scale_options(p, D)
     add_option(p, "--reject-threshold", decl=D["reject_mad_threshold"], metavar="K")
     p.add_argument("--no-reject", action="store_true", help="average all frames (no fault rejection)")
     p.add_argument("--skip-bad-frames", action="store_true", help="reject corrupt/invalid frames instead of failing")
     p.add_argument("--nan-mask", action="store_true", help="ignore NaN/inf pixels instead of failing")
-    p.add_argument("--header-key", action="append", default=[], metavar="FIELD=KEY",
-                   help="map a header field to this beamline's key, e.g. transmitted_monitor=mon2 (repeatable); "
-                        "FIELD=None says the beamline has no such key (incident_monitor=None: no transmission and no "
-                        "transmission-based rejection). A mapped key missing from a frame is an error")
+    p.add_argument(
+        "--header-key",
+        action="append",
+        default=[],
+        metavar="FIELD=KEY",
+        help="map a header field to this beamline's key, e.g. transmitted_monitor=mon2 (repeatable); "
+        "FIELD=None says the beamline has no such key (incident_monitor=None: no transmission and no "
+        "transmission-based rejection). A mapped key missing from a frame is an error",
+    )
     p.add_argument("--workers", type=int, default=1, help="processes for integration (default 1)")
     p.set_defaults(func=_run)
 
 
 def _add_scale_options(p: argparse.ArgumentParser, D: dict) -> None:
     """Normalisation, thickness and absolute-scale options (defaults and help from ReductionSettings)."""
-    p.add_argument("--normalization", default=D["normalization"].default, metavar="MODE",
-                   help=D["normalization"].help(extra="constant=F divides by F. All but monitor give arbitrary units "
-                                                      "unless --calibration-factor is given"))
-    p.add_argument("--monitor-table", metavar="FILE",
-                   help="per-frame monitors/exposure from a CSV/TSV table or a BioCAT/RAW .log beside the frames "
-                        "(columns I1, I0, exposure, Filename recognised by name)")
-    p.add_argument("--table-column", action="append", default=[], metavar="FIELD=COLUMN",
-                   help="column of the monitor table for FIELD (frame, transmitted_monitor, incident_monitor, "
-                        "exposure_time); repeatable")
+    p.add_argument(
+        "--normalization",
+        default=D["normalization"].default,
+        metavar="MODE",
+        help=D["normalization"].help(
+            extra="constant=F divides by F. All but monitor give arbitrary units unless --calibration-factor is given"
+        ),
+    )
+    p.add_argument(
+        "--monitor-table",
+        metavar="FILE",
+        help="per-frame monitors/exposure from a CSV/TSV table or a BioCAT/RAW .log beside the frames "
+        "(columns I1, I0, exposure, Filename recognised by name)",
+    )
+    p.add_argument(
+        "--table-column",
+        action="append",
+        default=[],
+        metavar="FIELD=COLUMN",
+        help="column of the monitor table for FIELD (frame, transmitted_monitor, incident_monitor, "
+        "exposure_time); repeatable",
+    )
     add_option(p, "--saturation", decl=D["saturation"], metavar="COUNTS")
     add_option(p, "--thickness-cm", decl=D["thickness_cm"], metavar="CM", extra="optional in arbitrary units")
-    p.add_argument("--calibration-factor", type=float, metavar="F",
-                   help=f"absolute calibration factor (default {D['calibration_factor'].default:g} with --normalization "
-                        "monitor: simulated data / already calibrated monitors; otherwise none: arbitrary units)")
-    p.add_argument("--arbitrary-units", action="store_true",
-                   help="no absolute calibration (intensity 'arbitrary'; a thickness is then optional)")
-    p.add_argument("--water", nargs="+", metavar="WATER_FRAMES",
-                   help="water reference frames: derive the calibration factor (0.0163 1/cm at 20 C) from them")
-    p.add_argument("--water-empty", nargs="+", metavar="EMPTY_FRAMES", help="empty-cell frames subtracted from the water")
-    p.add_argument("--water-thickness-cm", type=float,
-                   help="water thickness in cm (default: the water frames' header key SampleThickness_cm); the empty "
-                        "cell is normalized with the same thickness. --thickness-cm applies to the sample only")
+    p.add_argument(
+        "--calibration-factor",
+        type=float,
+        metavar="F",
+        help=f"absolute calibration factor (default {D['calibration_factor'].default:g} with --normalization "
+        "monitor: simulated data / already calibrated monitors; otherwise none: arbitrary units)",
+    )
+    p.add_argument(
+        "--arbitrary-units",
+        action="store_true",
+        help="no absolute calibration (intensity 'arbitrary'; a thickness is then optional)",
+    )
+    p.add_argument(
+        "--water",
+        nargs="+",
+        metavar="WATER_FRAMES",
+        help="water reference frames: derive the calibration factor (0.0163 1/cm at 20 C) from them",
+    )
+    p.add_argument(
+        "--water-empty", nargs="+", metavar="EMPTY_FRAMES", help="empty-cell frames subtracted from the water"
+    )
+    p.add_argument(
+        "--water-thickness-cm",
+        type=float,
+        help="water thickness in cm (default: the water frames' header key SampleThickness_cm); the empty "
+        "cell is normalized with the same thickness. --thickness-cm applies to the sample only",
+    )
     add_option(p, "--empty-cell-transmission", decl=D["empty_cell_transmission"], metavar="T")
 
 
@@ -143,14 +184,28 @@ def _settings(args: argparse.Namespace, problems: list[str] | None = None):
         hmap = HeaderMap()
     try:
         settings = ReductionSettings(
-            npt=args.npt, q_range=None if args.q_range is None else tuple(args.q_range), q_unit=args.q_unit,
-            error_model=args.error_model, polarization_factor=None if args.no_polarization else args.polarization_factor,
-            correct_solid_angle=not args.no_solid_angle, thickness_cm=args.thickness_cm, calibration_factor=factor,
-            empty_cell_transmission=args.empty_cell_transmission, reject_outliers=not args.no_reject,
-            reject_mad_threshold=args.reject_threshold, nan_policy="mask" if args.nan_mask else D["nan_policy"].default,
-            bad_frames="reject" if args.skip_bad_frames else D["bad_frames"].default, header=hmap, normalization=mode,
-            normalization_constant=constant, monitor_table=args.monitor_table, table_columns=tuple(columns.items()),
-            flip=args.flip, mask_flip=args.mask_flip, saturation=args.saturation)
+            npt=args.npt,
+            q_range=None if args.q_range is None else tuple(args.q_range),
+            q_unit=args.q_unit,
+            error_model=args.error_model,
+            polarization_factor=None if args.no_polarization else args.polarization_factor,
+            correct_solid_angle=not args.no_solid_angle,
+            thickness_cm=args.thickness_cm,
+            calibration_factor=factor,
+            empty_cell_transmission=args.empty_cell_transmission,
+            reject_outliers=not args.no_reject,
+            reject_mad_threshold=args.reject_threshold,
+            nan_policy="mask" if args.nan_mask else D["nan_policy"].default,
+            bad_frames="reject" if args.skip_bad_frames else D["bad_frames"].default,
+            header=hmap,
+            normalization=mode,
+            normalization_constant=constant,
+            monitor_table=args.monitor_table,
+            table_columns=tuple(columns.items()),
+            flip=args.flip,
+            mask_flip=args.mask_flip,
+            saturation=args.saturation,
+        )
     except ValueError as exc:
         problems.append(str(exc))
         settings = None
@@ -178,8 +233,12 @@ def _missing_inputs(args: argparse.Namespace) -> list[str]:
     from saxs_mc.io.frames import FrameError, expand_sources
 
     problems = []
-    for what, sources in ((f"sample {Path(args.output).stem!r}", args.frames), ("blank", args.blank),
-                          ("water reference", args.water), ("water empty cell", args.water_empty)):
+    for what, sources in (
+        (f"sample {Path(args.output).stem!r}", args.frames),
+        ("blank", args.blank),
+        ("water reference", args.water),
+        ("water empty cell", args.water_empty),
+    ):
         try:
             if sources:
                 expand_sources(sources)
@@ -214,8 +273,12 @@ def preflight(args: argparse.Namespace) -> tuple[Any, list[str], Any]:
         return None, problems + _missing_inputs(args), None
     first = None
     title = args.title or Path(args.output).stem
-    groups = [(f"sample {title!r}", args.frames), (f"blank of {title!r}", args.blank), ("water reference", args.water),
-              ("water empty cell", args.water_empty)]
+    groups = [
+        (f"sample {title!r}", args.frames),
+        (f"blank of {title!r}", args.blank),
+        ("water reference", args.water),
+        ("water empty cell", args.water_empty),
+    ]
     for what, sources in groups:
         if not sources:
             continue
@@ -237,8 +300,12 @@ def _run(args: argparse.Namespace) -> int:
 
     settings, problems, checked = preflight(args)
     if problems:
-        log.error("reduce: %d problem(s) in the inputs; nothing written to %s:\n  %s", len(problems),
-                  args.output, "\n  ".join(problems))
+        log.error(
+            "reduce: %d problem(s) in the inputs; nothing written to %s:\n  %s",
+            len(problems),
+            args.output,
+            "\n  ".join(problems),
+        )
         return 2
     out = Path(args.output)  # its location was checked by preflight, before computing
     title = args.title or out.stem
@@ -260,7 +327,9 @@ def _run(args: argparse.Namespace) -> int:
             except ValueError as exc:
                 failures.append(f"blank of {title!r}: {exc}")
     if failures or res is None:
-        log.error("reduce failed (%d problem(s)); nothing written to %s:\n  %s", len(failures), out, "\n  ".join(failures))
+        log.error(
+            "reduce failed (%d problem(s)); nothing written to %s:\n  %s", len(failures), out, "\n  ".join(failures)
+        )
         return 2
     if blank is not None:
         res = res.subtract(blank, scale=args.blank_scale)
@@ -288,8 +357,9 @@ def _water_calibrated(args: argparse.Namespace, settings, progress: bool):
     from saxs_mc.reduce.calibration import water_calibration
     from saxs_mc.reduce.reducer import Reducer
 
-    raw = dataclasses.replace(settings, calibration_factor=1.0, calibration_factor_sigma=None,
-                              thickness_cm=args.water_thickness_cm)
+    raw = dataclasses.replace(
+        settings, calibration_factor=1.0, calibration_factor_sigma=None, thickness_cm=args.water_thickness_cm
+    )
     with Reducer(poni=args.poni, mask=args.mask, settings=raw) as r:
         try:
             water = r.reduce(args.water, title="water", progress=progress, workers=args.workers)
@@ -305,8 +375,14 @@ def _water_calibrated(args: argparse.Namespace, settings, progress: bool):
             empty = r.reduce(args.water_empty, title="water empty cell", progress=progress, workers=args.workers)
     cal = water_calibration(water.curve, None if empty is None else empty.curve)
     log.info("%s", cal.report())
-    record = {**cal.summary(), "water_thickness_cm": water_thickness, "water_inputs": list(water.inputs),
-              "empty_cell_inputs": None if empty is None else list(empty.inputs),
-              "water_rejected_frames": list(water.rejected),
-              "empty_cell_rejected_frames": None if empty is None else list(empty.rejected)}
-    return dataclasses.replace(settings, calibration_factor=cal.factor, calibration_factor_sigma=cal.factor_sigma), record
+    record = {
+        **cal.summary(),
+        "water_thickness_cm": water_thickness,
+        "water_inputs": list(water.inputs),
+        "empty_cell_inputs": None if empty is None else list(empty.inputs),
+        "water_rejected_frames": list(water.rejected),
+        "empty_cell_rejected_frames": None if empty is None else list(empty.rejected),
+    }
+    return dataclasses.replace(
+        settings, calibration_factor=cal.factor, calibration_factor_sigma=cal.factor_sigma
+    ), record

@@ -20,7 +20,17 @@ from saxs_mc.reduce.settings import HeaderMap
 log = logging.getLogger(__name__)
 
 #: geometry parameters compared between sample and blank (relative tolerance)
-GEOMETRY_KEYS = ("dist_m", "poni1_m", "poni2_m", "rot1_rad", "rot2_rad", "rot3_rad", "pixel1_m", "pixel2_m", "wavelength_m")
+GEOMETRY_KEYS = (
+    "dist_m",
+    "poni1_m",
+    "poni2_m",
+    "rot1_rad",
+    "rot2_rad",
+    "rot3_rad",
+    "pixel1_m",
+    "pixel2_m",
+    "wavelength_m",
+)
 GEOMETRY_RTOL = 1e-6
 
 
@@ -45,7 +55,9 @@ def load_poni(poni: str | Path):
     try:
         ai = pyFAI.load(str(path))
     except Exception as exc:  # pyFAI raises various types on bad files
-        raise ValueError(f"PONI file {path}: pyFAI cannot read it ({type(exc).__name__}: {exc}); re-export it from pyFAI-calib2") from exc
+        raise ValueError(
+            f"PONI file {path}: pyFAI cannot read it ({type(exc).__name__}: {exc}); re-export it from pyFAI-calib2"
+        ) from exc
     if not isinstance(ai, AzimuthalIntegrator):  # pragma: no cover - pyFAI.load returns one for PONI files
         ai = AzimuthalIntegrator(**ai.getPyFAI())
     if ai.wavelength is None:
@@ -76,15 +88,22 @@ def integrator_from_header(header: Mapping[str, Any], shape: tuple[int, int], hm
     from pyFAI.integrator.azimuthal import AzimuthalIntegrator
 
     fix = "give a PONI file (--poni) or map the key with HeaderMap / --header-key"
-    vals = {k: _header_float(header, getattr(hmap, k), source, fix)
-            for k in ("center_1", "center_2", "psize_1", "psize_2", "sample_distance", "wavelength")}
+    vals = {
+        k: _header_float(header, getattr(hmap, k), source, fix)
+        for k in ("center_1", "center_2", "psize_1", "psize_2", "sample_distance", "wavelength")
+    }
     for k in ("psize_1", "psize_2", "sample_distance", "wavelength"):
         if vals[k] <= 0:
             raise ValueError(f"{source}: header key {getattr(hmap, k)!r} = {vals[k]!r} must be > 0 (SI metres); {fix}")
     det = Detector(pixel1=vals["psize_2"], pixel2=vals["psize_1"], max_shape=tuple(shape))
     # equivalent to ai.setSPD(...) without rotations, but keeps the detector (and its shape)
-    return AzimuthalIntegrator(dist=vals["sample_distance"], poni1=vals["center_2"] * vals["psize_2"],
-                               poni2=vals["center_1"] * vals["psize_1"], detector=det, wavelength=vals["wavelength"])
+    return AzimuthalIntegrator(
+        dist=vals["sample_distance"],
+        poni1=vals["center_2"] * vals["psize_2"],
+        poni2=vals["center_1"] * vals["psize_1"],
+        detector=det,
+        wavelength=vals["wavelength"],
+    )
 
 
 def geometry_dict(ai) -> dict[str, Any]:
@@ -134,8 +153,9 @@ def absolute_solid_angle_factor(ai) -> float:
     return float(ai.detector.pixel1) * float(ai.detector.pixel2) / float(ai.dist) ** 2
 
 
-def combined_mask(ai, mask_file: str | Path | None, *, flip: str | None = None,
-                  mask_flip: str | None = None) -> np.ndarray | None:
+def combined_mask(
+    ai, mask_file: str | Path | None, *, flip: str | None = None, mask_flip: str | None = None
+) -> np.ndarray | None:
     """User mask (non-zero = masked) OR the detector's own mask (gaps); None if neither exists.
 
     ``flip``: the frames are flipped this way, so the detector's gap mask (which refers to the raw
@@ -166,8 +186,10 @@ def header_geometry_warnings(ai, header: Mapping[str, Any], hmap: HeaderMap, rto
     from saxs_mc.io.frames import header_number
 
     out = []
-    pairs = (("sample_distance", "distance", float(ai.getFit2D()["directDist"]) * 1e-3),
-             ("wavelength", "wavelength", float(ai.wavelength)))
+    pairs = (
+        ("sample_distance", "distance", float(ai.getFit2D()["directDist"]) * 1e-3),
+        ("wavelength", "wavelength", float(ai.wavelength)),
+    )
     for field, what, poni_val in pairs:
         key = getattr(hmap, field)
         if key is None or key not in header:
@@ -177,7 +199,9 @@ def header_geometry_warnings(ai, header: Mapping[str, Any], hmap: HeaderMap, rto
         except ValueError:
             continue
         if val > 0 and abs(val - poni_val) > rtol * poni_val:
-            out.append(f"{source}: the PONI {what} {poni_val:.6g} m differs from the header's {key!r} = {header[key]!r} "
-                       f"({val:.6g} m) by {100 * abs(val / poni_val - 1):.1f} % (> {100 * rtol:g} %); check that the "
-                       "calibration belongs to these frames")
+            out.append(
+                f"{source}: the PONI {what} {poni_val:.6g} m differs from the header's {key!r} = {header[key]!r} "
+                f"({val:.6g} m) by {100 * abs(val / poni_val - 1):.1f} % (> {100 * rtol:g} %); check that the "
+                "calibration belongs to these frames"
+            )
     return out

@@ -77,8 +77,10 @@ class MonitorTable:
                 try:
                     vals[field] = float(cell)
                 except ValueError:
-                    raise ValueError(f"{self.path}: column {col!r} of the row for {ref.name} is {cell!r}, not a number; "
-                                     "fix the table or map another column") from None
+                    raise ValueError(
+                        f"{self.path}: column {col!r} of the row for {ref.name} is {cell!r}, not a number; "
+                        "fix the table or map another column"
+                    ) from None
             out.append(vals)
         return out
 
@@ -86,9 +88,11 @@ class MonitorTable:
         col = self.fields.get("frame")
         if col is None:
             if len(self.rows) != len(refs):
-                raise ValueError(f"{self.path}: {len(self.rows)} row(s) for {len(refs)} frame(s) and no frame column to "
-                                 "match them by name; give one row per frame, in order, or add a frame/Filename column "
-                                 "(map it with table_columns frame=<column>)")
+                raise ValueError(
+                    f"{self.path}: {len(self.rows)} row(s) for {len(refs)} frame(s) and no frame column to "
+                    "match them by name; give one row per frame, in order, or add a frame/Filename column "
+                    "(map it with table_columns frame=<column>)"
+                )
             return list(self.rows)
         k = self.columns.index(col)
         index: dict[str, Any] = {}
@@ -98,8 +102,10 @@ class MonitorTable:
         for ref in refs:
             row = next((index[c] for c in _candidates(ref) if c in index), None)
             if row is None:
-                raise ValueError(f"{self.path}: no row for frame {ref.name} in column {col!r} (tried "
-                                 f"{', '.join(repr(c) for c in _candidates(ref)[:4])}); add the row or fix the frame names")
+                raise ValueError(
+                    f"{self.path}: no row for frame {ref.name} in column {col!r} (tried "
+                    f"{', '.join(repr(c) for c in _candidates(ref)[:4])}); add the row or fix the frame names"
+                )
             out.append(row)
         return out
 
@@ -138,7 +144,7 @@ def _layout(lines: list[str]) -> tuple[list[str], list[str], str | None]:
     delim = next((d for d in ("\t", ",", ";") if d in first), None)
     cells = _split(first, delim)
     if not any(_is_number(c) for c in cells[1:]) or all(not _is_number(c) for c in cells):
-        header, data = cells, lines[data_start + 1:]
+        header, data = cells, lines[data_start + 1 :]
     else:  # the names are on the last comment line (BioCAT '#Filename', SPEC '#L')
         comments = [ln.lstrip()[1:] for ln in lines[:data_start] if ln.lstrip().startswith("#")]
         if not comments:
@@ -174,15 +180,19 @@ def read_monitor_table(path: str | Path, columns: Mapping[str, str] | None = Non
         lines = p.read_text(encoding="utf-8", errors="replace").splitlines()
         header, data, delim = _layout(lines)
     except (OSError, ValueError) as exc:
-        raise ValueError(f"monitor table {p}: cannot read it ({exc}); give a CSV/TSV with a header line of column "
-                         "names, or a BioCAT/RAW .log") from None
+        raise ValueError(
+            f"monitor table {p}: cannot read it ({exc}); give a CSV/TSV with a header line of column "
+            "names, or a BioCAT/RAW .log"
+        ) from None
     rows = []
     for n, ln in enumerate(data, 1):
         cells = _split(ln, delim)
         if len(cells) < len(header):
-            raise ValueError(f"monitor table {p}: data row {n} has {len(cells)} cells for {len(header)} columns "
-                             f"({ln[:60]!r}); fix the row")
-        rows.append(tuple(cells[:len(header)]))
+            raise ValueError(
+                f"monitor table {p}: data row {n} has {len(cells)} cells for {len(header)} columns "
+                f"({ln[:60]!r}); fix the row"
+            )
+        rows.append(tuple(cells[: len(header)]))
     fields = _map_columns(header, dict(columns or {}), p)
     return MonitorTable(path=str(p), columns=tuple(header), rows=tuple(rows), fields=fields)
 

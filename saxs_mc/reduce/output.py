@@ -22,8 +22,12 @@ log = logging.getLogger(__name__)
 def _sample_instrument(curve: Curve) -> tuple[dict[str, Any], dict[str, Any]]:
     m = curve.metadata
     g = m.get("geometry") or {}
-    sample = {"name": curve.title, "thickness_cm": m.get("thickness_cm"), "transmission": m.get("transmission"),
-              "temperature_C": m.get("temperature_C")}
+    sample = {
+        "name": curve.title,
+        "thickness_cm": m.get("thickness_cm"),
+        "transmission": m.get("transmission"),
+        "temperature_C": m.get("temperature_C"),
+    }
     inst: dict[str, Any] = {}
     if g:
         # NXcanSAS beam_center_x/y and SDD are the direct-beam position and distance (pyFAI's Fit2D view),
@@ -32,13 +36,25 @@ def _sample_instrument(curve: Curve) -> tuple[dict[str, Any], dict[str, Any]]:
         bc = (g.get("beam_center_x_px"), g.get("beam_center_y_px"))
         if bc[0] is None:
             bc = ((g["poni2_m"] / p2) if p2 else None, (g["poni1_m"] / p1) if p1 else None)
-        inst = {"wavelength_m": g.get("wavelength_m"), "sdd_m": g.get("direct_dist_m", g.get("dist_m")),
-                "detector": g.get("detector", "detector"), "pixel_size_m": (p2, p1), "beam_center_px": bc}
+        inst = {
+            "wavelength_m": g.get("wavelength_m"),
+            "sdd_m": g.get("direct_dist_m", g.get("dist_m")),
+            "detector": g.get("detector", "detector"),
+            "pixel_size_m": (p2, p1),
+            "beam_center_px": bc,
+        }
     return sample, inst
 
 
-def write_reduced(path: str | Path, result: Any, *, provenance: dict[str, Any] | None = None,
-                  ascii: bool | str | Path = True, q_unit: str | None = None, hash_inputs: bool = True) -> Path:
+def write_reduced(
+    path: str | Path,
+    result: Any,
+    *,
+    provenance: dict[str, Any] | None = None,
+    ascii: bool | str | Path = True,
+    q_unit: str | None = None,
+    hash_inputs: bool = True,
+) -> Path:
     """Write a reduced (and possibly blank-subtracted) curve as NXcanSAS, plus a 3-column ASCII file.
 
     Parameters
@@ -84,8 +100,15 @@ def write_reduced(path: str | Path, result: Any, *, provenance: dict[str, Any] |
     description = "saxs_mc provenance (JSON) for this curve" + (f"; intensity {norm}" if norm else "")
     apath = None if not ascii else (path.with_suffix(".dat") if ascii is True else Path(ascii))
     with staged_folder(path.parent) as stage:  # the .h5 and its .dat succeed or fail together
-        write_nxcansas(stage / path.name, curve, provenance=prov, q_unit=q_unit, sample=sample,
-                       instrument=inst or None, description=description)
+        write_nxcansas(
+            stage / path.name,
+            curve,
+            provenance=prov,
+            q_unit=q_unit,
+            sample=sample,
+            instrument=inst or None,
+            description=description,
+        )
         if apath is not None:
             same = apath.parent.resolve() == path.parent.resolve()
             write_dat(stage / apath.name if same else apath, curve)
@@ -105,8 +128,14 @@ def write_dat(path: str | Path, curve: Curve) -> Path:
     path = Path(path)
     unit = curve.intensity_unit
     with atomic_path(path) as tmp:
-        np.savetxt(tmp, np.column_stack([curve.q * 0.1, curve.intensity, curve.sigma]), delimiter=",", fmt="%.10e",
-                   header=f"Q (1/A),I ({unit}),Idev ({unit})", comments="")
+        np.savetxt(
+            tmp,
+            np.column_stack([curve.q * 0.1, curve.intensity, curve.sigma]),
+            delimiter=",",
+            fmt="%.10e",
+            header=f"Q (1/A),I ({unit}),Idev ({unit})",
+            comments="",
+        )
     return path
 
 
@@ -114,7 +143,9 @@ def _floats(values: Any, name: str, path: Path) -> np.ndarray:
     try:
         return np.array([np.nan if v is None else float(v) for v in values], dtype=float)
     except (TypeError, ValueError) as exc:
-        raise ValueError(f"{path}: provenance field {name!r} is not a list of numbers ({exc}); the file is damaged") from exc
+        raise ValueError(
+            f"{path}: provenance field {name!r} is not a list of numbers ({exc}); the file is damaged"
+        ) from exc
 
 
 def _result_from_provenance(prov: dict[str, Any], curve: Curve, path: Path, where: str) -> ReductionResult:
@@ -123,19 +154,30 @@ def _result_from_provenance(prov: dict[str, Any], curve: Curve, path: Path, wher
 
     missing = [k for k in ("settings", "frames", "inputs", "geometry") if k not in prov]
     if missing:
-        raise ValueError(f"{path}: {where} provenance lacks {missing}; this file was not written by write_reduced from a "
-                         "ReductionResult -- read the curve alone with saxs_mc.io.curves.read_curve")
+        raise ValueError(
+            f"{path}: {where} provenance lacks {missing}; this file was not written by write_reduced from a "
+            "ReductionResult -- read the curve alone with saxs_mc.io.curves.read_curve"
+        )
     try:
         settings = ReductionSettings.from_dict(prov["settings"])
         frames = tuple(FrameRecord(**f) for f in prov["frames"])
     except (TypeError, ValueError) as exc:
-        raise ValueError(f"{path}: {where} settings/frames in the provenance cannot be rebuilt ({exc}); the file was "
-                         "written by an incompatible saxs_mc version -- read the curve with read_curve") from exc
+        raise ValueError(
+            f"{path}: {where} settings/frames in the provenance cannot be rebuilt ({exc}); the file was "
+            "written by an incompatible saxs_mc version -- read the curve with read_curve"
+        ) from exc
     rejected = tuple(prov.get("rejected_frames") or (f.name for f in frames if f.rejected))
-    return ReductionResult(curve=curve, frames=frames, rejected=rejected, geometry=dict(prov["geometry"] or {}),
-                           settings=settings, inputs=tuple(str(i["file"]) for i in prov["inputs"]),
-                           poni=(prov.get("poni") or {}).get("file"), mask=(prov.get("mask") or {}).get("file"),
-                           warnings=tuple(prov.get("warnings") or ()))
+    return ReductionResult(
+        curve=curve,
+        frames=frames,
+        rejected=rejected,
+        geometry=dict(prov["geometry"] or {}),
+        settings=settings,
+        inputs=tuple(str(i["file"]) for i in prov["inputs"]),
+        poni=(prov.get("poni") or {}).get("file"),
+        mask=(prov.get("mask") or {}).get("file"),
+        warnings=tuple(prov.get("warnings") or ()),
+    )
 
 
 def read_reduced(path: str | Path) -> ReductionResult:
@@ -182,20 +224,28 @@ def read_reduced(path: str | Path) -> ReductionResult:
                 meta = json.loads(_decode(grp["curve_metadata"][()]))
                 break
     if prov is None:
-        raise ValueError(f"{path}: no saxs_mc provenance (SASprocess with 'provenance' and 'curve_metadata') in {entry}; "
-                         "this is not a write_reduced file -- read the curve with saxs_mc.io.curves.read_curve")
+        raise ValueError(
+            f"{path}: no saxs_mc provenance (SASprocess with 'provenance' and 'curve_metadata') in {entry}; "
+            "this is not a write_reduced file -- read the curve with saxs_mc.io.curves.read_curve"
+        )
     curve = dataclasses.replace(base, metadata=meta)
     result = _result_from_provenance(prov, curve, path, "the")
     bprov = prov.get("blank")
     if bprov:
         bc = bprov.get("curve")
         if not bc:
-            raise ValueError(f"{path}: the blank's curve is not stored in the provenance (file written before saxs_mc "
-                             "stored it); re-run the reduction to rebuild the blank")
-        bcurve = Curve(q=_floats(bc["q_nm"], "blank.curve.q_nm", path),
-                       intensity=_floats(bc["intensity"], "blank.curve.intensity", path),
-                       sigma=_floats(bc["sigma"], "blank.curve.sigma", path), intensity_unit=bc["intensity_unit"],
-                       title=bc.get("title", ""), metadata=bc.get("metadata") or {})
+            raise ValueError(
+                f"{path}: the blank's curve is not stored in the provenance (file written before saxs_mc "
+                "stored it); re-run the reduction to rebuild the blank"
+            )
+        bcurve = Curve(
+            q=_floats(bc["q_nm"], "blank.curve.q_nm", path),
+            intensity=_floats(bc["intensity"], "blank.curve.intensity", path),
+            sigma=_floats(bc["sigma"], "blank.curve.sigma", path),
+            intensity_unit=bc["intensity_unit"],
+            title=bc.get("title", ""),
+            metadata=bc.get("metadata") or {},
+        )
         blank = _result_from_provenance(bprov, bcurve, path, "the blank's")
         result = dataclasses.replace(result, blank=blank, blank_scale=float(prov.get("blank_scale", 1.0)))
     return result

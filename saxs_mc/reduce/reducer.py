@@ -93,8 +93,9 @@ class Reducer:
     settings : ReductionSettings, optional
     """
 
-    def __init__(self, poni: str | Path | None = None, mask: str | Path | None = None,
-                 settings: ReductionSettings | None = None) -> None:
+    def __init__(
+        self, poni: str | Path | None = None, mask: str | Path | None = None, settings: ReductionSettings | None = None
+    ) -> None:
         if settings is None:
             settings = ReductionSettings()
         if not isinstance(settings, ReductionSettings):
@@ -148,8 +149,13 @@ class Reducer:
     def geometry(self) -> dict[str, Any]:
         if self._ai is None:
             return {}
-        return {**geometry_dict(self._ai), "source": self._geometry_source, "flip": self.settings.flip,
-                "mask_flip": self.settings.mask_flip, "npt": self._npt}
+        return {
+            **geometry_dict(self._ai),
+            "source": self._geometry_source,
+            "flip": self.settings.flip,
+            "mask_flip": self.settings.mask_flip,
+            "npt": self._npt,
+        }
 
     def _header_geometry(self, frame: Frame) -> tuple[float, ...]:
         h = self.settings.header
@@ -158,9 +164,11 @@ class Reducer:
         for f in fields:
             key = getattr(h, f)
             if key not in frame.header:
-                raise SetupError(f"{frame.name}: header key {key!r} (geometry, {f}) is missing; give a PONI file (--poni, "
-                                 f"or make one from a Fit2D calibration: saxs-mc geometry --from-fit2d) or map this "
-                                 f"beamline's key with HeaderMap({f}='<key>') (CLI: --header-key {f}=<key>)")
+                raise SetupError(
+                    f"{frame.name}: header key {key!r} (geometry, {f}) is missing; give a PONI file (--poni, "
+                    f"or make one from a Fit2D calibration: saxs-mc geometry --from-fit2d) or map this "
+                    f"beamline's key with HeaderMap({f}='<key>') (CLI: --header-key {f}=<key>)"
+                )
             out.append(_get_float(frame.header, key, frame.name, f"geometry {f}", required=True, setting=f))
         return tuple(out)  # type: ignore[arg-type]
 
@@ -177,8 +185,10 @@ class Reducer:
             self._setup(ai, f"header of {frame.name}")
             self._header_geom = geom
         elif not np.allclose(geom, self._header_geom, rtol=1e-9, atol=0):
-            raise ValueError(f"{frame.name}: header geometry {geom} differs from the first frame's {self._header_geom}; "
-                             "reduce frames with different geometry separately, or give a PONI file")
+            raise ValueError(
+                f"{frame.name}: header geometry {geom} differs from the first frame's {self._header_geom}; "
+                "reduce frames with different geometry separately, or give a PONI file"
+            )
 
     def _first_frame_checks(self, frame: Frame, data: np.ndarray) -> None:
         """Once per series: mask orientation against the frame's dead pixels; PONI against header geometry."""
@@ -189,8 +199,9 @@ class Reducer:
         s = self.settings
         if self.mask_file is not None:
             user = _flip(read_mask(self.mask_file, shape=self._shape), s.mask_flip)
-            msg = orientation_problem(data, user, frame=frame.name, mask_file=self.mask_file, flip=s.flip,
-                                      mask_flip=s.mask_flip)
+            msg = orientation_problem(
+                data, user, frame=frame.name, mask_file=self.mask_file, flip=s.flip, mask_flip=s.mask_flip
+            )
             if msg:
                 raise SetupError(msg)
         if self.poni is not None:
@@ -220,22 +231,47 @@ class Reducer:
         s, h, name = self.settings, self.settings.header, frame.name
         mode = s.normalization
         strict = mode == "monitor"
-        monitor = _get_float(frame.header, h.transmitted_monitor, name, "transmitted monitor", required=strict,
-                             setting="transmitted_monitor", table=table)
-        if strict and h.incident_monitor is not None and h.incident_monitor not in frame.header \
-                and "incident_monitor" not in table:
+        monitor = _get_float(
+            frame.header,
+            h.transmitted_monitor,
+            name,
+            "transmitted monitor",
+            required=strict,
+            setting="transmitted_monitor",
+            table=table,
+        )
+        if (
+            strict
+            and h.incident_monitor is not None
+            and h.incident_monitor not in frame.header
+            and "incident_monitor" not in table
+        ):
             # a silent fallback would switch off the transmission and, with it, gas-bubble rejection
             raise ValueError(
                 f"{name}: header key {h.incident_monitor!r} (incident monitor, needed for the transmission I1/I0 and "
                 f"transmission-based frame rejection) is missing; map this beamline's key with "
                 f"HeaderMap(incident_monitor='<key>') (CLI: --header-key incident_monitor=<key>), or opt out explicitly "
                 f"with HeaderMap(incident_monitor=None) (CLI: --header-key incident_monitor=None; no transmission is "
-                f"then reported or used for rejection)")
-        incident = _get_float(frame.header, h.incident_monitor, name, "incident monitor", required=False,
-                              setting="incident_monitor", table=table)
-        exposure = _get_float(frame.header, h.exposure_time, name, "exposure time",
-                              required=mode == "exposure" or (strict and h.monitor_is_rate), setting="exposure_time",
-                              table=table)
+                f"then reported or used for rejection)"
+            )
+        incident = _get_float(
+            frame.header,
+            h.incident_monitor,
+            name,
+            "incident monitor",
+            required=False,
+            setting="incident_monitor",
+            table=table,
+        )
+        exposure = _get_float(
+            frame.header,
+            h.exposure_time,
+            name,
+            "exposure time",
+            required=mode == "exposure" or (strict and h.monitor_is_rate),
+            setting="exposure_time",
+            table=table,
+        )
         if h.monitor_is_rate and exposure is not None:
             monitor = None if monitor is None else monitor * exposure
             incident = None if incident is None else incident * exposure
@@ -259,22 +295,33 @@ class Reducer:
             if not thickness > 0:
                 raise ValueError(f"{name}: header key {h.thickness_cm!r} = {thickness} must be > 0 cm")
         elif s.absolute:
-            raise ValueError(f"{name}: sample thickness unknown: header key {h.thickness_cm!r} is missing and "
-                             "ReductionSettings.thickness_cm is None; give the thickness (CLI: --thickness-cm), or "
-                             "reduce in arbitrary units (--arbitrary-units, where a thickness is optional)")
+            raise ValueError(
+                f"{name}: sample thickness unknown: header key {h.thickness_cm!r} is missing and "
+                "ReductionSettings.thickness_cm is None; give the thickness (CLI: --thickness-cm), or "
+                "reduce in arbitrary units (--arbitrary-units, where a thickness is optional)"
+            )
         else:
             thickness = None
-        temperature = _get_float(frame.header, h.temperature_C, name, "temperature", required=False, setting="temperature_C")
+        temperature = _get_float(
+            frame.header, h.temperature_C, name, "temperature", required=False, setting="temperature_C"
+        )
         dummy = _get_float(frame.header, h.dummy, name, "dummy value", required=False, setting="dummy")
         ddummy = _get_float(frame.header, h.delta_dummy, name, "delta dummy", required=False, setting="delta_dummy")
         if dummy == 0.0:  # ID02: Dummy = 0 means "no dummy"
             dummy = None
         cutoff = s.saturation
         if cutoff is None:
-            cutoff = _get_float(frame.header, h.count_cutoff, name, "count cut-off", required=False,
-                                setting="count_cutoff")
-        return dict(v, thickness=thickness, temperature=temperature, dummy=dummy, cutoff=cutoff,
-                    ddummy=(0.0 if dummy is not None and ddummy is None else ddummy))
+            cutoff = _get_float(
+                frame.header, h.count_cutoff, name, "count cut-off", required=False, setting="count_cutoff"
+            )
+        return dict(
+            v,
+            thickness=thickness,
+            temperature=temperature,
+            dummy=dummy,
+            cutoff=cutoff,
+            ddummy=(0.0 if dummy is not None and ddummy is None else ddummy),
+        )
 
     def _clean(self, data: np.ndarray, v: dict[str, Any], name: str) -> tuple[np.ndarray, float | None, float | None]:
         """Dead-pixel markers and saturated pixels become dummies; other negative counts and NaN are errors.
@@ -305,8 +352,9 @@ class Reducer:
         out[invalid] = fill
         return out, fill, (0.5 if dummy is None else ddummy)
 
-    def integrate_frame(self, frame: Frame, table: Mapping[str, float] | None = None
-                        ) -> tuple[FrameRecord, _Partial | None]:
+    def integrate_frame(
+        self, frame: Frame, table: Mapping[str, float] | None = None
+    ) -> tuple[FrameRecord, _Partial | None]:
         """Integrate and normalize one frame; returns its record and pyFAI sums (None if the frame is unusable).
 
         ``table``: this frame's values from a monitor table (override the header keys).
@@ -315,53 +363,95 @@ class Reducer:
         data = _flip(frame.data, s.flip)
         self._ensure_integrator(frame, data)
         if data.shape != self._shape:
-            raise ValueError(f"{name}: frame shape {data.shape} does not match the detector shape {self._shape} of the "
-                             f"{self._geometry_source}; use the PONI/mask made for this detector (and binning)")
+            raise ValueError(
+                f"{name}: frame shape {data.shape} does not match the detector shape {self._shape} of the "
+                f"{self._geometry_source}; use the PONI/mask made for this detector (and binning)"
+            )
         self._first_frame_checks(frame, data)
         v = self._frame_values(frame, table)
-        rec = dict(name=name, file=str(frame.ref.path), index=frame.ref.index, monitor=v["monitor"], incident=v["incident"],
-                   transmission=v["transmission"], exposure_s=v["exposure"], thickness_cm=v["thickness"],
-                   temperature_C=v["temperature"], divisor=v["divisor"])
+        rec = dict(
+            name=name,
+            file=str(frame.ref.path),
+            index=frame.ref.index,
+            monitor=v["monitor"],
+            incident=v["incident"],
+            transmission=v["transmission"],
+            exposure_s=v["exposure"],
+            thickness_cm=v["thickness"],
+            temperature_C=v["temperature"],
+            divisor=v["divisor"],
+        )
         if not v["divisor"] > 0:
             what = {"monitor": "transmitted monitor", "exposure": "exposure time"}.get(s.normalization, "divisor")
-            return FrameRecord(**rec, integrated_intensity=None, integrated_sigma=None, rejected=True,
-                               reason=f"{what} {v['divisor']:g} <= 0 (shutter fault / beam lost?)"), None
+            return FrameRecord(
+                **rec,
+                integrated_intensity=None,
+                integrated_sigma=None,
+                rejected=True,
+                reason=f"{what} {v['divisor']:g} <= 0 (shutter fault / beam lost?)",
+            ), None
         data, dummy, ddummy = self._clean(data, v, name)
         thickness = 1.0 if v["thickness"] is None else v["thickness"]
         norm = v["divisor"] * thickness * self._omega_abs
         assert self._ai is not None  # set by _ensure_integrator before any frame is integrated
         res = self._ai.integrate1d(
-            data, self._npt, unit=s.pyfai_unit, error_model=s.error_model, method=s.method, mask=self._mask,
-            dummy=dummy, delta_dummy=ddummy, polarization_factor=s.polarization_factor, radial_range=s.q_range,
-            correctSolidAngle=s.correct_solid_angle, normalization_factor=norm)
+            data,
+            self._npt,
+            unit=s.pyfai_unit,
+            error_model=s.error_model,
+            method=s.method,
+            mask=self._mask,
+            dummy=dummy,
+            delta_dummy=ddummy,
+            polarization_factor=s.polarization_factor,
+            radial_range=s.q_range,
+            correctSolidAngle=s.correct_solid_angle,
+            normalization_factor=norm,
+        )
         return self._record(frame, rec, res, v)
 
-    def _record(self, frame: Frame, rec: dict[str, Any], res: Any, v: dict[str, Any]
-                ) -> tuple[FrameRecord, _Partial | None]:
+    def _record(
+        self, frame: Frame, rec: dict[str, Any], res: Any, v: dict[str, Any]
+    ) -> tuple[FrameRecord, _Partial | None]:
         """The frame's record and sums from pyFAI's result; a frame without counts is rejected."""
         count = np.asarray(res.count)
         if not np.any(count > 0):
-            raise ValueError(f"{frame.name}: every pixel is masked (mask {self.mask_file}, Dummy={v['dummy']}, "
-                             f"DDummy={v['ddummy']}); check the mask convention (non-zero = masked) and the frame's "
-                             "Dummy value")
+            raise ValueError(
+                f"{frame.name}: every pixel is masked (mask {self.mask_file}, Dummy={v['dummy']}, "
+                f"DDummy={v['ddummy']}); check the mask convention (non-zero = masked) and the frame's "
+                "Dummy value"
+            )
         signal = np.asarray(res.sum_signal, dtype=float).reshape(-1)
         normsum = np.asarray(res.sum_normalization, dtype=float).reshape(-1)
         variance = np.asarray(res.sum_variance, dtype=float).reshape(-1)
         good = normsum > 0
         if not np.any(signal[good] != 0):
-            return FrameRecord(**rec, integrated_intensity=None, integrated_sigma=None, rejected=True,
-                               reason="no counts in any unmasked pixel (all zero: detector not triggered, shutter "
-                                      "closed or beam lost?)"), None
+            return FrameRecord(
+                **rec,
+                integrated_intensity=None,
+                integrated_sigma=None,
+                rejected=True,
+                reason="no counts in any unmasked pixel (all zero: detector not triggered, shutter "
+                "closed or beam lost?)",
+            ), None
         tot_n = float(normsum[good].sum())
         ii = float(signal[good].sum()) / tot_n
         isig = math.sqrt(float(variance[good].sum())) / tot_n
-        header = {k: val for k, val in frame.header.items() if isinstance(val, (str, int, float)) and k not in _HEADER_SKIP}
-        part = _Partial(radial=np.asarray(res.radial, dtype=float), signal=signal, norm=normsum, variance=variance,
-                        header=header)
+        header = {
+            k: val for k, val in frame.header.items() if isinstance(val, (str, int, float)) and k not in _HEADER_SKIP
+        }
+        part = _Partial(
+            radial=np.asarray(res.radial, dtype=float), signal=signal, norm=normsum, variance=variance, header=header
+        )
         return FrameRecord(**rec, integrated_intensity=ii, integrated_sigma=isig), part
 
-    def _integrate_refs(self, refs: Sequence[FrameRef], progress: bool = False, desc: str = "",
-                        table: Sequence[Mapping[str, float]] | None = None) -> list[tuple[FrameRecord, _Partial | None]]:
+    def _integrate_refs(
+        self,
+        refs: Sequence[FrameRef],
+        progress: bool = False,
+        desc: str = "",
+        table: Sequence[Mapping[str, float]] | None = None,
+    ) -> list[tuple[FrameRecord, _Partial | None]]:
         out: list[tuple[FrameRecord, _Partial | None]] = []
         table = list(table) if table is not None else [{} for _ in refs]
         bar = _progress(len(refs), desc or "reduce", "frame", enabled=progress and len(refs) > 1)
@@ -377,13 +467,29 @@ class Reducer:
                     if self.settings.bad_frames != "reject":
                         raise
                     log.warning("frame %s rejected: %s", ref.name, exc)
-                    out.append((FrameRecord(name=ref.name, file=str(ref.path), index=ref.index, monitor=None,
-                                            incident=None, transmission=None, exposure_s=None, thickness_cm=None,
-                                            temperature_C=None, integrated_intensity=None, integrated_sigma=None,
-                                            rejected=True, reason=f"unreadable/invalid: {exc}"), None))
+                    out.append(
+                        (
+                            FrameRecord(
+                                name=ref.name,
+                                file=str(ref.path),
+                                index=ref.index,
+                                monitor=None,
+                                incident=None,
+                                transmission=None,
+                                exposure_s=None,
+                                thickness_cm=None,
+                                temperature_C=None,
+                                integrated_intensity=None,
+                                integrated_sigma=None,
+                                rejected=True,
+                                reason=f"unreadable/invalid: {exc}",
+                            ),
+                            None,
+                        )
+                    )
                     frames.close()
                     if len(out) < len(refs):
-                        frames = iter_frames(refs[len(out):])
+                        frames = iter_frames(refs[len(out) :])
                 bar.update(1)
             frames.close()
         finally:
@@ -429,8 +535,10 @@ class Reducer:
         except (FrameError, ValueError) as exc:
             return [str(exc)]
         if data.shape != self._shape:
-            return [f"{frame.name}: frame shape {data.shape} does not match the detector shape {self._shape} of the "
-                    f"{self._geometry_source}; use the PONI/mask made for this detector (and binning)"]
+            return [
+                f"{frame.name}: frame shape {data.shape} does not match the detector shape {self._shape} of the "
+                f"{self._geometry_source}; use the PONI/mask made for this detector (and binning)"
+            ]
         out = []
         try:
             self._first_frame_checks(frame, data)
@@ -457,8 +565,11 @@ class Reducer:
         if self._pool is None:
             ctx = multiprocessing.get_context("spawn")
             self._pool = concurrent.futures.ProcessPoolExecutor(
-                max_workers=workers, mp_context=ctx, initializer=_worker.init,
-                initargs=(self.poni, self.mask_file, self.settings))
+                max_workers=workers,
+                mp_context=ctx,
+                initializer=_worker.init,
+                initargs=(self.poni, self.mask_file, self.settings),
+            )
             self._pool_workers = workers
         return self._pool
 
@@ -476,8 +587,15 @@ class Reducer:
         self.close()
 
     # -- a series -------------------------------------------------------
-    def reduce(self, sources: str | Path | Iterable[str | Path] | Sequence[FrameRef], *, title: str,
-               metadata: Mapping[str, Any] | None = None, progress: bool = False, workers: int = 1) -> ReductionResult:
+    def reduce(
+        self,
+        sources: str | Path | Iterable[str | Path] | Sequence[FrameRef],
+        *,
+        title: str,
+        metadata: Mapping[str, Any] | None = None,
+        progress: bool = False,
+        workers: int = 1,
+    ) -> ReductionResult:
         """Reduce a series of frames of one sample to one averaged, normalized curve.
 
         Parameters
@@ -534,16 +652,18 @@ class Reducer:
             items = self._integrate_refs(refs, progress, title, table)
         return self._combine(items, refs, title, metadata)
 
-    def _integrate_parallel(self, refs: list[FrameRef], workers: int, progress: bool, title: str,
-                            table: Sequence[Mapping[str, float]]) -> list[tuple[FrameRecord, _Partial | None]]:
+    def _integrate_parallel(
+        self, refs: list[FrameRef], workers: int, progress: bool, title: str, table: Sequence[Mapping[str, float]]
+    ) -> list[tuple[FrameRecord, _Partial | None]]:
         from saxs_mc.reduce import _worker
 
         # contiguous chunks, a few per worker (load balance; frames stay in order)
         chunks = [c for c in np.array_split(np.arange(len(refs)), min(len(refs), 2 * workers)) if c.size]
         pool = self._get_pool(workers)
         results: list[Any] = [None] * len(chunks)
-        futs = {pool.submit(_worker.integrate, [refs[i] for i in c], [table[i] for i in c]): k
-                for k, c in enumerate(chunks)}
+        futs = {
+            pool.submit(_worker.integrate, [refs[i] for i in c], [table[i] for i in c]): k for k, c in enumerate(chunks)
+        }
         try:
             with _progress(len(refs), title or "reduce", "frame", enabled=progress) as bar:
                 for fut in concurrent.futures.as_completed(futs):
@@ -565,12 +685,19 @@ class Reducer:
         for g in geoms:
             diff = geometry_differences(self.geometry, g)
             if g and diff:
-                raise ValueError(f"{title}: frames in different worker chunks have different header geometry ({diff}); "
-                                 "reduce them separately")
+                raise ValueError(
+                    f"{title}: frames in different worker chunks have different header geometry ({diff}); "
+                    "reduce them separately"
+                )
         return items
 
-    def _combine(self, items: list[tuple[FrameRecord, _Partial | None]], refs: Sequence[FrameRef], title: str,
-                 metadata: Mapping[str, Any] | None) -> ReductionResult:
+    def _combine(
+        self,
+        items: list[tuple[FrameRecord, _Partial | None]],
+        refs: Sequence[FrameRef],
+        title: str,
+        metadata: Mapping[str, Any] | None,
+    ) -> ReductionResult:
         """Reject faulty frames, sum the accepted ones and build the result (named steps below)."""
         records = [r for r, _ in items]
         parts = [p for _, p in items]
@@ -582,20 +709,41 @@ class Reducer:
             if r.rejected:
                 log.warning("%s: frame %s rejected: %s", title, r.name, r.reason)
         if not accepted:
-            raise ValueError(f"{title}: all {len(records)} frames were rejected; see the reasons in the log, or relax "
-                             "ReductionSettings.reject_mad_threshold / set reject_outliers=False")
+            raise ValueError(
+                f"{title}: all {len(records)} frames were rejected; see the reasons in the log, or relax "
+                "ReductionSettings.reject_mad_threshold / set reject_outliers=False"
+            )
         used = [cast(_Partial, parts[i]) for i in accepted]  # usable frames have their partial sums
         curve = self._average_curve(used, [records[i] for i in accepted], records, title, metadata)
         inputs = tuple(dict.fromkeys(str(r.path) for r in refs))
-        res = ReductionResult(curve=curve, frames=tuple(records), rejected=rejected, geometry=self.geometry,
-                              settings=self.settings, inputs=inputs, poni=self.poni, mask=self.mask_file,
-                              warnings=tuple(self.warnings))
-        log.info("%s: averaged %d/%d frames%s", title, len(accepted), len(records),
-                 f", rejected {', '.join(rejected)}" if rejected else "")
+        res = ReductionResult(
+            curve=curve,
+            frames=tuple(records),
+            rejected=rejected,
+            geometry=self.geometry,
+            settings=self.settings,
+            inputs=inputs,
+            poni=self.poni,
+            mask=self.mask_file,
+            warnings=tuple(self.warnings),
+        )
+        log.info(
+            "%s: averaged %d/%d frames%s",
+            title,
+            len(accepted),
+            len(records),
+            f", rejected {', '.join(rejected)}" if rejected else "",
+        )
         return res
 
-    def _average_curve(self, parts: list[_Partial], acc: list[FrameRecord], records: list[FrameRecord], title: str,
-                       metadata: Mapping[str, Any] | None) -> Curve:
+    def _average_curve(
+        self,
+        parts: list[_Partial],
+        acc: list[FrameRecord],
+        records: list[FrameRecord],
+        title: str,
+        metadata: Mapping[str, Any] | None,
+    ) -> Curve:
         """Poisson ML average: sum counts and normalizations over the accepted frames."""
         s = self.settings
         sig = np.sum([p.signal for p in parts], axis=0)
@@ -607,11 +755,18 @@ class Reducer:
         meta = self._curve_metadata(acc, records, int((~good).sum()), [p.header for p in parts])
         if metadata:
             meta.update(dict(metadata))
-        return Curve(q=q, intensity=sig[good] / nrm[good] * cal, sigma=np.sqrt(var[good]) / nrm[good] * cal,
-                     intensity_unit="1/cm" if s.absolute else "arbitrary", title=title, metadata=meta)
+        return Curve(
+            q=q,
+            intensity=sig[good] / nrm[good] * cal,
+            sigma=np.sqrt(var[good]) / nrm[good] * cal,
+            intensity_unit="1/cm" if s.absolute else "arbitrary",
+            title=title,
+            metadata=meta,
+        )
 
-    def _curve_metadata(self, acc: list[FrameRecord], records: list[FrameRecord], n_dropped: int,
-                        headers: list[dict[str, Any]]) -> dict[str, Any]:
+    def _curve_metadata(
+        self, acc: list[FrameRecord], records: list[FrameRecord], n_dropped: int, headers: list[dict[str, Any]]
+    ) -> dict[str, Any]:
         s = self.settings
 
         def _med(vals: list[float | None]) -> float | None:
@@ -636,4 +791,3 @@ class Reducer:
             "warnings": list(self.warnings),
             "header": _common_header(headers),
         }
-

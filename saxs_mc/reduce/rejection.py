@@ -28,8 +28,9 @@ class RobustFlags:
     scale: float
 
 
-def robust_outliers(values: np.ndarray, threshold: float, *, min_rel_dev: float = 0.0, abs_floor: float = 0.0,
-                    min_count: int = 3) -> RobustFlags:
+def robust_outliers(
+    values: np.ndarray, threshold: float, *, min_rel_dev: float = 0.0, abs_floor: float = 0.0, min_count: int = 3
+) -> RobustFlags:
     """Flag values deviating from the median by more than ``threshold`` robust standard deviations.
 
     The robust standard deviation is ``max(1.4826 * MAD, min_rel_dev * |median|, abs_floor)``

@@ -104,7 +104,9 @@ class ReductionResult:
         from saxs_mc.reduce.blank import subtract_blank
 
         if self.blank is not None:
-            raise ValueError(f"{self.curve.title!r} is already blank-subtracted (blank {self.blank.curve.title!r}); subtract once")
+            raise ValueError(
+                f"{self.curve.title!r} is already blank-subtracted (blank {self.blank.curve.title!r}); subtract once"
+            )
         curve = subtract_blank(self.curve, blank.curve, scale=scale)
         return dataclasses.replace(self, curve=curve, blank=blank, blank_scale=float(scale))
 
@@ -148,8 +150,10 @@ class ReductionResult:
             lines.append(f"  rejected {name}: {why}")
         lines.extend(f"  warning: {w}" for w in self.warnings)
         if self.blank is not None:
-            lines.append(f"  blank subtracted: {self.blank.curve.title!r} x {self.blank_scale:g} "
-                         f"({self.blank.n_accepted}/{len(self.blank.frames)} blank frames)")
+            lines.append(
+                f"  blank subtracted: {self.blank.curve.title!r} x {self.blank_scale:g} "
+                f"({self.blank.n_accepted}/{len(self.blank.frames)} blank frames)"
+            )
             if s["negative_points"]:
                 lines.append(f"  {s['negative_points']} point(s) negative after subtraction (kept, flagged)")
         return "\n".join(lines)
@@ -182,8 +186,14 @@ class ReductionResult:
             prov["blank"] = self.blank.provenance(hash_inputs=hash_inputs)
             # the subtracted curve itself, so the result can be rebuilt (read_reduced) and the subtraction redone
             b = self.blank.curve
-            prov["blank"]["curve"] = {"q_nm": b.q, "intensity": b.intensity, "sigma": b.sigma,
-                                      "intensity_unit": b.intensity_unit, "title": b.title, "metadata": b.metadata}
+            prov["blank"]["curve"] = {
+                "q_nm": b.q,
+                "intensity": b.intensity,
+                "sigma": b.sigma,
+                "intensity_unit": b.intensity_unit,
+                "title": b.title,
+                "metadata": b.metadata,
+            }
             prov["blank_scale"] = self.blank_scale
         return jsonable(prov)
 
@@ -221,14 +231,17 @@ def normalization_statement(s: ReductionSettings) -> str:
     h = s.header
     src = f"monitor table {s.monitor_table}" if s.monitor_table else "header key"
     what = {
-        "monitor": f"transmitted monitor ({src} {h.transmitted_monitor!r}" + (", x exposure" if h.monitor_is_rate else "")
-                   + ")",
+        "monitor": f"transmitted monitor ({src} {h.transmitted_monitor!r}"
+        + (", x exposure" if h.monitor_is_rate else "")
+        + ")",
         "exposure": f"exposure time ({src} {h.exposure_time!r}): counts per second",
         "constant": f"the constant {s.normalization_constant:g}" if s.normalization_constant else "a constant",
         "none": "nothing (raw counts)",
     }[s.normalization]
-    scale = (f"absolute scale 1/cm (calibration factor {s.calibration_factor:g}, thickness, solid angle)"
-             if s.absolute else "arbitrary units (no absolute calibration; per steradian"
-             + (", per cm of thickness)" if s.thickness_cm is not None else ")"))
+    scale = (
+        f"absolute scale 1/cm (calibration factor {s.calibration_factor:g}, thickness, solid angle)"
+        if s.absolute
+        else "arbitrary units (no absolute calibration; per steradian"
+        + (", per cm of thickness)" if s.thickness_cm is not None else ")")
+    )
     return f"divided by {what}; {scale}"
-

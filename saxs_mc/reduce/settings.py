@@ -70,37 +70,80 @@ class HeaderMap:
     the number is read and the unit converted (s, ms; m, mm, A, nm).
     """
 
-    transmitted_monitor: str = setting("Intensity1ShutCor", kind=str, optional=True, hint=_HEADER_HINT,
-                                       doc="photons through the sample (normalization monitor)")
-    incident_monitor: str | None = setting("Intensity0ShutCor", kind=str, optional=True, hint=_HEADER_HINT,
-                                           doc="incident photons (transmission = I1/I0)")
-    exposure_time: str | None = setting("ExposureTime", kind=str, optional=True, hint=_HEADER_HINT,
-                                        doc="exposure time in s")
-    monitor_is_rate: bool = setting(False, kind=bool, doc="true if the monitors are rates (1/s): multiplied by the exposure")
-    dummy: str | None = setting("Dummy", kind=str, optional=True, hint=_HEADER_HINT,
-                                doc="invalid pixel value (|I - Dummy| <= DDummy); Dummy = 0: none")
-    delta_dummy: str | None = setting("DDummy", kind=str, optional=True, hint=_HEADER_HINT,
-                                      doc="tolerance of the invalid pixel value")
-    thickness_cm: str | None = setting("SampleThickness_cm", kind=str, optional=True, hint=_HEADER_HINT,
-                                       doc="sample thickness in cm (when no thickness is given)")
-    temperature_C: str | None = setting("SampleTemperature_C", kind=str, optional=True, hint=_HEADER_HINT,
-                                        doc="sample temperature in C")
-    center_1: str = setting("Center_1", kind=str, optional=True, hint=_HEADER_HINT,
-                            doc="beam centre (pixels), used only without a PONI file")
-    center_2: str = setting("Center_2", kind=str, optional=True, hint=_HEADER_HINT,
-                            doc="beam centre (pixels), used only without a PONI file")
-    psize_1: str = setting("PSize_1", kind=str, optional=True, hint=_HEADER_HINT,
-                           doc="pixel size (m), used only without a PONI file")
-    psize_2: str = setting("PSize_2", kind=str, optional=True, hint=_HEADER_HINT,
-                           doc="pixel size (m), used only without a PONI file")
-    sample_distance: str = setting("SampleDistance", kind=str, optional=True, hint=_HEADER_HINT,
-                                   doc="sample-detector distance (m), used only without a PONI file")
-    wavelength: str = setting("WaveLength", kind=str, optional=True, hint=_HEADER_HINT,
-                              doc="wavelength (m), used only without a PONI file")
-    title: str | None = setting("Title", kind=str, optional=True, hint=_HEADER_HINT,
-                                doc="sample title")
-    count_cutoff: str | None = setting("Count_cutoff", kind=str, optional=True, hint=_HEADER_HINT,
-                                       doc="counts at or above it are masked (Pilatus TIFF)")
+    transmitted_monitor: str = setting(
+        "Intensity1ShutCor",
+        kind=str,
+        optional=True,
+        hint=_HEADER_HINT,
+        doc="photons through the sample (normalization monitor)",
+    )
+    incident_monitor: str | None = setting(
+        "Intensity0ShutCor", kind=str, optional=True, hint=_HEADER_HINT, doc="incident photons (transmission = I1/I0)"
+    )
+    exposure_time: str | None = setting(
+        "ExposureTime", kind=str, optional=True, hint=_HEADER_HINT, doc="exposure time in s"
+    )
+    monitor_is_rate: bool = setting(
+        False, kind=bool, doc="true if the monitors are rates (1/s): multiplied by the exposure"
+    )
+    dummy: str | None = setting(
+        "Dummy",
+        kind=str,
+        optional=True,
+        hint=_HEADER_HINT,
+        doc="invalid pixel value (|I - Dummy| <= DDummy); Dummy = 0: none",
+    )
+    delta_dummy: str | None = setting(
+        "DDummy", kind=str, optional=True, hint=_HEADER_HINT, doc="tolerance of the invalid pixel value"
+    )
+    thickness_cm: str | None = setting(
+        "SampleThickness_cm",
+        kind=str,
+        optional=True,
+        hint=_HEADER_HINT,
+        doc="sample thickness in cm (when no thickness is given)",
+    )
+    temperature_C: str | None = setting(
+        "SampleTemperature_C", kind=str, optional=True, hint=_HEADER_HINT, doc="sample temperature in C"
+    )
+    center_1: str = setting(
+        "Center_1",
+        kind=str,
+        optional=True,
+        hint=_HEADER_HINT,
+        doc="beam centre (pixels), used only without a PONI file",
+    )
+    center_2: str = setting(
+        "Center_2",
+        kind=str,
+        optional=True,
+        hint=_HEADER_HINT,
+        doc="beam centre (pixels), used only without a PONI file",
+    )
+    psize_1: str = setting(
+        "PSize_1", kind=str, optional=True, hint=_HEADER_HINT, doc="pixel size (m), used only without a PONI file"
+    )
+    psize_2: str = setting(
+        "PSize_2", kind=str, optional=True, hint=_HEADER_HINT, doc="pixel size (m), used only without a PONI file"
+    )
+    sample_distance: str = setting(
+        "SampleDistance",
+        kind=str,
+        optional=True,
+        hint=_HEADER_HINT,
+        doc="sample-detector distance (m), used only without a PONI file",
+    )
+    wavelength: str = setting(
+        "WaveLength", kind=str, optional=True, hint=_HEADER_HINT, doc="wavelength (m), used only without a PONI file"
+    )
+    title: str | None = setting("Title", kind=str, optional=True, hint=_HEADER_HINT, doc="sample title")
+    count_cutoff: str | None = setting(
+        "Count_cutoff",
+        kind=str,
+        optional=True,
+        hint=_HEADER_HINT,
+        doc="counts at or above it are masked (Pilatus TIFF)",
+    )
 
     @classmethod
     def from_pairs(cls, pairs: Mapping[str, Any] | None = None, **kwargs: Any) -> HeaderMap:
@@ -199,57 +242,106 @@ class ReductionSettings:
     """
 
     npt: int | None = setting(
-        None, kind=int, check=between(10, MAX_NPT, integer=True, note=" (more q bins than detector pixels along the radius add no "
-                                                          "information)"),
-        doc="number of q bins; none: one per pixel of radius from the direct beam, to resolve rings")
+        None,
+        kind=int,
+        check=between(
+            10, MAX_NPT, integer=True, note=" (more q bins than detector pixels along the radius add no information)"
+        ),
+        doc="number of q bins; none: one per pixel of radius from the direct beam, to resolve rings",
+    )
     q_range: tuple[float, float] | None = setting(
-        None, kind=tuple, check=pair, hint="give [qmin, qmax] with 0 <= qmin < qmax",
-        doc="radial range of the integration; none: all pixels")
+        None,
+        kind=tuple,
+        check=pair,
+        hint="give [qmin, qmax] with 0 <= qmin < qmax",
+        doc="radial range of the integration; none: all pixels",
+    )
     q_unit: str = setting("1/nm", kind=str, check=one_of(*Q_UNITS), doc="unit of the integration grid")
-    error_model: str = setting("poisson", kind=str, check=one_of(*ERROR_MODELS),
-                               doc="uncertainty of each q bin: poisson (counting statistics) or azimuthal (ring spread)")
+    error_model: str = setting(
+        "poisson",
+        kind=str,
+        check=one_of(*ERROR_MODELS),
+        doc="uncertainty of each q bin: poisson (counting statistics) or azimuthal (ring spread)",
+    )
     method: tuple[str, str, str] = setting(
-        ("full", "csr", "cython"), kind=tuple, check=strings(3, '["full", "csr", "cython"]'),
-        doc="pyFAI integration method (split, algorithm, implementation)")
+        ("full", "csr", "cython"),
+        kind=tuple,
+        check=strings(3, '["full", "csr", "cython"]'),
+        doc="pyFAI integration method (split, algorithm, implementation)",
+    )
     polarization_factor: float | None = setting(
-        0.99, kind=float, check=between(-1, 1), optional=True, hint="false: no polarization correction",
-        doc="pyFAI polarization factor (-1..1)")
+        0.99,
+        kind=float,
+        check=between(-1, 1),
+        optional=True,
+        hint="false: no polarization correction",
+        doc="pyFAI polarization factor (-1..1)",
+    )
     correct_solid_angle: bool = setting(True, kind=bool, doc="divide by the pixel solid angle (absolute intensities)")
-    thickness_cm: float | None = setting(None, kind=float, check=positive,
-                                         doc="sample thickness in cm; none: from each frame's header")
+    thickness_cm: float | None = setting(
+        None, kind=float, check=positive, doc="sample thickness in cm; none: from each frame's header"
+    )
     calibration_factor: float | None = setting(
-        1.0, kind=float, check=positive, optional=True, hint="false: arbitrary units",
-        doc="absolute scale factor (1/cm); none: arbitrary units")
-    calibration_factor_sigma: float | None = setting(None, kind=float, check=non_negative,
-                                                     doc="one-sigma uncertainty of calibration_factor")
-    empty_cell_transmission: float | None = setting(None, kind=float, check=positive,
-                                                    doc="I1/I0 of the empty cell (transmissions relative to it)")
+        1.0,
+        kind=float,
+        check=positive,
+        optional=True,
+        hint="false: arbitrary units",
+        doc="absolute scale factor (1/cm); none: arbitrary units",
+    )
+    calibration_factor_sigma: float | None = setting(
+        None, kind=float, check=non_negative, doc="one-sigma uncertainty of calibration_factor"
+    )
+    empty_cell_transmission: float | None = setting(
+        None, kind=float, check=positive, doc="I1/I0 of the empty cell (transmissions relative to it)"
+    )
     reject_outliers: bool = setting(True, kind=bool, doc="robust rejection of faulty frames (gas bubbles, spikes)")
-    reject_mad_threshold: float = setting(5.0, kind=float, check=positive, hint="typ. 4-6",
-                                          doc="reject frames beyond this many robust sigmas")
-    reject_min_rel_dev: float = setting(0.01, kind=float, check=non_negative, hint="typ. 0.01",
-                                        doc="floor of the robust sigma relative to the median")
-    nan_policy: str = setting("error", kind=str, check=one_of("error", "mask"),
-                              doc="NaN/inf in unmasked pixels: error or mask them")
-    bad_frames: str = setting("error", kind=str, check=one_of("error", "reject"),
-                              doc="corrupt or inconsistent frame: error (the reduction fails) or reject (listed)")
+    reject_mad_threshold: float = setting(
+        5.0, kind=float, check=positive, hint="typ. 4-6", doc="reject frames beyond this many robust sigmas"
+    )
+    reject_min_rel_dev: float = setting(
+        0.01, kind=float, check=non_negative, hint="typ. 0.01", doc="floor of the robust sigma relative to the median"
+    )
+    nan_policy: str = setting(
+        "error", kind=str, check=one_of("error", "mask"), doc="NaN/inf in unmasked pixels: error or mask them"
+    )
+    bad_frames: str = setting(
+        "error",
+        kind=str,
+        check=one_of("error", "reject"),
+        doc="corrupt or inconsistent frame: error (the reduction fails) or reject (listed)",
+    )
     header: HeaderMap = dataclasses.field(default_factory=HeaderMap)
     normalization: str = setting(
-        "monitor", kind=str, check=one_of(*NORMALIZATIONS),
-        doc="what each frame is divided by: monitor, exposure (per second), constant, none")
-    normalization_constant: float | None = setting(None, kind=float, check=positive,
-                                                   doc="the divisor for normalization = constant")
+        "monitor",
+        kind=str,
+        check=one_of(*NORMALIZATIONS),
+        doc="what each frame is divided by: monitor, exposure (per second), constant, none",
+    )
+    normalization_constant: float | None = setting(
+        None, kind=float, check=positive, doc="the divisor for normalization = constant"
+    )
     monitor_table: str | None = setting(None, kind=str, doc="per-frame I0/I1/exposure table (CSV/TSV/.log)")
     table_columns: tuple[tuple[str, str], ...] = setting(
-        (), kind=tuple, doc="monitor-table columns of frame, transmitted_monitor, incident_monitor, exposure_time")
-    flip: str | None = setting(None, kind=str, check=one_of(*FLIPS),
-                               hint="ud: top-to-bottom, as Fit2D and Dioptas images",
-                               doc="flip every frame: ud (top-to-bottom, Fit2D/Dioptas), lr, udlr")
+        (), kind=tuple, doc="monitor-table columns of frame, transmitted_monitor, incident_monitor, exposure_time"
+    )
+    flip: str | None = setting(
+        None,
+        kind=str,
+        check=one_of(*FLIPS),
+        hint="ud: top-to-bottom, as Fit2D and Dioptas images",
+        doc="flip every frame: ud (top-to-bottom, Fit2D/Dioptas), lr, udlr",
+    )
     mask_flip: str | None = setting(None, kind=str, check=one_of(*FLIPS), doc="flip the mask file only")
-    saturation: float | None = setting(None, kind=float, check=positive,
-                                       doc="mask counts at or above this; none: the header's count_cutoff")
-    geometry_tolerance: float = setting(0.01, kind=float, check=between(0, 1, open_lo=True),
-                                        doc="relative PONI/header distance and wavelength difference that is logged")
+    saturation: float | None = setting(
+        None, kind=float, check=positive, doc="mask counts at or above this; none: the header's count_cutoff"
+    )
+    geometry_tolerance: float = setting(
+        0.01,
+        kind=float,
+        check=between(0, 1, open_lo=True),
+        doc="relative PONI/header distance and wavelength difference that is logged",
+    )
 
     def __post_init__(self) -> None:
         problems = _problems(self)
@@ -302,10 +394,19 @@ class ReductionSettings:
 class WaterReferenceSettings:
     """Settings of the absolute calibration against water (:func:`saxs_mc.reduce.calibration.water_calibration`)."""
 
-    dsigma_1_cm: float = setting(WATER_DSIGMA_20C_1_CM, kind=float, check=positive,
-                                 doc="differential scattering cross-section of water in 1/cm (0.0163 at 20 C)")
-    q_range_nm: tuple[float, float] = setting((0.5, 3.0), kind=tuple, check=pair, hint="give [qmin, qmax] in 1/nm",
-                                              doc="q range (1/nm) over which the water level is averaged")
+    dsigma_1_cm: float = setting(
+        WATER_DSIGMA_20C_1_CM,
+        kind=float,
+        check=positive,
+        doc="differential scattering cross-section of water in 1/cm (0.0163 at 20 C)",
+    )
+    q_range_nm: tuple[float, float] = setting(
+        (0.5, 3.0),
+        kind=tuple,
+        check=pair,
+        hint="give [qmin, qmax] in 1/nm",
+        doc="q range (1/nm) over which the water level is averaged",
+    )
 
 
 def _problems(s: ReductionSettings) -> list[str]:
@@ -330,7 +431,9 @@ def _frame_problems(s: ReductionSettings, bad: Any) -> None:
     elif s.normalization == "constant" and s.normalization_constant is None:
         bad("normalization", "normalization='constant' needs normalization_constant (CLI: --normalization constant=F)")
     elif s.normalization_constant is not None and s.normalization != "constant":
-        bad("normalization_constant", "only used with normalization='constant'; drop it or set normalization='constant'")
+        bad(
+            "normalization_constant", "only used with normalization='constant'; drop it or set normalization='constant'"
+        )
     try:
         cols = dict(s.table_columns)
     except (TypeError, ValueError):

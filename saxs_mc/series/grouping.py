@@ -47,8 +47,18 @@ import numpy as np
 from saxs_mc.io.curves import HDF5_SUFFIXES
 
 #: time units accepted in an HDF5 dataset's @units, as factors to seconds
-TIME_UNITS = {"s": 1.0, "second": 1.0, "seconds": 1.0, "sec": 1.0, "ms": 1e-3, "us": 1e-6, "µs": 1e-6,
-              "ns": 1e-9, "min": 60.0, "h": 3600.0}
+TIME_UNITS = {
+    "s": 1.0,
+    "second": 1.0,
+    "seconds": 1.0,
+    "sec": 1.0,
+    "ms": 1e-3,
+    "us": 1e-6,
+    "µs": 1e-6,
+    "ns": 1e-9,
+    "min": 60.0,
+    "h": 3600.0,
+}
 #: CSV columns tried (in order) when the sidecar column is not named
 CSV_TIME_COLUMNS = ("time_s", "time", "timestamp", "t_s", "elapsed_s")
 
@@ -71,8 +81,9 @@ def _is_int(v: Any) -> bool:
 
 
 def _is_pos(v: Any) -> bool:
-    return bool(isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, bool) and math.isfinite(v)
-                and v > 0)
+    return bool(
+        isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, bool) and math.isfinite(v) and v > 0
+    )
 
 
 @dataclasses.dataclass(frozen=True)
@@ -111,8 +122,10 @@ class Grouping:
         """Every problem of the settings themselves (empty when valid)."""
         out = []
         if (self.every is None) == (self.window_s is None):
-            out.append(f"give exactly one of every=N (frames per time point) or window_s=W (seconds), got "
-                       f"every={self.every!r}, window_s={self.window_s!r}")
+            out.append(
+                f"give exactly one of every=N (frames per time point) or window_s=W (seconds), got "
+                f"every={self.every!r}, window_s={self.window_s!r}"
+            )
         if self.every is not None and not (_is_int(self.every) and self.every >= 1):
             out.append(f"every={self.every!r} must be an integer >= 1 (frames per time point)")
         if self.window_s is not None and not _is_pos(self.window_s):
@@ -120,10 +133,16 @@ class Grouping:
         if self.step is not None and (self.every is None or not (_is_int(self.step) and self.step >= 1)):
             out.append(f"step={self.step!r} must be an integer >= 1 and goes with every=N (use step_s with window_s)")
         if self.step_s is not None and (self.window_s is None or not _is_pos(self.step_s)):
-            out.append(f"step_s={self.step_s!r} must be a positive number of seconds and goes with window_s "
-                       "(use step with every)")
-        if self.origin_s is not None and (self.window_s is None or isinstance(self.origin_s, bool)
-                                          or not isinstance(self.origin_s, (int, float)) or not math.isfinite(self.origin_s)):
+            out.append(
+                f"step_s={self.step_s!r} must be a positive number of seconds and goes with window_s "
+                "(use step with every)"
+            )
+        if self.origin_s is not None and (
+            self.window_s is None
+            or isinstance(self.origin_s, bool)
+            or not isinstance(self.origin_s, (int, float))
+            or not math.isfinite(self.origin_s)
+        ):
             out.append(f"origin_s={self.origin_s!r} must be a finite number of seconds and goes with window_s")
         if not isinstance(self.drop_partial, bool):
             out.append(f"drop_partial={self.drop_partial!r} must be true or false")
@@ -192,10 +211,14 @@ class FrameStack:
         return (f"{self.path}::{self.dataset}[{sel}]",)
 
     def summary(self) -> dict[str, Any]:
-        return {"source": self.source, "n_frames": self.n_frames,
-                "frame_shape": None if self.frame_shape is None else list(self.frame_shape),
-                "file": None if self.path is None else str(self.path), "dataset": self.dataset,
-                "n_files": len(self.files)}
+        return {
+            "source": self.source,
+            "n_frames": self.n_frames,
+            "frame_shape": None if self.frame_shape is None else list(self.frame_shape),
+            "file": None if self.path is None else str(self.path),
+            "dataset": self.dataset,
+            "n_files": len(self.files),
+        }
 
 
 def _h5_stack(path: Path, dataset: str | None, source: str) -> FrameStack:
@@ -210,10 +233,16 @@ def _h5_stack(path: Path, dataset: str | None, source: str) -> FrameStack:
             raise GroupingError([f"dataset {dataset!r} not found in {path}; check the path after '::'"], source=source)
         ds = fh[dataset]
         if ds.ndim != 3:
-            raise GroupingError([f"dataset {dataset!r} has shape {ds.shape}; a stack needs (n_frames, n_slow, n_fast)"],
-                                source=source)
-        return FrameStack(source=source, n_frames=int(ds.shape[0]), frame_shape=tuple(int(s) for s in ds.shape[1:]),
-                          path=path, dataset=ds.name)
+            raise GroupingError(
+                [f"dataset {dataset!r} has shape {ds.shape}; a stack needs (n_frames, n_slow, n_fast)"], source=source
+            )
+        return FrameStack(
+            source=source,
+            n_frames=int(ds.shape[0]),
+            frame_shape=tuple(int(s) for s in ds.shape[1:]),
+            path=path,
+            dataset=ds.name,
+        )
 
 
 def _open_h5(path: Path, source: str):
@@ -235,12 +264,18 @@ def _file_sequence(items: Sequence[str], source: str) -> FrameStack:
     if not files:
         raise GroupingError([f"{source!r} matches no file; check the folder and the pattern"], source=source)
     problems = [f"{f} does not exist" for f in files if not os.path.isfile(f)]
-    problems += [f"{f} is an HDF5 file; give a stack as 'file.h5::/dataset', not in a file sequence"
-                 for f in files if Path(f).suffix.lower() in HDF5_SUFFIXES]
+    problems += [
+        f"{f} is an HDF5 file; give a stack as 'file.h5::/dataset', not in a file sequence"
+        for f in files
+        if Path(f).suffix.lower() in HDF5_SUFFIXES
+    ]
     if problems:
         raise GroupingError(problems, source=source)
-    multi = [f"{r.path} holds {r.n_in_file} frames; a numbered sequence needs one frame per file"
-             for r in expand_sources(files) if r.n_in_file > 1 and r.index == 0]
+    multi = [
+        f"{r.path} holds {r.n_in_file} frames; a numbered sequence needs one frame per file"
+        for r in expand_sources(files)
+        if r.n_in_file > 1 and r.index == 0
+    ]
     if multi:
         raise GroupingError(multi, source=source)
     return FrameStack(source=source, n_frames=len(files), frame_shape=None, files=tuple(files))
@@ -264,8 +299,13 @@ def open_stack(source: str | os.PathLike | Sequence[str | os.PathLike]) -> Frame
         file_part, _, ds = text.partition("::")
         if Path(file_part).suffix.lower() in HDF5_SUFFIXES and not glob.has_magic(file_part):
             if "[" in ds:
-                raise GroupingError([f"frame selection {ds[ds.index('['):]!r} is not allowed here; the grouping "
-                                     "selects frames (give the whole stack)"], source=text)
+                raise GroupingError(
+                    [
+                        f"frame selection {ds[ds.index('[') :]!r} is not allowed here; the grouping "
+                        "selects frames (give the whole stack)"
+                    ],
+                    source=text,
+                )
             if not Path(file_part).is_file():
                 raise GroupingError([f"{file_part} does not exist; check the path"], source=text)
             return _h5_stack(Path(file_part), ds or None, text)
@@ -289,8 +329,10 @@ def _h5_times(path: str, dataset: str, source: str) -> np.ndarray:
         unit = ds.attrs.get("units", "s")
         unit = unit.decode() if isinstance(unit, bytes) else str(unit)
         if unit.strip() not in TIME_UNITS:
-            raise GroupingError([f"timestamp dataset {path}::{dataset} has @units={unit!r}; use one of "
-                                 f"{sorted(TIME_UNITS)}"], source=source)
+            raise GroupingError(
+                [f"timestamp dataset {path}::{dataset} has @units={unit!r}; use one of {sorted(TIME_UNITS)}"],
+                source=source,
+            )
         return np.asarray(ds[()], dtype=float).reshape(-1) * TIME_UNITS[unit.strip()]
 
 
@@ -304,8 +346,13 @@ def _csv_times(path: str, column: str | None, source: str) -> np.ndarray:
     col = column or next((c for c in CSV_TIME_COLUMNS if c in cols), None)
     if col is None or col not in cols:
         want = repr(column) if column else f"one of {list(CSV_TIME_COLUMNS)}"
-        raise GroupingError([f"sidecar {path} has no time column {want}; its columns are {cols}; name the column "
-                             f"as '{path}::<column>'"], source=source)
+        raise GroupingError(
+            [
+                f"sidecar {path} has no time column {want}; its columns are {cols}; name the column "
+                f"as '{path}::<column>'"
+            ],
+            source=source,
+        )
     vals, bad = [], []
     for k, r in enumerate(rows):
         try:
@@ -367,14 +414,15 @@ def read_timestamps(timestamps: Any, stack: FrameStack | None = None) -> np.ndar
     if timestamps is None:
         return _nexus_time_axis(stack) if stack is not None and stack.is_hdf5 else None
     if isinstance(timestamps, str) and timestamps.startswith("header:"):
-        return _header_times(timestamps[len("header:"):].strip(), stack, src)
+        return _header_times(timestamps[len("header:") :].strip(), stack, src)
     if isinstance(timestamps, (str, os.PathLike)):
         text = os.fspath(timestamps)
         file_part, _, sub = text.partition("::")
         if Path(file_part).suffix.lower() in HDF5_SUFFIXES:
             if not sub:
-                raise GroupingError([f"timestamps {text!r}: name the dataset, e.g. '{file_part}::/entry/data/time'"],
-                                    source=src)
+                raise GroupingError(
+                    [f"timestamps {text!r}: name the dataset, e.g. '{file_part}::/entry/data/time'"], source=src
+                )
             return _h5_times(file_part, sub, src)
         return _csv_times(file_part, sub or None, src)
     arr = np.asarray(timestamps, dtype=float).reshape(-1)
@@ -395,8 +443,10 @@ def _header_times(key: str, stack: FrameStack | None, src: str) -> np.ndarray:
                 if key in g and isinstance(g[key], h5py.Dataset) and g[key].ndim == 1:
                     return np.asarray(g[key][()], dtype=float)
             looked = ", ".join(g.name for g in groups) or "no header group"
-        raise GroupingError([f"no per-frame header dataset {key!r} in {stack.path} (looked in {looked} and next "
-                             "to the frames)"], source=src)
+        raise GroupingError(
+            [f"no per-frame header dataset {key!r} in {stack.path} (looked in {looked} and next to the frames)"],
+            source=src,
+        )
     import fabio
 
     vals, bad = [], []
@@ -408,18 +458,21 @@ def _header_times(key: str, stack: FrameStack | None, src: str) -> np.ndarray:
             bad.append(f)
             vals.append(float("nan"))
     if bad:
-        raise GroupingError([f"header key {key!r} is missing or not a number (s) in {len(bad)} file(s): {_list_s(bad)}"],
-                            source=src)
+        raise GroupingError(
+            [f"header key {key!r} is missing or not a number (s) in {len(bad)} file(s): {_list_s(bad)}"], source=src
+        )
     return np.array(vals)
 
 
 def _timestamp_problems(t: np.ndarray | None, n: int, grouping: Grouping, origin: str) -> list[str]:
     if t is None:
         if grouping.needs_timestamps:
-            return [f"window_s={grouping.window_s:g} needs per-frame timestamps, but none were found; give "
-                    "timestamps = \"run.h5::/entry/data/time\" (HDF5 dataset), \"run_frames.csv::time_s\" (sidecar "
-                    "CSV column), \"header:<key>\" (a number in each frame's header) or an array, or group by "
-                    "frame count (every = N instead of window_s)"]
+            return [
+                f"window_s={grouping.window_s:g} needs per-frame timestamps, but none were found; give "
+                'timestamps = "run.h5::/entry/data/time" (HDF5 dataset), "run_frames.csv::time_s" (sidecar '
+                'CSV column), "header:<key>" (a number in each frame\'s header) or an array, or group by '
+                "frame count (every = N instead of window_s)"
+            ]
         return []
     out = []
     if t.shape[0] != n:
@@ -431,8 +484,10 @@ def _timestamp_problems(t: np.ndarray | None, n: int, grouping: Grouping, origin
     back = np.flatnonzero(~(d > 0) & np.isfinite(d))
     if back.size:
         k = int(back[0])
-        out.append(f"timestamps ({origin}) are not strictly increasing: {back.size} step(s), first at frame {k + 1} "
-                   f"(t={t[k + 1]:g} s after t={t[k]:g} s); sort the frames or fix the clock")
+        out.append(
+            f"timestamps ({origin}) are not strictly increasing: {back.size} step(s), first at frame {k + 1} "
+            f"(t={t[k + 1]:g} s after t={t[k]:g} s); sort the frames or fix the clock"
+        )
     return out
 
 
@@ -478,10 +533,16 @@ class TimePoint:
         return f"TimePoint({self.index}{t}, frames {self.frames[0]}..{self.frames[-1]} ({self.n_frames}))"
 
     def summary(self) -> dict[str, Any]:
-        return {"index": self.index, "time_s": self.time_s, "start_s": self.start_s, "end_s": self.end_s,
-                "frame_range": [self.frames[0], self.frames[-1] + 1],  # [first, last + 1)
-                "frames": None if self._contiguous else list(self.frames),  # listed only when not contiguous
-                "n_frames": self.n_frames, "sources": list(self.sources)}
+        return {
+            "index": self.index,
+            "time_s": self.time_s,
+            "start_s": self.start_s,
+            "end_s": self.end_s,
+            "frame_range": [self.frames[0], self.frames[-1] + 1],  # [first, last + 1)
+            "frames": None if self._contiguous else list(self.frames),  # listed only when not contiguous
+            "n_frames": self.n_frames,
+            "sources": list(self.sources),
+        }
 
     @property
     def _contiguous(self) -> bool:
@@ -531,15 +592,18 @@ def _time_windows(t: np.ndarray, g: Grouping) -> tuple[list[list[int]], list[tup
     if g.moving and n_win == 0:
         problems.append(f"window_s={width:g} is longer than the run ({t[0]:g}-{t[-1]:g} s); use a shorter window")
     if empty:
-        problems.append(f"{len(empty)} time window(s) hold no frame: {_list_s(empty)}; the timestamps have gaps "
-                        f"(frame spacing {spacing:g} s): widen window_s, or use every=N")
+        problems.append(
+            f"{len(empty)} time window(s) hold no frame: {_list_s(empty)}; the timestamps have gaps "
+            f"(frame spacing {spacing:g} s): widen window_s, or use every=N"
+        )
     if not g.moving and groups and g.drop_partial and edges[-1][1] > t_end + 1e-6 * spacing:
         groups.pop()
         edges.pop()
     before = int(np.count_nonzero(t < origin))
     if before and g.origin_s is not None:
-        problems.append(f"{before} frame(s) lie before origin_s={origin:g} s and belong to no time point; "
-                        "use an earlier origin_s")
+        problems.append(
+            f"{before} frame(s) lie before origin_s={origin:g} s and belong to no time point; use an earlier origin_s"
+        )
     return groups, edges, problems
 
 
@@ -575,19 +639,27 @@ class StackGrouping:
         return self.time_points[k]
 
     def __repr__(self) -> str:
-        return (f"StackGrouping({self.stack.source!r}: {self.stack.n_frames} frames -> {len(self)} time points, "
-                f"{self.grouping.describe()})")
+        return (
+            f"StackGrouping({self.stack.source!r}: {self.stack.n_frames} frames -> {len(self)} time points, "
+            f"{self.grouping.describe()})"
+        )
 
     def summary(self) -> dict[str, Any]:
         """JSON-safe record (for provenance and the pipeline's cache keys)."""
-        return {"stack": self.stack.summary(), "grouping": self.grouping.to_dict(),
-                "timestamps": self.timestamps_source, "n_time_points": len(self),
-                "time_points": [tp.summary() for tp in self.time_points]}
+        return {
+            "stack": self.stack.summary(),
+            "grouping": self.grouping.to_dict(),
+            "timestamps": self.timestamps_source,
+            "n_time_points": len(self),
+            "time_points": [tp.summary() for tp in self.time_points],
+        }
 
     def report(self) -> str:
         used = len({i for tp in self.time_points for i in tp.frames})
-        lines = [f"{self.stack.source}: {self.stack.n_frames} frames -> {len(self)} time points "
-                 f"({self.grouping.describe()}; timestamps: {self.timestamps_source}; {used} frames used)"]
+        lines = [
+            f"{self.stack.source}: {self.stack.n_frames} frames -> {len(self)} time points "
+            f"({self.grouping.describe()}; timestamps: {self.timestamps_source}; {used} frames used)"
+        ]
         lines += ["  " + tp.report() for tp in self.time_points]
         return "\n".join(lines)
 
@@ -618,8 +690,9 @@ def _describe_times(timestamps: Any, t: np.ndarray | None, stack: FrameStack) ->
     return "array"
 
 
-def group_frames(source: str | os.PathLike | Sequence[str | os.PathLike] | FrameStack, grouping: Grouping, *,
-                 timestamps: Any = None) -> StackGrouping:
+def group_frames(
+    source: str | os.PathLike | Sequence[str | os.PathLike] | FrameStack, grouping: Grouping, *, timestamps: Any = None
+) -> StackGrouping:
     """Group the frames of one stack into time points (reading shapes and timestamps only).
 
     Parameters
@@ -684,13 +757,15 @@ def group_frames(source: str | os.PathLike | Sequence[str | os.PathLike] | Frame
     return StackGrouping(stack=stack, grouping=grouping, time_points=points, timestamps_source=origin)
 
 
-def _time_point(k: int, idx: list[int], stack: FrameStack, t: np.ndarray | None,
-                edge: tuple[float, float] | None) -> TimePoint:
+def _time_point(
+    k: int, idx: list[int], stack: FrameStack, t: np.ndarray | None, edge: tuple[float, float] | None
+) -> TimePoint:
     if t is None:
         centre = start = end = None
     else:
         tt = t[idx]
         centre = float(tt.mean())
         start, end = (float(tt[0]), float(tt[-1])) if edge is None else (float(edge[0]), float(edge[1]))
-    return TimePoint(index=k, time_s=centre, start_s=start, end_s=end, frames=tuple(int(i) for i in idx),
-                     sources=stack.refs(idx))
+    return TimePoint(
+        index=k, time_s=centre, start_s=start, end_s=end, frames=tuple(int(i) for i in idx), sources=stack.refs(idx)
+    )

@@ -50,31 +50,51 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "simulate",
         help="render simulated 2D SAXS frames (EDF + NeXus) with a truth file",
         description="Render simulated in situ SAXS frames on an absolute scale from known sphere size "
-                    "distributions, precursor mesophase, solvent and capillary scattering.",
+        "distributions, precursor mesophase, solvent and capillary scattering.",
         epilog=EXAMPLES,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("--series", choices=SERIES, help="a predefined series (the shipped CdSe nucleation series)")
-    p.add_argument("--conditions", type=Path, help="JSON file: list of MeasurementCondition dicts (instead of --series)")
+    p.add_argument(
+        "--conditions", type=Path, help="JSON file: list of MeasurementCondition dicts (instead of --series)"
+    )
     p.add_argument("-o", "--outdir", type=Path, help="output folder of the series")
-    p.add_argument("--calibration", type=Path, default=None,
-                   help="with --series: folder to write id02_sim.poni and id02_sim_mask.edf into "
-                        "(default: <outdir>/calibration)")
+    p.add_argument(
+        "--calibration",
+        type=Path,
+        default=None,
+        help="with --series: folder to write id02_sim.poni and id02_sim_mask.edf into (default: <outdir>/calibration)",
+    )
     p.add_argument("--poni", type=Path, help="with --conditions: PONI file of the geometry")
     p.add_argument("--mask", type=Path, help="with --conditions: mask file (1 = masked)")
     p.add_argument("--seed", type=int, default=None, help="master seed (default: the shipped series' seed)")
     p.add_argument("--n-frames", type=int, default=3, help="with --series: good frames per condition (default 3)")
-    p.add_argument("--no-spectra", action="store_true",
-                   help="with --series: do not write the synthetic absorbance spectra (<outdir>/spectra)")
+    p.add_argument(
+        "--no-spectra",
+        action="store_true",
+        help="with --series: do not write the synthetic absorbance spectra (<outdir>/spectra)",
+    )
     p.add_argument("--nexus", default=None, help="with --conditions: also write this condition as a NeXus/HDF5 stack")
-    p.add_argument("--live", type=Path, metavar="OUTDIR", default=None,
-                   help="simulated acquisition: write the shipped series' frames into OUTDIR at --rate, "
-                        "with partial writes (for saxs-mc watch)")
+    p.add_argument(
+        "--live",
+        type=Path,
+        metavar="OUTDIR",
+        default=None,
+        help="simulated acquisition: write the shipped series' frames into OUTDIR at --rate, "
+        "with partial writes (for saxs-mc watch)",
+    )
     p.add_argument("--rate", type=float, default=2.0, metavar="HZ", help="with --live: frames per second (default 2)")
-    p.add_argument("--live-conditions", default=None, metavar="A,B",
-                   help="with --live: only these condition folders, e.g. blank_230C,nuc190C,nuc260C")
-    p.add_argument("--hdf5", action="store_true",
-                   help="with --live: append to one HDF5 stack per condition under SWMR instead of writing EDF files")
+    p.add_argument(
+        "--live-conditions",
+        default=None,
+        metavar="A,B",
+        help="with --live: only these condition folders, e.g. blank_230C,nuc190C,nuc260C",
+    )
+    p.add_argument(
+        "--hdf5",
+        action="store_true",
+        help="with --live: append to one HDF5 stack per condition under SWMR instead of writing EDF files",
+    )
     p.set_defaults(func=_run)
 
 
@@ -103,9 +123,12 @@ def _run(args: argparse.Namespace) -> int:
             raise FileNotFoundError(f"--conditions file {args.conditions} does not exist")
         items = json.loads(args.conditions.read_text())
         if not isinstance(items, list):
-            raise ValueError(f"--conditions {args.conditions}: expected a JSON list of condition dicts, got {type(items).__name__}")
-        res = simulate_series(conditions_from_dicts(items), args.outdir, args.poni, args.mask, seed,
-                              nexus_condition=args.nexus)
+            raise ValueError(
+                f"--conditions {args.conditions}: expected a JSON list of condition dicts, got {type(items).__name__}"
+            )
+        res = simulate_series(
+            conditions_from_dicts(items), args.outdir, args.poni, args.mask, seed, nexus_condition=args.nexus
+        )
     for line in res.report().splitlines():
         log.info("%s", line)
     print(res.truth_path)

@@ -147,12 +147,24 @@ def true_peaks(temperature_C: float, strength: float | None = None) -> list[dict
         return []
     out = []
     for pk in MESOPHASE_PEAKS:
-        area = s * pk["height_cm"] * 0.5 * pk["fwhm_nm"] * (
-            pk["eta"] * math.pi + (1 - pk["eta"]) * math.sqrt(math.pi / math.log(2.0))
+        area = (
+            s
+            * pk["height_cm"]
+            * 0.5
+            * pk["fwhm_nm"]
+            * (pk["eta"] * math.pi + (1 - pk["eta"]) * math.sqrt(math.pi / math.log(2.0)))
         )
-        out.append({
-            "order": pk["order"], "q_nm": pk["q_nm"], "d_nm": 2 * math.pi / pk["q_nm"],
-            "fwhm_nm": pk["fwhm_nm"], "eta": pk["eta"], "height_cm": s * pk["height_cm"],
-            "area_cm_nm": area, "phase": "lamellar", "lattice_nm": MESOPHASE_D_NM,
-        })
+        out.append(
+            {
+                "order": pk["order"],
+                "q_nm": pk["q_nm"],
+                "d_nm": 2 * math.pi / pk["q_nm"],
+                "fwhm_nm": pk["fwhm_nm"],
+                "eta": pk["eta"],
+                "height_cm": s * pk["height_cm"],
+                "area_cm_nm": area,
+                "phase": "lamellar",
+                "lattice_nm": MESOPHASE_D_NM,
+            }
+        )
     return out

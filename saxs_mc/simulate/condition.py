@@ -45,7 +45,9 @@ class GasBubble:
             raise ValueError(f"GasBubble frame={self.frame!r} must be an int >= 0 (0-based frame index)")
         f = self.gas_fraction
         if isinstance(f, bool) or not isinstance(f, (int, float)) or not (0.0 < f < 1.0):
-            raise ValueError(f"GasBubble gas_fraction={f!r} must be a number in (0, 1): the fraction of liquid path replaced by gas")
+            raise ValueError(
+                f"GasBubble gas_fraction={f!r} must be a number in (0, 1): the fraction of liquid path replaced by gas"
+            )
 
 
 def _finite(name: str, value: Any, *, lo: float | None = None, lo_open: bool = False, allow_none: bool = False) -> None:
@@ -133,10 +135,14 @@ class MeasurementCondition:
             if isinstance(d, Mapping):
                 d = make_distribution(dict(d))
             if not isinstance(d, SizeDistribution):
-                raise TypeError(f"condition {self.name}: distributions[{i}]={d!r} must be a SizeDistribution or its dict form")
+                raise TypeError(
+                    f"condition {self.name}: distributions[{i}]={d!r} must be a SizeDistribution or its dict form"
+                )
             dists.append(d)
         if dists and self.kind != "sample":
-            raise ValueError(f"condition {self.name}: kind={self.kind!r} cannot hold particle distributions; use kind='sample'")
+            raise ValueError(
+                f"condition {self.name}: kind={self.kind!r} cannot hold particle distributions; use kind='sample'"
+            )
         return tuple(dists)
 
     def _check_temperatures(self) -> None:
@@ -162,7 +168,9 @@ class MeasurementCondition:
         _finite(f"condition {self.name}: exposure_s", self.exposure_s, lo=0, lo_open=True)
         _finite(f"condition {self.name}: flux_jitter", self.flux_jitter, lo=0)
         if self.flux_jitter >= 0.2:
-            raise ValueError(f"condition {self.name}: flux_jitter={self.flux_jitter} is implausible; use a relative rms < 0.2")
+            raise ValueError(
+                f"condition {self.name}: flux_jitter={self.flux_jitter} is implausible; use a relative rms < 0.2"
+            )
         _finite(f"condition {self.name}: contrast_1e6_A2", self.contrast_1e6_A2)
         if isinstance(self.n_frames, bool) or not isinstance(self.n_frames, int) or self.n_frames < 1:
             raise ValueError(f"condition {self.name}: n_frames={self.n_frames!r} must be an int >= 1")
@@ -174,9 +182,13 @@ class MeasurementCondition:
             if not isinstance(b, GasBubble):
                 raise TypeError(f"condition {self.name}: gas_bubbles must hold GasBubble objects, got {b!r}")
             if b.frame >= self.n_frames:
-                raise ValueError(f"condition {self.name}: GasBubble frame={b.frame} but n_frames={self.n_frames}; use a frame index < n_frames")
+                raise ValueError(
+                    f"condition {self.name}: GasBubble frame={b.frame} but n_frames={self.n_frames}; use a frame index < n_frames"
+                )
             if self.kind == "empty_cell":
-                raise ValueError(f"condition {self.name}: an empty cell has no liquid for a gas bubble; remove gas_bubbles")
+                raise ValueError(
+                    f"condition {self.name}: an empty cell has no liquid for a gas bubble; remove gas_bubbles"
+                )
         if len({b.frame for b in bubbles}) != len(bubbles):
             raise ValueError(f"condition {self.name}: two GasBubble entries for the same frame; give one per frame")
         return bubbles
@@ -226,7 +238,9 @@ class MeasurementCondition:
     def to_dict(self) -> dict[str, Any]:
         """JSON-safe description (used in truth.json)."""
         return {
-            "name": self.name, "kind": self.kind, "components": list(self.components),
+            "name": self.name,
+            "kind": self.kind,
+            "components": list(self.components),
             "distributions": [d.to_dict() for d in self.distributions],
             "total_volume_fraction": float(sum(d.volume_fraction for d in self.distributions)),
             "temperature_C": self.temperature_C,
@@ -234,10 +248,14 @@ class MeasurementCondition:
             "growth_temperature_C": self.growth_temperature_C,
             "reaction_time_s": self.reaction_time_s,
             "mesophase_strength_override": self.mesophase_strength,
-            "thickness_cm": self.thickness_cm, "flux_ph_s": self.flux_ph_s, "exposure_s": self.exposure_s,
-            "n_frames": self.n_frames, "flux_jitter": self.flux_jitter,
+            "thickness_cm": self.thickness_cm,
+            "flux_ph_s": self.flux_ph_s,
+            "exposure_s": self.exposure_s,
+            "n_frames": self.n_frames,
+            "flux_jitter": self.flux_jitter,
             "gas_bubbles": [dataclasses.asdict(b) for b in self.gas_bubbles],
-            "contrast_1e6_A2": self.contrast_1e6_A2, "title": self.title or self.name,
+            "contrast_1e6_A2": self.contrast_1e6_A2,
+            "title": self.title or self.name,
         }
 
 

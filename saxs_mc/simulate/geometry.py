@@ -26,8 +26,8 @@ ID02_SIM = {
     "pixel_m": 172e-6,
     "distance_m": 0.55,
     "wavelength_m": 1.0e-10,
-    "center_1_px": 38.6,   # fast axis (column), ID02 Center_1
-    "center_2_px": 41.3,   # slow axis (row), ID02 Center_2
+    "center_1_px": 38.6,  # fast axis (column), ID02 Center_1
+    "center_2_px": 41.3,  # slow axis (row), ID02 Center_2
     "beamstop_radius_px": 5.5,
     "beamstop_arm_halfwidth_px": 2.0,
     "dead_pixels": ((120, 200), (250, 30), (300, 250), (77, 143)),
@@ -47,8 +47,9 @@ def module_gap_mask(shape: tuple[int, int]) -> np.ndarray:
     return rows[:, None] | cols[None, :]
 
 
-def beamstop_mask(shape: tuple[int, int], center_1_px: float, center_2_px: float,
-                  radius_px: float, arm_halfwidth_px: float) -> np.ndarray:
+def beamstop_mask(
+    shape: tuple[int, int], center_1_px: float, center_2_px: float, radius_px: float, arm_halfwidth_px: float
+) -> np.ndarray:
     """A round beamstop with a horizontal arm to the left edge (bool, shape ``shape``).
 
     Pixel (i, j) covers [i, i+1) x [j, j+1) in pyFAI's pixel coordinates, so
@@ -77,12 +78,22 @@ def make_geometry(setup: dict | None = None) -> tuple[AzimuthalIntegrator, np.nd
     shape = (int(s["shape"][0]), int(s["shape"][1]))
     px = float(s["pixel_m"])
     det = Detector(pixel1=px, pixel2=px, max_shape=shape)
-    ai = AzimuthalIntegrator(dist=float(s["distance_m"]), poni1=s["center_2_px"] * px, poni2=s["center_1_px"] * px,
-                             rot1=0.0, rot2=0.0, rot3=0.0, detector=det, wavelength=float(s["wavelength_m"]))
+    ai = AzimuthalIntegrator(
+        dist=float(s["distance_m"]),
+        poni1=s["center_2_px"] * px,
+        poni2=s["center_1_px"] * px,
+        rot1=0.0,
+        rot2=0.0,
+        rot3=0.0,
+        detector=det,
+        wavelength=float(s["wavelength_m"]),
+    )
     gaps = module_gap_mask(shape)
-    stop = beamstop_mask(shape, s["center_1_px"], s["center_2_px"], s["beamstop_radius_px"], s["beamstop_arm_halfwidth_px"])
+    stop = beamstop_mask(
+        shape, s["center_1_px"], s["center_2_px"], s["beamstop_radius_px"], s["beamstop_arm_halfwidth_px"]
+    )
     mask = gaps | stop
-    for (i, j) in s["dead_pixels"]:
+    for i, j in s["dead_pixels"]:
         if i < shape[0] and j < shape[1]:
             mask[i, j] = True
     return ai, mask.astype(np.uint8), gaps
@@ -155,9 +166,12 @@ class PixelGeometry:
         """ID02 header geometry: Center_1/2 (px), PSize_1/2 (m), SampleDistance (m), WaveLength (m)."""
         f2d = self.ai.getFit2D()
         return {
-            "Center_1": float(f2d["centerX"]), "Center_2": float(f2d["centerY"]),
-            "PSize_1": float(self.ai.detector.pixel2), "PSize_2": float(self.ai.detector.pixel1),
-            "SampleDistance": float(f2d["directDist"]) * 1e-3, "WaveLength": float(self.ai.wavelength),
+            "Center_1": float(f2d["centerX"]),
+            "Center_2": float(f2d["centerY"]),
+            "PSize_1": float(self.ai.detector.pixel2),
+            "PSize_2": float(self.ai.detector.pixel1),
+            "SampleDistance": float(f2d["directDist"]) * 1e-3,
+            "WaveLength": float(self.ai.wavelength),
         }
 
     def q_range_nm(self) -> tuple[float, float]:
@@ -166,9 +180,13 @@ class PixelGeometry:
         return float(q.min()), float(q.max())
 
 
-def load_geometry(poni: str | Path | AzimuthalIntegrator, mask: str | Path | np.ndarray | None = None, *,
-                  shape: tuple[int, int] | None = None,
-                  polarization_factor: float = POLARIZATION_FACTOR) -> PixelGeometry:
+def load_geometry(
+    poni: str | Path | AzimuthalIntegrator,
+    mask: str | Path | np.ndarray | None = None,
+    *,
+    shape: tuple[int, int] | None = None,
+    polarization_factor: float = POLARIZATION_FACTOR,
+) -> PixelGeometry:
     """Per-pixel geometry from a PONI file (or integrator) and a mask.
 
     Parameters
@@ -196,7 +214,7 @@ def load_geometry(poni: str | Path | AzimuthalIntegrator, mask: str | Path | np.
         ai, src = pyFAI.load(str(p)), str(p)
     det_shape = ai.detector.max_shape if ai.detector.shape is None else ai.detector.shape
     if det_shape is None:
-        raise ValueError(f"poni={src}: the detector has no shape; add \"max_shape\" to Detector_config in the PONI file")
+        raise ValueError(f'poni={src}: the detector has no shape; add "max_shape" to Detector_config in the PONI file')
     det_shape = (int(det_shape[0]), int(det_shape[1]))
     if shape is not None and tuple(int(v) for v in shape) != det_shape:
         raise ValueError(
@@ -216,7 +234,9 @@ def load_geometry(poni: str | Path | AzimuthalIntegrator, mask: str | Path | np.
         )
     pf = float(polarization_factor)
     if not (-1.0 <= pf <= 1.0):
-        raise ValueError(f"polarization_factor={polarization_factor} must be in [-1, 1] (pyFAI convention; 0.99 at a synchrotron)")
+        raise ValueError(
+            f"polarization_factor={polarization_factor} must be in [-1, 1] (pyFAI convention; 0.99 at a synchrotron)"
+        )
     # copies: pyFAI caches these arrays and must be able to keep using them
     q = np.array(ai.qArray(det_shape), dtype=float)
     corners = np.array(np.asarray(ai.corner_array(det_shape, unit="q_nm^-1"))[..., 0], dtype=float)
@@ -225,5 +245,14 @@ def load_geometry(poni: str | Path | AzimuthalIntegrator, mask: str | Path | np.
     gaps = module_gap_mask(det_shape) & m
     for arr in (q, corners, sa, pol, m, gaps):
         arr.flags.writeable = False
-    return PixelGeometry(ai=ai, shape=det_shape, q_nm=q, q_corners_nm=corners, solid_angle_sr=sa,
-                         polarization=pol, mask=m, gaps=gaps, polarization_factor=pf)
+    return PixelGeometry(
+        ai=ai,
+        shape=det_shape,
+        q_nm=q,
+        q_corners_nm=corners,
+        solid_angle_sr=sa,
+        polarization=pol,
+        mask=m,
+        gaps=gaps,
+        polarization_factor=pf,
+    )

@@ -102,9 +102,16 @@ class GrowthKinetics:
     temperature_C: float = 230.0
 
     def __post_init__(self) -> None:
-        bad = [f"{f.name}={getattr(self, f.name)!r}" for f in dataclasses.fields(self) if f.name != "temperature_C"
-               and not (isinstance(getattr(self, f.name), (int, float)) and math.isfinite(getattr(self, f.name))
-                        and getattr(self, f.name) > 0)]
+        bad = [
+            f"{f.name}={getattr(self, f.name)!r}"
+            for f in dataclasses.fields(self)
+            if f.name != "temperature_C"
+            and not (
+                isinstance(getattr(self, f.name), (int, float))
+                and math.isfinite(getattr(self, f.name))
+                and getattr(self, f.name) > 0
+            )
+        ]
         if bad:
             raise ValueError(f"GrowthKinetics: {', '.join(bad)} must be positive finite numbers")
 
@@ -134,16 +141,24 @@ class GrowthKinetics:
         """The volume-weighted log-normal at ``t_s`` (median = r_v exp(-sigma^2 / 2))."""
         s = float(self.sigma(t_s))
         median = float(self.mean_radius_nm(t_s)) * math.exp(-0.5 * s * s)
-        return SizeDistribution("lognormal", {"median_nm": median, "sigma": s}, float(self.volume_fraction(t_s)),
-                                "CdSe nanocrystals (growing)")
+        return SizeDistribution(
+            "lognormal",
+            {"median_nm": median, "sigma": s},
+            float(self.volume_fraction(t_s)),
+            "CdSe nanocrystals (growing)",
+        )
 
     def to_dict(self) -> dict[str, Any]:
-        return {**dataclasses.asdict(self), "formulas": {
-            "mean_radius_nm": "(r_start^3 + (r_end^3 - r_start^3) t / duration)^(1/3)  (volume-weighted mean)",
-            "sigma": "sigma_start + (sigma_end - sigma_start) min(t / duration, 1)  (log-normal, std of ln r)",
-            "median_nm": "mean_radius_nm * exp(-sigma^2 / 2)",
-            "volume_fraction": "phi_inf (1 - exp(-(t + phi_t0) / phi_tau))",
-            "mesophase_strength": "mesophase_strength0 max(1 - t / mesophase_melt, 0)^2"}}
+        return {
+            **dataclasses.asdict(self),
+            "formulas": {
+                "mean_radius_nm": "(r_start^3 + (r_end^3 - r_start^3) t / duration)^(1/3)  (volume-weighted mean)",
+                "sigma": "sigma_start + (sigma_end - sigma_start) min(t / duration, 1)  (log-normal, std of ln r)",
+                "median_nm": "mean_radius_nm * exp(-sigma^2 / 2)",
+                "volume_fraction": "phi_inf (1 - exp(-(t + phi_t0) / phi_tau))",
+                "mesophase_strength": "mesophase_strength0 max(1 - t / mesophase_melt, 0)^2",
+            },
+        }
 
 
 @dataclasses.dataclass(frozen=True)
@@ -167,8 +182,9 @@ class GrowthAcquisition:
         if self.time_points > self.n_frames:
             raise ValueError(f"GrowthAcquisition.time_points={self.time_points} exceeds n_frames={self.n_frames}")
         if not (0 < self.exposure_s <= self.frame_period_s):
-            raise ValueError(f"GrowthAcquisition.exposure_s={self.exposure_s} must be in (0, frame_period_s="
-                             f"{self.frame_period_s}]")
+            raise ValueError(
+                f"GrowthAcquisition.exposure_s={self.exposure_s} must be in (0, frame_period_s={self.frame_period_s}]"
+            )
 
     def frame_times(self, i: int) -> tuple[float, float, float]:
         """(start, mid, end) of frame ``i`` in s."""
@@ -194,12 +210,15 @@ class GrowthStackResult:
         return jsonable(dataclasses.asdict(self))
 
     def report(self) -> str:
-        return "\n".join([
-            f"simulated growth stack in {self.outdir} (seed {self.seed})",
-            f"  sample: {self.stack_path}::{NEXUS_DATA_PATH} ({self.n_frames} frames, times {NEXUS_TIME_PATH})",
-            f"  blank:  {self.blank_path}::{NEXUS_DATA_PATH} ({self.n_blank_frames} frames)",
-            f"  sidecar: {self.sidecar_path}; contrast {self.contrast_1e6_A2:.4g}e-6 A^-2",
-            f"  truth: {self.truth_path}"])
+        return "\n".join(
+            [
+                f"simulated growth stack in {self.outdir} (seed {self.seed})",
+                f"  sample: {self.stack_path}::{NEXUS_DATA_PATH} ({self.n_frames} frames, times {NEXUS_TIME_PATH})",
+                f"  blank:  {self.blank_path}::{NEXUS_DATA_PATH} ({self.n_blank_frames} frames)",
+                f"  sidecar: {self.sidecar_path}; contrast {self.contrast_1e6_A2:.4g}e-6 A^-2",
+                f"  truth: {self.truth_path}",
+            ]
+        )
 
     def plot(self, ax: Any = None) -> Any:
         """True mean radius and volume fraction against time (from truth.json); returns the axes."""
@@ -224,43 +243,78 @@ def write_growth_calibration(outdir: str | Path, *, stem: str = CALIBRATION_STEM
     """Write ``<stem>.poni`` and ``<stem>_mask.edf`` of the Eiger-like growth geometry into ``outdir``."""
     outdir = Path(outdir)
     ai, mask, _ = make_geometry(EIGER_GROWTH)
-    return (write_poni(outdir / f"{stem}.poni", ai),
-            write_mask(outdir / f"{stem}_mask.edf", mask, title="saxs_mc simulated Eiger-like growth-run mask"))
+    return (
+        write_poni(outdir / f"{stem}.poni", ai),
+        write_mask(outdir / f"{stem}_mask.edf", mask, title="saxs_mc simulated Eiger-like growth-run mask"),
+    )
 
 
 def _stream_seeds(seed: int) -> dict[str, int]:
     ss = np.random.SeedSequence([int(seed), 7100])
     a, b = ss.spawn(2)
-    return {"sample": int(a.generate_state(1, dtype=np.uint64)[0] >> np.uint64(1)),
-            "blank": int(b.generate_state(1, dtype=np.uint64)[0] >> np.uint64(1))}
+    return {
+        "sample": int(a.generate_state(1, dtype=np.uint64)[0] >> np.uint64(1)),
+        "blank": int(b.generate_state(1, dtype=np.uint64)[0] >> np.uint64(1)),
+    }
 
 
-def _frame_condition(kin: GrowthKinetics, acq: GrowthAcquisition, t_mid: float, contrast: float) -> MeasurementCondition:
+def _frame_condition(
+    kin: GrowthKinetics, acq: GrowthAcquisition, t_mid: float, contrast: float
+) -> MeasurementCondition:
     return MeasurementCondition(
-        name="growth_230C", kind="sample", distributions=(kin.distribution(t_mid),), temperature_C=kin.temperature_C,
-        growth_temperature_C=kin.temperature_C, reaction_time_s=round(t_mid, 6),
-        mesophase_strength=float(kin.mesophase_strength(t_mid)), thickness_cm=acq.thickness_cm, flux_ph_s=acq.flux_ph_s,
-        exposure_s=acq.exposure_s, n_frames=1, flux_jitter=acq.flux_jitter, contrast_1e6_A2=contrast,
-        title=f"CdSe growth at {kin.temperature_C:g} C (simulated time-resolved run)")
+        name="growth_230C",
+        kind="sample",
+        distributions=(kin.distribution(t_mid),),
+        temperature_C=kin.temperature_C,
+        growth_temperature_C=kin.temperature_C,
+        reaction_time_s=round(t_mid, 6),
+        mesophase_strength=float(kin.mesophase_strength(t_mid)),
+        thickness_cm=acq.thickness_cm,
+        flux_ph_s=acq.flux_ph_s,
+        exposure_s=acq.exposure_s,
+        n_frames=1,
+        flux_jitter=acq.flux_jitter,
+        contrast_1e6_A2=contrast,
+        title=f"CdSe growth at {kin.temperature_C:g} C (simulated time-resolved run)",
+    )
 
 
 def _blank_condition(kin: GrowthKinetics, acq: GrowthAcquisition, contrast: float) -> MeasurementCondition:
     return MeasurementCondition(
-        name="blank_230C", kind="blank", temperature_C=kin.temperature_C, mesophase_strength=0.0,
-        thickness_cm=acq.thickness_cm, flux_ph_s=acq.flux_ph_s, exposure_s=acq.exposure_s, n_frames=acq.n_blank_frames,
-        flux_jitter=acq.flux_jitter, contrast_1e6_A2=contrast,
-        title=f"Cd/Se precursor blank at {kin.temperature_C:g} C (molten, no particles)")
+        name="blank_230C",
+        kind="blank",
+        temperature_C=kin.temperature_C,
+        mesophase_strength=0.0,
+        thickness_cm=acq.thickness_cm,
+        flux_ph_s=acq.flux_ph_s,
+        exposure_s=acq.exposure_s,
+        n_frames=acq.n_blank_frames,
+        flux_jitter=acq.flux_jitter,
+        contrast_1e6_A2=contrast,
+        title=f"Cd/Se precursor blank at {kin.temperature_C:g} C (molten, no particles)",
+    )
 
 
 def _frame_truth(kin: GrowthKinetics, acq: GrowthAcquisition, i: int, mon: FrameTruth) -> dict[str, Any]:
     t0, tm, t1 = acq.frame_times(i)
     d = kin.distribution(tm)
     mom = d.moments()
-    return {"frame": i, "time_s": tm, "time_start_s": t0, "time_end_s": t1,
-            "mean_radius_nm": float(kin.mean_radius_nm(tm)), "mean_radius_discrete_nm": mom["mean_nm"],
-            "sd_nm": mom["sd_nm"], "median_nm": d.params["median_nm"], "sigma": d.params["sigma"],
-            "volume_fraction": d.volume_fraction, "mesophase_strength": float(kin.mesophase_strength(tm)),
-            "Intensity0ShutCor": mon.i0, "Intensity1ShutCor": mon.i1, "transmission": mon.transmission}
+    return {
+        "frame": i,
+        "time_s": tm,
+        "time_start_s": t0,
+        "time_end_s": t1,
+        "mean_radius_nm": float(kin.mean_radius_nm(tm)),
+        "mean_radius_discrete_nm": mom["mean_nm"],
+        "sd_nm": mom["sd_nm"],
+        "median_nm": d.params["median_nm"],
+        "sigma": d.params["sigma"],
+        "volume_fraction": d.volume_fraction,
+        "mesophase_strength": float(kin.mesophase_strength(tm)),
+        "Intensity0ShutCor": mon.i0,
+        "Intensity1ShutCor": mon.i1,
+        "transmission": mon.transmission,
+    }
 
 
 def window_truth(frames: Sequence[dict[str, Any]]) -> dict[str, float]:
@@ -284,29 +338,46 @@ def window_truth(frames: Sequence[dict[str, Any]]) -> dict[str, float]:
     wv = w * phi
     m = float(np.sum(wv * mean) / wv.sum())
     second = float(np.sum(wv * (sd**2 + mean**2)) / wv.sum())
-    return {"time_s": float(np.sum(w * [f["time_s"] for f in frames]) / w.sum()),
-            "time_start_s": float(frames[0]["time_start_s"]), "time_end_s": float(frames[-1]["time_end_s"]),
-            "mean_radius_nm": m, "sd_nm": math.sqrt(max(second - m * m, 0.0)),
-            "volume_fraction": float(np.sum(w * phi) / w.sum()),
-            "mesophase_strength": float(np.sum(w * [f["mesophase_strength"] for f in frames]) / w.sum())}
+    return {
+        "time_s": float(np.sum(w * [f["time_s"] for f in frames]) / w.sum()),
+        "time_start_s": float(frames[0]["time_start_s"]),
+        "time_end_s": float(frames[-1]["time_end_s"]),
+        "mean_radius_nm": m,
+        "sd_nm": math.sqrt(max(second - m * m, 0.0)),
+        "volume_fraction": float(np.sum(w * phi) / w.sum()),
+        "mesophase_strength": float(np.sum(w * [f["mesophase_strength"] for f in frames]) / w.sum()),
+    }
 
 
-def _render_stack(conds: Sequence[MeasurementCondition], frame_idx: Sequence[int], geom: PixelGeometry,
-                  rng: np.random.Generator, extra: dict[str, Any],
-                  dsigma: dict[str, np.ndarray] | None = None) -> tuple[list[np.ndarray], list[dict[str, str]], list[FrameTruth]]:
+def _render_stack(
+    conds: Sequence[MeasurementCondition],
+    frame_idx: Sequence[int],
+    geom: PixelGeometry,
+    rng: np.random.Generator,
+    extra: dict[str, Any],
+    dsigma: dict[str, np.ndarray] | None = None,
+) -> tuple[list[np.ndarray], list[dict[str, str]], list[FrameTruth]]:
     frames, headers, mons = [], [], []
     for cond, i in zip(conds, frame_idx):
         dsig = dsigma if dsigma is not None else pixel_dsigma(geom, cond)
-        data, header, mon = render_frame_truth(cond, geom, 0 if cond.n_frames == 1 else i, rng, dsigma=dsig,
-                                               header_extra={**extra, "FrameIndex": i})
+        data, header, mon = render_frame_truth(
+            cond, geom, 0 if cond.n_frames == 1 else i, rng, dsigma=dsig, header_extra={**extra, "FrameIndex": i}
+        )
         frames.append(data)
         headers.append(header)
         mons.append(mon)
     return frames, headers, mons
 
 
-def _write_stack(path: Path, frames: list[np.ndarray], headers: list[dict[str, str]], geom: PixelGeometry,
-                 poni_text: str, name: str, times: np.ndarray) -> Path:
+def _write_stack(
+    path: Path,
+    frames: list[np.ndarray],
+    headers: list[dict[str, str]],
+    geom: PixelGeometry,
+    poni_text: str,
+    name: str,
+    times: np.ndarray,
+) -> Path:
     """The NeXus stack of :func:`write_nexus_stack` plus the per-frame time axis at :data:`NEXUS_TIME_PATH`."""
     import h5py
 
@@ -327,8 +398,16 @@ def _write_sidecar(path: Path, rows: Sequence[dict[str, Any]]) -> Path:
     w = csv.writer(buf, lineterminator="\n")
     w.writerow(["frame", "time_s", "time_start_s", "time_end_s", "I0", "I1"])
     for r in rows:
-        w.writerow([r["frame"], f"{r['time_s']:.6f}", f"{r['time_start_s']:.6f}", f"{r['time_end_s']:.6f}",
-                    f"{r['Intensity0ShutCor']:.10g}", f"{r['Intensity1ShutCor']:.10g}"])
+        w.writerow(
+            [
+                r["frame"],
+                f"{r['time_s']:.6f}",
+                f"{r['time_start_s']:.6f}",
+                f"{r['time_end_s']:.6f}",
+                f"{r['Intensity0ShutCor']:.10g}",
+                f"{r['Intensity1ShutCor']:.10g}",
+            ]
+        )
     return write_text_atomic(path, buf.getvalue())
 
 
@@ -346,9 +425,15 @@ def _time_points(frames: Sequence[dict[str, Any]], n_points: int) -> list[dict[s
     return out
 
 
-def simulate_growth_stack(outdir: str | Path, poni: str | Path, mask: str | Path | None, seed: int = GROWTH_SEED, *,
-                          kinetics: GrowthKinetics | None = None,
-                          acquisition: GrowthAcquisition | None = None) -> GrowthStackResult:
+def simulate_growth_stack(
+    outdir: str | Path,
+    poni: str | Path,
+    mask: str | Path | None,
+    seed: int = GROWTH_SEED,
+    *,
+    kinetics: GrowthKinetics | None = None,
+    acquisition: GrowthAcquisition | None = None,
+) -> GrowthStackResult:
     """Render the growth run and its blank as NeXus stacks with sidecar CSVs and ``truth.json``.
 
     Parameters
@@ -379,76 +464,151 @@ def simulate_growth_stack(outdir: str | Path, poni: str | Path, mask: str | Path
     mids = [acq.frame_times(i)[1] for i in range(acq.n_frames)]
     conds = [_frame_condition(kin, acq, t, con.contrast_1e6_A2) for t in mids]
     log.info("rendering the growth stack (%d frames)", acq.n_frames)
-    frames, headers, mons = _render_stack(conds, range(acq.n_frames), geom, np.random.default_rng(seeds["sample"]),
-                                          extra)
+    frames, headers, mons = _render_stack(
+        conds, range(acq.n_frames), geom, np.random.default_rng(seeds["sample"]), extra
+    )
     truth_frames = [_frame_truth(kin, acq, i, m) for i, m in enumerate(mons)]
     stack = _write_stack(outdir / "growth_230C.h5", frames, headers, geom, poni_text, "growth_230C", np.array(mids))
     sidecar = _write_sidecar(outdir / "growth_230C_frames.csv", truth_frames)
     del frames
     bcond = _blank_condition(kin, acq, con.contrast_1e6_A2)
-    bframes, bheaders, bmons = _render_stack([bcond] * acq.n_blank_frames, range(acq.n_blank_frames), geom,
-                                             np.random.default_rng(seeds["blank"]), extra, pixel_dsigma(geom, bcond))
+    bframes, bheaders, bmons = _render_stack(
+        [bcond] * acq.n_blank_frames,
+        range(acq.n_blank_frames),
+        geom,
+        np.random.default_rng(seeds["blank"]),
+        extra,
+        pixel_dsigma(geom, bcond),
+    )
     bt = [acq.frame_times(i) for i in range(acq.n_blank_frames)]
-    blank = _write_stack(outdir / "blank_230C.h5", bframes, bheaders, geom, poni_text, "blank_230C",
-                         np.array([t[1] for t in bt]))
-    _write_sidecar(outdir / "blank_230C_frames.csv",
-                   [{"frame": i, "time_s": t[1], "time_start_s": t[0], "time_end_s": t[2], "Intensity0ShutCor": m.i0,
-                     "Intensity1ShutCor": m.i1} for i, (t, m) in enumerate(zip(bt, bmons))])
+    blank = _write_stack(
+        outdir / "blank_230C.h5", bframes, bheaders, geom, poni_text, "blank_230C", np.array([t[1] for t in bt])
+    )
+    _write_sidecar(
+        outdir / "blank_230C_frames.csv",
+        [
+            {
+                "frame": i,
+                "time_s": t[1],
+                "time_start_s": t[0],
+                "time_end_s": t[2],
+                "Intensity0ShutCor": m.i0,
+                "Intensity1ShutCor": m.i1,
+            }
+            for i, (t, m) in enumerate(zip(bt, bmons))
+        ],
+    )
     truth = _truth_document(outdir, poni, mask, geom, int(seed), kin, acq, con, truth_frames, stack, blank, sidecar)
     truth_path = write_json_atomic(outdir / "truth.json", jsonable(truth))
-    return GrowthStackResult(outdir=outdir, truth_path=truth_path, stack_path=stack, blank_path=blank,
-                             sidecar_path=sidecar, n_frames=acq.n_frames, n_blank_frames=acq.n_blank_frames,
-                             seed=int(seed), contrast_1e6_A2=con.contrast_1e6_A2)
+    return GrowthStackResult(
+        outdir=outdir,
+        truth_path=truth_path,
+        stack_path=stack,
+        blank_path=blank,
+        sidecar_path=sidecar,
+        n_frames=acq.n_frames,
+        n_blank_frames=acq.n_blank_frames,
+        seed=int(seed),
+        contrast_1e6_A2=con.contrast_1e6_A2,
+    )
 
 
-def _truth_document(outdir: Path, poni: str | Path, mask: str | Path | None, geom: PixelGeometry, seed: int,
-                    kin: GrowthKinetics, acq: GrowthAcquisition, con: Any, frames: list[dict[str, Any]],
-                    stack: Path, blank: Path, sidecar: Path) -> dict[str, Any]:
+def _truth_document(
+    outdir: Path,
+    poni: str | Path,
+    mask: str | Path | None,
+    geom: PixelGeometry,
+    seed: int,
+    kin: GrowthKinetics,
+    acq: GrowthAcquisition,
+    con: Any,
+    frames: list[dict[str, Any]],
+    stack: Path,
+    blank: Path,
+    sidecar: Path,
+) -> dict[str, Any]:
     q_lo, q_hi = geom.q_range_nm()
     return {
         "schema_version": TRUTH_SCHEMA_VERSION,
         "series": "growth-stack",
-        "description": ("simulated time-resolved growth run: CdSe nanocrystals in octadecene at 230 C, mean radius "
-                        "1.0 -> 2.5 nm over 60 s, precursor mesophase melting within 8 s; one Eiger-like "
-                        "bitshuffle-LZ4 NeXus stack + a precursor blank stack"),
+        "description": (
+            "simulated time-resolved growth run: CdSe nanocrystals in octadecene at 230 C, mean radius "
+            "1.0 -> 2.5 nm over 60 s, precursor mesophase melting within 8 s; one Eiger-like "
+            "bitshuffle-LZ4 NeXus stack + a precursor blank stack"
+        ),
         "created": utc_now(),
         "generator": "saxs_mc.simulate.growth.simulate_growth_stack",
         "seed": seed,
         "units": {"q": "1/nm", "dsigma": "1/cm", "radius": "nm", "time": "s", "temperature": "C", "thickness": "cm"},
-        "absolute_scale_convention": ("counts_p = Intensity1ShutCor * SampleThickness_cm * dSigma/dOmega(q_p) [1/cm] "
-                                      "* dOmega_p [sr, absolute] * pol_p [pyFAI polarization(factor="
-                                      "PolarizationFactor)]; no dark current; calibration_factor = 1"),
-        "geometry": {"poni": Path(str(poni)).name, "mask": Path(mask).name if mask else None,
-                     "poni_sha256": file_sha256(poni), "mask_sha256": file_sha256(mask) if mask else None,
-                     "shape": list(geom.shape), **geom.header_geometry(), "q_range_nm": [q_lo, q_hi],
-                     "polarization_factor": geom.polarization_factor, "dummy": -1, "ddummy": 0.1},
+        "absolute_scale_convention": (
+            "counts_p = Intensity1ShutCor * SampleThickness_cm * dSigma/dOmega(q_p) [1/cm] "
+            "* dOmega_p [sr, absolute] * pol_p [pyFAI polarization(factor="
+            "PolarizationFactor)]; no dark current; calibration_factor = 1"
+        ),
+        "geometry": {
+            "poni": Path(str(poni)).name,
+            "mask": Path(mask).name if mask else None,
+            "poni_sha256": file_sha256(poni),
+            "mask_sha256": file_sha256(mask) if mask else None,
+            "shape": list(geom.shape),
+            **geom.header_geometry(),
+            "q_range_nm": [q_lo, q_hi],
+            "polarization_factor": geom.polarization_factor,
+            "dummy": -1,
+            "ddummy": 0.1,
+        },
         "contrast_1e6_A2": con.contrast_1e6_A2,
         "contrast": con.summary(),
         "kinetics": kin.to_dict(),
         "acquisition": dataclasses.asdict(acq),
         "transmission": {"cell": CELL_TRANSMISSION, "note": "liquid exp(-2.0/cm * thickness), flux jitter in monitors"},
-        "mesophase": {"phase": "lamellar", "d_nm": C.MESOPHASE_D_NM, "peaks": [dict(p) for p in C.MESOPHASE_PEAKS],
-                      "strength_vs_time": "mesophase_strength0 (1 - t / mesophase_melt_s)^2 before melting, then 0"},
-        "stack": {"file": stack.relative_to(outdir).as_posix(), "data_path": NEXUS_DATA_PATH,
-                  "time_path": NEXUS_TIME_PATH, "headers_path": NEXUS_HEADERS_PATH,
-                  "monitor_i0_path": "/entry/monitor_i0/data", "monitor_i1_path": "/entry/monitor_i1/data",
-                  "sidecar": sidecar.relative_to(outdir).as_posix(), "n_frames": acq.n_frames,
-                  "compression": "bitshuffle-LZ4 (hdf5plugin)", "subtract_blank": "blank_230C"},
-        "blank": {"file": blank.relative_to(outdir).as_posix(), "data_path": NEXUS_DATA_PATH,
-                  "sidecar": "blank_230C_frames.csv", "n_frames": acq.n_blank_frames,
-                  "temperature_C": kin.temperature_C, "mesophase_strength": 0.0,
-                  "broad_maximum": {"q_nm": C.BROAD_MAX_Q_NM, "sigma_nm": C.BROAD_MAX_WIDTH_NM,
-                                    "height_cm": C.broad_maximum_height(kin.temperature_C)}},
+        "mesophase": {
+            "phase": "lamellar",
+            "d_nm": C.MESOPHASE_D_NM,
+            "peaks": [dict(p) for p in C.MESOPHASE_PEAKS],
+            "strength_vs_time": "mesophase_strength0 (1 - t / mesophase_melt_s)^2 before melting, then 0",
+        },
+        "stack": {
+            "file": stack.relative_to(outdir).as_posix(),
+            "data_path": NEXUS_DATA_PATH,
+            "time_path": NEXUS_TIME_PATH,
+            "headers_path": NEXUS_HEADERS_PATH,
+            "monitor_i0_path": "/entry/monitor_i0/data",
+            "monitor_i1_path": "/entry/monitor_i1/data",
+            "sidecar": sidecar.relative_to(outdir).as_posix(),
+            "n_frames": acq.n_frames,
+            "compression": "bitshuffle-LZ4 (hdf5plugin)",
+            "subtract_blank": "blank_230C",
+        },
+        "blank": {
+            "file": blank.relative_to(outdir).as_posix(),
+            "data_path": NEXUS_DATA_PATH,
+            "sidecar": "blank_230C_frames.csv",
+            "n_frames": acq.n_blank_frames,
+            "temperature_C": kin.temperature_C,
+            "mesophase_strength": 0.0,
+            "broad_maximum": {
+                "q_nm": C.BROAD_MAX_Q_NM,
+                "sigma_nm": C.BROAD_MAX_WIDTH_NM,
+                "height_cm": C.broad_maximum_height(kin.temperature_C),
+            },
+        },
         "frames": frames,
-        "time_points": {"grouping": f"{acq.time_points} equal groups of consecutive frames",
-                        "points": _time_points(frames, acq.time_points)},
+        "time_points": {
+            "grouping": f"{acq.time_points} equal groups of consecutive frames",
+            "points": _time_points(frames, acq.time_points),
+        },
         "n_q_grid": N_Q_GRID,
         "versions": package_versions(),
     }
 
 
-def make_growth_stack(outdir: str | Path = "sample_data/growth_stack", calibration_dir: str | Path = "calibration", *,
-                      seed: int = GROWTH_SEED) -> GrowthStackResult:
+def make_growth_stack(
+    outdir: str | Path = "sample_data/growth_stack",
+    calibration_dir: str | Path = "calibration",
+    *,
+    seed: int = GROWTH_SEED,
+) -> GrowthStackResult:
     """Write the growth-run calibration files and the shipped growth stack."""
     poni, mask = write_growth_calibration(calibration_dir)
     return simulate_growth_stack(outdir, poni, mask, seed)

@@ -43,8 +43,12 @@ class LiveRun:
         return f"wrote {len(self.files)} frames into {self.outdir} in {self.elapsed_s:.1f} s"
 
     def summary(self) -> dict:
-        return {"outdir": str(self.outdir), "files": [str(f) for f in self.files], "elapsed_s": self.elapsed_s,
-                "completed_at": list(self.completed_at)}
+        return {
+            "outdir": str(self.outdir),
+            "files": [str(f) for f in self.files],
+            "elapsed_s": self.elapsed_s,
+            "completed_at": list(self.completed_at),
+        }
 
 
 def live_frames(source: Path, conditions: Sequence[str] | None = None) -> list[Path]:
@@ -53,8 +57,7 @@ def live_frames(source: Path, conditions: Sequence[str] | None = None) -> list[P
     if conditions:
         missing = [c for c in conditions if not (source / c).is_dir()]
         if missing:
-            raise ValueError(f"--conditions {missing}: not folders of {source}; "
-                             f"choose among {[d.name for d in dirs]}")
+            raise ValueError(f"--conditions {missing}: not folders of {source}; choose among {[d.name for d in dirs]}")
         dirs = [source / c for c in conditions]
     dirs.sort(key=lambda d: (not d.name.startswith("blank"), d.name))
     return [f for d in dirs for f in sorted(d.glob("*.edf"))]
@@ -67,7 +70,9 @@ def write_live_config(outdir: Path, hdf5: bool = False) -> Path:
     text = (repo / "pipelines" / "cdse_nucleation_series.toml").read_text()
     out = outdir.resolve()
     # absorbance spectra are measured beside the run, not acquired live: keep reading the shipped ones
-    text = text.replace('"../sample_data/cdse_series/spectra/', f'"{(SHIPPED_SERIES / "spectra").resolve().as_posix()}/')
+    text = text.replace(
+        '"../sample_data/cdse_series/spectra/', f'"{(SHIPPED_SERIES / "spectra").resolve().as_posix()}/'
+    )
     text = text.replace('"../sample_data/cdse_series/', f'"{out.as_posix()}/')
     text = text.replace('"../calibration/', f'"{(repo / "calibration").as_posix()}/')
     text = text.replace('dir = "../results/cdse_nucleation_series"', f'dir = "{(out / "results").as_posix()}"')
@@ -87,14 +92,21 @@ def write_partial(src: Path, dst: Path, chunks: int, pause_s: float) -> None:
     step = max(1, -(-len(data) // max(1, chunks)))
     with open(dst, "wb") as fh:
         for i in range(0, len(data), step):
-            fh.write(data[i:i + step])
+            fh.write(data[i : i + step])
             fh.flush()  # visible to readers now (no fsync: a detector writer does not sync every chunk either)
             if i + step < len(data):
                 time.sleep(pause_s)
 
 
-def write_live(outdir: str | Path, rate_hz: float, *, source: str | Path | None = None,
-               conditions: Sequence[str] | None = None, chunks: int = 4, limit: int | None = None) -> LiveRun:
+def write_live(
+    outdir: str | Path,
+    rate_hz: float,
+    *,
+    source: str | Path | None = None,
+    conditions: Sequence[str] | None = None,
+    chunks: int = 4,
+    limit: int | None = None,
+) -> LiveRun:
     """Write the frames of ``source`` (default: the shipped series) into ``outdir`` at ``rate_hz``.
 
     Parameters
@@ -170,8 +182,9 @@ class SwmrStack:
             if k not in _EDF_LAYOUT_KEYS:
                 hdr.create_dataset(k, shape=(0,), maxshape=(None,), dtype="f8", chunks=(64,))
                 self.keys.append(k)
-        self.ds = data.create_dataset("data", shape=(0, *shape), maxshape=(None, *shape), dtype=dtype,
-                                      chunks=(1, *shape))
+        self.ds = data.create_dataset(
+            "data", shape=(0, *shape), maxshape=(None, *shape), dtype=dtype, chunks=(1, *shape)
+        )
         self.hdr = hdr
         self.n = 0
         self.fh.swmr_mode = True
@@ -197,12 +210,19 @@ class SwmrStack:
         self.close()
 
 
-_EDF_LAYOUT_KEYS = frozenset({"EDF_DataBlockID", "EDF_BinarySize", "EDF_HeaderSize", "Image", "HeaderID", "Size",
-                              "Dim_1", "Dim_2"})
+_EDF_LAYOUT_KEYS = frozenset(
+    {"EDF_DataBlockID", "EDF_BinarySize", "EDF_HeaderSize", "Image", "HeaderID", "Size", "Dim_1", "Dim_2"}
+)
 
 
-def write_live_hdf5(outdir: str | Path, rate_hz: float, *, source: str | Path | None = None,
-                    conditions: Sequence[str] | None = None, limit: int | None = None) -> LiveRun:
+def write_live_hdf5(
+    outdir: str | Path,
+    rate_hz: float,
+    *,
+    source: str | Path | None = None,
+    conditions: Sequence[str] | None = None,
+    limit: int | None = None,
+) -> LiveRun:
     """Append the frames of ``source`` to one SWMR stack per condition, ``OUTDIR/<cond>/<cond>.h5``, at ``rate_hz``.
 
     A stack is created (and SWMR writing started) at its condition's first frame and closed after its

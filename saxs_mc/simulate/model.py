@@ -11,7 +11,9 @@ from saxs_mc.simulate.condition import MeasurementCondition
 LIQUID_COMPONENTS = ("particles", "solvent", "precursor", "water")
 
 
-def dsigma_components(q_nm: np.ndarray, condition: MeasurementCondition, *, n_radii: int = 400) -> dict[str, np.ndarray]:
+def dsigma_components(
+    q_nm: np.ndarray, condition: MeasurementCondition, *, n_radii: int = 400
+) -> dict[str, np.ndarray]:
     """Each scattering component of ``condition`` in 1/cm per nominal thickness.
 
     Parameters
@@ -49,8 +51,9 @@ def dsigma_components(q_nm: np.ndarray, condition: MeasurementCondition, *, n_ra
     return out
 
 
-def dsigma_model(q_nm: np.ndarray, condition: MeasurementCondition, *, gas_fraction: float = 0.0,
-                 component: str | None = None) -> np.ndarray:
+def dsigma_model(
+    q_nm: np.ndarray, condition: MeasurementCondition, *, gas_fraction: float = 0.0, component: str | None = None
+) -> np.ndarray:
     """Noiseless absolute dSigma/dOmega (1/cm) that a reduction of ``condition`` should recover.
 
     With the absolute-scale convention of saxs_mc (normalization by the

@@ -82,8 +82,14 @@ def pixel_dsigma(geom: PixelGeometry, condition: MeasurementCondition) -> dict[s
     return out
 
 
-def expected_counts(geom: PixelGeometry, condition: MeasurementCondition, i1: float, *,
-                    gas_fraction: float = 0.0, dsigma: dict[str, np.ndarray] | None = None) -> np.ndarray:
+def expected_counts(
+    geom: PixelGeometry,
+    condition: MeasurementCondition,
+    i1: float,
+    *,
+    gas_fraction: float = 0.0,
+    dsigma: dict[str, np.ndarray] | None = None,
+) -> np.ndarray:
     """Noiseless expected counts per pixel (shape ``geom.shape``), 0 in masked pixels.
 
     Parameters
@@ -124,35 +130,53 @@ def frame_monitors(condition: MeasurementCondition, frame: int, rng: np.random.G
     return FrameTruth(frame=frame, i0=i0, i1=i1, transmission=i1 / i0, gas_fraction=condition.gas_fraction(frame))
 
 
-def id02_header(condition: MeasurementCondition, geom: PixelGeometry, mon: FrameTruth, *,
-                seed: int | None = None, extra: dict[str, Any] | None = None) -> dict[str, str]:
+def id02_header(
+    condition: MeasurementCondition,
+    geom: PixelGeometry,
+    mon: FrameTruth,
+    *,
+    seed: int | None = None,
+    extra: dict[str, Any] | None = None,
+) -> dict[str, str]:
     """ID02-style EDF header of one frame (all values as strings)."""
     g = geom.header_geometry()
     t_count = condition.exposure_s + SHUTTER_OVERHEAD_S
     uncor = t_count / condition.exposure_s
     h: dict[str, str] = {
         "Title": condition.title or condition.name,
-        "Dummy": str(DUMMY), "DDummy": str(DDUMMY),
-        "Center_1": _fmt(g["Center_1"]), "Center_2": _fmt(g["Center_2"]),
-        "PSize_1": _fmt(g["PSize_1"]), "PSize_2": _fmt(g["PSize_2"]),
-        "SampleDistance": _fmt(g["SampleDistance"]), "WaveLength": _fmt(g["WaveLength"]),
+        "Dummy": str(DUMMY),
+        "DDummy": str(DDUMMY),
+        "Center_1": _fmt(g["Center_1"]),
+        "Center_2": _fmt(g["Center_2"]),
+        "PSize_1": _fmt(g["PSize_1"]),
+        "PSize_2": _fmt(g["PSize_2"]),
+        "SampleDistance": _fmt(g["SampleDistance"]),
+        "WaveLength": _fmt(g["WaveLength"]),
         "ExposureTime": _fmt(condition.exposure_s),
-        "Intensity0UnCor": _fmt(mon.i0 * uncor), "Intensity0ShutCor": _fmt(mon.i0),
-        "Intensity1UnCor": _fmt(mon.i1 * uncor), "Intensity1ShutCor": _fmt(mon.i1),
+        "Intensity0UnCor": _fmt(mon.i0 * uncor),
+        "Intensity0ShutCor": _fmt(mon.i0),
+        "Intensity1UnCor": _fmt(mon.i1 * uncor),
+        "Intensity1ShutCor": _fmt(mon.i1),
         "SampleThickness_cm": _fmt(condition.thickness_cm),
         "SampleTemperature_C": _fmt(condition.temperature_C),
     }
     if condition.kind == "sample":
-        for key, val in (("NucleationTemperature_C", condition.nucleation_temperature_C),
-                         ("GrowthTemperature_C", condition.growth_temperature_C),
-                         ("ReactionTime_s", condition.reaction_time_s)):
+        for key, val in (
+            ("NucleationTemperature_C", condition.nucleation_temperature_C),
+            ("GrowthTemperature_C", condition.growth_temperature_C),
+            ("ReactionTime_s", condition.reaction_time_s),
+        ):
             if val is not None:
                 h[key] = _fmt(val)
-    h.update({
-        "PolarizationFactor": _fmt(geom.polarization_factor),
-        "SampleKind": condition.kind, "Condition": condition.name, "FrameIndex": str(mon.frame),
-        "Simulated": "saxs_mc.simulate",
-    })
+    h.update(
+        {
+            "PolarizationFactor": _fmt(geom.polarization_factor),
+            "SampleKind": condition.kind,
+            "Condition": condition.name,
+            "FrameIndex": str(mon.frame),
+            "Simulated": "saxs_mc.simulate",
+        }
+    )
     if seed is not None:
         h["SimulationSeed"] = str(int(seed))
     if extra:
@@ -160,9 +184,15 @@ def id02_header(condition: MeasurementCondition, geom: PixelGeometry, mon: Frame
     return h
 
 
-def render_frame_truth(condition: MeasurementCondition, geom: PixelGeometry, frame: int = 0, seed: SeedLike = None, *,
-                 dsigma: dict[str, np.ndarray] | None = None,
-                 header_extra: dict[str, Any] | None = None) -> tuple[np.ndarray, dict[str, str], FrameTruth]:
+def render_frame_truth(
+    condition: MeasurementCondition,
+    geom: PixelGeometry,
+    frame: int = 0,
+    seed: SeedLike = None,
+    *,
+    dsigma: dict[str, np.ndarray] | None = None,
+    header_extra: dict[str, Any] | None = None,
+) -> tuple[np.ndarray, dict[str, str], FrameTruth]:
     """Render one frame of ``condition`` with Poisson counting noise, and its truth.
 
     Parameters
@@ -204,9 +234,15 @@ def render_frame_truth(condition: MeasurementCondition, geom: PixelGeometry, fra
     return data, header, mon
 
 
-def render_frame(condition: MeasurementCondition, geom: PixelGeometry, frame: int = 0, seed: SeedLike = None, *,
-                 dsigma: dict[str, np.ndarray] | None = None,
-                 header_extra: dict[str, Any] | None = None) -> tuple[np.ndarray, dict[str, str]]:
+def render_frame(
+    condition: MeasurementCondition,
+    geom: PixelGeometry,
+    frame: int = 0,
+    seed: SeedLike = None,
+    *,
+    dsigma: dict[str, np.ndarray] | None = None,
+    header_extra: dict[str, Any] | None = None,
+) -> tuple[np.ndarray, dict[str, str]]:
     """Render one frame: ``(data, header)``; see :func:`render_frame_truth` for the parameters."""
     data, header, _ = render_frame_truth(condition, geom, frame, seed, dsigma=dsigma, header_extra=header_extra)
     return data, header

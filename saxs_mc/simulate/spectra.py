@@ -49,8 +49,9 @@ def exciton_peaks(condition: MeasurementCondition) -> list[dict[str, Any]]:
             lam = float(yu_absorption_nm(2 * r))
             spread = float(yu_absorption_nm(2 * (r + sd))) - float(yu_absorption_nm(2 * (r - sd)))
             fwhm = float(np.hypot(NC_FWHM_NM, spread))
-        out.append({"wavelength_nm": lam, "fwhm_nm": fwhm, "height": HEIGHT_PER_PHI * d.volume_fraction,
-                    "population": d.label})
+        out.append(
+            {"wavelength_nm": lam, "fwhm_nm": fwhm, "height": HEIGHT_PER_PHI * d.volume_fraction, "population": d.label}
+        )
     return out
 
 
@@ -88,13 +89,26 @@ def write_spectra(outdir: str | Path, conditions: Sequence[MeasurementCondition]
         a = absorbance_spectrum(WAVELENGTH_NM, peaks, phi) + NOISE * rng.standard_normal(WAVELENGTH_NM.size)
         path = outdir / f"{cond.name}.csv"
         rows = "".join(f"{w:.1f},{v:.6f}\n" for w, v in zip(WAVELENGTH_NM, a))
-        write_text_atomic(path, f"# saxs_mc.simulate synthetic absorbance spectrum of {cond.name} ({cond.title})\n"
-                                f"# exciton peaks (truth): {json.dumps(jsonable(peaks))}\n"
-                                f"wavelength_nm,absorbance\n{rows}")
+        write_text_atomic(
+            path,
+            f"# saxs_mc.simulate synthetic absorbance spectrum of {cond.name} ({cond.title})\n"
+            f"# exciton peaks (truth): {json.dumps(jsonable(peaks))}\n"
+            f"wavelength_nm,absorbance\n{rows}",
+        )
         paths.append(path)
         truth[cond.name] = {"file": path.name, "peaks": peaks, "volume_fraction": phi}
-    paths.append(write_json_atomic(outdir / "truth.json", jsonable({
-        "generator": "saxs_mc.simulate.spectra.write_spectra", "seed": int(seed), "units": {"wavelength": "nm"},
-        "model": __doc__.strip().split("\n\n", 1)[1], "conditions": truth})))
+    paths.append(
+        write_json_atomic(
+            outdir / "truth.json",
+            jsonable(
+                {
+                    "generator": "saxs_mc.simulate.spectra.write_spectra",
+                    "seed": int(seed),
+                    "units": {"wavelength": "nm"},
+                    "model": __doc__.strip().split("\n\n", 1)[1],
+                    "conditions": truth,
+                }
+            ),
+        )
+    )
     return paths
-

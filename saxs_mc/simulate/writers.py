@@ -53,9 +53,17 @@ def _header_value(values: list[str]) -> np.ndarray:
         return np.array(values, dtype=h5py.string_dtype())
 
 
-def write_nexus_stack(path: str | Path, frames: Sequence[np.ndarray], headers: Sequence[dict[str, str]], *,
-                      mask: np.ndarray | None = None, gaps: np.ndarray | None = None,
-                      poni_text: str = "", sample_name: str = "", stamp_time: bool = False) -> Path:
+def write_nexus_stack(
+    path: str | Path,
+    frames: Sequence[np.ndarray],
+    headers: Sequence[dict[str, str]],
+    *,
+    mask: np.ndarray | None = None,
+    gaps: np.ndarray | None = None,
+    poni_text: str = "",
+    sample_name: str = "",
+    stamp_time: bool = False,
+) -> Path:
     """Write frames + monitors + geometry as an Eiger-like NeXus/HDF5 file (bitshuffle-LZ4).
 
     Parameters
@@ -109,8 +117,9 @@ def write_nexus_stack(path: str | Path, frames: Sequence[np.ndarray], headers: S
     return path
 
 
-def _stack_columns(frames: Sequence[np.ndarray], headers: Sequence[dict[str, str]]
-                   ) -> tuple[np.ndarray, list[str], dict[str, list[str]]]:
+def _stack_columns(
+    frames: Sequence[np.ndarray], headers: Sequence[dict[str, str]]
+) -> tuple[np.ndarray, list[str], dict[str, list[str]]]:
     """The frame stack (n, ny, nx), the header keys and each key's values per frame; ValueError on a mismatch."""
     if len(frames) == 0 or len(frames) != len(headers):
         raise ValueError(f"frames ({len(frames)}) and headers ({len(headers)}) must be non-empty and of equal length")
@@ -122,29 +131,38 @@ def _stack_columns(frames: Sequence[np.ndarray], headers: Sequence[dict[str, str
     return stack, keys, {k: [h[k] for h in headers] for k in keys}
 
 
-def _write_detector(inst: h5py.Group, stack: np.ndarray, h0: dict[str, str], poni_text: str,
-                    mask: np.ndarray | None, gaps: np.ndarray | None) -> h5py.Dataset:
+def _write_detector(
+    inst: h5py.Group,
+    stack: np.ndarray,
+    h0: dict[str, str],
+    poni_text: str,
+    mask: np.ndarray | None,
+    gaps: np.ndarray | None,
+) -> h5py.Dataset:
     """The NXdetector group: compressed frames, pixel sizes, distance, beam centre, PONI and pixel mask."""
     det = inst.create_group("detector")
     det.attrs["NX_class"] = "NXdetector"
-    ds = det.create_dataset("data", data=stack, chunks=(1, *stack.shape[1:]),
-                            **hdf5plugin.Bitshuffle(cname="lz4"))
+    ds = det.create_dataset("data", data=stack, chunks=(1, *stack.shape[1:]), **hdf5plugin.Bitshuffle(cname="lz4"))
     ds.attrs["units"] = "counts"
     ds.attrs["interpretation"] = "image"
     ds.attrs["dummy"] = float(h0.get("Dummy", -1))
-    for name, val, unit in (("x_pixel_size", float(h0["PSize_1"]), "m"), ("y_pixel_size", float(h0["PSize_2"]), "m"),
-                            ("distance", float(h0["SampleDistance"]), "m"),
-                            ("beam_center_x", float(h0["Center_1"]), "pixel"),
-                            ("beam_center_y", float(h0["Center_2"]), "pixel"),
-                            ("count_time", float(h0["ExposureTime"]), "s")):
+    for name, val, unit in (
+        ("x_pixel_size", float(h0["PSize_1"]), "m"),
+        ("y_pixel_size", float(h0["PSize_2"]), "m"),
+        ("distance", float(h0["SampleDistance"]), "m"),
+        ("beam_center_x", float(h0["Center_1"]), "pixel"),
+        ("beam_center_y", float(h0["Center_2"]), "pixel"),
+        ("count_time", float(h0["ExposureTime"]), "s"),
+    ):
         det[name] = val
         det[name].attrs["units"] = unit
     det["description"] = "Eiger-like stack of a simulated Pilatus-geometry detector (saxs_mc.simulate)"
     if poni_text:
         det["poni"] = poni_text
     if mask is not None:
-        det.create_dataset("pixel_mask", data=_pixel_mask(stack.shape[1:], mask, gaps),
-                           **hdf5plugin.Bitshuffle(cname="lz4"))
+        det.create_dataset(
+            "pixel_mask", data=_pixel_mask(stack.shape[1:], mask, gaps), **hdf5plugin.Bitshuffle(cname="lz4")
+        )
     return ds
 
 
@@ -179,7 +197,9 @@ def _write_sample(entry: h5py.Group, h0: dict[str, str], col: dict[str, list[str
     sam["temperature"].attrs["units"] = "degC"
     sam["thickness"] = float(h0["SampleThickness_cm"])
     sam["thickness"].attrs["units"] = "cm"
-    sam["transmission"] = np.array([float(a) / float(b) for a, b in zip(col["Intensity1ShutCor"], col["Intensity0ShutCor"])])
+    sam["transmission"] = np.array(
+        [float(a) / float(b) for a, b in zip(col["Intensity1ShutCor"], col["Intensity0ShutCor"])]
+    )
 
 
 def read_nexus_stack(path: str | Path) -> tuple[np.ndarray, list[dict[str, str]]]:

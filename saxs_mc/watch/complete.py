@@ -18,9 +18,22 @@ from pathlib import Path
 
 #: bytes per pixel of the EDF ``DataType`` values
 EDF_BYTES = {
-    "signedbyte": 1, "unsignedbyte": 1, "signedshort": 2, "unsignedshort": 2, "signedinteger": 4,
-    "unsignedinteger": 4, "signedlong": 4, "unsignedlong": 4, "signed64": 8, "unsigned64": 8,
-    "floatvalue": 4, "float": 4, "doublevalue": 8, "double": 8, "float32": 4, "float64": 8,
+    "signedbyte": 1,
+    "unsignedbyte": 1,
+    "signedshort": 2,
+    "unsignedshort": 2,
+    "signedinteger": 4,
+    "unsignedinteger": 4,
+    "signedlong": 4,
+    "unsignedlong": 4,
+    "signed64": 8,
+    "unsigned64": 8,
+    "floatvalue": 4,
+    "float": 4,
+    "doublevalue": 8,
+    "double": 8,
+    "float32": 4,
+    "float64": 8,
 }
 _KEY = re.compile(rb"^\s*([A-Za-z0-9_]+)\s*=\s*(.*?)\s*;?\s*$")
 #: most header bytes read to find the end of an EDF header

@@ -71,8 +71,11 @@ class LiveReducer:
             red = Reducer(poni=c["poni"], mask=c["mask"], settings=_reduction_settings(c, 1.0))
             water = red.reduce(c["water_sources"], title="water")
             empty = red.reduce(c["empty_cell_sources"], title="empty_cell")
-            self._factor = float(water_calibration(water.curve, empty.curve, q_range_nm=tuple(c["q_range_nm"]),
-                                                   reference_1_cm=c["dsigma_1_cm"]).factor)
+            self._factor = float(
+                water_calibration(
+                    water.curve, empty.curve, q_range_nm=tuple(c["q_range_nm"]), reference_1_cm=c["dsigma_1_cm"]
+                ).factor
+            )
         return self._factor
 
     def reducer(self, group: str) -> Any:
@@ -83,8 +86,9 @@ class LiveReducer:
 
         s = self.reduce_settings[group]
         settings = _reduction_settings(s, self._calibration_factor(s))
-        key = json.dumps({"poni": s["poni"], "mask": s["mask"], "settings": settings.to_dict()}, sort_keys=True,
-                         default=str)
+        key = json.dumps(
+            {"poni": s["poni"], "mask": s["mask"], "settings": settings.to_dict()}, sort_keys=True, default=str
+        )
         red = self._reducers.get(key)
         if red is None:
             red = self._reducers[key] = Reducer(poni=s["poni"], mask=s["mask"], settings=settings)
@@ -105,9 +109,18 @@ class LiveReducer:
             if ai is None or getattr(red, "_warm", False):
                 continue
             # the same integration call as Reducer.integrate_frame (pyFAI caches the engine by these arguments)
-            ai.integrate1d(np.zeros(red._shape, np.float32), red.npt, unit=s.pyfai_unit, error_model=s.error_model,
-                           method=s.method, mask=red._mask, polarization_factor=s.polarization_factor,
-                           radial_range=s.q_range, correctSolidAngle=s.correct_solid_angle, normalization_factor=1.0)
+            ai.integrate1d(
+                np.zeros(red._shape, np.float32),
+                red.npt,
+                unit=s.pyfai_unit,
+                error_model=s.error_model,
+                method=s.method,
+                mask=red._mask,
+                polarization_factor=s.polarization_factor,
+                radial_range=s.q_range,
+                correctSolidAngle=s.correct_solid_angle,
+                normalization_factor=1.0,
+            )
             red._warm = True
         return time.perf_counter() - t0
 
@@ -129,10 +142,24 @@ class LiveReducer:
         except (FrameError, ValueError) as exc:
             if red.settings.bad_frames != "reject":
                 raise
-            item = (FrameRecord(name=ref.name, file=str(ref.path), index=ref.index, monitor=None, incident=None,
-                                transmission=None, exposure_s=None, thickness_cm=None, temperature_C=None,
-                                integrated_intensity=None, integrated_sigma=None, rejected=True,
-                                reason=f"unreadable/invalid: {exc}"), None)
+            item = (
+                FrameRecord(
+                    name=ref.name,
+                    file=str(ref.path),
+                    index=ref.index,
+                    monitor=None,
+                    incident=None,
+                    transmission=None,
+                    exposure_s=None,
+                    thickness_cm=None,
+                    temperature_C=None,
+                    integrated_intensity=None,
+                    integrated_sigma=None,
+                    rejected=True,
+                    reason=f"unreadable/invalid: {exc}",
+                ),
+                None,
+            )
         self.items[group][_key(ref)] = (ref, item)
         self._cache.pop(group, None)
         return item[0]
@@ -166,8 +193,9 @@ class LiveReducer:
         level = quiet.level
         quiet.setLevel(logging.ERROR)  # its per-frame rejection warnings: the watch logs each rejection once
         try:
-            res = red._combine([it for _, it in entries], [ref for ref, _ in entries], s["title"],
-                               s.get("metadata") or {})
+            res = red._combine(
+                [it for _, it in entries], [ref for ref, _ in entries], s["title"], s.get("metadata") or {}
+            )
         finally:
             quiet.setLevel(level)
         self._cache[group] = res

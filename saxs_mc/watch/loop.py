@@ -82,7 +82,8 @@ class _Workers:
 
         levels = {n: logging.getLogger(n).getEffectiveLevel() for n in ("saxs_mc", "saxs_mc.pipeline", "saxs_mc.fit")}
         self._new = lambda: concurrent.futures.ProcessPoolExecutor(
-            max_workers=n, mp_context=multiprocessing.get_context("spawn"), initializer=init_worker, initargs=(levels,))
+            max_workers=n, mp_context=multiprocessing.get_context("spawn"), initializer=init_worker, initargs=(levels,)
+        )
         self.pool = self._new()
         self.wake = wake
         self.warm = [self.submit(_ping) for _ in range(n)]
@@ -157,8 +158,15 @@ class _Page:
             return
         try:
             figs = self.figures.update(s)
-            write_live_page(s.cfg.output.dir, s.cfg.name, s.status(), s.status_line(), s.last_sample, figs,
-                            live_svg=self.figures.curve_svg(s))
+            write_live_page(
+                s.cfg.output.dir,
+                s.cfg.name,
+                s.status(),
+                s.status_line(),
+                s.last_sample,
+                figs,
+                live_svg=self.figures.curve_svg(s),
+            )
         except OSError as exc:
             log.error("live page not written: %s", exc)
         self.written_at, self.version = now, s.version
@@ -192,10 +200,16 @@ def _curves(session: WatchSession) -> None:
 
 def _idle(session: WatchSession) -> bool:
     st, c = session.settings, session.counts()
-    return bool(st.idle_exit_s and session.frames and c["pending"] == 0 and c["waiting"] == 0
-                and session.dirty_since is None and session.sync_future is None
-                and (session.complete_keys() == session.synced_keys or session.live_config() is None)
-                and time.monotonic() - session.last_activity >= st.idle_exit_s)
+    return bool(
+        st.idle_exit_s
+        and session.frames
+        and c["pending"] == 0
+        and c["waiting"] == 0
+        and session.dirty_since is None
+        and session.sync_future is None
+        and (session.complete_keys() == session.synced_keys or session.live_config() is None)
+        and time.monotonic() - session.last_activity >= st.idle_exit_s
+    )
 
 
 def _step(session: WatchSession, fits: _Workers, sync: _Workers) -> None:

@@ -83,14 +83,20 @@ def curve_svg(st: Any, w: int = 420, h: int = 300) -> str:
         model = (mq[good], mi[good]) if good.sum() >= 2 else None
     ly = np.log10(np.concatenate([i] + ([model[1]] if model else [])))
     box = (math.log10(q.min()), math.log10(q.max()), float(ly.min()) - 0.1, float(ly.max()) + 0.1)
-    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{w}" height="{h + 20}" viewBox="0 0 {w} {h + 20}">',
-             f'<rect width="{w}" height="{h}" fill="#fafafa" stroke="#999"/>',
-             f'<polyline fill="none" stroke="#1f77b4" stroke-width="1.2" points="{_svg_points(q, i, box, w, h)}"/>']
+    parts = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{w}" height="{h + 20}" viewBox="0 0 {w} {h + 20}">',
+        f'<rect width="{w}" height="{h}" fill="#fafafa" stroke="#999"/>',
+        f'<polyline fill="none" stroke="#1f77b4" stroke-width="1.2" points="{_svg_points(q, i, box, w, h)}"/>',
+    ]
     if model:
-        parts.append(f'<polyline fill="none" stroke="#d62728" stroke-width="1.5" '
-                     f'points="{_svg_points(model[0], model[1], box, w, h)}"/>')
-    parts.append(f'<text x="4" y="{h + 15}" font-size="11">log-log; q {q.min():.3g}-{q.max():.3g} 1/nm; '
-                 f'blue: live curve ({st.n_frames} frames), red: last fit</text></svg>')
+        parts.append(
+            f'<polyline fill="none" stroke="#d62728" stroke-width="1.5" '
+            f'points="{_svg_points(model[0], model[1], box, w, h)}"/>'
+        )
+    parts.append(
+        f'<text x="4" y="{h + 15}" font-size="11">log-log; q {q.min():.3g}-{q.max():.3g} 1/nm; '
+        f"blue: live curve ({st.n_frames} frames), red: last fit</text></svg>"
+    )
     return "".join(parts)
 
 
@@ -119,8 +125,11 @@ class FigureCache:
                 self.keys["distribution.png"] = key
             names.append("distribution.png")
         temps = {s.name: s.nucleation_temperature_C for s in session.cfg.samples}
-        pts = sorted((temps[n], st.fit["peak_radius_nm"]) for n, st in fitted.items()
-                     if isinstance(temps.get(n), (int, float)) and st.fit["peak_radius_nm"] is not None)
+        pts = sorted(
+            (temps[n], st.fit["peak_radius_nm"])
+            for n, st in fitted.items()
+            if isinstance(temps.get(n), (int, float)) and st.fit["peak_radius_nm"] is not None
+        )
         if pts:
             if self.keys.get("trend.png") != pts:
                 _trend(pts, self.live / "trend.png")
@@ -137,7 +146,9 @@ def _distribution(st: Any, path: Path) -> None:
     ax = fig.add_subplot()
     e = d["radius_edges_nm"]
     ax.bar(d["radius_centers_nm"], d["volume_fraction"], width=[b - a for a, b in zip(e[:-1], e[1:])])
-    ax.set(xlabel="radius / nm", ylabel="volume fraction", title=f"{st.name}: live fit ({len(st.fitted_frames)} frames)")
+    ax.set(
+        xlabel="radius / nm", ylabel="volume fraction", title=f"{st.name}: live fit ({len(st.fitted_frames)} frames)"
+    )
     _save(fig, path)
 
 
@@ -152,8 +163,16 @@ def _trend(pts: list[tuple[float, float]], path: Path) -> None:
     _save(fig, path)
 
 
-def write_live_page(root: Path, name: str, status: dict[str, Any], status_line: str, latest: str | None,
-                    figures: list[str] | None = None, refresh_s: int = 2, live_svg: str = "") -> Path:
+def write_live_page(
+    root: Path,
+    name: str,
+    status: dict[str, Any],
+    status_line: str,
+    latest: str | None,
+    figures: list[str] | None = None,
+    refresh_s: int = 2,
+    live_svg: str = "",
+) -> Path:
     """Write ``live/index.html`` and ``status.json`` into the output folder ``root`` (figures already rendered)."""
     import time
 
@@ -161,9 +180,20 @@ def write_live_page(root: Path, name: str, status: dict[str, Any], status_line: 
 
     live = root / "live"
     live.mkdir(parents=True, exist_ok=True)
-    html = _env().from_string(_TEMPLATE).render(
-        name=name, status=status_line, latest=latest, figures=figures or [], rejected=status.get("rejected", []),
-        refresh_s=int(refresh_s), updated=time.strftime("%H:%M:%S"), svg=markupsafe.Markup(live_svg))
+    html = (
+        _env()
+        .from_string(_TEMPLATE)
+        .render(
+            name=name,
+            status=status_line,
+            latest=latest,
+            figures=figures or [],
+            rejected=status.get("rejected", []),
+            refresh_s=int(refresh_s),
+            updated=time.strftime("%H:%M:%S"),
+            svg=markupsafe.Markup(live_svg),
+        )
+    )
     page = live / "index.html"
     with atomic_path(page) as tmp:
         Path(tmp).write_text(html)

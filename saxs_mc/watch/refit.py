@@ -49,12 +49,24 @@ class CurveChange:
         return self.n > 0 and self.chi2 > self.threshold
 
     def summary(self) -> dict[str, float | int | bool]:
-        return {"chi2": self.chi2, "threshold": self.threshold, "n": self.n, "nested": self.nested,
-                "changed": self.changed}
+        return {
+            "chi2": self.chi2,
+            "threshold": self.threshold,
+            "n": self.n,
+            "nested": self.nested,
+            "changed": self.changed,
+        }
 
 
-def curve_change(q: np.ndarray, new: tuple[np.ndarray, np.ndarray], fitted: tuple[np.ndarray, np.ndarray], *,
-                 nested: bool, q_range_nm: Sequence[float] | None = None, k: float = 3.0) -> CurveChange:
+def curve_change(
+    q: np.ndarray,
+    new: tuple[np.ndarray, np.ndarray],
+    fitted: tuple[np.ndarray, np.ndarray],
+    *,
+    nested: bool,
+    q_range_nm: Sequence[float] | None = None,
+    k: float = 3.0,
+) -> CurveChange:
     """Has the curve changed by more than its noise since it was fitted?  (Rule in the module docstring.)
 
     Parameters
@@ -77,7 +89,9 @@ def curve_change(q: np.ndarray, new: tuple[np.ndarray, np.ndarray], fitted: tupl
     """
     (i_n, s_n), (i_f, s_f) = new, fitted
     if not (q.shape == i_n.shape == s_n.shape == i_f.shape == s_f.shape):
-        raise ValueError(f"curve shapes differ: q {q.shape}, new {i_n.shape}/{s_n.shape}, fitted {i_f.shape}/{s_f.shape}")
+        raise ValueError(
+            f"curve shapes differ: q {q.shape}, new {i_n.shape}/{s_n.shape}, fitted {i_f.shape}/{s_f.shape}"
+        )
     var = s_f**2 - s_n**2 if nested else s_f**2 + s_n**2
     ok = np.isfinite(i_n) & np.isfinite(i_f) & np.isfinite(var) & (var > 0)
     if q_range_nm is not None:

@@ -73,10 +73,19 @@ class FrameRecord:
         return FrameRef(path=self.path, dataset=self.dataset, index=self.index, n_in_file=(self.index or 0) + 1)
 
     def summary(self) -> dict[str, Any]:
-        return {"file": self.name, "group": self.group, "state": self.state, "reason": self.reason or None,
-                "first_seen": self.first_seen, "complete_at": self.complete_at, "processed_at": self.processed_at,
-                "summary_at": self.summary_at, "fitted_at": self.fitted_at, "size": None if self.stat is None else self.stat[0],
-                "handed_size": self.handed_size}
+        return {
+            "file": self.name,
+            "group": self.group,
+            "state": self.state,
+            "reason": self.reason or None,
+            "first_seen": self.first_seen,
+            "complete_at": self.complete_at,
+            "processed_at": self.processed_at,
+            "summary_at": self.summary_at,
+            "fitted_at": self.fitted_at,
+            "size": None if self.stat is None else self.stat[0],
+            "handed_size": self.handed_size,
+        }
 
 
 @dataclasses.dataclass
@@ -102,18 +111,38 @@ class LiveSample:
 
     def summary(self) -> dict[str, Any]:
         c = self.curve
-        out: dict[str, Any] = {"n_frames": self.n_frames, "n_rejected": len(self.rejected),
-                               "rejected_frames": list(self.rejected), "curve_updated": self.updated_at}
+        out: dict[str, Any] = {
+            "n_frames": self.n_frames,
+            "n_rejected": len(self.rejected),
+            "rejected_frames": list(self.rejected),
+            "curve_updated": self.updated_at,
+        }
         if c is not None:
-            out.update(n_q=int(c.q.size), intensity_unit=c.intensity_unit,
-                       mean_intensity=float(_finite_mean(c.intensity)), q_min_nm=float(c.q.min()),
-                       q_max_nm=float(c.q.max()), curve_file=f"live/{self.name}_curve.json")
+            out.update(
+                n_q=int(c.q.size),
+                intensity_unit=c.intensity_unit,
+                mean_intensity=float(_finite_mean(c.intensity)),
+                q_min_nm=float(c.q.min()),
+                q_max_nm=float(c.q.max()),
+                curve_file=f"live/{self.name}_curve.json",
+            )
         f = self.fit
-        out["fit"] = None if f is None else {
-            "chi2_r": f["chi2_r"], "peak_radius_nm": f["peak_radius_nm"], "all_converged": f["all_converged"],
-            "total_volume_fraction": f["total_volume_fraction"], "n_peaks": len(f.get("peaks") or []),
-            "fitted": self.fitted_at, "n_frames_fitted": len(self.fitted_frames), "fit_s": f["fit_s"],
-            "reason": self.fit_reason, "n_fits": self.n_fits}
+        out["fit"] = (
+            None
+            if f is None
+            else {
+                "chi2_r": f["chi2_r"],
+                "peak_radius_nm": f["peak_radius_nm"],
+                "all_converged": f["all_converged"],
+                "total_volume_fraction": f["total_volume_fraction"],
+                "n_peaks": len(f.get("peaks") or []),
+                "fitted": self.fitted_at,
+                "n_frames_fitted": len(self.fitted_frames),
+                "fit_s": f["fit_s"],
+                "reason": self.fit_reason,
+                "n_fits": self.n_fits,
+            }
+        )
         out["refit_test"] = self.last_change
         return out
 
@@ -136,8 +165,10 @@ def _groups(cfg: PipelineConfig) -> dict[str, tuple[str, ...]]:
         for pat in item.frames:
             file_part, sep, ds = pat.partition("::")
             if sep and ds.rstrip().endswith("]"):
-                raise ValueError(f"{cfg.source}: {item.name}: HDF5 stack {pat!r}: a frame selection cannot be followed "
-                                 f"as the stack grows; give the dataset without [...] (every frame is used)")
+                raise ValueError(
+                    f"{cfg.source}: {item.name}: HDF5 stack {pat!r}: a frame selection cannot be followed "
+                    f"as the stack grows; give the dataset without [...] (every frame is used)"
+                )
             p = Path(file_part).expanduser()
             pats.append(str(p if p.is_absolute() else base / p) + sep + ds)
         out[item.name] = tuple(pats)
@@ -219,16 +250,21 @@ class WatchSession:
                 if rec.state == "rejected" and rec.table_wait:
                     rec.state, rec.reason = "pending", ""
         for group, pats in self.groups.items():
-            stacks = {Path(m): pat.partition("::")[2] or None for pat in pats if "::" in pat
-                      for m in glob.glob(pat.partition("::")[0], recursive=True)}
+            stacks = {
+                Path(m): pat.partition("::")[2] or None
+                for pat in pats
+                if "::" in pat
+                for m in glob.glob(pat.partition("::")[0], recursive=True)
+            }
             found = sorted({Path(m) for pat in pats if "::" not in pat for m in glob.glob(pat, recursive=True)})
             found = [p for p in found if p.is_file()]
             self._say_empty(group, pats, found + sorted(stacks))
             for path, dataset in sorted(stacks.items()):
                 changed |= self._scan_stack(group, path, dataset, now)
             present = set(found)
-            for gone in [r for r in self.frames.values()
-                         if r.group == group and r.dataset is None and r.path not in present]:
+            for gone in [
+                r for r in self.frames.values() if r.group == group and r.dataset is None and r.path not in present
+            ]:
                 changed |= self._update(gone, now)
             for p in found:
                 if p not in self.frames:
@@ -305,8 +341,10 @@ class WatchSession:
         if self.shape is None:
             self.shape = c.shape  # type: ignore[assignment]
         if c.shape is not None and self.shape is not None and tuple(c.shape[-2:]) != tuple(self.shape):
-            self._reject(rec, f"frame shape {c.shape} differs from the detector shape {self.shape} "
-                              f"(mask {self.cfg.geometry.mask})")
+            self._reject(
+                rec,
+                f"frame shape {c.shape} differs from the detector shape {self.shape} (mask {self.cfg.geometry.mask})",
+            )
             return False
         rec.state, rec.reason, rec.complete_at = "complete", "", now
         rec.handed_size = rec.stat[0] if rec.stat else None
@@ -320,8 +358,10 @@ class WatchSession:
 
     # ------------------------------------------------------------------ processing
     def complete_records(self, group: str) -> list[FrameRecord]:
-        return sorted((r for r in self.frames.values() if r.group == group and r.state in ("complete", "processed")),
-                      key=lambda r: (str(r.path), -1 if r.index is None else r.index))
+        return sorted(
+            (r for r in self.frames.values() if r.group == group and r.state in ("complete", "processed")),
+            key=lambda r: (str(r.path), -1 if r.index is None else r.index),
+        )
 
     def complete_files(self, group: str) -> tuple[Path, ...]:
         return tuple(dict.fromkeys(r.path for r in self.complete_records(group)))
@@ -369,8 +409,10 @@ class WatchSession:
 
         Returns the samples whose curve changed.
         """
-        fresh = sorted((r for r in self.frames.values() if r.state == "complete"),
-                       key=lambda r: (r.complete_at or 0, str(r.path), r.index or 0))
+        fresh = sorted(
+            (r for r in self.frames.values() if r.state == "complete"),
+            key=lambda r: (r.complete_at or 0, str(r.path), r.index or 0),
+        )
         if not fresh and not self.stale:
             return []
         live = self._live()
@@ -418,9 +460,16 @@ class WatchSession:
         from saxs_mc.io.atomic import jsonable, write_json_atomic
 
         c = st.curve
-        doc = {"sample": st.name, "q_nm": c.q, "intensity": c.intensity, "sigma": c.sigma,
-               "intensity_unit": c.intensity_unit, "n_frames": st.n_frames, "rejected_frames": list(st.rejected),
-               "updated": st.updated_at}
+        doc = {
+            "sample": st.name,
+            "q_nm": c.q,
+            "intensity": c.intensity,
+            "sigma": c.sigma,
+            "intensity_unit": c.intensity_unit,
+            "n_frames": st.n_frames,
+            "rejected_frames": list(st.rejected),
+            "updated": st.updated_at,
+        }
         write_json_atomic(self.cfg.output.dir / "live" / f"{st.name}_curve.json", jsonable(doc))
 
     def _collect_rejections(self) -> None:
@@ -465,9 +514,14 @@ class WatchSession:
                 due.append(name)
                 continue
             nested = frames <= st.frames and blank_frames == st.blank_frames
-            ch = curve_change(st.curve.q, (st.curve.intensity, st.curve.sigma), (curve.intensity, curve.sigma),
-                              nested=nested, q_range_nm=self.live.fit_settings[name]["q_range_nm"],
-                              k=self.settings.refit_k)
+            ch = curve_change(
+                st.curve.q,
+                (st.curve.intensity, st.curve.sigma),
+                (curve.intensity, curve.sigma),
+                nested=nested,
+                q_range_nm=self.live.fit_settings[name]["q_range_nm"],
+                k=self.settings.refit_k,
+            )
             st.last_change = ch.summary()
             if ch.changed:
                 st.fit_reason = f"curve changed: chi2 {ch.chi2:.2f} > {ch.threshold:.2f} (n={ch.n})"
@@ -552,8 +606,12 @@ class WatchSession:
         try:
             res = fut.result()
         except Exception as exc:
-            log.error("batch pipeline (sync) failed: %s: %s; trying again in %g s", type(exc).__name__, exc,
-                      self.settings.status_every_s)
+            log.error(
+                "batch pipeline (sync) failed: %s: %s; trying again in %g s",
+                type(exc).__name__,
+                exc,
+                self.settings.status_every_s,
+            )
             self.sync_retry_at = time.time() + self.settings.status_every_s
             return {"error": str(exc)}
         if "locked" in res:
@@ -591,16 +649,23 @@ class WatchSession:
         """
         if self.sync_future is not None:
             return
-        ahead = {n: st for n, st in self.samples.items()
-                 if (st.frames, st.blank_frames) != (self.synced_keys.get(n), self.synced_keys.get(self._blank(n)))}
+        ahead = {
+            n: st
+            for n, st in self.samples.items()
+            if (st.frames, st.blank_frames) != (self.synced_keys.get(n), self.synced_keys.get(self._blank(n)))
+        }
         if not ahead:
             return
         from saxs_mc.io.atomic import jsonable, write_json_atomic
 
         doc = dict(self.base_doc) if isinstance(self.base_doc, dict) else {"pipeline": self.cfg.name, "samples": []}
-        doc["live"] = {"updated": time.time(), "note": "live results of saxs-mc watch for samples with frames "
-                       "newer than the batch results above; replaced by the batch results when it syncs",
-                       "counts": self.counts(), "samples": {n: st.summary() for n, st in ahead.items()}}
+        doc["live"] = {
+            "updated": time.time(),
+            "note": "live results of saxs-mc watch for samples with frames "
+            "newer than the batch results above; replaced by the batch results when it syncs",
+            "counts": self.counts(),
+            "samples": {n: st.summary() for n, st in ahead.items()},
+        }
         write_json_atomic(self.cfg.output.dir / "summary.json", jsonable(doc))
         curves: dict[str, set] = {}
         fits: dict[str, set] = {}
@@ -620,28 +685,40 @@ class WatchSession:
         newest = max((r.complete_at for r in waiting if r.complete_at), default=None)
         oldest = min((r.complete_at for r in waiting if r.complete_at), default=None)
         return {
-            "seen": len(recs), "complete": sum(r.state in ("complete", "processed") for r in recs),
+            "seen": len(recs),
+            "complete": sum(r.state in ("complete", "processed") for r in recs),
             "processed": sum(r.state == "processed" for r in recs),
             "rejected": sum(r.state == "rejected" for r in recs) + len(self.pipeline_rejected),
-            "pending": sum(r.state == "pending" for r in recs), "waiting": len(waiting),
+            "pending": sum(r.state == "pending" for r in recs),
+            "waiting": len(waiting),
             "lag_s": 0.0 if oldest is None else round(time.time() - oldest, 3),
-            "newest_waiting_at": newest, "runs": self.runs, "syncing": self.sync_future is not None,
+            "newest_waiting_at": newest,
+            "runs": self.runs,
+            "syncing": self.sync_future is not None,
             "fits": sum(st.n_fits for st in self.samples.values()),
             "fitting": sum(st.future is not None for st in self.samples.values()),
         }
 
     def status_line(self) -> str:
         c = self.counts()
-        return (f"frames seen {c['seen']}, processed {c['processed']}, rejected {c['rejected']}, "
-                f"being written {c['pending']}, waiting {c['waiting']}; lag {c['lag_s']:.1f} s; "
-                f"{c['fits']} live fits ({c['fitting']} running); {c['runs']} batch syncs"
-                + (" (syncing)" if c["syncing"] else ""))
+        return (
+            f"frames seen {c['seen']}, processed {c['processed']}, rejected {c['rejected']}, "
+            f"being written {c['pending']}, waiting {c['waiting']}; lag {c['lag_s']:.1f} s; "
+            f"{c['fits']} live fits ({c['fitting']} running); {c['runs']} batch syncs"
+            + (" (syncing)" if c["syncing"] else "")
+        )
 
     def status(self) -> dict[str, Any]:
         """JSON-safe state: counts, every frame, every rejection with its reason."""
-        rejected = [{"file": r.name, "reason": r.reason, "by": "watch"}
-                    for r in self.frames.values() if r.state == "rejected"]
+        rejected = [
+            {"file": r.name, "reason": r.reason, "by": "watch"} for r in self.frames.values() if r.state == "rejected"
+        ]
         rejected += [{"file": f, "reason": why, "by": "reduction"} for f, why in self.pipeline_rejected.items()]
-        return {"counts": self.counts(), "updated": time.time(), "config": str(self.cfg.source),
-                "frames": [r.summary() for r in sorted(self.frames.values(), key=lambda r: r.first_seen)],
-                "samples": {n: st.summary() for n, st in self.samples.items()}, "rejected": rejected}
+        return {
+            "counts": self.counts(),
+            "updated": time.time(),
+            "config": str(self.cfg.source),
+            "frames": [r.summary() for r in sorted(self.frames.values(), key=lambda r: r.first_seen)],
+            "samples": {n: st.summary() for n, st in self.samples.items()},
+            "rejected": rejected,
+        }

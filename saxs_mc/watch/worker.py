@@ -49,8 +49,13 @@ def ping() -> float:
 
 
 def _usable(curve: Any) -> Any:
-    ok = (np.isfinite(curve.q) & np.isfinite(curve.intensity) & np.isfinite(curve.sigma) & (curve.sigma > 0)
-          & (curve.q > 0))
+    ok = (
+        np.isfinite(curve.q)
+        & np.isfinite(curve.intensity)
+        & np.isfinite(curve.sigma)
+        & (curve.sigma > 0)
+        & (curve.q > 0)
+    )
     return curve.select(ok)
 
 
@@ -59,8 +64,9 @@ def _peak_radius(centers: np.ndarray, vf: np.ndarray) -> float | None:
     return float(centers[int(np.argmax(vf))]) if vf.size and vf.max() > 0 else None
 
 
-def fit_task(sample: str, curve: Any, blank_curve: Any, blank_scale: float, fit: dict[str, Any],
-             peaks: dict[str, Any] | None) -> dict[str, Any]:
+def fit_task(
+    sample: str, curve: Any, blank_curve: Any, blank_scale: float, fit: dict[str, Any], peaks: dict[str, Any] | None
+) -> dict[str, Any]:
     """Fit one live curve exactly as the batch fit step does (same settings, seed, background bounds).
 
     Returns
@@ -73,19 +79,34 @@ def fit_task(sample: str, curve: Any, blank_curve: Any, blank_scale: float, fit:
     t0 = time.perf_counter()
     c = _usable(curve)
     bounds = blank_background_bounds(blank_curve, q_range_nm=fit["q_range_nm"], scale=blank_scale)
-    res = fit_curve(c, q_range_nm=fit["q_range_nm"], r_range_nm=fit["r_range_nm"],
-                    contributions=fit["contributions"], repetitions=fit["repetitions"], seed=fit["seed"],
-                    contrast=fit["contrast_1e6_A2"] if c.intensity_unit == "1/cm" else None, n_bins=fit["bins"],
-                    bin_scale=fit["bin_scale"], title=sample, background_bounds=bounds)
+    res = fit_curve(
+        c,
+        q_range_nm=fit["q_range_nm"],
+        r_range_nm=fit["r_range_nm"],
+        contributions=fit["contributions"],
+        repetitions=fit["repetitions"],
+        seed=fit["seed"],
+        contrast=fit["contrast_1e6_A2"] if c.intensity_unit == "1/cm" else None,
+        n_bins=fit["bins"],
+        bin_scale=fit["bin_scale"],
+        title=sample,
+        background_bounds=bounds,
+    )
     centers = np.asarray(res.bin_centers_nm, dtype=float)
     out = {
-        "sample": sample, "chi2_r": float(np.mean(res.chi2_r)), "all_converged": bool(res.all_converged),
-        "q_nm": np.asarray(res.q_nm).tolist(), "intensity": np.asarray(res.intensity).tolist(),
-        "sigma": np.asarray(res.sigma).tolist(), "model": np.asarray(res.model_mean).tolist(),
-        "radius_edges_nm": np.asarray(res.bin_edges_nm).tolist(), "radius_centers_nm": centers.tolist(),
+        "sample": sample,
+        "chi2_r": float(np.mean(res.chi2_r)),
+        "all_converged": bool(res.all_converged),
+        "q_nm": np.asarray(res.q_nm).tolist(),
+        "intensity": np.asarray(res.intensity).tolist(),
+        "sigma": np.asarray(res.sigma).tolist(),
+        "model": np.asarray(res.model_mean).tolist(),
+        "radius_edges_nm": np.asarray(res.bin_edges_nm).tolist(),
+        "radius_centers_nm": centers.tolist(),
         "volume_fraction": np.nan_to_num(np.asarray(res.volume_fraction_resolved, dtype=float)).tolist(),
         "peak_radius_nm": _peak_radius(centers, res.volume_fraction_resolved),
-        "total_volume_fraction": float(res.total_volume_fraction[0]), "intensity_unit": res.intensity_unit,
+        "total_volume_fraction": float(res.total_volume_fraction[0]),
+        "intensity_unit": res.intensity_unit,
         "fit_s": time.perf_counter() - t0,
     }
     if peaks is not None:
@@ -129,5 +150,9 @@ def sync_task(cfg: Any, n_workers: int) -> dict[str, Any]:
             for fr in o.result.get("frames", []):
                 if fr.get("rejected"):
                     rejected[fr["file"]] = fr.get("reason") or "rejected"
-    return {"counts": res.counts(), "failed": [f"{o.id} {o.status}: {o.error}" for o in res.failed],
-            "rejected": rejected, "elapsed_s": time.perf_counter() - t0}
+    return {
+        "counts": res.counts(),
+        "failed": [f"{o.id} {o.status}: {o.error}" for o in res.failed],
+        "rejected": rejected,
+        "elapsed_s": time.perf_counter() - t0,
+    }

@@ -15,7 +15,9 @@ Q = np.arange(0.3004, 7.0, 0.024051)
 # Noise model of the shipped reduced curves (saxs-mc reduce --npt 300, 3 frames, blank_230C subtracted):
 # sigma^2 = a(q)^2 + b(q) I, a and b fitted from nuc190C and nuc250C (tabulated, interpolated in q).
 _NQ = np.array([0.3, 0.5, 0.8, 1.2, 1.6, 2.0, 2.5, 3.0, 3.5, 4.0, 4.5, 5.0, 5.5, 6.0, 6.5, 7.0])
-_NA = 1e-4 * np.array([13.31, 6.35, 5.13, 5.62, 5.25, 4.93, 4.59, 4.37, 4.38, 4.08, 3.89, 4.21, 5.05, 6.48, 8.72, 14.65])
+_NA = 1e-4 * np.array(
+    [13.31, 6.35, 5.13, 5.62, 5.25, 4.93, 4.59, 4.37, 4.38, 4.08, 3.89, 4.21, 5.05, 6.48, 8.72, 14.65]
+)
 _NB = 1e-7 * np.array([21.8, 12.9, 9.0, 10.8, 9.4, 8.3, 7.1, 6.4, 6.7, 6.2, 4.3, 5.2, 7.1, 13.7, 31.3, 78.9])
 
 
@@ -51,8 +53,9 @@ def truth_curve(dists, background: float = 0.0, q: np.ndarray = Q) -> tuple[np.n
     return i, shipped_sigma(q, i)
 
 
-def noisy_curves(dists, seeds, background: float = 0.0, q: np.ndarray = Q, noise_scale: float = 1.0,
-                 white: bool = False):
+def noisy_curves(
+    dists, seeds, background: float = 0.0, q: np.ndarray = Q, noise_scale: float = 1.0, white: bool = False
+):
     """One Curve per seed with the shipped sigma (times ``noise_scale``) as its stated uncertainty.
 
     Noise: as in the shipped reduced curves (:func:`shipped_noise`), or ``white`` Gaussian at the stated sigma.

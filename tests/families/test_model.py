@@ -24,8 +24,9 @@ def test_family_column_matches_size_distribution(r, sd):
 
 @pytest.mark.parametrize("median, s", [(1.4, 0.15), (3.0, 0.4)])
 def test_lognormal_column_matches_size_distribution(median, s):
-    np.testing.assert_allclose(lognormal_column(Q, median, s, DRHO2), lognorm(median, s, 1.0).dsigma(Q, CONTRAST),
-                               rtol=2e-3)
+    np.testing.assert_allclose(
+        lognormal_column(Q, median, s, DRHO2), lognorm(median, s, 1.0).dsigma(Q, CONTRAST), rtol=2e-3
+    )
 
 
 def test_column_forward_scattering_is_phi_drho2_volume():
@@ -76,8 +77,7 @@ def test_parse_family():
 
 def test_overlapping_windows_are_a_clear_error():
     with pytest.raises(ValueError) as exc:
-        check_families([parse_family("A:0.94:0.025:0.05"), parse_family("B:1.02:0.025:0.05"),
-                        parse_family("A:2.0")])
+        check_families([parse_family("A:0.94:0.025:0.05"), parse_family("B:1.02:0.025:0.05"), parse_family("A:2.0")])
     msg = str(exc.value)
     assert "A (window 0.89-0.99 nm) and B (window 0.97-1.07 nm) overlap" in msg
     assert "'A' is used 2 times" in msg and "narrow the windows" in msg
@@ -92,9 +92,11 @@ def test_broad_family_and_narrow_continuous_rejected():
 
 def test_config_file(tmp_path):
     p = tmp_path / "fam.toml"
-    p.write_text('background = "free"\ncontrast_1e6_A2 = 34.65\n[continuous]\nmedian_nm = [1.0, 5.0]\n'
-                 '[[family]]\nname = "A"\nradius_nm = 0.94\nhalf_window_nm = 0.01\n'
-                 '[[family]]\nname = "B"\nradius_nm = 1.02\nwindow_nm = [1.0, 1.03]\nabsorption_nm = 465\n')
+    p.write_text(
+        'background = "free"\ncontrast_1e6_A2 = 34.65\n[continuous]\nmedian_nm = [1.0, 5.0]\n'
+        '[[family]]\nname = "A"\nradius_nm = 0.94\nhalf_window_nm = 0.01\n'
+        '[[family]]\nname = "B"\nradius_nm = 1.02\nwindow_nm = [1.0, 1.03]\nabsorption_nm = 465\n'
+    )
     kw = load_families_config(p)
     assert [f.name for f in kw["families"]] == ["A", "B"]
     assert kw["families"][1].window_nm == (1.0, 1.03) and kw["families"][1].absorption_nm == 465
@@ -166,4 +168,7 @@ def test_families_from_pipeline_windows():
 
     fams = families_from_windows(DEFAULT_POPULATIONS)
     assert [(f.name, f.radius_nm, f.absorption_nm, f.refined) for f in fams] == [
-        ("CdSe-403", 0.87, 403.0, False), ("CdSe-437", 0.94, 437.0, False), ("CdSe-465", 1.02, 465.0, False)]
+        ("CdSe-403", 0.87, 403.0, False),
+        ("CdSe-437", 0.94, 437.0, False),
+        ("CdSe-465", 1.02, 465.0, False),
+    ]

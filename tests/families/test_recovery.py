@@ -73,16 +73,18 @@ def _check(both, absent, need=0.90):
 def test_two_families_shoulder_like_nuc230C():
     # 70:30 of r = 0.94 / 1.02 nm, phi = 5e-4 (the shipped nuc230C); 0.87 nm and log-normal absent
     # (100 seeds: both 0.98 / 0.98, absent 1.00 / 1.00)
-    _, _, both, absent, errs = _score([gauss(0.94, 3.5e-4), gauss(1.02, 1.5e-4)],
-                                      {"F087": 0, "F094": 0.7, "F102": 0.3, "continuous": 0})
+    _, _, both, absent, errs = _score(
+        [gauss(0.94, 3.5e-4), gauss(1.02, 1.5e-4)], {"F087": 0, "F094": 0.7, "F102": 0.3, "continuous": 0}
+    )
     _check(both, absent)
     assert abs(errs.mean()) < 0.01
 
 
 def test_two_families_42_58():
     # 100 seeds: both 0.98 / 0.98, absent 1.00 / 1.00
-    _, _, both, absent, _ = _score([gauss(0.94, 2.1e-4), gauss(1.02, 2.9e-4)],
-                                   {"F087": 0, "F094": 0.42, "F102": 0.58, "continuous": 0})
+    _, _, both, absent, _ = _score(
+        [gauss(0.94, 2.1e-4), gauss(1.02, 2.9e-4)], {"F087": 0, "F094": 0.42, "F102": 0.58, "continuous": 0}
+    )
     _check(both, absent)
 
 
@@ -102,8 +104,7 @@ def test_two_families_with_continuous_population():
     bound = share_bound([2.4e-4, 3.6e-4], FAMS[:2], (1.4, 0.15, 2.4e-4))
     assert bound[0] < SD_NEEDED and bound[2] < SD_NEEDED and bound[1] == pytest.approx(SD_NEEDED, rel=0.05)
     predicted = np.array([erf(0.05 / (b * sqrt(2))) for b in bound])
-    within, cover, _, absent, _ = _score([gauss(0.87, 2.4e-4), gauss(0.94, 3.6e-4), lognorm(1.4, 0.15, 2.4e-4)],
-                                         truth)
+    within, cover, _, absent, _ = _score([gauss(0.87, 2.4e-4), gauss(0.94, 3.6e-4), lognorm(1.4, 0.15, 2.4e-4)], truth)
     assert np.all(within >= predicted - 0.08), (within, predicted)
     assert np.all(cover >= 0.85), cover
     _check(np.ones(1), absent)
@@ -135,8 +136,12 @@ def test_three_families_criterion_where_the_information_allows_it():
 
 def test_residual_flat_background():
     # a 0.02 1/cm flat rest left by the blank subtraction (the example of issue 15), fitted as b >= 0
-    _, _, both, absent, _ = _score([gauss(0.94, 3.5e-4), gauss(1.02, 1.5e-4)], {"F087": 0, "F094": 0.7, "F102": 0.3},
-                                   background=0.02, seeds=range(15))
+    _, _, both, absent, _ = _score(
+        [gauss(0.94, 3.5e-4), gauss(1.02, 1.5e-4)],
+        {"F087": 0, "F094": 0.7, "F102": 0.3},
+        background=0.02,
+        seeds=range(15),
+    )
     _check(both, absent)
 
 
@@ -156,6 +161,9 @@ def test_upper_limit_covers_a_weak_family():
     covered = []
     for c in noisy_curves([gauss(0.87, truth), gauss(0.94, 3.35e-4), gauss(1.02, 1.5e-4)], range(20)):
         t = decompose(c, FAMS, contrast_1e6_A2=CONTRAST).term("F087")
-        covered.append(t.volume_fraction_upper >= truth if t.status == "absent"
-                       else abs(t.volume_fraction - truth) <= 2 * t.volume_fraction_std)
+        covered.append(
+            t.volume_fraction_upper >= truth
+            if t.status == "absent"
+            else abs(t.volume_fraction - truth) <= 2 * t.volume_fraction_std
+        )
     assert np.mean(covered) >= 0.9, np.mean(covered)

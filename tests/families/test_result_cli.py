@@ -49,8 +49,23 @@ def test_plot_returns_axes(curve):
 
 def test_cli_ascii_and_outputs(tmp_path, curve, capsys):
     data = write_curve_ascii(tmp_path / "mix.dat", curve)
-    rc = main(["-q", "families", str(data), "-o", str(tmp_path / "out"), "--contrast", "34.65",
-               "--family", "A:0.87", "--family", "B:0.94", "--family", "C:1.02"])
+    rc = main(
+        [
+            "-q",
+            "families",
+            str(data),
+            "-o",
+            str(tmp_path / "out"),
+            "--contrast",
+            "34.65",
+            "--family",
+            "A:0.87",
+            "--family",
+            "B:0.94",
+            "--family",
+            "C:1.02",
+        ]
+    )
     assert rc == 0
     out = tmp_path / "out"
     doc = json.loads((out / "mix_families.json").read_text())
@@ -61,7 +76,11 @@ def test_cli_ascii_and_outputs(tmp_path, curve, capsys):
 
     lines = (out / "mix_families.csv").read_text().splitlines()
     rows = list(csv.DictReader(line for line in lines if not line.startswith("#")))
-    assert [r["name"] for r in rows] == ["A", "B", "C"] and [r["status"] for r in rows] == ["absent", "present", "present"]
+    assert [r["name"] for r in rows] == ["A", "B", "C"] and [r["status"] for r in rows] == [
+        "absent",
+        "present",
+        "present",
+    ]
     assert float(rows[1]["share"]) == pytest.approx(shares["B"], rel=1e-5) and rows[0]["share_std"] == ""
     fit = np.loadtxt(out / "mix_families_curve.csv", delimiter=",")
     assert fit.shape[1] == 4 + 3  # q, I, sigma, model + B, C, background
@@ -71,8 +90,9 @@ def test_cli_ascii_and_outputs(tmp_path, curve, capsys):
 
 def test_cli_overlapping_families_exit_2(tmp_path, curve, capsys):
     data = write_curve_ascii(tmp_path / "mix.dat", curve)
-    rc = main(["families", str(data), "-o", str(tmp_path), "--family", "A:0.94:0.025:0.05",
-               "--family", "B:1.0:0.025:0.05"])
+    rc = main(
+        ["families", str(data), "-o", str(tmp_path), "--family", "A:0.94:0.025:0.05", "--family", "B:1.0:0.025:0.05"]
+    )
     assert rc == 2
     err = capsys.readouterr().err
     assert "A (window 0.89-0.99 nm) and B (window 0.95-1.05 nm) overlap" in err
@@ -82,8 +102,10 @@ def test_cli_overlapping_families_exit_2(tmp_path, curve, capsys):
 def test_cli_config_file(tmp_path, curve):
     data = write_curve_ascii(tmp_path / "mix.dat", curve)
     cfg = tmp_path / "f.toml"
-    cfg.write_text('contrast_1e6_A2 = 34.65\nq_range_nm = [0.3, 6.0]\n[[family]]\nname = "X"\nradius_nm = 0.94\n'
-                   '[[family]]\nname = "Y"\nradius_nm = 1.02\n')
+    cfg.write_text(
+        'contrast_1e6_A2 = 34.65\nq_range_nm = [0.3, 6.0]\n[[family]]\nname = "X"\nradius_nm = 0.94\n'
+        '[[family]]\nname = "Y"\nradius_nm = 1.02\n'
+    )
     assert main(["-q", "families", str(data), "-o", str(tmp_path), "--config", str(cfg), "--no-plot"]) == 0
     doc = json.loads((tmp_path / "mix_families.json").read_text())
     assert doc["data"]["q_max_nm"] <= 6.0 and doc["volume_fraction_kind"] == "absolute"

@@ -39,8 +39,9 @@ def reduce_sample():
 @pytest.mark.parametrize("name", ["nuc230C", "nuc240C", "nuc270C"])
 def test_shipped_family_fractions(reduce_sample, name):
     cond = json.loads((DATA / "truth.json").read_text())["conditions"][name]
-    res = decompose(reduce_sample(name), contrast_1e6_A2=cond["contrast_1e6_A2"], q_range_nm=(0.3, 7.0),
-                    continuous=True)
+    res = decompose(
+        reduce_sample(name), contrast_1e6_A2=cond["contrast_1e6_A2"], q_range_nm=(0.3, 7.0), continuous=True
+    )
     total = cond["total_volume_fraction"]
     expected = {}
     for d in cond["distributions"]:

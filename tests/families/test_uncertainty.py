@@ -52,7 +52,10 @@ def test_refined_radii_widen_the_uncertainty():
     # refining radii inside +-0.02 nm trades off against the shares: the stated sigma must grow with it
     c = noisy_curves([gauss(0.94, 3.5e-4), gauss(1.02, 1.5e-4)], [2])[0]
     fixed = decompose(c, FAMS, contrast_1e6_A2=CONTRAST)
-    free = decompose(c, [Family(f.name, f.radius_nm, window_nm=(f.radius_nm - 0.02, f.radius_nm + 0.02)) for f in FAMS],
-                     contrast_1e6_A2=CONTRAST)
+    free = decompose(
+        c,
+        [Family(f.name, f.radius_nm, window_nm=(f.radius_nm - 0.02, f.radius_nm + 0.02)) for f in FAMS],
+        contrast_1e6_A2=CONTRAST,
+    )
     assert free.term("F094").share_std > 3 * fixed.term("F094").share_std
     assert abs(free.term("F094").share - 0.7) <= 2 * free.term("F094").share_std

@@ -73,8 +73,19 @@ def solve_bounded(f, intensity, sigma, p=None, fit_background=True):
     return s, b, c, chi2
 
 
-def mc_single(table, intensity, sigma, n_contrib, seed, max_iter, chi2_target, stag_window, stag_delta,
-              fit_background=True, p=None):
+def mc_single(
+    table,
+    intensity,
+    sigma,
+    n_contrib,
+    seed,
+    max_iter,
+    chi2_target,
+    stag_window,
+    stag_delta,
+    fit_background=True,
+    p=None,
+):
     """Reference McSAS repetition.  Returns (idx, s, b, chi2, iterations, accepted, reason, trace).
 
     Same random-number consumption as the kernel: n_contrib grid indices for the
@@ -82,6 +93,7 @@ def mc_single(table, intensity, sigma, n_contrib, seed, max_iter, chi2_target, s
     reason: 0 converged (chi2 <= target), 1 stagnated, 2 cap.  With a power-law
     basis ``p`` the (s, b, c) solve uses scipy's bounded least squares.
     """
+
     def solve(f):
         if p is None:
             return solve_scale_background(f, intensity, sigma, fit_background)

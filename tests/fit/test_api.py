@@ -183,14 +183,27 @@ def test_range_stats_match_scipy_moments():
     per = []
     for i in range(3):
         r = radii[i][(radii[i] >= 1.0) & (radii[i] <= 4.0)]
-        per.append([r.size * phi[i], r.mean(), r.var(), scipy.stats.skew(r), scipy.stats.kurtosis(r),
-                    np.sum(r**-2) / np.sum(r**-3)])
+        per.append(
+            [
+                r.size * phi[i],
+                r.mean(),
+                r.var(),
+                scipy.stats.skew(r),
+                scipy.stats.kurtosis(r),
+                np.sum(r**-2) / np.sum(r**-3),
+            ]
+        )
     per = np.array(per)
     np.testing.assert_allclose(
         [st.volume_fraction, st.mean_nm, st.variance_nm2, st.skew, st.excess_kurtosis, st.number_mean_nm],
-        per.mean(axis=0), rtol=1e-10)
-    np.testing.assert_allclose([st.volume_fraction_std, st.mean_nm_std, st.excess_kurtosis_std],
-                               per[:, [0, 1, 4]].std(axis=0, ddof=1), rtol=1e-10)
+        per.mean(axis=0),
+        rtol=1e-10,
+    )
+    np.testing.assert_allclose(
+        [st.volume_fraction_std, st.mean_nm_std, st.excess_kurtosis_std],
+        per[:, [0, 1, 4]].std(axis=0, ddof=1),
+        rtol=1e-10,
+    )
 
 
 def test_volume_histogram_counts_every_contribution_once():

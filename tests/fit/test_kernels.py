@@ -34,8 +34,13 @@ def _indices(seed, n, m):
 
 def test_splitmix64_matches_published_vector_and_reference():
     # first outputs of Vigna's splitmix64.c for seed 1234567 (a widely used test vector)
-    expected = [6457827717110365317, 3203168211198807973, 9817491932198370423,
-                4593380528125082431, 16408922859458223821]
+    expected = [
+        6457827717110365317,
+        3203168211198807973,
+        9817491932198370423,
+        4593380528125082431,
+        16408922859458223821,
+    ]
     assert _stream(np.uint64(1234567), 5).tolist() == expected
     r = ref.SplitMix64(1234567)
     assert [r.next() for _ in range(5)] == expected
@@ -66,8 +71,15 @@ def test_solve_scale_background_matches_lstsq(fit_background):
         n_neg += s_true < 0
         i_obs = s_true * f + rng.normal(0.2, 0.1) + rng.normal(0, sigma)
         w = 1 / sigma**2
-        s, b, chi2 = K.solve_scale_background(w.sum(), np.sum(w * i_obs), np.sum(w * i_obs**2), np.sum(w * f),
-                                              np.sum(w * f * f), np.sum(w * f * i_obs), fit_background)
+        s, b, chi2 = K.solve_scale_background(
+            w.sum(),
+            np.sum(w * i_obs),
+            np.sum(w * i_obs**2),
+            np.sum(w * f),
+            np.sum(w * f * f),
+            np.sum(w * f * i_obs),
+            fit_background,
+        )
         s_r, b_r, chi2_r = ref.solve_scale_background(f, i_obs, sigma, fit_background)
         assert s >= 0
         np.testing.assert_allclose([s, b], [s_r, b_r], rtol=1e-9, atol=1e-9)
@@ -110,17 +122,38 @@ def test_mc_single_follows_reference_trajectory(fit_background):
     f = np.zeros(q.size)
     info = np.zeros(K.N_INFO)
     trace = np.zeros(max_iter)
-    K.mc_single(table, w, w * i_obs, float(np.sum(w * i_obs**2)), n_contrib, seed, max_iter, target, window,
-                delta, fit_background, 50, idx, f, info, trace, np.zeros(q.size), False)
+    K.mc_single(
+        table,
+        w,
+        w * i_obs,
+        float(np.sum(w * i_obs**2)),
+        n_contrib,
+        seed,
+        max_iter,
+        target,
+        window,
+        delta,
+        fit_background,
+        50,
+        idx,
+        f,
+        info,
+        trace,
+        np.zeros(q.size),
+        False,
+    )
     r_idx, r_s, r_b, r_chi2, r_it, r_acc, r_reason, r_trace = ref.mc_single(
-        table, i_obs, sigma, n_contrib, int(seed), max_iter, target, window, delta, fit_background)
+        table, i_obs, sigma, n_contrib, int(seed), max_iter, target, window, delta, fit_background
+    )
     assert r_acc > 50  # the run moved, and the periodic rebuild (every 50 accepted) was exercised
     np.testing.assert_array_equal(idx, r_idx)
     np.testing.assert_allclose(trace, r_trace, rtol=1e-9)
     assert int(info[K.INFO_ITERATIONS]) == r_it == max_iter
     assert int(info[K.INFO_ACCEPTED]) == r_acc
     assert int(info[K.INFO_REASON]) == r_reason == K.STOP_CAP
-    np.testing.assert_allclose(info[[K.INFO_SCALE, K.INFO_BACKGROUND, K.INFO_CHI2]], [r_s, r_b, r_chi2], rtol=1e-8, atol=1e-12)
+    np.testing.assert_allclose(
+        info[[K.INFO_SCALE, K.INFO_BACKGROUND, K.INFO_CHI2]], [r_s, r_b, r_chi2], rtol=1e-8, atol=1e-12
+    )
     np.testing.assert_allclose(f, table[idx].sum(axis=0), rtol=1e-10)  # running sum equals the recomputed one
     assert np.all(np.diff(trace) <= 0)  # greedy: chi2 never increases
 
@@ -132,8 +165,26 @@ def test_mc_single_stops_converged_and_stagnated_like_reference():
     for target, window, delta, code in ((1.3 * dof, 100_000, 0.0, K.STOP_CHI2), (0.0, 200, 0.5, K.STOP_STAGNATION)):
         idx = np.zeros(30, np.int64)
         info = np.zeros(K.N_INFO)
-        K.mc_single(table, w, w * i_obs, float(np.sum(w * i_obs**2)), 30, np.uint64(11), 5000, target, window, delta,
-                    True, 10_000, idx, np.zeros(q.size), info, np.zeros(0), np.zeros(q.size), False)
+        K.mc_single(
+            table,
+            w,
+            w * i_obs,
+            float(np.sum(w * i_obs**2)),
+            30,
+            np.uint64(11),
+            5000,
+            target,
+            window,
+            delta,
+            True,
+            10_000,
+            idx,
+            np.zeros(q.size),
+            info,
+            np.zeros(0),
+            np.zeros(q.size),
+            False,
+        )
         r = ref.mc_single(table, i_obs, sigma, 30, 11, 5000, target, window, delta)
         assert int(info[K.INFO_REASON]) == r[6] == code
         assert int(info[K.INFO_ITERATIONS]) == r[4] < 5000
@@ -146,8 +197,25 @@ def _run_reps(table, w, wi, swii, seeds, n_contrib=40, max_iter=3000):
     idx = np.zeros((seeds.size, n_contrib), np.int64)
     f = np.zeros((seeds.size, table.shape[1]))
     info = np.zeros((seeds.size, K.N_INFO))
-    K.mc_repetitions(table, w, wi, swii, n_contrib, seeds, max_iter, 0.0, 1000, 0.01, True, 10_000, idx, f, info,
-                     np.zeros(table.shape[1]), False)
+    K.mc_repetitions(
+        table,
+        w,
+        wi,
+        swii,
+        n_contrib,
+        seeds,
+        max_iter,
+        0.0,
+        1000,
+        0.01,
+        True,
+        10_000,
+        idx,
+        f,
+        info,
+        np.zeros(table.shape[1]),
+        False,
+    )
     return idx, f, info
 
 
@@ -171,8 +239,26 @@ def test_repetitions_equal_single_runs_and_independent_of_thread_count():
     for i, sd in enumerate(seeds):
         idx = np.zeros(40, np.int64)
         info = np.zeros(K.N_INFO)
-        K.mc_single(table, w, wi, swii, 40, sd, 3000, 0.0, 1000, 0.01, True, 10_000, idx, np.zeros(q.size), info,
-                    np.zeros(0), np.zeros(q.size), False)
+        K.mc_single(
+            table,
+            w,
+            wi,
+            swii,
+            40,
+            sd,
+            3000,
+            0.0,
+            1000,
+            0.01,
+            True,
+            10_000,
+            idx,
+            np.zeros(q.size),
+            info,
+            np.zeros(0),
+            np.zeros(q.size),
+            False,
+        )
         np.testing.assert_array_equal(one[0][i], idx)
         np.testing.assert_array_equal(one[2][i], info)
     # different seeds give different runs
@@ -192,9 +278,20 @@ def test_solve_bounded3_matches_scipy_bvls(fit_background):
         s_true, c_true = rng.normal(1.0, 1.5), rng.normal(0.5, 1.0)  # either may be negative: bounds active
         i_obs = s_true * f + c_true * p + 0.3 + rng.normal(0, sigma)
         w = 1 / sigma**2
-        s, b, c, chi2 = K.solve_bounded3(np.sum(w * f * f), np.sum(w * f), np.sum(w * f * p), np.sum(w),
-                                         np.sum(w * p), np.sum(w * p * p), np.sum(w * f * i_obs), np.sum(w * i_obs),
-                                         np.sum(w * p * i_obs), np.sum(w * i_obs**2), fit_background, True)
+        s, b, c, chi2 = K.solve_bounded3(
+            np.sum(w * f * f),
+            np.sum(w * f),
+            np.sum(w * f * p),
+            np.sum(w),
+            np.sum(w * p),
+            np.sum(w * p * p),
+            np.sum(w * f * i_obs),
+            np.sum(w * i_obs),
+            np.sum(w * p * i_obs),
+            np.sum(w * i_obs**2),
+            fit_background,
+            True,
+        )
         rs, rb, rc, rchi2 = ref.solve_bounded(f, i_obs, sigma, p, fit_background)
         assert s >= 0 and c >= 0
         np.testing.assert_allclose(chi2, rchi2, rtol=1e-7, atol=1e-7)
@@ -212,8 +309,26 @@ def test_mc_single_with_power_law_follows_reference():
     idx = np.zeros(20, np.int64)
     info = np.zeros(K.N_INFO)
     trace = np.zeros(300)
-    K.mc_single(table, w, w * i_obs, float(np.sum(w * i_obs**2)), 20, np.uint64(5), 300, 0.0, 10_000, 0.0, True, 10_000,
-                idx, np.zeros(q.size), info, trace, p, True)
+    K.mc_single(
+        table,
+        w,
+        w * i_obs,
+        float(np.sum(w * i_obs**2)),
+        20,
+        np.uint64(5),
+        300,
+        0.0,
+        10_000,
+        0.0,
+        True,
+        10_000,
+        idx,
+        np.zeros(q.size),
+        info,
+        trace,
+        p,
+        True,
+    )
     r = ref.mc_single(table, i_obs, sigma, 20, 5, 300, 0.0, 10_000, 0.0, True, p=p)
     assert r[5] > 20
     np.testing.assert_array_equal(idx, r[0])

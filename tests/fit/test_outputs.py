@@ -39,8 +39,14 @@ def test_csv_and_json_outputs(tmp_path, curve):
     assert set(paths) == {"distribution", "fitcurve", "json", "plot"}
     assert paths["plot"].read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     cols, data = _read_csv(tmp_path / "s1_distribution.csv")
-    assert cols == ["r_lo_nm", "r_hi_nm", "volume_fraction", "volume_fraction_std", "min_visibility",
-                    "volume_fraction_resolved"]
+    assert cols == [
+        "r_lo_nm",
+        "r_hi_nm",
+        "volume_fraction",
+        "volume_fraction_std",
+        "min_visibility",
+        "volume_fraction_resolved",
+    ]
     np.testing.assert_allclose(data[:, 2], res.volume_fraction, rtol=1e-9)
     np.testing.assert_allclose(data[:, 0], res.bin_edges_nm[:-1], rtol=1e-9)
     assert data[:, 2].sum() == pytest.approx(1e-3, rel=0.1)  # absolute volume fraction of the truth
@@ -113,9 +119,28 @@ def test_nxcansas_copy_gets_analysis_group_and_input_is_untouched(tmp_path, curv
 
 def test_cli_fit_on_nxcansas_and_ascii(tmp_path, curve, capsys):
     src = write_nxcansas(tmp_path / "c.h5", curve)
-    rc = main(["fit", str(src), "-o", str(tmp_path / "o1"), "--seed", "4", "--contrast", str(CONTRAST_CDSE_ODE),
-               "--repetitions", "3", "--contributions", "120", "--range", "0.8", "2.0", "--bins", "25",
-               "--no-progress"])
+    rc = main(
+        [
+            "fit",
+            str(src),
+            "-o",
+            str(tmp_path / "o1"),
+            "--seed",
+            "4",
+            "--contrast",
+            str(CONTRAST_CDSE_ODE),
+            "--repetitions",
+            "3",
+            "--contributions",
+            "120",
+            "--range",
+            "0.8",
+            "2.0",
+            "--bins",
+            "25",
+            "--no-progress",
+        ]
+    )
     assert rc == 0
     printed = capsys.readouterr().out.strip()
     assert printed.endswith("c_fit.json")
@@ -123,8 +148,25 @@ def test_cli_fit_on_nxcansas_and_ascii(tmp_path, curve, capsys):
     assert doc["settings"]["n_bins"] == 25 and doc["ranges"][1]["r_lo_nm"] == 0.8
     assert (tmp_path / "o1" / "c_fit.h5").exists()
     asc = write_curve_ascii(tmp_path / "c.dat", curve)
-    rc = main(["fit", str(asc), "-o", str(tmp_path / "o2"), "--seed", "4", "--repetitions", "2",
-               "--q-range", "0.2", "5.0", "--r-range", "0.6", "10", "--no-progress"])
+    rc = main(
+        [
+            "fit",
+            str(asc),
+            "-o",
+            str(tmp_path / "o2"),
+            "--seed",
+            "4",
+            "--repetitions",
+            "2",
+            "--q-range",
+            "0.2",
+            "5.0",
+            "--r-range",
+            "0.6",
+            "10",
+            "--no-progress",
+        ]
+    )
     assert rc == 0
     doc = json.loads((tmp_path / "o2" / "c_fit.json").read_text())
     assert doc["settings"]["q_fitted_nm"][0] >= 0.2 and doc["settings"]["r_range_nm"] == [0.6, 10.0]
@@ -141,8 +183,20 @@ def test_cli_bad_input_exit_code(tmp_path, curve):
 def test_cli_strict_flags_non_convergence(tmp_path, curve):
     src = write_curve_ascii(tmp_path / "c.dat", curve)
     with pytest.warns(Warning) as rec:
-        rc = main(["fit", str(src), "-o", str(tmp_path / "o"), "--repetitions", "2", "--max-iterations", "20",
-                   "--strict", "--no-progress"])
+        rc = main(
+            [
+                "fit",
+                str(src),
+                "-o",
+                str(tmp_path / "o"),
+                "--repetitions",
+                "2",
+                "--max-iterations",
+                "20",
+                "--strict",
+                "--no-progress",
+            ]
+        )
     assert any("did not converge" in str(w.message) for w in rec)
     assert rc == 3
     doc = json.loads((tmp_path / "o" / "c_fit.json").read_text())
@@ -152,8 +206,22 @@ def test_cli_strict_flags_non_convergence(tmp_path, curve):
 
 def test_cli_background_option_and_no_progress_bar_without_tty(tmp_path, curve, capsys):
     src = write_curve_ascii(tmp_path / "c.dat", curve)
-    rc = main(["fit", str(src), "-o", str(tmp_path / "o"), "--seed", "5", "--repetitions", "2",
-               "--contributions", "100", "--background", "flat"])
+    rc = main(
+        [
+            "fit",
+            str(src),
+            "-o",
+            str(tmp_path / "o"),
+            "--seed",
+            "5",
+            "--repetitions",
+            "2",
+            "--contributions",
+            "100",
+            "--background",
+            "flat",
+        ]
+    )
     assert rc == 0
     err = capsys.readouterr().err
     assert "MC repetitions" not in err and "rep/s" not in err  # stderr is not a terminal under pytest
@@ -175,8 +243,26 @@ def test_cli_headerless_ascii_needs_q_unit(tmp_path):
     np.savetxt(src, np.column_stack([q_a, i, 0.01 * i + 1e-4]))
     # without a unit the file is refused (SasView would assume 1/A, we do not guess)
     assert main(["fit", str(src), "-o", str(tmp_path / "no"), "--repetitions", "2", "--no-progress"]) == 2
-    assert main(["fit", str(src), "-o", str(tmp_path / "ok"), "--q-unit", "1/A", "--repetitions", "2",
-                 "--contributions", "50", "--seed", "1", "--no-progress"]) == 0
+    assert (
+        main(
+            [
+                "fit",
+                str(src),
+                "-o",
+                str(tmp_path / "ok"),
+                "--q-unit",
+                "1/A",
+                "--repetitions",
+                "2",
+                "--contributions",
+                "50",
+                "--seed",
+                "1",
+                "--no-progress",
+            ]
+        )
+        == 0
+    )
     import json
 
     summary = json.loads(next((tmp_path / "ok").glob("*_fit.json")).read_text())
@@ -187,9 +273,31 @@ def test_cli_headerless_ascii_needs_q_unit(tmp_path):
 def test_cli_intensity_unit_for_ascii_stats_range_spellings_and_plot(tmp_path, curve):
     bare = Curve(curve.q, curve.intensity, curve.sigma, "arbitrary", "bare")
     src = write_curve_ascii(tmp_path / "bare.dat", bare)
-    rc = main(["fit", str(src), "-o", str(tmp_path / "o"), "--seed", "2", "--repetitions", "2", "--contributions",
-               "100", "--intensity-unit", "1/cm", "--contrast", "34.65", "--stats-range", "0.8", "2.0",
-               "--range", "2.0", "3.0", "--no-progress"])
+    rc = main(
+        [
+            "fit",
+            str(src),
+            "-o",
+            str(tmp_path / "o"),
+            "--seed",
+            "2",
+            "--repetitions",
+            "2",
+            "--contributions",
+            "100",
+            "--intensity-unit",
+            "1/cm",
+            "--contrast",
+            "34.65",
+            "--stats-range",
+            "0.8",
+            "2.0",
+            "--range",
+            "2.0",
+            "3.0",
+            "--no-progress",
+        ]
+    )
     assert rc == 0
     doc = json.loads((tmp_path / "o" / "bare_fit.json").read_text())
     assert doc["volume_fraction_kind"] == "absolute" and doc["data"]["intensity_unit"] == "1/cm"

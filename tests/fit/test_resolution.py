@@ -76,9 +76,21 @@ def test_bounded_solver_with_upper_bound_matches_scipy(use_b):
         ub = [np.inf] + ([np.inf] if use_b else []) + [c_max]
         ref = scipy.optimize.lsq_linear(a, y * np.sqrt(w), bounds=(lb, ub), method="bvls", tol=1e-14)
         ones = np.ones(n)
-        s, b, c, chi2 = K.solve_bounded3(np.sum(w * f * f), np.sum(w * f), np.sum(w * f * p), np.sum(w),
-                                         np.sum(w * p), np.sum(w * p * p), np.sum(w * f * y), np.sum(w * y),
-                                         np.sum(w * p * y), np.sum(w * y * y), use_b, True, c_max)
+        s, b, c, chi2 = K.solve_bounded3(
+            np.sum(w * f * f),
+            np.sum(w * f),
+            np.sum(w * f * p),
+            np.sum(w),
+            np.sum(w * p),
+            np.sum(w * p * p),
+            np.sum(w * f * y),
+            np.sum(w * y),
+            np.sum(w * p * y),
+            np.sum(w * y * y),
+            use_b,
+            True,
+            c_max,
+        )
         assert chi2 == pytest.approx(2 * ref.cost, rel=1e-7, abs=1e-9)
         assert c <= c_max + 1e-12 and s >= 0
         del ones
@@ -121,7 +133,9 @@ def test_small_radius_pile_is_reported_apart_with_a_warning():
     t = grid.truth("lognormal")
     q, i, s, _ = grid.curve("lognormal", 1.0, 0, t)
     with pytest.warns(FitWarning, match=r"below the resolvable radius 0\.36\d* nm"):
-        res = fit_arrays(q, i, s, r_range_nm=(np.pi / 10, np.pi / 0.2), contrast=grid.CONTRAST, intensity_unit="1/cm", seed=0)
+        res = fit_arrays(
+            q, i, s, r_range_nm=(np.pi / 10, np.pi / 0.2), contrast=grid.CONTRAST, intensity_unit="1/cm", seed=0
+        )
     whole, everything = res.ranges[0], res.ranges_all[0]
     assert everything.volume_fraction / t["phi"] - 1 > 0.08  # the pile is there in the raw MC distribution
     assert abs(whole.volume_fraction / t["phi"] - 1) < 0.05 and abs(whole.mean_nm / t["mean_nm"] - 1) < 0.03
@@ -129,7 +143,9 @@ def test_small_radius_pile_is_reported_apart_with_a_warning():
     assert unres / t["phi"] > 0.08
     assert res.total_volume_fraction[0] + unres == pytest.approx(everything.volume_fraction, rel=1e-9)
     doc = res.summary()
-    assert doc["resolvable_radius_nm"] == pytest.approx(res.resolvable_radius_nm) and doc["unresolved_volume_fraction"] > 0
+    assert (
+        doc["resolvable_radius_nm"] == pytest.approx(res.resolvable_radius_nm) and doc["unresolved_volume_fraction"] > 0
+    )
     assert any("resolvable radius" in w for w in doc["warnings"]) and "unresolved" in res.report()
     # the resolved histogram has no volume below the limit
     assert res.volume_fraction_resolved[res.bin_edges_nm[1:] <= res.resolvable_radius_nm].sum() == 0

@@ -23,16 +23,27 @@ REPO = Path(__file__).resolve().parents[2]
 DATA = REPO / "sample_data" / "cdse_series"
 CAL = REPO / "calibration"
 #: the [fit] section of pipelines/cdse_nucleation_series.toml
-PIPELINE_FIT = dict(contributions=300, repetitions=10, seed=20201122, q_range_nm=(0.3, 7.0), r_range_nm=(0.4, 4.0),
-                    n_bins=60, bin_scale="log")
+PIPELINE_FIT = dict(
+    contributions=300,
+    repetitions=10,
+    seed=20201122,
+    q_range_nm=(0.3, 7.0),
+    r_range_nm=(0.4, 4.0),
+    n_bins=60,
+    bin_scale="log",
+)
 
 
 @pytest.fixture(scope="module")
 def truth():
     cond = json.loads((DATA / "truth.json").read_text())["conditions"]["nuc190C"]
     (dist,) = cond["distributions"]
-    return {"mean_nm": cond["distribution_moments"][0]["mean_nm"], "phi": dist["volume_fraction"],
-            "contrast": cond["contrast_1e6_A2"], "curve": DATA / cond["truth_curve"]}
+    return {
+        "mean_nm": cond["distribution_moments"][0]["mean_nm"],
+        "phi": dist["volume_fraction"],
+        "contrast": cond["contrast_1e6_A2"],
+        "curve": DATA / cond["truth_curve"],
+    }
 
 
 @pytest.fixture(scope="module")

@@ -28,8 +28,15 @@ def simulate(specs, seed, rel_noise=0.01, background=0.01):
 
 
 def _fit(i_obs, sigma, seed, ranges, absolute=True):
-    return fit_arrays(Q_NM, i_obs, sigma, seed=seed, ranges_nm=ranges, contrast=CONTRAST_CDSE_ODE if absolute else None,
-               intensity_unit="1/cm" if absolute else "arbitrary")
+    return fit_arrays(
+        Q_NM,
+        i_obs,
+        sigma,
+        seed=seed,
+        ranges_nm=ranges,
+        contrast=CONTRAST_CDSE_ODE if absolute else None,
+        intensity_unit="1/cm" if absolute else "arbitrary",
+    )
 
 
 @pytest.mark.parametrize("seed", [0, 1])

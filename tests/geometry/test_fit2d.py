@@ -20,7 +20,6 @@ INFO: Refined tilt angle =       -0.560 degrees
 """
 
 
-
 def test_log_is_parsed_with_pixel_size_from_the_mm_line(tmp_path):
     p = tmp_path / "fit2d.txt"
     p.write_text("INFO: Beam centre = 1 2 (pixels)\nINFO: tilt angle = 9\n" + LOG)  # the last refinement wins
@@ -32,16 +31,27 @@ def test_log_is_parsed_with_pixel_size_from_the_mm_line(tmp_path):
 
 @pytest.mark.parametrize("tilt, plane", [(0.0, 0.0), (-0.56, 73.569), (3.0, -120.0)])
 def test_setfit2d_round_trip_gives_the_direct_beam_back(tilt, plane):
-    g = Fit2DGeometry(dist_mm=1031.657, center_x=387.772, center_y=808.37, tilt_deg=tilt, tilt_plane_deg=plane,
-                      wavelength_A=1.54)
+    g = Fit2DGeometry(
+        dist_mm=1031.657, center_x=387.772, center_y=808.37, tilt_deg=tilt, tilt_plane_deg=plane, wavelength_A=1.54
+    )
     ai = integrator_from_fit2d(g, "Pilatus1M")
     back = ai.getFit2D()
-    assert back["centerX"] == pytest.approx(g.center_x, abs=1e-6) and back["centerY"] == pytest.approx(g.center_y, abs=1e-6)
+    assert back["centerX"] == pytest.approx(g.center_x, abs=1e-6) and back["centerY"] == pytest.approx(
+        g.center_y, abs=1e-6
+    )
     assert back["directDist"] == pytest.approx(g.dist_mm, rel=1e-9)
     assert abs(back["tilt"]) == pytest.approx(abs(tilt), abs=1e-6)  # (tilt, plane) == (-tilt, plane + 180)
-    again = integrator_from_fit2d(Fit2DGeometry(dist_mm=back["directDist"], center_x=back["centerX"],
-                                                center_y=back["centerY"], tilt_deg=back["tilt"],
-                                                tilt_plane_deg=back["tiltPlanRotation"], wavelength_A=1.54), "Pilatus1M")
+    again = integrator_from_fit2d(
+        Fit2DGeometry(
+            dist_mm=back["directDist"],
+            center_x=back["centerX"],
+            center_y=back["centerY"],
+            tilt_deg=back["tilt"],
+            tilt_plane_deg=back["tiltPlanRotation"],
+            wavelength_A=1.54,
+        ),
+        "Pilatus1M",
+    )
     rows, cols = np.array([0.0, 500.0, 1042.0]), np.array([0.0, 700.0, 980.0])
     np.testing.assert_allclose(again.tth(rows, cols), ai.tth(rows, cols), rtol=1e-9)
     # the direct beam (2theta = 0) sits at the Fit2D centre: pixel centre (x, y) = (center - 0.5) in index units
@@ -50,8 +60,10 @@ def test_setfit2d_round_trip_gives_the_direct_beam_back(tilt, plane):
 
 
 def test_values_string_and_all_problems_at_once():
-    g = parse_fit2d_values("dist_mm=1031.657, center_x=387.772, center_y=808.37, tilt=-0.56, tilt_plane=73.569, "
-                           "wavelength_A=1.54, pixel_um=172")
+    g = parse_fit2d_values(
+        "dist_mm=1031.657, center_x=387.772, center_y=808.37, tilt=-0.56, tilt_plane=73.569, "
+        "wavelength_A=1.54, pixel_um=172"
+    )
     assert g.pixel_x_um == g.pixel_y_um == 172.0 and g.tilt_plane_deg == 73.569
     with pytest.raises(ValueError) as exc:
         parse_fit2d_values("dist_mm=abc, bogus=1, tilt=0")
@@ -83,7 +95,9 @@ def test_cli_writes_a_poni_that_pyfai_loads(tmp_path, capsys):
 
 def test_cli_reports_every_problem_and_writes_nothing(tmp_path, capsys):
     out = tmp_path / "no_such_dir" / "x.poni"
-    rc = main(["geometry", "--from-fit2d", "dist_mm=-1,center_x=1,center_y=2", "--detector", "Pilatus1M", "-o", str(out)])
+    rc = main(
+        ["geometry", "--from-fit2d", "dist_mm=-1,center_x=1,center_y=2", "--detector", "Pilatus1M", "-o", str(out)]
+    )
     assert rc == 2
     err = capsys.readouterr().err
     assert "distance -1.0 mm must be > 0" in err and "no_such_dir" in err and "nothing written" in err
@@ -93,5 +107,11 @@ def test_cli_reports_every_problem_and_writes_nothing(tmp_path, capsys):
 @needs_real
 def test_real_fit2d_log():
     g = read_fit2d(REAL / "calibration_fit2d.txt")
-    assert (g.center_x, g.center_y, g.dist_mm, g.tilt_deg, g.tilt_plane_deg) == (387.772, 808.370, 1031.657, -0.56, 73.569)
+    assert (g.center_x, g.center_y, g.dist_mm, g.tilt_deg, g.tilt_plane_deg) == (
+        387.772,
+        808.370,
+        1031.657,
+        -0.56,
+        73.569,
+    )
     assert fit2d_to_poni  # used by the reduction test in tests/reduce/test_beamline_frames.py

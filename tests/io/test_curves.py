@@ -10,7 +10,9 @@ from saxs_mc.io.nxcansas import write_nxcansas
 
 def _curve():
     q = np.linspace(0.1, 5, 40)
-    return Curve(q=q, intensity=np.exp(-q), sigma=0.01 + 0 * q, intensity_unit="1/cm", title="s1", metadata={"T_C": 25.0})
+    return Curve(
+        q=q, intensity=np.exp(-q), sigma=0.01 + 0 * q, intensity_unit="1/cm", title="s1", metadata={"T_C": 25.0}
+    )
 
 
 def test_ascii_round_trip(tmp_path):

@@ -21,7 +21,9 @@ def _frames(n=5, seed=0):
 @pytest.fixture()
 def edf_folder(tmp_path):
     for k, img in enumerate(_frames()):
-        EdfImage(data=img, header={"Intensity1ShutCor": str(1e9 + k), "Title": f"f{k}"}).write(str(tmp_path / f"s_{k:05d}.edf"))
+        EdfImage(data=img, header={"Intensity1ShutCor": str(1e9 + k), "Title": f"f{k}"}).write(
+            str(tmp_path / f"s_{k:05d}.edf")
+        )
     return tmp_path
 
 
@@ -244,8 +246,18 @@ def test_nxdata_group_is_followed_to_its_signal(tmp_path):
     np.testing.assert_array_equal(read_frame(refs[0]).data, _frames(2)[1])
 
 
-@pytest.mark.parametrize("text, value", [("10.0000000 s", 10.0), ("1080457 counts", 1080457.0), ("1.54987 A", 1.54987e-10),
-                                         ("0.55", 0.55), ("12 ms", 0.012), (3, 3.0), ("1031.657 mm", 1.031657)])
+@pytest.mark.parametrize(
+    "text, value",
+    [
+        ("10.0000000 s", 10.0),
+        ("1080457 counts", 1080457.0),
+        ("1.54987 A", 1.54987e-10),
+        ("0.55", 0.55),
+        ("12 ms", 0.012),
+        (3, 3.0),
+        ("1031.657 mm", 1.031657),
+    ],
+)
 def test_header_numbers_with_units(text, value):
     from saxs_mc.io.frames import header_number
 

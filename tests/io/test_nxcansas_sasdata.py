@@ -19,9 +19,14 @@ def _curve(unit="1/cm"):
 @pytest.mark.parametrize("q_unit, factor", [("1/nm", 0.1), ("1/A", 0.1)])
 def test_sasdata_reads_q_i_idev_with_units(tmp_path, q_unit, factor):
     c = _curve()
-    p = write_nxcansas(tmp_path / "c.h5", c, provenance={"x": 1}, q_unit=q_unit,
-                       sample={"name": "s", "thickness_cm": 0.15, "transmission": 0.68, "temperature_C": 230.0},
-                       instrument={"wavelength_m": 1e-10, "sdd_m": 0.55, "pixel_size_m": (172e-6, 172e-6)})
+    p = write_nxcansas(
+        tmp_path / "c.h5",
+        c,
+        provenance={"x": 1},
+        q_unit=q_unit,
+        sample={"name": "s", "thickness_cm": 0.15, "transmission": 0.68, "temperature_C": 230.0},
+        instrument={"wavelength_m": 1e-10, "sdd_m": 0.55, "pixel_size_m": (172e-6, 172e-6)},
+    )
     (d,) = Loader().load(str(p))
     np.testing.assert_allclose(d.x, c.q * factor, rtol=1e-12)  # sasdata works in 1/A
     np.testing.assert_allclose(d.y, c.intensity, rtol=1e-12)
@@ -95,10 +100,17 @@ def test_unknown_intensity_unit_is_arbitrary_with_a_warning(tmp_path, caplog):
 def test_sasdata_reads_direct_beam_centre_sdd_and_the_normalisation_statement(tmp_path):
     """Issue 9 item 5: beam_center_x/y and SDD are the direct-beam values the writer is given (getFit2D's)."""
     c = _curve("arbitrary")
-    p = write_nxcansas(tmp_path / "g.h5", c, instrument={"wavelength_m": 1.54e-10, "sdd_m": 1.031657,
-                                                         "pixel_size_m": (172e-6, 172e-6),
-                                                         "beam_center_px": (387.772, 808.37)},
-                       description="intensity divided by exposure time; arbitrary units")
+    p = write_nxcansas(
+        tmp_path / "g.h5",
+        c,
+        instrument={
+            "wavelength_m": 1.54e-10,
+            "sdd_m": 1.031657,
+            "pixel_size_m": (172e-6, 172e-6),
+            "beam_center_px": (387.772, 808.37),
+        },
+        description="intensity divided by exposure time; arbitrary units",
+    )
     (d,) = Loader().load(str(p))
     det = d.detector[0]
     assert det.distance == pytest.approx(1031.657) and det.distance_unit == "mm"

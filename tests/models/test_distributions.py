@@ -31,7 +31,9 @@ def test_discretize_conserves_volume_fraction():
 def test_narrow_gaussian_approaches_monodisperse_scattering():
     q = np.linspace(0.1, 6, 100)
     mono = make_distribution({"kind": "monodisperse", "radius_nm": 1.0, "volume_fraction": 1e-3}).dsigma(q, 34.65)
-    narrow = make_distribution({"kind": "gaussian", "mean_nm": 1.0, "sd_nm": 1e-3, "volume_fraction": 1e-3}).dsigma(q, 34.65)
+    narrow = make_distribution({"kind": "gaussian", "mean_nm": 1.0, "sd_nm": 1e-3, "volume_fraction": 1e-3}).dsigma(
+        q, 34.65
+    )
     np.testing.assert_allclose(narrow, mono, rtol=1e-4, atol=1e-5 * mono.max())
 
 
@@ -59,6 +61,7 @@ def _dsigma_quad(d, q_nm, contrast):
     lo, hi = d.support_nm()
     out = []
     for q in q_nm:
+
         def f(u, q=q):
             r = math.exp(u)
             return float(d.pdf(r)) * r * float(sphere_volume_cm3(r)) * float(sphere_form_factor(np.array([q]), r)[0])
@@ -85,8 +88,14 @@ def test_broad_lognormal_mean_radius_with_400_bins():
 
 
 def test_numpy_numbers_are_accepted_and_stored_as_floats():
-    d = make_distribution({"kind": "gaussian", "mean_nm": np.float32(0.94), "sd_nm": np.float64(0.04),
-                           "volume_fraction": np.float64(2e-3)})
+    d = make_distribution(
+        {
+            "kind": "gaussian",
+            "mean_nm": np.float32(0.94),
+            "sd_nm": np.float64(0.04),
+            "volume_fraction": np.float64(2e-3),
+        }
+    )
     e = make_distribution({"kind": "uniform", "min_nm": np.int64(1), "max_nm": np.int32(2), "volume_fraction": 1e-4})
     assert type(d.params["mean_nm"]) is float and d.params["mean_nm"] == pytest.approx(0.94, rel=1e-7)
     assert e.to_dict() == {"kind": "uniform", "min_nm": 1.0, "max_nm": 2.0, "volume_fraction": 1e-4, "label": ""}

@@ -54,12 +54,15 @@ def test_water_sld_equals_electron_density_times_r_e():
     assert 0 < im < 0.01 * re
 
 
-@pytest.mark.parametrize("name, electrons, molar_mass", [
-    ("octadecene", 18 * 6 + 36, 18 * M_C + 36 * M_H),
-    ("toluene", 7 * 6 + 8, 7 * M_C + 8 * M_H),
-    ("hexane", 6 * 6 + 14, 6 * M_C + 14 * M_H),
-    ("SiO2", 14 + 16, M_SI + 2 * M_O),
-])
+@pytest.mark.parametrize(
+    "name, electrons, molar_mass",
+    [
+        ("octadecene", 18 * 6 + 36, 18 * M_C + 36 * M_H),
+        ("toluene", 7 * 6 + 8, 7 * M_C + 8 * M_H),
+        ("hexane", 6 * 6 + 14, 6 * M_C + 14 * M_H),
+        ("SiO2", 14 + 16, M_SI + 2 * M_O),
+    ],
+)
 def test_light_materials_follow_their_electron_density(name, electrons, molar_mass):
     mat = PRESETS[name]
     re, _ = xray_sld(name, energy_keV=17.0)
@@ -86,8 +89,9 @@ def test_density_scales_the_sld_linearly():
 
 
 def test_formula_with_density_and_mapping_forms():
-    c = contrast({"formula": "InP", "density_g_cm3": 4.81, "name": "InP"}, "C7H8", energy_keV=12.4,
-                 solvent_density_g_cm3=0.867)
+    c = contrast(
+        {"formula": "InP", "density_g_cm3": 4.81, "name": "InP"}, "C7H8", energy_keV=12.4, solvent_density_g_cm3=0.867
+    )
     assert c.particle.name == "InP" and c.solvent.formula == "C7H8"
     assert c.sld_solvent_1e6_A2 == pytest.approx(xray_sld("toluene", energy_keV=12.4)[0], rel=1e-9)
 

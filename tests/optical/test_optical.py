@@ -90,16 +90,23 @@ def test_reader_columns_separators_and_order(tmp_path):
     assert sp2.names == ("u",) and sp2.wavelength_nm[0] == 300
 
 
-@pytest.mark.parametrize("header, first, msg", [
-    ("energy_eV,absorbance", None, r"photon energy \(eV\)"),
-    (None, "ev", "photon energy in eV"),
-    (None, "random", "no wavelength column"),
-    (None, "big", "not a UV-Vis wavelength in nm"),
-])
+@pytest.mark.parametrize(
+    "header, first, msg",
+    [
+        ("energy_eV,absorbance", None, r"photon energy \(eV\)"),
+        (None, "ev", "photon energy in eV"),
+        (None, "random", "no wavelength column"),
+        (None, "big", "not a UV-Vis wavelength in nm"),
+    ],
+)
 def test_reader_errors_say_what_is_wrong(tmp_path, header, first, msg):
     n = 100
-    x = {"ev": np.linspace(1.5, 3.5, n), "random": np.random.default_rng(1).random(n), "big": np.linspace(5e3, 9e3, n),
-         None: np.linspace(400, 700, n)}[first]
+    x = {
+        "ev": np.linspace(1.5, 3.5, n),
+        "random": np.random.default_rng(1).random(n),
+        "big": np.linspace(5e3, 9e3, n),
+        None: np.linspace(400, 700, n),
+    }[first]
     path = _write(tmp_path / "bad.csv", x, [np.ones(n)], header=header)
     with pytest.raises(ValueError, match=msg) as exc:
         read_spectra(path)
@@ -116,8 +123,20 @@ def test_write_spectra_is_deterministic_and_matches_shipped(tmp_path):
 
 
 def test_cli_optical(tmp_path, capsys):
-    rc = main(["-q", "optical", str(SHIPPED / "nuc230C.csv"), str(SHIPPED / "nuc280C.csv"), "-o", str(tmp_path),
-               "--family", "A:437:5", "--family", "B:465:5"])
+    rc = main(
+        [
+            "-q",
+            "optical",
+            str(SHIPPED / "nuc230C.csv"),
+            str(SHIPPED / "nuc280C.csv"),
+            "-o",
+            str(tmp_path),
+            "--family",
+            "A:437:5",
+            "--family",
+            "B:465:5",
+        ]
+    )
     assert rc == 0
     doc = json.loads((tmp_path / "nuc230C_optical.json").read_text())
     assert [p["family"] for p in doc["spectra"][0]["peaks"]] == ["B", "A"] and len(doc["input"]["sha256"]) == 64

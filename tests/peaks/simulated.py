@@ -34,14 +34,20 @@ def q_grid(n=700, q_min=0.1, q_max=7.0):
 
 def lamellar_curve(seed=0, heights=(0.4, 0.12), fwhm=(0.06, 0.09), n=700):
     q = q_grid(n)
-    clean = precursor_background(q) + pseudo_voigt(q, 1.84, fwhm[0], heights[0]) + pseudo_voigt(q, 3.69, fwhm[1], heights[1])
+    clean = (
+        precursor_background(q)
+        + pseudo_voigt(q, 1.84, fwhm[0], heights[0])
+        + pseudo_voigt(q, 3.69, fwhm[1], heights[1])
+    )
     i, s = noisy(q, clean, seed=seed)
     return q, i, s
 
 
 def sphere_curve(radius_nm=1.5, rel_sd=0.07, seed=0, n=600, q_min=0.1, q_max=7.0, rel=0.01):
     q = np.linspace(q_min, q_max, n)
-    dist = make_distribution({"kind": "gaussian", "mean_nm": radius_nm, "sd_nm": rel_sd * radius_nm, "volume_fraction": 1e-3})
+    dist = make_distribution(
+        {"kind": "gaussian", "mean_nm": radius_nm, "sd_nm": rel_sd * radius_nm, "volume_fraction": 1e-3}
+    )
     clean = dist.dsigma(q, CONTRAST_CDSE_ODE) + 1e-3
     i, s = noisy(q, clean, rel=rel, floor=2e-4, seed=seed)
     return q, i, s

@@ -124,7 +124,6 @@ def test_inputs_not_mutated():
         np.testing.assert_array_equal(a, b)
 
 
-
 def test_narrow_peak_on_sphere_curve_is_found():
     """A Bragg peak riding on form-factor oscillations is found; the oscillations are not."""
     q, i, s = sphere_curve(1.5, 0.07, seed=5)

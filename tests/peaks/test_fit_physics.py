@@ -43,16 +43,30 @@ def test_coherence_length_is_scherrer_formula():
     assert find_peaks(q, i, s).peaks[0].coherence_length_nm == pytest.approx(2 * math.pi * 0.9 / 0.06, rel=0.15)
 
 
-@pytest.mark.parametrize("background", [
-    "steep_power_law", "sloped_line",
-    pytest.param("form_factor_decay", marks=pytest.mark.xfail(strict=True, reason=(
-        "known weakness (also in 4fb26e7): on a Gaussian (Guinier-like) decay the candidates merge into one "
-        "0.9-5 1/nm window whose fit has no covariance, and a 20-sigma peak is lost"))),
-])
+@pytest.mark.parametrize(
+    "background",
+    [
+        "steep_power_law",
+        "sloped_line",
+        pytest.param(
+            "form_factor_decay",
+            marks=pytest.mark.xfail(
+                strict=True,
+                reason=(
+                    "known weakness (also in 4fb26e7): on a Gaussian (Guinier-like) decay the candidates merge into one "
+                    "0.9-5 1/nm window whose fit has no covariance, and a 20-sigma peak is lost"
+                ),
+            ),
+        ),
+    ],
+)
 def test_peak_recovered_on_varied_baselines(background):
     q = np.linspace(0.3, 5.0, 700)
-    bg = {"steep_power_law": 5e-2 * q**-4.0 + 0.02, "sloped_line": 3.0 - 0.5 * q,
-          "form_factor_decay": 10.0 * np.exp(-((q * 1.2) ** 2) / 3.0) + 0.05}[background]
+    bg = {
+        "steep_power_law": 5e-2 * q**-4.0 + 0.02,
+        "sloped_line": 3.0 - 0.5 * q,
+        "form_factor_decay": 10.0 * np.exp(-((q * 1.2) ** 2) / 3.0) + 0.05,
+    }[background]
     height = 0.3 * float(np.interp(2.5, q, bg)) + 0.05
     i, s = noisy(q, bg + pseudo_voigt(q, 2.5, 0.08, height), seed=22)
     pk = find_peaks(q, i, s)
@@ -105,14 +119,17 @@ def test_nonfinite_and_shape_errors():
         find_peaks(q - 1.0, i, s)
 
 
-@pytest.mark.parametrize("kw,match", [
-    ({"min_significance": 0}, "min_significance must be a positive finite number"),
-    ({"max_fwhm_nm": float("nan")}, "max_fwhm_nm must be a positive"),
-    ({"min_height_snr": -1.0}, "min_height_snr must be a finite number >= 0"),
-    ({"max_candidates": 0}, "max_candidates must be a positive int"),
-    ({"max_candidates": True}, "max_candidates must be a positive int"),
-    ({"profile": "triangle"}, r"profile='triangle'; use one of"),
-])
+@pytest.mark.parametrize(
+    "kw,match",
+    [
+        ({"min_significance": 0}, "min_significance must be a positive finite number"),
+        ({"max_fwhm_nm": float("nan")}, "max_fwhm_nm must be a positive"),
+        ({"min_height_snr": -1.0}, "min_height_snr must be a finite number >= 0"),
+        ({"max_candidates": 0}, "max_candidates must be a positive int"),
+        ({"max_candidates": True}, "max_candidates must be a positive int"),
+        ({"profile": "triangle"}, r"profile='triangle'; use one of"),
+    ],
+)
 def test_bad_settings_fail_before_work(kw, match):
     with pytest.raises(ValueError, match=match):
         find_peaks([1.0], [1.0], [1.0], **kw)  # settings are checked before the (too short) data

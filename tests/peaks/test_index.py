@@ -92,8 +92,15 @@ def test_true_sets_accepted_random_sets_unindexed():
     of the random sets were given a phase.
     """
     rng = np.random.default_rng(2024)
-    true_sets = [("lamellar", [1, 4]), ("lamellar", [1, 4, 9]), ("hexagonal", [1, 3, 4, 7]), ("Im3m", [2, 4, 6, 8]),
-                 ("Pn3m", [2, 3, 4, 6]), ("Ia3d", [6, 8, 14, 16]), ("Fm3m", [3, 4, 8, 11])]
+    true_sets = [
+        ("lamellar", [1, 4]),
+        ("lamellar", [1, 4, 9]),
+        ("hexagonal", [1, 3, 4, 7]),
+        ("Im3m", [2, 4, 6, 8]),
+        ("Pn3m", [2, 3, 4, 6]),
+        ("Ia3d", [6, 8, 14, 16]),
+        ("Fm3m", [3, 4, 8, 11]),
+    ]
     for name, ns in true_sets:
         ok = 0
         for _ in range(40):

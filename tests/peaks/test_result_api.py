@@ -73,7 +73,9 @@ def test_plot_into_given_axes(lamellar):
 def test_close_peak_labels_do_not_overlap(lamellar):
     """Six Bragg peaks within 0.25 1/nm: their d labels are stacked, not overlapping."""
     p0 = lamellar.peaks[0]
-    close = tuple(dataclasses.replace(p0, q_nm=q, d_nm=2 * np.pi / q, order="") for q in (1.70, 1.74, 1.78, 1.82, 1.88, 1.95))
+    close = tuple(
+        dataclasses.replace(p0, q_nm=q, d_nm=2 * np.pi / q, order="") for q in (1.70, 1.74, 1.78, 1.82, 1.88, 1.95)
+    )
     pk = dataclasses.replace(lamellar, peaks=close)
     ax = pk.plot()
     fig = ax.figure

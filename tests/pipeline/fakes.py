@@ -68,8 +68,14 @@ def reduce_step(ctx: StepContext) -> dict:
     curve = Curve(Q, inten, 0.01 * inten, "1/cm", s["title"], {"radius_nm": r, "width_nm": w})
     dat = write_curve_ascii(ctx.outdir / f"{s['title']}.dat", curve)
     js = write_json_atomic(ctx.outdir / f"{s['title']}.json", {"radius_nm": r, "width_nm": w})
-    return {"outputs": {"curve": dat, "pickle": js}, "n_frames": len(frames), "n_rejected": 0, "rejected": [],
-            "intensity_unit": "1/cm", "pid": os.getpid()}
+    return {
+        "outputs": {"curve": dat, "pickle": js},
+        "n_frames": len(frames),
+        "n_rejected": 0,
+        "rejected": [],
+        "intensity_unit": "1/cm",
+        "pid": os.getpid(),
+    }
 
 
 def subtract_step(ctx: StepContext) -> dict:
@@ -98,10 +104,20 @@ def fit_step(ctx: StepContext) -> dict:
     vf /= vf.sum()
     q = Q
     model = 1.0 + r0 * np.exp(-((q * w) ** 2))
-    digest = {"radius_edges_nm": edges.tolist(), "radius_centers_nm": c.tolist(), "volume_fraction": vf.tolist(),
-              "volume_fraction_std": (0.02 * vf).tolist(), "bin_scale": "log", "q_nm": q.tolist(),
-              "intensity": model.tolist(), "sigma": (0.01 * model).tolist(), "model": model.tolist(),
-              "chi2_r": float(1.0 + 0.01 * rng.random()), "seed": s["seed"], "intensity_unit": "1/cm"}
+    digest = {
+        "radius_edges_nm": edges.tolist(),
+        "radius_centers_nm": c.tolist(),
+        "volume_fraction": vf.tolist(),
+        "volume_fraction_std": (0.02 * vf).tolist(),
+        "bin_scale": "log",
+        "q_nm": q.tolist(),
+        "intensity": model.tolist(),
+        "sigma": (0.01 * model).tolist(),
+        "model": model.tolist(),
+        "chi2_r": float(1.0 + 0.01 * rng.random()),
+        "seed": s["seed"],
+        "intensity_unit": "1/cm",
+    }
     d = write_json_atomic(ctx.outdir / f"{s['sample']}_digest.json", digest)
     return {"outputs": {"digest": d}, "chi2_r": digest["chi2_r"], "pid": os.getpid()}
 
@@ -111,11 +127,21 @@ def peaks_step(ctx: StepContext) -> dict:
     s = ctx.settings
     peaks = []
     if s["role"] == "blank" and s.get("temperature_C", 999) < 75:
-        peaks = [{"q_nm": 1.84, "d_nm": 2 * np.pi / 1.84, "fwhm": 0.08, "area": 1.0 / (1 + s["temperature_C"]),
-                  "significance": 50.0}]
+        peaks = [
+            {
+                "q_nm": 1.84,
+                "d_nm": 2 * np.pi / 1.84,
+                "fwhm": 0.08,
+                "area": 1.0 / (1 + s["temperature_C"]),
+                "significance": 50.0,
+            }
+        ]
     out = write_json_atomic(ctx.outdir / f"{s['name']}_peaks.json", {"peaks": peaks})
-    return {"outputs": {"json": out}, "peaks": peaks,
-            "phase": {"name": "lamellar" if peaks else "none", "lattice_nm": 3.41 if peaks else None}}
+    return {
+        "outputs": {"json": out},
+        "peaks": peaks,
+        "phase": {"name": "lamellar" if peaks else "none", "lattice_nm": 3.41 if peaks else None},
+    }
 
 
 def mesophase_step(ctx: StepContext) -> dict:
@@ -147,11 +173,27 @@ def _fake_terms(families: list[dict], r0: float, w: float) -> list[dict]:
         else:
             t = (r0 - radii[k - 1]) / (radii[k] - radii[k - 1])
             shares[k - 1], shares[k] = 1.0 - t, t
-    terms = [{"name": f["name"], "kind": "family", "status": "present" if x > 0.005 else "absent",
-              "share": x if x > 0.005 else 0.0, "share_std": FAKE_SHARE_REL_STD * x + 0.01,
-              "share_upper": None if x > 0.005 else 0.03} for f, x in zip(families, shares)]
-    terms.append({"name": "continuous", "kind": "continuous", "status": "present" if cont else "absent",
-                  "share": cont, "share_std": 0.01, "share_upper": None})
+    terms = [
+        {
+            "name": f["name"],
+            "kind": "family",
+            "status": "present" if x > 0.005 else "absent",
+            "share": x if x > 0.005 else 0.0,
+            "share_std": FAKE_SHARE_REL_STD * x + 0.01,
+            "share_upper": None if x > 0.005 else 0.03,
+        }
+        for f, x in zip(families, shares)
+    ]
+    terms.append(
+        {
+            "name": "continuous",
+            "kind": "continuous",
+            "status": "present" if cont else "absent",
+            "share": cont,
+            "share_std": 0.01,
+            "share_upper": None,
+        }
+    )
     return terms
 
 
@@ -162,8 +204,7 @@ def families_step(ctx: StepContext) -> dict:
     params = json.loads(ctx.upstream_output(f"subtract/{s['sample']}", "pickle").read_text())
     terms = _fake_terms(s["families"], params["radius_nm"], params["width_nm"])
     out = write_json_atomic(ctx.outdir / f"{s['sample']}_families.json", {"terms": terms})
-    return {"outputs": {"json": out}, "terms": terms, "resolvable_radius_nm": 0.42, "chi2_r": 1.0,
-            "warnings": []}
+    return {"outputs": {"json": out}, "terms": terms, "resolvable_radius_nm": 0.42, "chi2_r": 1.0, "warnings": []}
 
 
 #: the sample whose fake decomposition / spectrum read-out fails in :func:`failing_families_step` / ...
@@ -191,8 +232,14 @@ def optical_step(ctx: StepContext) -> dict:
     for line in Path(s["spectrum"]).read_text().splitlines():
         kv = dict(tok.split("=", 1) for tok in line.split() if "=" in tok)
         if "nm" in kv:
-            peaks.append({"wavelength_nm": float(kv["nm"]), "height": float(kv.get("height", 0.1)),
-                          "family": kv.get("family"), "diameter_nm": float(kv["d"]) if "d" in kv else None})
+            peaks.append(
+                {
+                    "wavelength_nm": float(kv["nm"]),
+                    "height": float(kv.get("height", 0.1)),
+                    "family": kv.get("family"),
+                    "diameter_nm": float(kv["d"]) if "d" in kv else None,
+                }
+            )
     out = write_json_atomic(ctx.outdir / f"{s['sample']}_optical.json", {"peaks": peaks})
     return {"outputs": {"json": out}, "spectrum": s["sample"], "peaks": peaks, "warnings": []}
 
@@ -211,21 +258,41 @@ FAKE_FUNCS = {
 
 # ----------------------------------------------------------------------
 #: (nucleation T, mean radius, width): quantized families at low T, broad growth at high T
-SERIES = [(190, 0.87, 0.02), (200, 0.94, 0.02), (210, 0.94, 0.02), (220, 0.94, 0.02), (240, 1.02, 0.02),
-          (250, 1.15, 0.12), (260, 1.28, 0.13), (280, 1.60, 0.15)]
+SERIES = [
+    (190, 0.87, 0.02),
+    (200, 0.94, 0.02),
+    (210, 0.94, 0.02),
+    (220, 0.94, 0.02),
+    (240, 1.02, 0.02),
+    (250, 1.15, 0.12),
+    (260, 1.28, 0.13),
+    (280, 1.60, 0.15),
+]
 
 
 #: the reference study's population windows (MSC families and regular NCs), as the shipped CdSe config writes them
 CDSE_POPULATIONS_TOML = "".join(
     f'[[fit.populations]]\nname = "{w.name}"\nr_min_nm = {w.r_min_nm}\n'
     + (f"r_max_nm = {w.r_max_nm}\n" if w.r_max_nm != float("inf") else "")
-    + (f'family_radius_nm = {w.family_radius_nm}\nlabel = "{w.label}"\nabsorption_nm = {w.absorption_nm}\n'
-       if w.family_radius_nm is not None else "")
-    for w in DEFAULT_POPULATIONS)
+    + (
+        f'family_radius_nm = {w.family_radius_nm}\nlabel = "{w.label}"\nabsorption_nm = {w.absorption_nm}\n'
+        if w.family_radius_nm is not None
+        else ""
+    )
+    for w in DEFAULT_POPULATIONS
+)
 
 
-def make_experiment(tmp: Path, *, series=SERIES, n_frames: int = 2, fail: tuple[str, ...] = (),
-                    extra: str = "", blanks=(230, 25, 100), populations: bool = True) -> Path:
+def make_experiment(
+    tmp: Path,
+    *,
+    series=SERIES,
+    n_frames: int = 2,
+    fail: tuple[str, ...] = (),
+    extra: str = "",
+    blanks=(230, 25, 100),
+    populations: bool = True,
+) -> Path:
     """Write fake frames, calibration files and a config (with the CdSe population windows unless
     ``populations=False``); return the config path."""
     data = tmp / "data"
@@ -233,11 +300,21 @@ def make_experiment(tmp: Path, *, series=SERIES, n_frames: int = 2, fail: tuple[
     (tmp / "cal" / "geom.poni").write_text("Distance: 0.55\n")
     (tmp / "cal" / "mask.edf").write_text("mask")
     lines = [
-        "schema_version = 1", 'name = "fake_series"',
-        "[geometry]", 'poni = "cal/geom.poni"', 'mask = "cal/mask.edf"',
-        "[fit]", "contributions = 10", "repetitions = 2", "seed = 7", CDSE_POPULATIONS_TOML if populations else "",
-        "[output]", 'dir = "out"', "figures = false",  # the engine tests do not need matplotlib
-        "[execution]", "n_workers = 1",
+        "schema_version = 1",
+        'name = "fake_series"',
+        "[geometry]",
+        'poni = "cal/geom.poni"',
+        'mask = "cal/mask.edf"',
+        "[fit]",
+        "contributions = 10",
+        "repetitions = 2",
+        "seed = 7",
+        CDSE_POPULATIONS_TOML if populations else "",
+        "[output]",
+        'dir = "out"',
+        "figures = false",  # the engine tests do not need matplotlib
+        "[execution]",
+        "n_workers = 1",
     ]
     for t, r, w in series:
         name = f"nuc{t}C"
@@ -245,9 +322,16 @@ def make_experiment(tmp: Path, *, series=SERIES, n_frames: int = 2, fail: tuple[
         d.mkdir(parents=True, exist_ok=True)
         for i in range(n_frames):
             (d / f"{name}_{i:05d}.edf").write_text(
-                f"radius_nm={r} width_nm={w} frame={i}" + (" FAIL" if name in fail and i == 0 else ""))
-        lines += ["[[samples]]", f'name = "{name}"', f'frames = "data/{name}/*.edf"',
-                  f"nucleation_temperature_C = {t}", "growth_temperature_C = 230", "reaction_time_s = 1.5"]
+                f"radius_nm={r} width_nm={w} frame={i}" + (" FAIL" if name in fail and i == 0 else "")
+            )
+        lines += [
+            "[[samples]]",
+            f'name = "{name}"',
+            f'frames = "data/{name}/*.edf"',
+            f"nucleation_temperature_C = {t}",
+            "growth_temperature_C = 230",
+            "reaction_time_s = 1.5",
+        ]
     for t in blanks:
         name = f"blank_{t:03d}C"
         d = data / name

@@ -25,7 +25,7 @@ def test_valid_fake_config(tmp_path):
     cfg = load_config(make_experiment(tmp_path))
     assert [s.name for s in cfg.samples][:2] == ["nuc190C", "nuc200C"]
     assert all(cfg.blank_for(s).name == "blank_230C" for s in cfg.samples)
-    assert cfg.output.dir == (tmp_path / "out").resolve()          # relative to the config file
+    assert cfg.output.dir == (tmp_path / "out").resolve()  # relative to the config file
     assert cfg.samples[0].files[0].parent == (tmp_path / "data" / "nuc190C").resolve()
     assert cfg.fit.contributions == 10 and cfg.fit.populations[1].family_radius_nm == 0.94
 
@@ -45,11 +45,16 @@ def test_shipped_configs_are_valid():
 def test_population_labels_and_absorption_are_checked(tmp_path):
     from saxs_mc.pipeline.config import DEFAULT_POPULATIONS
 
-    pops = ("\n[[fit.populations]]\nname = \"small\"\nlabel = \"CdSe-382\"\nr_min_nm = 0.6\nr_max_nm = 0.8\n"
-            "family_radius_nm = 0.7\nabsorption_nm = 382\n")
+    pops = (
+        '\n[[fit.populations]]\nname = "small"\nlabel = "CdSe-382"\nr_min_nm = 0.6\nr_max_nm = 0.8\n'
+        "family_radius_nm = 0.7\nabsorption_nm = 382\n"
+    )
     cfg = make_experiment(tmp_path, populations=False)
-    cfg.write_text(cfg.read_text().replace("[readout]", pops + "[readout]") if "[readout]" in cfg.read_text()
-                   else cfg.read_text() + pops)
+    cfg.write_text(
+        cfg.read_text().replace("[readout]", pops + "[readout]")
+        if "[readout]" in cfg.read_text()
+        else cfg.read_text() + pops
+    )
     c = load_config(cfg)
     assert [(w.label, w.absorption_nm, w.display) for w in c.fit.populations] == [("CdSe-382", 382.0, "CdSe-382")]
     assert DEFAULT_POPULATIONS[-1].display == "regular NCs (r>1.06 nm)"
@@ -72,8 +77,11 @@ def test_typo_key_names_path_suggestion_and_valid_keys(tmp_path):
 
 def test_typo_in_array_of_tables_and_top_level(tmp_path):
     cfg = edit(make_experiment(tmp_path), "nucleation_temperature_C = 200", "nucleation_temperatur_C = 200")
-    with pytest.raises(ConfigError, match=r"samples\[1\]\.nucleation_temperatur_C: unknown key "
-                                          r"\(did you mean 'nucleation_temperature_C'\?\)"):
+    with pytest.raises(
+        ConfigError,
+        match=r"samples\[1\]\.nucleation_temperatur_C: unknown key "
+        r"\(did you mean 'nucleation_temperature_C'\?\)",
+    ):
         load_config(cfg)
     cfg = edit(make_experiment(tmp_path / "b"), "[output]", "[outptu]")
     with pytest.raises(ConfigError, match=r"outptu: unknown key \(did you mean 'output'\?\)"):
@@ -88,8 +96,11 @@ def test_glob_matching_nothing(tmp_path):
 
 def test_missing_blank_for_growth_temperature(tmp_path):
     cfg = make_experiment(tmp_path, blanks=(25, 100))
-    with pytest.raises(ConfigError, match=r"no blank for growth_temperature_C = 230 .* blanks exist at \[25\.0, 100\.0\].*"
-                                          r"Add a \[\[blanks\]\] entry with temperature_C = 230"):
+    with pytest.raises(
+        ConfigError,
+        match=r"no blank for growth_temperature_C = 230 .* blanks exist at \[25\.0, 100\.0\].*"
+        r"Add a \[\[blanks\]\] entry with temperature_C = 230",
+    ):
         load_config(cfg)
 
 
@@ -104,14 +115,21 @@ def test_missing_poni_and_mask(tmp_path):
         load_config(cfg)
 
 
-@pytest.mark.parametrize("old,new,match", [
-    ("contributions = 10", "contributions = 0", r"fit\.contributions: 0: must be >= 2"),
-    ("contributions = 10", 'contributions = "many"', r"fit\.contributions: expected int, got str"),
-    ("seed = 7", "seed = 7\nq_range_nm = [2.0, 1.0]", r"fit\.q_range_nm: .*0 <= min < max"),
-    ("schema_version = 1", "schema_version = 2", r"schema_version = 2 is not supported"),
-    ('name = "fake_series"', 'name = "a/b"', r"name: 'a/b': must be a non-empty name"),
-    ("[execution]", '[blank_matching]\nby = "nearest"\n[execution]', r"blank_matching\.by: 'nearest': use 'condition'.* 'temperature' or 'explicit'"),
-])
+@pytest.mark.parametrize(
+    "old,new,match",
+    [
+        ("contributions = 10", "contributions = 0", r"fit\.contributions: 0: must be >= 2"),
+        ("contributions = 10", 'contributions = "many"', r"fit\.contributions: expected int, got str"),
+        ("seed = 7", "seed = 7\nq_range_nm = [2.0, 1.0]", r"fit\.q_range_nm: .*0 <= min < max"),
+        ("schema_version = 1", "schema_version = 2", r"schema_version = 2 is not supported"),
+        ('name = "fake_series"', 'name = "a/b"', r"name: 'a/b': must be a non-empty name"),
+        (
+            "[execution]",
+            '[blank_matching]\nby = "nearest"\n[execution]',
+            r"blank_matching\.by: 'nearest': use 'condition'.* 'temperature' or 'explicit'",
+        ),
+    ],
+)
 def test_bad_values(tmp_path, old, new, match):
     with pytest.raises(ConfigError, match=match):
         load_config(edit(make_experiment(tmp_path), old, new))
@@ -156,12 +174,16 @@ def test_every_declared_key_at_its_default_changes_nothing(tmp_path):
     for table, settings in declared_settings().items():
         if table == "normalization.water":  # needs frames; its two keys are read like every other table's
             continue
-        lines = [f"{k} = {_toml(d.default)}" for k, d in settings.items()
-                 if d.default is not None and d.default is not dataclasses.MISSING and d.default != ()
-                 and k not in given.get(table, ())]
+        lines = [
+            f"{k} = {_toml(d.default)}"
+            for k, d in settings.items()
+            if d.default is not None
+            and d.default is not dataclasses.MISSING
+            and d.default != ()
+            and k not in given.get(table, ())
+        ]
         blocks[table] = "\n".join(lines)
-    pops = ('[[fit.populations]]\nname = "MSC r=0.94 nm"\nr_min_nm = 0.905\nr_max_nm = 0.98\n'
-            'family_radius_nm = 0.94\n')
+    pops = '[[fit.populations]]\nname = "MSC r=0.94 nm"\nr_min_nm = 0.905\nr_max_nm = 0.98\nfamily_radius_nm = 0.94\n'
     for table in ("geometry", "fit", "output", "execution"):
         text = text.replace(f"[{table}]\n", f"[{table}]\n{blocks.pop(table)}\n", 1)
     text = text.replace("[output]\n", pops + "[output]\n", 1)
@@ -173,12 +195,17 @@ def test_every_declared_key_at_its_default_changes_nothing(tmp_path):
         assert getattr(full, section) == getattr(base, section), section
     assert dataclasses.replace(full.fit, populations=()) == dataclasses.replace(base.fit, populations=())
     assert base.families is None and full.families == FamiliesConfig(
-        **{k: d.default for k, d in declared_settings()["families"].items() if k != "enabled"})
+        **{k: d.default for k, d in declared_settings()["families"].items() if k != "enabled"}
+    )
 
 
 def test_false_means_none_for_optional_settings_and_type_errors_are_collected(tmp_path):
-    cfg = edit(make_experiment(tmp_path), "[fit]", "[reduction]\npolarization_factor = false\n"
-               "[normalization]\ncalibration_factor = false\n[fit]\ncontrast_1e6_A2 = false")
+    cfg = edit(
+        make_experiment(tmp_path),
+        "[fit]",
+        "[reduction]\npolarization_factor = false\n"
+        "[normalization]\ncalibration_factor = false\n[fit]\ncontrast_1e6_A2 = false",
+    )
     c = load_config(cfg)
     assert c.reduction.polarization_factor is None and c.normalization.calibration_factor is None
     assert c.fit.contrast_1e6_A2 is None  # relative volume fractions

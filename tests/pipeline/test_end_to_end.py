@@ -23,31 +23,58 @@ REPO = Path(__file__).resolve().parents[2]
 DATA = REPO / "sample_data" / "cdse_series"
 CAL = REPO / "calibration"
 
-pytestmark = pytest.mark.skipif(not (DATA / "nuc190C").is_dir() or not (CAL / "id02_sim.poni").is_file(),
-                                reason="shipped sample series not present")
+pytestmark = pytest.mark.skipif(
+    not (DATA / "nuc190C").is_dir() or not (CAL / "id02_sim.poni").is_file(), reason="shipped sample series not present"
+)
 
 TEMPS = (190, 200, 230, 240, 250, 260)
 
 
 def write_config(folder: Path, temps=TEMPS, blanks=(230, 25, 100), figures: bool = True) -> Path:
     lines = [
-        "schema_version = 1", 'name = "cdse_subset"',
-        "[geometry]", f'poni = "{CAL / "id02_sim.poni"}"', f'mask = "{CAL / "id02_sim_mask.edf"}"',
-        "[reduction]", "npt = 300",
-        "[fit]", "contributions = 300", "repetitions = 10", "seed = 20201122",
-        "q_range_nm = [0.3, 7.0]", "r_range_nm = [0.4, 4.0]", "bins = 60", CDSE_POPULATIONS_TOML,
-        "[peaks]", "q_range_nm = [1.0, 5.0]", "samples = false",
-        "[families]", "continuous = true",
-        "[output]", 'dir = "out"', f"figures = {'true' if figures else 'false'}",
-        "[execution]", "n_workers = 1",
+        "schema_version = 1",
+        'name = "cdse_subset"',
+        "[geometry]",
+        f'poni = "{CAL / "id02_sim.poni"}"',
+        f'mask = "{CAL / "id02_sim_mask.edf"}"',
+        "[reduction]",
+        "npt = 300",
+        "[fit]",
+        "contributions = 300",
+        "repetitions = 10",
+        "seed = 20201122",
+        "q_range_nm = [0.3, 7.0]",
+        "r_range_nm = [0.4, 4.0]",
+        "bins = 60",
+        CDSE_POPULATIONS_TOML,
+        "[peaks]",
+        "q_range_nm = [1.0, 5.0]",
+        "samples = false",
+        "[families]",
+        "continuous = true",
+        "[output]",
+        'dir = "out"',
+        f"figures = {'true' if figures else 'false'}",
+        "[execution]",
+        "n_workers = 1",
     ]
     for t in temps:
-        lines += ["[[samples]]", f'name = "nuc{t}C"', f'frames = "{DATA}/nuc{t}C/*.edf"',
-                  f"nucleation_temperature_C = {t}", "growth_temperature_C = 230", "reaction_time_s = 1.5",
-                  f'spectrum = "{DATA}/spectra/nuc{t}C.csv"']
+        lines += [
+            "[[samples]]",
+            f'name = "nuc{t}C"',
+            f'frames = "{DATA}/nuc{t}C/*.edf"',
+            f"nucleation_temperature_C = {t}",
+            "growth_temperature_C = 230",
+            "reaction_time_s = 1.5",
+            f'spectrum = "{DATA}/spectra/nuc{t}C.csv"',
+        ]
     for t in blanks:
-        lines += ["[[blanks]]", f'name = "blank_{t:03d}C"', f'frames = "{DATA}/blank_{t:03d}C/*.edf"',
-                  f"temperature_C = {t}"]
+        lines += [
+            "[[blanks]]",
+            f'name = "blank_{t:03d}C"',
+            f'frames = "{DATA}/blank_{t:03d}C/*.edf"',
+            f"temperature_C = {t}",
+        ]
     folder.mkdir(parents=True, exist_ok=True)
     p = folder / "subset.toml"
     p.write_text("\n".join(lines) + "\n")
@@ -87,8 +114,14 @@ def test_series_readout_matches_truth(serial_run):
     fams = {f["label"]: f for f in json.loads((res.root / "summary.json").read_text())["families"]}
     assert abs(fams["CdSe-437"]["optical_diameter_nm"] - 1.85) < 0.01 and fams["CdSe-437"]["saxs_diameter_nm"] == 1.88
     # absolute total volume fractions (1/cm data, contrast 34.65e-6 A^-2) vs the truth
-    truth_phi = {"nuc190C": 2.0e-4, "nuc200C": 3.0e-4, "nuc230C": 5.0e-4, "nuc240C": 6.0e-4, "nuc250C": 6.0e-4,
-                 "nuc260C": 7.0e-4}
+    truth_phi = {
+        "nuc190C": 2.0e-4,
+        "nuc200C": 3.0e-4,
+        "nuc230C": 5.0e-4,
+        "nuc240C": 6.0e-4,
+        "nuc250C": 6.0e-4,
+        "nuc260C": 7.0e-4,
+    }
     for name, phi in truth_phi.items():
         assert rows[name]["volume_fraction_kind"] == "absolute"
         assert abs(rows[name]["total_volume_fraction"] / phi - 1) < 0.15, (name, rows[name]["total_volume_fraction"])
@@ -102,8 +135,12 @@ def test_series_readout_matches_truth(serial_run):
     assert states["nuc230C"]["family"] == "MSC r=0.94 nm" and states["nuc230C"]["shoulders"] == ["MSC r=1.02 nm"]
     assert states["nuc200C"]["shoulders"] == []
     # family decomposition vs the truth (shares of the resolved volume), and the read-out made from it
-    truth_share = {"nuc190C": {"CdSe-403": 1.0}, "nuc200C": {"CdSe-437": 1.0},
-                   "nuc230C": {"CdSe-437": 0.7, "CdSe-465": 0.3}, "nuc240C": {"CdSe-437": 0.25, "CdSe-465": 0.75}}
+    truth_share = {
+        "nuc190C": {"CdSe-403": 1.0},
+        "nuc200C": {"CdSe-437": 1.0},
+        "nuc230C": {"CdSe-437": 0.7, "CdSe-465": 0.3},
+        "nuc240C": {"CdSe-437": 0.25, "CdSe-465": 0.75},
+    }
     for name, tr in truth_share.items():
         assert rows[name]["readout_basis"] == "decomposition"
         for fam in ("CdSe-403", "CdSe-437", "CdSe-465"):
@@ -121,8 +158,9 @@ def test_series_readout_matches_truth(serial_run):
     assert rows["nuc190C"]["optical_families"] == ["CdSe-403"] and rows["nuc250C"]["optical_families"] == []
     assert all(0.25 < rows[n]["resolvable_radius_nm"] < 0.5 for n in rows)  # x_c / q_info, q_info 4-7 1/nm
     # the gas-bubble frame (and only it) is rejected
-    assert rows["nuc260C"]["rejected_frames"] == ["nuc260C_00002.edf"] or \
-        [Path(x).name for x in rows["nuc260C"]["rejected_frames"]] == ["nuc260C_00002.edf"]
+    assert rows["nuc260C"]["rejected_frames"] == ["nuc260C_00002.edf"] or [
+        Path(x).name for x in rows["nuc260C"]["rejected_frames"]
+    ] == ["nuc260C_00002.edf"]
     assert all(rows[n]["n_rejected"] == 0 for n in rows if n != "nuc260C")
     for r in rows.values():
         assert 0.7 < r["chi2_r"] < 1.5
@@ -149,8 +187,10 @@ def test_dask_cluster_gives_identical_results(serial_run, tmp_path):
     distributed = pytest.importorskip("distributed")
     _, ref = serial_run
     cfg = write_config(tmp_path, figures=False)
-    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0") as cl, \
-            distributed.Client(cl) as client:
+    with (
+        distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0") as cl,
+        distributed.Client(cl) as client,
+    ):
         res = run_pipeline(load_config(cfg), scheduler=client)
     assert res.ok and res.executor == "dask"
     assert table(res.root) == table(ref.root)
@@ -187,8 +227,9 @@ def test_serial_run_does_not_depend_on_kernels_compiled_in_the_driver(serial_run
     script = tmp_path / "driver.py"
     script.write_text(DRIVER)
     env = {**os.environ, "NUMBA_CACHE_DIR": str(tmp_path / "numba_cache"), "PYTHONPATH": str(REPO)}
-    proc = subprocess.run([sys.executable, str(script), str(cfg)], cwd=tmp_path, env=env, capture_output=True,
-                          text=True, timeout=600)
+    proc = subprocess.run(
+        [sys.executable, str(script), str(cfg)], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=600
+    )
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert list((tmp_path / "numba_cache").rglob("*.nbi"))  # the steps used this (new) cache
     out = tmp_path / "out"
@@ -215,9 +256,12 @@ def test_cli_prints_report_path_and_reuses_cache(tmp_path, capsys):
 def test_water_calibration_step_recovers_absolute_scale(tmp_path):
     """Simulated data are in 1/cm already: water (0.0163 1/cm) minus empty cell must give a factor of 1."""
     cfg = write_config(tmp_path, temps=(190,), blanks=(230,))
-    text = cfg.read_text().replace("[reduction]", "[normalization.water]\n"
-                                   f'frames = "{DATA}/water/*.edf"\n'
-                                   f'empty_cell_frames = "{DATA}/empty_cell/*.edf"\n[reduction]')
+    text = cfg.read_text().replace(
+        "[reduction]",
+        "[normalization.water]\n"
+        f'frames = "{DATA}/water/*.edf"\n'
+        f'empty_cell_frames = "{DATA}/empty_cell/*.edf"\n[reduction]',
+    )
     cfg.write_text(text)
     res = run_pipeline(load_config(cfg), n_workers=1)
     assert res.ok
@@ -232,9 +276,19 @@ def test_water_calibration_step_recovers_absolute_scale(tmp_path):
 def test_hdf5_stack_source_gives_the_same_curve_as_edf_frames(tmp_path):
     cfg = write_config(tmp_path, temps=(230,), blanks=(230,))
     stack = f"{DATA}/eiger/nuc230C.h5::/entry/instrument/detector/data"
-    cfg.write_text(cfg.read_text() + "\n".join([
-        "[[samples]]", 'name = "nuc230C_eiger"', f'frames = "{stack}"',
-        "nucleation_temperature_C = 230.5", "growth_temperature_C = 230"]) + "\n")
+    cfg.write_text(
+        cfg.read_text()
+        + "\n".join(
+            [
+                "[[samples]]",
+                'name = "nuc230C_eiger"',
+                f'frames = "{stack}"',
+                "nucleation_temperature_C = 230.5",
+                "growth_temperature_C = 230",
+            ]
+        )
+        + "\n"
+    )
     c = load_config(cfg)
     assert c.samples[1].sources == (stack,)
     res = run_pipeline(c, n_workers=1, make_report=False)
@@ -261,9 +315,14 @@ def test_real_pipeline_killed_and_resumed_gives_identical_table(serial_run, tmp_
     _, ref = serial_run
     cfg = write_config(tmp_path, figures=False)
     out = tmp_path / "out"
-    proc = subprocess.Popen([sys.executable, "-m", "saxs_mc.cli", "run", str(cfg), "--workers", "2", "--no-progress"],
-                            cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
-                            env={**os.environ, "PYTHONPATH": str(REPO)})
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "saxs_mc.cli", "run", str(cfg), "--workers", "2", "--no-progress"],
+        cwd=REPO,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+    )
     try:
         t0 = time.time()
         while len(list(out.glob("steps/*/*/manifest.json"))) < 4 and proc.poll() is None and time.time() - t0 < 120:
@@ -285,8 +344,12 @@ def test_integrator_built_once_per_process_and_settings():
     from saxs_mc.pipeline import steps
 
     cfg = load_config(REPO / "pipelines" / "cdse_nucleation_series.toml")
-    base = {"reduction": dataclasses.asdict(cfg.reduction), "header": cfg.header.as_dict(),
-            "thickness_cm": None, "empty_cell_transmission": None}
+    base = {
+        "reduction": dataclasses.asdict(cfg.reduction),
+        "header": cfg.header.as_dict(),
+        "thickness_cm": None,
+        "empty_cell_transmission": None,
+    }
     s1 = steps.reduction_settings(base, 1.0)
     r1 = steps.get_reducer(str(cfg.geometry.poni), str(cfg.geometry.mask), s1)
     r2 = steps.get_reducer(str(cfg.geometry.poni), str(cfg.geometry.mask), steps.reduction_settings(base, 1.0))

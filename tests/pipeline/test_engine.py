@@ -79,8 +79,9 @@ def test_rerun_skips_then_redoes_exactly_what_changed(tmp_path):
     cfg_path.write_text(text)
     dry = run(cfg_path, dry_run=True)
     would = {k for k, v in statuses(dry).items() if v == "would run"}
-    assert would == {f"fit/{s}" for s in ("nuc190C", "nuc200C", "nuc210C", "nuc220C", "nuc240C", "nuc250C",
-                                          "nuc260C", "nuc280C")}
+    assert would == {
+        f"fit/{s}" for s in ("nuc190C", "nuc200C", "nuc210C", "nuc220C", "nuc240C", "nuc250C", "nuc260C", "nuc280C")
+    }
     r4 = run(cfg_path)
     assert {k for k, v in statuses(r4).items() if v == "done"} == would
     # the blank changes -> every subtraction (and downstream) is redone
@@ -135,7 +136,11 @@ def test_failing_sample_others_finish_and_exit_code(tmp_path, monkeypatch):
     f.write_text(f.read_text().replace(" FAIL", ""))
     res2 = run(cfg_path)
     assert res2.ok and {k for k, v in statuses(res2).items() if v == "done"} == {
-        "reduce/nuc220C", "subtract/nuc220C", "fit/nuc220C", "peaks/nuc220C"}
+        "reduce/nuc220C",
+        "subtract/nuc220C",
+        "fit/nuc220C",
+        "peaks/nuc220C",
+    }
 
 
 def test_process_pool_matches_serial(tmp_path):

@@ -26,12 +26,21 @@ GROWTH = ROOT / "sample_data" / "growth_stack"
 STACK = f"{GROWTH / 'growth_230C.h5'}::/entry/instrument/detector/data"
 BLANK_STACK = f"{GROWTH / 'blank_230C.h5'}::/entry/instrument/detector/data"
 
-pytestmark = pytest.mark.skipif(not (DATA / "nuc190C").is_dir() or not GROWTH.is_dir(),
-                                reason="shipped sample data (sample_data/cdse_series, growth_stack) not present")
+pytestmark = pytest.mark.skipif(
+    not (DATA / "nuc190C").is_dir() or not GROWTH.is_dir(),
+    reason="shipped sample data (sample_data/cdse_series, growth_stack) not present",
+)
 
 #: what only a CdSe magic-size series may show (tests/pipeline/test_report_series.py uses the same markers)
-CDSE_SECTIONS = ("Magic-size families", "Family fractions", "Series read-out", "λ<sub>Yu</sub>", "Mesophase melting",
-                 "Precursor blanks and mesophase", "quantized")
+CDSE_SECTIONS = (
+    "Magic-size families",
+    "Family fractions",
+    "Series read-out",
+    "λ<sub>Yu</sub>",
+    "Mesophase melting",
+    "Precursor blanks and mesophase",
+    "quantized",
+)
 
 
 def _sub(text: str, pattern: str, new: str, flags: int = 0) -> str:
@@ -40,8 +49,17 @@ def _sub(text: str, pattern: str, new: str, flags: int = 0) -> str:
     return out
 
 
-def readme_edits(folder: Path, *, poni: str, mask: str, description: str, entries: str, blank_frames: str,
-                 particle: str, solvent: str) -> Path:
+def readme_edits(
+    folder: Path,
+    *,
+    poni: str,
+    mask: str,
+    description: str,
+    entries: str,
+    blank_frames: str,
+    particle: str,
+    solvent: str,
+) -> Path:
     """The README's steps on a copy of the template in ``folder``; returns the copy."""
     folder.mkdir(parents=True, exist_ok=True)
     cfg = folder / f"{folder.name}.toml"
@@ -83,12 +101,21 @@ def _sample_rows(root: Path) -> list[dict[str, str]]:
 def test_flow_rate_series_from_the_template_in_one_round(tmp_path):
     """README (a): a made-up axis, no families, one blank, PbS in toluene; the first run succeeds."""
     flows = {"f05": ("nuc190C", 0.5), "f20": ("nuc250C", 2.0)}
-    entries = "".join(f'[[samples]]\nname = "{n}"\nframes = "{DATA / src / (src + "_00000.edf")}"\n'
-                      f"conditions = {{ flow_rate_ml_min = {f} }}\n\n" for n, (src, f) in flows.items())
-    cfg = readme_edits(tmp_path / "flow", poni=str(CAL / "id02_sim.poni"), mask=str(CAL / "id02_sim_mask.edf"),
-                       description="flow-rate series", entries=entries,
-                       blank_frames=str(DATA / "blank_230C" / "blank_230C_0000[01].edf"),
-                       particle="PbS", solvent="toluene")
+    entries = "".join(
+        f'[[samples]]\nname = "{n}"\nframes = "{DATA / src / (src + "_00000.edf")}"\n'
+        f"conditions = {{ flow_rate_ml_min = {f} }}\n\n"
+        for n, (src, f) in flows.items()
+    )
+    cfg = readme_edits(
+        tmp_path / "flow",
+        poni=str(CAL / "id02_sim.poni"),
+        mask=str(CAL / "id02_sim_mask.edf"),
+        description="flow-rate series",
+        entries=entries,
+        blank_frames=str(DATA / "blank_230C" / "blank_230C_0000[01].edf"),
+        particle="PbS",
+        solvent="toluene",
+    )
     assert _run(cfg) == 0
     root = tmp_path / "flow" / "results" / "flow"  # default output folder: results/<name> beside the config
     html = _report_body(root)
@@ -106,9 +133,16 @@ def test_flow_rate_series_from_the_template_in_one_round(tmp_path):
 
 def _stack_config(tmp_path: Path, grouping: str) -> Path:
     entries = f'[[stacks]]\nname = "run1"\nframes = "{STACK}"\n{grouping}\n\n'
-    return readme_edits(tmp_path / "stack", poni=str(CAL / "eiger_growth.poni"),
-                        mask=str(CAL / "eiger_growth_mask.edf"), description="growth run", entries=entries,
-                        blank_frames=BLANK_STACK, particle="CdSe", solvent="octadecene")
+    return readme_edits(
+        tmp_path / "stack",
+        poni=str(CAL / "eiger_growth.poni"),
+        mask=str(CAL / "eiger_growth_mask.edf"),
+        description="growth run",
+        entries=entries,
+        blank_frames=BLANK_STACK,
+        particle="CdSe",
+        solvent="octadecene",
+    )
 
 
 def test_time_resolved_stack_from_the_template_in_one_round(tmp_path):
@@ -141,16 +175,25 @@ def test_stack_grouped_every_n_frames_from_the_template(tmp_path, capsys):
 def test_every_bad_input_of_the_issue_in_one_message_exit_2(tmp_path, capfd):
     """Empty time points, missing timestamps, an unknown formula and a matching key a sample lacks: one
     message names them all, before any work (exit code 2, no output folder)."""
-    entries = (f'[[stacks]]\nname = "gappy"\nframes = "{STACK}"\nwindow_s = 0.1\n'  # frames come every 0.2 s
-               'conditions = { solvent = "ODE" }\n\n'
-               f'[[stacks]]\nname = "untimed"\nframes = "{DATA / "nuc190C" / "*.edf"}"\nwindow_s = 6.0\n'
-               'conditions = { solvent = "ODE" }\n\n'
-               f'[[samples]]\nname = "s1"\nframes = "{DATA / "nuc200C" / "*.edf"}"\n'
-               "conditions = { flow_rate_ml_min = 1.0 }\n\n")
-    cfg = readme_edits(tmp_path / "bad", poni=str(CAL / "eiger_growth.poni"),
-                       mask=str(CAL / "eiger_growth_mask.edf"), description="bad", entries=entries,
-                       blank_frames=BLANK_STACK, particle="CdSeX", solvent="octadecene")
-    text = cfg.read_text().replace('conditions = { temperature_C = 230 }', 'conditions = { solvent = "ODE" }')
+    entries = (
+        f'[[stacks]]\nname = "gappy"\nframes = "{STACK}"\nwindow_s = 0.1\n'  # frames come every 0.2 s
+        'conditions = { solvent = "ODE" }\n\n'
+        f'[[stacks]]\nname = "untimed"\nframes = "{DATA / "nuc190C" / "*.edf"}"\nwindow_s = 6.0\n'
+        'conditions = { solvent = "ODE" }\n\n'
+        f'[[samples]]\nname = "s1"\nframes = "{DATA / "nuc200C" / "*.edf"}"\n'
+        "conditions = { flow_rate_ml_min = 1.0 }\n\n"
+    )
+    cfg = readme_edits(
+        tmp_path / "bad",
+        poni=str(CAL / "eiger_growth.poni"),
+        mask=str(CAL / "eiger_growth_mask.edf"),
+        description="bad",
+        entries=entries,
+        blank_frames=BLANK_STACK,
+        particle="CdSeX",
+        solvent="octadecene",
+    )
+    text = cfg.read_text().replace("conditions = { temperature_C = 230 }", 'conditions = { solvent = "ODE" }')
     text = _sub(text, r'^by = "auto"', 'by = "condition"\nsample_key = "solvent"')
     cfg.write_text(text)
     assert _run(cfg) == 2

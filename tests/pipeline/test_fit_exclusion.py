@@ -20,8 +20,16 @@ from saxs_mc.pipeline.tasks import Step, run_step
 
 Q0, FWHM = 1.84, 0.08
 R_MEAN, PHI = 1.0, 1e-3
-FIT = {"contributions": 100, "repetitions": 3, "q_range_nm": None, "r_range_nm": [0.35, 3.0],
-       "contrast_1e6_A2": 34.65, "bins": 40, "bin_scale": "log", "seed": 11}
+FIT = {
+    "contributions": 100,
+    "repetitions": 3,
+    "q_range_nm": None,
+    "r_range_nm": [0.35, 3.0],
+    "contrast_1e6_A2": 34.65,
+    "bins": 40,
+    "bin_scale": "log",
+    "seed": 11,
+}
 
 
 def _curves():
@@ -44,15 +52,27 @@ def _write_subtracted(root, name, q, i, sigma):
 
     d = root / "steps" / "subtract" / name
     d.mkdir(parents=True)
-    res = ReductionResult(curve=Curve(q, i, sigma, "1/cm", name, {}), frames=(), rejected=(), geometry={},
-                          settings=ReductionSettings(), inputs=())
+    res = ReductionResult(
+        curve=Curve(q, i, sigma, "1/cm", name, {}),
+        frames=(),
+        rejected=(),
+        geometry={},
+        settings=ReductionSettings(),
+        inputs=(),
+    )
     h5 = write_reduced(d / f"{name}_sub.h5", res)
     return {"outputs": {"nxcansas": str(h5.relative_to(root))}}
 
 
 def _fit(root, name, upstream, **extra):
-    step = Step(id=f"fit/{name}", kind="fit", target=name, func=steps.fit_step,
-                settings={"sample": name, **FIT, **extra}, deps=tuple(upstream))
+    step = Step(
+        id=f"fit/{name}",
+        kind="fit",
+        target=name,
+        func=steps.fit_step,
+        settings={"sample": name, **FIT, **extra},
+        deps=tuple(upstream),
+    )
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         res = run_step(step, "k", str(root), upstream)
@@ -67,18 +87,28 @@ def fits(tmp_path_factory):
     q, clean, with_peak, sigma = _curves()
     up_clean = {"subtract/clean": _write_subtracted(root, "clean", q, clean, sigma)}
     up = {"subtract/s": _write_subtracted(root, "s", q, with_peak, sigma)}
-    pk_step = Step(id="peaks/s", kind="peaks", target="s", func=steps.peaks_step, deps=("subtract/s",),
-                   settings={"name": "s", "role": "sample", "q_range_nm": None, "profile": "gaussian",
-                             "min_significance": None})
+    pk_step = Step(
+        id="peaks/s",
+        kind="peaks",
+        target="s",
+        func=steps.peaks_step,
+        deps=("subtract/s",),
+        settings={"name": "s", "role": "sample", "q_range_nm": None, "profile": "gaussian", "min_significance": None},
+    )
     up["peaks/s"] = run_step(pk_step, "k", str(root), up)
-    return {"clean": _fit(root, "clean", up_clean),
-            "biased": _fit(root, "s", {"subtract/s": up["subtract/s"]}),
-            "excluded": _fit(root, "s", up, exclude_bragg_peaks=True, exclude_fwhm=2.0)}
+    return {
+        "clean": _fit(root, "clean", up_clean),
+        "biased": _fit(root, "s", {"subtract/s": up["subtract/s"]}),
+        "excluded": _fit(root, "s", up, exclude_bragg_peaks=True, exclude_fwhm=2.0),
+    }
 
 
 def test_bragg_peak_biases_the_fit_and_excluding_it_recovers_radius_and_phi(fits):
     (_, _, r_clean, phi_clean), (_, _, r_bias, phi_bias), (res, digest, r_ex, phi_ex) = (
-        fits["clean"], fits["biased"], fits["excluded"])
+        fits["clean"],
+        fits["biased"],
+        fits["excluded"],
+    )
     # the same curve without the peak is the reference: the MC recovers r and phi there within 3 % / 6 %
     assert r_clean == pytest.approx(R_MEAN, rel=0.03) and phi_clean == pytest.approx(PHI, rel=0.06)
     # the peak drags the mean radius down and the volume fraction up, well beyond the seed-to-seed scatter
@@ -86,7 +116,7 @@ def test_bragg_peak_biases_the_fit_and_excluding_it_recovers_radius_and_phi(fits
     # excluding q0 +- 2 FWHM gives back the peak-free answer (1.5 % radius, 3 % phi)
     assert r_ex == pytest.approx(r_clean, rel=0.015) and phi_ex == pytest.approx(phi_clean, rel=0.03)
     # the excluded interval is recorded in the step result and the digest, and covers the peak
-    (lo, hi), = res["excluded_q_nm"]
+    ((lo, hi),) = res["excluded_q_nm"]
     assert digest["excluded_q_nm"] == [[lo, hi]]
     assert lo < Q0 - 1.5 * FWHM and hi > Q0 + 1.5 * FWHM and hi - lo < 6 * FWHM
     assert not any(lo <= x <= hi for x in digest["q_nm"])
@@ -96,8 +126,15 @@ def test_bragg_peak_biases_the_fit_and_excluding_it_recovers_radius_and_phi(fits
 def test_bragg_exclusions_merge_and_skip_unusable_peaks():
     from types import SimpleNamespace as P
 
-    pk = P(peaks=[P(q_nm=4.0, fwhm=0.2), P(q_nm=2.0, fwhm=0.1), P(q_nm=2.3, fwhm=0.1),
-                  P(q_nm=float("nan"), fwhm=0.1), P(q_nm=3.0, fwhm=0.0)])
+    pk = P(
+        peaks=[
+            P(q_nm=4.0, fwhm=0.2),
+            P(q_nm=2.0, fwhm=0.1),
+            P(q_nm=2.3, fwhm=0.1),
+            P(q_nm=float("nan"), fwhm=0.1),
+            P(q_nm=3.0, fwhm=0.0),
+        ]
+    )
     assert steps.bragg_exclusions(pk, 1.0) == [(1.9, 2.1), (2.2, 2.4), (3.8, 4.2)]
     assert steps.bragg_exclusions(pk, 2.0) == [(1.8, 2.5), (3.6, 4.4)]
     with pytest.raises(ValueError, match="exclude_fwhm = -1"):

@@ -46,7 +46,7 @@ def _lamellar_curve(seed: int, amplitude: float):
 
     rng = np.random.default_rng(seed)
     q = np.linspace(0.5, 5.0, 400)
-    i = 50.0 * q ** -2.0 + 0.5
+    i = 50.0 * q**-2.0 + 0.5
     for q0, a in ((1.84, amplitude), (3.68, 0.4 * amplitude)):
         i = i + a * np.exp(-0.5 * ((q - q0) / 0.02) ** 2)
     s = 0.01 * i + 0.01
@@ -70,9 +70,14 @@ def _mesophase_ctx(root: Path, upstream: dict) -> StepContext:
     from saxs_mc.pipeline.steps import mesophase_step
     from saxs_mc.pipeline.tasks import Step
 
-    step = Step(id="mesophase/series", kind="mesophase", target="series", func=mesophase_step,
-                settings={"blanks": ["blank_025C", "blank_100C"], "temperatures_C": [25.0, 100.0]},
-                deps=("peaks/blank_025C", "peaks/blank_100C"))
+    step = Step(
+        id="mesophase/series",
+        kind="mesophase",
+        target="series",
+        func=mesophase_step,
+        settings={"blanks": ["blank_025C", "blank_100C"], "temperatures_C": [25.0, 100.0]},
+        deps=("peaks/blank_025C", "peaks/blank_100C"),
+    )
     outdir = root / "steps" / "mesophase" / "series"
     outdir.mkdir(parents=True, exist_ok=True)
     return StepContext(step=step, key="k", root=root, outdir=outdir, upstream=upstream)
@@ -106,7 +111,9 @@ def test_mesophase_never_unpickles_a_crafted_file(peaks_docs, tmp_path):
     for name, (_, js) in docs.items():
         pkl = js.with_name(f"{name}_peaks.pkl")  # the file the old peaks step wrote and mesophase loaded
         pkl.write_bytes(pickle.dumps(_Exploit(marker)))
-        upstream[f"peaks/{name}"] = {"outputs": {"json": str(js.relative_to(root)), "pickle": str(pkl.relative_to(root))}}
+        upstream[f"peaks/{name}"] = {
+            "outputs": {"json": str(js.relative_to(root)), "pickle": str(pkl.relative_to(root))}
+        }
     res = mesophase_step(_mesophase_ctx(root, upstream))
     assert not marker.exists(), "a pickle from the output folder was loaded"
     assert res["melting_temperature_C"] == pytest.approx(62.5)  # peaks at 25 C, none at 100 C
@@ -120,8 +127,10 @@ def test_manifest_paths_outside_the_output_folder_are_refused(peaks_docs, tmp_pa
     outside = tmp_path / "elsewhere_peaks.json"
     outside.write_text(docs["blank_025C"][1].read_text())
     rel = str(outside) if where == "absolute" else os.path.relpath(outside, root)
-    upstream = {"peaks/blank_025C": {"outputs": {"json": rel}},
-                "peaks/blank_100C": {"outputs": {"json": str(docs["blank_100C"][1].relative_to(root))}}}
+    upstream = {
+        "peaks/blank_025C": {"outputs": {"json": rel}},
+        "peaks/blank_100C": {"outputs": {"json": str(docs["blank_100C"][1].relative_to(root))}},
+    }
     with pytest.raises(UnsafeOutputError, match="points outside the output folder") as ei:
         mesophase_step(_mesophase_ctx(root, upstream))
     assert rel in str(ei.value)
@@ -262,16 +271,29 @@ def _h5_stack(path: Path, n: int) -> None:
 
 def test_config_reports_every_problem_at_once(tmp_path):
     _h5_stack(tmp_path / "stack.h5", 3)
-    extra = "\n".join([
-        "[[samples]]", 'name = "bad\\u0000name"', 'frames = "data/nuc190C/*.edf"', "nucleation_temperature_C = 191",
-        "growth_temperature_C = 230",
-        "[[samples]]", f'name = "{"x" * 240}"', 'frames = "data/nuc190C/*.edf"', "nucleation_temperature_C = 192",
-        "growth_temperature_C = 230",
-        "[[samples]]", 'name = "h5sample"', 'frames = "stack.h5::/entry/data/data[7]"',
-        "nucleation_temperature_C = 193", "growth_temperature_C = 230",
-        "[peaks]", 'profile = "triangle"',
-        "[reduction]", "npt = 100000",
-    ])
+    extra = "\n".join(
+        [
+            "[[samples]]",
+            'name = "bad\\u0000name"',
+            'frames = "data/nuc190C/*.edf"',
+            "nucleation_temperature_C = 191",
+            "growth_temperature_C = 230",
+            "[[samples]]",
+            f'name = "{"x" * 240}"',
+            'frames = "data/nuc190C/*.edf"',
+            "nucleation_temperature_C = 192",
+            "growth_temperature_C = 230",
+            "[[samples]]",
+            'name = "h5sample"',
+            'frames = "stack.h5::/entry/data/data[7]"',
+            "nucleation_temperature_C = 193",
+            "growth_temperature_C = 230",
+            "[peaks]",
+            'profile = "triangle"',
+            "[reduction]",
+            "npt = 100000",
+        ]
+    )
     cfg_path = make_experiment(tmp_path, series=[(190, 0.87, 0.02)], blanks=(230,), extra=extra)
     with pytest.raises(ConfigError) as ei:
         load_config(cfg_path)
@@ -288,8 +310,15 @@ def test_config_reports_every_problem_at_once(tmp_path):
 
 def test_in_range_hdf5_selection_passes(tmp_path):
     _h5_stack(tmp_path / "stack.h5", 3)
-    extra = "\n".join(["[[samples]]", 'name = "h5sample"', 'frames = "stack.h5::/entry/data/data[0:2]"',
-                       "nucleation_temperature_C = 193", "growth_temperature_C = 230"])
+    extra = "\n".join(
+        [
+            "[[samples]]",
+            'name = "h5sample"',
+            'frames = "stack.h5::/entry/data/data[0:2]"',
+            "nucleation_temperature_C = 193",
+            "growth_temperature_C = 230",
+        ]
+    )
     cfg = load_config(make_experiment(tmp_path, series=[(190, 0.87, 0.02)], blanks=(230,), extra=extra))
     assert cfg.samples[-1].sources[0].endswith("stack.h5::/entry/data/data[0:2]")
 
@@ -301,8 +330,9 @@ def test_changed_monitor_table_changes_the_reduce_keys(tmp_path):
 
     table = tmp_path / "monitors.csv"
     table.write_text("frame,I1\nnuc190C_00000.edf,1000\n")
-    cfg_path = make_experiment(tmp_path, series=((190, 0.87, 0.02),), blanks=(230,),
-                               extra='[normalization]\nmonitor_table = "monitors.csv"\n')
+    cfg_path = make_experiment(
+        tmp_path, series=((190, 0.87, 0.02),), blanks=(230,), extra='[normalization]\nmonitor_table = "monitors.csv"\n'
+    )
 
     def reduce_keys():
         steps = plan_steps(load_config(cfg_path))

@@ -82,18 +82,27 @@ def test_classify_rule():
     assert off.family_fraction > 0.99 and abs(off.dominant_radius_nm - 0.98) < 0.004  # 0.04 nm from both families
     assert off.state == "continuous"
     # shoulder: 0.94 dominant with a weaker 1.02 population
-    sh = classify_sample("d", 230, CENTERS, gauss(0.94, sd=0.015, phi=0.7) + gauss(1.03, sd=0.015, phi=0.3),
-                         DEFAULT_POPULATIONS, RULE)
+    sh = classify_sample(
+        "d", 230, CENTERS, gauss(0.94, sd=0.015, phi=0.7) + gauss(1.03, sd=0.015, phi=0.3), DEFAULT_POPULATIONS, RULE
+    )
     assert sh.state == "quantized" and sh.family == "MSC r=0.94 nm" and sh.shoulders == ("MSC r=1.02 nm",)
     assert classify_sample("e", 200, None, None, DEFAULT_POPULATIONS, RULE).state == "undetermined"
 
 
 def study_series():
     """The reference study's read-out as synthetic fit results (Palencia 2020)."""
-    spec = [(190, gauss(0.87)), (200, gauss(0.94)), (210, gauss(0.94)), (220, gauss(0.94)),
-            (230, gauss(0.94, phi=0.7) + gauss(1.02, phi=0.3)), (240, gauss(0.94, phi=0.25) + gauss(1.02, phi=0.75)),
-            (250, lognorm(1.15, 0.12)), (260, lognorm(1.28, 0.13)), (270, lognorm(1.43, 0.14)),
-            (280, lognorm(1.60, 0.15))]
+    spec = [
+        (190, gauss(0.87)),
+        (200, gauss(0.94)),
+        (210, gauss(0.94)),
+        (220, gauss(0.94)),
+        (230, gauss(0.94, phi=0.7) + gauss(1.02, phi=0.3)),
+        (240, gauss(0.94, phi=0.25) + gauss(1.02, phi=0.75)),
+        (250, lognorm(1.15, 0.12)),
+        (260, lognorm(1.28, 0.13)),
+        (270, lognorm(1.43, 0.14)),
+        (280, lognorm(1.60, 0.15)),
+    ]
     return [classify_sample(f"nuc{t}C", t, CENTERS, v, DEFAULT_POPULATIONS, RULE) for t, v in spec]
 
 
@@ -102,9 +111,14 @@ def test_series_readout_finds_quantized_low_T_and_continuous_high_T():
     ro = series_readout(states[::-1])  # order of input does not matter
     assert [s.state for s in ro.samples] == ["quantized"] * 6 + ["continuous"] * 4
     assert [(p["radius_nm"], p["T_from_C"], p["T_to_C"]) for p in ro.plateaus] == [
-        (0.87, 190, 190), (0.94, 200, 230), (1.02, 240, 240)]
+        (0.87, 190, 190),
+        (0.94, 200, 230),
+        (1.02, 240, 240),
+    ]
     assert [(j["from_radius_nm"], j["to_radius_nm"], j["T_below_C"], j["T_above_C"]) for j in ro.jumps] == [
-        (0.87, 0.94, 190, 200), (0.94, 1.02, 230, 240)]
+        (0.87, 0.94, 190, 200),
+        (0.94, 1.02, 230, 240),
+    ]
     assert ro.continuous_from_C == 250 and ro.last_quantized_C == 240
     assert ro.samples[4].shoulders == ("MSC r=1.02 nm",)
     assert any("continuous growth from 250 C" in t for t in ro.text)
@@ -114,8 +128,12 @@ def test_series_readout_finds_quantized_low_T_and_continuous_high_T():
 
 
 def test_series_all_continuous_or_empty():
-    ro = series_readout([classify_sample(f"s{t}", t, CENTERS, lognorm(1.2 + 0.01 * t, 0.2), DEFAULT_POPULATIONS, RULE)
-                         for t in (250, 260)])
+    ro = series_readout(
+        [
+            classify_sample(f"s{t}", t, CENTERS, lognorm(1.2 + 0.01 * t, 0.2), DEFAULT_POPULATIONS, RULE)
+            for t in (250, 260)
+        ]
+    )
     assert ro.continuous_from_C == 250 and ro.last_quantized_C is None and not ro.plateaus
     assert series_readout([]).text == ("no fitted sample: no read-out",)
 
@@ -135,8 +153,9 @@ def test_unresolved_mixture_of_adjacent_families_is_a_shoulder():
     import dataclasses
 
     share = window_fractions(CENTERS, mix, DEFAULT_POPULATIONS)["MSC r=1.02 nm"]
-    strict = dataclasses.replace(RULE, shoulder_shift_fraction=min(1.0, shift + 0.05),
-                                 shoulder_min_fraction=min(1.0, share + 0.05))
+    strict = dataclasses.replace(
+        RULE, shoulder_shift_fraction=min(1.0, shift + 0.05), shoulder_min_fraction=min(1.0, share + 0.05)
+    )
     assert classify_sample("m", 230, CENTERS, mix, DEFAULT_POPULATIONS, strict).shoulders == ()
 
 
@@ -188,7 +207,8 @@ def test_mode_uncertainty_matches_monte_carlo_and_falls_back_to_the_bin():
     edge[0] = 1.0
     r0 = find_modes(CENTERS, edge)[0].radius_nm
     assert mode_radius_std(CENTERS, edge, 0 * edge, r0) == pytest.approx(
-        r0 * math.log(EDGES[1] / EDGES[0]) / (2 * math.sqrt(3)), rel=1e-9)
+        r0 * math.log(EDGES[1] / EDGES[0]) / (2 * math.sqrt(3)), rel=1e-9
+    )
     assert mode_radius_std(CENTERS, v, sd, None) is None
 
 

@@ -49,12 +49,25 @@ def _digest(root: Path, rel: str, r0: float, seed: int) -> str:
     rng = np.random.default_rng(seed)
     vf = np.exp(-0.5 * ((CENTERS - r0) / (0.03 * r0)) ** 2) * 1e-4
     model = 1e-2 * np.exp(-((Q * r0) ** 2) / 5) + 1e-4
-    write_json_atomic(root / rel, {
-        "radius_centers_nm": CENTERS.tolist(), "radius_edges_nm": EDGES.tolist(), "volume_fraction": vf.tolist(),
-        "volume_fraction_std": (0.05 * vf).tolist(), "bin_scale": "log", "q_nm": Q.tolist(),
-        "intensity": (model * (1 + 0.03 * rng.standard_normal(Q.size))).tolist(), "sigma": (0.03 * model).tolist(),
-        "model": model.tolist(), "chi2_r": 1.01, "chi2_r_per_repetition": [1.0, 1.02], "intensity_unit": "1/cm",
-        "absolute": True, "total_volume_fraction": float(vf.sum())})
+    write_json_atomic(
+        root / rel,
+        {
+            "radius_centers_nm": CENTERS.tolist(),
+            "radius_edges_nm": EDGES.tolist(),
+            "volume_fraction": vf.tolist(),
+            "volume_fraction_std": (0.05 * vf).tolist(),
+            "bin_scale": "log",
+            "q_nm": Q.tolist(),
+            "intensity": (model * (1 + 0.03 * rng.standard_normal(Q.size))).tolist(),
+            "sigma": (0.03 * model).tolist(),
+            "model": model.tolist(),
+            "chi2_r": 1.01,
+            "chi2_r_per_repetition": [1.0, 1.02],
+            "intensity_unit": "1/cm",
+            "absolute": True,
+            "total_volume_fraction": float(vf.sum()),
+        },
+    )
     return rel
 
 
@@ -65,8 +78,7 @@ def make_run(tmp_path: Path, *, evil: bool = False, figures: bool = True):
     if evil:  # bypass config validation: the report must be safe whatever the names are
         blanks = tuple(dataclasses.replace(b, name=b.name + EVIL) for b in cfg.blanks)
         samples = tuple(dataclasses.replace(s, name=s.name + EVIL, blank=None) for s in cfg.samples)
-        cfg = dataclasses.replace(cfg, name="series" + EVIL, description="about" + EVIL, samples=samples,
-                                  blanks=blanks)
+        cfg = dataclasses.replace(cfg, name="series" + EVIL, description="about" + EVIL, samples=samples, blanks=blanks)
     root = Path(cfg.output.dir)
     root.mkdir(parents=True, exist_ok=True)
     tag = EVIL if evil else ""
@@ -75,36 +87,86 @@ def make_run(tmp_path: Path, *, evil: bool = False, figures: bool = True):
         r0 = (0.87, 1.15)[i]
         d = f"steps/x/s{i}"
         frames = [{"file": f"/data/f{i}{tag}.edf", "rejected": True, "reason": f"header Intensity1 = {tag or 'nan'}"}]
-        out[f"reduce/{s.name}"] = _outcome(f"reduce/{s.name}", {
-            "outputs": {"curve": _curve(root, f"{d}/raw.dat", s.name, r0)}, "n_frames": 2, "n_rejected": 1,
-            "rejected": [f"/data/f{i}{tag}.edf"], "frames": frames})
-        out[f"subtract/{s.name}"] = _outcome(f"subtract/{s.name}", {
-            "outputs": {"curve": _curve(root, f"{d}/sub.dat", s.name + tag, r0), "evil" + tag: "javascript:alert(4)"}})
-        out[f"fit/{s.name}"] = _outcome(f"fit/{s.name}", {"outputs": {"digest": _digest(root, f"{d}/dg.json", r0, i)},
-                                                          "chi2_r": 1.01})
+        out[f"reduce/{s.name}"] = _outcome(
+            f"reduce/{s.name}",
+            {
+                "outputs": {"curve": _curve(root, f"{d}/raw.dat", s.name, r0)},
+                "n_frames": 2,
+                "n_rejected": 1,
+                "rejected": [f"/data/f{i}{tag}.edf"],
+                "frames": frames,
+            },
+        )
+        out[f"subtract/{s.name}"] = _outcome(
+            f"subtract/{s.name}",
+            {"outputs": {"curve": _curve(root, f"{d}/sub.dat", s.name + tag, r0), "evil" + tag: "javascript:alert(4)"}},
+        )
+        out[f"fit/{s.name}"] = _outcome(
+            f"fit/{s.name}", {"outputs": {"digest": _digest(root, f"{d}/dg.json", r0, i)}, "chi2_r": 1.01}
+        )
         fams = [w.display for w in cfg.fit.populations if w.family_radius_nm]
-        terms = [{"name": n, "kind": "family", "status": "present" if k == 0 else "absent",
-                  "share": (1.0, 0.0)[min(k, 1)] if i == 0 else 0.0, "share_std": 0.02, "share_upper": 0.05}
-                 for k, n in enumerate(fams)]
-        terms.append({"name": "continuous", "kind": "continuous", "status": "present", "share": float(i),
-                      "share_std": 0.01})
-        out[f"families/{s.name}"] = _outcome(f"families/{s.name}", {
-            "outputs": {}, "terms": terms, "resolvable_radius_nm": 0.43, "chi2_r": 1.0, "warnings": ["poor" + tag]})
-        out[f"optical/{s.name}"] = _outcome(f"optical/{s.name}", {
-            "outputs": {}, "peaks": [{"wavelength_nm": 403.0, "height": 0.1, "family": fams[0], "diameter_nm": 1.58},
-                                     {"wavelength_nm": 520.0, "height": 0.2, "family": "x" + tag}]})
+        terms = [
+            {
+                "name": n,
+                "kind": "family",
+                "status": "present" if k == 0 else "absent",
+                "share": (1.0, 0.0)[min(k, 1)] if i == 0 else 0.0,
+                "share_std": 0.02,
+                "share_upper": 0.05,
+            }
+            for k, n in enumerate(fams)
+        ]
+        terms.append(
+            {"name": "continuous", "kind": "continuous", "status": "present", "share": float(i), "share_std": 0.01}
+        )
+        out[f"families/{s.name}"] = _outcome(
+            f"families/{s.name}",
+            {"outputs": {}, "terms": terms, "resolvable_radius_nm": 0.43, "chi2_r": 1.0, "warnings": ["poor" + tag]},
+        )
+        out[f"optical/{s.name}"] = _outcome(
+            f"optical/{s.name}",
+            {
+                "outputs": {},
+                "peaks": [
+                    {"wavelength_nm": 403.0, "height": 0.1, "family": fams[0], "diameter_nm": 1.58},
+                    {"wavelength_nm": 520.0, "height": 0.2, "family": "x" + tag},
+                ],
+            },
+        )
     for j, b in enumerate(cfg.blanks):
-        peaks = [{"q_nm": 1.84, "q_err": 0.001, "d_nm": 3.41, "fwhm": 0.05, "area": 1.0, "significance": 40.0}] \
-            if b.temperature_C < 75 else []
-        out[f"reduce/{b.name}"] = _outcome(f"reduce/{b.name}", {
-            "outputs": {"curve": _curve(root, f"steps/x/b{j}/raw.dat", b.name, 0.3)}, "n_frames": 2, "n_rejected": 0,
-            "rejected": []})
-        out[f"peaks/{b.name}"] = _outcome(f"peaks/{b.name}", {
-            "outputs": {}, "peaks": peaks, "phase": {"name": ("lamellar" + tag) if peaks else "none",
-                                                     "lattice_nm": 3.41 if peaks else None}})
-    out["mesophase/series"] = _outcome("mesophase/series", {
-        "outputs": {}, "temperatures_C": [25.0, 230.0], "intensity": [1.0, 0.0], "melting_temperature_C": 80.0,
-        "melting_bracket_C": [25.0, 230.0], "melting_method": "bracket" + tag})
+        peaks = (
+            [{"q_nm": 1.84, "q_err": 0.001, "d_nm": 3.41, "fwhm": 0.05, "area": 1.0, "significance": 40.0}]
+            if b.temperature_C < 75
+            else []
+        )
+        out[f"reduce/{b.name}"] = _outcome(
+            f"reduce/{b.name}",
+            {
+                "outputs": {"curve": _curve(root, f"steps/x/b{j}/raw.dat", b.name, 0.3)},
+                "n_frames": 2,
+                "n_rejected": 0,
+                "rejected": [],
+            },
+        )
+        out[f"peaks/{b.name}"] = _outcome(
+            f"peaks/{b.name}",
+            {
+                "outputs": {},
+                "peaks": peaks,
+                "phase": {"name": ("lamellar" + tag) if peaks else "none", "lattice_nm": 3.41 if peaks else None},
+            },
+        )
+    out["mesophase/series"] = _outcome(
+        "mesophase/series",
+        {
+            "outputs": {},
+            "temperatures_C": [25.0, 230.0],
+            "intensity": [1.0, 0.0],
+            "melting_temperature_C": 80.0,
+            "melting_bracket_C": [25.0, 230.0],
+            "melting_method": "bracket" + tag,
+        },
+    )
     out["fit/failed"] = _outcome("fit/failed" + tag, None, "failed", "OSError: " + tag)
     return cfg, out, root
 
@@ -163,7 +225,7 @@ def test_markup_in_names_descriptions_headers_and_figure_cache_is_never_executab
     for p in cached:
         p.write_bytes(b"\x89PNG\r\n\x1a\n" + EVIL.encode() if p.name.startswith("sample") else EVIL.encode())
     for p in ("distributions_0.b64", "curves_1.b64"):
-        (cache / p).write_text("x\"><script>alert(5)</script>")
+        (cache / p).write_text('x"><script>alert(5)</script>')
     caplog.set_level(logging.WARNING, "saxs_mc.pipeline.report")
     write_report(cfg, outcomes, root)
     assert sum("is not a valid PNG; redrawn" in r.getMessage() for r in caplog.records) == len(cached)
@@ -218,8 +280,16 @@ def test_summary_csv_loads_in_pandas_with_uncertainties_and_blank_rows(tmp_path)
     assert list(df["kind"]) == ["sample"] * 2 + ["blank"] * 2
     assert list(df["name"]) == [r["sample"] for r in doc["samples"]] + [b["blank"] for b in doc["blanks"]]
     smp = df[df["kind"] == "sample"]
-    for col in ("dominant_radius_nm", "dominant_radius_nm_std", "total_volume_fraction", "total_volume_fraction_std",
-                "chi2_r", "chi2_r_std", "fraction[MSC r=0.87 nm]", "fraction_std[MSC r=0.87 nm]"):
+    for col in (
+        "dominant_radius_nm",
+        "dominant_radius_nm_std",
+        "total_volume_fraction",
+        "total_volume_fraction_std",
+        "chi2_r",
+        "chi2_r_std",
+        "fraction[MSC r=0.87 nm]",
+        "fraction_std[MSC r=0.87 nm]",
+    ):
         assert np.issubdtype(df[col].dtype, np.floating), col
     np.testing.assert_allclose(smp["dominant_radius_nm"], [r["dominant_radius_nm"] for r in doc["samples"]], rtol=1e-5)
     assert abs(smp["dominant_radius_nm"].iloc[0] - 0.87) < 0.01
@@ -240,8 +310,10 @@ def test_blank_pages_exist_and_are_linked(tmp_path):
         page = (root / "blanks" / f"{b.name}.html").read_text()
         assert 'href="../report.html"' in page
     assert "No Bragg peaks found." in (root / "blanks" / "blank_230C.html").read_text()
-    assert "3.4100" in (root / "blanks" / "blank_025C.html").read_text() or "3.410" in (
-        root / "blanks" / "blank_025C.html").read_text()
+    assert (
+        "3.4100" in (root / "blanks" / "blank_025C.html").read_text()
+        or "3.410" in (root / "blanks" / "blank_025C.html").read_text()
+    )
     # sample pages link their blank; the melting bracket is stated next to the estimate
     assert 'href="../blanks/blank_230C.html"' in (root / "samples" / f"{cfg.samples[0].name}.html").read_text()
     assert "bracket 25–230 °C" in report

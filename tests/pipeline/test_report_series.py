@@ -55,22 +55,39 @@ def _write_sample(root: Path, name: str, r0: float, phi: float, metadata: dict, 
     model = phi * 1e3 * np.exp(-((Q * r0) ** 2) / 5) + 1e-3
     write_curve_ascii(root / d / "sub.dat", Curve(Q, model, 0.02 * model, "1/cm", "x"))
     vf = _gauss_vf(r0, phi)
-    write_json_atomic(root / d / "dg.json", {
-        "radius_centers_nm": CENTERS.tolist(), "radius_edges_nm": EDGES.tolist(), "volume_fraction": vf.tolist(),
-        "volume_fraction_std": (0.04 * vf).tolist(), "bin_scale": "log", "q_nm": Q.tolist(),
-        "intensity": model.tolist(), "sigma": (0.02 * model).tolist(), "model": model.tolist(), "chi2_r": 1.0,
-        "chi2_r_per_repetition": [0.99, 1.01], "intensity_unit": "1/cm", "absolute": True,
-        "total_volume_fraction": phi})
+    write_json_atomic(
+        root / d / "dg.json",
+        {
+            "radius_centers_nm": CENTERS.tolist(),
+            "radius_edges_nm": EDGES.tolist(),
+            "volume_fraction": vf.tolist(),
+            "volume_fraction_std": (0.04 * vf).tolist(),
+            "bin_scale": "log",
+            "q_nm": Q.tolist(),
+            "intensity": model.tolist(),
+            "sigma": (0.02 * model).tolist(),
+            "model": model.tolist(),
+            "chi2_r": 1.0,
+            "chi2_r_per_repetition": [0.99, 1.01],
+            "intensity_unit": "1/cm",
+            "absolute": True,
+            "total_volume_fraction": phi,
+        },
+    )
     write_json_atomic(root / d / "fit.json", {"total_volume_fraction_std": 0.03 * phi})
     # the reduce step's manifest: the only place these tests put the sample's conditions
-    write_json_atomic(root / "steps" / "reduce" / name / "manifest.json",
-                      {"step": f"reduce/{name}", "settings": {"title": name, "metadata": metadata}})
+    write_json_atomic(
+        root / "steps" / "reduce" / name / "manifest.json",
+        {"step": f"reduce/{name}", "settings": {"title": name, "metadata": metadata}},
+    )
     out = {
-        f"reduce/{name}": _outcome(f"reduce/{name}", {"outputs": {"curve": f"{d}/sub.dat"}, "n_frames": 1,
-                                                      "n_rejected": 0, "rejected": []}),
+        f"reduce/{name}": _outcome(
+            f"reduce/{name}", {"outputs": {"curve": f"{d}/sub.dat"}, "n_frames": 1, "n_rejected": 0, "rejected": []}
+        ),
         f"subtract/{name}": _outcome(f"subtract/{name}", {"outputs": {"curve": f"{d}/sub.dat"}}),
-        f"fit/{name}": _outcome(f"fit/{name}", {"outputs": {"digest": f"{d}/dg.json", "json": f"{d}/fit.json"},
-                                                "chi2_r": 1.0}),
+        f"fit/{name}": _outcome(
+            f"fit/{name}", {"outputs": {"digest": f"{d}/dg.json", "json": f"{d}/fit.json"}, "chi2_r": 1.0}
+        ),
     }
     if peaks is not None:
         out[f"peaks/{name}"] = _outcome(f"peaks/{name}", {"outputs": {}, "peaks": peaks, "phase": {"name": "none"}})
@@ -79,49 +96,110 @@ def _write_sample(root: Path, name: str, r0: float, phi: float, metadata: dict, 
 
 def _sample_record(name: str, blank: str) -> SimpleNamespace:
     """A configured sample that knows only its name, frames and blank (no conditions, no legacy keys)."""
-    return SimpleNamespace(name=name, frames=(), files=(), sources=(), blank=blank, thickness_cm=None, spectrum=None,
-                           n_frames=1)
+    return SimpleNamespace(
+        name=name, frames=(), files=(), sources=(), blank=blank, thickness_cm=None, spectrum=None, n_frames=1
+    )
 
 
-def make_axis_run(tmp_path: Path, axis: str, values: list[float], *, radii: list[float], phis: list[float],
-                  families: bool = False, peak_areas: list[float] | None = None, extra_conditions: dict | None = None,
-                  blank_temps: tuple[int, ...] = (25,), mesophase: bool = False):
+def make_axis_run(
+    tmp_path: Path,
+    axis: str,
+    values: list[float],
+    *,
+    radii: list[float],
+    phis: list[float],
+    families: bool = False,
+    peak_areas: list[float] | None = None,
+    extra_conditions: dict | None = None,
+    blank_temps: tuple[int, ...] = (25,),
+    mesophase: bool = False,
+):
     """A run along ``axis`` (conditions only in the manifests), with or without magic-size families."""
     base = load_config(make_experiment(tmp_path, series=[(190, 0.9, 0.02)], blanks=(230,)))
     root = Path(base.output.dir)
     root.mkdir(parents=True, exist_ok=True)
-    blanks = tuple(SimpleNamespace(name=f"blank{j}", frames=(), files=(), sources=(), temperature_C=float(t),
-                                   thickness_cm=None, conditions={"temperature_C": float(t)}, n_frames=1)
-                   for j, t in enumerate(blank_temps))
+    blanks = tuple(
+        SimpleNamespace(
+            name=f"blank{j}",
+            frames=(),
+            files=(),
+            sources=(),
+            temperature_C=float(t),
+            thickness_cm=None,
+            conditions={"temperature_C": float(t)},
+            n_frames=1,
+        )
+        for j, t in enumerate(blank_temps)
+    )
     blank = blanks[0].name
     samples, outcomes = [], {}
     for i, (v, r0, phi) in enumerate(zip(values, radii, phis)):
         name = f"pt{i:03d}"
         cond = {axis: v, **(extra_conditions or {})}
         meta = {"kind": "sample", "conditions": cond, "series_axis": axis, "stack": None, "time_point": None, **cond}
-        peaks = None if peak_areas is None else (
-            [{"q_nm": 1.84, "q_err": 0.002, "d_nm": 3.41, "fwhm": 0.05, "area": peak_areas[i],
-              "area_err": 0.05 * peak_areas[i] + 0.01, "significance": 20.0}] if peak_areas[i] > 0 else [])
+        peaks = (
+            None
+            if peak_areas is None
+            else (
+                [
+                    {
+                        "q_nm": 1.84,
+                        "q_err": 0.002,
+                        "d_nm": 3.41,
+                        "fwhm": 0.05,
+                        "area": peak_areas[i],
+                        "area_err": 0.05 * peak_areas[i] + 0.01,
+                        "significance": 20.0,
+                    }
+                ]
+                if peak_areas[i] > 0
+                else []
+            )
+        )
         outcomes.update(_write_sample(root, name, r0, phi, meta, peaks=peaks))
         samples.append(_sample_record(name, blank))
     fit = dataclasses.replace(base.fit, populations=base.fit.populations if families else ())
-    cfg = dataclasses.replace(base, name="series", samples=tuple(samples), blanks=blanks, fit=fit, families=None,
-                              peaks=dataclasses.replace(base.peaks, samples=peak_areas is not None),
-                              output=dataclasses.replace(base.output, figures=True))
+    cfg = dataclasses.replace(
+        base,
+        name="series",
+        samples=tuple(samples),
+        blanks=blanks,
+        fit=fit,
+        families=None,
+        peaks=dataclasses.replace(base.peaks, samples=peak_areas is not None),
+        output=dataclasses.replace(base.output, figures=True),
+    )
     for b in cfg.blanks:
-        outcomes[f"reduce/{b.name}"] = _outcome(f"reduce/{b.name}", {"outputs": {}, "n_frames": 1, "n_rejected": 0,
-                                                                     "rejected": []})
+        outcomes[f"reduce/{b.name}"] = _outcome(
+            f"reduce/{b.name}", {"outputs": {}, "n_frames": 1, "n_rejected": 0, "rejected": []}
+        )
     if mesophase:
-        outcomes["mesophase/series"] = _outcome("mesophase/series", {
-            "outputs": {}, "temperatures_C": [float(t) for t in blank_temps], "intensity": [1.0] * len(blank_temps),
-            "melting_temperature_C": 80.0, "melting_bracket_C": [25.0, 230.0], "melting_method": "bracket"})
+        outcomes["mesophase/series"] = _outcome(
+            "mesophase/series",
+            {
+                "outputs": {},
+                "temperatures_C": [float(t) for t in blank_temps],
+                "intensity": [1.0] * len(blank_temps),
+                "melting_temperature_C": 80.0,
+                "melting_bracket_C": [25.0, 230.0],
+                "melting_method": "bracket",
+            },
+        )
     return cfg, outcomes, root
 
 
 # ----------------------------------------------------------------------
-@pytest.mark.parametrize("key,text", [("time_s", "time (s)"), ("nucleation_temperature_C", "nucleation temperature (°C)"),
-                                      ("flow_rate_ml_min", "flow rate (ml/min)"), ("reaction_time_s", "reaction time (s)"),
-                                      ("pressure", "pressure"), ("index", "sample index (configuration order)")])
+@pytest.mark.parametrize(
+    "key,text",
+    [
+        ("time_s", "time (s)"),
+        ("nucleation_temperature_C", "nucleation temperature (°C)"),
+        ("flow_rate_ml_min", "flow rate (ml/min)"),
+        ("reaction_time_s", "reaction time (s)"),
+        ("pressure", "pressure"),
+        ("index", "sample index (configuration order)"),
+    ],
+)
 def test_axis_label_and_unit_come_from_the_key_name(key, text):
     assert SeriesAxis.from_key(key).text == text
     assert axis_label_unit("_s") == ("_s", "")  # a bare suffix is no unit
@@ -129,13 +207,28 @@ def test_axis_label_and_unit_come_from_the_key_name(key, text):
 
 def test_flow_rate_series_without_families_has_no_cdse_sections_and_plots_against_flow_rate(tmp_path):
     flows = [0.25, 0.5, 1.0, 2.0]
-    cfg, outcomes, root = make_axis_run(tmp_path, "flow_rate_ml_min", flows, radii=[2.0, 1.7, 1.4, 1.2],
-                                        phis=[1e-4, 2e-4, 3e-4, 4e-4], blank_temps=(25, 25), mesophase=True,
-                                        extra_conditions={"solvent": "toluene"})
+    cfg, outcomes, root = make_axis_run(
+        tmp_path,
+        "flow_rate_ml_min",
+        flows,
+        radii=[2.0, 1.7, 1.4, 1.2],
+        phis=[1e-4, 2e-4, 3e-4, 4e-4],
+        blank_temps=(25, 25),
+        mesophase=True,
+        extra_conditions={"solvent": "toluene"},
+    )
     write_report(cfg, outcomes, root)
     html = (root / "report.html").read_text(encoding="utf-8").split("<body>", 1)[1]
-    for cdse in ("Magic-size families", "Family fractions", "Series read-out", "λ<sub>Yu</sub>", "Mesophase melting",
-                 "Precursor blanks and mesophase", "quantized", "CdSe"):
+    for cdse in (
+        "Magic-size families",
+        "Family fractions",
+        "Series read-out",
+        "λ<sub>Yu</sub>",
+        "Mesophase melting",
+        "Precursor blanks and mesophase",
+        "quantized",
+        "CdSe",
+    ):
         assert cdse not in html, cdse
     assert "flow rate (ml/min)" in html and "no magic-size families configured" in html
     doc = json.loads((root / "summary.json").read_text())
@@ -166,8 +259,15 @@ def test_time_series_gets_map_stacked_and_trend_figures_with_bands(tmp_path):
     r_true = 1.0 + 1.5 * t / 58.0  # growth r 1 -> 2.5 nm
     phi_true = 1e-4 * (1 + t / 20)
     area = np.clip(1.0 - t / 10.0, 0, None) * 5.0  # the mesophase melts in the first 10 s
-    cfg, outcomes, root = make_axis_run(tmp_path, "time_s", list(t), radii=list(r_true), phis=list(phi_true),
-                                        peak_areas=list(area), extra_conditions={"growth_temperature_C": 230.0})
+    cfg, outcomes, root = make_axis_run(
+        tmp_path,
+        "time_s",
+        list(t),
+        radii=list(r_true),
+        phis=list(phi_true),
+        peak_areas=list(area),
+        extra_conditions={"growth_temperature_C": 230.0},
+    )
     write_report(cfg, outcomes, root)
     series = collect(cfg, outcomes, root)
     assert series.axis.text == "time (s)"
@@ -201,8 +301,9 @@ def test_time_series_gets_map_stacked_and_trend_figures_with_bands(tmp_path):
 
 def test_condition_keys_and_values_with_markup_are_escaped(tmp_path):
     key = "flow" + EVIL
-    cfg, outcomes, root = make_axis_run(tmp_path, key, [1.0, 2.0], radii=[1.0, 1.2], phis=[1e-4, 2e-4],
-                                        extra_conditions={"note" + EVIL: "x" + EVIL})
+    cfg, outcomes, root = make_axis_run(
+        tmp_path, key, [1.0, 2.0], radii=[1.0, 1.2], phis=[1e-4, 2e-4], extra_conditions={"note" + EVIL: "x" + EVIL}
+    )
     write_report(cfg, outcomes, root)
     pages = [root / "report.html", *sorted((root / "samples").glob("*.html"))]
     for p in pages:
@@ -221,10 +322,16 @@ def test_legacy_manifests_and_config_give_the_same_rows_as_conditions(tmp_path):
     docs = []
     for style in ("config", "legacy", "conditions"):
         for s in cfg.samples:
-            cond = {"nucleation_temperature_C": s.nucleation_temperature_C,
-                    "growth_temperature_C": s.growth_temperature_C, "reaction_time_s": s.reaction_time_s}
-            meta = ({"kind": "sample", **cond} if style == "legacy" else
-                    {"kind": "sample", "conditions": cond, "series_axis": "nucleation_temperature_C", **cond})
+            cond = {
+                "nucleation_temperature_C": s.nucleation_temperature_C,
+                "growth_temperature_C": s.growth_temperature_C,
+                "reaction_time_s": s.reaction_time_s,
+            }
+            meta = (
+                {"kind": "sample", **cond}
+                if style == "legacy"
+                else {"kind": "sample", "conditions": cond, "series_axis": "nucleation_temperature_C", **cond}
+            )
             p = root / "steps" / "reduce" / s.name / "manifest.json"
             if style == "config":
                 p.unlink(missing_ok=True)
@@ -242,8 +349,13 @@ def test_legacy_manifests_and_config_give_the_same_rows_as_conditions(tmp_path):
     assert header[-4:] == ["bragg_peak_area", "bragg_peak_area_std", "series_axis", "series_value"]
     # the CdSe sections are all there, and the disagreement rule is stated where the flags are shown
     html = (root / "report.html").read_text(encoding="utf-8")
-    for section in ("Series read-out", "Magic-size families", "Family fractions vs nucleation temperature",
-                    "Precursor blanks and mesophase", "Mesophase melting"):
+    for section in (
+        "Series read-out",
+        "Magic-size families",
+        "Family fractions vs nucleation temperature",
+        "Precursor blanks and mesophase",
+        "Mesophase melting",
+    ):
         assert section in html, section
     page = (root / "samples" / f"{cfg.samples[0].name}.html").read_text(encoding="utf-8")
     assert all("holds the whole resolved volume by construction" in t for t in (html, page))
@@ -315,9 +427,19 @@ def test_cli_table_has_family_columns_only_with_a_readout(tmp_path):
 
     from saxs_mc.pipeline.report import format_summary_table
 
-    row = {"sample": "t000", "series_value": 3.0, "status": "ok", "growth": "not assessed", "family_label": None,
-           "dominant_radius_nm": 1.0, "mean_radius_nm": 1.2, "total_volume_fraction": 3.6e-4, "chi2_r": 1.2,
-           "n_rejected": 0, "yu_absorption_nm": None}
+    row = {
+        "sample": "t000",
+        "series_value": 3.0,
+        "status": "ok",
+        "growth": "not assessed",
+        "family_label": None,
+        "dominant_radius_nm": 1.0,
+        "mean_radius_nm": 1.2,
+        "total_volume_fraction": 3.6e-4,
+        "chi2_r": 1.2,
+        "n_rejected": 0,
+        "yu_absorption_nm": None,
+    }
     doc = {"series_axis": {"key": "flow_rate_ml_min"}, "samples": [row], "readout": {"text": []}, "failures": []}
     (tmp_path / "summary.json").write_text(json.dumps(doc))
     text = format_summary_table(types.SimpleNamespace(root=tmp_path))

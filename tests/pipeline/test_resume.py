@@ -50,8 +50,14 @@ def test_sigkill_then_rerun_gives_identical_results(tmp_path, ref, workers, kill
     cfg = make_experiment(tmp_path / "killed")
     out = tmp_path / "killed" / "out"
     env = {**os.environ, "SAXS_MC_FAKE_DELAY": "0.15", "PYTHONPATH": str(REPO)}
-    proc = subprocess.Popen([sys.executable, "-c", SCRIPT, str(cfg), str(workers)], cwd=REPO, env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-c", SCRIPT, str(cfg), str(workers)],
+        cwd=REPO,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
     try:
         t0 = time.time()
         while manifests(out) < kill_after and proc.poll() is None and time.time() - t0 < 60:

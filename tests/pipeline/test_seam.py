@@ -26,8 +26,10 @@ REPO = Path(__file__).resolve().parents[2]
 SHIPPED = sorted((REPO / "pipelines").glob("*.toml"))
 
 #: the "module:function" strings of the former DEFAULT_FUNCS table: the names hashed into the keys before
-OLD_FUNC_NAMES = {k: f"saxs_mc.pipeline.steps:{k}_step" for k in
-                  ("calibrate", "reduce", "subtract", "fit", "peaks", "mesophase", "families", "optical")}
+OLD_FUNC_NAMES = {
+    k: f"saxs_mc.pipeline.steps:{k}_step"
+    for k in ("calibrate", "reduce", "subtract", "fit", "peaks", "mesophase", "families", "optical")
+}
 
 
 # ----------------------------------------------------------------------
@@ -50,8 +52,9 @@ def test_unusable_step_functions_are_refused_all_at_once():
         return {}
 
     with pytest.raises(ValueError) as ei:
-        registry.check_overrides({"fit": "tests.pipeline.fakes:fit_step", "peaks": lambda ctx: {}, "reduce": local,
-                                  "fitt": fakes.fit_step})
+        registry.check_overrides(
+            {"fit": "tests.pipeline.fakes:fit_step", "peaks": lambda ctx: {}, "reduce": local, "fitt": fakes.fit_step}
+        )
     msg = str(ei.value)
     assert "unknown kinds ['fitt']" in msg and "callables now" in msg
     assert "<lambda>" in msg and "test_unusable_step_functions_are_refused_all_at_once.<locals>.local" in msg
@@ -81,26 +84,46 @@ def test_shipped_configs_keys_are_unchanged_by_the_typed_seam(cfg_path):
     for s in plan:
         typed = STEP_SETTINGS[s.kind].from_json(s.settings)
         assert cache.canonical_json(typed.to_json()) == cache.canonical_json(s.settings), s.id
-        old = cache.step_key(func=OLD_FUNC_NAMES[s.kind], settings=s.settings,
-                             input_digests={p: hashes.digest(p) for p in s.inputs},
-                             upstream_keys={d: got[d] for d in s.deps},
-                             version=f"{__version__}+{keys.code_digest(s.func)}")
+        old = cache.step_key(
+            func=OLD_FUNC_NAMES[s.kind],
+            settings=s.settings,
+            input_digests={p: hashes.digest(p) for p in s.inputs},
+            upstream_keys={d: got[d] for d in s.deps},
+            version=f"{__version__}+{keys.code_digest(s.func)}",
+        )
         assert got[s.id] == old, s.id
 
 
 def test_settings_refuse_unknown_and_missing_keys_naming_them():
-    good = {"sample": "s", "contributions": 10, "repetitions": 2, "seed": 1, "q_range_nm": None,
-            "r_range_nm": [0.3, 3.0], "contrast_1e6_A2": 34.65, "bins": 40, "bin_scale": "log"}
+    good = {
+        "sample": "s",
+        "contributions": 10,
+        "repetitions": 2,
+        "seed": 1,
+        "q_range_nm": None,
+        "r_range_nm": [0.3, 3.0],
+        "contrast_1e6_A2": 34.65,
+        "bins": 40,
+        "bin_scale": "log",
+    }
     s = FitStepSettings.from_json(good)
     assert s.r_range_nm == (0.3, 3.0) and s.exclude_bragg_peaks is False and s.to_json() == good
     with pytest.raises(StepSettingsError) as ei:
         FitStepSettings.from_json({**{k: v for k, v in good.items() if k != "seed"}, "binz": 3})
-    assert str(ei.value).startswith("FitStepSettings: unknown key(s) ['binz']") and "missing key(s) ['seed']" in str(ei.value)
+    assert str(ei.value).startswith("FitStepSettings: unknown key(s) ['binz']") and "missing key(s) ['seed']" in str(
+        ei.value
+    )
     with pytest.raises(dataclasses_frozen_error()):
         s.seed = 3  # frozen
     # an optional key given at its default stays in the JSON form; one left out stays out
-    blank = {"name": "b", "role": "blank", "q_range_nm": None, "profile": "gaussian", "min_significance": None,
-             "temperature_C": None}
+    blank = {
+        "name": "b",
+        "role": "blank",
+        "q_range_nm": None,
+        "profile": "gaussian",
+        "min_significance": None,
+        "temperature_C": None,
+    }
     assert PeaksStepSettings.from_json(blank).to_json() == blank
     del blank["temperature_C"]
     assert PeaksStepSettings.from_json(blank).to_json() == blank
@@ -115,10 +138,18 @@ def dataclasses_frozen_error():
 def test_a_step_refuses_settings_of_another_shape(tmp_path):
     from saxs_mc.pipeline.tasks import Step, run_step
 
-    step = Step(id="subtract/s", kind="subtract", target="s", func=steps.subtract_step,
-                settings={"sample": "s", "blank": "b", "factor": 1.0})
-    with pytest.raises(StepSettingsError, match=r"SubtractSettings: unknown key\(s\) \['factor'\].*missing key\(s\) "
-                                                r"\['scale'\]"):
+    step = Step(
+        id="subtract/s",
+        kind="subtract",
+        target="s",
+        func=steps.subtract_step,
+        settings={"sample": "s", "blank": "b", "factor": 1.0},
+    )
+    with pytest.raises(
+        StepSettingsError,
+        match=r"SubtractSettings: unknown key\(s\) \['factor'\].*missing key\(s\) "
+        r"\['scale'\]",
+    ):
         run_step(step, "k", str(tmp_path), {})
 
 
@@ -131,8 +162,11 @@ def edited_sources(monkeypatch):
     real = keys._read_source
 
     def read(path: Path) -> bytes:
-        rel = Path(path).resolve().relative_to(keys._ROOT).as_posix() if Path(path).resolve().is_relative_to(
-            keys._ROOT) else str(path)
+        rel = (
+            Path(path).resolve().relative_to(keys._ROOT).as_posix()
+            if Path(path).resolve().is_relative_to(keys._ROOT)
+            else str(path)
+        )
         return real(path) + edits.get(rel, b"")
 
     monkeypatch.setattr(keys, "_read_source", read)
@@ -151,11 +185,15 @@ def _changed(a: dict[str, str], b: dict[str, str]) -> set[str]:
 
 
 def test_editing_a_module_a_step_imports_changes_that_steps_key_only(tmp_path, edited_sources):
-    cfg_path = make_experiment(tmp_path, series=[(190, 0.87, 0.02), (250, 1.15, 0.12)], blanks=(25, 230),
-                               extra="[families]\n")
+    cfg_path = make_experiment(
+        tmp_path, series=[(190, 0.87, 0.02), (250, 1.15, 0.12)], blanks=(25, 230), extra="[families]\n"
+    )
     (tmp_path / "s.csv").write_text("nm,nuc190C\n400,0.1\n")
-    cfg_path.write_text(cfg_path.read_text().replace('frames = "data/nuc190C/*.edf"',
-                                                     'frames = "data/nuc190C/*.edf"\nspectrum = "s.csv"'))
+    cfg_path.write_text(
+        cfg_path.read_text().replace(
+            'frames = "data/nuc190C/*.edf"', 'frames = "data/nuc190C/*.edf"\nspectrum = "s.csv"'
+        )
+    )
     cfg = load_config(cfg_path)
     before = _keys(cfg)
     assert _keys(cfg) == before  # stable
@@ -196,8 +234,14 @@ def test_closure_follows_lazy_package_stubs_and_function_scope():
 
     fit = keys.step_closure(fit_step)
     # "from saxs_mc.fit import fit_curve" is resolved through saxs_mc/fit/__init__.pyi to saxs_mc/fit/mc.py
-    assert {"saxs_mc/fit/mc.py", "saxs_mc/fit/__init__.py", "saxs_mc/__init__.py", "saxs_mc/_numba.py",
-            "saxs_mc/pipeline/steps.py", "saxs_mc/pipeline/tasks.py"} <= set(fit)
+    assert {
+        "saxs_mc/fit/mc.py",
+        "saxs_mc/fit/__init__.py",
+        "saxs_mc/__init__.py",
+        "saxs_mc/_numba.py",
+        "saxs_mc/pipeline/steps.py",
+        "saxs_mc/pipeline/tasks.py",
+    } <= set(fit)
     assert not any(p.startswith(("saxs_mc/optical/", "saxs_mc/families/")) for p in fit)
     assert "saxs_mc/peaks/detect.py" in fit  # fit_step -> _fit_exclusions -> read_peaks_json -> saxs_mc.peaks.detect
     assert not any(p.startswith(("saxs_mc/fit/", "saxs_mc/peaks/")) for p in keys.step_closure(reduce_step))

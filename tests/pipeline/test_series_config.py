@@ -25,8 +25,9 @@ DATA = ROOT / "sample_data" / "cdse_series"
 GROWTH = ROOT / "sample_data" / "growth_stack"
 STACK = f"{GROWTH / 'growth_230C.h5'}::/entry/instrument/detector/data"
 
-pytestmark = pytest.mark.skipif(not (DATA / "nuc190C").is_dir() or not GROWTH.is_dir(),
-                                reason="shipped sample series not present")
+pytestmark = pytest.mark.skipif(
+    not (DATA / "nuc190C").is_dir() or not GROWTH.is_dir(), reason="shipped sample series not present"
+)
 
 
 def write(tmp: Path, body: str, *, poni: str = "id02_sim.poni", blanks: str | None = None) -> Path:
@@ -47,10 +48,14 @@ def sample(name: str, frames: str = "nuc190C/*.edf", **extra: str) -> str:
 # ----------------------------------------------------------------------
 # conditions
 def test_conditions_inline_table_and_legacy_keys(tmp_path):
-    body = (sample("a", conditions='{ flow_rate_ml_min = 2, solvent = "toluene" }')
-            + sample("b", nucleation_temperature_C="250", growth_temperature_C="230")
-            + '[[samples]]\nname = "c"\nframes = "' + str(DATA / "nuc200C/*.edf") + '"\n'
-            + "[samples.conditions]\nflow_rate_ml_min = 4.5\n")
+    body = (
+        sample("a", conditions='{ flow_rate_ml_min = 2, solvent = "toluene" }')
+        + sample("b", nucleation_temperature_C="250", growth_temperature_C="230")
+        + '[[samples]]\nname = "c"\nframes = "'
+        + str(DATA / "nuc200C/*.edf")
+        + '"\n'
+        + "[samples.conditions]\nflow_rate_ml_min = 4.5\n"
+    )
     cfg = load_config(write(tmp_path, body))
     a, b, c = cfg.samples
     assert a.conditions == {"flow_rate_ml_min": 2.0, "solvent": "toluene"}
@@ -63,8 +68,9 @@ def test_conditions_inline_table_and_legacy_keys(tmp_path):
 
 
 def test_bad_conditions_are_all_reported(tmp_path):
-    body = (sample("a", conditions='{ ok_C = 1, flag = true, kind = "x", "bad key" = 2 }')
-            + sample("b", conditions="{ growth_temperature_C = 220 }", growth_temperature_C="230"))
+    body = sample("a", conditions='{ ok_C = 1, flag = true, kind = "x", "bad key" = 2 }') + sample(
+        "b", conditions="{ growth_temperature_C = 220 }", growth_temperature_C="230"
+    )
     with pytest.raises(ConfigError) as e:
         load_config(write(tmp_path, body))
     msg = str(e.value)
@@ -76,8 +82,11 @@ def test_bad_conditions_are_all_reported(tmp_path):
 
 def test_mistyped_keys_get_the_right_suggestion_and_all_are_listed(tmp_path):
     # the old guess for a missing nucleation_temperature_C was the sample's growth_temperature_C
-    body = (sample("a", nucleation_temperatur_C="190", growth_temperature_C="230")
-            + sample("b", flow_rate_ml_min="2.0") + sample("c", thicknes_cm="0.1"))
+    body = (
+        sample("a", nucleation_temperatur_C="190", growth_temperature_C="230")
+        + sample("b", flow_rate_ml_min="2.0")
+        + sample("c", thicknes_cm="0.1")
+    )
     with pytest.raises(ConfigError) as e:
         load_config(write(tmp_path, body))
     msg = str(e.value)
@@ -89,10 +98,15 @@ def test_mistyped_keys_get_the_right_suggestion_and_all_are_listed(tmp_path):
 
 
 def test_condition_key_typo_in_one_sample_is_named(tmp_path):
-    body = "".join(sample(n, conditions=f"{{ {k} = {v} }}") for n, k, v in
-                   [("a", "flow_rate_ml_min", 1), ("b", "flow_rate_ml_min", 2), ("c", "flow_rat_ml_min", 3)])
-    with pytest.raises(ConfigError, match=r"samples 'c': condition 'flow_rat_ml_min' but every other entry has "
-                                          r"'flow_rate_ml_min'.*did you mean 'flow_rate_ml_min'\?"):
+    body = "".join(
+        sample(n, conditions=f"{{ {k} = {v} }}")
+        for n, k, v in [("a", "flow_rate_ml_min", 1), ("b", "flow_rate_ml_min", 2), ("c", "flow_rat_ml_min", 3)]
+    )
+    with pytest.raises(
+        ConfigError,
+        match=r"samples 'c': condition 'flow_rat_ml_min' but every other entry has "
+        r"'flow_rate_ml_min'.*did you mean 'flow_rate_ml_min'\?",
+    ):
         load_config(write(tmp_path, body))
 
 
@@ -100,34 +114,44 @@ def test_condition_key_typo_in_one_sample_is_named(tmp_path):
 # blank matching
 TWO_SOLVENT_BLANKS = "".join(
     f'[[blanks]]\nname = "blank_{s}"\nframes = "{DATA}/blank_{t}/*.edf"\nconditions = {{ solvent = "{s}", '
-    f"temperature_C = {int(t[:3])} }}\n" for s, t in (("toluene", "230C"), ("hexane", "025C")))
+    f"temperature_C = {int(t[:3])} }}\n"
+    for s, t in (("toluene", "230C"), ("hexane", "025C"))
+)
 
 
 def test_blank_matching_on_any_condition_key(tmp_path):
-    body = (sample("a", conditions='{ solvent = "hexane" }') + sample("b", conditions='{ solvent = "toluene" }')
-            + '[blank_matching]\nby = "condition"\nsample_key = "solvent"\n')
+    body = (
+        sample("a", conditions='{ solvent = "hexane" }')
+        + sample("b", conditions='{ solvent = "toluene" }')
+        + '[blank_matching]\nby = "condition"\nsample_key = "solvent"\n'
+    )
     cfg = load_config(write(tmp_path, body, blanks=TWO_SOLVENT_BLANKS))
     assert [cfg.blank_for(s).name for s in cfg.samples] == ["blank_hexane", "blank_toluene"]
     # numeric keys within the tolerance, blank key named differently
-    body = (sample("a", conditions="{ cell_T_C = 229.8 }") + sample("b", conditions="{ cell_T_C = 25.3 }")
-            + '[blank_matching]\nby = "condition"\nsample_key = "cell_T_C"\nblank_key = "temperature_C"\n'
-            + "tolerance = 0.5\n")
+    body = (
+        sample("a", conditions="{ cell_T_C = 229.8 }")
+        + sample("b", conditions="{ cell_T_C = 25.3 }")
+        + '[blank_matching]\nby = "condition"\nsample_key = "cell_T_C"\nblank_key = "temperature_C"\n'
+        + "tolerance = 0.5\n"
+    )
     cfg = load_config(write(tmp_path / "n", body, blanks=TWO_SOLVENT_BLANKS))
     assert [cfg.blank_for(s).name for s in cfg.samples] == ["blank_toluene", "blank_hexane"]
     assert cfg.blank_matching.tolerance_C == 0.5  # the legacy attribute name still reads
 
 
 def test_blank_matching_problems_are_listed_together(tmp_path):
-    body = (sample("a", conditions='{ solvnt = "hexane" }') + sample("b", conditions='{ solvent = "water" }')
-            + sample("c", conditions='{ solvent = "toluene" }')
-            + '[blank_matching]\nby = "condition"\nsample_key = "solvent"\n')
+    body = (
+        sample("a", conditions='{ solvnt = "hexane" }')
+        + sample("b", conditions='{ solvent = "water" }')
+        + sample("c", conditions='{ solvent = "toluene" }')
+        + '[blank_matching]\nby = "condition"\nsample_key = "solvent"\n'
+    )
     with pytest.raises(ConfigError) as e:
         load_config(write(tmp_path, body, blanks=TWO_SOLVENT_BLANKS))
     msg = str(e.value)
     assert "3 problems" in msg
     assert "samples 'a': condition 'solvnt' but every other entry has 'solvent'" in msg
-    assert ("samples 'a' has no condition 'solvent', which [blank_matching] matches on (did you mean 'solvnt'?)"
-            in msg)
+    assert "samples 'a' has no condition 'solvent', which [blank_matching] matches on (did you mean 'solvnt'?)" in msg
     assert "samples 'b': no blank for solvent = 'water'" in msg and "blanks exist at ['hexane', 'toluene']" in msg
 
 
@@ -145,15 +169,19 @@ def test_several_blanks_need_a_rule(tmp_path):
 # series axis
 def test_series_axis_default_and_explicit(tmp_path):
     body = sample("a", conditions="{ flow_rate_ml_min = 1, growth_temperature_C = 230 }") + sample(
-        "b", conditions="{ flow_rate_ml_min = 3, growth_temperature_C = 230 }")
+        "b", conditions="{ flow_rate_ml_min = 3, growth_temperature_C = 230 }"
+    )
     cfg = load_config(write(tmp_path, body))
     assert (cfg.series.axis, cfg.series.label, cfg.series.unit) == ("flow_rate_ml_min", "flow rate", "ml/min")
     cfg = load_config(write(tmp_path / "i", sample("a") + sample("b")))
     assert cfg.series.axis == "index"
     cfg = load_config(write(tmp_path / "l", body + '[series]\naxis = "growth_temperature_C"\nlabel = "T"\n'))
     assert (cfg.series.axis, cfg.series.label, cfg.series.unit) == ("growth_temperature_C", "T", "°C")
-    with pytest.raises(ConfigError, match=r"series\.axis: 'flow_rate_ml_mn': 2 sample\(s\) lack this condition "
-                                          r"\(a, b\); did you mean 'flow_rate_ml_min'\?"):
+    with pytest.raises(
+        ConfigError,
+        match=r"series\.axis: 'flow_rate_ml_mn': 2 sample\(s\) lack this condition "
+        r"\(a, b\); did you mean 'flow_rate_ml_min'\?",
+    ):
         load_config(write(tmp_path / "e", body + '[series]\naxis = "flow_rate_ml_mn"\n'))
 
 
@@ -167,8 +195,13 @@ def test_material_presets_formula_and_number(tmp_path):
     assert cfg.fit.contrast_1e6_A2 == pytest.approx(ref.contrast_1e6_A2, rel=1e-12) == cfg.material.contrast_1e6_A2
     assert cfg.material.source == "preset" and cfg.material.details["particle"]["density_g_cm3"] == 5.82
     json.dumps(cfg.material.summary(), allow_nan=False)
-    cfg = load_config(write(tmp_path / "f", sample("a") + "[material]\nparticle_formula = \"Cu2S\"\n"
-                            "particle_density_g_cm3 = 5.6\nsolvent = \"toluene\"\nenergy_keV = 8.04\n"))
+    cfg = load_config(
+        write(
+            tmp_path / "f",
+            sample("a") + '[material]\nparticle_formula = "Cu2S"\n'
+            'particle_density_g_cm3 = 5.6\nsolvent = "toluene"\nenergy_keV = 8.04\n',
+        )
+    )
     ref = contrast({"formula": "Cu2S", "density_g_cm3": 5.6}, "toluene", energy_keV=8.04)
     assert cfg.fit.contrast_1e6_A2 == pytest.approx(ref.contrast_1e6_A2) and cfg.material.source == "formula"
     cfg = load_config(write(tmp_path / "n", sample("a") + "[material]\ncontrast_1e6_A2 = 12.5\n"))
@@ -176,8 +209,9 @@ def test_material_presets_formula_and_number(tmp_path):
     cfg = load_config(write(tmp_path / "l", sample("a") + "[fit]\ncontrast_1e6_A2 = 30.0\n"))
     assert cfg.material is None and cfg.fit.contrast_1e6_A2 == 30.0  # the legacy way
     with pytest.raises(ConfigError, match=r"contrast is given twice"):
-        load_config(write(tmp_path / "t", sample("a") + '[material]\ncontrast_1e6_A2 = 12.5\n'
-                          '[fit]\ncontrast_1e6_A2 = 30.0\n'))
+        load_config(
+            write(tmp_path / "t", sample("a") + "[material]\ncontrast_1e6_A2 = 12.5\n[fit]\ncontrast_1e6_A2 = 30.0\n")
+        )
 
 
 # ----------------------------------------------------------------------
@@ -202,11 +236,18 @@ def _no_frame_reads(monkeypatch):
 
 def test_stack_moving_time_windows_from_the_sidecar_without_reading_frames(tmp_path, monkeypatch):
     _no_frame_reads(monkeypatch)
-    body = (f'[[stacks]]\nname = "run"\nframes = "{STACK}"\nwindow_s = 6.0\nstep_s = 3.0\norigin_s = 0.0\n'
-            f'timestamps = "{GROWTH / "growth_230C_frames.csv"}::time_s"\nconditions = {{ growth_temperature_C = 230 }}\n')
-    cfg = load_config(write(tmp_path, body, poni="eiger_growth.poni",
-                            blanks=f'[[blanks]]\nname = "b"\nframes = "{GROWTH / "blank_230C.h5"}::'
-                                   '/entry/instrument/detector/data"\n'))
+    body = (
+        f'[[stacks]]\nname = "run"\nframes = "{STACK}"\nwindow_s = 6.0\nstep_s = 3.0\norigin_s = 0.0\n'
+        f'timestamps = "{GROWTH / "growth_230C_frames.csv"}::time_s"\nconditions = {{ growth_temperature_C = 230 }}\n'
+    )
+    cfg = load_config(
+        write(
+            tmp_path,
+            body,
+            poni="eiger_growth.poni",
+            blanks=f'[[blanks]]\nname = "b"\nframes = "{GROWTH / "blank_230C.h5"}::/entry/instrument/detector/data"\n',
+        )
+    )
     # 60 s run, 6 s windows every 3 s, only windows inside the run: starts 0, 3, ..., 54
     assert len(cfg.samples) == 19 and cfg.samples[0].name == "run_t000" and cfg.samples[-1].name == "run_t018"
     assert [s.conditions["time_s"] for s in cfg.samples[:3]] == pytest.approx([3.0, 6.0, 9.0])
@@ -216,8 +257,9 @@ def test_stack_moving_time_windows_from_the_sidecar_without_reading_frames(tmp_p
     md = steps["reduce/run_t002"].settings["metadata"]
     assert md["kind"] == "sample" and md["time_s"] == pytest.approx(9.0) and md["stack"] == "run"
     assert md["time_point"]["frame_range"] == [30, 60] and md["conditions"]["growth_temperature_C"] == 230.0
-    assert steps["reduce/run_t002"].settings["sources"] == [f"{GROWTH.resolve() / 'growth_230C.h5'}::"
-                                                             "/entry/instrument/detector/data[30:60]"]
+    assert steps["reduce/run_t002"].settings["sources"] == [
+        f"{GROWTH.resolve() / 'growth_230C.h5'}::/entry/instrument/detector/data[30:60]"
+    ]
     assert "mesophase/series" not in steps and not any(k.startswith(("families/", "optical/")) for k in steps)
 
 
@@ -241,14 +283,17 @@ def test_every_bad_input_in_one_message_and_exit_2(tmp_path):
     src = _stack_without_times(gap)
     times = np.r_[np.arange(6) * 0.5, 10.0 + np.arange(6) * 0.5]  # a 7 s gap
     (tmp_path / "gap_frames.csv").write_text("frame,time_s\n" + "".join(f"{i},{t}\n" for i, t in enumerate(times)))
-    body = (f'[[stacks]]\nname = "gappy"\nframes = "{src}"\nwindow_s = 2.0\n'
-            f'timestamps = "{tmp_path / "gap_frames.csv"}::time_s"\nblank = "blank_toluene"\n'
-            f'[[stacks]]\nname = "untimed"\nframes = "{_stack_without_times(tmp_path / "plain.h5")}"\n'
-            'window_s = 2.0\nblank = "blank_toluene"\n'
-            + sample("a", conditions='{ solvent = "toluene" }') + sample("b", conditions="{ flow_rate_ml_min = 1 }")
-            + sample("c", conditions='{ solvent = "hexane" }', reaction_tme_s="1.5")
-            + '[blank_matching]\nby = "condition"\nsample_key = "solvent"\n'
-            + '[material]\nparticle_formula = "Qx2O3"\nparticle_density_g_cm3 = 3.0\nsolvent = "water"\n')
+    body = (
+        f'[[stacks]]\nname = "gappy"\nframes = "{src}"\nwindow_s = 2.0\n'
+        f'timestamps = "{tmp_path / "gap_frames.csv"}::time_s"\nblank = "blank_toluene"\n'
+        f'[[stacks]]\nname = "untimed"\nframes = "{_stack_without_times(tmp_path / "plain.h5")}"\n'
+        'window_s = 2.0\nblank = "blank_toluene"\n'
+        + sample("a", conditions='{ solvent = "toluene" }')
+        + sample("b", conditions="{ flow_rate_ml_min = 1 }")
+        + sample("c", conditions='{ solvent = "hexane" }', reaction_tme_s="1.5")
+        + '[blank_matching]\nby = "condition"\nsample_key = "solvent"\n'
+        + '[material]\nparticle_formula = "Qx2O3"\nparticle_density_g_cm3 = 3.0\nsolvent = "water"\n'
+    )
     cfg_path = write(tmp_path, body, blanks=TWO_SOLVENT_BLANKS)
     with pytest.raises(ConfigError) as e:
         load_config(cfg_path)
@@ -286,8 +331,17 @@ def test_cdse_plan_settings_unchanged_but_for_added_metadata():
     assert [s.id for s in steps] == list(before)
     for s in steps:
         old = before[s.id]
-        new = _rel({"kind": s.kind, "target": s.target, "func": func_name(s.func), "deps": list(s.deps),
-                    "inputs": list(s.inputs), "n_frames": s.n_frames, "settings": s.settings})
+        new = _rel(
+            {
+                "kind": s.kind,
+                "target": s.target,
+                "func": func_name(s.func),
+                "deps": list(s.deps),
+                "inputs": list(s.inputs),
+                "n_frames": s.n_frames,
+                "settings": s.settings,
+            }
+        )
         new = json.loads(json.dumps(new))  # tuples -> lists, as stored
         md_old, md_new = old["settings"].pop("metadata", None), new["settings"].pop("metadata", None)
         if s.kind == "peaks" and old["settings"].get("min_significance", 0) is None:
@@ -305,12 +359,20 @@ def test_cdse_plan_settings_unchanged_but_for_added_metadata():
 # a made-up axis from the template: no families, no populations, one blank; it runs
 def _from_template(tmp: Path) -> Path:
     text = (ROOT / "pipelines" / "template.toml").read_text().replace('"../', f'"{ROOT}/')
-    text = text[:text.index("# =====")]  # the README: delete the CdSe families part, from its banner to the end
+    text = text[: text.index("# =====")]  # the README: delete the CdSe families part, from its banner to the end
     text = re.sub(r"^spectrum = .*$", "", text, flags=re.M)
-    text = re.sub(r"^conditions = \{ nucleation_temperature_C = 190.*\}$", "conditions = { flow_rate_ml_min = 0.5 }",
-                  text, flags=re.M)
-    text = re.sub(r"^\[samples\.conditions\][^\n]*\n(?:\w+ = .*\n)+", "[samples.conditions]\nflow_rate_ml_min = 2.0\n",
-                  text, flags=re.M)
+    text = re.sub(
+        r"^conditions = \{ nucleation_temperature_C = 190.*\}$",
+        "conditions = { flow_rate_ml_min = 0.5 }",
+        text,
+        flags=re.M,
+    )
+    text = re.sub(
+        r"^\[samples\.conditions\][^\n]*\n(?:\w+ = .*\n)+",
+        "[samples.conditions]\nflow_rate_ml_min = 2.0\n",
+        text,
+        flags=re.M,
+    )
     text = re.sub(r'^axis = "nucleation_temperature_C"', 'axis = "flow_rate_ml_min"', text, flags=re.M)
     text = re.sub(r"^contributions = \d+", "contributions = 40", text, flags=re.M)
     text = re.sub(r"^repetitions = \d+", "repetitions = 2", text, flags=re.M)
@@ -350,8 +412,12 @@ def test_time_resolved_stack_from_the_template_plans(tmp_path):
     block = re.search(r"^# \[\[stacks\]\]\n(?:# .*\n)+", text, flags=re.M).group(0)
     stack = "\n".join(line[2:] for line in block.splitlines() if re.match(r"# (name|frames|every|conditions) ", line))
     text = text.replace(block, "[[stacks]]\n" + stack + "\n")
-    text = re.sub(r"^\[\[blanks\]\]\nname = .*\nframes = .*\n", '[[blanks]]\nname = "blank_230C"\nframes = '
-                  f'"{GROWTH}/blank_230C.h5::/entry/instrument/detector/data"\n', text, flags=re.M)
+    text = re.sub(
+        r"^\[\[blanks\]\]\nname = .*\nframes = .*\n",
+        f'[[blanks]]\nname = "blank_230C"\nframes = "{GROWTH}/blank_230C.h5::/entry/instrument/detector/data"\n',
+        text,
+        flags=re.M,
+    )
     text = re.sub(r"^poni = .*$", f'poni = "{CAL}/eiger_growth.poni"', text, count=1, flags=re.M)
     text = re.sub(r"^mask = .*$", f'mask = "{CAL}/eiger_growth_mask.edf"', text, count=1, flags=re.M)
     text = re.sub(r'^axis = "nucleation_temperature_C"', 'axis = "time_s"', text, flags=re.M)
@@ -365,14 +431,21 @@ def test_time_resolved_stack_from_the_template_plans(tmp_path):
 
 
 def test_unknown_keys_in_series_sections_are_listed_with_the_rest(tmp_path):
-    body = (sample("a", conditions="{ x_mm = 1 }") + sample("b", conditions="{ x_mm = 2 }", blnk='"b"')
-            + '[series]\naxs = "x_mm"\n[material]\nparticle = "Au"\nsolvant = "water"\n'
-            + "[blank_matching]\ntolerence = 1.0\n")
+    body = (
+        sample("a", conditions="{ x_mm = 1 }")
+        + sample("b", conditions="{ x_mm = 2 }", blnk='"b"')
+        + '[series]\naxs = "x_mm"\n[material]\nparticle = "Au"\nsolvant = "water"\n'
+        + "[blank_matching]\ntolerence = 1.0\n"
+    )
     with pytest.raises(ConfigError) as e:
         load_config(write(tmp_path, body))
     msg = str(e.value)
-    for key, fix in (("samples[1].blnk", "blank"), ("series.axs", "axis"), ("material.solvant", "solvent"),
-                     ("blank_matching.tolerence", "tolerance")):
+    for key, fix in (
+        ("samples[1].blnk", "blank"),
+        ("series.axs", "axis"),
+        ("material.solvant", "solvent"),
+        ("blank_matching.tolerence", "tolerance"),
+    ):
         assert f"{key}: unknown key (did you mean '{fix}'?)" in msg, msg
 
 
@@ -380,29 +453,46 @@ def test_unknown_keys_in_series_sections_are_listed_with_the_rest(tmp_path):
 # first use (issue 10): messages a new user meets, each naming the key, the value and the fix
 def test_condition_like_key_is_pointed_to_conditions_not_to_a_cdse_key(tmp_path):
     """``temperature_C`` on a sample used to get "did you mean 'growth_temperature_C'?" (a different quantity)."""
-    body = (sample("a", temperature_C="230") + sample("b", reaction_temperature_C="230")
-            + sample("c", nucleation_temperatur_C="190"))
+    body = (
+        sample("a", temperature_C="230")
+        + sample("b", reaction_temperature_C="230")
+        + sample("c", nucleation_temperatur_C="190")
+    )
     with pytest.raises(ConfigError) as e:
         load_config(write(tmp_path, body))
     msg = str(e.value)
     for i, key in ((0, "temperature_C"), (1, "reaction_temperature_C")):
-        assert (f"samples[{i}].{key}: unknown key; free conditions go into the entry's conditions table: "
-                f"conditions = {{ {key} = ... }} (or a [samples.conditions] section); valid keys here: blank, "
-                "conditions, frames, name, spectrum, thickness_cm") in msg
+        assert (
+            f"samples[{i}].{key}: unknown key; free conditions go into the entry's conditions table: "
+            f"conditions = {{ {key} = ... }} (or a [samples.conditions] section); valid keys here: blank, "
+            "conditions, frames, name, spectrum, thickness_cm"
+        ) in msg
     assert "samples[2].nucleation_temperatur_C: unknown key (did you mean 'nucleation_temperature_C'?)" in msg
     assert "did you mean 'growth_temperature_C'" not in msg
 
 
-@pytest.mark.parametrize("material, key, expected", [
-    ('particle = "Cu2S"\nsolvent = "water"', "material.particle",
-     "'Cu2S' is not a preset (CdSe, CdS, PbS, Au, SiO2, Fe3O4, ZnO, TiO2), so it is read as a chemical formula and "
-     "needs its mass density: add particle_density_g_cm3 = <g/cm3>"),
-    ('particle = "Au"\nsolvent_formula = "C2H6O2"', "material.solvent_formula",
-     "'C2H6O2' is given without its mass density: add solvent_density_g_cm3 = <g/cm3>"),
-    ('particle = "Au"\nsolvent = "glycol"', "material.solvent",
-     "'glycol' is neither a preset (octadecene, toluene, hexane, water) nor a chemical formula; use a preset, or "
-     'solvent_formula = "<element symbols and counts, e.g. Cu2S>" with solvent_density_g_cm3 = <g/cm3>'),
-])
+@pytest.mark.parametrize(
+    "material, key, expected",
+    [
+        (
+            'particle = "Cu2S"\nsolvent = "water"',
+            "material.particle",
+            "'Cu2S' is not a preset (CdSe, CdS, PbS, Au, SiO2, Fe3O4, ZnO, TiO2), so it is read as a chemical formula and "
+            "needs its mass density: add particle_density_g_cm3 = <g/cm3>",
+        ),
+        (
+            'particle = "Au"\nsolvent_formula = "C2H6O2"',
+            "material.solvent_formula",
+            "'C2H6O2' is given without its mass density: add solvent_density_g_cm3 = <g/cm3>",
+        ),
+        (
+            'particle = "Au"\nsolvent = "glycol"',
+            "material.solvent",
+            "'glycol' is neither a preset (octadecene, toluene, hexane, water) nor a chemical formula; use a preset, or "
+            'solvent_formula = "<element symbols and counts, e.g. Cu2S>" with solvent_density_g_cm3 = <g/cm3>',
+        ),
+    ],
+)
 def test_material_problems_name_their_config_key(tmp_path, material, key, expected):
     """The library's wording ("give density_g_cm3") used to stand under the bare key path 'material'."""
     with pytest.raises(ConfigError) as e:
@@ -430,15 +520,22 @@ def test_missing_poni_mask_and_frames_are_listed_together(tmp_path):
     assert f"samples[0].frames: pattern '{DATA / 'nowhere/*.edf'}'" in msg
 
 
-@pytest.mark.parametrize("frames, expected", [
-    (f"{GROWTH / 'growth_230C.h5'}::/entry/instrument/detector",
-     "'/entry/instrument/detector' in {file} is a group, not a dataset; a stack is a 3D dataset (frames, rows, "
-     "columns); 3D datasets in the file: ['/entry/data/data'] (h5ls -r growth_230C.h5)"),
-    (f"{GROWTH / 'growth_230C_frames.csv'}::/entry/data",
-     "'{file}' is not an HDF5 file, and '::/entry/data' names a dataset inside an HDF5/NeXus file; for numbered "
-     "frame files give a glob without '::' ('frames/run_*.edf')"),
-    (f"{GROWTH / 'growth_230c.h5'}::/entry/data/data", "HDF5 file '{file}' (resolved to {file}) does not exist"),
-])
+@pytest.mark.parametrize(
+    "frames, expected",
+    [
+        (
+            f"{GROWTH / 'growth_230C.h5'}::/entry/instrument/detector",
+            "'/entry/instrument/detector' in {file} is a group, not a dataset; a stack is a 3D dataset (frames, rows, "
+            "columns); 3D datasets in the file: ['/entry/data/data'] (h5ls -r growth_230C.h5)",
+        ),
+        (
+            f"{GROWTH / 'growth_230C_frames.csv'}::/entry/data",
+            "'{file}' is not an HDF5 file, and '::/entry/data' names a dataset inside an HDF5/NeXus file; for numbered "
+            "frame files give a glob without '::' ('frames/run_*.edf')",
+        ),
+        (f"{GROWTH / 'growth_230c.h5'}::/entry/data/data", "HDF5 file '{file}' (resolved to {file}) does not exist"),
+    ],
+)
 def test_stack_path_errors_say_what_the_path_is(tmp_path, frames, expected):
     """These used to read "... growth_230C_frames.csv::/entry/data does not exist" or "dataset not found"."""
     body = f'[[stacks]]\nname = "run"\nframes = "{frames}"\nevery = 30\n'
@@ -449,21 +546,30 @@ def test_stack_path_errors_say_what_the_path_is(tmp_path, frames, expected):
 
 def test_hdf5_sample_with_a_wrong_dataset_lists_the_datasets(tmp_path):
     body = sample("a", frames="eiger/*.h5::/entry/instrument/detector")
-    with pytest.raises(ConfigError, match=r"samples\[0\]\.frames: .* has no 2D/3D dataset '/entry/instrument/detector'; "
-                                          r"2D/3D datasets in the file: \['/entry/data/data'.*\] \(h5ls -r "):
+    with pytest.raises(
+        ConfigError,
+        match=r"samples\[0\]\.frames: .* has no 2D/3D dataset '/entry/instrument/detector'; "
+        r"2D/3D datasets in the file: \['/entry/data/data'.*\] \(h5ls -r ",
+    ):
         load_config(write(tmp_path, body))
 
 
 def test_two_varying_conditions_without_an_axis_warn_and_name_both(tmp_path, caplog, monkeypatch):
-    body = "".join(sample(n, conditions=f"{{ flow_rate_ml_min = {f}, position_mm = {x} }}")
-                   for n, f, x in (("a", 1, 0), ("b", 2, 5)))
+    body = "".join(
+        sample(n, conditions=f"{{ flow_rate_ml_min = {f}, position_mm = {x} }}")
+        for n, f, x in (("a", 1, 0), ("b", 2, 5))
+    )
     monkeypatch.setattr(logging.getLogger("saxs_mc"), "propagate", True)  # the CLI may have switched it off
     with caplog.at_level("WARNING", logger="saxs_mc.pipeline"):
         cfg = load_config(write(tmp_path, body))
     assert cfg.series.axis == "index"
-    assert ("[series] axis is not set and 2 numeric conditions vary (flow_rate_ml_min, position_mm): the report "
-            'plots against the sample order; set [series] axis = "flow_rate_ml_min"') in caplog.text
-    one = "".join(sample(n, conditions=f"{{ flow_rate_ml_min = {f}, position_mm = 0 }}") for n, f in (("a", 1), ("b", 2)))
+    assert (
+        "[series] axis is not set and 2 numeric conditions vary (flow_rate_ml_min, position_mm): the report "
+        'plots against the sample order; set [series] axis = "flow_rate_ml_min"'
+    ) in caplog.text
+    one = "".join(
+        sample(n, conditions=f"{{ flow_rate_ml_min = {f}, position_mm = 0 }}") for n, f in (("a", 1), ("b", 2))
+    )
     caplog.clear()
     with caplog.at_level("WARNING", logger="saxs_mc.pipeline"):
         assert load_config(write(tmp_path / "one", one)).series.axis == "flow_rate_ml_min"

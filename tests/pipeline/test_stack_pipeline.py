@@ -36,8 +36,10 @@ pytestmark = pytest.mark.slow
 @pytest.fixture(scope="module")
 def truth():
     if not TRUTH.is_file():
-        pytest.fail("sample_data/growth_stack/truth.json is missing; regenerate with "
-                    "'saxs-mc simulate --series growth-stack -o sample_data/growth_stack --calibration calibration'")
+        pytest.fail(
+            "sample_data/growth_stack/truth.json is missing; regenerate with "
+            "'saxs-mc simulate --series growth-stack -o sample_data/growth_stack --calibration calibration'"
+        )
     return json.loads(TRUTH.read_text())
 
 
@@ -94,12 +96,15 @@ def test_plan_has_no_domain_steps_and_fit_waits_for_peaks(cfg):
     assert fit.settings["exclude_bragg_peaks"] is True and fit.settings["exclude_fwhm"] == 4.0
     mat = fit.settings["material"]  # the contrast's provenance travels into each fit's manifest
     assert (mat["particle"], mat["solvent"], mat["source"]) == ("CdSe", "octadecene", "preset")
-    assert mat["contrast_1e6_A2"] == fit.settings["contrast_1e6_A2"] and mat["details"]["solvent"]["formula"] == "C18H36"
+    assert (
+        mat["contrast_1e6_A2"] == fit.settings["contrast_1e6_A2"] and mat["details"]["solvent"]["formula"] == "C18H36"
+    )
     red = next(s for s in steps if s.id == "reduce/growth_t004")
     md = red.settings["metadata"]
     assert md["series_axis"] == "time_s" and md["stack"] == "growth" and md["time_s"] == md["conditions"]["time_s"]
-    assert red.settings["sources"] == [f"{ROOT / 'sample_data/growth_stack/growth_230C.h5'}::"
-                                       "/entry/instrument/detector/data[120:150]"]
+    assert red.settings["sources"] == [
+        f"{ROOT / 'sample_data/growth_stack/growth_230C.h5'}::/entry/instrument/detector/data[120:150]"
+    ]
     assert red.n_frames == 30
 
 
@@ -107,9 +112,15 @@ def _rows(root: Path, cfg, truth) -> list[dict]:
     rows = []
     for s, tp in zip(cfg.samples, truth["time_points"]["points"]):
         whole = _fit(root, s.name)["ranges"][0]
-        rows.append({"name": s.name, "t": tp["time_s"], "dr": whole["mean_nm"] / tp["mean_radius_nm"] - 1,
-                     "dphi": whole["volume_fraction"] / tp["volume_fraction"] - 1,
-                     "peaks": [p.q_nm for p in _peaks(root, s.name)]})
+        rows.append(
+            {
+                "name": s.name,
+                "t": tp["time_s"],
+                "dr": whole["mean_nm"] / tp["mean_radius_nm"] - 1,
+                "dphi": whole["volume_fraction"] / tp["volume_fraction"] - 1,
+                "peaks": [p.q_nm for p in _peaks(root, s.name)],
+            }
+        )
     return rows
 
 

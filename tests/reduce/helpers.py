@@ -9,8 +9,15 @@ def binned_truth(sim, truth, curve, *, npt: int, unit: str = "q_nm^-1") -> np.nd
     """The truth as the detector sees it: dSigma/dOmega(q_p) of every pixel averaged over each q bin
     (plain pixel average, no solid-angle/polarization/monitor factors involved), on ``curve``'s q grid."""
     img = truth(sim.q_nm)
-    res = sim.ai.integrate1d(img, npt, unit=unit, mask=sim.mask_arr.astype(np.int8), correctSolidAngle=False,
-                             polarization_factor=None, method=("full", "csr", "cython"))
+    res = sim.ai.integrate1d(
+        img,
+        npt,
+        unit=unit,
+        mask=sim.mask_arr.astype(np.int8),
+        correctSolidAngle=False,
+        polarization_factor=None,
+        method=("full", "csr", "cython"),
+    )
     q = np.asarray(res.radial) * (10.0 if unit == "q_A^-1" else 1.0)
     keep = np.asarray(res.count) > 0
     q, val = q[keep], np.asarray(res.intensity)[keep]

@@ -56,16 +56,22 @@ def test_bad_frame_can_be_rejected_instead(tmp_path, sim, good):
 
 def test_missing_monitor_key(tmp_path, reducer):
     p = _write(tmp_path / "nomon.edf", np.ones(C.SHAPE, np.int32), drop=["Intensity1ShutCor"])
-    with pytest.raises(ValueError, match=r"nomon\.edf: header key 'Intensity1ShutCor' \(transmitted monitor\) is missing; "
-                                         r"map .*transmitted_monitor"):
+    with pytest.raises(
+        ValueError,
+        match=r"nomon\.edf: header key 'Intensity1ShutCor' \(transmitted monitor\) is missing; "
+        r"map .*transmitted_monitor",
+    ):
         reducer.reduce([p], title="m")
 
 
 def test_missing_incident_monitor_is_an_error_not_a_silent_loss_of_transmission(tmp_path, reducer, sim):
     data = np.random.default_rng(2).poisson(100, C.SHAPE).astype(np.int32)
     p = _write(tmp_path / "noi0.edf", data, drop=["Intensity0ShutCor"])
-    with pytest.raises(ValueError, match=r"noi0\.edf: header key 'Intensity0ShutCor' \(incident monitor.*is missing; "
-                                         r"map .*incident_monitor=.*opt out explicitly with HeaderMap\(incident_monitor=None\)"):
+    with pytest.raises(
+        ValueError,
+        match=r"noi0\.edf: header key 'Intensity0ShutCor' \(incident monitor.*is missing; "
+        r"map .*incident_monitor=.*opt out explicitly with HeaderMap\(incident_monitor=None\)",
+    ):
         reducer.reduce([p], title="m")
     # the explicit opt-out still works: no transmission, everything else reduced
     hm = HeaderMap.from_pairs({"incident_monitor": "None"})
@@ -89,8 +95,11 @@ def test_non_numeric_monitor(tmp_path, reducer):
 
 def test_shape_mismatch_with_poni(tmp_path, reducer, sim):
     p = _write(tmp_path / "small.edf", np.ones((100, 100), np.int32))
-    with pytest.raises(ValueError, match=r"small\.edf: frame shape \(100, 100\) does not match the detector shape "
-                                         r"\(150, 180\) of the PONI file .*sim\.poni"):
+    with pytest.raises(
+        ValueError,
+        match=r"small\.edf: frame shape \(100, 100\) does not match the detector shape "
+        r"\(150, 180\) of the PONI file .*sim\.poni",
+    ):
         reducer.reduce([p], title="s")
 
 
@@ -104,7 +113,9 @@ def test_nan_pixels(tmp_path, sim, reducer):
     data = np.full(C.SHAPE, 100.0, np.float32)
     data[70, 150] = np.nan
     p = _write(tmp_path / "nan.edf", data)
-    with pytest.raises(ValueError, match=r"nan\.edf: 1 unmasked pixel\(s\) are NaN/inf \(first at row, col \(70, 150\)\).*nan_policy"):
+    with pytest.raises(
+        ValueError, match=r"nan\.edf: 1 unmasked pixel\(s\) are NaN/inf \(first at row, col \(70, 150\)\).*nan_policy"
+    ):
         reducer.reduce([p], title="n")
     # NaNs in masked pixels are fine; and nan_policy='mask' ignores them
     data2 = data.copy()

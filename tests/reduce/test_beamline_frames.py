@@ -41,8 +41,21 @@ def elettra_poni(tmp_path_factory):
     if not REAL.is_dir():
         pytest.skip("real Elettra frames (../shared/realdata) are not available in this checkout")
     out = tmp_path_factory.mktemp("elettra") / "elettra.poni"
-    assert main(["-q", "geometry", "--from-fit2d", str(REAL / "calibration_fit2d.txt"), "--detector", "Pilatus1M",
-                 "-o", str(out)]) == 0
+    assert (
+        main(
+            [
+                "-q",
+                "geometry",
+                "--from-fit2d",
+                str(REAL / "calibration_fit2d.txt"),
+                "--detector",
+                "Pilatus1M",
+                "-o",
+                str(out),
+            ]
+        )
+        == 0
+    )
     return out
 
 
@@ -55,9 +68,25 @@ def _chi(path):
 def test_elettra_reduction_matches_the_beamline_fit2d_integration(elettra_poni, tmp_path):
     """Fit2D skipped the solid-angle and polarisation corrections: with them off, curve / .chi is constant (< 0.5 %)."""
     out = tmp_path / "part.h5"
-    rc = main(["-q", "reduce", str(REAL / "part_00000.tif"), "--poni", str(elettra_poni), "--mask",
-               str(REAL / "AAA_integ.msk"), "--flip", "ud", "--normalization", "exposure", "--no-solid-angle",
-               "--no-polarization", "-o", str(out)])
+    rc = main(
+        [
+            "-q",
+            "reduce",
+            str(REAL / "part_00000.tif"),
+            "--poni",
+            str(elettra_poni),
+            "--mask",
+            str(REAL / "AAA_integ.msk"),
+            "--flip",
+            "ud",
+            "--normalization",
+            "exposure",
+            "--no-solid-angle",
+            "--no-polarization",
+            "-o",
+            str(out),
+        ]
+    )
     assert rc == 0
     res = read_reduced(out)
     q_chi, i_chi = _chi(REAL / "part_00000.chi")
@@ -81,8 +110,20 @@ def test_elettra_reduction_matches_the_beamline_fit2d_integration(elettra_poni, 
 @needs_real
 def test_elettra_without_the_flip_fails_naming_it(elettra_poni, tmp_path, capsys):
     out = tmp_path / "part.h5"
-    rc = main(["reduce", str(REAL / "part_00000.tif"), "--poni", str(elettra_poni), "--mask", str(REAL / "AAA_integ.msk"),
-               "--normalization", "exposure", "-o", str(out)])
+    rc = main(
+        [
+            "reduce",
+            str(REAL / "part_00000.tif"),
+            "--poni",
+            str(elettra_poni),
+            "--mask",
+            str(REAL / "AAA_integ.msk"),
+            "--normalization",
+            "exposure",
+            "-o",
+            str(out),
+        ]
+    )
     assert rc == 2
     err = capsys.readouterr().err
     assert "does not line up with the frame" in err and "--flip ud" in err and "--mask-flip ud" in err
@@ -113,8 +154,21 @@ def test_monitorless_tiff_reduces_in_one_run_in_arbitrary_units(sim, tmp_path, c
     assert rc == 2
     err = capsys.readouterr().err
     assert "'Intensity1ShutCor' (transmitted monitor) is missing" in err and "--normalization" in err
-    rc = main(["-q", "reduce", str(tif), "--poni", str(sim.poni), "--mask", str(sim.mask), "--normalization", "none",
-               "-o", str(out)])
+    rc = main(
+        [
+            "-q",
+            "reduce",
+            str(tif),
+            "--poni",
+            str(sim.poni),
+            "--mask",
+            str(sim.mask),
+            "--normalization",
+            "none",
+            "-o",
+            str(out),
+        ]
+    )
     assert rc == 0
     res = read_reduced(out)
     assert res.curve.intensity_unit == "arbitrary" and res.frames[0].thickness_cm is None
@@ -187,14 +241,17 @@ def test_eiger_stack_with_a_per_frame_csv_equals_header_monitors(sim, eiger):
     path, csv, i0, i1 = eiger
     src = f"{path}::/entry/data/data"
     base = dict(npt=60, thickness_cm=0.1, reject_outliers=False)
-    header = Reducer(sim.poni, sim.mask, ReductionSettings(
-        **base, header=HeaderMap(transmitted_monitor="I1", incident_monitor="I0"))).reduce(src, title="h")
+    header = Reducer(
+        sim.poni, sim.mask, ReductionSettings(**base, header=HeaderMap(transmitted_monitor="I1", incident_monitor="I0"))
+    ).reduce(src, title="h")
     table = Reducer(sim.poni, sim.mask, ReductionSettings(**base, monitor_table=str(csv))).reduce(src, title="t")
     np.testing.assert_array_equal(table.curve.intensity, header.curve.intensity)
     np.testing.assert_array_equal(table.curve.sigma, header.curve.sigma)
     log = csv.with_name("run.log")  # the same monitors as a BioCAT Eiger log (rows run_000001 ...), in another order
-    log.write_text("#Fname: run\n#Filename\tstart_time\texposure_time\tI0\tI1\n" + "".join(
-        f"run_{k + 1:06d}\t0\t0.5\t{float(i0[k])!r}\t{float(i1[k])!r}\n" for k in (2, 0, 3, 1)))
+    log.write_text(
+        "#Fname: run\n#Filename\tstart_time\texposure_time\tI0\tI1\n"
+        + "".join(f"run_{k + 1:06d}\t0\t0.5\t{float(i0[k])!r}\t{float(i1[k])!r}\n" for k in (2, 0, 3, 1))
+    )
     biocat = Reducer(sim.poni, sim.mask, ReductionSettings(**base, monitor_table=str(log))).reduce(src, title="l")
     np.testing.assert_array_equal(biocat.curve.intensity, header.curve.intensity)
     assert [f.monitor for f in table.frames] == pytest.approx(list(i1), rel=1e-15)
@@ -206,14 +263,18 @@ def test_eiger_stack_with_a_per_frame_csv_equals_header_monitors(sim, eiger):
 def test_biocat_log_layout_matches_rows_by_file_name(sim, tmp_path):
     names, i1s = [], [1.0e10, 1.2e10, 0.9e10]
     for k, i1 in enumerate(i1s):
-        p = _write_edf(tmp_path / f"cond_{k + 1:04d}.edf", _counts(sim, seed=40 + k, i1=i1),
-                       {"Dummy": "-10", "DDummy": "0.1"})
+        p = _write_edf(
+            tmp_path / f"cond_{k + 1:04d}.edf", _counts(sim, seed=40 + k, i1=i1), {"Dummy": "-10", "DDummy": "0.1"}
+        )
         names.append(p)
-    rows = "".join(f"cond_{k + 1:04d}.edf\t12:00:0{k}\t0.5\t{i1 / 0.6!r}\t{i1!r}\n" for k, i1 in reversed(list(enumerate(i1s))))
+    rows = "".join(
+        f"cond_{k + 1:04d}.edf\t12:00:0{k}\t0.5\t{i1 / 0.6!r}\t{i1!r}\n" for k, i1 in reversed(list(enumerate(i1s)))
+    )
     log = tmp_path / "cond.log"
     log.write_text("#Fname: cond\n#Exposure time: 0.5\n#Filename\tstart_time\texposure_time\tI0\tI1\n" + rows)
-    res = Reducer(sim.poni, sim.mask, ReductionSettings(npt=60, thickness_cm=0.1, monitor_table=str(log),
-                                                        reject_outliers=False)).reduce(names, title="b")
+    res = Reducer(
+        sim.poni, sim.mask, ReductionSettings(npt=60, thickness_cm=0.1, monitor_table=str(log), reject_outliers=False)
+    ).reduce(names, title="b")
     assert [f.monitor for f in res.frames] == pytest.approx(i1s, rel=1e-15)
     assert [f.exposure_s for f in res.frames] == [0.5] * 3
     assert [f.transmission for f in res.frames] == pytest.approx([0.6] * 3, rel=1e-12)
@@ -227,9 +288,13 @@ def test_monitor_table_problems_are_clear(sim, eiger, tmp_path):
     with pytest.raises(ValueError, match=r"1 row\(s\) for 4 frame\(s\) and no frame column"):
         r.reduce(f"{path}::/entry/data/data", title="x")
     with pytest.raises(ValueError, match=r"mapped column\(s\) transmitted_monitor='It' not found"):
-        Reducer(sim.poni, sim.mask, ReductionSettings(npt=60, thickness_cm=0.1, monitor_table=str(csv),
-                                                      table_columns=(("transmitted_monitor", "It"),))
-                ).reduce(f"{path}::/entry/data/data", title="x")
+        Reducer(
+            sim.poni,
+            sim.mask,
+            ReductionSettings(
+                npt=60, thickness_cm=0.1, monitor_table=str(csv), table_columns=(("transmitted_monitor", "It"),)
+            ),
+        ).reduce(f"{path}::/entry/data/data", title="x")
 
 
 # ----------------------------------------------------------------------
@@ -260,27 +325,33 @@ def test_frame_flip_flips_data_and_gap_mask_together(sim, tmp_path):
 def test_poni_version_1_takes_the_detector_shape_from_the_frames(sim, plain, tmp_path):
     ai = sim.ai
     v1 = tmp_path / "v1.poni"
-    v1.write_text(f"# Dioptas-style PONI version 1\nPixelSize1: {C.PIXEL_M}\nPixelSize2: {C.PIXEL_M}\n"
-                  f"Distance: {ai.dist!r}\nPoni1: {ai.poni1!r}\nPoni2: {ai.poni2!r}\nRot1: 0\nRot2: 0\nRot3: 0\n"
-                  f"Wavelength: {ai.wavelength!r}\n")
+    v1.write_text(
+        f"# Dioptas-style PONI version 1\nPixelSize1: {C.PIXEL_M}\nPixelSize2: {C.PIXEL_M}\n"
+        f"Distance: {ai.dist!r}\nPoni1: {ai.poni1!r}\nPoni2: {ai.poni2!r}\nRot1: 0\nRot2: 0\nRot3: 0\n"
+        f"Wavelength: {ai.wavelength!r}\n"
+    )
     s = ReductionSettings(npt=60, normalization="none", calibration_factor=None)
     ref = Reducer(sim.poni, sim.mask, s).reduce([plain], title="v2")
     r1 = Reducer(v1, sim.mask, s)
     assert r1.integrator is None  # shape unknown until the first frame
     res = r1.reduce([plain], title="v1")
-    assert res.geometry["shape"] == list(C.SHAPE) and "detector shape (150, 180) from the frames" in res.geometry["source"]
+    assert (
+        res.geometry["shape"] == list(C.SHAPE) and "detector shape (150, 180) from the frames" in res.geometry["source"]
+    )
     np.testing.assert_allclose(res.curve.intensity, ref.curve.intensity, rtol=1e-9)
 
 
 def test_nxcansas_beam_centre_and_sdd_are_the_direct_beam(sim, plain, tmp_path):
     from pyFAI.integrator.azimuthal import AzimuthalIntegrator
 
-    ai = AzimuthalIntegrator(dist=0.25, poni1=0.004, poni2=0.006, rot1=0.05, rot2=-0.03, detector=sim.ai.detector,
-                             wavelength=C.WAVELENGTH_M)
+    ai = AzimuthalIntegrator(
+        dist=0.25, poni1=0.004, poni2=0.006, rot1=0.05, rot2=-0.03, detector=sim.ai.detector, wavelength=C.WAVELENGTH_M
+    )
     poni = tmp_path / "tilted.poni"
     ai.save(str(poni))
     res = Reducer(poni, None, ReductionSettings(npt=60, normalization="none", calibration_factor=None)).reduce(
-        [plain], title="t")
+        [plain], title="t"
+    )
     from saxs_mc.reduce import write_reduced
 
     out = write_reduced(tmp_path / "t.h5", res)
@@ -300,8 +371,9 @@ def test_q_range_and_the_automatic_bin_count(sim, plain):
     yy, xx = np.mgrid[: C.SHAPE[0], : C.SHAPE[1]]
     rad = np.hypot(xx + 0.5 - C.CENTER_PX[0], yy + 0.5 - C.CENTER_PX[1])[~sim.mask_arr]  # untilted: r in pixels
     assert r.npt == math.ceil(rad.max() - rad.min())  # one bin per pixel of radius
-    part = Reducer(sim.poni, sim.mask, ReductionSettings(normalization="none", calibration_factor=None,
-                                                         q_range=(1.0, 3.0))).reduce([plain], title="part")
+    part = Reducer(
+        sim.poni, sim.mask, ReductionSettings(normalization="none", calibration_factor=None, q_range=(1.0, 3.0))
+    ).reduce([plain], title="part")
     assert part.curve.q.min() >= 1.0 and part.curve.q.max() <= 3.0
     assert part.geometry["npt"] < res.geometry["npt"]
 
@@ -317,8 +389,10 @@ def test_count_cutoff_from_the_header_masks_saturated_pixels(sim, tmp_path):
     ref[90:92, 60:63] = -10
     b = _write_edf(tmp_path / "ref.edf", ref, h)
     s = ReductionSettings(npt=60, normalization="none", calibration_factor=None)
-    np.testing.assert_array_equal(Reducer(sim.poni, sim.mask, s).reduce([a], title="a").curve.intensity,
-                                  Reducer(sim.poni, sim.mask, s).reduce([b], title="b").curve.intensity)
+    np.testing.assert_array_equal(
+        Reducer(sim.poni, sim.mask, s).reduce([a], title="a").curve.intensity,
+        Reducer(sim.poni, sim.mask, s).reduce([b], title="b").curve.intensity,
+    )
 
 
 # ----------------------------------------------------------------------
@@ -338,8 +412,11 @@ def test_negative_counts_outside_the_dummy_are_an_error(sim, tmp_path):
     data[sim.mask_arr] = -10
     data[100, 20] = -5
     f = _write_edf(tmp_path / "neg.edf", data, C.header(1e10, 2e10, title="n"))
-    with pytest.raises(ValueError, match=r"1 unmasked pixel\(s\) have negative counts \(min -5, first at row, col "
-                                         r"\(100, 20\)\) that are not the dummy value -10"):
+    with pytest.raises(
+        ValueError,
+        match=r"1 unmasked pixel\(s\) have negative counts \(min -5, first at row, col "
+        r"\(100, 20\)\) that are not the dummy value -10",
+    ):
         Reducer(sim.poni, sim.mask, ReductionSettings(npt=60)).reduce([f], title="n")
 
 
@@ -363,16 +440,47 @@ def test_poni_distance_against_the_header_is_a_warning_in_log_and_provenance(sim
 # all problems at once
 def test_every_input_problem_in_one_message_and_nothing_written(sim, plain, tmp_path, capsys):
     out = tmp_path / "x.h5"
-    rc = main(["reduce", str(plain), "--poni", str(sim.poni), "--mask", str(sim.mask), "--blank", str(tmp_path / "nope.edf"),
-               "--normalization", "monitor", "--q-range", "3", "1", "-o", str(out)])
+    rc = main(
+        [
+            "reduce",
+            str(plain),
+            "--poni",
+            str(sim.poni),
+            "--mask",
+            str(sim.mask),
+            "--blank",
+            str(tmp_path / "nope.edf"),
+            "--normalization",
+            "monitor",
+            "--q-range",
+            "3",
+            "1",
+            "-o",
+            str(out),
+        ]
+    )
     assert rc == 2
     err = capsys.readouterr().err
     assert "problem(s)" in err and "q_range" in err and "nope.edf" in err
     data = _counts(sim, seed=90)
     data[sim.mask_arr] = -10
     frame = _write_edf(tmp_path / "nomon.edf", data, {"Dummy": "-10", "DDummy": "0.1"})
-    rc = main(["reduce", str(frame), "--poni", str(sim.poni), "--mask", str(sim.mask), "--blank", str(tmp_path / "nope.edf"),
-               "--mask-flip", "ud", "-o", str(out)])
+    rc = main(
+        [
+            "reduce",
+            str(frame),
+            "--poni",
+            str(sim.poni),
+            "--mask",
+            str(sim.mask),
+            "--blank",
+            str(tmp_path / "nope.edf"),
+            "--mask-flip",
+            "ud",
+            "-o",
+            str(out),
+        ]
+    )
     assert rc == 2
     err = capsys.readouterr().err
     assert "3 problem(s)" in err and "nope.edf" in err and "--mask-flip ud" in err and "transmitted monitor" in err
@@ -430,11 +538,23 @@ temperature_C = 230
 
 def test_every_settings_problem_in_one_message():
     with pytest.raises(ValueError) as exc:
-        ReductionSettings(npt=1, q_range=(3.0, 1.0), flip="up", normalization="constant", saturation=-1,
-                          table_columns=(("monitor", "I1"),))
+        ReductionSettings(
+            npt=1,
+            q_range=(3.0, 1.0),
+            flip="up",
+            normalization="constant",
+            saturation=-1,
+            table_columns=(("monitor", "I1"),),
+        )
     msg = str(exc.value)
-    for field in ("npt=1", "q_range=(3.0, 1.0)", "flip='up'", "normalization='constant'", "saturation=-1",
-                  "table_columns"):
+    for field in (
+        "npt=1",
+        "q_range=(3.0, 1.0)",
+        "flip='up'",
+        "normalization='constant'",
+        "saturation=-1",
+        "table_columns",
+    ):
         assert f"ReductionSettings.{field}" in msg
 
 

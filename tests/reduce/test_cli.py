@@ -22,8 +22,24 @@ def frames(sim):
 def test_reduce_with_blank(sim, frames, tmp_path, capsys):
     s, b, particles = frames
     out = tmp_path / "res" / "nuc.h5"
-    rc = main(["reduce", str(sim.root / "cli_sample" / "*.edf"), "--poni", str(sim.poni), "--mask", str(sim.mask),
-               "--blank", *map(str, b), "-o", str(out), "--npt", "90", "--title", "nuc240C"])
+    rc = main(
+        [
+            "reduce",
+            str(sim.root / "cli_sample" / "*.edf"),
+            "--poni",
+            str(sim.poni),
+            "--mask",
+            str(sim.mask),
+            "--blank",
+            *map(str, b),
+            "-o",
+            str(out),
+            "--npt",
+            "90",
+            "--title",
+            "nuc240C",
+        ]
+    )
     assert rc == 0
     cap = capsys.readouterr()
     assert cap.out.strip() == str(out)
@@ -51,8 +67,27 @@ def test_failure_gives_nonzero_exit_and_summary(sim, frames, tmp_path, capsys):
 def test_cli_options(sim, frames, tmp_path):
     s, _, _ = frames
     out = tmp_path / "a.h5"
-    rc = main(["-q", "reduce", *map(str, s), "--poni", str(sim.poni), "-o", str(out), "--npt", "50", "--q-unit", "1/A",
-               "--no-reject", "--thickness-cm", "0.2", "--no-ascii", "--header-key", "incident_monitor=None"])
+    rc = main(
+        [
+            "-q",
+            "reduce",
+            *map(str, s),
+            "--poni",
+            str(sim.poni),
+            "-o",
+            str(out),
+            "--npt",
+            "50",
+            "--q-unit",
+            "1/A",
+            "--no-reject",
+            "--thickness-cm",
+            "0.2",
+            "--no-ascii",
+            "--header-key",
+            "incident_monitor=None",
+        ]
+    )
     assert rc == 0 and not (tmp_path / "a.dat").exists()
     c = read_curve(out)
     assert c.metadata["provenance"]["settings"]["q_unit"] == "1/A"
@@ -64,8 +99,25 @@ def test_water_option_calibrates(sim, frames, tmp_path):
     s, _, _ = frames
     w = sim.write_series("cli_water", C.flat_truth(0.5 * 0.0163), n=2, seed=63, i0=2e11)  # detector counts half
     out = tmp_path / "w.h5"
-    assert main(["reduce", *map(str, s[:2]), "--poni", str(sim.poni), "--mask", str(sim.mask), "--water", *map(str, w),
-                 "-o", str(out), "--npt", "50"]) == 0
+    assert (
+        main(
+            [
+                "reduce",
+                *map(str, s[:2]),
+                "--poni",
+                str(sim.poni),
+                "--mask",
+                str(sim.mask),
+                "--water",
+                *map(str, w),
+                "-o",
+                str(out),
+                "--npt",
+                "50",
+            ]
+        )
+        == 0
+    )
     factor = read_curve(out).metadata["provenance"]["settings"]["calibration_factor"]
     assert factor == pytest.approx(2.0, rel=0.03)
     assert main(["reduce", str(s[0]), "--water-empty", str(w[0]), "-o", str(out)]) == 2
@@ -77,11 +129,33 @@ def test_water_and_empty_cell_use_the_water_thickness_not_the_samples(sim, frame
     cell = 0.1 * 0.0163
     w = sim.write_series("cli_water_cell", C.flat_truth(0.5 * 0.0163 + cell), n=2, seed=64, i0=2e11)
     # the empty cell's own header claims 0.5 cm: it must be normalized with the water's 0.1 cm instead
-    e = sim.write_series("cli_empty_cell", C.flat_truth(cell), n=2, seed=65, i0=2e11,
-                         header_extra={"SampleThickness_cm": "0.5"})
+    e = sim.write_series(
+        "cli_empty_cell", C.flat_truth(cell), n=2, seed=65, i0=2e11, header_extra={"SampleThickness_cm": "0.5"}
+    )
     out = tmp_path / "w.h5"
-    assert main(["reduce", *map(str, s[:2]), "--poni", str(sim.poni), "--mask", str(sim.mask), "--thickness-cm", "0.2",
-                 "--water", *map(str, w), "--water-empty", *map(str, e), "-o", str(out), "--npt", "50"]) == 0
+    assert (
+        main(
+            [
+                "reduce",
+                *map(str, s[:2]),
+                "--poni",
+                str(sim.poni),
+                "--mask",
+                str(sim.mask),
+                "--thickness-cm",
+                "0.2",
+                "--water",
+                *map(str, w),
+                "--water-empty",
+                *map(str, e),
+                "-o",
+                str(out),
+                "--npt",
+                "50",
+            ]
+        )
+        == 0
+    )
     prov = read_curve(out).metadata["provenance"]
     factor, sigma = prov["settings"]["calibration_factor"], prov["settings"]["calibration_factor_sigma"]
     assert factor == pytest.approx(2.0, rel=0.03)
@@ -91,8 +165,29 @@ def test_water_and_empty_cell_use_the_water_thickness_not_the_samples(sim, frame
     assert read_curve(out).metadata["calibration_factor_sigma"] == sigma
     # an explicit water thickness overrides the header: half the thickness -> twice I/thickness -> half the factor
     out2 = tmp_path / "w2.h5"
-    assert main(["reduce", *map(str, s[:2]), "--poni", str(sim.poni), "--mask", str(sim.mask), "--water", *map(str, w),
-                 "--water-empty", *map(str, e), "--water-thickness-cm", "0.05", "-o", str(out2), "--npt", "50"]) == 0
+    assert (
+        main(
+            [
+                "reduce",
+                *map(str, s[:2]),
+                "--poni",
+                str(sim.poni),
+                "--mask",
+                str(sim.mask),
+                "--water",
+                *map(str, w),
+                "--water-empty",
+                *map(str, e),
+                "--water-thickness-cm",
+                "0.05",
+                "-o",
+                str(out2),
+                "--npt",
+                "50",
+            ]
+        )
+        == 0
+    )
     f2 = read_curve(out2).metadata["provenance"]["settings"]["calibration_factor"]
     assert f2 == pytest.approx(factor / 2.0, rel=1e-6)
     assert main(["reduce", str(s[0]), "--water-thickness-cm", "0.1", "-o", str(out2)]) == 2
@@ -103,11 +198,40 @@ def test_reduce_logs_frame_progress_without_a_terminal(sim, frames, tmp_path, ca
 
     monkeypatch.setattr(_progress, "LOG_INTERVAL_S", 0.0)  # a line per frame
     out = tmp_path / "p" / "nuc.h5"
-    rc = main(["reduce", str(sim.root / "cli_sample" / "*.edf"), "--poni", str(sim.poni), "--mask", str(sim.mask),
-               "-o", str(out), "--npt", "60", "--title", "prog"])
+    rc = main(
+        [
+            "reduce",
+            str(sim.root / "cli_sample" / "*.edf"),
+            "--poni",
+            str(sim.poni),
+            "--mask",
+            str(sim.mask),
+            "-o",
+            str(out),
+            "--npt",
+            "60",
+            "--title",
+            "prog",
+        ]
+    )
     assert rc == 0
     err = capsys.readouterr().err
     assert "prog: 1/4 frames (25 %)" in err and "prog: 4/4 frames (100 %)" in err
-    rc = main(["reduce", str(sim.root / "cli_sample" / "*.edf"), "--poni", str(sim.poni), "--mask", str(sim.mask),
-               "-o", str(tmp_path / "q" / "nuc.h5"), "--npt", "60", "--title", "quiet", "-q"])
+    rc = main(
+        [
+            "reduce",
+            str(sim.root / "cli_sample" / "*.edf"),
+            "--poni",
+            str(sim.poni),
+            "--mask",
+            str(sim.mask),
+            "-o",
+            str(tmp_path / "q" / "nuc.h5"),
+            "--npt",
+            "60",
+            "--title",
+            "quiet",
+            "-q",
+        ]
+    )
     assert rc == 0 and "frames (" not in capsys.readouterr().err

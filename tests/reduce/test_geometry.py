@@ -31,8 +31,14 @@ def test_header_geometry_matches_pyfai_setSPD():
     h = C.header(1.0, 1.0, title="x", center_px=(12.5, 77.25))
     ai = integrator_from_header(h, C.SHAPE, HeaderMap(), "x.edf")
     ref = AzimuthalIntegrator()
-    ref.setSPD(SampleDistance=C.DIST_M, Center_1=12.5, Center_2=77.25, PSize_1=C.PIXEL_M, PSize_2=C.PIXEL_M,
-               WaveLength=C.WAVELENGTH_M)
+    ref.setSPD(
+        SampleDistance=C.DIST_M,
+        Center_1=12.5,
+        Center_2=77.25,
+        PSize_1=C.PIXEL_M,
+        PSize_2=C.PIXEL_M,
+        WaveLength=C.WAVELENGTH_M,
+    )
     for attr in ("dist", "poni1", "poni2", "rot1", "rot2", "rot3", "wavelength"):
         assert getattr(ai, attr) == pytest.approx(getattr(ref, attr), rel=1e-12, abs=1e-15)
     assert tuple(ai.detector.max_shape) == C.SHAPE

@@ -159,8 +159,9 @@ def test_read_reduced_rebuilds_the_result(tmp_path, reduced, q_unit):
     _same_result(back.blank, reduced.blank)
     assert reduced.rejected and back.rejected == reduced.rejected  # the bubble frame stays named
     # the rebuilt sample and blank redo the subtraction exactly
-    unsub = read_reduced(write_reduced(tmp_path / "raw.h5", dataclasses.replace(reduced, curve=_unsubtracted(reduced),
-                                                                               blank=None)))
+    unsub = read_reduced(
+        write_reduced(tmp_path / "raw.h5", dataclasses.replace(reduced, curve=_unsubtracted(reduced), blank=None))
+    )
     again = unsub.subtract(back.blank, scale=back.blank_scale)
     np.testing.assert_allclose(again.curve.intensity, reduced.curve.intensity, rtol=1e-12, atol=0)
     np.testing.assert_allclose(again.curve.sigma, reduced.curve.sigma, rtol=1e-12)
@@ -171,8 +172,12 @@ def _unsubtracted(res):
     b = res.blank.curve
     c = res.curve
     meta = {k: v for k, v in c.metadata.items() if k not in ("negative_points", "blank")}
-    return dataclasses.replace(c, intensity=c.intensity + res.blank_scale * b.intensity,
-                               sigma=np.sqrt(np.maximum(c.sigma**2 - (res.blank_scale * b.sigma) ** 2, 0.0)), metadata=meta)
+    return dataclasses.replace(
+        c,
+        intensity=c.intensity + res.blank_scale * b.intensity,
+        sigma=np.sqrt(np.maximum(c.sigma**2 - (res.blank_scale * b.sigma) ** 2, 0.0)),
+        metadata=meta,
+    )
 
 
 def test_read_reduced_refuses_a_bare_curve_file(tmp_path, reduced):

@@ -105,8 +105,11 @@ def test_q_in_inverse_angstrom_grid_gives_same_physics(sim, series):
 
 
 def test_thickness_and_calibration_factor_scale_inversely_and_linearly(sim, series, result):
-    r = Reducer(poni=sim.poni, mask=sim.mask,
-                settings=ReductionSettings(npt=NPT, thickness_cm=2 * C.THICKNESS_CM, calibration_factor=3.0))
+    r = Reducer(
+        poni=sim.poni,
+        mask=sim.mask,
+        settings=ReductionSettings(npt=NPT, thickness_cm=2 * C.THICKNESS_CM, calibration_factor=3.0),
+    )
     c = r.reduce(series, title="x").curve
     np.testing.assert_allclose(c.intensity, result.curve.intensity * 1.5, rtol=1e-9)
     np.testing.assert_allclose(c.sigma, result.curve.sigma * 1.5, rtol=1e-9)

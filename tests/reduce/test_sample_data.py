@@ -22,7 +22,9 @@ MASK = ROOT / "calibration" / "id02_sim_mask.edf"
 @pytest.fixture(scope="module")
 def truth():
     if not (DATA / "truth.json").is_file():
-        pytest.fail("sample_data/cdse_series/truth.json is missing; regenerate with 'saxs-mc simulate --series cdse-nucleation'")
+        pytest.fail(
+            "sample_data/cdse_series/truth.json is missing; regenerate with 'saxs-mc simulate --series cdse-nucleation'"
+        )
     return json.loads((DATA / "truth.json").read_text())
 
 
@@ -37,7 +39,9 @@ def test_the_faulty_frame_of_the_series_is_rejected_by_name(truth, reducer):
     res = reducer.reduce([str(DATA / cond / "*.edf")], title=cond)
     assert [Path(r).relative_to(DATA).as_posix() for r in res.rejected] == [faulty]
     for f in res.frames:
-        tf = next(x for x in truth["conditions"][cond]["frames"] if x["file"] == Path(f.file).relative_to(DATA).as_posix())
+        tf = next(
+            x for x in truth["conditions"][cond]["frames"] if x["file"] == Path(f.file).relative_to(DATA).as_posix()
+        )
         assert f.transmission == pytest.approx(tf["transmission"], rel=1e-6)
 
 

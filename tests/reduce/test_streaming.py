@@ -28,8 +28,9 @@ def stack(tmp_path_factory) -> tuple[Path, Path, Path]:
     from saxs_mc.simulate.geometry import write_mask, write_poni
 
     d = tmp_path_factory.mktemp("stream")
-    ai = AzimuthalIntegrator(dist=1.0, poni1=20 * 75e-6, poni2=25 * 75e-6, wavelength=1e-10,
-                             detector=Detector(75e-6, 75e-6, max_shape=SHAPE))
+    ai = AzimuthalIntegrator(
+        dist=1.0, poni1=20 * 75e-6, poni2=25 * 75e-6, wavelength=1e-10, detector=Detector(75e-6, 75e-6, max_shape=SHAPE)
+    )
     poni = write_poni(d / "s.poni", ai)
     mask = np.zeros(SHAPE, np.uint8)
     mask[:, 200:205] = 1
@@ -37,17 +38,23 @@ def stack(tmp_path_factory) -> tuple[Path, Path, Path]:
     rng = np.random.default_rng(7)
     path = d / "stack.h5"
     with h5py.File(path, "w") as f:
-        ds = f.create_dataset(DATA, shape=(N_FRAMES, *SHAPE), dtype=np.int32, chunks=(1, *SHAPE),
-                              **hdf5plugin.Bitshuffle(cname="lz4"))
+        ds = f.create_dataset(
+            DATA, shape=(N_FRAMES, *SHAPE), dtype=np.int32, chunks=(1, *SHAPE), **hdf5plugin.Bitshuffle(cname="lz4")
+        )
         for i in range(N_FRAMES):
             img = rng.poisson(20.0, SHAPE).astype(np.int32)
             img[:, 200:205] = -1
             ds[i] = img
         hdr = f.create_group("/entry/id02_headers")
         i0 = 1e10 * (1 + 0.01 * rng.standard_normal(N_FRAMES))
-        for key, val in (("Intensity0ShutCor", i0), ("Intensity1ShutCor", 0.7 * i0),
-                         ("SampleThickness_cm", np.full(N_FRAMES, 0.15)), ("ExposureTime", np.full(N_FRAMES, 0.1)),
-                         ("Dummy", np.full(N_FRAMES, -1.0)), ("DDummy", np.full(N_FRAMES, 0.1))):
+        for key, val in (
+            ("Intensity0ShutCor", i0),
+            ("Intensity1ShutCor", 0.7 * i0),
+            ("SampleThickness_cm", np.full(N_FRAMES, 0.15)),
+            ("ExposureTime", np.full(N_FRAMES, 0.1)),
+            ("Dummy", np.full(N_FRAMES, -1.0)),
+            ("DDummy", np.full(N_FRAMES, 0.1)),
+        ):
             hdr[key] = val
     return path, poni, mpath
 
@@ -94,11 +101,15 @@ def test_stack_frames_read_chunk_by_chunk(tmp_path: Path) -> None:
     """The reader asks HDF5 for one frame: a chunk of another frame that is corrupt is never touched."""
     path = tmp_path / "s.h5"
     with h5py.File(path, "w") as f:
-        f.create_dataset("d", data=np.arange(5 * 8 * 8, dtype=np.int32).reshape(5, 8, 8), chunks=(1, 8, 8),
-                         **hdf5plugin.Bitshuffle(cname="lz4"))
+        f.create_dataset(
+            "d",
+            data=np.arange(5 * 8 * 8, dtype=np.int32).reshape(5, 8, 8),
+            chunks=(1, 8, 8),
+            **hdf5plugin.Bitshuffle(cname="lz4"),
+        )
         offset = f["d"].id.get_chunk_info(4).byte_offset
     raw = bytearray(path.read_bytes())
-    raw[offset + 12: offset + 40] = b"\xff" * 28  # damage the compressed chunk of frame 4
+    raw[offset + 12 : offset + 40] = b"\xff" * 28  # damage the compressed chunk of frame 4
     path.write_bytes(bytes(raw))
     frames = list(iter_frames(f"{path}::/d[0:4]"))
     assert [int(fr.data[0, 0]) for fr in frames] == [0, 64, 128, 192]
@@ -115,7 +126,7 @@ def test_per_frame_header_values_read_for_the_frames_asked_only(tmp_path: Path) 
         f.create_dataset("monitor", data=np.arange(n, dtype=float) * 10.0, chunks=(10,), compression="gzip")
         offset = f["monitor"].id.get_chunk_info((n - 20) // 10).byte_offset  # a chunk in the last block
     raw = bytearray(path.read_bytes())
-    raw[offset: offset + 16] = b"\xff" * 16
+    raw[offset : offset + 16] = b"\xff" * 16
     path.write_bytes(bytes(raw))
     frames = list(iter_frames(f"{path}::/d[12:15]"))
     assert [fr.header["monitor"] for fr in frames] == [120.0, 130.0, 140.0]

@@ -235,7 +235,9 @@ def test_moving_time_windows_from_the_first_timestamp_reach_the_last_frame(tmp_p
 def test_timestamps_from_per_frame_headers(tmp_path):
     for i in range(6):
         hdr = {"Time_s": f"{0.5 * i + 0.25:.3f}"} if i != 4 else {}
-        fabio.edfimage.EdfImage(data=np.full(SHAPE, i, dtype=np.int32), header=hdr).write(str(tmp_path / f"s_{i:03d}.edf"))
+        fabio.edfimage.EdfImage(data=np.full(SHAPE, i, dtype=np.int32), header=hdr).write(
+            str(tmp_path / f"s_{i:03d}.edf")
+        )
     with pytest.raises(GroupingError, match=r"'Time_s' is missing or not a number .*s_004.edf"):
         group_frames(str(tmp_path / "s_*.edf"), Grouping(window_s=1.0), timestamps="header:Time_s")
     (tmp_path / "s_004.edf").unlink()

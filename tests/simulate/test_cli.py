@@ -24,16 +24,36 @@ def _parser():
 def test_cli_conditions_json(tmp_path, capsys):
     poni, mask = write_calibration(tmp_path / "cal")
     conds = [
-        {"name": "mono", "kind": "sample", "n_frames": 2, "temperature_C": 230.0,
-         "distributions": [{"kind": "monodisperse", "radius_nm": 1.0, "volume_fraction": 5e-4}],
-         "gas_bubbles": [{"frame": 1, "gas_fraction": 0.4}]},
+        {
+            "name": "mono",
+            "kind": "sample",
+            "n_frames": 2,
+            "temperature_C": 230.0,
+            "distributions": [{"kind": "monodisperse", "radius_nm": 1.0, "volume_fraction": 5e-4}],
+            "gas_bubbles": [{"frame": 1, "gas_fraction": 0.4}],
+        },
         {"name": "blank", "kind": "blank", "n_frames": 1, "temperature_C": 25.0},
     ]
     spec = tmp_path / "conds.json"
     spec.write_text(json.dumps(conds))
     out = tmp_path / "out"
-    args = _parser().parse_args(["simulate", "--conditions", str(spec), "--poni", str(poni), "--mask", str(mask),
-                                 "-o", str(out), "--seed", "9", "--nexus", "mono"])
+    args = _parser().parse_args(
+        [
+            "simulate",
+            "--conditions",
+            str(spec),
+            "--poni",
+            str(poni),
+            "--mask",
+            str(mask),
+            "-o",
+            str(out),
+            "--seed",
+            "9",
+            "--nexus",
+            "mono",
+        ]
+    )
     assert args.func(args) == 0
     truth_path = capsys.readouterr().out.strip()
     truth = json.loads(Path(truth_path).read_text())
@@ -43,11 +63,26 @@ def test_cli_conditions_json(tmp_path, capsys):
     assert img.header["Condition"] == "mono" and img.data.shape == (320, 288)
     assert (out / "eiger" / "mono.h5").is_file()
     # same seed again -> identical frames
-    args2 = _parser().parse_args(["simulate", "--conditions", str(spec), "--poni", str(poni), "--mask", str(mask),
-                                  "-o", str(tmp_path / "again"), "--seed", "9"])
+    args2 = _parser().parse_args(
+        [
+            "simulate",
+            "--conditions",
+            str(spec),
+            "--poni",
+            str(poni),
+            "--mask",
+            str(mask),
+            "-o",
+            str(tmp_path / "again"),
+            "--seed",
+            "9",
+        ]
+    )
     assert args2.func(args2) == 0
-    np.testing.assert_array_equal(fabio.open(str(tmp_path / "again" / "mono" / "mono_00001.edf")).data,
-                                  fabio.open(str(out / "mono" / "mono_00001.edf")).data)
+    np.testing.assert_array_equal(
+        fabio.open(str(tmp_path / "again" / "mono" / "mono_00001.edf")).data,
+        fabio.open(str(out / "mono" / "mono_00001.edf")).data,
+    )
 
 
 def test_cli_bad_input(tmp_path):
@@ -56,7 +91,9 @@ def test_cli_bad_input(tmp_path):
     with pytest.raises(ValueError, match="give exactly one of --series"):
         args.func(args)
     spec = tmp_path / "c.json"
-    spec.write_text(json.dumps([{"name": "x", "distributions": [{"kind": "cube", "edge_nm": 1, "volume_fraction": 1e-4}]}]))
+    spec.write_text(
+        json.dumps([{"name": "x", "distributions": [{"kind": "cube", "edge_nm": 1, "volume_fraction": 1e-4}]}])
+    )
     poni, mask = write_calibration(tmp_path / "cal")
     args = p.parse_args(["simulate", "--conditions", str(spec), "--poni", str(poni), "-o", str(tmp_path / "o")])
     with pytest.raises(ValueError, match="kind='cube' is unknown"):

@@ -14,16 +14,30 @@ from saxs_mc.simulate.geometry import write_poni
 
 def test_unknown_distribution_kind():
     with pytest.raises(ValueError, match=r"kind='weibull'.*use one of"):
-        conditions_from_dicts([{"name": "x", "distributions": [{"kind": "weibull", "scale_nm": 1, "volume_fraction": 1e-4}]}])
+        conditions_from_dicts(
+            [{"name": "x", "distributions": [{"kind": "weibull", "scale_nm": 1, "volume_fraction": 1e-4}]}]
+        )
 
 
 def test_negative_width_and_fraction():
     with pytest.raises(ValueError, match=r"sd_nm=-0.1 must be > 0"):
-        conditions_from_dicts([{"name": "x", "distributions": [{"kind": "gaussian", "mean_nm": 1, "sd_nm": -0.1,
-                                                                  "volume_fraction": 1e-4}]}])
+        conditions_from_dicts(
+            [
+                {
+                    "name": "x",
+                    "distributions": [{"kind": "gaussian", "mean_nm": 1, "sd_nm": -0.1, "volume_fraction": 1e-4}],
+                }
+            ]
+        )
     with pytest.raises(ValueError, match=r"volume_fraction=-0.001 must be"):
-        conditions_from_dicts([{"name": "x", "distributions": [{"kind": "lognormal", "median_nm": 1, "sigma": 0.1,
-                                                                  "volume_fraction": -1e-3}]}])
+        conditions_from_dicts(
+            [
+                {
+                    "name": "x",
+                    "distributions": [{"kind": "lognormal", "median_nm": 1, "sigma": 0.1, "volume_fraction": -1e-3}],
+                }
+            ]
+        )
 
 
 def test_bad_condition_parameters():
@@ -40,8 +54,15 @@ def test_bad_condition_parameters():
     with pytest.raises(ValueError, match=r"gas_fraction=1.2 must be a number in \(0, 1\)"):
         GasBubble(0, 1.2)
     with pytest.raises(ValueError, match=r"kind='blank' cannot hold particle distributions"):
-        conditions_from_dicts([{"name": "x", "kind": "blank", "distributions": [
-            {"kind": "monodisperse", "radius_nm": 1.0, "volume_fraction": 1e-4}]}])
+        conditions_from_dicts(
+            [
+                {
+                    "name": "x",
+                    "kind": "blank",
+                    "distributions": [{"kind": "monodisperse", "radius_nm": 1.0, "volume_fraction": 1e-4}],
+                }
+            ]
+        )
     with pytest.raises(ValueError, match=r"n_frames=0 must be an int >= 1"):
         MeasurementCondition(name="x", n_frames=0)
 
@@ -60,10 +81,17 @@ def test_poni_shape_mismatch(tmp_path, setup):
         load_geometry(ai, np.zeros((10, 12), dtype=np.uint8))
     with pytest.raises(ValueError, match=r"shape=\(100, 100\) does not match the detector shape \(320, 288\)"):
         load_geometry(ai, mask, shape=(100, 100))
-    other = AzimuthalIntegrator(dist=0.5, poni1=0.01, poni2=0.01, wavelength=1e-10,
-                                detector=Detector(pixel1=1e-4, pixel2=1e-4, max_shape=(200, 100)))
+    other = AzimuthalIntegrator(
+        dist=0.5,
+        poni1=0.01,
+        poni2=0.01,
+        wavelength=1e-10,
+        detector=Detector(pixel1=1e-4, pixel2=1e-4, max_shape=(200, 100)),
+    )
     p = write_poni(tmp_path / "other.poni", other)
-    with pytest.raises(ValueError, match=r"mask has shape \(320, 288\) but the detector of poni=.*other.poni has shape \(200, 100\)"):
+    with pytest.raises(
+        ValueError, match=r"mask has shape \(320, 288\) but the detector of poni=.*other.poni has shape \(200, 100\)"
+    ):
         load_geometry(p, mask)
     with pytest.raises(FileNotFoundError, match="PONI file .* does not exist"):
         load_geometry(tmp_path / "missing.poni", mask)

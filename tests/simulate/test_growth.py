@@ -50,10 +50,28 @@ def test_distribution_has_the_stated_volume_weighted_mean(t):
 
 
 def test_window_truth_mixes_frames_by_monitor_and_volume():
-    f = [{"Intensity1ShutCor": 1.0, "volume_fraction": 1e-4, "mean_radius_discrete_nm": 1.0, "sd_nm": 0.1,
-          "time_s": 0.0, "time_start_s": -0.1, "time_end_s": 0.1, "mesophase_strength": 0.2},
-         {"Intensity1ShutCor": 1.0, "volume_fraction": 3e-4, "mean_radius_discrete_nm": 2.0, "sd_nm": 0.1,
-          "time_s": 1.0, "time_start_s": 0.9, "time_end_s": 1.1, "mesophase_strength": 0.0}]
+    f = [
+        {
+            "Intensity1ShutCor": 1.0,
+            "volume_fraction": 1e-4,
+            "mean_radius_discrete_nm": 1.0,
+            "sd_nm": 0.1,
+            "time_s": 0.0,
+            "time_start_s": -0.1,
+            "time_end_s": 0.1,
+            "mesophase_strength": 0.2,
+        },
+        {
+            "Intensity1ShutCor": 1.0,
+            "volume_fraction": 3e-4,
+            "mean_radius_discrete_nm": 2.0,
+            "sd_nm": 0.1,
+            "time_s": 1.0,
+            "time_start_s": 0.9,
+            "time_end_s": 1.1,
+            "mesophase_strength": 0.0,
+        },
+    ]
     w = window_truth(f)
     assert w["volume_fraction"] == pytest.approx(2e-4)
     assert w["mean_radius_nm"] == pytest.approx((1e-4 * 1 + 3e-4 * 2) / 4e-4)
@@ -98,7 +116,9 @@ def test_truth_records_contrast_with_provenance(short_run):
     truth = json.loads(res.truth_path.read_text())
     c = contrast("CdSe", "octadecene", wavelength_nm=0.1)
     assert truth["contrast_1e6_A2"] == pytest.approx(c.contrast_1e6_A2) == pytest.approx(32.76, abs=0.05)
-    assert truth["contrast"]["particle"]["formula"] == "CdSe" and truth["contrast"]["energy_keV"] == pytest.approx(12.398, abs=1e-3)
+    assert truth["contrast"]["particle"]["formula"] == "CdSe" and truth["contrast"]["energy_keV"] == pytest.approx(
+        12.398, abs=1e-3
+    )
     fr = truth["frames"][5]
     k = GrowthKinetics()
     assert fr["mean_radius_nm"] == pytest.approx(float(k.mean_radius_nm(fr["time_s"])))
@@ -156,14 +176,19 @@ def test_cli_dispatches_growth_stack(tmp_path, monkeypatch, capsys):
 
     def fake(outdir, calibration_dir, *, seed):
         calls.append((outdir, calibration_dir, seed))
-        return growth.simulate_growth_stack(outdir, *write_growth_calibration(calibration_dir), seed,
-                                            acquisition=GrowthAcquisition(n_frames=3, n_blank_frames=2, time_points=1))
+        return growth.simulate_growth_stack(
+            outdir,
+            *write_growth_calibration(calibration_dir),
+            seed,
+            acquisition=GrowthAcquisition(n_frames=3, n_blank_frames=2, time_points=1),
+        )
 
     monkeypatch.setattr(growth, "make_growth_stack", fake)
     p = argparse.ArgumentParser()
     cli.register(p.add_subparsers(dest="command"))
-    args = p.parse_args(["simulate", "--series", "growth-stack", "-o", str(tmp_path / "g"),
-                         "--calibration", str(tmp_path / "cal")])
+    args = p.parse_args(
+        ["simulate", "--series", "growth-stack", "-o", str(tmp_path / "g"), "--calibration", str(tmp_path / "cal")]
+    )
     assert args.func(args) == 0
     assert calls == [(tmp_path / "g", tmp_path / "cal", growth.GROWTH_SEED)]
     assert capsys.readouterr().out.strip() == str(tmp_path / "g" / "truth.json")

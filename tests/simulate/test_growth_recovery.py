@@ -28,8 +28,10 @@ pytestmark = pytest.mark.slow  # also listed in tests/conftest.py SLOW_VALIDATIO
 @pytest.fixture(scope="module")
 def truth():
     if not (DATA / "truth.json").is_file():
-        pytest.fail("sample_data/growth_stack/truth.json is missing; regenerate with "
-                    "'saxs-mc simulate --series growth-stack -o sample_data/growth_stack --calibration calibration'")
+        pytest.fail(
+            "sample_data/growth_stack/truth.json is missing; regenerate with "
+            "'saxs-mc simulate --series growth-stack -o sample_data/growth_stack --calibration calibration'"
+        )
     return json.loads((DATA / "truth.json").read_text())
 
 
@@ -43,8 +45,9 @@ def time_points(truth):
 
     tps = group_frames(_stack_source(truth, "stack"), Grouping(every=30))
     # the same groups from 6 s windows on the sidecar CSV's timestamps
-    by_time = group_frames(_stack_source(truth, "stack"), Grouping(window_s=6.0, origin_s=0.0),
-                           timestamps=DATA / truth["stack"]["sidecar"])
+    by_time = group_frames(
+        _stack_source(truth, "stack"), Grouping(window_s=6.0, origin_s=0.0), timestamps=DATA / truth["stack"]["sidecar"]
+    )
     assert [tp.frames for tp in by_time] == [tp.frames for tp in tps]
     return tps
 
@@ -55,8 +58,12 @@ def _window_truth(frames):
     phi = np.array([f["volume_fraction"] for f in frames])
     r = np.array([f["mean_radius_discrete_nm"] for f in frames])
     meso = np.array([f["mesophase_strength"] for f in frames])
-    return {"phi": float(np.sum(w * phi) / w.sum()), "mean_nm": float(np.sum(w * phi * r) / np.sum(w * phi)),
-            "meso": float(np.sum(w * meso) / w.sum()), "t_start": frames[0]["time_start_s"]}
+    return {
+        "phi": float(np.sum(w * phi) / w.sum()),
+        "mean_nm": float(np.sum(w * phi * r) / np.sum(w * phi)),
+        "meso": float(np.sum(w * meso) / w.sum()),
+        "t_start": frames[0]["time_start_s"],
+    }
 
 
 @pytest.fixture(scope="module")
@@ -65,8 +72,9 @@ def results(truth, time_points):
     from saxs_mc.peaks import find_peaks_curve
     from saxs_mc.reduce import Reducer, ReductionSettings
 
-    red = Reducer(poni=CAL / "eiger_growth.poni", mask=CAL / "eiger_growth_mask.edf",
-                  settings=ReductionSettings(npt=150))
+    red = Reducer(
+        poni=CAL / "eiger_growth.poni", mask=CAL / "eiger_growth_mask.edf", settings=ReductionSettings(npt=150)
+    )
     blank = red.reduce([_stack_source(truth, "blank")], title="blank_230C")
     out = []
     for tp in time_points:
@@ -81,11 +89,27 @@ def results(truth, time_points):
         ok = np.ones(c.q.size, dtype=bool)
         for p in truth["mesophase"]["peaks"]:
             ok &= np.abs(c.q - p["q_nm"]) > 4 * p["fwhm_nm"]
-        res = fit_arrays(c.q[ok], y[ok], c.sigma[ok], contributions=300, repetitions=3, seed=100 + tp.index,
-                  contrast=truth["contrast_1e6_A2"], intensity_unit="1/cm", q_range_nm=(0.2, 5.0),
-                  r_range_nm=(0.6, 6.0))
-        out.append({"tp": tp, "n_rejected": len(red_tp.rejected), "peaks": pk, "fit": res,
-                    "truth": _window_truth(truth["frames"][tp.frames[0]: tp.frames[-1] + 1])})
+        res = fit_arrays(
+            c.q[ok],
+            y[ok],
+            c.sigma[ok],
+            contributions=300,
+            repetitions=3,
+            seed=100 + tp.index,
+            contrast=truth["contrast_1e6_A2"],
+            intensity_unit="1/cm",
+            q_range_nm=(0.2, 5.0),
+            r_range_nm=(0.6, 6.0),
+        )
+        out.append(
+            {
+                "tp": tp,
+                "n_rejected": len(red_tp.rejected),
+                "peaks": pk,
+                "fit": res,
+                "truth": _window_truth(truth["frames"][tp.frames[0] : tp.frames[-1] + 1]),
+            }
+        )
     return out
 
 
@@ -94,7 +118,7 @@ def test_time_points_cover_the_run(truth, time_points):
     assert time_points[0].time_s == pytest.approx(3.0) and time_points[-1].time_s == pytest.approx(57.0)
     # truth.json's own time points agree with the independent mixture computed here
     for tp, tt in zip(time_points, truth["time_points"]["points"]):
-        w = _window_truth(truth["frames"][tp.frames[0]: tp.frames[-1] + 1])
+        w = _window_truth(truth["frames"][tp.frames[0] : tp.frames[-1] + 1])
         assert tt["frames"] == [tp.frames[0], tp.frames[-1] + 1]
         assert tt["mean_radius_nm"] == pytest.approx(w["mean_nm"], rel=1e-9)
         assert tt["volume_fraction"] == pytest.approx(w["phi"], rel=1e-9)
@@ -118,8 +142,9 @@ def test_mean_radius_and_volume_fraction_at_every_time_point(results):
     rows = []
     for r in results:
         whole = r["fit"].ranges[0]
-        rows.append((r["tp"].time_s, whole.mean_nm / r["truth"]["mean_nm"] - 1,
-                     whole.volume_fraction / r["truth"]["phi"] - 1))
+        rows.append(
+            (r["tp"].time_s, whole.mean_nm / r["truth"]["mean_nm"] - 1, whole.volume_fraction / r["truth"]["phi"] - 1)
+        )
     for t, dr, dphi in rows:
         assert abs(dr) < 0.03, f"t={t:.1f} s: mean radius off by {dr:+.2%} ({rows})"
         assert abs(dphi) < 0.10, f"t={t:.1f} s: volume fraction off by {dphi:+.2%} ({rows})"

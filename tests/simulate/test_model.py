@@ -25,8 +25,17 @@ def test_particle_forward_scattering_is_phi_drho2_V():
 
 def test_components_present_per_kind():
     q = np.geomspace(0.1, 7, 50)
-    assert set(dsigma_components(q, MeasurementCondition(name="s"))) == {"particles", "solvent", "precursor", "capillary"}
-    assert set(dsigma_components(q, MeasurementCondition(name="b", kind="blank"))) == {"solvent", "precursor", "capillary"}
+    assert set(dsigma_components(q, MeasurementCondition(name="s"))) == {
+        "particles",
+        "solvent",
+        "precursor",
+        "capillary",
+    }
+    assert set(dsigma_components(q, MeasurementCondition(name="b", kind="blank"))) == {
+        "solvent",
+        "precursor",
+        "capillary",
+    }
     assert set(dsigma_components(q, MeasurementCondition(name="e", kind="empty_cell"))) == {"capillary"}
     w = dsigma_components(q, MeasurementCondition(name="w", kind="water", temperature_C=20.0))
     np.testing.assert_allclose(w["water"], 0.0163)

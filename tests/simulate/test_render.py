@@ -32,15 +32,24 @@ def _binned_model(ai, mask, condition, npt, gas_fraction=0.0):
     img[valid] = np.interp(q[valid], grid, dsigma_model(grid, condition, gas_fraction=gas_fraction))
     sa = ai.solidAngleArray(shape)  # relative, as used by integrate1d
     pol = ai.polarization(shape, factor=0.99)
-    res = ai.integrate1d(img * sa * pol, npt, unit="q_nm^-1", mask=mask, correctSolidAngle=True,
-                         polarization_factor=0.99, method=("no", "histogram", "cython"))
+    res = ai.integrate1d(
+        img * sa * pol,
+        npt,
+        unit="q_nm^-1",
+        mask=mask,
+        correctSolidAngle=True,
+        polarization_factor=0.99,
+        method=("no", "histogram", "cython"),
+    )
     return res.intensity
 
 
 def _chi2(setup, geom, cond, seed, *, frame=0, npt=300, q_min=0.3):
     ai, mask, _ = setup
     data, header, mon = render_frame_truth(cond, geom, frame, seed)
-    q, i, s = integrate(ai, mask, data, float(header["Intensity1ShutCor"]), float(header["SampleThickness_cm"]), npt=npt)
+    q, i, s = integrate(
+        ai, mask, data, float(header["Intensity1ShutCor"]), float(header["SampleThickness_cm"]), npt=npt
+    )
     ref = _binned_model(ai, mask, cond, npt, gas_fraction=mon.gas_fraction)
     sel = (q >= q_min) & (s > 0)
     z = (i[sel] - ref[sel]) / s[sel]
@@ -136,8 +145,9 @@ def _peak(q, i, s, center):
     def f(x, a, x0, w, b0, b1):
         return a * np.exp(-0.5 * ((x - x0) / w) ** 2) + b0 + b1 * (x - center)
 
-    p, cov = curve_fit(f, q[sel], i[sel], p0=[i[sel].max(), center, 0.04, i[sel].min(), 0.0], sigma=s[sel],
-                       absolute_sigma=True)
+    p, cov = curve_fit(
+        f, q[sel], i[sel], p0=[i[sel].max(), center, 0.04, i[sel].min(), 0.0], sigma=s[sel], absolute_sigma=True
+    )
     return p, np.sqrt(np.diag(cov))
 
 
@@ -146,8 +156,7 @@ def test_bragg_peaks_at_stated_q_at_25C(setup, geom, center):
     ai, mask, _ = setup
     blank = MeasurementCondition(name="b25", kind="blank", temperature_C=25.0, n_frames=1)
     data, h, _ = render_frame_truth(blank, geom, 0, 4)
-    q, i, s = integrate(ai, mask, data, float(h["Intensity1ShutCor"]), 0.15, npt=600,
-                        method=("full", "csr", "cython"))
+    q, i, s = integrate(ai, mask, data, float(h["Intensity1ShutCor"]), 0.15, npt=600, method=("full", "csr", "cython"))
     p, err = _peak(q, i, s, center)
     assert abs(p[1] - center) < 0.01, (p[1], err[1])
     assert p[0] > 50 * err[0]  # a strong peak
@@ -162,7 +171,7 @@ def test_mesophase_weaker_at_50C_and_gone_at_100C(setup, geom):
         blank = MeasurementCondition(name=f"b{t:g}", kind="blank", temperature_C=t, n_frames=1)
         data, h, _ = render_frame_truth(blank, geom, 0, 7)
         q, i, s = integrate(ai, mask, data, float(h["Intensity1ShutCor"]), 0.15, npt=600)
-        on = (np.abs(q - 1.84) < 0.03)
+        on = np.abs(q - 1.84) < 0.03
         off = (np.abs(q - 1.84) > 0.4) & (np.abs(q - 1.84) < 0.6)
         excess = i[on].mean() - i[off].mean()
         err = np.sqrt(np.mean(s[on] ** 2) / on.sum() + np.mean(s[off] ** 2) / off.sum())

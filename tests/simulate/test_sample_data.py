@@ -33,8 +33,14 @@ def shipped_geom():
 
 def test_layout_and_files_present(truth):
     names = set(truth["conditions"])
-    expected = {f"nuc{t}C" for t in range(190, 290, 10)} | {"blank_230C", "blank_025C", "blank_050C", "blank_100C",
-                                                             "empty_cell", "water"}
+    expected = {f"nuc{t}C" for t in range(190, 290, 10)} | {
+        "blank_230C",
+        "blank_025C",
+        "blank_050C",
+        "blank_100C",
+        "empty_cell",
+        "water",
+    }
     assert names == expected
     for name, cond in truth["conditions"].items():
         files = sorted(p.name for p in (SERIES / name).glob("*.edf"))
@@ -87,8 +93,10 @@ def test_headers_match_truth_and_geometry(truth, shipped_geom):
 
 def test_truth_follows_the_reference_study(truth):
     c = truth["conditions"]
+
     def means(name):
         return sorted(round(m["mean_nm"], 2) for m in c[name]["distribution_moments"])
+
     assert means("nuc190C") == [0.87]
     assert means("nuc200C") == means("nuc210C") == means("nuc220C") == [0.94]
     assert means("nuc230C") == [0.94, 1.02] and means("nuc240C") == [0.94, 1.02]

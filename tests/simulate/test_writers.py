@@ -11,10 +11,27 @@ import pytest
 from saxs_mc.simulate import NEXUS_DATA_PATH, read_nexus_stack, render_frame_truth, write_edf, write_nexus_stack
 from saxs_mc.simulate.geometry import load_geometry, read_mask, write_calibration
 
-ID02_KEYS = ("Dummy", "DDummy", "Center_1", "Center_2", "PSize_1", "PSize_2", "SampleDistance", "WaveLength",
-             "ExposureTime", "Intensity0UnCor", "Intensity0ShutCor", "Intensity1UnCor", "Intensity1ShutCor", "Title",
-             "SampleTemperature_C", "NucleationTemperature_C", "GrowthTemperature_C", "ReactionTime_s",
-             "SampleThickness_cm")
+ID02_KEYS = (
+    "Dummy",
+    "DDummy",
+    "Center_1",
+    "Center_2",
+    "PSize_1",
+    "PSize_2",
+    "SampleDistance",
+    "WaveLength",
+    "ExposureTime",
+    "Intensity0UnCor",
+    "Intensity0ShutCor",
+    "Intensity1UnCor",
+    "Intensity1ShutCor",
+    "Title",
+    "SampleTemperature_C",
+    "NucleationTemperature_C",
+    "GrowthTemperature_C",
+    "ReactionTime_s",
+    "SampleThickness_cm",
+)
 
 
 @pytest.fixture(scope="module")
@@ -47,8 +64,15 @@ def test_edf_roundtrip_with_id02_header(tmp_path, geom, frames):
 
 def test_nexus_stack_equals_edf_content(tmp_path, geom, frames):
     paths = [write_edf(tmp_path / f"s_{i:05d}.edf", d, h) for i, (d, h, _) in enumerate(frames)]
-    nx = write_nexus_stack(tmp_path / "s.h5", [f[0] for f in frames], [f[1] for f in frames],
-                           mask=geom.mask, gaps=geom.gaps, poni_text="x", sample_name="s")
+    nx = write_nexus_stack(
+        tmp_path / "s.h5",
+        [f[0] for f in frames],
+        [f[1] for f in frames],
+        mask=geom.mask,
+        gaps=geom.gaps,
+        poni_text="x",
+        sample_name="s",
+    )
     with h5py.File(nx, "r") as f:
         ds = f[NEXUS_DATA_PATH]
         assert ds.shape == (3, *geom.shape)

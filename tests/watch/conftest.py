@@ -16,8 +16,8 @@ def small_config(path: Path, frames_root: Path, out: Path) -> Path:
     path.write_text(f"""schema_version = 1
 name = "watch_test"
 [geometry]
-poni = "{REPO / 'calibration' / 'id02_sim.poni'}"
-mask = "{REPO / 'calibration' / 'id02_sim_mask.edf'}"
+poni = "{REPO / "calibration" / "id02_sim.poni"}"
+mask = "{REPO / "calibration" / "id02_sim_mask.edf"}"
 [normalization]
 calibration_factor = 1.0
 [reduction]

@@ -71,8 +71,9 @@ def test_hdf5_committed_frames_follow_an_swmr_writer_in_another_process(tmp_path
     from saxs_mc.watch import hdf5_committed_frames
 
     path = tmp_path / "stack.h5"
-    with subprocess.Popen([sys.executable, "-c", _SWMR_WRITER, str(path)], stdin=subprocess.PIPE,
-                          stdout=subprocess.PIPE, text=True) as w:
+    with subprocess.Popen(
+        [sys.executable, "-c", _SWMR_WRITER, str(path)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+    ) as w:
         try:
             assert w.stdout.readline().strip() == "ready"
             assert hdf5_committed_frames(path, "/entry/data/data") == 3  # open read-only (SWMR) while written

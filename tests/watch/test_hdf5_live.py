@@ -43,16 +43,23 @@ def test_watch_follows_swmr_stacks_each_frame_once_and_ends_with_the_batch_resul
     deadline = time.monotonic() + 120
     while not (out / "live" / "index.html").is_file() and time.monotonic() < deadline:  # the watch is up
         time.sleep(0.2)
-    writer = subprocess.run([sys.executable, "-c", _WRITER, str(frames), "2", str(DATA), ",".join(CONDITIONS)],
-                            capture_output=True, text=True, timeout=300)
+    writer = subprocess.run(
+        [sys.executable, "-c", _WRITER, str(frames), "2", str(DATA), ",".join(CONDITIONS)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     writer_done = time.time()
     assert writer.returncode == 0, writer.stderr
     _, err = watch.communicate(timeout=300)
     assert watch.returncode == 0, err
     status = json.loads((out / "live" / "status.json").read_text())
     names = sorted(r["file"] for r in status["frames"])
-    expected = sorted(f"{frames / c / (c + '.h5')}::{STACK_DATASET}[{i}]" for c in CONDITIONS
-                      for i in range(len(list((DATA / c).glob("*.edf")))))
+    expected = sorted(
+        f"{frames / c / (c + '.h5')}::{STACK_DATASET}[{i}]"
+        for c in CONDITIONS
+        for i in range(len(list((DATA / c).glob("*.edf"))))
+    )
     assert names == expected  # every frame of every stack seen once, none beyond the committed shape
     assert all(r["state"] == "processed" for r in status["frames"])
     rejected = [r for r in status["rejected"] if r["by"] == "reduction"]

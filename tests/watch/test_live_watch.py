@@ -21,14 +21,27 @@ BUBBLE = "nuc260C_00002.edf"
 
 
 def _watch(cfg: Path, *extra: str) -> subprocess.Popen:
-    cmd = [sys.executable, "-m", "saxs_mc.cli", "watch", str(cfg), "--poll", "0.2", "--debounce", "0.3",
-           "--status-every", "2", *extra]
+    cmd = [
+        sys.executable,
+        "-m",
+        "saxs_mc.cli",
+        "watch",
+        str(cfg),
+        "--poll",
+        "0.2",
+        "--debounce",
+        "0.3",
+        "--status-every",
+        "2",
+        *extra,
+    ]
     return subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
 def _simulate(frames: Path, rate: float) -> threading.Thread:
-    t = threading.Thread(target=write_live, args=(frames, rate), kwargs={"source": DATA, "conditions": CONDITIONS,
-                                                                        "chunks": 5})
+    t = threading.Thread(
+        target=write_live, args=(frames, rate), kwargs={"source": DATA, "conditions": CONDITIONS, "chunks": 5}
+    )
     t.start()
     return t
 

@@ -117,8 +117,18 @@ def test_the_curve_path_does_not_wait_for_a_running_fit(live_setup):
     assert s.samples["nuc190C"].n_frames == 2 and s.fits_due(1.0) == [] and s.collect_fits() == []
     live = json.loads((out / "summary.json").read_text())["live"]["samples"]["nuc190C"]
     assert live["n_frames"] == 2 and live["fit"] is None
-    running.set_result({"chi2_r": 1.1, "peak_radius_nm": 2.0, "all_converged": True, "total_volume_fraction": 0.01,
-                        "fit_s": 1.0, "peaks": [], "q_nm": [], "model": []})
+    running.set_result(
+        {
+            "chi2_r": 1.1,
+            "peak_radius_nm": 2.0,
+            "all_converged": True,
+            "total_volume_fraction": 0.01,
+            "fit_s": 1.0,
+            "peaks": [],
+            "q_nm": [],
+            "model": [],
+        }
+    )
     assert s.collect_fits() == ["nuc190C"]
     live = json.loads((out / "summary.json").read_text())["live"]["samples"]["nuc190C"]
     assert live["fit"]["n_frames_fitted"] == 1 and live["n_frames"] == 2

@@ -54,7 +54,11 @@ def test_a_line_that_does_not_parse_is_reported_once_and_frames_wait_not_rejecte
     with caplog.at_level(logging.WARNING, logger="saxs_mc.watch"):
         s.scan(now=0.0)
         s.scan(now=5.0)
-    msgs = [r.getMessage() for r in caplog.records if "does not parse" in r.getMessage() or "monitor table" in r.getMessage()]
+    msgs = [
+        r.getMessage()
+        for r in caplog.records
+        if "does not parse" in r.getMessage() or "monitor table" in r.getMessage()
+    ]
     assert len(msgs) == 1 and "data row 1" in msgs[0] and str(table) in msgs[0]
     assert s.frames[f].state == "pending" and "does not parse" in s.frames[f].reason
     s.scan(now=11.0)  # still broken and unchanged after the timeout: rejected, listed

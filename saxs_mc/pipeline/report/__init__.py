@@ -77,8 +77,17 @@ from .figures import (
 from .model import DISAGREE_RULE, BlankSummary, SampleSummary, SeriesSummary, collect, contrast_info
 from .pages import PngImage, fmt, page_name, render
 
-__all__ = ["write_report", "collect", "summary_csv", "format_summary_table", "families_table", "SeriesSummary",
-           "SampleSummary", "BlankSummary", "UnsafeOutputError"]
+__all__ = [
+    "write_report",
+    "collect",
+    "summary_csv",
+    "format_summary_table",
+    "families_table",
+    "SeriesSummary",
+    "SampleSummary",
+    "BlankSummary",
+    "UnsafeOutputError",
+]
 
 log = logging.getLogger("saxs_mc.pipeline.report")
 
@@ -91,16 +100,26 @@ def families_table(cfg: PipelineConfig) -> list[dict[str, Any]]:
     """The configured MSC families: SAXS radius/diameter vs the optical (Yu) diameter of their absorption peak."""
     from saxs_mc.models.optical import msc_family_sizes
 
-    return [{"name": w.name, "label": w.display, **msc_family_sizes(w.family_radius_nm, w.absorption_nm)}
-            for w in cfg.fit.populations if w.family_radius_nm is not None]
+    return [
+        {"name": w.name, "label": w.display, **msc_family_sizes(w.family_radius_nm, w.absorption_nm)}
+        for w in cfg.fit.populations
+        if w.family_radius_nm is not None
+    ]
 
 
 # ----------------------------------------------------------------------
 # summary.csv
 _CSV_LEAD = ("kind", "name")
 #: columns added with the series axis: last, so the columns of earlier outputs keep their order
-_CSV_TAIL = ("mean_radius_nm", "mean_radius_nm_std", "bragg_peak_area", "bragg_peak_area_std", "series_axis",
-             "series_value", "stack")
+_CSV_TAIL = (
+    "mean_radius_nm",
+    "mean_radius_nm_std",
+    "bragg_peak_area",
+    "bragg_peak_area_std",
+    "series_axis",
+    "series_value",
+    "stack",
+)
 
 
 def _flat_row(r: dict[str, Any]) -> dict[str, Any]:
@@ -155,24 +174,42 @@ def summary_csv(series: SeriesSummary) -> str:
 def _provenance(cfg: PipelineConfig) -> dict[str, Any]:
     from saxs_mc.provenance import file_sha256, package_versions, utc_now
 
-    return {"config": str(cfg.source), "config_sha256": file_sha256(cfg.source), "created": utc_now(),
-            "poni": str(cfg.geometry.poni), "poni_sha256": file_sha256(cfg.geometry.poni),
-            "mask": str(cfg.geometry.mask) if cfg.geometry.mask else None,
-            "mask_sha256": file_sha256(cfg.geometry.mask) if cfg.geometry.mask else None,
-            "fit_seed": cfg.fit.seed, "contrast": contrast_info(cfg), "versions": package_versions(),
-            "steps": "per-step settings, inputs, seeds and versions: steps/<kind>/<name>/manifest.json"}
+    return {
+        "config": str(cfg.source),
+        "config_sha256": file_sha256(cfg.source),
+        "created": utc_now(),
+        "poni": str(cfg.geometry.poni),
+        "poni_sha256": file_sha256(cfg.geometry.poni),
+        "mask": str(cfg.geometry.mask) if cfg.geometry.mask else None,
+        "mask_sha256": file_sha256(cfg.geometry.mask) if cfg.geometry.mask else None,
+        "fit_seed": cfg.fit.seed,
+        "contrast": contrast_info(cfg),
+        "versions": package_versions(),
+        "steps": "per-step settings, inputs, seeds and versions: steps/<kind>/<name>/manifest.json",
+    }
 
 
 # ----------------------------------------------------------------------
 # figures and pages (in memory)
 def _pops(series: SeriesSummary) -> list[Any]:
-    return [[w.name, w.display, w.r_min_nm, w.r_max_nm if math.isfinite(w.r_max_nm) else None, w.family_radius_nm]
-            for w in series.populations]
+    return [
+        [w.name, w.display, w.r_min_nm, w.r_max_nm if math.isfinite(w.r_max_nm) else None, w.family_radius_nm]
+        for w in series.populations
+    ]
 
 
 def _sample_content(s: SampleSummary) -> Any:
-    return [s.series_axis, s.series_value, s.conditions, s.digest.raw if s.digest else None, _curve_content(s.curve),
-            s.state.summary(), s.total_volume_fraction_std, s.dominant_radius_std_nm, s.bragg_area]
+    return [
+        s.series_axis,
+        s.series_value,
+        s.conditions,
+        s.digest.raw if s.digest else None,
+        _curve_content(s.curve),
+        s.state.summary(),
+        s.total_volume_fraction_std,
+        s.dominant_radius_std_nm,
+        s.bragg_area,
+    ]
 
 
 def _curve_content(c: Any) -> Any:
@@ -182,23 +219,38 @@ def _curve_content(c: Any) -> Any:
 def _series_figures(series: SeriesSummary, fc: FigureCache) -> dict[str, PngImage]:
     axis = [series.axis.key, series.axis.label, series.axis.unit, series.has_families, series.show_mesophase]
     samples = jsonable([axis, [_sample_content(s) for s in series.samples]])
-    blanks = jsonable([[b.row(), _curve_content(b.curve)] for b in series.blanks]
-                      + [series.show_mesophase, series.mesophase.fields if series.mesophase else None,
-                         series.mesophase.area_err if series.mesophase else None])
+    blanks = jsonable(
+        [[b.row(), _curve_content(b.curve)] for b in series.blanks]
+        + [
+            series.show_mesophase,
+            series.mesophase.fields if series.mesophase else None,
+            series.mesophase.area_err if series.mesophase else None,
+        ]
+    )
     trends = jsonable([samples, [s.family_rows() for s in series.samples]])
     return {
-        "distributions": PngImage(fc.get("distributions", [_pops(series), samples],
-                                         lambda: distributions_figure(series)), "size distributions"),
+        "distributions": PngImage(
+            fc.get("distributions", [_pops(series), samples], lambda: distributions_figure(series)),
+            "size distributions",
+        ),
         "curves": PngImage(fc.get("curves", samples, lambda: curves_figure(series)), "SAXS curves with MC fits"),
         "blanks": PngImage(fc.get("blanks", blanks, lambda: blanks_figure(series)), "blanks"),
-        "family_shares": PngImage(fc.get("family_shares", jsonable([axis, [[s.series_value, s.family_rows()]
-                                                                           for s in series.samples]]),
-                                         lambda: family_shares_figure(series)),
-                                  f"family shares vs {series.axis.label}"),
-        "map": PngImage(fc.get("map", samples, lambda: series_map_figure(series)),
-                        f"{series.axis.label} – radius map of the size distributions"),
-        "trends": PngImage(fc.get("trends", trends, lambda: series_trends_figure(series)),
-                           f"volume fraction, mean radius and more vs {series.axis.label}"),
+        "family_shares": PngImage(
+            fc.get(
+                "family_shares",
+                jsonable([axis, [[s.series_value, s.family_rows()] for s in series.samples]]),
+                lambda: family_shares_figure(series),
+            ),
+            f"family shares vs {series.axis.label}",
+        ),
+        "map": PngImage(
+            fc.get("map", samples, lambda: series_map_figure(series)),
+            f"{series.axis.label} – radius map of the size distributions",
+        ),
+        "trends": PngImage(
+            fc.get("trends", trends, lambda: series_trends_figure(series)),
+            f"volume fraction, mean radius and more vs {series.axis.label}",
+        ),
     }
 
 
@@ -209,22 +261,42 @@ def _rejected_names(frames: Any) -> str:
 def render_pages(series: SeriesSummary, fc: FigureCache, versions: Mapping[str, Any]) -> dict[str, str]:
     """All HTML pages of the report, as ``{relative path: text}`` (nothing is written)."""
     pages: dict[str, str] = {}
-    common = {"rejected_names": _rejected_names, "populations": series.populations, "axis": series.axis,
-              "families": series.has_families, "disagree_rule": DISAGREE_RULE}
-    pages["report.html"] = render("report.html.j2", title=f"saxs_mc report: {series.name}", s=series,
-                                  rule_text=describe_rule(series.rule),
-                                  figures=_series_figures(series, fc), versions=dict(versions), **common)
+    common = {
+        "rejected_names": _rejected_names,
+        "populations": series.populations,
+        "axis": series.axis,
+        "families": series.has_families,
+        "disagree_rule": DISAGREE_RULE,
+    }
+    pages["report.html"] = render(
+        "report.html.j2",
+        title=f"saxs_mc report: {series.name}",
+        s=series,
+        rule_text=describe_rule(series.rule),
+        figures=_series_figures(series, fc),
+        versions=dict(versions),
+        **common,
+    )
     pops = _pops(series)
     for x in series.samples:
-        img = PngImage(fc.get("sample", [pops, jsonable([_sample_content(x), _curve_content(x.raw_curve)])],
-                              functools.partial(sample_figure, x, series.populations)), "curve and size distribution")
+        img = PngImage(
+            fc.get(
+                "sample",
+                [pops, jsonable([_sample_content(x), _curve_content(x.raw_curve)])],
+                functools.partial(sample_figure, x, series.populations),
+            ),
+            "curve and size distribution",
+        )
         pages[f"samples/{page_name(x.name)}.html"] = render("sample.html.j2", title=x.name, x=x, figure=img, **common)
     for b in series.blanks:
-        img = PngImage(fc.get("blank", jsonable([b.row(), _curve_content(b.curve)]), functools.partial(blank_figure, b)),
-                       "blank curve with Bragg peaks")
+        img = PngImage(
+            fc.get("blank", jsonable([b.row(), _curve_content(b.curve)]), functools.partial(blank_figure, b)),
+            "blank curve with Bragg peaks",
+        )
         used_by = [s.name for s in series.samples if s.blank == b.name]
-        pages[f"blanks/{page_name(b.name)}.html"] = render("blank.html.j2", title=b.name, x=b, figure=img,
-                                                           used_by=used_by, **common)
+        pages[f"blanks/{page_name(b.name)}.html"] = render(
+            "blank.html.j2", title=b.name, x=b, figure=img, used_by=used_by, **common
+        )
     return pages
 
 
@@ -237,8 +309,10 @@ def _check_target(root: Path, rel: str) -> Path:
     for part in Path(rel).parts[:-1]:
         p = p / part
         if p.is_symlink() or (p.exists() and not p.is_dir()):
-            raise UnsafeOutputError(f"{p}: is a symbolic link or not a folder; the report writes only real folders "
-                                    "inside the output folder: remove it and run again")
+            raise UnsafeOutputError(
+                f"{p}: is a symbolic link or not a folder; the report writes only real folders "
+                "inside the output folder: remove it and run again"
+            )
     if target.is_dir() and not target.is_symlink():
         raise UnsafeOutputError(f"{target}: is a folder; remove it so the report can write this file")
     return target
@@ -293,9 +367,18 @@ def _table_columns(rows: list[dict[str, Any]]) -> list[tuple[str, int, Any]]:
     if any(r.get("yu_absorption_nm") is not None for r in rows):
         cols.append(("lamYu/nm", 8, lambda r: fmt(r.get("yu_absorption_nm"), 0)))
     else:
-        cols += [("r_mean/nm", 9, lambda r: fmt(r.get("mean_radius_nm"))),
-                 ("phi", 9, lambda r: f"{r['total_volume_fraction']:.3g}"
-                  if isinstance(r.get("total_volume_fraction"), (int, float)) else "-")]
+        cols += [
+            ("r_mean/nm", 9, lambda r: fmt(r.get("mean_radius_nm"))),
+            (
+                "phi",
+                9,
+                lambda r: (
+                    f"{r['total_volume_fraction']:.3g}"
+                    if isinstance(r.get("total_volume_fraction"), (int, float))
+                    else "-"
+                ),
+            ),
+        ]
     return cols + [("chi2_r", 7, lambda r: fmt(r["chi2_r"], 2)), ("rejected", 8, lambda r: fmt(r["n_rejected"]))]
 
 

@@ -39,12 +39,39 @@ INDEX_AXIS = "index"
 
 #: unit suffixes of condition keys (the longest match wins)
 UNIT_SUFFIXES = {
-    "_C": "°C", "_K": "K", "_s": "s", "_ms": "ms", "_min": "min", "_h": "h",
-    "_ml_min": "ml/min", "_ul_min": "µl/min", "_ml_h": "ml/h", "_ml": "ml", "_ul": "µl",
-    "_nm": "nm", "_um": "µm", "_mm": "mm", "_cm": "cm", "_m": "m",
-    "_bar": "bar", "_mbar": "mbar", "_Pa": "Pa", "_kPa": "kPa", "_keV": "keV", "_eV": "eV",
-    "_M": "M", "_mM": "mM", "_uM": "µM", "_g_l": "g/l", "_mg_ml": "mg/ml", "_pct": "%", "_percent": "%",
-    "_rpm": "rpm", "_deg": "°", "_V": "V", "_mA": "mA",
+    "_C": "°C",
+    "_K": "K",
+    "_s": "s",
+    "_ms": "ms",
+    "_min": "min",
+    "_h": "h",
+    "_ml_min": "ml/min",
+    "_ul_min": "µl/min",
+    "_ml_h": "ml/h",
+    "_ml": "ml",
+    "_ul": "µl",
+    "_nm": "nm",
+    "_um": "µm",
+    "_mm": "mm",
+    "_cm": "cm",
+    "_m": "m",
+    "_bar": "bar",
+    "_mbar": "mbar",
+    "_Pa": "Pa",
+    "_kPa": "kPa",
+    "_keV": "keV",
+    "_eV": "eV",
+    "_M": "M",
+    "_mM": "mM",
+    "_uM": "µM",
+    "_g_l": "g/l",
+    "_mg_ml": "mg/ml",
+    "_pct": "%",
+    "_percent": "%",
+    "_rpm": "rpm",
+    "_deg": "°",
+    "_V": "V",
+    "_mA": "mA",
 }
 
 
@@ -164,8 +191,12 @@ def sample_conditions(root: Path, s: Any) -> Conditions:
     axis = meta.get("series_axis")
     stack = meta.get("stack", getattr(s, "stack", None))
     tp = meta.get("time_point", getattr(s, "time_point", None))
-    return Conditions(values, axis if isinstance(axis, str) and axis else None,
-                      stack if isinstance(stack, str) else None, tp if isinstance(tp, dict) else None)
+    return Conditions(
+        values,
+        axis if isinstance(axis, str) and axis else None,
+        stack if isinstance(stack, str) else None,
+        tp if isinstance(tp, dict) else None,
+    )
 
 
 def blank_conditions(root: Path, b: Any) -> dict[str, float | str]:
@@ -194,15 +225,16 @@ def resolve_axis(cfg: Any, conds: Sequence[Conditions]) -> SeriesAxis:
     if key is None and isinstance(cfg_axis, str):
         key = cfg_axis
     if key is None:
-        shared = [k for k in (conds[0].values if conds else {})
-                  if all(isinstance(c.values.get(k), float) for c in conds)]
-        key = (DEFAULT_AXIS if DEFAULT_AXIS in shared or not conds
-               else shared[0] if len(shared) == 1 else INDEX_AXIS)
+        shared = [
+            k for k in (conds[0].values if conds else {}) if all(isinstance(c.values.get(k), float) for c in conds)
+        ]
+        key = DEFAULT_AXIS if DEFAULT_AXIS in shared or not conds else shared[0] if len(shared) == 1 else INDEX_AXIS
     ax = SeriesAxis.from_key(key)
     if cfg_axis == key:  # the configuration's own label and unit
         label, unit = getattr(series, "label", None), getattr(series, "unit", None)
-        ax = SeriesAxis(key, label if isinstance(label, str) and label else ax.label,
-                        unit if isinstance(unit, str) else ax.unit)
+        ax = SeriesAxis(
+            key, label if isinstance(label, str) and label else ax.label, unit if isinstance(unit, str) else ax.unit
+        )
     return ax
 
 

@@ -31,22 +31,27 @@ DISAGREE_RULE = (
     "no continuous population, holds the whole resolved volume by construction (share 1 with no uncertainty): "
     "it is not compared (its neighbours' windows show any MC spill-over). An absent family (share 0, one-sided "
     f"95 % upper limit U) disagrees when the MC window share is above U by more than {DISAGREE_N_SIGMA:g} sigma "
-    f"of the MC share itself (MC - {DISAGREE_N_SIGMA:g} sigma_MC > U). Unresolved families are not compared.")
+    f"of the MC share itself (MC - {DISAGREE_N_SIGMA:g} sigma_MC > U). Unresolved families are not compared."
+)
 
 
 def _sole_family(d: FamilyShare, dec: Decomposition | None) -> bool:
     """True when ``d`` is the only present term of the decomposition (share 1 by construction)."""
     if dec is None or d.status != "present":
         return False
-    others = [f for f in dec.shares.values() if f is not d and f.status == "present"
-              and math.isfinite(f.share) and f.share > 0]
+    others = [
+        f
+        for f in dec.shares.values()
+        if f is not d and f.status == "present" and math.isfinite(f.share) and f.share > 0
+    ]
     cont = dec.continuous
     cont_present = cont is not None and cont.status == "present" and math.isfinite(cont.share) and cont.share > 0
     return not others and not cont_present
 
 
-def _disagree(mc: float | None, mc_sd: float | None, d: FamilyShare | None,
-              dec: Decomposition | None = None) -> bool | None:
+def _disagree(
+    mc: float | None, mc_sd: float | None, d: FamilyShare | None, dec: Decomposition | None = None
+) -> bool | None:
     """The MC-vs-decomposition flag of :data:`DISAGREE_RULE` (None: not compared)."""
     if mc is None or d is None or not math.isfinite(mc) or d.status == "unresolved":
         return None
@@ -70,7 +75,7 @@ def _disagree_note(flag: bool | None, d: FamilyShare | None, dec: Decomposition 
 
 
 def _optical_flag(optical: tuple[OpticalPeak, ...] | None, d: FamilyShare | None, p: OpticalPeak | None) -> str | None:
-    """"agree" / "SAXS only" / "optical only" for one family (None without both a spectrum and a decomposition)."""
+    """ "agree" / "SAXS only" / "optical only" for one family (None without both a spectrum and a decomposition)."""
     if optical is None or d is None or not math.isfinite(d.share):
         return None
     saxs = d.status == "present" and d.share >= OPTICAL_MIN_SHARE
@@ -79,29 +84,38 @@ def _optical_flag(optical: tuple[OpticalPeak, ...] | None, d: FamilyShare | None
     return "SAXS only" if saxs else "optical only"
 
 
-
 def _finite(x: float | None) -> float | None:
     return None if x is None or not math.isfinite(x) else x
 
 
-def _family_row(w: PopulationWindow, mc: float | None, mc_sd: float | None, d: FamilyShare | None,
-                p: OpticalPeak | None, dec: Decomposition | None,
-                optical: tuple[OpticalPeak, ...] | None) -> dict[str, Any]:
+def _family_row(
+    w: PopulationWindow,
+    mc: float | None,
+    mc_sd: float | None,
+    d: FamilyShare | None,
+    p: OpticalPeak | None,
+    dec: Decomposition | None,
+    optical: tuple[OpticalPeak, ...] | None,
+) -> dict[str, Any]:
     """One row of :func:`family_rows` (``w`` is a family window: its radius is set)."""
     assert w.family_radius_nm is not None
     flag = _disagree(mc, mc_sd, d, dec)
-    return {"family": w.display, "saxs_diameter_nm": 2.0 * w.family_radius_nm,
-            "mc_share": mc, "mc_share_std": mc_sd,
-            "share": None if d is None else _finite(d.share),
-            "share_std": None if d is None else _finite(d.share_std),
-            "share_upper": None if d is None else _finite(d.share_upper),
-            "status": None if d is None else d.status,
-            "disagree": flag,
-            "disagree_note": _disagree_note(flag, d, dec),
-            "optical_nm": None if p is None else p.wavelength_nm,
-            "optical_height": None if p is None else p.height,
-            "yu_diameter_nm": None if p is None else p.diameter_nm,
-            "optical_vs_saxs": _optical_flag(optical, d, p)}
+    return {
+        "family": w.display,
+        "saxs_diameter_nm": 2.0 * w.family_radius_nm,
+        "mc_share": mc,
+        "mc_share_std": mc_sd,
+        "share": None if d is None else _finite(d.share),
+        "share_std": None if d is None else _finite(d.share_std),
+        "share_upper": None if d is None else _finite(d.share_upper),
+        "status": None if d is None else d.status,
+        "disagree": flag,
+        "disagree_note": _disagree_note(flag, d, dec),
+        "optical_nm": None if p is None else p.wavelength_nm,
+        "optical_height": None if p is None else p.height,
+        "yu_diameter_nm": None if p is None else p.diameter_nm,
+        "optical_vs_saxs": _optical_flag(optical, d, p),
+    }
 
 
 def family_rows(s: SampleSummary) -> list[dict[str, Any]]:
@@ -109,9 +123,19 @@ def family_rows(s: SampleSummary) -> list[dict[str, Any]]:
     optical peak (wavelength, height) of the same family, SAXS diameter 2r and the Yu diameter."""
     dec: Mapping[str, FamilyShare] = s.decomposition.shares if s.decomposition is not None else {}
     opt = {p.family: p for p in s.optical or () if p.family is not None}
-    return [_family_row(w, s.fractions.get(w.name), s.fractions_std.get(w.name), dec.get(w.name),
-                        opt.get(w.display), s.decomposition, s.optical)
-            for w in s.populations if w.family_radius_nm is not None]
+    return [
+        _family_row(
+            w,
+            s.fractions.get(w.name),
+            s.fractions_std.get(w.name),
+            dec.get(w.name),
+            opt.get(w.display),
+            s.decomposition,
+            s.optical,
+        )
+        for w in s.populations
+        if w.family_radius_nm is not None
+    ]
 
 
 def family_columns(s: SampleSummary) -> dict[str, Any]:
@@ -136,6 +160,8 @@ def optical_columns(optical: tuple[OpticalPeak, ...] | None) -> dict[str, Any]:
     if optical is None:
         return {}
     first = optical[0] if optical else None
-    return {"optical_families": [p.family for p in optical if p.family is not None],
-            "optical_first_exciton_nm": None if first is None else first.wavelength_nm,
-            "optical_yu_diameter_nm": None if first is None else first.diameter_nm}
+    return {
+        "optical_families": [p.family for p in optical if p.family is not None],
+        "optical_first_exciton_nm": None if first is None else first.wavelength_nm,
+        "optical_yu_diameter_nm": None if first is None else first.diameter_nm,
+    }

@@ -27,6 +27,23 @@ from .series_figures import (
     series_trends_figure,
 )
 
-__all__ = ["FigureCache", "blank_figure", "sample_figure", "BAND_PROXY", "MODE_PROXY", "PNG_SIGNATURE", "Q_TICKS",
-           "is_png", "new_figure", "png_bytes", "MAX_CURVES", "MAX_STACKED", "blanks_figure", "curves_figure",
-           "distributions_figure", "family_shares_figure", "series_map_figure", "series_trends_figure"]
+__all__ = [
+    "FigureCache",
+    "blank_figure",
+    "sample_figure",
+    "BAND_PROXY",
+    "MODE_PROXY",
+    "PNG_SIGNATURE",
+    "Q_TICKS",
+    "is_png",
+    "new_figure",
+    "png_bytes",
+    "MAX_CURVES",
+    "MAX_STACKED",
+    "blanks_figure",
+    "curves_figure",
+    "distributions_figure",
+    "family_shares_figure",
+    "series_map_figure",
+    "series_trends_figure",
+]

@@ -35,6 +35,24 @@ from .sample import SampleSummary
 from .series import SeriesSummary
 from .sources import inside
 
-__all__ = ["collect", "contrast_info", "inside", "volume_weighted_mean", "family_rows", "DISAGREE_N_SIGMA",
-           "DISAGREE_RULE", "OPTICAL_MIN_SHARE", "FitDigest", "PeakRow", "FrameRow", "OutputFile", "Decomposition",
-           "OpticalPeak", "SampleSummary", "BlankSummary", "Mesophase", "SeriesSummary", "_disagree"]
+__all__ = [
+    "collect",
+    "contrast_info",
+    "inside",
+    "volume_weighted_mean",
+    "family_rows",
+    "DISAGREE_N_SIGMA",
+    "DISAGREE_RULE",
+    "OPTICAL_MIN_SHARE",
+    "FitDigest",
+    "PeakRow",
+    "FrameRow",
+    "OutputFile",
+    "Decomposition",
+    "OpticalPeak",
+    "SampleSummary",
+    "BlankSummary",
+    "Mesophase",
+    "SeriesSummary",
+    "_disagree",
+]

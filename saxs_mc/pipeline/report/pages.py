@@ -83,7 +83,7 @@ def pm_sci(v: Any, s: Any) -> str:
     if not (isinstance(v, float) and math.isfinite(v) and v != 0):
         return fmt(v)
     exp = math.floor(math.log10(abs(v)))
-    scale = 10.0 ** exp
+    scale = 10.0**exp
     sm = s / scale if isinstance(s, float) and math.isfinite(s) else None
     return f"({pm(v / scale, sm, 2)})e{exp}" if sm else f"{v / scale:.3f}e{exp}"
 
@@ -98,10 +98,17 @@ def environment() -> Any:
     """The Jinja2 environment (templates shipped in ``saxs_mc/pipeline/report/templates``)."""
     import jinja2
 
-    env = jinja2.Environment(loader=jinja2.PackageLoader("saxs_mc.pipeline.report", "templates"),
-                             autoescape=True, undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True,
-                             keep_trailing_newline=True)
-    env.filters.update(fmt=fmt, pm=pm, pm_sci=pm_sci, url=url, page=page_name, tojson_pretty=lambda v: json.dumps(v, indent=1))
+    env = jinja2.Environment(
+        loader=jinja2.PackageLoader("saxs_mc.pipeline.report", "templates"),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+    env.filters.update(
+        fmt=fmt, pm=pm, pm_sci=pm_sci, url=url, page=page_name, tojson_pretty=lambda v: json.dumps(v, indent=1)
+    )
     return env
 
 

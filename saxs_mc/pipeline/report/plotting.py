@@ -19,8 +19,9 @@ Q_TICKS = (0.1, 0.2, 0.5, 1.0, 2.0, 5.0)
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
 
-def new_figure(width: float, height: float, *,
-               layout: Literal["constrained", "compressed", "tight"] | None = "constrained") -> Figure:
+def new_figure(
+    width: float, height: float, *, layout: Literal["constrained", "compressed", "tight"] | None = "constrained"
+) -> Figure:
     """A figure on its own Agg canvas (safe without a display and in threads)."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
@@ -39,8 +40,12 @@ def png_bytes(fig: Figure, *, dpi: int = 90) -> bytes:
 
 def is_png(data: bytes) -> bool:
     """True for a complete, well-formed PNG (signature, IHDR first, IEND last, Pillow verifies it)."""
-    if not (isinstance(data, bytes) and data.startswith(PNG_SIGNATURE) and data[12:16] == b"IHDR"
-            and data.endswith(b"IEND\xaeB`\x82")):
+    if not (
+        isinstance(data, bytes)
+        and data.startswith(PNG_SIGNATURE)
+        and data[12:16] == b"IHDR"
+        and data.endswith(b"IEND\xaeB`\x82")
+    ):
         return False
     try:
         from PIL import Image
@@ -112,4 +117,3 @@ BAND_PROXY = ("±1σ over the MC repetitions", {"patch": True, "color": "0.5", "
 
 def _temp(b: BlankSummary) -> str:
     return "no temperature" if b.temperature_C is None else f"{b.temperature_C:g} °C"
-

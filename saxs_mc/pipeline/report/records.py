@@ -56,14 +56,28 @@ class FitDigest:
         if not (c.ndim == 1 and c.shape == v.shape == e.shape and q.shape == i.shape == s.shape == m.shape):
             raise ValueError("fit digest malformed: array lengths disagree")
         per_rep = _floats(d.get("chi2_r_per_repetition") or [])
-        return cls(c, v, e, q, i, s, m, str(d.get("bin_scale", "log")), str(d.get("intensity_unit") or "arbitrary"),
-                   _num(d.get("chi2_r")), float(np.std(per_rep, ddof=1)) if per_rep.size > 1 else None,
-                   d.get("absolute") if isinstance(d.get("absolute"), bool) else None,
-                   _num(d.get("total_volume_fraction")), d)
+        return cls(
+            c,
+            v,
+            e,
+            q,
+            i,
+            s,
+            m,
+            str(d.get("bin_scale", "log")),
+            str(d.get("intensity_unit") or "arbitrary"),
+            _num(d.get("chi2_r")),
+            float(np.std(per_rep, ddof=1)) if per_rep.size > 1 else None,
+            d.get("absolute") if isinstance(d.get("absolute"), bool) else None,
+            _num(d.get("total_volume_fraction")),
+            d,
+        )
 
     def __repr__(self) -> str:
-        return (f"FitDigest(n_bins={self.radius_centers_nm.size}, n_q={self.q_nm.size}, chi2_r={self.chi2_r}, "
-                f"unit={self.intensity_unit!r})")
+        return (
+            f"FitDigest(n_bins={self.radius_centers_nm.size}, n_q={self.q_nm.size}, chi2_r={self.chi2_r}, "
+            f"unit={self.intensity_unit!r})"
+        )
 
 
 @dataclasses.dataclass(frozen=True)
@@ -83,13 +97,21 @@ class PeakRow:
     def from_json(cls, p: Any) -> PeakRow:
         p = p if isinstance(p, dict) else {}
         order = p.get("order")
-        return cls(_num(p.get("q_nm")), _num(p.get("q_err")), _num(p.get("d_nm")), _num(p.get("fwhm")),
-                   _num(p.get("area")), _num(p.get("significance")), order if isinstance(order, int) else None,
-                   _num(p.get("area_err")))
+        return cls(
+            _num(p.get("q_nm")),
+            _num(p.get("q_err")),
+            _num(p.get("d_nm")),
+            _num(p.get("fwhm")),
+            _num(p.get("area")),
+            _num(p.get("significance")),
+            order if isinstance(order, int) else None,
+            _num(p.get("area_err")),
+        )
 
 
-def volume_weighted_mean(centers_nm: np.ndarray, volume_fraction: np.ndarray,
-                         volume_fraction_std: np.ndarray) -> tuple[float | None, float | None]:
+def volume_weighted_mean(
+    centers_nm: np.ndarray, volume_fraction: np.ndarray, volume_fraction_std: np.ndarray
+) -> tuple[float | None, float | None]:
     """Volume-weighted mean radius sum(v r) / sum(v) and its one-sigma uncertainty.
 
     First-order propagation of the per-bin standard deviations (spread over the MC
@@ -156,8 +178,9 @@ class Decomposition:
                 shares[by_label[t["name"]]] = fs
         warns = res.get("warnings")
         warns = warns if isinstance(warns, list) else []
-        return cls(shares, cont, _num(res.get("resolvable_radius_nm")), _num(res.get("chi2_r")),
-                   tuple(str(w) for w in warns))
+        return cls(
+            shares, cont, _num(res.get("resolvable_radius_nm")), _num(res.get("chi2_r")), tuple(str(w) for w in warns)
+        )
 
 
 @dataclasses.dataclass(frozen=True)
@@ -176,10 +199,15 @@ class OpticalPeak:
     def from_json(cls, p: Any) -> OpticalPeak:
         p = p if isinstance(p, dict) else {}
         fam = p.get("family")
-        return cls(_num(p.get("wavelength_nm")), _num(p.get("wavelength_std_nm")), _num(p.get("height")),
-                   _num(p.get("height_std")), fam if isinstance(fam, str) else None, _num(p.get("diameter_nm")),
-                   _num(p.get("diameter_std_nm")))
-
+        return cls(
+            _num(p.get("wavelength_nm")),
+            _num(p.get("wavelength_std_nm")),
+            _num(p.get("height")),
+            _num(p.get("height_std")),
+            fam if isinstance(fam, str) else None,
+            _num(p.get("diameter_nm")),
+            _num(p.get("diameter_std_nm")),
+        )
 
 
 @dataclasses.dataclass(frozen=True, repr=False)
@@ -206,11 +234,21 @@ class BlankSummary:
 
     def row(self) -> dict[str, Any]:
         """The ``summary.json`` row of the blank."""
-        return {"blank": self.name, "temperature_C": self.temperature_C, "status": self.status,
-                "n_frames": self.n_frames, "n_rejected": self.n_rejected, "rejected_frames": list(self.rejected_frames),
-                "peaks_q_nm": [p.q_nm for p in self.peaks], "peaks_q_err_nm": [p.q_err for p in self.peaks],
-                "d_nm": [p.d_nm for p in self.peaks], "phase": self.phase, "lattice_nm": self.lattice_nm,
-                "error": self.error, "conditions": dict(self.conditions)}
+        return {
+            "blank": self.name,
+            "temperature_C": self.temperature_C,
+            "status": self.status,
+            "n_frames": self.n_frames,
+            "n_rejected": self.n_rejected,
+            "rejected_frames": list(self.rejected_frames),
+            "peaks_q_nm": [p.q_nm for p in self.peaks],
+            "peaks_q_err_nm": [p.q_err for p in self.peaks],
+            "d_nm": [p.d_nm for p in self.peaks],
+            "phase": self.phase,
+            "lattice_nm": self.lattice_nm,
+            "error": self.error,
+            "conditions": dict(self.conditions),
+        }
 
 
 @dataclasses.dataclass(frozen=True, repr=False)
@@ -238,8 +276,15 @@ class Mesophase:
         doc = _load_json(root, _outputs(res).get("json")) or {}
         err = _same_shape(_floats(doc.get("total_area_err") or []), t)
         method = res.get("melting_method")
-        return cls(t, a, err, _num(res.get("melting_temperature_C")), _bracket(res.get("melting_bracket_C")),
-                   None if method is None else str(method), {k: v for k, v in res.items() if k != "outputs"})
+        return cls(
+            t,
+            a,
+            err,
+            _num(res.get("melting_temperature_C")),
+            _bracket(res.get("melting_bracket_C")),
+            None if method is None else str(method),
+            {k: v for k, v in res.items() if k != "outputs"},
+        )
 
 
 def _same_shape(x: np.ndarray, like: np.ndarray) -> np.ndarray:
@@ -250,4 +295,3 @@ def _bracket(br: Any) -> tuple[float, float] | None:
     if isinstance(br, list) and len(br) == 2 and all(_num(x) is not None for x in br):
         return float(br[0]), float(br[1])
     return None
-

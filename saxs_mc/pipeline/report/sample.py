@@ -56,8 +56,10 @@ class SampleSummary:
     legacy_conditions: bool = True  # the row keeps the CdSe study's condition columns
 
     def __repr__(self) -> str:
-        return (f"SampleSummary({self.name!r}, {self.series_axis}={self.series_value}, status={self.status!r}, "
-                f"growth={self.state.state!r}, r_dom={self.state.dominant_radius_nm})")
+        return (
+            f"SampleSummary({self.name!r}, {self.series_axis}={self.series_value}, status={self.status!r}, "
+            f"growth={self.state.state!r}, r_dom={self.state.dominant_radius_nm})"
+        )
 
     @property
     def nucleation_temperature_C(self) -> float | None:
@@ -80,8 +82,11 @@ class SampleSummary:
     def mean_radius(self) -> tuple[float | None, float | None]:
         """Volume-weighted mean radius (nm) of the MC distribution and its one-sigma uncertainty."""
         d = self.digest
-        return (None, None) if d is None else volume_weighted_mean(d.radius_centers_nm, d.volume_fraction,
-                                                                    d.volume_fraction_std)
+        return (
+            (None, None)
+            if d is None
+            else volume_weighted_mean(d.radius_centers_nm, d.volume_fraction, d.volume_fraction_std)
+        )
 
     @property
     def bragg_area(self) -> tuple[float | None, float | None]:
@@ -140,8 +145,11 @@ class SampleSummary:
             "chi2_r": self.chi2_r,
             "chi2_r_std": d.chi2_r_std if d is not None else None,
             "growth": st.state,
-            **({"family": st.family, "family_label": st.family_label, "shoulders": list(st.shoulder_labels)}
-               if self.has_families else {}),
+            **(
+                {"family": st.family, "family_label": st.family_label, "shoulders": list(st.shoulder_labels)}
+                if self.has_families
+                else {}
+            ),
         }
 
     def _frame_columns(self) -> dict[str, Any]:

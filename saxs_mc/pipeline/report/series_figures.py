@@ -59,13 +59,19 @@ def distributions_figure(series: SeriesSummary) -> Figure | None:
         c, v = d.radius_centers_nm, np.nan_to_num(d.volume_fraction)
         e = np.nan_to_num(d.volume_fraction_std)
         vmax = float(v.max()) if v.max() > 0 else 1.0
-        ax.fill_between(c, i + 0.9 * np.clip(v - e, 0, None) / vmax, i + 0.9 * (v + e) / vmax, step="mid",
-                        color=col, alpha=0.35, lw=0)
+        ax.fill_between(
+            c,
+            i + 0.9 * np.clip(v - e, 0, None) / vmax,
+            i + 0.9 * (v + e) / vmax,
+            step="mid",
+            color=col,
+            alpha=0.35,
+            lw=0,
+        )
         ax.step(c, i + 0.9 * v / vmax, where="mid", color=col, lw=1)
         st = s.state
         tag = "" if not series.has_families else "  " + _txt(st.family_label or st.family or st.state)
-        ax.text(1.01, i + 0.3, f"{_at(series, s)}{tag}", transform=ax.get_yaxis_transform(), fontsize=7,
-                va="center")
+        ax.text(1.01, i + 0.3, f"{_at(series, s)}{tag}", transform=ax.get_yaxis_transform(), fontsize=7, va="center")
         if st.dominant_radius_nm:
             ax.plot([st.dominant_radius_nm], [i + 0.95], "v", color="k", ms=4)
     fam = _family_lines(ax, series.populations)
@@ -77,8 +83,13 @@ def distributions_figure(series: SeriesSummary) -> Figure | None:
     thinned = f" ({len(have)} of {len(have_all)} shown)" if len(have) < len(have_all) else ""
     ax.set_title(_txt(f"MC size distributions vs {series.axis.label}{thinned}"), fontsize=9)
     mode = ("dominant mode of the read-out" if series.has_families else "dominant mode", MODE_PROXY[1])
-    ax.legend(handles=_proxies(*([fam] if fam else []), mode, BAND_PROXY), fontsize=7,
-              loc="upper center", bbox_to_anchor=(0.5, -0.09), ncol=2)
+    ax.legend(
+        handles=_proxies(*([fam] if fam else []), mode, BAND_PROXY),
+        fontsize=7,
+        loc="upper center",
+        bbox_to_anchor=(0.5, -0.09),
+        ncol=2,
+    )
     return fig
 
 
@@ -99,11 +110,18 @@ def family_shares_figure(series: SeriesSummary) -> Figure | None:
     for k, fam in enumerate(fams):
         col = f"C{k % 10}"
         get = lambda key, k=k: np.array([_nan_none(rr[k][key]) for _, rr in rows], dtype=float)  # noqa: E731
-        mc, mc_sd, sh, sh_sd, up = get("mc_share"), get("mc_share_std"), get("share"), get("share_std"), get("share_upper")
+        mc, mc_sd, sh, sh_sd, up = (
+            get("mc_share"),
+            get("mc_share_std"),
+            get("share"),
+            get("share_std"),
+            get("share_upper"),
+        )
         dis = np.array([bool(rr[k]["disagree"]) for _, rr in rows])
         ax.errorbar(t - dx, mc, yerr=np.nan_to_num(mc_sd), fmt="o", mfc="none", color=col, ms=4, lw=0.8, capsize=2)
-        ax.errorbar(t + dx, sh, yerr=np.nan_to_num(sh_sd), fmt="o", color=col, ms=4, lw=0.8, capsize=2,
-                    label=_txt(fam[:30]))
+        ax.errorbar(
+            t + dx, sh, yerr=np.nan_to_num(sh_sd), fmt="o", color=col, ms=4, lw=0.8, capsize=2, label=_txt(fam[:30])
+        )
         lim = np.isfinite(up) & (np.nan_to_num(sh) == 0)
         if lim.any():
             ax.errorbar(t[lim] + dx, up[lim], yerr=0.04, uplims=True, fmt="none", color=col, lw=0.6, alpha=0.7)
@@ -154,8 +172,11 @@ def _common_grid(have: Sequence[SampleSummary]) -> tuple[np.ndarray, np.ndarray,
         lc = np.log(c0)
         mid = 0.5 * (lc[1:] + lc[:-1]) if c0.size > 1 else lc
         step = (lc[1] - lc[0]) if c0.size > 1 else 0.1
-        edges = np.exp(np.concatenate([[lc[0] - 0.5 * step], mid, [lc[-1] + 0.5 * step]])) if c0.size > 1 \
+        edges = (
+            np.exp(np.concatenate([[lc[0] - 0.5 * step], mid, [lc[-1] + 0.5 * step]]))
+            if c0.size > 1
             else np.exp(lc[0] + np.array([-0.05, 0.05]))
+        )
     cols = []
     for s in have:
         d = cast("FitDigest", s.digest)
@@ -193,8 +214,9 @@ def series_map_figure(series: SeriesSummary) -> Figure | None:
     fig = new_figure(7.0, 4.2)
     ax = fig.add_subplot()
     zm = np.ma.masked_less_equal(z, vmax * 1e-3)
-    mesh = ax.pcolormesh(_cell_edges(x), edges, zm, norm=LogNorm(vmin=vmax * 1e-3, vmax=vmax), cmap="viridis",
-                         shading="flat")
+    mesh = ax.pcolormesh(
+        _cell_edges(x), edges, zm, norm=LogNorm(vmin=vmax * 1e-3, vmax=vmax), cmap="viridis", shading="flat"
+    )
     fig.colorbar(mesh, ax=ax, label="volume fraction per radius bin")
     mean = np.array([_nan_none(s.mean_radius[0]) for s in have])
     sd = np.array([_nan_none(s.mean_radius[1]) for s in have])
@@ -217,8 +239,9 @@ def _band(ax: Axes, x: np.ndarray, y: np.ndarray, sd: np.ndarray, col: str, labe
 
 def _trend_panels(series: SeriesSummary) -> list[str]:
     panels = ["volume", "radius"]
-    if series.has_families and any(r["share"] is not None or r["mc_share"] is not None
-                                   for s in series.samples for r in s.family_rows()):
+    if series.has_families and any(
+        r["share"] is not None or r["mc_share"] is not None for s in series.samples for r in s.family_rows()
+    ):
         panels.append("families")
     if series.has_peaks:
         panels.append("bragg")
@@ -239,8 +262,9 @@ def _radius_panel(ax: Axes, have: Sequence[SampleSummary], x: np.ndarray) -> Non
     _band(ax, x, mean, sd, "C1", "volume-weighted mean radius ±1σ")
     dom = np.array([_nan_none(s.state.dominant_radius_nm) for s in have])
     dsd = np.array([_nan_none(s.dominant_radius_std_nm) for s in have])
-    ax.errorbar(x, dom, yerr=np.nan_to_num(dsd), fmt="v", color="k", ms=3, lw=0.6, capsize=1.5,
-                label="dominant mode ±1σ")
+    ax.errorbar(
+        x, dom, yerr=np.nan_to_num(dsd), fmt="v", color="k", ms=3, lw=0.6, capsize=1.5, label="dominant mode ±1σ"
+    )
     ax.set_ylabel("radius (nm)")
 
 
@@ -262,8 +286,16 @@ def _bragg_panel(ax: Axes, have: Sequence[SampleSummary], x: np.ndarray) -> None
     _band(ax, x, y, sd, "C3", "sum of Bragg-peak areas ±1σ (peak fits)")
     ax.set_ylabel("Bragg-peak area")
     if not np.nan_to_num(y).any():
-        ax.text(0.5, 0.5, "no Bragg peak found in any sample", transform=ax.transAxes, ha="center", va="center",
-                fontsize=8, color="0.3")
+        ax.text(
+            0.5,
+            0.5,
+            "no Bragg peak found in any sample",
+            transform=ax.transAxes,
+            ha="center",
+            va="center",
+            fontsize=8,
+            color="0.3",
+        )
 
 
 def series_trends_figure(series: SeriesSummary) -> Figure | None:
@@ -299,22 +331,29 @@ def curves_figure(series: SeriesSummary) -> Figure | None:
     ax = fig.add_subplot()
     shown = []
     for i, s in enumerate(have):
-        f, d, col = 10.0 ** i, s.digest, f"C{i % 10}"
+        f, d, col = 10.0**i, s.digest, f"C{i % 10}"
         if d is not None:
             q, y, sg = d.q_nm, d.intensity, d.sigma
         else:
             c = cast("Curve", s.curve)  # ``have``: a digest or a curve
             q, y, sg = c.q, c.intensity, c.sigma
         pos = np.isfinite(y) & (y > 0)
-        ax.errorbar(q[pos], y[pos] * f, yerr=_yerr_log(y[pos] * f, sg[pos] * f), fmt=".", ms=2, lw=0.4,
-                    color=col, alpha=0.8)
+        ax.errorbar(
+            q[pos], y[pos] * f, yerr=_yerr_log(y[pos] * f, sg[pos] * f), fmt=".", ms=2, lw=0.4, color=col, alpha=0.8
+        )
         shown.append(y[pos] * f)
         if d is not None:
             ax.plot(q, np.where(d.model > 0, d.model, np.nan) * f, "-", lw=1, color="k")
         if pos.any():
             k = np.flatnonzero(pos)[min(3, pos.sum() - 1)]
-            ax.annotate(f"{_at(series, s)} (×$10^{{{i}}}$)", (q[k], y[k] * f), fontsize=7,
-                        xytext=(0, 5), textcoords="offset points", va="bottom")
+            ax.annotate(
+                f"{_at(series, s)} (×$10^{{{i}}}$)",
+                (q[k], y[k] * f),
+                fontsize=7,
+                xytext=(0, 5),
+                textcoords="offset points",
+                va="bottom",
+            )
     _log_x(ax)
     _log_y_floor(ax, np.concatenate(shown))
     ax.set_xlabel("q (1/nm)")
@@ -323,8 +362,14 @@ def curves_figure(series: SeriesSummary) -> Figure | None:
     ax.set_ylabel(f"I(q) ({unit}); curve n multiplied by $10^n$ (see labels)")
     thinned = f"; {len(have)} of {len(have_all)} shown" if len(have) < len(have_all) else ""
     ax.set_title(_txt(f"SAXS curves and MC fits, lowest {series.axis.label} at the bottom{thinned}"), fontsize=9)
-    ax.legend(handles=_proxies(("data ±1σ (blank-subtracted)", {"color": "0.3", "marker": ".", "ls": "", "ms": 4}),
-                               ("MC fit (mean model)", {"color": "k", "lw": 1})), fontsize=7, loc="lower left")
+    ax.legend(
+        handles=_proxies(
+            ("data ±1σ (blank-subtracted)", {"color": "0.3", "marker": ".", "ls": "", "ms": 4}),
+            ("MC fit (mean model)", {"color": "k", "lw": 1}),
+        ),
+        fontsize=7,
+        loc="lower left",
+    )
     return fig
 
 
@@ -334,15 +379,20 @@ def _blank_label(b: BlankSummary, f: float) -> str:
     return f"{_temp(b)} (×{f:.3g}): {_txt(b.phase or 'no phase')}{ds}"
 
 
-
 def _mesophase_axes(ax: Axes, meso: Mesophase) -> None:
     t, a, e = meso.temperatures_C, meso.area, meso.area_err
-    ax.errorbar(t, a, yerr=np.where(np.isfinite(e), e, 0.0), fmt="o-", ms=4, capsize=2,
-                label="total Bragg-peak area (±1σ)")
+    ax.errorbar(
+        t, a, yerr=np.where(np.isfinite(e), e, 0.0), fmt="o-", ms=4, capsize=2, label="total Bragg-peak area (±1σ)"
+    )
     if meso.melting_bracket_C is not None:
         lo, hi = meso.melting_bracket_C
-        ax.axvspan(lo, hi, color="tab:red", alpha=0.12,
-                   label=f"melting bracket {lo:g}–{hi:g} °C\n(last with peaks – first without)")
+        ax.axvspan(
+            lo,
+            hi,
+            color="tab:red",
+            alpha=0.12,
+            label=f"melting bracket {lo:g}–{hi:g} °C\n(last with peaks – first without)",
+        )
     tm = meso.melting_temperature_C
     if tm is not None:
         ax.axvline(tm, color="tab:red", ls="--", label=f"estimate ≈ {tm:.0f} °C (area extrapolated to 0)")
@@ -357,8 +407,11 @@ def blanks_figure(series: SeriesSummary) -> Figure | None:
     have = [b for b in series.blanks if b.curve is not None]
     if not have:
         return None
-    meso = (series.mesophase if series.show_mesophase and series.mesophase is not None
-            and series.mesophase.temperatures_C.size else None)
+    meso = (
+        series.mesophase
+        if series.show_mesophase and series.mesophase is not None and series.mesophase.temperatures_C.size
+        else None
+    )
     fig = new_figure(11.5 if meso else 6.2, 5.2)
     axes = fig.subplots(1, 2 if meso else 1, squeeze=False)[0]
     ax = axes[0]
@@ -376,11 +429,14 @@ def blanks_figure(series: SeriesSummary) -> Figure | None:
     ax.set_xlabel("q (1/nm)")
     ax.set_ylabel("I(q), multiplied by the factor in the legend")
     handles, _ = ax.get_legend_handles_labels()
-    ax.legend(handles=handles + _proxies(("Bragg peak found (d = 2π/q)", {"color": "0.3", "marker": "v", "ls": "",
-                                                                        "ms": 5})), fontsize=7, loc="upper center",
-              bbox_to_anchor=(0.5, -0.14), ncol=2)
+    ax.legend(
+        handles=handles + _proxies(("Bragg peak found (d = 2π/q)", {"color": "0.3", "marker": "v", "ls": "", "ms": 5})),
+        fontsize=7,
+        loc="upper center",
+        bbox_to_anchor=(0.5, -0.14),
+        ncol=2,
+    )
     ax.set_title("blanks and their Bragg peaks")
     if meso:
         _mesophase_axes(axes[1], meso)
     return fig
-

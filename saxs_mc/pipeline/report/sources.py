@@ -88,7 +88,6 @@ def _outputs(res: Mapping[str, Any]) -> dict[str, str]:
     return {str(k): str(v) for k, v in out.items()} if isinstance(out, dict) else {}
 
 
-
 def _nan(x: Any) -> float:
     v = _num(x)
     return math.nan if v is None else v
