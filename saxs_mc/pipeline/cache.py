@@ -18,6 +18,12 @@ not be served from the cache.  Input frames are hashed with BLAKE3 (the
 load it streamed 1.1-1.4 GB/s where hashlib's SHA-256 gave 0.4 GB/s and
 BLAKE2b 0.8 GB/s; ``benchmarks/pipeline.py`` measures its share of a run.
 Outputs (small) are recorded with SHA-256 like every provenance record.
+
+An input may also be a *frame reference* into an HDF5 stack, ``file.h5::/dataset[i:j]`` (a time
+point of a ``[[stacks]]`` entry): it is digested from the stored chunks of exactly those frames and
+the header values read with them (:func:`saxs_mc.pipeline.digests.frame_ref_digest`, digest
+``"h5frames-blake3:<hex>"``), not from the whole file, so frames appended to the stack or changed
+in another time point leave its key alone.  Plain files (EDF, TIFF, PONI, mask) are hashed whole.
 """
 
 from __future__ import annotations
@@ -90,19 +96,27 @@ class FileHashCache:
         self.bytes_hashed = 0
 
     def digest(self, file: str | Path) -> str:
-        """Content digest of ``file`` (hashed once per run unless its size or mtime changes)."""
-        p = Path(file).resolve()
+        """Content digest of ``file`` (hashed once per run unless its size or mtime changes).
+
+        ``file`` may be a frame reference ``file.h5::/dataset[i:j]``: then only those frames
+        (stored chunks and their header values) are digested (:mod:`saxs_mc.pipeline.digests`).
+        """
+        from .digests import frame_ref_digest, is_frame_ref, ref_file
+
+        ref = is_frame_ref(file)
+        p = ref_file(file).resolve()
         st = p.stat()
-        k = str(p)
+        k = f"{p}::{str(file).partition('::')[2]}" if ref else str(p)
         with self._lock:
             m = self._memo.get(k)
             if m is not None and m[0] == st.st_size and m[1] == st.st_mtime_ns:
                 return m[2]
-        h = file_digest(p)
+        h = frame_ref_digest(f"{p}::{str(file).partition('::')[2]}") if ref else file_digest(p)
         with self._lock:
             self._memo[k] = (st.st_size, st.st_mtime_ns, h)
             self.n_hashed += 1
-            self.bytes_hashed += st.st_size
+            if not ref:
+                self.bytes_hashed += st.st_size
         return h
 
 
