@@ -41,7 +41,8 @@ from saxs_mc.provenance import file_sha256
 
 from .safety import UnsafeOutputError, resolve_inside
 
-__all__ = ["FileHashCache", "canonical_json", "digest", "file_digest", "file_sha256", "step_key", "read_manifest",
+__all__ = ["FileHashCache", "canonical_json", "digest", "file_digest", "file_sha256", "input_digests", "step_key",
+           "read_manifest",
            "manifest_is_current", "check_manifest", "write_manifest", "remove_manifest", "MANIFEST_NAME"]
 
 MANIFEST_NAME = "manifest.json"
@@ -82,16 +83,18 @@ def file_digest(path: str | Path, *, block: int = 1 << 20) -> str:
 
 
 class FileHashCache:
-    """BLAKE3 of file contents, memoized in memory by (path, size, mtime_ns) for one run.
+    """BLAKE3 of file contents, memoized in memory by the file's (device, inode, size, mtime, ctime).
 
     The memo saves re-hashing a file that several steps read (the PONI, the
     mask) or that the same run looks at twice; it is never persisted, so every
-    run hashes its inputs by content.
+    run hashes its inputs by content.  Any write to a file changes its ctime,
+    which (unlike the mtime, ``touch -r``) cannot be set back, so a file
+    rewritten while the memo lives is hashed again.
     """
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._memo: dict[str, tuple[int, int, str]] = {}
+        self._memo: dict[str, tuple[tuple[int, ...], str]] = {}
         self.n_hashed = 0
         self.bytes_hashed = 0
 
@@ -107,17 +110,40 @@ class FileHashCache:
         p = ref_file(file).resolve()
         st = p.stat()
         k = f"{p}::{str(file).partition('::')[2]}" if ref else str(p)
+        stamp = (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
         with self._lock:
             m = self._memo.get(k)
-            if m is not None and m[0] == st.st_size and m[1] == st.st_mtime_ns:
-                return m[2]
+            if m is not None and m[0] == stamp:
+                return m[1]
         h = frame_ref_digest(f"{p}::{str(file).partition('::')[2]}") if ref else file_digest(p)
         with self._lock:
-            self._memo[k] = (st.st_size, st.st_mtime_ns, h)
+            self._memo[k] = (stamp, h)
             self.n_hashed += 1
             if not ref:
                 self.bytes_hashed += st.st_size
         return h
+
+
+#: digests of a worker process (manifest provenance, :func:`input_digests`)
+_WORKER_HASHES = FileHashCache()
+
+
+def input_digests(inputs: tuple[str, ...] | list[str]) -> dict[str, str]:
+    """``{input: digest}`` of a step's inputs as this process finds them, recorded in its manifest.
+
+    A plain file's digest is the BLAKE3 hex digest of its content; a frame reference
+    ``file.h5::/dataset[i:j]`` gets ``"h5frames-blake3:<hex>"`` (its frames' stored chunks and header
+    values, :mod:`saxs_mc.pipeline.digests`): the same digests the step's key was computed from when the
+    inputs did not change in between.  An input that cannot be read is recorded as ``"unreadable: <why>"``
+    (the step itself then reports the problem).
+    """
+    out = {}
+    for p in inputs:
+        try:
+            out[p] = _WORKER_HASHES.digest(p)
+        except (OSError, ValueError) as exc:
+            out[p] = f"unreadable: {type(exc).__name__}: {exc}"
+    return out
 
 
 def step_key(*, func: str, settings: dict[str, Any], input_digests: dict[str, str],

@@ -318,3 +318,34 @@ def test_appended_frames_keep_complete_time_points(stack_config):
     after = _keys(stack_config)
     assert {k: after[k] for k in before} == before  # every earlier step keeps its key
     assert set(after) - set(before) == {"reduce/run_t003", "subtract/run_t003", "fit/run_t003", "peaks/run_t003"}
+
+
+# ----------------------------------------------------------------------
+# manifests: each input named with the digest it had
+def _fake_step(ctx):
+    """Any kind: reads the frames of a reduce step through the real reader, writes one JSON."""
+    import json
+
+    n = 0
+    if ctx.step.kind == "reduce":
+        n = sum(1 for _ in iter_frames(list(ctx.settings["sources"])))
+    out = ctx.outdir / f"{ctx.step.target}.json"
+    out.write_text(json.dumps({"frames": n}))
+    return {"outputs": {"json": out}, "n_frames": n}
+
+
+def test_manifest_names_each_input_with_its_digest(stack_config):
+    import json
+
+    from saxs_mc.pipeline.cache import file_digest
+    from saxs_mc.pipeline.run import run_pipeline
+
+    funcs = {k: _fake_step for k in ("reduce", "subtract", "fit", "peaks")}
+    res = run_pipeline(load_config(stack_config), step_funcs=funcs, n_workers=1, make_report=False)
+    assert res.ok, res.failed
+    m = json.loads((stack_config.parent / "out" / "steps" / "reduce" / "run_t002" / "manifest.json").read_text())
+    ref = f"{(stack_config.parent / 'stack.h5').resolve()}::{DSET}[8:12]"
+    assert m["inputs"] == [str(PONI), ref] and m["result"]["n_frames"] == 4
+    assert m["input_digests"] == {str(PONI): file_digest(PONI), ref: frame_ref_digest(ref)}
+    again = run_pipeline(load_config(stack_config), step_funcs=funcs, n_workers=1, make_report=False)
+    assert again.counts() == {"cached": len(res.outcomes)}
