@@ -25,7 +25,7 @@ Usage::
     python benchmarks/stack.py                      # 250 and 1000 frames, 1 and 2 workers (slow: ~10-20 min)
     python benchmarks/stack.py --frames 1000 --workers 2
     python benchmarks/stack.py --quick              # 128 x 128, 40 frames, small fits: a smoke run (seconds)
-    python benchmarks/stack.py --hash               # also time hashing the stack (BLAKE3 and SHA-256)
+    python benchmarks/stack.py --hash               # also time hashing the stack (BLAKE3, SHA-256, per time point)
     python benchmarks/stack.py --pipeline           # the same through run_pipeline (see below)
     python benchmarks/stack.py --pipeline --quick   # smoke run of the pipeline mode
 
@@ -377,7 +377,24 @@ def time_hashing(path: Path) -> dict:
         fn(path)
         dt = time.perf_counter() - t
         out[name] = {"s": dt, "GB_per_s": size / dt / 1e9}
+    out["per_time_point"] = _time_frame_digests(path)
     return out
+
+
+def _time_frame_digests(path: Path) -> dict:
+    """Seconds for the pipeline's per-time-point digests (raw chunks + header values) of every time point."""
+    import h5py
+
+    from saxs_mc.pipeline.digests import frame_ref_digest
+
+    with h5py.File(path, "r") as f:
+        n = f[DATA_PATH].shape[0]
+    refs = [f"{path}::{DATA_PATH}[{a}:{min(n, a + FRAMES_PER_POINT)}]" for a in range(0, n, FRAMES_PER_POINT)]
+    t = time.perf_counter()
+    for r in refs:
+        frame_ref_digest(r)
+    dt = time.perf_counter() - t
+    return {"time_points": len(refs), "s": dt, "s_per_time_point": dt / len(refs)}
 
 
 # ---------------------------------------------------------------- --pipeline
@@ -424,7 +441,7 @@ def _copy_frames(src: Path, dst: Path, frames: range) -> None:
             fd.require_group("entry/data").attrs.update({"NX_class": "NXdata", "signal": "data"})
             fd.create_dataset(DATA_PATH, shape=(0, *ds.shape[1:]), maxshape=(None, *ds.shape[1:]), dtype=ds.dtype,
                               chunks=ds.chunks, **hdf5plugin.Bitshuffle(cname="lz4"))
-            for k, h in fs["/entry/id02_headers"].items():
+            for h in fs["/entry/id02_headers"].values():
                 fd.create_dataset(h.name, shape=(0,), maxshape=(None,), dtype=h.dtype, chunks=(256,))
         out = fd[DATA_PATH]
         n0 = out.shape[0]
@@ -432,7 +449,7 @@ def _copy_frames(src: Path, dst: Path, frames: range) -> None:
         for j, i in enumerate(frames):
             mask, raw = ds.id.read_direct_chunk((i, 0, 0))
             out.id.write_direct_chunk((n0 + j, 0, 0), raw, mask)
-        for k, h in fs["/entry/id02_headers"].items():
+        for h in fs["/entry/id02_headers"].values():
             hd = fd[h.name]
             hd.resize((n0 + len(frames),))
             hd[n0:] = h[frames.start:frames.stop]
@@ -563,7 +580,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--quick", action="store_true", help="small sizes for a smoke run")
     ap.add_argument("--data", default="/tmp/saxs_stack_bench", help="cache folder of the generated stacks")
     ap.add_argument("--json", default=None, help="write the results here (default <data>/stack_bench.json)")
-    ap.add_argument("--hash", action="store_true", help="also time hashing the stack file (BLAKE3, SHA-256)")
+    ap.add_argument("--hash", action="store_true", help="also time hashing the stack file (BLAKE3, SHA-256) and the per-time-point digests of all its time points")
     ap.add_argument("--pipeline", action="store_true", help="measure through run_pipeline ([[stacks]] config, "
                     "cold / all-cached / after appending frames) instead of the library calls")
     ap.add_argument("--one", action="store_true", help=argparse.SUPPRESS)  # internal: one run, JSON on stdout

@@ -28,11 +28,13 @@ in another time point leave its key alone.  Plain files (EDF, TIFF, PONI, mask) 
 
 from __future__ import annotations
 
+import concurrent.futures as cf
 import hashlib
 import json
 import logging
 import os
 import threading
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -104,24 +106,61 @@ class FileHashCache:
         ``file`` may be a frame reference ``file.h5::/dataset[i:j]``: then only those frames
         (stored chunks and their header values) are digested (:mod:`saxs_mc.pipeline.digests`).
         """
-        from .digests import frame_ref_digest, is_frame_ref, ref_file
+        from .digests import frame_ref_digest, is_frame_ref
 
         ref = is_frame_ref(file)
-        p = ref_file(file).resolve()
-        st = p.stat()
-        k = f"{p}::{str(file).partition('::')[2]}" if ref else str(p)
-        stamp = (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
+        k, stamp = self._memo_key(file)
         with self._lock:
             m = self._memo.get(k)
             if m is not None and m[0] == stamp:
                 return m[1]
-        h = frame_ref_digest(f"{p}::{str(file).partition('::')[2]}") if ref else file_digest(p)
+        h = frame_ref_digest(k) if ref else file_digest(k)
+        self._remember(k, stamp, h, 0 if ref else stamp[2])
+        return h
+
+    def digest_all(self, files: Iterable[str | Path], *, threads: int = 4) -> None:
+        """Digest every input once, in threads (BLAKE3 releases the GIL): plain files one by one, frame
+        references into one HDF5 file together (one open file and header read for all the time points)."""
+        from .digests import frame_ref_digests, is_frame_ref
+
+        files = list(dict.fromkeys(str(f) for f in files))
+        by_file: dict[str, list[str]] = {}
+        for f in files:
+            if is_frame_ref(f):
+                by_file.setdefault(self._memo_key(f)[0].partition("::")[0], []).append(f)
+
+        def refs_of_one_file(specs: list[str]) -> None:
+            todo = {}
+            for f in specs:
+                k, stamp = self._memo_key(f)
+                with self._lock:
+                    m = self._memo.get(k)
+                if m is None or m[0] != stamp:
+                    todo[k] = stamp
+            for k, h in frame_ref_digests(list(todo)).items():
+                self._remember(k, todo[k], h, 0)
+
+        with cf.ThreadPoolExecutor(max_workers=max(1, threads)) as pool:
+            futs = [pool.submit(refs_of_one_file, specs) for specs in by_file.values()]
+            futs += [pool.submit(self.digest, f) for f in files if not is_frame_ref(f)]
+            for fut in futs:
+                fut.result()
+
+    @staticmethod
+    def _memo_key(file: str | Path) -> tuple[str, tuple[int, ...]]:
+        """(resolved path, plus ``::dataset[...]`` of a frame reference; the file's stamp)."""
+        from .digests import is_frame_ref, ref_file
+
+        p = ref_file(file).resolve()
+        st = p.stat()
+        k = f"{p}::{str(file).partition('::')[2]}" if is_frame_ref(file) else str(p)
+        return k, (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
+
+    def _remember(self, k: str, stamp: tuple[int, ...], h: str, nbytes: int) -> None:
         with self._lock:
             self._memo[k] = (stamp, h)
             self.n_hashed += 1
-            if not ref:
-                self.bytes_hashed += st.st_size
-        return h
+            self.bytes_hashed += nbytes
 
 
 #: digests of a worker process (manifest provenance, :func:`input_digests`)

@@ -28,13 +28,13 @@ from __future__ import annotations
 
 import glob
 import os
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-__all__ = ["FRAME_DIGEST_SCHEME", "frame_ref_digest", "is_frame_ref", "ref_file"]
+__all__ = ["FRAME_DIGEST_SCHEME", "frame_ref_digest", "frame_ref_digests", "is_frame_ref", "ref_file"]
 
 #: prefix of a frame-reference digest (the scheme and its version; bump when the hashed content changes)
 FRAME_DIGEST_SCHEME = "h5frames-blake3"
@@ -83,20 +83,59 @@ def frame_ref_digest(spec: str) -> str:
     >>> frame_ref_digest(f"{p}::/d[0:2]") == a
     True
     """
+    return frame_ref_digests([spec])[spec]
+
+
+def frame_ref_digests(specs: Iterable[str]) -> dict[str, str]:
+    """:func:`frame_ref_digest` of many references at once (the time points of a stack).
+
+    References into one dataset share one open file, one header layout and one read of each
+    per-frame header dataset (over the frames they select), so 100 time points cost about one
+    pass over their chunks.
+    """
+    from saxs_mc.io.frames import expand_sources
+
+    groups: dict[tuple[Path, str], list[tuple[str, list[int]]]] = {}
+    for spec in dict.fromkeys(specs):
+        refs = expand_sources([spec])
+        idx = sorted({r.index for r in refs if r.index is not None})
+        groups.setdefault((refs[0].path, str(refs[0].dataset)), []).append((spec, idx))
+    out: dict[str, str] = {}
+    for (path, dataset), members in groups.items():
+        out.update(_dataset_digests(path, dataset, members))
+    return out
+
+
+def _dataset_digests(path: Path, dataset: str, members: list[tuple[str, list[int]]]) -> dict[str, str]:
     import blake3
 
-    from saxs_mc.io.frames import _open_h5, expand_sources
+    from saxs_mc.io.frames import _open_h5
 
-    refs = expand_sources([spec])
-    path, dataset = refs[0].path, refs[0].dataset
-    indices = sorted({r.index for r in refs if r.index is not None})
-    h = blake3.blake3()
+    out = {}
     with _open_h5(path) as fh:
         ds = fh[dataset]
-        h.update(_canonical(_describe(fh, ds, indices)).encode())
-        for part in _pixel_bytes(ds, indices):
-            h.update(part)
-    return f"{FRAME_DIGEST_SCHEME}:{h.hexdigest()}"
+        fixed, per_frame = _describe(fh, ds)
+        blocks = _per_frame_values(fh, per_frame, sorted({i for _, idx in members for i in idx}))
+        for spec, idx in members:
+            h = blake3.blake3(fixed)
+            values = {k: [_plain(blocks[k][i]) for i in idx] for k in sorted(blocks)}
+            h.update(_canonical({"frames": idx, "per_frame": values}).encode())
+            for part in _pixel_bytes(ds, idx):
+                h.update(part)
+            out[spec] = f"{FRAME_DIGEST_SCHEME}:{h.hexdigest()}"
+    return out
+
+
+def _per_frame_values(fh: Any, per_frame: dict[str, str], indices: list[int]) -> dict[str, dict[int, Any]]:
+    """``{key: {frame: value}}`` of the per-frame header datasets, each read once over the selected span."""
+    if not indices:
+        return {}
+    lo, hi = indices[0], indices[-1] + 1
+    out = {}
+    for key, dpath in sorted(per_frame.items()):
+        block = fh[dpath][lo:hi]
+        out[key] = {i: block[i - lo] for i in indices}
+    return out
 
 
 def _canonical(obj: Any) -> str:
@@ -105,27 +144,22 @@ def _canonical(obj: Any) -> str:
     return canonical_json(obj)
 
 
-def _describe(fh: Any, ds: Any, indices: list[int]) -> dict[str, Any]:
-    """Everything but the pixels: how the stored bytes decode and the header of the selected frames."""
+def _describe(fh: Any, ds: Any) -> tuple[bytes, dict[str, str]]:
+    """How the stored bytes decode and the constant header (canonical JSON), and the per-frame header datasets."""
     from saxs_mc.io.frames import _header_layout
 
     n = ds.shape[0] if ds.ndim == 3 else 1
     header, per_frame = _header_layout(fh, ds, n)
-    values = {}
-    if indices:
-        lo, hi = indices[0], indices[-1] + 1
-        for key, dpath in sorted(per_frame.items()):
-            block = fh[dpath][lo:hi]
-            values[key] = [_plain(block[i - lo]) for i in indices]
     dcpl = ds.id.get_create_plist()
     filters = [_filter(dcpl, i) for i in range(dcpl.get_nfilters())]
-    return {
+    fixed = {
         "scheme": FRAME_DIGEST_SCHEME, "version": _VERSION, "dataset": ds.name, "dtype": ds.dtype.str,
         "frame_shape": list(ds.shape[1:] if ds.ndim == 3 else ds.shape), "ndim": ds.ndim,
         "chunks": None if ds.chunks is None else list(ds.chunks), "filters": filters,
-        "fillvalue": _plain(ds.fillvalue), "frames": indices,
-        "header": {k: _plain(v) for k, v in sorted(header.items())}, "per_frame": values,
+        "fillvalue": _plain(ds.fillvalue), "header": {k: _plain(v) for k, v in sorted(header.items())},
+        "per_frame_keys": sorted(per_frame),
     }
+    return _canonical(fixed).encode(), per_frame
 
 
 def _filter(dcpl: Any, i: int) -> list[Any]:

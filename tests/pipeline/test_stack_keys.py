@@ -217,6 +217,13 @@ def test_file_hash_cache_memo_and_plain_files(tmp_path):
     r = _refs(p, GROUPS)[0]
     assert c.digest(r) == c.digest(r) == frame_ref_digest(r) and c.n_hashed == 1
     assert ":" not in c.digest(p) and c.bytes_hashed == p.stat().st_size  # a plain file: whole-file BLAKE3
+    # all time points of a file at once (as compute_keys does): the same digests as one by one
+    batch = FileHashCache()
+    refs = _refs(p, GROUPS) + [f"{p}::{DSET}[1,5,9]", f"{p}::{DSET}"]
+    batch.digest_all(refs + [str(PONI)])
+    assert batch.n_hashed == len(refs) + 1
+    assert [batch.digest(r) for r in refs] == [frame_ref_digest(r) for r in refs] and batch.n_hashed == len(refs) + 1
+    assert len({batch.digest(r) for r in refs}) == len(refs)
 
 
 # ----------------------------------------------------------------------
