@@ -9,11 +9,13 @@ the same key and every output it lists still has the SHA-256 recorded when
 it was written; a re-run skips it and redoes everything else, logging why
 (a damaged or replaced output).
 
-Input files are hashed by content in every run: a (path, size, mtime)
-shortcut is only used *within* one run (:class:`FileHashCache` lives in
-memory), never to decide a cache hit across runs, because files rewritten
-with other data of the same size and a restored mtime (``touch -r``) must
-not be served from the cache.  Input frames are hashed with BLAKE3 (the
+Input files are hashed by content in every run: a (path, device, inode,
+size, mtime, ctime) shortcut is only used *within* one run or worker process
+(:class:`FileHashCache` lives in memory), never to decide a cache hit across
+runs, because files rewritten with other data of the same size and a
+restored mtime (``touch -r``) must not be served from the cache.  Each
+step's manifest names its inputs with the digests they had when the step
+ran (``input_digests``).  Input frames are hashed with BLAKE3 (the
 ``blake3`` package; cryptographic, SIMD): on the 2-core test machine under
 load it streamed 1.1-1.4 GB/s where hashlib's SHA-256 gave 0.4 GB/s and
 BLAKE2b 0.8 GB/s; ``benchmarks/pipeline.py`` measures its share of a run.
