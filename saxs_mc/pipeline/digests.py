@@ -22,6 +22,13 @@ point leave its digest unchanged (a chunk holding several frames changes when fr
 to it: a time point sharing a chunk with later frames is then redone, never served stale).  A
 change to any byte a time point reads changes its digest.  Everything goes into one BLAKE3
 hash; the result is ``"h5frames-blake3:<hex>"`` so a manifest shows which digest was used.
+
+Frames reached through an external link or a virtual dataset are digested from the file that
+holds them (hashing the master file alone would miss a changed data file).  While a writer has
+appended frames but not yet their per-frame header values, the reader hands on no per-frame
+value for any frame (:func:`~saxs_mc.io.frames._header_layout` needs one value per frame), and
+the digest changes with it.  :func:`frame_ref_digests` digests the time points of one stack
+together (one open file, one header read).
 """
 
 from __future__ import annotations
