@@ -507,6 +507,16 @@ def _pipe_run(cfg_path: Path, workers: int) -> dict:
             "counts": res.counts(), "ran": ran if len(ran) <= 8 else len(ran), "_cfg": cfg, "_res": res}
 
 
+def _step_seconds(root: Path) -> dict:
+    """Seconds spent inside the step functions, summed by kind (``elapsed_s`` of the manifests)."""
+    out: dict = {}
+    for m in root.glob("steps/*/*/manifest.json"):
+        doc = json.loads(m.read_text())
+        kind = doc["step"].split("/")[0]
+        out[kind] = out.get(kind, 0.0) + float(doc["elapsed_s"])
+    return out
+
+
 def run_pipeline_one(paths: dict, n_frames: int, workers: int, sizes: dict) -> dict:
     """Cold run, all-cached re-run and re-run after appending one time point, through ``run_pipeline``."""
     from saxs_mc.pipeline.report import write_report
@@ -515,6 +525,7 @@ def run_pipeline_one(paths: dict, n_frames: int, workers: int, sizes: dict) -> d
     n_tp = n_frames // FRAMES_PER_POINT
     with PeakRSS() as mem:
         cold = _pipe_run(cfg_path, workers)
+        cold["step_s_by_kind"] = _step_seconds(cfg_path.parent / "out")
         t0 = time.perf_counter()
         write_report(cold["_cfg"], cold["_res"].outcomes, cold["_cfg"].output.dir)
         report_s = time.perf_counter() - t0
@@ -528,7 +539,9 @@ def run_pipeline_one(paths: dict, n_frames: int, workers: int, sizes: dict) -> d
     return {"mode": "pipeline", "frames": n_frames, "time_points": n_tp, "workers": workers,
             "stack_bytes": (cfg_path.parent / "growth.h5").stat().st_size,
             "cold": {**cold, "frames_per_s": n_frames / cold["run_wall_s"], "time_points_per_s": n_tp / cold["run_wall_s"],
-                     "processing_frames_per_s": n_frames / w if w else None, "report_s": report_s},
+                     "processing_frames_per_s": n_frames / w if w else None, "report_s": report_s,
+                     # frames (stack + blank) per second inside the reduce steps (per worker, summed over workers)
+                     "reduce_step_frames_per_s": (n_frames + sizes["n_blank"]) / cold["step_s_by_kind"]["reduce"]},
             "cached": cached, "appended": appended,
             "memory_mb": {"peak_rss_tree": mem.peak / 2**20, "maxrss_self": _maxrss_mb(resource.RUSAGE_SELF),
                           "maxrss_children": _maxrss_mb(resource.RUSAGE_CHILDREN)}}
@@ -540,13 +553,15 @@ def _print_pipeline_table(doc: dict) -> None:
           f"{doc['contention_before']['loadavg_1_5_15']}, after {doc['contention_after']['loadavg_1_5_15']} "
           f"on {doc['contention_before']['cpu_count']} cores")
     print(f"{'frames':>6} {'wkr':>3} {'plan s':>7} {'hash s':>7} {'run s':>7} {'fr/s':>6} {'tp/s':>6} {'report s':>8} "
-          f"{'cached: hash s':>14} {'run s':>6} {'append: ran':>11} {'run s':>6} {'peak RSS MB':>11}")
+          f"{'red fr/s':>8} {'cached: hash s':>14} {'run s':>6} {'append: ran':>11} {'run s':>6} {'peak RSS MB':>11}")
     for r in doc["runs"]:
         c, k, a = r["cold"], r["cached"], r["appended"]
         print(f"{r['frames']:>6d} {r['workers']:>3d} {c['plan_s']:>7.2f} {c['hash_and_keys_s']:>7.2f} "
               f"{c['run_wall_s']:>7.1f} {c['frames_per_s']:>6.2f} {c['time_points_per_s']:>6.3f} {c['report_s']:>8.1f} "
-              f"{k['hash_and_keys_s']:>14.2f} {k['run_wall_s']:>6.2f} {a['counts'].get('done', 0):>11d} "
+              f"{c['reduce_step_frames_per_s']:>8.2f} {k['hash_and_keys_s']:>14.2f} {k['run_wall_s']:>6.2f} {a['counts'].get('done', 0):>11d} "
               f"{a['run_wall_s']:>6.1f} {r['memory_mb']['peak_rss_tree']:>11.0f}")
+    print("red fr/s: frames per second inside the reduce steps (one worker's rate); cached: re-run on the unchanged "
+          "stack; append: steps run after 10 frames were appended (the new time point only)")
 
 
 # ---------------------------------------------------------------- driver
@@ -607,6 +622,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"# run: {f} frames, {w} worker(s)", file=sys.stderr, flush=True)
             proc = subprocess.run(cmd, check=True, capture_output=True, text=True)
             doc["runs"].append(json.loads(proc.stdout.strip().splitlines()[-1]))
+            print(f"# done: {json.dumps(doc['runs'][-1], default=str)}", file=sys.stderr, flush=True)
     if args.hash:
         doc["hashing"] = time_hashing(paths["stack"])
     doc["contention_after"] = _contention()

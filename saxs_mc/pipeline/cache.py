@@ -125,9 +125,9 @@ class FileHashCache:
         references into one HDF5 file together (one open file and header read for all the time points)."""
         from .digests import frame_ref_digests, is_frame_ref
 
-        files = list(dict.fromkeys(str(f) for f in files))
+        names: list[str] = list(dict.fromkeys(str(f) for f in files))
         by_file: dict[str, list[str]] = {}
-        for f in files:
+        for f in names:
             if is_frame_ref(f):
                 by_file.setdefault(self._memo_key(f)[0].partition("::")[0], []).append(f)
 
@@ -143,8 +143,8 @@ class FileHashCache:
                 self._remember(k, todo[k], h, 0)
 
         with cf.ThreadPoolExecutor(max_workers=max(1, threads)) as pool:
-            futs = [pool.submit(refs_of_one_file, specs) for specs in by_file.values()]
-            futs += [pool.submit(self.digest, f) for f in files if not is_frame_ref(f)]
+            futs: list[cf.Future[Any]] = [pool.submit(refs_of_one_file, specs) for specs in by_file.values()]
+            futs += [pool.submit(self.digest, f) for f in names if not is_frame_ref(f)]
             for fut in futs:
                 fut.result()
 

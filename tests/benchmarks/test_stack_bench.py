@@ -45,7 +45,8 @@ def test_quick_pipeline_run_reports_cold_cached_and_appended(tmp_path: Path) -> 
     (run,) = json.loads(out.read_text())["runs"]
     assert (run["mode"], run["frames"], run["time_points"], run["workers"]) == ("pipeline", 20, 2, 1)
     cold, cached, appended = run["cold"], run["cached"], run["appended"]
-    for k in ("plan_s", "hash_and_keys_s", "run_wall_s", "frames_per_s", "time_points_per_s", "report_s"):
+    for k in ("plan_s", "hash_and_keys_s", "run_wall_s", "frames_per_s", "time_points_per_s", "report_s",
+              "reduce_step_frames_per_s"):
         assert math.isfinite(cold[k]) and cold[k] > 0, (k, cold[k])
     # blank: reduce, peaks; 2 time points: reduce, subtract, fit (peak search off) -> 8 steps, all run once
     assert cold["counts"] == {"done": 8} and cold["inputs_digested"] == 5  # PONI, mask, blank ref, 2 time-point refs
