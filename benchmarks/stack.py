@@ -25,7 +25,22 @@ Usage::
     python benchmarks/stack.py                      # 250 and 1000 frames, 1 and 2 workers (slow: ~10-20 min)
     python benchmarks/stack.py --frames 1000 --workers 2
     python benchmarks/stack.py --quick              # 128 x 128, 40 frames, small fits: a smoke run (seconds)
-    python benchmarks/stack.py --hash               # also time hashing the stack (BLAKE3 and SHA-256)
+    python benchmarks/stack.py --hash               # also time hashing the stack (BLAKE3, SHA-256, per time point)
+    python benchmarks/stack.py --pipeline           # the same through run_pipeline (see below)
+    python benchmarks/stack.py --pipeline --quick   # smoke run of the pipeline mode
+
+``--pipeline``: the same stacks through the pipeline: a ``[[stacks]]`` config (``every = 10``, npt, mask, fit
+300 x 10, peak search off as in the library mode, no figures) is written into ``<data>/pipe_<frames>f_<w>w``
+beside a copy of the first ``frames`` frames of the stack (raw chunks copied, no decompression; the frame
+and header datasets are made growable), and per (frames, workers), in a fresh process:
+
+* cold run: ``load_config`` (grouping) + ``plan_steps``, ``compute_keys`` (input digests: per time point,
+  the stack's raw chunks of its frames and their header values), then ``run_pipeline`` (which plans and
+  hashes again); processing = run wall - planning - hashing; the HTML report is timed on its own;
+* re-run on the unchanged stack: every step cached; the wall of planning, hashing and key checking;
+* after appending 10 frames (one time point) to the stack: the steps run (the new time point only)
+  and the wall;
+* peak RSS of the process and its children over the whole sequence.
 
 Threads: OMP_NUM_THREADS defaults to 1 (one core per process); NUMBA_NUM_THREADS to cores // workers.
 Results: a table on stdout and a JSON document (``--json``, default ``<data>/stack_bench.json``).
@@ -362,7 +377,191 @@ def time_hashing(path: Path) -> dict:
         fn(path)
         dt = time.perf_counter() - t
         out[name] = {"s": dt, "GB_per_s": size / dt / 1e9}
+    out["per_time_point"] = _time_frame_digests(path)
     return out
+
+
+def _time_frame_digests(path: Path) -> dict:
+    """Seconds for the pipeline's per-time-point digests (raw chunks + header values) of every time point."""
+    import h5py
+
+    from saxs_mc.pipeline.digests import frame_ref_digest
+
+    with h5py.File(path, "r") as f:
+        n = f[DATA_PATH].shape[0]
+    refs = [f"{path}::{DATA_PATH}[{a}:{min(n, a + FRAMES_PER_POINT)}]" for a in range(0, n, FRAMES_PER_POINT)]
+    t = time.perf_counter()
+    for r in refs:
+        frame_ref_digest(r)
+    dt = time.perf_counter() - t
+    return {"time_points": len(refs), "s": dt, "s_per_time_point": dt / len(refs)}
+
+
+# ---------------------------------------------------------------- --pipeline
+PIPE_CONFIG = """schema_version = 1
+name = "stack_bench"
+[geometry]
+poni = "{poni}"
+mask = "{mask}"
+[normalization]
+calibration_factor = 1.0
+[reduction]
+npt = {npt}
+[[stacks]]
+name = "growth"
+frames = "growth.h5::{dset}"
+every = {every}
+[[blanks]]
+name = "blank"
+frames = "blank.h5::{dset}"
+[peaks]
+samples = false
+[fit]
+contrast_1e6_A2 = {contrast}
+contributions = {contributions}
+repetitions = {repetitions}
+q_range_nm = [0.15, 5.0]
+seed = 1
+[output]
+dir = "out"
+figures = false
+"""
+
+
+def _copy_frames(src: Path, dst: Path, frames: range) -> None:
+    """Copy ``frames`` of ``src`` to the end of ``dst`` (created growable if absent): raw chunks, and their headers."""
+    import h5py
+    import hdf5plugin
+
+    with h5py.File(src, "r") as fs, h5py.File(dst, "a") as fd:
+        ds = fs[DATA_PATH]
+        if DATA_PATH not in fd:
+            fd.attrs["default"] = "entry"
+            fd.require_group("entry").attrs.update({"NX_class": "NXentry", "default": "data"})
+            fd.require_group("entry/data").attrs.update({"NX_class": "NXdata", "signal": "data"})
+            fd.create_dataset(DATA_PATH, shape=(0, *ds.shape[1:]), maxshape=(None, *ds.shape[1:]), dtype=ds.dtype,
+                              chunks=ds.chunks, **hdf5plugin.Bitshuffle(cname="lz4"))
+            for h in fs["/entry/id02_headers"].values():
+                fd.create_dataset(h.name, shape=(0,), maxshape=(None,), dtype=h.dtype, chunks=(256,))
+        out = fd[DATA_PATH]
+        n0 = out.shape[0]
+        out.resize(n0 + len(frames), axis=0)
+        for j, i in enumerate(frames):
+            mask, raw = ds.id.read_direct_chunk((i, 0, 0))
+            out.id.write_direct_chunk((n0 + j, 0, 0), raw, mask)
+        for h in fs["/entry/id02_headers"].values():
+            hd = fd[h.name]
+            hd.resize((n0 + len(frames),))
+            hd[n0:] = h[frames.start:frames.stop]
+
+
+def _pipe_setup(paths: dict, n_frames: int, workers: int, sizes: dict) -> Path:
+    """A fresh bench folder with the first ``n_frames`` frames, the blank and the config; returns the config."""
+    import shutil
+
+    d = Path(paths["dir"]).parent / f"pipe_{n_frames}f_{workers}w"
+    shutil.rmtree(d, ignore_errors=True)
+    d.mkdir(parents=True)
+    _copy_frames(paths["stack"], d / "growth.h5", range(n_frames))
+    _copy_frames(paths["blank"], d / "blank.h5", range(sizes["n_blank"]))
+    truth = json.loads((Path(paths["dir"]) / "done.json").read_text())
+    cfg = d / "stack_bench.toml"
+    cfg.write_text(PIPE_CONFIG.format(poni=Path(paths["poni"]).as_posix(), mask=Path(paths["mask"]).as_posix(),
+                                      npt=sizes["npt"], dset=DATA_PATH, every=FRAMES_PER_POINT,
+                                      contrast=truth["contrast_1e6_A2"], contributions=sizes["contributions"],
+                                      repetitions=sizes["repetitions"]))
+    return cfg
+
+
+def _plan_and_hash(cfg_path: Path) -> tuple[dict, dict]:
+    """Seconds to load the config (grouping), plan and compute every key (hashing the inputs); digest counts."""
+    from saxs_mc.pipeline.cache import FileHashCache
+    from saxs_mc.pipeline.config import load_config
+    from saxs_mc.pipeline.keys import compute_keys
+    from saxs_mc.pipeline.plan import plan_steps
+
+    t0 = time.perf_counter()
+    steps = plan_steps(load_config(cfg_path))
+    t1 = time.perf_counter()
+    hashes = FileHashCache()
+    keys = compute_keys(steps, hashes)
+    t2 = time.perf_counter()
+    return {"plan_s": t1 - t0, "hash_and_keys_s": t2 - t1, "inputs_digested": hashes.n_hashed,
+            "steps": len(steps)}, keys
+
+
+def _pipe_run(cfg_path: Path, workers: int) -> dict:
+    """One ``run_pipeline`` (no report): wall, steps by status, and the planning/hashing part timed alone."""
+    from saxs_mc.pipeline.config import load_config
+    from saxs_mc.pipeline.run import run_pipeline
+
+    pre, keys = _plan_and_hash(cfg_path)
+    t0 = time.perf_counter()
+    cfg = load_config(cfg_path)
+    res = run_pipeline(cfg, n_workers=workers, make_report=False, progress=False)
+    wall = time.perf_counter() - t0
+    if not res.ok:
+        raise RuntimeError(f"pipeline failed: {[(o.id, o.error) for o in res.failed][:3]}")
+    ran = sorted(k for k, o in res.outcomes.items() if o.status == "done")
+    return {**pre, "run_wall_s": wall, "processing_s": max(0.0, wall - pre["plan_s"] - pre["hash_and_keys_s"]),
+            "counts": res.counts(), "ran": ran if len(ran) <= 8 else len(ran), "_cfg": cfg, "_res": res}
+
+
+def _step_seconds(root: Path) -> dict:
+    """Seconds spent inside the step functions, summed by kind (``elapsed_s`` of the manifests)."""
+    out: dict = {}
+    for m in root.glob("steps/*/*/manifest.json"):
+        doc = json.loads(m.read_text())
+        kind = doc["step"].split("/")[0]
+        out[kind] = out.get(kind, 0.0) + float(doc["elapsed_s"])
+    return out
+
+
+def run_pipeline_one(paths: dict, n_frames: int, workers: int, sizes: dict) -> dict:
+    """Cold run, all-cached re-run and re-run after appending one time point, through ``run_pipeline``."""
+    from saxs_mc.pipeline.report import write_report
+
+    cfg_path = _pipe_setup(paths, n_frames, workers, sizes)
+    n_tp = n_frames // FRAMES_PER_POINT
+    with PeakRSS() as mem:
+        cold = _pipe_run(cfg_path, workers)
+        cold["step_s_by_kind"] = _step_seconds(cfg_path.parent / "out")
+        t0 = time.perf_counter()
+        write_report(cold["_cfg"], cold["_res"].outcomes, cold["_cfg"].output.dir)
+        report_s = time.perf_counter() - t0
+        cached = _pipe_run(cfg_path, workers)
+        _copy_frames(paths["stack"], cfg_path.parent / "growth.h5",
+                     range(sizes["n_frames"] - FRAMES_PER_POINT, sizes["n_frames"]))
+        appended = _pipe_run(cfg_path, workers)
+    for r in (cold, cached, appended):
+        del r["_cfg"], r["_res"]
+    w = cold["processing_s"]
+    return {"mode": "pipeline", "frames": n_frames, "time_points": n_tp, "workers": workers,
+            "stack_bytes": (cfg_path.parent / "growth.h5").stat().st_size,
+            "cold": {**cold, "frames_per_s": n_frames / cold["run_wall_s"], "time_points_per_s": n_tp / cold["run_wall_s"],
+                     "processing_frames_per_s": n_frames / w if w else None, "report_s": report_s,
+                     # frames (stack + blank) per second inside the reduce steps (per worker, summed over workers)
+                     "reduce_step_frames_per_s": (n_frames + sizes["n_blank"]) / cold["step_s_by_kind"]["reduce"]},
+            "cached": cached, "appended": appended,
+            "memory_mb": {"peak_rss_tree": mem.peak / 2**20, "maxrss_self": _maxrss_mb(resource.RUSAGE_SELF),
+                          "maxrss_children": _maxrss_mb(resource.RUSAGE_CHILDREN)}}
+
+
+def _print_pipeline_table(doc: dict) -> None:
+    print(f"\nsaxs_mc stack benchmark through run_pipeline: {doc['sizes']['size']}^2 px, npt={doc['sizes']['npt']}, fit "
+          f"{doc['sizes']['contributions']}x{doc['sizes']['repetitions']}; load before "
+          f"{doc['contention_before']['loadavg_1_5_15']}, after {doc['contention_after']['loadavg_1_5_15']} "
+          f"on {doc['contention_before']['cpu_count']} cores")
+    print(f"{'frames':>6} {'wkr':>3} {'plan s':>7} {'hash s':>7} {'run s':>7} {'fr/s':>6} {'tp/s':>6} {'report s':>8} "
+          f"{'red fr/s':>8} {'cached: hash s':>14} {'run s':>6} {'append: ran':>11} {'run s':>6} {'peak RSS MB':>11}")
+    for r in doc["runs"]:
+        c, k, a = r["cold"], r["cached"], r["appended"]
+        print(f"{r['frames']:>6d} {r['workers']:>3d} {c['plan_s']:>7.2f} {c['hash_and_keys_s']:>7.2f} "
+              f"{c['run_wall_s']:>7.1f} {c['frames_per_s']:>6.2f} {c['time_points_per_s']:>6.3f} {c['report_s']:>8.1f} "
+              f"{c['reduce_step_frames_per_s']:>8.2f} {k['hash_and_keys_s']:>14.2f} {k['run_wall_s']:>6.2f} {a['counts'].get('done', 0):>11d} "
+              f"{a['run_wall_s']:>6.1f} {r['memory_mb']['peak_rss_tree']:>11.0f}")
+    print("red fr/s: frames per second inside the reduce steps (one worker's rate); cached: re-run on the unchanged "
+          "stack; append: steps run after 10 frames were appended (the new time point only)")
 
 
 # ---------------------------------------------------------------- driver
@@ -396,7 +595,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--quick", action="store_true", help="small sizes for a smoke run")
     ap.add_argument("--data", default="/tmp/saxs_stack_bench", help="cache folder of the generated stacks")
     ap.add_argument("--json", default=None, help="write the results here (default <data>/stack_bench.json)")
-    ap.add_argument("--hash", action="store_true", help="also time hashing the stack file (BLAKE3, SHA-256)")
+    ap.add_argument("--hash", action="store_true", help="also time hashing the stack file (BLAKE3, SHA-256) and the per-time-point digests of all its time points")
+    ap.add_argument("--pipeline", action="store_true", help="measure through run_pipeline ([[stacks]] config, "
+                    "cold / all-cached / after appending frames) instead of the library calls")
     ap.add_argument("--one", action="store_true", help=argparse.SUPPRESS)  # internal: one run, JSON on stdout
     args = ap.parse_args(argv)
     sizes = dict(QUICK if args.quick else FULL)
@@ -407,7 +608,8 @@ def main(argv: list[str] | None = None) -> int:
         ap.error(f"--frames {bad}: give {FRAMES_PER_POINT}..{sizes['n_frames']} frames")
     paths = make_data(Path(args.data), sizes["size"], sizes["n_frames"], sizes["n_blank"])
     if args.one:
-        print(json.dumps(run_one(paths, frames[0], workers[0], sizes)))
+        one = run_pipeline_one if args.pipeline else run_one
+        print(json.dumps(one(paths, frames[0], workers[0], sizes), default=str))
         return 0
     doc = {"sizes": sizes, "frames_per_point": FRAMES_PER_POINT, "data": {k: str(v) for k, v in paths.items()},
            "stack_bytes": paths["stack"].stat().st_size, "contention_before": _contention(),
@@ -416,16 +618,19 @@ def main(argv: list[str] | None = None) -> int:
         for f in frames:  # a fresh process per run: its peak RSS is its own
             cmd = [sys.executable, __file__, "--one", "--frames", str(f), "--workers", str(w), "--data", args.data]
             cmd += ["--quick"] if args.quick else []
+            cmd += ["--pipeline"] if args.pipeline else []
             print(f"# run: {f} frames, {w} worker(s)", file=sys.stderr, flush=True)
             proc = subprocess.run(cmd, check=True, capture_output=True, text=True)
             doc["runs"].append(json.loads(proc.stdout.strip().splitlines()[-1]))
+            print(f"# done: {json.dumps(doc['runs'][-1], default=str)}", file=sys.stderr, flush=True)
     if args.hash:
         doc["hashing"] = time_hashing(paths["stack"])
     doc["contention_after"] = _contention()
-    out = Path(args.json) if args.json else Path(args.data) / "stack_bench.json"
+    name = "stack_bench_pipeline.json" if args.pipeline else "stack_bench.json"
+    out = Path(args.json) if args.json else Path(args.data) / name
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(doc, indent=2, default=str) + "\n")
-    _print_table(doc)
+    (_print_pipeline_table if args.pipeline else _print_table)(doc)
     print(f"results: {out}")
     return 0
 

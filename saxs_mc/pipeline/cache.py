@@ -9,24 +9,34 @@ the same key and every output it lists still has the SHA-256 recorded when
 it was written; a re-run skips it and redoes everything else, logging why
 (a damaged or replaced output).
 
-Input files are hashed by content in every run: a (path, size, mtime)
-shortcut is only used *within* one run (:class:`FileHashCache` lives in
-memory), never to decide a cache hit across runs, because files rewritten
-with other data of the same size and a restored mtime (``touch -r``) must
-not be served from the cache.  Input frames are hashed with BLAKE3 (the
+Input files are hashed by content in every run: a (path, device, inode,
+size, mtime, ctime) shortcut is only used *within* one run or worker process
+(:class:`FileHashCache` lives in memory), never to decide a cache hit across
+runs, because files rewritten with other data of the same size and a
+restored mtime (``touch -r``) must not be served from the cache.  Each
+step's manifest names its inputs with the digests they had when the step
+ran (``input_digests``).  Input frames are hashed with BLAKE3 (the
 ``blake3`` package; cryptographic, SIMD): on the 2-core test machine under
 load it streamed 1.1-1.4 GB/s where hashlib's SHA-256 gave 0.4 GB/s and
 BLAKE2b 0.8 GB/s; ``benchmarks/pipeline.py`` measures its share of a run.
 Outputs (small) are recorded with SHA-256 like every provenance record.
+
+An input may also be a *frame reference* into an HDF5 stack, ``file.h5::/dataset[i:j]`` (a time
+point of a ``[[stacks]]`` entry): it is digested from the stored chunks of exactly those frames and
+the header values read with them (:func:`saxs_mc.pipeline.digests.frame_ref_digest`, digest
+``"h5frames-blake3:<hex>"``), not from the whole file, so frames appended to the stack or changed
+in another time point leave its key alone.  Plain files (EDF, TIFF, PONI, mask) are hashed whole.
 """
 
 from __future__ import annotations
 
+import concurrent.futures as cf
 import hashlib
 import json
 import logging
 import os
 import threading
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -35,7 +45,8 @@ from saxs_mc.provenance import file_sha256
 
 from .safety import UnsafeOutputError, resolve_inside
 
-__all__ = ["FileHashCache", "canonical_json", "digest", "file_digest", "file_sha256", "step_key", "read_manifest",
+__all__ = ["FileHashCache", "canonical_json", "digest", "file_digest", "file_sha256", "input_digests", "step_key",
+           "read_manifest",
            "manifest_is_current", "check_manifest", "write_manifest", "remove_manifest", "MANIFEST_NAME"]
 
 MANIFEST_NAME = "manifest.json"
@@ -76,34 +87,104 @@ def file_digest(path: str | Path, *, block: int = 1 << 20) -> str:
 
 
 class FileHashCache:
-    """BLAKE3 of file contents, memoized in memory by (path, size, mtime_ns) for one run.
+    """BLAKE3 of file contents, memoized in memory by the file's (device, inode, size, mtime, ctime).
 
     The memo saves re-hashing a file that several steps read (the PONI, the
     mask) or that the same run looks at twice; it is never persisted, so every
-    run hashes its inputs by content.
+    run hashes its inputs by content.  Any write to a file changes its ctime,
+    which (unlike the mtime, ``touch -r``) cannot be set back, so a file
+    rewritten while the memo lives is hashed again.
     """
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._memo: dict[str, tuple[int, int, str]] = {}
+        self._memo: dict[str, tuple[tuple[int, ...], str]] = {}
         self.n_hashed = 0
         self.bytes_hashed = 0
 
     def digest(self, file: str | Path) -> str:
-        """Content digest of ``file`` (hashed once per run unless its size or mtime changes)."""
-        p = Path(file).resolve()
-        st = p.stat()
-        k = str(p)
+        """Content digest of ``file`` (hashed once per run unless its size or mtime changes).
+
+        ``file`` may be a frame reference ``file.h5::/dataset[i:j]``: then only those frames
+        (stored chunks and their header values) are digested (:mod:`saxs_mc.pipeline.digests`).
+        """
+        from .digests import frame_ref_digest, is_frame_ref
+
+        ref = is_frame_ref(file)
+        k, stamp = self._memo_key(file)
         with self._lock:
             m = self._memo.get(k)
-            if m is not None and m[0] == st.st_size and m[1] == st.st_mtime_ns:
-                return m[2]
-        h = file_digest(p)
-        with self._lock:
-            self._memo[k] = (st.st_size, st.st_mtime_ns, h)
-            self.n_hashed += 1
-            self.bytes_hashed += st.st_size
+            if m is not None and m[0] == stamp:
+                return m[1]
+        h = frame_ref_digest(k) if ref else file_digest(k)
+        self._remember(k, stamp, h, 0 if ref else stamp[2])
         return h
+
+    def digest_all(self, files: Iterable[str | Path], *, threads: int = 4) -> None:
+        """Digest every input once, in threads (BLAKE3 releases the GIL): plain files one by one, frame
+        references into one HDF5 file together (one open file and header read for all the time points)."""
+        from .digests import frame_ref_digests, is_frame_ref
+
+        names: list[str] = list(dict.fromkeys(str(f) for f in files))
+        by_file: dict[str, list[str]] = {}
+        for f in names:
+            if is_frame_ref(f):
+                by_file.setdefault(self._memo_key(f)[0].partition("::")[0], []).append(f)
+
+        def refs_of_one_file(specs: list[str]) -> None:
+            todo = {}
+            for f in specs:
+                k, stamp = self._memo_key(f)
+                with self._lock:
+                    m = self._memo.get(k)
+                if m is None or m[0] != stamp:
+                    todo[k] = stamp
+            for k, h in frame_ref_digests(list(todo)).items():
+                self._remember(k, todo[k], h, 0)
+
+        with cf.ThreadPoolExecutor(max_workers=max(1, threads)) as pool:
+            futs: list[cf.Future[Any]] = [pool.submit(refs_of_one_file, specs) for specs in by_file.values()]
+            futs += [pool.submit(self.digest, f) for f in names if not is_frame_ref(f)]
+            for fut in futs:
+                fut.result()
+
+    @staticmethod
+    def _memo_key(file: str | Path) -> tuple[str, tuple[int, ...]]:
+        """(resolved path, plus ``::dataset[...]`` of a frame reference; the file's stamp)."""
+        from .digests import is_frame_ref, ref_file
+
+        p = ref_file(file).resolve()
+        st = p.stat()
+        k = f"{p}::{str(file).partition('::')[2]}" if is_frame_ref(file) else str(p)
+        return k, (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
+
+    def _remember(self, k: str, stamp: tuple[int, ...], h: str, nbytes: int) -> None:
+        with self._lock:
+            self._memo[k] = (stamp, h)
+            self.n_hashed += 1
+            self.bytes_hashed += nbytes
+
+
+#: digests of a worker process (manifest provenance, :func:`input_digests`)
+_WORKER_HASHES = FileHashCache()
+
+
+def input_digests(inputs: tuple[str, ...] | list[str]) -> dict[str, str]:
+    """``{input: digest}`` of a step's inputs as this process finds them, recorded in its manifest.
+
+    A plain file's digest is the BLAKE3 hex digest of its content; a frame reference
+    ``file.h5::/dataset[i:j]`` gets ``"h5frames-blake3:<hex>"`` (its frames' stored chunks and header
+    values, :mod:`saxs_mc.pipeline.digests`): the same digests the step's key was computed from when the
+    inputs did not change in between.  An input that cannot be read is recorded as ``"unreadable: <why>"``
+    (the step itself then reports the problem).
+    """
+    out = {}
+    for p in inputs:
+        try:
+            out[p] = _WORKER_HASHES.digest(p)
+        except (OSError, ValueError) as exc:
+            out[p] = f"unreadable: {type(exc).__name__}: {exc}"
+    return out
 
 
 def step_key(*, func: str, settings: dict[str, Any], input_digests: dict[str, str],

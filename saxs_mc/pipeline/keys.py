@@ -33,7 +33,6 @@ Examples
 from __future__ import annotations
 
 import ast
-import concurrent.futures as cf
 import hashlib
 import os
 import sys
@@ -343,10 +342,9 @@ def code_digest(fn: Callable[..., Any]) -> str:
 
 
 def _hash_inputs(steps: list[Step], hashes: cache.FileHashCache) -> None:
-    """Hash every input file once, in threads (BLAKE3 releases the GIL: frames are hashed in parallel)."""
-    files = list(dict.fromkeys(p for s in steps for p in s.inputs))
-    with cf.ThreadPoolExecutor(max_workers=max(1, min(4, os.cpu_count() or 1))) as pool:
-        list(pool.map(hashes.digest, files))
+    """Digest every input once, in threads (BLAKE3 releases the GIL: frames are hashed in parallel); the
+    frame references of a stack's time points are digested together (:meth:`FileHashCache.digest_all`)."""
+    hashes.digest_all((p for s in steps for p in s.inputs), threads=max(1, min(4, os.cpu_count() or 1)))
 
 
 def compute_keys(steps: list[Step], hashes: cache.FileHashCache) -> dict[str, str]:

@@ -86,6 +86,18 @@ def _geometry_inputs(cfg: PipelineConfig) -> list[str]:
     return out
 
 
+def _frame_inputs(sources: Any, files: Any) -> list[str]:
+    """Inputs of a reduce step: a frame reference ``file.h5::/dataset[i:j]`` stands for its frames only
+    (digested from their chunks and header values, :mod:`saxs_mc.pipeline.digests`), every other file whole."""
+    from pathlib import Path
+
+    from .digests import is_frame_ref, ref_file
+
+    refs = [str(s) for s in sources if is_frame_ref(s)]
+    covered = {ref_file(r).resolve() for r in refs}
+    return [str(p) for p in files if Path(p).resolve() not in covered] + refs
+
+
 def _base_reduce(cfg: PipelineConfig) -> dict[str, Any]:
     return {
         "poni": str(cfg.geometry.poni),
@@ -106,7 +118,8 @@ def _calibration_steps(cfg: PipelineConfig, f: Mapping[str, StepFunc]) -> list[S
         settings={**_base_reduce(cfg), "thickness_cm": cfg.normalization.thickness_cm,
                   "water_sources": list(water.sources), "empty_cell_sources": list(water.empty_cell_sources),
                   "dsigma_1_cm": water.dsigma_1_cm, "q_range_nm": list(water.q_range_nm)},
-        inputs=tuple(_geometry_inputs(cfg) + [str(p) for p in water.files + water.empty_cell_files]),
+        inputs=tuple(_geometry_inputs(cfg) + _frame_inputs(water.sources, water.files)
+                     + _frame_inputs(water.empty_cell_sources, water.empty_cell_files)),
         n_frames=len(water.files) + len(water.empty_cell_files),
     )]
 
@@ -118,7 +131,7 @@ def _reduce_step(cfg: PipelineConfig, f: Mapping[str, StepFunc], name: str, item
         id=f"reduce/{name}", kind="reduce", target=name, func=f["reduce"],
         settings={**_base_reduce(cfg), "thickness_cm": thickness, "title": name, "sources": list(item.sources),
                   "metadata": metadata},
-        inputs=tuple(_geometry_inputs(cfg) + [str(p) for p in item.files]),
+        inputs=tuple(_geometry_inputs(cfg) + _frame_inputs(item.sources, item.files)),
         deps=cal_deps, n_frames=item.n_frames,
     )
 

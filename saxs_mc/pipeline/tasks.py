@@ -169,6 +169,7 @@ def _run_step(step: Step, key: str, root_p: Path, upstream: dict[str, dict[str, 
     remove_stale_staging(outdir)  # left by a killed worker (the output lock excludes other runs)
     t0 = time.perf_counter()
     fn = step.func
+    digests = cache.input_digests(step.inputs)  # provenance: the content the step is about to read
     with staged_folder(outdir) as stage:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
@@ -192,6 +193,7 @@ def _run_step(step: Step, key: str, root_p: Path, upstream: dict[str, dict[str, 
         "func": func_name(step.func),
         "settings": step.settings,
         "inputs": list(step.inputs),
+        "input_digests": digests,
         "deps": list(step.deps),
         "result": result,
         "output_sha256": cache.output_hashes(result["outputs"], root_p),

@@ -33,3 +33,24 @@ def test_quick_run_writes_all_fields(tmp_path: Path) -> None:
     assert run["truth_check"]["median_rel_err_mean_radius"] < 0.05
     assert run["truth_check"]["median_rel_err_volume_fraction"] < 0.1
     assert "chain/bare" in proc.stdout
+
+
+def test_quick_pipeline_run_reports_cold_cached_and_appended(tmp_path: Path) -> None:
+    """``--pipeline``: through run_pipeline; the re-run is all cached, appending frames runs one new time point only."""
+    out = tmp_path / "bench.json"
+    proc = subprocess.run([sys.executable, str(SCRIPT), "--quick", "--pipeline", "--frames", "20", "--workers", "1",
+                           "--data", str(tmp_path / "data"), "--json", str(out)],
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    (run,) = json.loads(out.read_text())["runs"]
+    assert (run["mode"], run["frames"], run["time_points"], run["workers"]) == ("pipeline", 20, 2, 1)
+    cold, cached, appended = run["cold"], run["cached"], run["appended"]
+    for k in ("plan_s", "hash_and_keys_s", "run_wall_s", "frames_per_s", "time_points_per_s", "report_s",
+              "reduce_step_frames_per_s"):
+        assert math.isfinite(cold[k]) and cold[k] > 0, (k, cold[k])
+    # blank: reduce, peaks; 2 time points: reduce, subtract, fit (peak search off) -> 8 steps, all run once
+    assert cold["counts"] == {"done": 8} and cold["inputs_digested"] == 5  # PONI, mask, blank ref, 2 time-point refs
+    assert cached["counts"] == {"cached": 8} and cached["ran"] == []
+    assert appended["ran"] == ["fit/growth_t002", "reduce/growth_t002", "subtract/growth_t002"]
+    assert appended["counts"] == {"cached": 8, "done": 3}
+    assert run["memory_mb"]["peak_rss_tree"] > 0
