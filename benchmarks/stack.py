@@ -80,9 +80,16 @@ def _setup(size: int) -> dict:
     from saxs_mc.simulate.growth import EIGER_GROWTH
 
     f = size / 1024
-    return {**EIGER_GROWTH, "shape": (size, size), "distance_m": 1.3 * f, "center_1_px": 40.6 * f,
-            "center_2_px": 45.3 * f, "beamstop_radius_px": max(4.0, 14.0 * f), "beamstop_arm_halfwidth_px": max(2.0, 4.0 * f),
-            "dead_pixels": ((int(700 * f), int(900 * f)), (int(300 * f), int(500 * f)))}
+    return {
+        **EIGER_GROWTH,
+        "shape": (size, size),
+        "distance_m": 1.3 * f,
+        "center_1_px": 40.6 * f,
+        "center_2_px": 45.3 * f,
+        "beamstop_radius_px": max(4.0, 14.0 * f),
+        "beamstop_arm_halfwidth_px": max(2.0, 4.0 * f),
+        "dead_pixels": ((int(700 * f), int(900 * f)), (int(300 * f), int(500 * f))),
+    }
 
 
 def _write_headers(f, headers: list[dict]) -> None:
@@ -112,8 +119,13 @@ def _render_to_h5(path: Path, conds: list, geom, rng, poni_text: str) -> None:
         nxdata = entry.create_group("data")
         nxdata.attrs["NX_class"] = "NXdata"
         nxdata.attrs["signal"] = "data"
-        ds = nxdata.create_dataset("data", shape=(n, *geom.shape), dtype=np.int32, chunks=(1, *geom.shape),
-                                   **hdf5plugin.Bitshuffle(cname="lz4"))
+        ds = nxdata.create_dataset(
+            "data",
+            shape=(n, *geom.shape),
+            dtype=np.int32,
+            chunks=(1, *geom.shape),
+            **hdf5plugin.Bitshuffle(cname="lz4"),
+        )
         for i, cond in enumerate(conds):
             if cond is not last:  # one dsigma per time point (the truth changes between groups)
                 dsig, last = pixel_dsigma(geom, cond), cond
@@ -137,8 +149,13 @@ def make_data(root: Path, size: int, n_frames: int, n_blank: int, seed: int = SE
     )
 
     d = root / f"stack_{size}px_{n_frames}f_{n_blank}b_seed{seed}_v{GEOMETRY_VERSION}"
-    out = {"dir": d, "poni": d / "bench.poni", "mask": d / "bench_mask.edf", "stack": d / "growth.h5",
-           "blank": d / "blank.h5"}
+    out = {
+        "dir": d,
+        "poni": d / "bench.poni",
+        "mask": d / "bench_mask.edf",
+        "stack": d / "growth.h5",
+        "blank": d / "blank.h5",
+    }
     if (d / "done.json").is_file():
         return out
     d.mkdir(parents=True, exist_ok=True)
@@ -151,8 +168,14 @@ def make_data(root: Path, size: int, n_frames: int, n_blank: int, seed: int = SE
     period = kin.duration_s / n_frames
     # flux: about the counts per pixel of the shipped 160 px crop (0.18 m, 1e10 ph/s, 0.2 s frames)
     flux = 1e10 * 0.2 / period * (1.3 * size / 1024 / 0.18) ** 2
-    acq = GrowthAcquisition(n_frames=n_frames, frame_period_s=period, exposure_s=period, flux_ph_s=flux,
-                            n_blank_frames=n_blank, time_points=max(1, n_frames // FRAMES_PER_POINT))
+    acq = GrowthAcquisition(
+        n_frames=n_frames,
+        frame_period_s=period,
+        exposure_s=period,
+        flux_ph_s=flux,
+        n_blank_frames=n_blank,
+        time_points=max(1, n_frames // FRAMES_PER_POINT),
+    )
     con = _contrast_for(geom).contrast_1e6_A2
     rng = np.random.default_rng(seed)
     conds = []
@@ -164,9 +187,18 @@ def make_data(root: Path, size: int, n_frames: int, n_blank: int, seed: int = SE
     _render_to_h5(out["stack"], conds, geom, rng, poni_text)
     _render_to_h5(out["blank"], [_blank_condition(kin, acq, con)] * n_blank, geom, rng, poni_text)
     times = [(g + min(FRAMES_PER_POINT, n_frames - g) / 2) * period for g in range(0, n_frames, FRAMES_PER_POINT)]
-    truth = {"contrast_1e6_A2": con, "time_points": [
-        {"time_s": t, "mean_radius_nm": float(kin.mean_radius_nm(t)), "volume_fraction": float(kin.volume_fraction(t))}
-        for t in times], "seconds_to_generate": time.perf_counter() - t0}
+    truth = {
+        "contrast_1e6_A2": con,
+        "time_points": [
+            {
+                "time_s": t,
+                "mean_radius_nm": float(kin.mean_radius_nm(t)),
+                "volume_fraction": float(kin.volume_fraction(t)),
+            }
+            for t in times
+        ],
+        "seconds_to_generate": time.perf_counter() - t0,
+    }
     (d / "done.json").write_text(json.dumps(truth))
     return out
 
@@ -246,16 +278,33 @@ def _init(kind: str, paths: dict, npt: int, fit_opts: dict, threads: int, blank=
         from saxs_mc.models.distributions import make_distribution
 
         q = np.geomspace(0.2, 5.0, 60)
-        i = make_distribution({"kind": "gaussian", "mean_nm": 1.5, "sd_nm": 0.1, "volume_fraction": 1e-3}).dsigma(q, 30.0)
-        fit_curve(Curve(q=q, intensity=i + 0.01, sigma=0.02 * i + 1e-3, intensity_unit="1/cm", title="warm-up"),
-                  contrast=30.0, seed=1, contributions=20, repetitions=2)
+        i = make_distribution({"kind": "gaussian", "mean_nm": 1.5, "sd_nm": 0.1, "volume_fraction": 1e-3}).dsigma(
+            q, 30.0
+        )
+        fit_curve(
+            Curve(q=q, intensity=i + 0.01, sigma=0.02 * i + 1e-3, intensity_unit="1/cm", title="warm-up"),
+            contrast=30.0,
+            seed=1,
+            contributions=20,
+            repetitions=2,
+        )
 
 
 def _bare_frames(indices: list[int]) -> int:
     ai, mask, ds = _W["ai"], _W["mask"], _W["h5"][DATA_PATH]
     for i in indices:
-        ai.integrate1d(ds[i], _W["npt"], unit="q_nm^-1", method=("full", "csr", "cython"), error_model="poisson",
-                       mask=mask, dummy=-1.0, delta_dummy=0.1, polarization_factor=0.99, normalization_factor=1.0)
+        ai.integrate1d(
+            ds[i],
+            _W["npt"],
+            unit="q_nm^-1",
+            method=("full", "csr", "cython"),
+            error_model="poisson",
+            mask=mask,
+            dummy=-1.0,
+            delta_dummy=0.1,
+            polarization_factor=0.99,
+            normalization_factor=1.0,
+        )
     return len(indices)
 
 
@@ -268,8 +317,14 @@ def _fit_point(k: int, curve) -> dict:
     from saxs_mc.fit import fit_curve
 
     o = _W["fit_opts"]
-    res = fit_curve(curve, contrast=o["contrast"], seed=1000 + k, contributions=o["contributions"],
-                    repetitions=o["repetitions"], q_range_nm=o["q_range_nm"])
+    res = fit_curve(
+        curve,
+        contrast=o["contrast"],
+        seed=1000 + k,
+        contributions=o["contributions"],
+        repetitions=o["repetitions"],
+        q_range_nm=o["q_range_nm"],
+    )
     r = res.ranges[0]
     return {"mean_nm": r.mean_nm, "volume_fraction": r.volume_fraction}
 
@@ -298,7 +353,9 @@ def _cpu_s(children: bool) -> float:
     return total
 
 
-def _run_phase(kind: str, init_args: tuple, fn_name: str, tasks: list[tuple], workers: int) -> tuple[float, float, list]:
+def _run_phase(
+    kind: str, init_args: tuple, fn_name: str, tasks: list[tuple], workers: int
+) -> tuple[float, float, list]:
     """Run ``tasks`` (time points) through ``fn_name``.
 
     Returns (wall seconds, CPU seconds of the processes doing the work, results in order), both after warm-up.
@@ -310,8 +367,9 @@ def _run_phase(kind: str, init_args: tuple, fn_name: str, tasks: list[tuple], wo
         out = [_call(fn_name, *a) for a in tasks]
         return time.perf_counter() - t, _cpu_s(False) - c, out
     ctx = multiprocessing.get_context("spawn")
-    with concurrent.futures.ProcessPoolExecutor(workers, mp_context=ctx, initializer=_init,
-                                                initargs=(kind, *init_args)) as pool:
+    with concurrent.futures.ProcessPoolExecutor(
+        workers, mp_context=ctx, initializer=_init, initargs=(kind, *init_args)
+    ) as pool:
         seen: set[int] = set()  # a task runs only after its worker's initializer: wait until every worker ran one
         while len(seen) < workers:
             seen |= set(pool.map(_pid_after, [0.3] * workers))
@@ -329,8 +387,12 @@ def run_one(paths: dict, n_frames: int, workers: int, sizes: dict) -> dict:
 
     truth = json.loads((Path(paths["dir"]) / "done.json").read_text())
     threads = max(1, (os.cpu_count() or 1) // workers)
-    fit_opts = {"contrast": truth["contrast_1e6_A2"], "contributions": sizes["contributions"],
-                "repetitions": sizes["repetitions"], "q_range_nm": (0.15, 5.0)}
+    fit_opts = {
+        "contrast": truth["contrast_1e6_A2"],
+        "contributions": sizes["contributions"],
+        "repetitions": sizes["repetitions"],
+        "q_range_nm": (0.15, 5.0),
+    }
     with PeakRSS() as mem:
         t0 = time.perf_counter()
         tps = list(group_frames(f"{paths['stack']}::{DATA_PATH}", Grouping(every=FRAMES_PER_POINT)))
@@ -342,8 +404,9 @@ def run_one(paths: dict, n_frames: int, workers: int, sizes: dict) -> dict:
             t_blank = time.perf_counter() - t0
         init = (paths, sizes["npt"], fit_opts, threads)
         t_bare, c_bare, _ = _run_phase("bare", init, "_bare_frames", [([i for i in tp.frames],) for tp in tps], workers)
-        t_chain, c_chain, curves = _run_phase("chain", (*init, blank), "_chain_point",
-                                              [(tp.index, tp.sources) for tp in tps], workers)
+        t_chain, c_chain, curves = _run_phase(
+            "chain", (*init, blank), "_chain_point", [(tp.index, tp.sources) for tp in tps], workers
+        )
         t_fit, c_fit, fits = _run_phase("fit", init, "_fit_point", list(enumerate(curves)), workers)
     nf = sum(tp.n_frames for tp in tps)
     tr = truth["time_points"][: len(tps)]
@@ -351,17 +414,33 @@ def run_one(paths: dict, n_frames: int, workers: int, sizes: dict) -> dict:
     dphi = [abs(f["volume_fraction"] / t["volume_fraction"] - 1) for f, t in zip(fits, tr)]
     total = t_group + t_blank + t_chain + t_fit
     return {
-        "frames": nf, "time_points": len(tps), "workers": workers, "numba_threads_per_worker": threads,
-        "grouping_s": t_group, "blank_reduction_s": t_blank,
-        "reduce": {"chain_s": t_chain, "bare_s": t_bare, "chain_over_bare": t_chain / t_bare,
-                   "chain_frames_per_s": nf / t_chain, "bare_frames_per_s": nf / t_bare,
-                   "chain_cpu_s": c_chain, "bare_cpu_s": c_bare, "chain_over_bare_cpu": c_chain / c_bare},
+        "frames": nf,
+        "time_points": len(tps),
+        "workers": workers,
+        "numba_threads_per_worker": threads,
+        "grouping_s": t_group,
+        "blank_reduction_s": t_blank,
+        "reduce": {
+            "chain_s": t_chain,
+            "bare_s": t_bare,
+            "chain_over_bare": t_chain / t_bare,
+            "chain_frames_per_s": nf / t_chain,
+            "bare_frames_per_s": nf / t_bare,
+            "chain_cpu_s": c_chain,
+            "bare_cpu_s": c_bare,
+            "chain_over_bare_cpu": c_chain / c_bare,
+        },
         "fit": {"s": t_fit, "cpu_s": c_fit, "time_points_per_s": len(tps) / t_fit},
         "end_to_end": {"s": total, "frames_per_s": nf / total, "time_points_per_s": len(tps) / total},
-        "memory_mb": {"peak_rss_tree": mem.peak / 2**20, "maxrss_self": _maxrss_mb(resource.RUSAGE_SELF),
-                      "maxrss_children": _maxrss_mb(resource.RUSAGE_CHILDREN)},
-        "truth_check": {"median_rel_err_mean_radius": float(np.median(dr)),
-                        "median_rel_err_volume_fraction": float(np.median(dphi))},
+        "memory_mb": {
+            "peak_rss_tree": mem.peak / 2**20,
+            "maxrss_self": _maxrss_mb(resource.RUSAGE_SELF),
+            "maxrss_children": _maxrss_mb(resource.RUSAGE_CHILDREN),
+        },
+        "truth_check": {
+            "median_rel_err_mean_radius": float(np.median(dr)),
+            "median_rel_err_volume_fraction": float(np.median(dphi)),
+        },
     }
 
 
@@ -439,8 +518,14 @@ def _copy_frames(src: Path, dst: Path, frames: range) -> None:
             fd.attrs["default"] = "entry"
             fd.require_group("entry").attrs.update({"NX_class": "NXentry", "default": "data"})
             fd.require_group("entry/data").attrs.update({"NX_class": "NXdata", "signal": "data"})
-            fd.create_dataset(DATA_PATH, shape=(0, *ds.shape[1:]), maxshape=(None, *ds.shape[1:]), dtype=ds.dtype,
-                              chunks=ds.chunks, **hdf5plugin.Bitshuffle(cname="lz4"))
+            fd.create_dataset(
+                DATA_PATH,
+                shape=(0, *ds.shape[1:]),
+                maxshape=(None, *ds.shape[1:]),
+                dtype=ds.dtype,
+                chunks=ds.chunks,
+                **hdf5plugin.Bitshuffle(cname="lz4"),
+            )
             for h in fs["/entry/id02_headers"].values():
                 fd.create_dataset(h.name, shape=(0,), maxshape=(None,), dtype=h.dtype, chunks=(256,))
         out = fd[DATA_PATH]
@@ -452,7 +537,7 @@ def _copy_frames(src: Path, dst: Path, frames: range) -> None:
         for h in fs["/entry/id02_headers"].values():
             hd = fd[h.name]
             hd.resize((n0 + len(frames),))
-            hd[n0:] = h[frames.start:frames.stop]
+            hd[n0:] = h[frames.start : frames.stop]
 
 
 def _pipe_setup(paths: dict, n_frames: int, workers: int, sizes: dict) -> Path:
@@ -466,10 +551,18 @@ def _pipe_setup(paths: dict, n_frames: int, workers: int, sizes: dict) -> Path:
     _copy_frames(paths["blank"], d / "blank.h5", range(sizes["n_blank"]))
     truth = json.loads((Path(paths["dir"]) / "done.json").read_text())
     cfg = d / "stack_bench.toml"
-    cfg.write_text(PIPE_CONFIG.format(poni=Path(paths["poni"]).as_posix(), mask=Path(paths["mask"]).as_posix(),
-                                      npt=sizes["npt"], dset=DATA_PATH, every=FRAMES_PER_POINT,
-                                      contrast=truth["contrast_1e6_A2"], contributions=sizes["contributions"],
-                                      repetitions=sizes["repetitions"]))
+    cfg.write_text(
+        PIPE_CONFIG.format(
+            poni=Path(paths["poni"]).as_posix(),
+            mask=Path(paths["mask"]).as_posix(),
+            npt=sizes["npt"],
+            dset=DATA_PATH,
+            every=FRAMES_PER_POINT,
+            contrast=truth["contrast_1e6_A2"],
+            contributions=sizes["contributions"],
+            repetitions=sizes["repetitions"],
+        )
+    )
     return cfg
 
 
@@ -486,8 +579,12 @@ def _plan_and_hash(cfg_path: Path) -> tuple[dict, dict]:
     hashes = FileHashCache()
     keys = compute_keys(steps, hashes)
     t2 = time.perf_counter()
-    return {"plan_s": t1 - t0, "hash_and_keys_s": t2 - t1, "inputs_digested": hashes.n_hashed,
-            "steps": len(steps)}, keys
+    return {
+        "plan_s": t1 - t0,
+        "hash_and_keys_s": t2 - t1,
+        "inputs_digested": hashes.n_hashed,
+        "steps": len(steps),
+    }, keys
 
 
 def _pipe_run(cfg_path: Path, workers: int) -> dict:
@@ -503,8 +600,15 @@ def _pipe_run(cfg_path: Path, workers: int) -> dict:
     if not res.ok:
         raise RuntimeError(f"pipeline failed: {[(o.id, o.error) for o in res.failed][:3]}")
     ran = sorted(k for k, o in res.outcomes.items() if o.status == "done")
-    return {**pre, "run_wall_s": wall, "processing_s": max(0.0, wall - pre["plan_s"] - pre["hash_and_keys_s"]),
-            "counts": res.counts(), "ran": ran if len(ran) <= 8 else len(ran), "_cfg": cfg, "_res": res}
+    return {
+        **pre,
+        "run_wall_s": wall,
+        "processing_s": max(0.0, wall - pre["plan_s"] - pre["hash_and_keys_s"]),
+        "counts": res.counts(),
+        "ran": ran if len(ran) <= 8 else len(ran),
+        "_cfg": cfg,
+        "_res": res,
+    }
 
 
 def _step_seconds(root: Path) -> dict:
@@ -530,38 +634,63 @@ def run_pipeline_one(paths: dict, n_frames: int, workers: int, sizes: dict) -> d
         write_report(cold["_cfg"], cold["_res"].outcomes, cold["_cfg"].output.dir)
         report_s = time.perf_counter() - t0
         cached = _pipe_run(cfg_path, workers)
-        _copy_frames(paths["stack"], cfg_path.parent / "growth.h5",
-                     range(sizes["n_frames"] - FRAMES_PER_POINT, sizes["n_frames"]))
+        _copy_frames(
+            paths["stack"],
+            cfg_path.parent / "growth.h5",
+            range(sizes["n_frames"] - FRAMES_PER_POINT, sizes["n_frames"]),
+        )
         appended = _pipe_run(cfg_path, workers)
     for r in (cold, cached, appended):
         del r["_cfg"], r["_res"]
     w = cold["processing_s"]
-    return {"mode": "pipeline", "frames": n_frames, "time_points": n_tp, "workers": workers,
-            "stack_bytes": (cfg_path.parent / "growth.h5").stat().st_size,
-            "cold": {**cold, "frames_per_s": n_frames / cold["run_wall_s"], "time_points_per_s": n_tp / cold["run_wall_s"],
-                     "processing_frames_per_s": n_frames / w if w else None, "report_s": report_s,
-                     # frames (stack + blank) per second inside the reduce steps (per worker, summed over workers)
-                     "reduce_step_frames_per_s": (n_frames + sizes["n_blank"]) / cold["step_s_by_kind"]["reduce"]},
-            "cached": cached, "appended": appended,
-            "memory_mb": {"peak_rss_tree": mem.peak / 2**20, "maxrss_self": _maxrss_mb(resource.RUSAGE_SELF),
-                          "maxrss_children": _maxrss_mb(resource.RUSAGE_CHILDREN)}}
+    return {
+        "mode": "pipeline",
+        "frames": n_frames,
+        "time_points": n_tp,
+        "workers": workers,
+        "stack_bytes": (cfg_path.parent / "growth.h5").stat().st_size,
+        "cold": {
+            **cold,
+            "frames_per_s": n_frames / cold["run_wall_s"],
+            "time_points_per_s": n_tp / cold["run_wall_s"],
+            "processing_frames_per_s": n_frames / w if w else None,
+            "report_s": report_s,
+            # frames (stack + blank) per second inside the reduce steps (per worker, summed over workers)
+            "reduce_step_frames_per_s": (n_frames + sizes["n_blank"]) / cold["step_s_by_kind"]["reduce"],
+        },
+        "cached": cached,
+        "appended": appended,
+        "memory_mb": {
+            "peak_rss_tree": mem.peak / 2**20,
+            "maxrss_self": _maxrss_mb(resource.RUSAGE_SELF),
+            "maxrss_children": _maxrss_mb(resource.RUSAGE_CHILDREN),
+        },
+    }
 
 
 def _print_pipeline_table(doc: dict) -> None:
-    print(f"\nsaxs_mc stack benchmark through run_pipeline: {doc['sizes']['size']}^2 px, npt={doc['sizes']['npt']}, fit "
-          f"{doc['sizes']['contributions']}x{doc['sizes']['repetitions']}; load before "
-          f"{doc['contention_before']['loadavg_1_5_15']}, after {doc['contention_after']['loadavg_1_5_15']} "
-          f"on {doc['contention_before']['cpu_count']} cores")
-    print(f"{'frames':>6} {'wkr':>3} {'plan s':>7} {'hash s':>7} {'run s':>7} {'fr/s':>6} {'tp/s':>6} {'report s':>8} "
-          f"{'red fr/s':>8} {'cached: hash s':>14} {'run s':>6} {'append: ran':>11} {'run s':>6} {'peak RSS MB':>11}")
+    print(
+        f"\nsaxs_mc stack benchmark through run_pipeline: {doc['sizes']['size']}^2 px, npt={doc['sizes']['npt']}, fit "
+        f"{doc['sizes']['contributions']}x{doc['sizes']['repetitions']}; load before "
+        f"{doc['contention_before']['loadavg_1_5_15']}, after {doc['contention_after']['loadavg_1_5_15']} "
+        f"on {doc['contention_before']['cpu_count']} cores"
+    )
+    print(
+        f"{'frames':>6} {'wkr':>3} {'plan s':>7} {'hash s':>7} {'run s':>7} {'fr/s':>6} {'tp/s':>6} {'report s':>8} "
+        f"{'red fr/s':>8} {'cached: hash s':>14} {'run s':>6} {'append: ran':>11} {'run s':>6} {'peak RSS MB':>11}"
+    )
     for r in doc["runs"]:
         c, k, a = r["cold"], r["cached"], r["appended"]
-        print(f"{r['frames']:>6d} {r['workers']:>3d} {c['plan_s']:>7.2f} {c['hash_and_keys_s']:>7.2f} "
-              f"{c['run_wall_s']:>7.1f} {c['frames_per_s']:>6.2f} {c['time_points_per_s']:>6.3f} {c['report_s']:>8.1f} "
-              f"{c['reduce_step_frames_per_s']:>8.2f} {k['hash_and_keys_s']:>14.2f} {k['run_wall_s']:>6.2f} {a['counts'].get('done', 0):>11d} "
-              f"{a['run_wall_s']:>6.1f} {r['memory_mb']['peak_rss_tree']:>11.0f}")
-    print("red fr/s: frames per second inside the reduce steps (one worker's rate); cached: re-run on the unchanged "
-          "stack; append: steps run after 10 frames were appended (the new time point only)")
+        print(
+            f"{r['frames']:>6d} {r['workers']:>3d} {c['plan_s']:>7.2f} {c['hash_and_keys_s']:>7.2f} "
+            f"{c['run_wall_s']:>7.1f} {c['frames_per_s']:>6.2f} {c['time_points_per_s']:>6.3f} {c['report_s']:>8.1f} "
+            f"{c['reduce_step_frames_per_s']:>8.2f} {k['hash_and_keys_s']:>14.2f} {k['run_wall_s']:>6.2f} {a['counts'].get('done', 0):>11d} "
+            f"{a['run_wall_s']:>6.1f} {r['memory_mb']['peak_rss_tree']:>11.0f}"
+        )
+    print(
+        "red fr/s: frames per second inside the reduce steps (one worker's rate); cached: re-run on the unchanged "
+        "stack; append: steps run after 10 frames were appended (the new time point only)"
+    )
 
 
 # ---------------------------------------------------------------- driver
@@ -571,37 +700,60 @@ def _contention() -> dict:
 
 
 def _print_table(doc: dict) -> None:
-    print(f"\nsaxs_mc stack benchmark: {doc['sizes']['size']}^2 px, npt={doc['sizes']['npt']}, fit "
-          f"{doc['sizes']['contributions']}x{doc['sizes']['repetitions']}, {FRAMES_PER_POINT} frames/time point; "
-          f"load before {doc['contention_before']['loadavg_1_5_15']} on {doc['contention_before']['cpu_count']} cores")
-    print(f"{'frames':>6} {'wkr':>3} {'bare fr/s':>9} {'chain fr/s':>10} {'chain/bare':>10} {'(cpu)':>6} {'fit tp/s':>8} "
-          f"{'e2e fr/s':>8} {'e2e tp/s':>8} {'peak RSS MB':>11}")
+    print(
+        f"\nsaxs_mc stack benchmark: {doc['sizes']['size']}^2 px, npt={doc['sizes']['npt']}, fit "
+        f"{doc['sizes']['contributions']}x{doc['sizes']['repetitions']}, {FRAMES_PER_POINT} frames/time point; "
+        f"load before {doc['contention_before']['loadavg_1_5_15']} on {doc['contention_before']['cpu_count']} cores"
+    )
+    print(
+        f"{'frames':>6} {'wkr':>3} {'bare fr/s':>9} {'chain fr/s':>10} {'chain/bare':>10} {'(cpu)':>6} {'fit tp/s':>8} "
+        f"{'e2e fr/s':>8} {'e2e tp/s':>8} {'peak RSS MB':>11}"
+    )
     for r in doc["runs"]:
-        print(f"{r['frames']:>6d} {r['workers']:>3d} {r['reduce']['bare_frames_per_s']:>9.2f} "
-              f"{r['reduce']['chain_frames_per_s']:>10.2f} {r['reduce']['chain_over_bare']:>10.3f} "
-              f"{r['reduce']['chain_over_bare_cpu']:>6.3f} "
-              f"{r['fit']['time_points_per_s']:>8.3f} {r['end_to_end']['frames_per_s']:>8.2f} "
-              f"{r['end_to_end']['time_points_per_s']:>8.3f} {r['memory_mb']['peak_rss_tree']:>11.0f}")
-    print("goals: chain/bare <= 1.3 (wall; '(cpu)': the same in CPU seconds, robust to other jobs on the cores); "
-          "peak RSS < 1500 MB and flat from 250 to 1000 frames")
+        print(
+            f"{r['frames']:>6d} {r['workers']:>3d} {r['reduce']['bare_frames_per_s']:>9.2f} "
+            f"{r['reduce']['chain_frames_per_s']:>10.2f} {r['reduce']['chain_over_bare']:>10.3f} "
+            f"{r['reduce']['chain_over_bare_cpu']:>6.3f} "
+            f"{r['fit']['time_points_per_s']:>8.3f} {r['end_to_end']['frames_per_s']:>8.2f} "
+            f"{r['end_to_end']['time_points_per_s']:>8.3f} {r['memory_mb']['peak_rss_tree']:>11.0f}"
+        )
+    print(
+        "goals: chain/bare <= 1.3 (wall; '(cpu)': the same in CPU seconds, robust to other jobs on the cores); "
+        "peak RSS < 1500 MB and flat from 250 to 1000 frames"
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--frames", type=int, nargs="+", default=None, help="frames per run (prefix of the stack; "
-                    f"multiple of {FRAMES_PER_POINT}); default 250 1000 (quick: 20 40)")
+    ap.add_argument(
+        "--frames",
+        type=int,
+        nargs="+",
+        default=None,
+        help=f"frames per run (prefix of the stack; multiple of {FRAMES_PER_POINT}); default 250 1000 (quick: 20 40)",
+    )
     ap.add_argument("--workers", type=int, nargs="+", default=None, help="processes per run; default 1 2 (quick: 1)")
     ap.add_argument("--points", type=int, default=None, help="time points (= frames / 10); overrides --frames")
     ap.add_argument("--quick", action="store_true", help="small sizes for a smoke run")
     ap.add_argument("--data", default="/tmp/saxs_stack_bench", help="cache folder of the generated stacks")
     ap.add_argument("--json", default=None, help="write the results here (default <data>/stack_bench.json)")
-    ap.add_argument("--hash", action="store_true", help="also time hashing the stack file (BLAKE3, SHA-256) and the per-time-point digests of all its time points")
-    ap.add_argument("--pipeline", action="store_true", help="measure through run_pipeline ([[stacks]] config, "
-                    "cold / all-cached / after appending frames) instead of the library calls")
+    ap.add_argument(
+        "--hash",
+        action="store_true",
+        help="also time hashing the stack file (BLAKE3, SHA-256) and the per-time-point digests of all its time points",
+    )
+    ap.add_argument(
+        "--pipeline",
+        action="store_true",
+        help="measure through run_pipeline ([[stacks]] config, "
+        "cold / all-cached / after appending frames) instead of the library calls",
+    )
     ap.add_argument("--one", action="store_true", help=argparse.SUPPRESS)  # internal: one run, JSON on stdout
     args = ap.parse_args(argv)
     sizes = dict(QUICK if args.quick else FULL)
-    frames = [args.points * FRAMES_PER_POINT] if args.points else (args.frames or ([20, 40] if args.quick else [250, 1000]))
+    frames = (
+        [args.points * FRAMES_PER_POINT] if args.points else (args.frames or ([20, 40] if args.quick else [250, 1000]))
+    )
     workers = args.workers or ([1] if args.quick else [1, 2])
     bad = [f for f in frames if f < FRAMES_PER_POINT or f > sizes["n_frames"]]
     if bad:
@@ -611,9 +763,15 @@ def main(argv: list[str] | None = None) -> int:
         one = run_pipeline_one if args.pipeline else run_one
         print(json.dumps(one(paths, frames[0], workers[0], sizes), default=str))
         return 0
-    doc = {"sizes": sizes, "frames_per_point": FRAMES_PER_POINT, "data": {k: str(v) for k, v in paths.items()},
-           "stack_bytes": paths["stack"].stat().st_size, "contention_before": _contention(),
-           "env": {k: os.environ.get(k) for k in ("OMP_NUM_THREADS", "NUMBA_NUM_THREADS")}, "runs": []}
+    doc = {
+        "sizes": sizes,
+        "frames_per_point": FRAMES_PER_POINT,
+        "data": {k: str(v) for k, v in paths.items()},
+        "stack_bytes": paths["stack"].stat().st_size,
+        "contention_before": _contention(),
+        "env": {k: os.environ.get(k) for k in ("OMP_NUM_THREADS", "NUMBA_NUM_THREADS")},
+        "runs": [],
+    }
     for w in workers:
         for f in frames:  # a fresh process per run: its peak RSS is its own
             cmd = [sys.executable, __file__, "--one", "--frames", str(f), "--workers", str(w), "--data", args.data]

@@ -45,9 +45,21 @@ from saxs_mc.provenance import file_sha256
 
 from .safety import UnsafeOutputError, resolve_inside
 
-__all__ = ["FileHashCache", "canonical_json", "digest", "file_digest", "file_sha256", "input_digests", "step_key",
-           "read_manifest",
-           "manifest_is_current", "check_manifest", "write_manifest", "remove_manifest", "MANIFEST_NAME"]
+__all__ = [
+    "FileHashCache",
+    "canonical_json",
+    "digest",
+    "file_digest",
+    "file_sha256",
+    "input_digests",
+    "step_key",
+    "read_manifest",
+    "manifest_is_current",
+    "check_manifest",
+    "write_manifest",
+    "remove_manifest",
+    "MANIFEST_NAME",
+]
 
 MANIFEST_NAME = "manifest.json"
 
@@ -187,16 +199,19 @@ def input_digests(inputs: tuple[str, ...] | list[str]) -> dict[str, str]:
     return out
 
 
-def step_key(*, func: str, settings: dict[str, Any], input_digests: dict[str, str],
-             upstream_keys: dict[str, str], version: str) -> str:
+def step_key(
+    *, func: str, settings: dict[str, Any], input_digests: dict[str, str], upstream_keys: dict[str, str], version: str
+) -> str:
     """The cache key of one step (see module docstring)."""
-    return digest({
-        "func": func,
-        "settings": settings,
-        "inputs": input_digests,
-        "upstream": upstream_keys,
-        "saxs_mc": version,
-    })
+    return digest(
+        {
+            "func": func,
+            "settings": settings,
+            "inputs": input_digests,
+            "upstream": upstream_keys,
+            "saxs_mc": version,
+        }
+    )
 
 
 def read_manifest(step_dir: str | Path) -> dict[str, Any] | None:

@@ -160,10 +160,16 @@ def _describe(fh: Any, ds: Any) -> tuple[bytes, dict[str, str]]:
     dcpl = ds.id.get_create_plist()
     filters = [_filter(dcpl, i) for i in range(dcpl.get_nfilters())]
     fixed = {
-        "scheme": FRAME_DIGEST_SCHEME, "version": _VERSION, "dataset": ds.name, "dtype": ds.dtype.str,
-        "frame_shape": list(ds.shape[1:] if ds.ndim == 3 else ds.shape), "ndim": ds.ndim,
-        "chunks": None if ds.chunks is None else list(ds.chunks), "filters": filters,
-        "fillvalue": _plain(ds.fillvalue), "header": {k: _plain(v) for k, v in sorted(header.items())},
+        "scheme": FRAME_DIGEST_SCHEME,
+        "version": _VERSION,
+        "dataset": ds.name,
+        "dtype": ds.dtype.str,
+        "frame_shape": list(ds.shape[1:] if ds.ndim == 3 else ds.shape),
+        "ndim": ds.ndim,
+        "chunks": None if ds.chunks is None else list(ds.chunks),
+        "filters": filters,
+        "fillvalue": _plain(ds.fillvalue),
+        "header": {k: _plain(v) for k, v in sorted(header.items())},
         "per_frame_keys": sorted(per_frame),
     }
     return _canonical(fixed).encode(), per_frame

@@ -360,7 +360,10 @@ def compute_keys(steps: list[Step], hashes: cache.FileHashCache) -> dict[str, st
         if code is None:
             code = codes[s.func] = code_digest(s.func)
         keys[s.id] = cache.step_key(
-            func=func_name(s.func), settings=s.settings,
+            func=func_name(s.func),
+            settings=s.settings,
             input_digests={p: hashes.digest(p) for p in s.inputs},
-            upstream_keys={d: keys[d] for d in s.deps}, version=f"{__version__}+{code}")
+            upstream_keys={d: keys[d] for d in s.deps},
+            version=f"{__version__}+{code}",
+        )
     return keys

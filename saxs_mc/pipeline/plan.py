@@ -62,11 +62,16 @@ def plan_steps(cfg: PipelineConfig, funcs: Mapping[str, StepFunc] | None = None)
         steps.extend(_family_steps(cfg, s, f))
     peaks_settings = _peaks_settings(cfg)
     for b in cfg.blanks:
-        steps.append(Step(
-            id=f"peaks/{b.name}", kind="peaks", target=b.name, func=f["peaks"],
-            settings={"name": b.name, "role": "blank", "temperature_C": b.temperature_C, **peaks_settings},
-            deps=(f"reduce/{b.name}",),
-        ))
+        steps.append(
+            Step(
+                id=f"peaks/{b.name}",
+                kind="peaks",
+                target=b.name,
+                func=f["peaks"],
+                settings={"name": b.name, "role": "blank", "temperature_C": b.temperature_C, **peaks_settings},
+                deps=(f"reduce/{b.name}",),
+            )
+        )
     steps.extend(_mesophase_steps(cfg, f))
     return steps
 
@@ -75,8 +80,14 @@ def step_metadata(cfg: PipelineConfig, item: Any, kind: str) -> dict[str, Any]:
     """A reduce step's metadata: ``kind``, every condition (flattened and as ``conditions``), the series axis,
     the stack and time point of a stack's time point (None otherwise)."""
     cond = dict(item.conditions)
-    return {**cond, "kind": kind, "conditions": cond, "series_axis": cfg.series.axis,
-            "stack": getattr(item, "stack", None), "time_point": getattr(item, "time_point", None)}
+    return {
+        **cond,
+        "kind": kind,
+        "conditions": cond,
+        "series_axis": cfg.series.axis,
+        "stack": getattr(item, "stack", None),
+        "time_point": getattr(item, "time_point", None),
+    }
 
 
 def _geometry_inputs(cfg: PipelineConfig) -> list[str]:
@@ -113,26 +124,54 @@ def _calibration_steps(cfg: PipelineConfig, f: Mapping[str, StepFunc]) -> list[S
     water = cfg.normalization.water
     if water is None:
         return []
-    return [Step(
-        id="calibrate/water", kind="calibrate", target="water", func=f["calibrate"],
-        settings={**_base_reduce(cfg), "thickness_cm": cfg.normalization.thickness_cm,
-                  "water_sources": list(water.sources), "empty_cell_sources": list(water.empty_cell_sources),
-                  "dsigma_1_cm": water.dsigma_1_cm, "q_range_nm": list(water.q_range_nm)},
-        inputs=tuple(_geometry_inputs(cfg) + _frame_inputs(water.sources, water.files)
-                     + _frame_inputs(water.empty_cell_sources, water.empty_cell_files)),
-        n_frames=len(water.files) + len(water.empty_cell_files),
-    )]
+    return [
+        Step(
+            id="calibrate/water",
+            kind="calibrate",
+            target="water",
+            func=f["calibrate"],
+            settings={
+                **_base_reduce(cfg),
+                "thickness_cm": cfg.normalization.thickness_cm,
+                "water_sources": list(water.sources),
+                "empty_cell_sources": list(water.empty_cell_sources),
+                "dsigma_1_cm": water.dsigma_1_cm,
+                "q_range_nm": list(water.q_range_nm),
+            },
+            inputs=tuple(
+                _geometry_inputs(cfg)
+                + _frame_inputs(water.sources, water.files)
+                + _frame_inputs(water.empty_cell_sources, water.empty_cell_files)
+            ),
+            n_frames=len(water.files) + len(water.empty_cell_files),
+        )
+    ]
 
 
-def _reduce_step(cfg: PipelineConfig, f: Mapping[str, StepFunc], name: str, item: Any, metadata: dict[str, Any],
-                 cal_deps: tuple[str, ...]) -> Step:
+def _reduce_step(
+    cfg: PipelineConfig,
+    f: Mapping[str, StepFunc],
+    name: str,
+    item: Any,
+    metadata: dict[str, Any],
+    cal_deps: tuple[str, ...],
+) -> Step:
     thickness = item.thickness_cm if item.thickness_cm is not None else cfg.normalization.thickness_cm
     return Step(
-        id=f"reduce/{name}", kind="reduce", target=name, func=f["reduce"],
-        settings={**_base_reduce(cfg), "thickness_cm": thickness, "title": name, "sources": list(item.sources),
-                  "metadata": metadata},
+        id=f"reduce/{name}",
+        kind="reduce",
+        target=name,
+        func=f["reduce"],
+        settings={
+            **_base_reduce(cfg),
+            "thickness_cm": thickness,
+            "title": name,
+            "sources": list(item.sources),
+            "metadata": metadata,
+        },
         inputs=tuple(_geometry_inputs(cfg) + _frame_inputs(item.sources, item.files)),
-        deps=cal_deps, n_frames=item.n_frames,
+        deps=cal_deps,
+        n_frames=item.n_frames,
     )
 
 
@@ -146,7 +185,10 @@ def _sample_steps(cfg: PipelineConfig, s: Any, f: Mapping[str, StepFunc]) -> lis
     """``subtract/<s>``, ``fit/<s>`` and ``peaks/<s>`` (peaks first when the fit leaves the Bragg peaks out)."""
     blank = cfg.blank_for(s)
     subtract = Step(
-        id=f"subtract/{s.name}", kind="subtract", target=s.name, func=f["subtract"],
+        id=f"subtract/{s.name}",
+        kind="subtract",
+        target=s.name,
+        func=f["subtract"],
         settings={"sample": s.name, "blank": blank.name, "scale": cfg.blank_matching.scale},
         deps=(f"reduce/{s.name}", f"reduce/{blank.name}"),
     )
@@ -161,13 +203,23 @@ def _sample_steps(cfg: PipelineConfig, s: Any, f: Mapping[str, StepFunc]) -> lis
     if exclude:  # q within exclude_fwhm * FWHM of every peak found in peaks/<s> is left out of the fit
         fit_settings.update(exclude_bragg_peaks=True, exclude_fwhm=cfg.fit.exclude_fwhm)
         fit_deps += (f"peaks/{s.name}",)
-    fit = Step(id=f"fit/{s.name}", kind="fit", target=s.name, func=f["fit"],
-               settings={"sample": s.name, **fit_settings}, deps=fit_deps)
+    fit = Step(
+        id=f"fit/{s.name}",
+        kind="fit",
+        target=s.name,
+        func=f["fit"],
+        settings={"sample": s.name, **fit_settings},
+        deps=fit_deps,
+    )
     if not cfg.peaks.samples:
         return [subtract, fit]
     peaks = Step(
-        id=f"peaks/{s.name}", kind="peaks", target=s.name, func=f["peaks"],
-        settings={"name": s.name, "role": "sample", **_peaks_settings(cfg)}, deps=(f"subtract/{s.name}",),
+        id=f"peaks/{s.name}",
+        kind="peaks",
+        target=s.name,
+        func=f["peaks"],
+        settings={"name": s.name, "role": "sample", **_peaks_settings(cfg)},
+        deps=(f"subtract/{s.name}",),
     )
     return [subtract, peaks, fit] if exclude else [subtract, fit, peaks]
 
@@ -178,33 +230,59 @@ def _mesophase_steps(cfg: PipelineConfig, f: Mapping[str, StepFunc]) -> list[Ste
     if len({b.temperature_C for b in temps}) < 2:
         return []
     ordered = sorted(temps, key=lambda b: b.temperature_C)  # type: ignore[arg-type, return-value]
-    return [Step(
-        id="mesophase/series", kind="mesophase", target="series", func=f["mesophase"],
-        settings={"blanks": [b.name for b in ordered], "temperatures_C": [b.temperature_C for b in ordered]},
-        deps=tuple(f"peaks/{b.name}" for b in ordered),
-    )]
+    return [
+        Step(
+            id="mesophase/series",
+            kind="mesophase",
+            target="series",
+            func=f["mesophase"],
+            settings={"blanks": [b.name for b in ordered], "temperatures_C": [b.temperature_C for b in ordered]},
+            deps=tuple(f"peaks/{b.name}" for b in ordered),
+        )
+    ]
 
 
 def _family_steps(cfg: PipelineConfig, s: Any, f: Mapping[str, StepFunc]) -> list[Step]:
     """``families/<s>`` (with a ``[families]`` table) and ``optical/<s>`` (a sample naming its spectrum)."""
-    fams = [{"name": w.display, "radius_nm": w.family_radius_nm, "absorption_nm": w.absorption_nm}
-            for w in sorted(cfg.fit.populations, key=lambda w: w.family_radius_nm or 0.0)
-            if w.family_radius_nm is not None]
+    fams = [
+        {"name": w.display, "radius_nm": w.family_radius_nm, "absorption_nm": w.absorption_nm}
+        for w in sorted(cfg.fit.populations, key=lambda w: w.family_radius_nm or 0.0)
+        if w.family_radius_nm is not None
+    ]
     out = []
     if cfg.families is not None:
         fc = dataclasses.asdict(cfg.families)
         fc["q_range_nm"] = fc["q_range_nm"] if fc["q_range_nm"] is not None else cfg.fit.q_range_nm
-        out.append(Step(
-            id=f"families/{s.name}", kind="families", target=s.name, func=f["families"],
-            settings={"sample": s.name, "families": fams, "contrast_1e6_A2": cfg.fit.contrast_1e6_A2,
-                      "plot": cfg.output.figures, **fc},
-            deps=(f"subtract/{s.name}",),
-        ))
+        out.append(
+            Step(
+                id=f"families/{s.name}",
+                kind="families",
+                target=s.name,
+                func=f["families"],
+                settings={
+                    "sample": s.name,
+                    "families": fams,
+                    "contrast_1e6_A2": cfg.fit.contrast_1e6_A2,
+                    "plot": cfg.output.figures,
+                    **fc,
+                },
+                deps=(f"subtract/{s.name}",),
+            )
+        )
     if s.spectrum is not None:
-        out.append(Step(
-            id=f"optical/{s.name}", kind="optical", target=s.name, func=f["optical"],
-            settings={"sample": s.name, "spectrum": str(s.spectrum), "plot": cfg.output.figures,
-                      "families": [x for x in fams if x["absorption_nm"] is not None]},
-            inputs=(str(s.spectrum),),
-        ))
+        out.append(
+            Step(
+                id=f"optical/{s.name}",
+                kind="optical",
+                target=s.name,
+                func=f["optical"],
+                settings={
+                    "sample": s.name,
+                    "spectrum": str(s.spectrum),
+                    "plot": cfg.output.figures,
+                    "families": [x for x in fams if x["absorption_nm"] is not None],
+                },
+                inputs=(str(s.spectrum),),
+            )
+        )
     return out

@@ -125,8 +125,10 @@ def _final_outputs(outputs: dict[str, Any], stage: Path, outdir: Path, root: Pat
     for name, p in outputs.items():
         p = Path(p).resolve()
         if p.parent != stage_r:
-            raise ValueError(f"output {name}={p} is not a file in the step's output folder {outdir}; step "
-                             f"functions write into ctx.outdir")
+            raise ValueError(
+                f"output {name}={p} is not a file in the step's output folder {outdir}; step "
+                f"functions write into ctx.outdir"
+            )
         rel[name] = str((outdir / p.name).relative_to(root))
     return rel
 
@@ -177,8 +179,9 @@ def _run_step(step: Step, key: str, root_p: Path, upstream: dict[str, dict[str, 
         if not isinstance(result, dict):
             raise TypeError(f"step function {func_name(fn)} returned {type(result).__name__}; expected a dict")
         result = dict(result)
-        msgs = list(dict.fromkeys(list(result.get("warnings", []))
-                                  + [f"{w.category.__name__}: {w.message}" for w in caught]))
+        msgs = list(
+            dict.fromkeys(list(result.get("warnings", [])) + [f"{w.category.__name__}: {w.message}" for w in caught])
+        )
         if msgs:
             result["warnings"] = msgs
         result["outputs"] = _final_outputs(result.get("outputs", {}), stage, outdir, root_p)
@@ -187,19 +190,22 @@ def _run_step(step: Step, key: str, root_p: Path, upstream: dict[str, dict[str, 
     elapsed = time.perf_counter() - t0
     from saxs_mc.provenance import package_versions, utc_now
 
-    cache.write_manifest(outdir, {
-        "key": key,
-        "step": step.id,
-        "func": func_name(step.func),
-        "settings": step.settings,
-        "inputs": list(step.inputs),
-        "input_digests": digests,
-        "deps": list(step.deps),
-        "result": result,
-        "output_sha256": cache.output_hashes(result["outputs"], root_p),
-        "elapsed_s": elapsed,
-        "finished": utc_now(),
-        "pid": os.getpid(),
-        "versions": package_versions(),
-    })
+    cache.write_manifest(
+        outdir,
+        {
+            "key": key,
+            "step": step.id,
+            "func": func_name(step.func),
+            "settings": step.settings,
+            "inputs": list(step.inputs),
+            "input_digests": digests,
+            "deps": list(step.deps),
+            "result": result,
+            "output_sha256": cache.output_hashes(result["outputs"], root_p),
+            "elapsed_s": elapsed,
+            "finished": utc_now(),
+            "pid": os.getpid(),
+            "versions": package_versions(),
+        },
+    )
     return result

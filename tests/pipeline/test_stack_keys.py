@@ -30,8 +30,15 @@ SHAPE = (24, 20)
 DSET = "/entry/data/data"
 
 
-def _write_stack(path: Path, n: int, *, seed: int = 1, compression: str | None = "bslz4",
-                 chunks: tuple[int, ...] | None = (1, *SHAPE), monitor_shift: float = 0.0) -> None:
+def _write_stack(
+    path: Path,
+    n: int,
+    *,
+    seed: int = 1,
+    compression: str | None = "bslz4",
+    chunks: tuple[int, ...] | None = (1, *SHAPE),
+    monitor_shift: float = 0.0,
+) -> None:
     """A small NeXus-like stack: int32 frames, a per-frame monitor and exposure, a constant header attribute."""
     rng = np.random.default_rng(seed)
     kw = dict(hdf5plugin.Bitshuffle(cname="lz4")) if compression == "bslz4" else {}
@@ -285,8 +292,12 @@ def test_pixel_change_reruns_only_that_time_point_and_downstream(stack_config):
         fh.seek(info.byte_offset + 3)
         b = fh.read(1)
     _patch_bytes(stack, info.byte_offset + 3, bytes([b[0] ^ 0x01]))
-    assert _rerun(before, _keys(stack_config)) == {"reduce/run_t001", "subtract/run_t001", "fit/run_t001",
-                                                   "peaks/run_t001"}
+    assert _rerun(before, _keys(stack_config)) == {
+        "reduce/run_t001",
+        "subtract/run_t001",
+        "fit/run_t001",
+        "peaks/run_t001",
+    }
 
 
 def test_monitor_change_reruns_only_that_time_point(stack_config):
@@ -296,8 +307,12 @@ def test_monitor_change_reruns_only_that_time_point(stack_config):
     with h5py.File(stack, "r+") as f:
         f["/entry/id02_headers/HSI1"][9] = 1.0
     _touch_back(stack, st)
-    assert _rerun(before, _keys(stack_config)) == {"reduce/run_t002", "subtract/run_t002", "fit/run_t002",
-                                                   "peaks/run_t002"}
+    assert _rerun(before, _keys(stack_config)) == {
+        "reduce/run_t002",
+        "subtract/run_t002",
+        "fit/run_t002",
+        "peaks/run_t002",
+    }
 
 
 def test_blank_change_reruns_every_time_point_downstream(stack_config):
