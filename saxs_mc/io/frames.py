@@ -384,31 +384,47 @@ def _memo_put(memo: dict, key: tuple[Any, ...], value: Any, limit: int) -> None:
         memo[key] = value
 
 
+def _header_groups(fh, ds) -> list:
+    """Groups searched for header values, lowest precedence first: the frame dataset's parent, its usual
+    sub-groups, then groups whose name contains "header" directly under the NXentry (e.g. /entry/id02_headers)."""
+    import h5py
+
+    parent = ds.parent
+    groups = [parent] + [parent[g] for g in _HEADER_GROUPS if g in parent and isinstance(parent[g], h5py.Group)]
+    top = fh[ds.name.split("/")[1]] if ds.name.count("/") > 1 else None
+    if top is not None:
+        groups += [g for k, g in top.items() if isinstance(g, h5py.Group) and "header" in k.lower() and g not in groups]
+    return groups
+
+
+def _header_kind(obj: Any, n: int, grows: bool) -> str | None:
+    """ "per_frame" (one value per frame), "constant" (a single value) or None (neither) for a header dataset."""
+    if grows and obj.ndim == 1 and obj.shape[0] > n > 0:  # SWMR: appended just ahead of the frame data
+        return "per_frame"  # blocks are read within the frames' count only
+    if obj.ndim == 0 or obj.size == 1:
+        return "constant"
+    if obj.ndim == 1 and obj.shape[0] == n and n > 1:
+        return "per_frame"
+    return None
+
+
 def _header_layout(fh, ds, n: int) -> tuple[dict[str, Any], dict[str, str]]:
     """Constant header values of a frame dataset and the paths of its per-frame (1D, one value per frame) ones."""
     import h5py
 
     header: dict[str, Any] = {}
     per_frame: dict[str, str] = {}
-    parent = ds.parent
-    for attrs in (parent.attrs, ds.attrs):
-        for k, v in attrs.items():
-            header[k] = _scalar(v)
-    groups = [parent] + [parent[g] for g in _HEADER_GROUPS if g in parent and isinstance(parent[g], h5py.Group)]
-    # groups whose name contains "header" directly under the NXentry (e.g. /entry/id02_headers), highest precedence
-    top = fh[ds.name.split("/")[1]] if ds.name.count("/") > 1 else None
-    if top is not None:
-        groups += [g for k, g in top.items() if isinstance(g, h5py.Group) and "header" in k.lower() and g not in groups]
+    for attrs in (ds.parent.attrs, ds.attrs):
+        header.update((k, _scalar(v)) for k, v in attrs.items())
     grows = fh.swmr_mode  # SWMR writer: per-frame values may be appended just ahead of their frame
-    for grp in groups:
+    for grp in _header_groups(fh, ds):
         for k, obj in grp.items():
             if not isinstance(obj, h5py.Dataset) or obj.name == ds.name:
                 continue
-            if grows and obj.ndim == 1 and obj.shape[0] > n > 0:  # appended ahead of the frame data
-                per_frame[k] = obj.name  # blocks are read within the frames' count only
-            elif obj.ndim == 0 or obj.size == 1:
+            kind = _header_kind(obj, n, grows)
+            if kind == "constant":
                 header[k] = _scalar(obj[()])
-            elif obj.ndim == 1 and obj.shape[0] == n and n > 1:
+            elif kind == "per_frame":
                 per_frame[k] = obj.name
     return header, per_frame
 

@@ -243,34 +243,49 @@ class WatchSession:
     def scan(self, now: float | None = None) -> bool:
         """Glob every pattern, update each file's state; True when a frame became complete."""
         now = time.time() if now is None else now
+        self._refresh_sidecar(now)
         changed = False
-        if self.sidecar is not None and self.sidecar.refresh():
-            self.table_changed_at = now
-            for rec in self.frames.values():  # the table changed: frames rejected for lack of a row are examined again
-                if rec.state == "rejected" and rec.table_wait:
-                    rec.state, rec.reason = "pending", ""
         for group, pats in self.groups.items():
-            stacks = {
-                Path(m): pat.partition("::")[2] or None
-                for pat in pats
-                if "::" in pat
-                for m in glob.glob(pat.partition("::")[0], recursive=True)
-            }
-            found = sorted({Path(m) for pat in pats if "::" not in pat for m in glob.glob(pat, recursive=True)})
-            found = [p for p in found if p.is_file()]
-            self._say_empty(group, pats, found + sorted(stacks))
-            for path, dataset in sorted(stacks.items()):
-                changed |= self._scan_stack(group, path, dataset, now)
-            present = set(found)
-            for gone in [
-                r for r in self.frames.values() if r.group == group and r.dataset is None and r.path not in present
-            ]:
-                changed |= self._update(gone, now)
-            for p in found:
-                if p not in self.frames:
-                    self.frames[p] = FrameRecord(p, group, now, None, now)
-                    log.debug("%s: new file %s", group, p.name)
-                changed |= self._update(self.frames[p], now)
+            changed |= self._scan_group(group, pats, now)
+        return changed
+
+    def _refresh_sidecar(self, now: float) -> None:
+        """Re-read a grown sidecar table; frames rejected for lack of a row are examined again."""
+        if self.sidecar is None or not self.sidecar.refresh():
+            return
+        self.table_changed_at = now
+        for rec in self.frames.values():
+            if rec.state == "rejected" and rec.table_wait:
+                rec.state, rec.reason = "pending", ""
+
+    @staticmethod
+    def _glob_group(pats: tuple[str, ...]) -> tuple[list[Path], dict[Path, str | None]]:
+        """Plain frame files and HDF5 stacks (path -> dataset) matching a group's patterns now."""
+        stacks = {
+            Path(m): pat.partition("::")[2] or None
+            for pat in pats
+            if "::" in pat
+            for m in glob.glob(pat.partition("::")[0], recursive=True)
+        }
+        found = sorted({Path(m) for pat in pats if "::" not in pat for m in glob.glob(pat, recursive=True)})
+        return [p for p in found if p.is_file()], stacks
+
+    def _scan_group(self, group: str, pats: tuple[str, ...], now: float) -> bool:
+        """One group's stacks, vanished files and present files; True when a frame became complete."""
+        found, stacks = self._glob_group(pats)
+        self._say_empty(group, pats, found + sorted(stacks))
+        changed = False
+        for path, dataset in sorted(stacks.items()):
+            changed |= self._scan_stack(group, path, dataset, now)
+        present = set(found)
+        gone = [r for r in self.frames.values() if r.group == group and r.dataset is None and r.path not in present]
+        for rec in gone:
+            changed |= self._update(rec, now)
+        for p in found:
+            if p not in self.frames:
+                self.frames[p] = FrameRecord(p, group, now, None, now)
+                log.debug("%s: new file %s", group, p.name)
+            changed |= self._update(self.frames[p], now)
         return changed
 
     def _scan_stack(self, group: str, path: Path, dataset: str | None, now: float) -> bool:
