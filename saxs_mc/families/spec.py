@@ -23,7 +23,8 @@ DEFAULT_SD_NM = 0.025
 DEFAULT_HALF_WINDOW_NM = 0.0
 #: background models: b >= 0, b free, no b
 BACKGROUNDS = ("nonnegative", "free", "none")
-#: model-selection rules: Schwarz information criterion (backward elimination) or keep every family
+#: model-selection rules: Schwarz information criterion (lowest BIC over all subsets of up to 5 terms, else
+#: backward elimination) or keep every family
 SELECTIONS = ("bic", "none")
 
 
@@ -62,7 +63,7 @@ class DecomposeSettings:
         "bic",
         kind=str,
         check=one_of(*SELECTIONS),
-        doc="which families are present: bic (backward elimination) or none (keep all)",
+        doc="which families are present: bic (lowest BIC over all subsets of terms) or none (keep all)",
     )
 
 
