@@ -14,7 +14,7 @@ import math
 from pathlib import Path
 from typing import Any
 
-from saxs_mc.io.atomic import atomic_path
+from saxs_mc.io.atomic import atomic_path, jsonable
 
 log = logging.getLogger("saxs_mc.watch")
 
@@ -124,15 +124,17 @@ class FigureCache:
                 _distribution(latest, self.live / "distribution.png")
                 self.keys["distribution.png"] = key
             names.append("distribution.png")
-        temps = {s.name: s.nucleation_temperature_C for s in session.cfg.samples}
+        axis = session.cfg.series
+        where = {s.name: _axis_value(s, i, axis.axis) for i, s in enumerate(session.cfg.samples)}
         pts = sorted(
-            (temps[n], st.fit["peak_radius_nm"])
+            (where[n], st.fit["peak_radius_nm"])
             for n, st in fitted.items()
-            if isinstance(temps.get(n), (int, float)) and st.fit["peak_radius_nm"] is not None
+            if isinstance(where.get(n), (int, float)) and st.fit["peak_radius_nm"] is not None
         )
         if pts:
             if self.keys.get("trend.png") != pts:
-                _trend(pts, self.live / "trend.png")
+                xlabel = f"{axis.label} / {axis.unit}" if axis.unit else axis.label
+                _trend(pts, self.live / "trend.png", xlabel)
                 self.keys["trend.png"] = pts
             names.append("trend.png")
         return names
@@ -152,14 +154,19 @@ def _distribution(st: Any, path: Path) -> None:
     _save(fig, path)
 
 
-def _trend(pts: list[tuple[float, float]], path: Path) -> None:
+def _axis_value(sample: Any, index: int, axis: str) -> Any:
+    """A sample's position on the series axis: its condition of that name, or its index for ``"index"``."""
+    return index if axis == "index" else sample.conditions.get(axis)
+
+
+def _trend(pts: list[tuple[float, float]], path: Path, xlabel: str) -> None:
     from matplotlib.figure import Figure
 
     fig = Figure(figsize=(4.5, 3.2), layout="constrained")
     ax = fig.add_subplot()
     xs, ys = zip(*pts)
     ax.plot(xs, ys, "o-")
-    ax.set(xlabel="nucleation temperature / C", ylabel="peak radius / nm (live fits)", title="trend along the series")
+    ax.set(xlabel=xlabel, ylabel="peak radius / nm (live fits)", title="trend along the series")
     _save(fig, path)
 
 
@@ -198,5 +205,7 @@ def write_live_page(
     with atomic_path(page) as tmp:
         Path(tmp).write_text(html)
     with atomic_path(live / "status.json") as tmp:
-        Path(tmp).write_text(json.dumps(status, indent=1, allow_nan=False))
+        Path(tmp).write_text(
+            json.dumps(jsonable(status), indent=1, allow_nan=False)
+        )  # NaN (e.g. no refit test yet) -> null
     return page

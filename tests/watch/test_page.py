@@ -41,3 +41,28 @@ def test_serve_binds_to_localhost_and_serves_the_page(tmp_path):
     finally:
         httpd.shutdown()
         httpd.server_close()
+
+
+def test_status_with_nan_is_written_as_null(live_setup):
+    """A live sample whose re-fit test had no usable points carries NaN: status.json must still be written
+    (it used to raise 'Out of range float values are not JSON compliant' and end the watch with exit 2)."""
+    cfg_path, frames, out = live_setup
+    with allow_unmatched_globs():
+        cfg = load_config(cfg_path)
+    s = WatchSession(cfg, WatchSettings(corrupt_timeout_s=1.0))
+    status = s.status()
+    status["samples"] = {"nuc190C": {"refit_test": {"chi2": float("nan"), "threshold": float("inf"), "n": 0}}}
+    write_live_page(out, cfg.name, status, s.status_line(), None)
+    written = json.loads((out / "live" / "status.json").read_text())
+    assert written["samples"]["nuc190C"]["refit_test"] == {"chi2": None, "threshold": None, "n": 0}
+
+
+def test_live_trend_runs_along_the_configured_axis():
+    import types
+
+    from saxs_mc.watch.page import _axis_value
+
+    s = types.SimpleNamespace(conditions={"flow_rate_ml_min": 2.5, "nucleation_temperature_C": 190})
+    assert _axis_value(s, 3, "flow_rate_ml_min") == 2.5
+    assert _axis_value(s, 3, "index") == 3
+    assert _axis_value(s, 3, "time_s") is None
