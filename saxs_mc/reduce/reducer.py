@@ -467,26 +467,7 @@ class Reducer:
                     if self.settings.bad_frames != "reject":
                         raise
                     log.warning("frame %s rejected: %s", ref.name, exc)
-                    out.append(
-                        (
-                            FrameRecord(
-                                name=ref.name,
-                                file=str(ref.path),
-                                index=ref.index,
-                                monitor=None,
-                                incident=None,
-                                transmission=None,
-                                exposure_s=None,
-                                thickness_cm=None,
-                                temperature_C=None,
-                                integrated_intensity=None,
-                                integrated_sigma=None,
-                                rejected=True,
-                                reason=f"unreadable/invalid: {exc}",
-                            ),
-                            None,
-                        )
-                    )
+                    out.append((FrameRecord.unreadable(ref, exc), None))
                     frames.close()
                     if len(out) < len(refs):
                         frames = iter_frames(refs[len(out) :])

@@ -43,6 +43,25 @@ class FrameRecord:
     z_intensity: float | None = None
     divisor: float | None = None
 
+    @classmethod
+    def unreadable(cls, ref: Any, exc: BaseException) -> FrameRecord:
+        """The rejected record of a frame that could not be read or integrated (``bad_frames = "reject"``)."""
+        return cls(
+            name=ref.name,
+            file=str(ref.path),
+            index=ref.index,
+            monitor=None,
+            incident=None,
+            transmission=None,
+            exposure_s=None,
+            thickness_cm=None,
+            temperature_C=None,
+            integrated_intensity=None,
+            integrated_sigma=None,
+            rejected=True,
+            reason=f"unreadable/invalid: {exc}",
+        )
+
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
 

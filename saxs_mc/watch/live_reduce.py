@@ -142,24 +142,7 @@ class LiveReducer:
         except (FrameError, ValueError) as exc:
             if red.settings.bad_frames != "reject":
                 raise
-            item = (
-                FrameRecord(
-                    name=ref.name,
-                    file=str(ref.path),
-                    index=ref.index,
-                    monitor=None,
-                    incident=None,
-                    transmission=None,
-                    exposure_s=None,
-                    thickness_cm=None,
-                    temperature_C=None,
-                    integrated_intensity=None,
-                    integrated_sigma=None,
-                    rejected=True,
-                    reason=f"unreadable/invalid: {exc}",
-                ),
-                None,
-            )
+            item = (FrameRecord.unreadable(ref, exc), None)
         self.items[group][_key(ref)] = (ref, item)
         self._cache.pop(group, None)
         return item[0]
